@@ -1,0 +1,179 @@
+// netprobe-agent: flags and config only; builds the server and runs it until
+// SIGTERM or SIGINT.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/text_format.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "agent/net/posix_error.h"
+#include "agent/net/unique_fd.h"
+#include "agent/server/agent_server.h"
+#include "agent/util/log.h"
+#include "agent/util/option_parser.h"
+#include "agent/version.h"
+#include "netprobe/v1/config.pb.h"
+
+namespace netprobe {
+namespace {
+
+std::vector<OptionSpec> AgentOptionSpecs() {
+  return {
+      {0, "listen", "ADDR",
+       absl::StrCat("listen on unix:/PATH, HOST:PORT or [V6]:PORT; repeatable "
+                    "(default unix:",
+                    kDefaultUnixSocket, " and ", kDefaultTcpListen, ")"),
+       true},
+      {0, "insecure", "", "allow plaintext listeners on non-loopback addresses"},
+      {0, "config", "FILE", "AgentConfig in protobuf text format (proto/netprobe/v1/config.proto)"},
+      {0, "unix-socket-mode", "OCTAL", "permissions of unix sockets (default 0660)"},
+      {0, "unix-socket-group", "NAME", "group owning unix sockets (default the agent's)"},
+      {0, "stream-queue", "N", "events buffered per stream, 16..65536 (default 256)"},
+      {0, "shutdown-grace", "DURATION",
+       "on SIGTERM, how long open streams get to end with their summaries (default 5s)"},
+      {'h', "help", "", "show this help"},
+      {'V', "version", "", "print the version"},
+  };
+}
+
+absl::StatusOr<v1::AgentConfig> ReadConfig(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return PosixError(absl::StrCat("--config ", path), errno);
+  google::protobuf::io::FileInputStream input(fd.get());
+  v1::AgentConfig config;
+  google::protobuf::TextFormat::Parser parser;
+  struct Collector : google::protobuf::io::ErrorCollector {
+    std::string errors;
+    void AddError(int line, int column, const std::string& message) override {
+      absl::StrAppend(&errors, "line ", line + 1, " column ", column + 1, ": ", message, "; ");
+    }
+  } collector;
+  parser.RecordErrorsTo(&collector);
+  if (!parser.Parse(&input, &config)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--config ", path, ": not a valid AgentConfig: ", collector.errors));
+  }
+  return config;
+}
+
+absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
+  AgentOptions options;
+  if (flags.Has("config")) {
+    NETPROBE_ASSIGN_OR_RETURN(v1::AgentConfig config, ReadConfig(flags.Get("config")));
+    options.listen.assign(config.listen().begin(), config.listen().end());
+    options.insecure = config.insecure();
+    if (config.has_unix_socket_mode()) options.unix_socket_mode = config.unix_socket_mode();
+    options.unix_socket_group = config.unix_socket_group();
+    if (config.has_stream_queue_capacity()) {
+      options.stream_queue_capacity = config.stream_queue_capacity();
+    }
+    if (config.has_shutdown_grace()) {
+      options.shutdown_grace = absl::Seconds(config.shutdown_grace().seconds()) +
+                               absl::Nanoseconds(config.shutdown_grace().nanos());
+    }
+  }
+  if (flags.Has("listen")) {
+    options.listen.clear();
+    for (const std::string& value : flags.GetAll("listen")) {
+      for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+        options.listen.emplace_back(part);
+      }
+    }
+  }
+  if (flags.Has("insecure")) options.insecure = true;
+  if (flags.Has("unix-socket-mode")) {
+    const std::string text = flags.Get("unix-socket-mode");
+    char* end = nullptr;
+    const unsigned long mode = std::strtoul(text.c_str(), &end, 8);
+    if (text.empty() || *end != '\0' || mode > 0777) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--unix-socket-mode: '", flags.Get("unix-socket-mode"),
+          "' is not an octal mode from 0 to 0777"));
+    }
+    options.unix_socket_mode = mode;
+  }
+  if (flags.Has("unix-socket-group")) options.unix_socket_group = flags.Get("unix-socket-group");
+  NETPROBE_ASSIGN_OR_RETURN(auto queue, flags.GetUint("stream-queue", 16, 65536));
+  if (queue) options.stream_queue_capacity = *queue;
+  if (options.stream_queue_capacity < 16 || options.stream_queue_capacity > 65536) {
+    return absl::InvalidArgumentError("stream_queue_capacity: must be from 16 to 65536");
+  }
+  NETPROBE_ASSIGN_OR_RETURN(auto grace, flags.GetDuration("shutdown-grace"));
+  if (grace) options.shutdown_grace = *grace;
+  if (options.shutdown_grace > absl::Minutes(10)) {
+    return absl::InvalidArgumentError("shutdown grace: at most 10m");
+  }
+  return options;
+}
+
+int Run(int argc, char** argv) {
+  const OptionParser parser(AgentOptionSpecs());
+  auto flags = parser.Parse(std::vector<std::string>(argv + 1, argv + argc));
+  if (!flags.ok()) {
+    std::fprintf(stderr, "netprobe-agent: %s\nTry 'netprobe-agent --help'.\n",
+                 std::string(flags.status().message()).c_str());
+    return 2;
+  }
+  if (flags->Has("help")) {
+    std::printf("Usage: netprobe-agent [OPTION]...\nThe netprobe agent: runs network probes "
+                "for gRPC clients.\n\n%s",
+                parser.Help().c_str());
+    return 0;
+  }
+  if (flags->Has("version")) {
+    std::printf("netprobe-agent %s\n", kNetprobeVersion);
+    return 0;
+  }
+  if (!flags->positional().empty()) {
+    std::fprintf(stderr, "netprobe-agent: unexpected argument '%s'\n",
+                 flags->positional().front().c_str());
+    return 2;
+  }
+  auto options = BuildOptions(*flags);
+  if (!options.ok()) {
+    std::fprintf(stderr, "netprobe-agent: %s\n", std::string(options.status().message()).c_str());
+    return 2;
+  }
+
+  // Signals are taken synchronously by this thread; every thread started
+  // below inherits the blocked mask, so none of them is interrupted.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto agent = AgentServer::Start(*std::move(options));
+  if (!agent.ok()) {
+    LogLine(absl::StrCat("netprobe-agent: cannot start: ", agent.status().ToString()));
+    return 1;
+  }
+  LogLine(absl::StrCat("netprobe-agent ", kNetprobeVersion, " pid ", getpid(),
+                       " listening on ", absl::StrJoin((*agent)->bound_addresses(), " ")));
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  LogLine(absl::StrCat("netprobe-agent: ", strsignal(signal_number),
+                       ": shutting down (open streams end with their summaries)"));
+  (*agent)->Shutdown();
+  LogLine("netprobe-agent: stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace netprobe
+
+int main(int argc, char** argv) { return netprobe::Run(argc, argv); }

@@ -1,0 +1,108 @@
+#ifndef NETPROBE_AGENT_NET_EVENT_LOOP_H_
+#define NETPROBE_AGENT_NET_EVENT_LOOP_H_
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "agent/net/unique_fd.h"
+
+namespace netprobe {
+
+// One thread's epoll + timerfd loop. Every probe socket is driven from here.
+//
+// Thread safety: Post() and Stop() may be called from any thread. Everything
+// else is loop-thread only (REQUIRES: IsInLoopThread(), or the loop not yet
+// running). Callbacks run on the loop thread and must never block.
+class EventLoop {
+ public:
+  using FdCallback = std::function<void(uint32_t epoll_events)>;
+  using TimerId = uint64_t;
+
+  static absl::StatusOr<std::unique_ptr<EventLoop>> Create();
+  ~EventLoop();
+
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Runs callbacks on the calling thread until Stop(). Posted tasks that are
+  // pending when Stop() is called still run before Run() returns.
+  void Run();
+  void Stop();
+
+  // Runs `task` on the loop thread, in posting order.
+  void Post(std::function<void()> task);
+
+  bool IsInLoopThread() const;
+
+  // Calls `callback` with the ready epoll events of `fd` (EPOLLIN, EPOLLOUT,
+  // ...). The caller keeps owning `fd` and must Unwatch() before closing it.
+  absl::Status Watch(int fd, uint32_t events, FdCallback callback);
+  absl::Status Modify(int fd, uint32_t events);
+  // Safe inside a callback, including the fd's own: no later event of this
+  // registration is delivered, even when the fd number is reused.
+  void Unwatch(int fd);
+
+  // One-shot timers on CLOCK_MONOTONIC (see MonotonicNow()).
+  TimerId RunAt(absl::Duration monotonic_deadline, std::function<void()> callback);
+  TimerId RunAfter(absl::Duration delay, std::function<void()> callback);
+  // Cancelling a timer that already ran or was cancelled is a no-op.
+  void Cancel(TimerId id);
+
+  // Registrations and timers currently held; for tests and leak checks.
+  size_t watched_fd_count() const { return handlers_.size(); }
+  size_t pending_timer_count() const { return timers_.size(); }
+
+ private:
+  struct Handler {
+    uint32_t generation;
+    FdCallback callback;
+  };
+  struct TimerEntry {
+    absl::Duration deadline;
+    TimerId id;
+    bool operator>(const TimerEntry& o) const {
+      return deadline > o.deadline || (deadline == o.deadline && id > o.id);
+    }
+  };
+
+  EventLoop(UniqueFd epoll, UniqueFd timer, UniqueFd wake);
+  void RunPosted();
+  void RunExpiredTimers();
+  void ArmTimerFd();
+
+  UniqueFd epoll_fd_;
+  UniqueFd timer_fd_;
+  UniqueFd wake_fd_;  // eventfd: Post() and Stop() wake the loop through it.
+
+  std::atomic<bool> stop_{false};
+  std::atomic<std::thread::id> loop_thread_{};
+
+  std::unordered_map<int, Handler> handlers_;
+  uint32_t next_generation_ = 1;
+
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>>
+      timer_heap_;
+  std::unordered_map<TimerId, std::function<void()>> timers_;
+  TimerId next_timer_id_ = 1;
+  absl::Duration armed_deadline_ = absl::InfiniteDuration();
+
+  absl::Mutex post_mutex_;
+  std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(post_mutex_);
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_NET_EVENT_LOOP_H_

@@ -1,0 +1,36 @@
+#ifndef NETPROBE_AGENT_PROBES_EVENT_SINK_H_
+#define NETPROBE_AGENT_PROBES_EVENT_SINK_H_
+
+#include <functional>
+
+#include "absl/status/status.h"
+
+namespace netprobe {
+
+// Where a probe's events go. The gRPC stream is one implementation; tests and
+// (later) the scheduler are others. Called from the loop thread only.
+template <typename Event>
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+
+  // Queues one event for delivery. Returns false when it was not queued: the
+  // queue is full (the event is counted as dropped and a Dropped notice reaches
+  // the client before the next event) or the client is gone.
+  virtual bool Emit(Event event) = 0;
+
+  // True while the queue is below its high-water mark. Probes that can pause
+  // (ping, tcp, udp) check this before starting new work rather than drop.
+  virtual bool Writable() const = 0;
+
+  // Runs `resume` on the loop thread once the queue has drained to its
+  // low-water mark. One pending callback at a time; a new one replaces it.
+  virtual void NotifyWhenWritable(std::function<void()> resume) = 0;
+
+  // Ends the stream once queued events are delivered. The first call wins.
+  virtual void Finish(absl::Status status) = 0;
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_PROBES_EVENT_SINK_H_

@@ -1,0 +1,52 @@
+#ifndef NETPROBE_AGENT_PROBES_PROBE_REGISTRY_H_
+#define NETPROBE_AGENT_PROBES_PROBE_REGISTRY_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "agent/net/event_loop.h"
+#include "agent/probes/probe.h"
+
+namespace netprobe {
+
+// Owns the running probes; lives on the event loop. Public methods may be
+// called from any thread: they post to the loop, in order.
+class ProbeRegistry {
+ public:
+  using ProbeId = uint64_t;
+  // Builds the probe on the loop thread. The probe calls `done` (on the loop)
+  // once it has finished its sink; the registry then destroys it.
+  using Factory = std::function<std::unique_ptr<Probe>(std::function<void()> done)>;
+
+  explicit ProbeRegistry(EventLoop* loop) : loop_(loop) {}
+
+  // An id for a probe about to be launched, so its stream can name it first.
+  ProbeId NewId() { return next_id_.fetch_add(1); }
+  // Builds and starts a probe. After StopAll(kAgentShutdown), a launched probe
+  // is stopped at once with that reason.
+  void Launch(ProbeId id, Factory factory);
+  // Stops one probe because its client is gone. Unknown or ended ids are fine.
+  void Cancel(ProbeId id);
+  // Stops every probe, and every later one, with `reason`.
+  void StopAll(StopReason reason);
+
+  // Probes currently alive (approximate from other threads).
+  size_t active() const { return active_.load(); }
+
+ private:
+  void Erase(ProbeId id);
+
+  EventLoop* const loop_;
+  std::atomic<ProbeId> next_id_{1};
+  std::atomic<size_t> active_{0};
+  // Loop thread only.
+  std::unordered_map<ProbeId, std::unique_ptr<Probe>> probes_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_PROBES_PROBE_REGISTRY_H_

@@ -1,0 +1,140 @@
+#include "agent/server/agent_server.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/net/posix_error.h"
+#include "agent/server/listen_address.h"
+#include "agent/server/rpc_log.h"
+#include "agent/util/log.h"
+
+namespace netprobe {
+namespace {
+
+// The directory of a unix socket must exist; the default one is created.
+absl::Status PrepareUnixSocketDir(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return absl::OkStatus();
+  const std::string dir = path.substr(0, slash);
+  struct stat st;
+  if (stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("unix socket directory ", dir, " is not a directory"));
+  }
+  if (path == kDefaultUnixSocket && mkdir(dir.c_str(), 0755) == 0) return absl::OkStatus();
+  return PosixError(absl::StrCat("unix socket directory ", dir), errno);
+}
+
+absl::Status SetUnixSocketAccess(const std::string& path, uint32_t mode,
+                                 const std::string& group) {
+  if (!group.empty()) {
+    struct group* gr = getgrnam(group.c_str());
+    if (gr == nullptr) {
+      return absl::NotFoundError(absl::StrCat("unix socket group '", group, "' not found"));
+    }
+    if (chown(path.c_str(), static_cast<uid_t>(-1), gr->gr_gid) != 0) {
+      return PosixError(absl::StrCat("chown ", path), errno);
+    }
+  }
+  if (chmod(path.c_str(), mode) != 0) return PosixError(absl::StrCat("chmod ", path), errno);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions options) {
+  if (options.listen.empty()) {
+    options.listen = {absl::StrCat("unix:", kDefaultUnixSocket), kDefaultTcpListen};
+  }
+  std::vector<ListenAddress> addresses;
+  for (const std::string& text : options.listen) {
+    NETPROBE_ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(text));
+    NETPROBE_RETURN_IF_ERROR(CheckListenerSecurity(address, options.insecure));
+    if (address.kind == ListenAddress::Kind::kUnix) {
+      NETPROBE_RETURN_IF_ERROR(PrepareUnixSocketDir(address.path));
+    }
+    addresses.push_back(std::move(address));
+  }
+
+  std::unique_ptr<AgentServer> agent(new AgentServer());
+  agent->options_ = options;
+  NETPROBE_ASSIGN_OR_RETURN(agent->loop_, EventLoop::Create());
+  agent->registry_ = std::make_unique<ProbeRegistry>(agent->loop_.get());
+  agent->probes_service_ = std::make_unique<ProbesService>(
+      agent->loop_.get(), agent->registry_.get(), options.stream_queue_capacity);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  std::vector<int> ports(addresses.size(), 0);
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    // Plaintext for now; CheckListenerSecurity() allowed each one.
+    builder.AddListeningPort(addresses[i].ToGrpcUri(), grpc::InsecureServerCredentials(),
+                             addresses[i].kind == ListenAddress::Kind::kTcp ? &ports[i]
+                                                                            : nullptr);
+  }
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<RpcLogInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+
+  AgentFacts facts;
+  facts.start_time = absl::Now();
+  facts.probes = ProbesService::Support();
+  agent->agent_service_ = std::make_unique<AgentService>(std::move(facts));
+  builder.RegisterService(agent->agent_service_.get());
+  builder.RegisterService(agent->probes_service_.get());
+
+  agent->loop_thread_ = std::thread([loop = agent->loop_.get()] { loop->Run(); });
+  agent->server_ = builder.BuildAndStart();
+  if (agent->server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat(
+        "could not listen on ", absl::StrJoin(options.listen, ", "),
+        " (address in use, or not an address of this host; gRPC's own message is above)"));
+  }
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (addresses[i].kind == ListenAddress::Kind::kUnix) {
+      agent->unix_paths_.push_back(addresses[i].path);
+      NETPROBE_RETURN_IF_ERROR(SetUnixSocketAccess(
+          addresses[i].path, options.unix_socket_mode, options.unix_socket_group));
+      agent->bound_.push_back(absl::StrCat("unix:", addresses[i].path));
+    } else {
+      ListenAddress bound = addresses[i];
+      bound.port = ports[i];
+      agent->bound_.push_back(bound.ToGrpcUri());
+    }
+  }
+  agent->agent_service_->SetListenAddresses(agent->bound_);
+  return agent;
+}
+
+void AgentServer::Shutdown() {
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  if (server_ != nullptr) {
+    if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
+    // Probes end with a StreamEnd and their summaries; Shutdown() then waits
+    // for those streams and cancels whatever is still open at the deadline.
+    registry_->StopAll(StopReason::kAgentShutdown);
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoNanoseconds(options_.shutdown_grace));
+  }
+  if (loop_ != nullptr) loop_->Stop();
+  if (loop_thread_.joinable()) loop_thread_.join();
+  for (const std::string& path : unix_paths_) unlink(path.c_str());
+}
+
+AgentServer::~AgentServer() { Shutdown(); }
+
+}  // namespace netprobe

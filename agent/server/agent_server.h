@@ -1,0 +1,67 @@
+#ifndef NETPROBE_AGENT_SERVER_AGENT_SERVER_H_
+#define NETPROBE_AGENT_SERVER_AGENT_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/net/event_loop.h"
+#include "agent/probes/probe_registry.h"
+#include "agent/server/agent_service.h"
+#include "agent/server/probes_service.h"
+
+namespace netprobe {
+
+inline constexpr char kDefaultUnixSocket[] = "/run/netprobe/agent.sock";
+inline constexpr char kDefaultTcpListen[] = "127.0.0.1:7431";
+
+struct AgentOptions {
+  // Empty: unix:kDefaultUnixSocket and kDefaultTcpListen.
+  std::vector<std::string> listen;
+  bool insecure = false;
+  uint32_t unix_socket_mode = 0660;
+  std::string unix_socket_group;  // empty: the agent's own group
+  size_t stream_queue_capacity = 256;
+  absl::Duration shutdown_grace = absl::Seconds(5);
+};
+
+// The running agent: one event loop thread, the gRPC server, its services.
+class AgentServer {
+ public:
+  // Binds every listen address or fails with the first that cannot be used.
+  static absl::StatusOr<std::unique_ptr<AgentServer>> Start(AgentOptions options);
+
+  // Stops accepting RPCs, ends running probes with their summaries, waits up
+  // to shutdown_grace for streams to finish, cancels the rest and joins the
+  // loop thread. Idempotent; also run by the destructor. Thread-safe.
+  void Shutdown();
+  ~AgentServer();
+
+  // The listen addresses with the ports actually bound ("127.0.0.1:41234").
+  const std::vector<std::string>& bound_addresses() const { return bound_; }
+  size_t active_probes() const { return registry_->active(); }
+
+ private:
+  AgentServer() = default;
+
+  AgentOptions options_;
+  std::vector<std::string> bound_;
+  std::vector<std::string> unix_paths_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<ProbeRegistry> registry_;
+  std::thread loop_thread_;
+  std::unique_ptr<AgentService> agent_service_;
+  std::unique_ptr<ProbesService> probes_service_;
+  std::unique_ptr<grpc::Server> server_;  // after the services: destroyed first
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_SERVER_AGENT_SERVER_H_

@@ -1,0 +1,43 @@
+#ifndef NETPROBE_AGENT_SERVER_AGENT_SERVICE_H_
+#define NETPROBE_AGENT_SERVER_AGENT_SERVICE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "netprobe/v1/agent.grpc.pb.h"
+
+namespace netprobe {
+
+// What the agent knows about itself; the rest is read from the host per call.
+struct AgentFacts {
+  absl::Time start_time;
+  std::vector<std::string> listen_addresses;
+  std::vector<v1::ProbeSupport> probes;
+};
+
+// Fills `info` from the host as it is now (interfaces, capabilities, uname).
+void DescribeAgent(const AgentFacts& facts, v1::AgentInfo* info);
+
+// The Agent service. Thread-safe; GetInfo reads the host on each call (a few
+// system calls on gRPC's callback thread, never on the probe loop).
+class AgentService final : public v1::Agent::CallbackService {
+ public:
+  explicit AgentService(AgentFacts facts) : facts_(std::move(facts)) {}
+
+  // The addresses are known only once the server has bound them.
+  void SetListenAddresses(std::vector<std::string> addresses);
+
+  grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* context,
+                                    const v1::GetInfoRequest* request,
+                                    v1::AgentInfo* response) override;
+
+ private:
+  absl::Mutex mu_;
+  AgentFacts facts_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_SERVER_AGENT_SERVICE_H_

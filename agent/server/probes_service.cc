@@ -1,0 +1,79 @@
+#include "agent/server/probes_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "agent/server/stream_reactor.h"
+
+namespace netprobe {
+namespace {
+
+// Probe RPCs in the contract that this build does not serve yet.
+constexpr std::pair<const char*, const char*> kNotYet[] = {
+    {"Ping", "#4"},      {"TcpConnect", "#3"}, {"UdpEcho", "#5"}, {"Broadcast", "#5"},
+    {"Multicast", "#5"}, {"Capture", "#6"},    {"Sockets", "#7"},
+};
+
+const char* PlannedIssue(absl::string_view name) {
+  for (const auto& [probe, issue] : kNotYet) {
+    if (name == probe) return issue;
+  }
+  return "";
+}
+
+template <typename Event>
+grpc::ServerWriteReactor<Event>* NotYetServed(EventLoop* loop, absl::string_view name) {
+  return StreamReactor<Event>::Rejected(
+      loop, absl::UnimplementedError(absl::StrCat(
+                "the ", name, " probe is not implemented by this agent yet (issue ",
+                PlannedIssue(name), "); GetInfo lists the probes it serves")));
+}
+
+}  // namespace
+
+std::vector<v1::ProbeSupport> ProbesService::Support() {
+  std::vector<v1::ProbeSupport> out;
+  for (const auto& [name, issue] : kNotYet) {
+    v1::ProbeSupport support;
+    support.set_name(name);
+    support.set_implemented(false);
+    support.set_unavailable_reason(absl::StrCat("not implemented yet (issue ", issue, ")"));
+    out.push_back(std::move(support));
+  }
+  return out;
+}
+
+grpc::ServerWriteReactor<v1::PingEvent>* ProbesService::Ping(
+    grpc::CallbackServerContext*, const v1::PingRequest*) {
+  return NotYetServed<v1::PingEvent>(loop_, "Ping");
+}
+
+grpc::ServerWriteReactor<v1::TcpConnectEvent>* ProbesService::TcpConnect(
+    grpc::CallbackServerContext*, const v1::TcpConnectRequest*) {
+  return NotYetServed<v1::TcpConnectEvent>(loop_, "TcpConnect");
+}
+
+grpc::ServerWriteReactor<v1::UdpEchoEvent>* ProbesService::UdpEcho(
+    grpc::CallbackServerContext*, const v1::UdpEchoRequest*) {
+  return NotYetServed<v1::UdpEchoEvent>(loop_, "UdpEcho");
+}
+
+grpc::ServerWriteReactor<v1::BroadcastEvent>* ProbesService::Broadcast(
+    grpc::CallbackServerContext*, const v1::BroadcastRequest*) {
+  return NotYetServed<v1::BroadcastEvent>(loop_, "Broadcast");
+}
+
+grpc::ServerWriteReactor<v1::MulticastEvent>* ProbesService::Multicast(
+    grpc::CallbackServerContext*, const v1::MulticastRequest*) {
+  return NotYetServed<v1::MulticastEvent>(loop_, "Multicast");
+}
+
+grpc::ServerWriteReactor<v1::CaptureEvent>* ProbesService::Capture(
+    grpc::CallbackServerContext*, const v1::CaptureRequest*) {
+  return NotYetServed<v1::CaptureEvent>(loop_, "Capture");
+}
+
+grpc::ServerWriteReactor<v1::SocketsEvent>* ProbesService::Sockets(
+    grpc::CallbackServerContext*, const v1::SocketsRequest*) {
+  return NotYetServed<v1::SocketsEvent>(loop_, "Sockets");
+}
+
+}  // namespace netprobe

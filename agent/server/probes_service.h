@@ -1,0 +1,47 @@
+#ifndef NETPROBE_AGENT_SERVER_PROBES_SERVICE_H_
+#define NETPROBE_AGENT_SERVER_PROBES_SERVICE_H_
+
+#include <vector>
+
+#include "agent/net/event_loop.h"
+#include "agent/probes/probe_registry.h"
+#include "agent/server/stream_bridge.h"
+#include "netprobe/v1/agent.pb.h"
+#include "netprobe/v1/probes.grpc.pb.h"
+
+namespace netprobe {
+
+// The Probes service: validates each request, launches its probe on the loop
+// and streams the probe's events. Thread-safe.
+class ProbesService final : public v1::Probes::CallbackService {
+ public:
+  ProbesService(EventLoop* loop, ProbeRegistry* registry, size_t queue_capacity)
+      : loop_(loop), registry_(registry), queue_capacity_(queue_capacity) {}
+
+  // Which probes this build serves, for GetInfo.
+  static std::vector<v1::ProbeSupport> Support();
+
+  grpc::ServerWriteReactor<v1::PingEvent>* Ping(grpc::CallbackServerContext*,
+                                                const v1::PingRequest*) override;
+  grpc::ServerWriteReactor<v1::TcpConnectEvent>* TcpConnect(
+      grpc::CallbackServerContext*, const v1::TcpConnectRequest*) override;
+  grpc::ServerWriteReactor<v1::UdpEchoEvent>* UdpEcho(grpc::CallbackServerContext*,
+                                                      const v1::UdpEchoRequest*) override;
+  grpc::ServerWriteReactor<v1::BroadcastEvent>* Broadcast(
+      grpc::CallbackServerContext*, const v1::BroadcastRequest*) override;
+  grpc::ServerWriteReactor<v1::MulticastEvent>* Multicast(
+      grpc::CallbackServerContext*, const v1::MulticastRequest*) override;
+  grpc::ServerWriteReactor<v1::CaptureEvent>* Capture(grpc::CallbackServerContext*,
+                                                      const v1::CaptureRequest*) override;
+  grpc::ServerWriteReactor<v1::SocketsEvent>* Sockets(grpc::CallbackServerContext*,
+                                                      const v1::SocketsRequest*) override;
+
+ private:
+  EventLoop* const loop_;
+  ProbeRegistry* const registry_;
+  const size_t queue_capacity_;
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_SERVER_PROBES_SERVICE_H_

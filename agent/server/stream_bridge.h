@@ -1,0 +1,235 @@
+#ifndef NETPROBE_AGENT_SERVER_STREAM_BRIDGE_H_
+#define NETPROBE_AGENT_SERVER_STREAM_BRIDGE_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/net/event_loop.h"
+#include "agent/probes/event_sink.h"
+
+namespace netprobe {
+
+// Limits of one stream's queue, in events.
+struct StreamLimits {
+  // Writable() turns false at this many queued events: pausing probes stop
+  // starting new work. It turns true again (resume callbacks run) at half.
+  size_t high_water = 256;
+  // Events beyond this many are dropped and counted. Pausing probes set it
+  // above high_water by their maximum number of in-flight results, so nothing
+  // they emit is ever dropped; captures set it equal to high_water.
+  size_t hard_limit = 256;
+};
+
+// The bounded queue between a probe on the event loop (producer) and one gRPC
+// server stream (consumer). Knows nothing of gRPC: the stream is a Writer.
+//
+// Contract with the writer: at most one StartWrite() in flight; the event it
+// points to stays untouched until OnWriteDone(); FinishStream() is called
+// exactly once, never while a write is in flight; no writer call happens after
+// Detach(). Writer calls are made without holding the mutex, so a writer may
+// re-enter OnWriteDone() inline.
+//
+// `Event` is a proto with a `dropped` field of type netprobe.v1.Dropped.
+// Thread-safe.
+template <typename Event>
+class StreamBridge final : public EventSink<Event> {
+ public:
+  class Writer {
+   public:
+    virtual ~Writer() = default;
+    virtual void StartWrite(const Event* event) = 0;
+    virtual void FinishStream(absl::Status status) = 0;
+  };
+
+  StreamBridge(EventLoop* loop, StreamLimits limits) : loop_(loop), limits_(limits) {}
+
+  // Consumer side ---------------------------------------------------------
+
+  void Attach(Writer* writer) {
+    absl::MutexLock lock(&mu_);
+    writer_ = writer;
+  }
+
+  void OnWriteDone(bool ok) {
+    Action action;
+    std::function<void()> resume;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) {
+        closed_ = true;  // The client is gone; what is queued cannot be sent.
+        queue_.clear();
+      } else if (!queue_.empty()) {
+        queue_.pop_front();
+        ++delivered_;
+      }
+      if (resume_ && queue_.size() <= limits_.high_water / 2) resume = std::move(resume_);
+      action = NextActionLocked();
+    }
+    if (resume) loop_->Post(std::move(resume));
+    Perform(action);
+  }
+
+  // The client cancelled (or its deadline passed): nothing more is delivered.
+  void OnCancel() {
+    Action action;
+    {
+      absl::MutexLock lock(&mu_);
+      closed_ = true;
+      queue_.clear();
+      if (!finish_requested_) {
+        finish_requested_ = true;
+        final_status_ = absl::CancelledError("cancelled by the client");
+      }
+      action = NextActionLocked();
+    }
+    Perform(action);
+  }
+
+  // The stream is done (gRPC's OnDone): the writer is about to be destroyed.
+  void Detach() {
+    absl::MutexLock lock(&mu_);
+    writer_ = nullptr;
+    closed_ = true;
+    resume_ = nullptr;
+  }
+
+  // EventSink (producer side, loop thread) --------------------------------
+
+  bool Emit(Event event) override {
+    Action action;
+    {
+      absl::MutexLock lock(&mu_);
+      if (closed_ || finish_requested_) return false;
+      if (queue_.size() >= limits_.hard_limit) {
+        ++dropped_pending_;
+        ++dropped_total_;
+        return false;
+      }
+      FlushDroppedLocked();
+      queue_.push_back(std::move(event));
+      action = NextActionLocked();
+    }
+    Perform(action);
+    return true;
+  }
+
+  bool Writable() const override {
+    absl::MutexLock lock(&mu_);
+    return !closed_ && queue_.size() < limits_.high_water;
+  }
+
+  void NotifyWhenWritable(std::function<void()> resume) override {
+    bool now = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (closed_) return;
+      if (queue_.size() <= limits_.high_water / 2) {
+        now = true;
+      } else {
+        resume_ = std::move(resume);
+      }
+    }
+    if (now) loop_->Post(std::move(resume));
+  }
+
+  void Finish(absl::Status status) override {
+    Action action;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finish_requested_) return;
+      finish_requested_ = true;
+      final_status_ = std::move(status);
+      FlushDroppedLocked();
+      action = NextActionLocked();
+    }
+    Perform(action);
+  }
+
+  // Counters, for tests and metrics.
+  uint64_t dropped_total() const {
+    absl::MutexLock lock(&mu_);
+    return dropped_total_;
+  }
+  uint64_t delivered() const {
+    absl::MutexLock lock(&mu_);
+    return delivered_;
+  }
+  size_t queued() const {
+    absl::MutexLock lock(&mu_);
+    return queue_.size();
+  }
+
+ private:
+  struct Action {
+    Writer* writer = nullptr;
+    const Event* write = nullptr;  // StartWrite(write) when set
+    bool finish = false;           // else FinishStream(status) when set
+    absl::Status status;
+  };
+
+  // Puts a Dropped notice in the queue for drops not yet reported. It may take
+  // the queue one past hard_limit: a notice is never itself dropped.
+  void FlushDroppedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (dropped_pending_ == 0 || closed_) return;
+    Event notice;
+    auto* dropped = notice.mutable_dropped();
+    dropped->set_count(dropped_pending_);
+    dropped->set_total(dropped_total_);
+    dropped->set_reason("the client read too slowly; the agent's stream queue was full");
+    dropped_pending_ = 0;
+    queue_.push_back(std::move(notice));
+  }
+
+  // Decides the next writer call. std::deque::push_back keeps references to
+  // existing elements valid, so the front stays put while it is written.
+  Action NextActionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Action action;
+    if (writing_ || finished_ || writer_ == nullptr) return action;
+    if (!queue_.empty() && !closed_) {
+      writing_ = true;
+      action.writer = writer_;
+      action.write = &queue_.front();
+    } else if (finish_requested_ && (queue_.empty() || closed_)) {
+      finished_ = true;
+      action.writer = writer_;
+      action.finish = true;
+      action.status = final_status_;
+    }
+    return action;
+  }
+
+  static void Perform(const Action& action) {
+    if (action.writer == nullptr) return;
+    if (action.write != nullptr) {
+      action.writer->StartWrite(action.write);
+    } else if (action.finish) {
+      action.writer->FinishStream(action.status);
+    }
+  }
+
+  EventLoop* const loop_;
+  const StreamLimits limits_;
+
+  mutable absl::Mutex mu_;
+  Writer* writer_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::deque<Event> queue_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status final_status_ ABSL_GUARDED_BY(mu_);
+  uint64_t dropped_pending_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t dropped_total_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t delivered_ ABSL_GUARDED_BY(mu_) = 0;
+  std::function<void()> resume_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_SERVER_STREAM_BRIDGE_H_

@@ -1,0 +1,69 @@
+#ifndef NETPROBE_AGENT_SERVER_STREAM_REACTOR_H_
+#define NETPROBE_AGENT_SERVER_STREAM_REACTOR_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include "agent/server/grpc_status.h"
+#include "agent/server/stream_bridge.h"
+
+namespace netprobe {
+
+// A server-streaming reactor that writes what its StreamBridge queues. Owned by
+// gRPC: deletes itself in OnDone(). `on_client_gone` runs (once) when the
+// client cancels or a write fails, so the probe behind the bridge is stopped.
+template <typename Event>
+class StreamReactor final : public grpc::ServerWriteReactor<Event>,
+                            public StreamBridge<Event>::Writer {
+ public:
+  StreamReactor(std::shared_ptr<StreamBridge<Event>> bridge,
+                std::function<void()> on_client_gone)
+      : bridge_(std::move(bridge)), on_client_gone_(std::move(on_client_gone)) {
+    bridge_->Attach(this);
+  }
+
+  // Finishes at once with `status` (a request that could not start).
+  static StreamReactor* Rejected(EventLoop* loop, absl::Status status) {
+    auto bridge = std::make_shared<StreamBridge<Event>>(loop, StreamLimits{});
+    auto* reactor = new StreamReactor(bridge, [] {});
+    bridge->Finish(std::move(status));
+    return reactor;
+  }
+
+  void StartWrite(const Event* event) override {
+    grpc::ServerWriteReactor<Event>::StartWrite(event);
+  }
+  void FinishStream(absl::Status status) override {
+    grpc::ServerWriteReactor<Event>::Finish(ToGrpcStatus(status));
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) ClientGone();
+    bridge_->OnWriteDone(ok);
+  }
+  void OnCancel() override {
+    ClientGone();
+    bridge_->OnCancel();
+  }
+  void OnDone() override {
+    bridge_->Detach();
+    delete this;
+  }
+
+ private:
+  // OnWriteDone and OnCancel may run concurrently on different threads.
+  void ClientGone() {
+    if (!gone_.exchange(true)) on_client_gone_();
+  }
+
+  std::shared_ptr<StreamBridge<Event>> bridge_;
+  const std::function<void()> on_client_gone_;  // thread-safe (it posts)
+  std::atomic<bool> gone_{false};
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_SERVER_STREAM_REACTOR_H_

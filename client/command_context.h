@@ -1,0 +1,39 @@
+#ifndef NETPROBE_CLIENT_COMMAND_CONTEXT_H_
+#define NETPROBE_CLIENT_COMMAND_CONTEXT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "agent/util/option_parser.h"
+
+namespace netprobe::client {
+
+// What every sub-command gets: the parsed options (its own and the global
+// ones), a channel to the agent, and where to write.
+struct CommandContext {
+  std::string agent;  // as given, for messages
+  std::shared_ptr<grpc::Channel> channel;
+  bool json = false;
+  // --timeout: deadline of the whole RPC; unset: the command's default.
+  std::optional<absl::Duration> timeout;
+  ParsedOptions options;
+  FILE* out = stdout;
+  FILE* err = stderr;
+
+  // Sets the deadline on `context`: --timeout, else `fallback` (none when
+  // fallback is infinite).
+  void ApplyDeadline(grpc::ClientContext* context, absl::Duration fallback) const;
+};
+
+// Prints "netprobe: <what>: <status message>" in words a person can act on and
+// returns the exit code for it.
+int ReportRpcError(const CommandContext& ctx, const char* what, const grpc::Status& status);
+
+}  // namespace netprobe::client
+
+#endif  // NETPROBE_CLIENT_COMMAND_CONTEXT_H_

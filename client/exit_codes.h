@@ -1,0 +1,36 @@
+#ifndef NETPROBE_CLIENT_EXIT_CODES_H_
+#define NETPROBE_CLIENT_EXIT_CODES_H_
+
+#include <grpcpp/support/status.h>
+
+namespace netprobe::client {
+
+// The CLI's exit codes (documented in the README).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitProbeFailed = 1,       // the probe ran; some target did not answer
+  kExitBadArguments = 2,      // rejected locally or by the agent (INVALID_ARGUMENT, ...)
+  kExitAgentUnreachable = 3,  // no connection to the agent, or it went away
+  kExitAgentError = 4,        // the agent refused or could not run the request
+};
+
+// How a failed RPC maps to an exit code.
+inline ExitCode ExitCodeFor(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      return kExitOk;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return kExitBadArguments;
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return kExitAgentUnreachable;
+    default:
+      return kExitAgentError;
+  }
+}
+
+}  // namespace netprobe::client
+
+#endif  // NETPROBE_CLIENT_EXIT_CODES_H_

@@ -1,0 +1,142 @@
+// netprobe: the CLI. `netprobe [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]`.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "agent/util/option_parser.h"
+#include "client/command_context.h"
+#include "client/commands/info_command.h"
+#include "client/exit_codes.h"
+
+namespace netprobe::client {
+namespace {
+
+constexpr char kDefaultAgent[] = "unix:/run/netprobe/agent.sock";
+constexpr char kVersion[] = NETPROBE_VERSION;
+
+struct Command {
+  const char* name;
+  const char* summary;
+  std::vector<OptionSpec> (*options)();
+  int (*run)(const CommandContext&);
+};
+
+constexpr Command kCommands[] = {
+    {"info", "the agent's version, host, interfaces, capabilities and probes",
+     InfoOptions, RunInfo},
+};
+
+std::vector<OptionSpec> GlobalOptions() {
+  return {
+      {0, "agent", "ADDR",
+       absl::StrCat("agent to query: unix:/PATH or HOST:PORT (default $NETPROBE_AGENT, else ",
+                    kDefaultAgent, ")")},
+      {0, "json", "", "one proto3-JSON object per line instead of text"},
+      {0, "timeout", "DURATION", "deadline for the whole request (e.g. 5s)"},
+      {'h', "help", "", "show help"},
+      {'V', "version", "", "print the version"},
+  };
+}
+
+std::string Usage() {
+  std::string out =
+      "Usage: netprobe [--agent ADDR] [--json] [--timeout T] COMMAND [OPTIONS] [ARGS]\n"
+      "Runs network probes on a netprobe agent and prints the results.\n\nCommands:\n";
+  for (const Command& c : kCommands) absl::StrAppend(&out, "  ", c.name, "  ", c.summary, "\n");
+  absl::StrAppend(&out, "\nGlobal options:\n", OptionParser(GlobalOptions()).Help(),
+                  "\nExit codes: 0 ok, 1 probe failed, 2 bad arguments, 3 agent "
+                  "unreachable, 4 agent refused or failed the request.\n");
+  return out;
+}
+
+int Run(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const std::vector<OptionSpec> globals = GlobalOptions();
+  // Global options may come before the command; everything from the command
+  // on is parsed with the command's options plus the global ones.
+  size_t command_at = 0;
+  while (command_at < args.size() && args[command_at].starts_with("-")) {
+    const std::string& arg = args[command_at];
+    const bool takes_value = arg == "--agent" || arg == "--timeout";
+    command_at += takes_value ? 2 : 1;
+  }
+  const std::vector<std::string> before(args.begin(),
+                                        args.begin() + std::min(command_at, args.size()));
+  auto global = OptionParser(globals).Parse(before);
+  if (!global.ok()) {
+    std::fprintf(stderr, "netprobe: %s\nTry 'netprobe --help'.\n",
+                 std::string(global.status().message()).c_str());
+    return kExitBadArguments;
+  }
+  if (global->Has("version")) {
+    std::printf("netprobe %s\n", kVersion);
+    return kExitOk;
+  }
+  if (command_at >= args.size()) {
+    std::fputs(Usage().c_str(), global->Has("help") ? stdout : stderr);
+    return global->Has("help") ? kExitOk : kExitBadArguments;
+  }
+  const Command* command = nullptr;
+  for (const Command& c : kCommands) {
+    if (args[command_at] == c.name) command = &c;
+  }
+  if (command == nullptr) {
+    std::fprintf(stderr, "netprobe: unknown command '%s'\nTry 'netprobe --help'.\n",
+                 args[command_at].c_str());
+    return kExitBadArguments;
+  }
+  std::vector<OptionSpec> specs = command->options();
+  const size_t own_options = specs.size();
+  specs.insert(specs.end(), globals.begin(), globals.end());
+  std::vector<std::string> rest(before);
+  rest.insert(rest.end(), args.begin() + command_at + 1, args.end());
+  const OptionParser parser(specs);
+  auto parsed = parser.Parse(rest);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "netprobe %s: %s\nTry 'netprobe %s --help'.\n", command->name,
+                 std::string(parsed.status().message()).c_str(), command->name);
+    return kExitBadArguments;
+  }
+  if (parsed->Has("help")) {
+    std::printf("Usage: netprobe %s [OPTIONS]\n%s.\n\n", command->name, command->summary);
+    if (own_options > 0) {
+      std::printf("Options:\n%s\n",
+                  OptionParser(std::vector<OptionSpec>(specs.begin(),
+                                                       specs.begin() + own_options))
+                      .Help()
+                      .c_str());
+    }
+    std::printf("Global options:\n%s", OptionParser(globals).Help().c_str());
+    return kExitOk;
+  }
+
+  CommandContext ctx;
+  const char* env_agent = std::getenv("NETPROBE_AGENT");
+  ctx.agent = parsed->Get("agent", env_agent && *env_agent ? env_agent : kDefaultAgent);
+  ctx.json = parsed->Has("json");
+  auto timeout = parsed->GetDuration("timeout");
+  if (!timeout.ok()) {
+    std::fprintf(stderr, "netprobe: %s\n", std::string(timeout.status().message()).c_str());
+    return kExitBadArguments;
+  }
+  if (*timeout && **timeout <= absl::ZeroDuration()) {
+    std::fprintf(stderr, "netprobe: --timeout: must be above 0\n");
+    return kExitBadArguments;
+  }
+  ctx.timeout = *timeout;
+  ctx.options = *std::move(parsed);
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(64 << 20);
+  ctx.channel = grpc::CreateCustomChannel(ctx.agent, grpc::InsecureChannelCredentials(),
+                                          channel_args);
+  return command->run(ctx);
+}
+
+}  // namespace
+}  // namespace netprobe::client
+
+int main(int argc, char** argv) { return netprobe::client::Run(argc, argv); }

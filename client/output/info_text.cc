@@ -1,0 +1,55 @@
+#include "client/output/info_text.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace netprobe::client {
+
+std::string FormatUptime(int64_t seconds) {
+  const int64_t days = seconds / 86400, hours = seconds / 3600 % 24,
+                minutes = seconds / 60 % 60, secs = seconds % 60;
+  if (days > 0) return absl::StrFormat("%dd%dh%dm", days, hours, minutes);
+  if (hours > 0) return absl::StrFormat("%dh%dm%ds", hours, minutes, secs);
+  if (minutes > 0) return absl::StrFormat("%dm%ds", minutes, secs);
+  return absl::StrFormat("%ds", secs);
+}
+
+std::string FormatAgentInfo(const v1::AgentInfo& info) {
+  std::string out;
+  absl::StrAppendFormat(&out, "agent      netprobe-agent %s (gRPC %s), pid %d, uid %d\n",
+                        info.version(), info.grpc_version(), info.pid(), info.uid());
+  absl::StrAppendFormat(&out, "host       %s, %s, up %s\n", info.hostname(), info.kernel(),
+                        FormatUptime(info.uptime().seconds()));
+  absl::StrAppendFormat(&out, "listening  %s\n", absl::StrJoin(info.listen_addresses(), " "));
+  absl::StrAppendFormat(
+      &out, "caps       %s\n",
+      info.capabilities().empty() ? "(none)" : absl::StrJoin(info.capabilities(), " "));
+  std::vector<std::string> served, unserved;
+  for (const v1::ProbeSupport& probe : info.probes()) {
+    (probe.implemented() ? served : unserved).push_back(probe.name());
+  }
+  absl::StrAppendFormat(&out, "probes     %s\n",
+                        served.empty() ? "(none yet)" : absl::StrJoin(served, " "));
+  if (!unserved.empty()) {
+    absl::StrAppendFormat(&out, "not yet    %s\n", absl::StrJoin(unserved, " "));
+  }
+  absl::StrAppend(&out, "interfaces\n");
+  for (const v1::NetworkInterface& itf : info.interfaces()) {
+    absl::StrAppendFormat(&out, "  %d: %s <%s> mtu %d", itf.index(), itf.name(),
+                          absl::StrJoin(itf.flags(), ","), itf.mtu());
+    if (!itf.mac().empty()) absl::StrAppend(&out, " link/ether ", itf.mac());
+    absl::StrAppend(&out, "\n");
+    for (const v1::InterfaceAddress& a : itf.ipv4()) {
+      absl::StrAppendFormat(&out, "      inet %s/%d", a.address(), a.prefix_length());
+      if (!a.broadcast().empty()) absl::StrAppend(&out, " brd ", a.broadcast());
+      absl::StrAppend(&out, "\n");
+    }
+    for (const v1::InterfaceAddress& a : itf.ipv6()) {
+      absl::StrAppendFormat(&out, "      inet6 %s/%d\n", a.address(), a.prefix_length());
+    }
+  }
+  return out;
+}
+
+}  // namespace netprobe::client
