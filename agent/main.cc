@@ -158,8 +158,9 @@ int Run(int argc, char** argv) {
 
   auto agent = AgentServer::Start(*std::move(options));
   if (!agent.ok()) {
-    LogLine(absl::StrCat("netprobe-agent: cannot start: ", agent.status().ToString()));
-    return 1;
+    LogLine(absl::StrCat("netprobe-agent: cannot start: ", agent.status().message()));
+    // A listen address that is refused as given is a usage error.
+    return agent.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   LogLine(absl::StrCat("netprobe-agent ", kNetprobeVersion, " pid ", getpid(),
                        " listening on ", absl::StrJoin((*agent)->bound_addresses(), " ")));

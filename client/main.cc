@@ -10,6 +10,7 @@
 #include "agent/util/option_parser.h"
 #include "client/command_context.h"
 #include "client/commands/info_command.h"
+#include "client/commands/tcp_command.h"
 #include "client/exit_codes.h"
 
 namespace netprobe::client {
@@ -28,6 +29,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"info", "the agent's version, host, interfaces, capabilities and probes",
      InfoOptions, RunInfo},
+    {"tcp", "TCP connect to HOST:PORT targets, like tcping / nc -zv", TcpOptions, RunTcp},
 };
 
 std::vector<OptionSpec> GlobalOptions() {
@@ -62,6 +64,7 @@ int Run(int argc, char** argv) {
   while (command_at < args.size() && args[command_at].starts_with("-")) {
     const std::string& arg = args[command_at];
     const bool takes_value = arg == "--agent" || arg == "--timeout";
+
     command_at += takes_value ? 2 : 1;
   }
   const std::vector<std::string> before(args.begin(),

@@ -104,6 +104,8 @@ absl::StatusOr<std::vector<InterfaceInfo>> ListInterfaces() {
       if (family == AF_INET && (ifa->ifa_flags & IFF_BROADCAST) &&
           ifa->ifa_broadaddr != nullptr) {
         addr.broadcast = Numeric(ifa->ifa_broadaddr);
+        // Without IFA_BROADCAST glibc repeats the local address here.
+        if (addr.broadcast == addr.address) addr.broadcast.clear();
       }
       (family == AF_INET ? info.ipv4 : info.ipv6).push_back(std::move(addr));
     }

@@ -68,8 +68,10 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   agent->options_ = options;
   NETPROBE_ASSIGN_OR_RETURN(agent->loop_, EventLoop::Create());
   agent->registry_ = std::make_unique<ProbeRegistry>(agent->loop_.get());
+  agent->resolver_ = std::make_unique<Resolver>();
   agent->probes_service_ = std::make_unique<ProbesService>(
-      agent->loop_.get(), agent->registry_.get(), options.stream_queue_capacity);
+      agent->loop_.get(), agent->registry_.get(), agent->resolver_.get(),
+      options.stream_queue_capacity);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -113,6 +115,11 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
     }
   }
   agent->agent_service_->SetListenAddresses(agent->bound_);
+  if (auto* health = agent->server_->GetHealthCheckService()) {
+    for (const char* service : {"netprobe.v1.Agent", "netprobe.v1.Probes"}) {
+      health->SetServingStatus(service, true);
+    }
+  }
   return agent;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/net/event_loop.h"
+#include "agent/net/resolver.h"
 #include "agent/probes/probe_registry.h"
 #include "agent/server/agent_service.h"
 #include "agent/server/probes_service.h"
@@ -54,6 +55,7 @@ class AgentServer {
   std::vector<std::string> unix_paths_;
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<ProbeRegistry> registry_;
+  std::unique_ptr<Resolver> resolver_;  // before the loop is gone: joined first
   std::thread loop_thread_;
   std::unique_ptr<AgentService> agent_service_;
   std::unique_ptr<ProbesService> probes_service_;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "agent/net/event_loop.h"
+#include "agent/net/resolver.h"
 #include "agent/probes/probe_registry.h"
 #include "agent/server/stream_bridge.h"
 #include "netprobe/v1/agent.pb.h"
@@ -15,8 +16,9 @@ namespace netprobe {
 // and streams the probe's events. Thread-safe.
 class ProbesService final : public v1::Probes::CallbackService {
  public:
-  ProbesService(EventLoop* loop, ProbeRegistry* registry, size_t queue_capacity)
-      : loop_(loop), registry_(registry), queue_capacity_(queue_capacity) {}
+  ProbesService(EventLoop* loop, ProbeRegistry* registry, Resolver* resolver,
+                size_t queue_capacity)
+      : loop_(loop), registry_(registry), resolver_(resolver), queue_capacity_(queue_capacity) {}
 
   // Which probes this build serves, for GetInfo.
   static std::vector<v1::ProbeSupport> Support();
@@ -39,6 +41,7 @@ class ProbesService final : public v1::Probes::CallbackService {
  private:
   EventLoop* const loop_;
   ProbeRegistry* const registry_;
+  Resolver* const resolver_;
   const size_t queue_capacity_;
 };
 

@@ -1,0 +1,84 @@
+#include "agent/net/resolver.h"
+
+#include <netdb.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace netprobe {
+
+Resolver::Resolver() : worker_([this] { Work(); }) {}
+
+Resolver::~Resolver() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    jobs_.clear();
+  }
+  worker_.join();
+}
+
+void Resolver::Resolve(std::string host, int family, std::string field, Callback done) {
+  absl::MutexLock lock(&mu_);
+  jobs_.push_back(Job{std::move(host), family, std::move(field), std::move(done)});
+}
+
+void Resolver::Work() {
+  while (true) {
+    Job job;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Resolver* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
+            return r->stopping_ || !r->jobs_.empty();
+          },
+          this));
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job.done(ResolveNow(job.host, job.family, job.field));
+  }
+}
+
+absl::StatusOr<std::optional<SocketAddress>> Resolver::ResolveLiteral(
+    const std::string& host, int family, absl::string_view field) {
+  std::optional<SocketAddress> literal = SocketAddress::FromLiteral(host);
+  if (!literal.has_value()) return literal;
+  if (family != AF_UNSPEC && literal->family() != family) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", host, " is an ", literal->family() == AF_INET ? "IPv4" : "IPv6",
+        " address but the request asks for ", family == AF_INET ? "IPv4" : "IPv6"));
+  }
+  return literal;
+}
+
+absl::StatusOr<SocketAddress> Resolver::ResolveNow(const std::string& host, int family,
+                                                   absl::string_view field) {
+  auto literal = ResolveLiteral(host, family, field);
+  if (!literal.ok()) return literal.status();
+  if (literal->has_value()) return **literal;
+  addrinfo hints{};
+  hints.ai_family = family;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* list = nullptr;
+  const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &list);
+  if (rc != 0) {
+    return absl::NotFoundError(
+        absl::StrCat(field, ": '", host, "' does not resolve: ", gai_strerror(rc)));
+  }
+  SocketAddress chosen;
+  for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    SocketAddress candidate = SocketAddress::FromSockaddr(ai->ai_addr, ai->ai_addrlen);
+    if (!candidate.valid()) continue;
+    if (!chosen.valid() || (candidate.family() == AF_INET && chosen.family() != AF_INET)) {
+      chosen = candidate;
+    }
+  }
+  freeaddrinfo(list);
+  if (!chosen.valid()) {
+    return absl::NotFoundError(absl::StrCat(field, ": '", host, "' has no IP address"));
+  }
+  return chosen;
+}
+
+}  // namespace netprobe

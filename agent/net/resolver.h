@@ -1,0 +1,59 @@
+#ifndef NETPROBE_AGENT_NET_RESOLVER_H_
+#define NETPROBE_AGENT_NET_RESOLVER_H_
+
+#include <sys/socket.h>
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/net/socket_address.h"
+
+namespace netprobe {
+
+// Resolves names with getaddrinfo() on its own worker thread, because
+// getaddrinfo blocks and neither the event loop nor gRPC's callback threads
+// may. Literals never reach the worker (see ResolveLiteral). Thread-safe.
+class Resolver {
+ public:
+  using Callback = std::function<void(absl::StatusOr<SocketAddress>)>;
+
+  Resolver();
+  ~Resolver();  // Runs no callbacks still queued; joins the worker.
+
+  // Resolves `host` for `family` (AF_UNSPEC: IPv4 when the name has it, else
+  // IPv6). `done` runs on the worker thread: post to a loop from it.
+  // NOT_FOUND names `field` and the resolver's reason.
+  void Resolve(std::string host, int family, std::string field, Callback done);
+
+  // The literal's address when `host` is one (family-checked), nullopt when it
+  // is a name. INVALID_ARGUMENT when a literal does not match `family`.
+  static absl::StatusOr<std::optional<SocketAddress>> ResolveLiteral(
+      const std::string& host, int family, absl::string_view field);
+
+  // Blocking resolution, for the worker and for tests.
+  static absl::StatusOr<SocketAddress> ResolveNow(const std::string& host, int family,
+                                                  absl::string_view field);
+
+ private:
+  struct Job {
+    std::string host;
+    int family;
+    std::string field;
+    Callback done;
+  };
+  void Work();
+
+  absl::Mutex mu_;
+  std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread worker_;
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_NET_RESOLVER_H_

@@ -1,0 +1,36 @@
+#ifndef NETPROBE_AGENT_NET_SOCKET_SETUP_H_
+#define NETPROBE_AGENT_NET_SOCKET_SETUP_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "agent/net/socket_address.h"
+
+namespace netprobe {
+
+// Socket options for one probe socket, already validated (see
+// probes/socket_options.h for the checks and their messages).
+struct SocketSetup {
+  std::string interface;                // SO_BINDTODEVICE when set
+  std::optional<SocketAddress> source;  // bind() before connect/send
+  std::optional<int> ttl;               // IP_TTL / IPV6_UNICAST_HOPS
+  std::optional<int> tos;               // IP_TOS / IPV6_TCLASS
+  enum class Df { kDefault, kSet, kClear } dont_fragment = Df::kDefault;
+  std::optional<int> send_buffer, receive_buffer;
+  std::optional<int> priority;  // SO_PRIORITY
+  std::optional<uint32_t> mark;  // SO_MARK
+  bool tcp_nodelay = false;
+  std::optional<absl::Duration> tcp_keepalive_idle;
+};
+
+// Applies `setup` to a fresh socket of `family` (AF_INET or AF_INET6), before
+// it connects or sends. `tcp` enables the TCP-only options. The error names
+// the option and the errno.
+absl::Status ApplySocketSetup(int fd, int family, bool tcp, const SocketSetup& setup);
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_NET_SOCKET_SETUP_H_

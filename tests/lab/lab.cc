@@ -1,0 +1,169 @@
+#include "tests/lab/lab.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "agent/net/posix_error.h"
+
+namespace netprobe::testing {
+namespace {
+
+constexpr char kNetnsPrefix[] = "np-";
+std::atomic<int> lab_counter{0};
+
+// Deletes lab namespaces whose creating process is gone (a test killed before
+// its destructors ran). Names are "np-<pid>-<n>-<role>".
+void RemoveAbandonedLabs() {
+  DIR* dir = opendir("/run/netns");
+  if (dir == nullptr) return;
+  std::vector<std::string> stale;
+  while (dirent* entry = readdir(dir)) {
+    absl::string_view name = entry->d_name;
+    if (!absl::ConsumePrefix(&name, kNetnsPrefix)) continue;
+    std::vector<absl::string_view> parts = absl::StrSplit(name, '-');
+    int pid = 0;
+    if (parts.size() < 3 || !absl::SimpleAtoi(parts[0], &pid) || pid <= 0) continue;
+    if (kill(pid, 0) != 0 && errno == ESRCH) stale.emplace_back(entry->d_name);
+  }
+  closedir(dir);
+  for (const std::string& netns : stale) Ip({"netns", "del", netns}).IgnoreError();
+}
+
+}  // namespace
+
+absl::Status Ip(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"ip"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto result = RunCommand(argv, absl::Seconds(20));
+  if (!result.ok()) return result.status();
+  if (result->exit_code != 0) {
+    return absl::InternalError(
+        absl::StrCat("`", absl::StrJoin(argv, " "), "` failed: ", result->err));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Lab>> Lab::Create(int hosts) {
+  if (geteuid() != 0) {
+    return absl::FailedPreconditionError("the lab needs root (network namespaces)");
+  }
+  RemoveAbandonedLabs();
+  std::unique_ptr<Lab> lab(new Lab());
+  const absl::Status status = lab->Build(hosts);
+  if (!status.ok()) return status;  // ~Lab removes whatever was built.
+  return lab;
+}
+
+absl::Status Lab::Build(int hosts) {
+  prefix_ = absl::StrCat(kNetnsPrefix, getpid(), "-", lab_counter.fetch_add(1));
+  char tmpl[] = "/tmp/netprobe-lab-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return PosixError("mkdtemp", errno);
+  dir_ = tmpl;
+
+  switch_netns_ = absl::StrCat(prefix_, "-sw");
+  NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", switch_netns_}));
+  created_netns_.push_back(switch_netns_);
+  NETPROBE_RETURN_IF_ERROR(
+      Ip({"-n", switch_netns_, "link", "add", "br0", "type", "bridge"}));
+  NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "set", "br0", "up"}));
+
+  for (int i = 0; i < hosts; ++i) {
+    LabHost host;
+    host.netns = absl::StrCat(prefix_, "-h", i);
+    host.ipv4 = absl::StrCat("198.18.0.", 10 + i);
+    host.ipv6 = absl::StrFormat("2001:2::%x", 10 + i);
+    NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", host.netns}));
+    created_netns_.push_back(host.netns);
+    const std::string port = absl::StrCat("p", i);
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", port, "type", "veth",
+                                 "peer", "name", "eth0", "netns", host.netns}));
+    NETPROBE_RETURN_IF_ERROR(
+        Ip({"-n", switch_netns_, "link", "set", port, "master", "br0", "up"}));
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", host.netns, "link", "set", "lo", "up"}));
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", host.netns, "addr", "add",
+                                 absl::StrCat(host.ipv4, "/24"), "brd", "+", "dev", "eth0"}));
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", host.netns, "addr", "add",
+                                 absl::StrCat(host.ipv6, "/64"), "dev", "eth0", "nodad"}));
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", host.netns, "link", "set", "eth0", "up"}));
+    hosts_.push_back(std::move(host));
+  }
+  return absl::OkStatus();
+}
+
+Lab::~Lab() {
+  for (auto it = created_netns_.rbegin(); it != created_netns_.rend(); ++it) {
+    Ip({"netns", "del", *it}).IgnoreError();
+  }
+  if (!dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+}
+
+std::vector<std::string> Lab::InHost(int host, const std::vector<std::string>& argv) const {
+  std::vector<std::string> out = {"ip", "netns", "exec", hosts_.at(host).netns};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+absl::StatusOr<RunResult> Lab::Exec(int host, const std::vector<std::string>& argv,
+                                    absl::Duration timeout) const {
+  return RunCommand(InHost(host, argv), timeout);
+}
+
+absl::StatusOr<Process> Lab::Spawn(int host, const std::vector<std::string>& argv) const {
+  return Process::Start(InHost(host, argv));
+}
+
+absl::Status Lab::Nft(int host, const std::string& ruleset) const {
+  const std::string path =
+      absl::StrCat(dir_, "/nft-", host, "-", lab_counter.fetch_add(1), ".nft");
+  FILE* f = fopen(path.c_str(), "we");
+  if (f == nullptr) return PosixError(path, errno);
+  fputs(ruleset.c_str(), f);
+  fclose(f);
+  auto result = Exec(host, {"nft", "-f", path});
+  if (!result.ok()) return result.status();
+  if (result->exit_code != 0) {
+    return absl::InternalError(absl::StrCat("nft -f failed: ", result->err));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LabAgent> LabAgent::Start(const Lab& lab, int host,
+                                         std::vector<std::string> extra_args) {
+  const std::string socket = absl::StrCat(lab.dir(), "/agent-", host, ".sock");
+  std::vector<std::string> argv = {NETPROBE_AGENT_BIN, "--listen",
+                                   absl::StrCat("unix:", socket)};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  auto process = lab.Spawn(host, argv);
+  if (!process.ok()) return process.status();
+  LabAgent agent(*std::move(process));
+  auto line = agent.process_.WaitForStderr("listening on", absl::Seconds(15));
+  if (!line.ok()) return line.status();
+  agent.address_ = absl::StrCat("unix:", socket);
+  absl::string_view rest = *line;
+  rest = rest.substr(rest.find("listening on ") + 13);
+  agent.bound_ = absl::StrSplit(rest, ' ', absl::SkipEmpty());
+  return agent;
+}
+
+absl::StatusOr<RunResult> LabAgent::Client(const std::vector<std::string>& args,
+                                           absl::Duration timeout) const {
+  std::vector<std::string> argv = {NETPROBE_CLIENT_BIN, "--agent", address_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, timeout);
+}
+
+}  // namespace netprobe::testing
