@@ -2,6 +2,7 @@
 // SIGTERM or SIGINT.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -118,6 +119,16 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
   return options;
 }
 
+// Probes hold one descriptor per attempt in flight (up to 4096 per request);
+// the usual soft limit of 1024 would turn busy sweeps into EMFILE errors.
+void RaiseFileLimit() {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int Run(int argc, char** argv) {
   const OptionParser parser(AgentOptionSpecs());
   auto flags = parser.Parse(std::vector<std::string>(argv + 1, argv + argc));
@@ -155,6 +166,7 @@ int Run(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  RaiseFileLimit();
 
   auto agent = AgentServer::Start(*std::move(options));
   if (!agent.ok()) {

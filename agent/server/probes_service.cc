@@ -8,12 +8,6 @@
 namespace netprobe {
 namespace {
 
-// probes.proto defines only the service, so nothing else would pull its
-// generated object file into the link, and reflection could not describe the
-// Probes service. Taking its descriptor table's address keeps it.
-[[maybe_unused]] const void* const kKeepProbesDescriptor =
-    &descriptor_table_netprobe_2fv1_2fprobes_2eproto;
-
 constexpr const char* kServed[] = {"TcpConnect"};
 
 // Probe RPCs in the contract that this build does not serve yet.
@@ -38,6 +32,16 @@ grpc::ServerWriteReactor<Event>* NotYetServed(EventLoop* loop, absl::string_view
 }
 
 }  // namespace
+
+ProbesService::ProbesService(EventLoop* loop, ProbeRegistry* registry, Resolver* resolver,
+                             size_t queue_capacity)
+    : loop_(loop), registry_(registry), resolver_(resolver), queue_capacity_(queue_capacity) {
+  // probes.proto defines only the service, so nothing else pulls its generated
+  // object into a static link and reflection could not describe Probes. A
+  // volatile read of its descriptor table's address keeps it linked.
+  static const void* volatile keep = &descriptor_table_netprobe_2fv1_2fprobes_2eproto;
+  (void)keep;
+}
 
 std::vector<v1::ProbeSupport> ProbesService::Support() {
   std::vector<v1::ProbeSupport> out;

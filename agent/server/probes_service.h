@@ -17,8 +17,7 @@ namespace netprobe {
 class ProbesService final : public v1::Probes::CallbackService {
  public:
   ProbesService(EventLoop* loop, ProbeRegistry* registry, Resolver* resolver,
-                size_t queue_capacity)
-      : loop_(loop), registry_(registry), resolver_(resolver), queue_capacity_(queue_capacity) {}
+                size_t queue_capacity);
 
   // Which probes this build serves, for GetInfo.
   static std::vector<v1::ProbeSupport> Support();

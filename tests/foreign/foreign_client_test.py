@@ -145,6 +145,8 @@ class ForeignClientTest(unittest.TestCase):
         cls.agent_pb2 = importlib.import_module("netprobe.v1.agent_pb2")
         cls.agent_pb2_grpc = importlib.import_module("netprobe.v1.agent_pb2_grpc")
         cls.ping_pb2 = importlib.import_module("netprobe.v1.ping_pb2")
+        cls.tcp_pb2 = importlib.import_module("netprobe.v1.tcp_pb2")
+        cls.common_pb2 = importlib.import_module("netprobe.v1.common_pb2")
         cls.probes_pb2_grpc = importlib.import_module("netprobe.v1.probes_pb2_grpc")
         cls.health_pb2 = importlib.import_module("health_pb2")
         cls.health_pb2_grpc = importlib.import_module("health_pb2_grpc")
@@ -250,6 +252,51 @@ class ForeignClientTest(unittest.TestCase):
         self.assertEqual(response.status, self.health_pb2.HealthCheckResponse.SERVING,
                          self.health_pb2.HealthCheckResponse.ServingStatus.Name(
                              response.status))
+
+    def test_health_check_per_service(self):
+        with grpc.insecure_channel(self.unix_target) as channel:
+            stub = self.health_pb2_grpc.HealthStub(channel)
+            for service in ("netprobe.v1.Agent", "netprobe.v1.Probes"):
+                response = stub.Check(self.health_pb2.HealthCheckRequest(service=service),
+                                      timeout=RPC_TIMEOUT_S)
+                self.assertEqual(response.status,
+                                 self.health_pb2.HealthCheckResponse.SERVING, service)
+
+    def test_reflection_describes_probes_service(self):
+        request = self.reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="netprobe.v1.Probes")
+        (response,) = self.reflect(request)
+        self.assertEqual(response.WhichOneof("message_response"), "file_descriptor_response",
+                         response)
+        methods = set()
+        for blob in response.file_descriptor_response.file_descriptor_proto:
+            file = descriptor_pb2.FileDescriptorProto()
+            file.ParseFromString(blob)
+            for service in file.service:
+                if service.name == "Probes":
+                    methods.update(m.name for m in service.method)
+        for want in ("Ping", "TcpConnect", "UdpEcho", "Broadcast", "Multicast", "Capture",
+                     "Sockets"):
+            self.assertIn(want, methods)
+
+    def test_tcp_connect_stream_from_python(self):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        request = self.tcp_pb2.TcpConnectRequest(targets=["127.0.0.1:%d" % port], count=2)
+        request.interval.FromMilliseconds(10)
+        with grpc.insecure_channel(self.unix_target) as channel:
+            stub = self.probes_pb2_grpc.ProbesStub(channel)
+            events = list(stub.TcpConnect(request, timeout=RPC_TIMEOUT_S))
+        kinds = [e.WhichOneof("event") for e in events]
+        self.assertEqual(kinds, ["attempt", "attempt", "summary"], events)
+        for e in events[:2]:
+            self.assertEqual(e.attempt.result.outcome, self.common_pb2.OUTCOME_OK, e)
+            self.assertEqual(e.attempt.target.address, "127.0.0.1")
+        self.assertEqual(events[2].summary.sent, 2)
+        self.assertEqual(events[2].summary.received, 2)
 
     def test_reflection_lists_services(self):
         request = self.reflection_pb2.ServerReflectionRequest(list_services="*")

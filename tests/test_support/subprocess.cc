@@ -93,27 +93,28 @@ int Process::Pump(absl::Duration timeout) {
   return ready;
 }
 
-absl::StatusOr<std::string> Process::WaitForStderr(const std::string& needle,
-                                                   absl::Duration timeout) {
+absl::StatusOr<std::string> Process::WaitForLine(const std::string& buffer,
+                                                 const std::string& needle,
+                                                 absl::Duration timeout) {
   const absl::Duration deadline = MonotonicNow() + timeout;
   size_t scanned = 0;
   while (true) {
-    size_t pos = err_.find(needle, scanned > needle.size() ? scanned - needle.size() : 0);
+    size_t pos = buffer.find(needle, scanned > needle.size() ? scanned - needle.size() : 0);
     if (pos != std::string::npos) {
-      size_t begin = err_.rfind('\n', pos);
+      size_t begin = buffer.rfind('\n', pos);
       begin = begin == std::string::npos ? 0 : begin + 1;
-      size_t end = err_.find('\n', pos);
-      if (end != std::string::npos) return err_.substr(begin, end - begin);
+      size_t end = buffer.find('\n', pos);
+      if (end != std::string::npos) return buffer.substr(begin, end - begin);
     }
-    scanned = err_.size();
+    scanned = buffer.size();
     const absl::Duration left = deadline - MonotonicNow();
     if (left <= absl::ZeroDuration()) {
       return absl::DeadlineExceededError(
-          absl::StrCat("no '", needle, "' on stderr in time; stderr so far:\n", err_));
+          absl::StrCat("no '", needle, "' in time; output so far:\n", buffer));
     }
     if (Pump(left) < 0) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "process ended without '", needle, "' on stderr; stderr:\n", err_));
+          "process ended without '", needle, "'; output:\n", buffer, "\nstderr:\n", err()));
     }
   }
 }

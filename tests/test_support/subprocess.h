@@ -34,9 +34,16 @@ class Process {
   ~Process();
 
   pid_t pid() const { return pid_; }
-  // Reads output until a line of stderr contains `needle`; returns that line.
+  // Reads output until a line of stderr (stdout) contains `needle`; returns
+  // that line.
   absl::StatusOr<std::string> WaitForStderr(const std::string& needle,
-                                            absl::Duration timeout);
+                                            absl::Duration timeout) {
+    return WaitForLine(err_, needle, timeout);
+  }
+  absl::StatusOr<std::string> WaitForStdout(const std::string& needle,
+                                            absl::Duration timeout) {
+    return WaitForLine(out_, needle, timeout);
+  }
   // Waits for exit; returns the exit code (-signal when killed).
   absl::StatusOr<int> Wait(absl::Duration timeout);
   void Signal(int sig);
@@ -46,6 +53,8 @@ class Process {
 
  private:
   Process() = default;
+  absl::StatusOr<std::string> WaitForLine(const std::string& buffer, const std::string& needle,
+                                          absl::Duration timeout);
   // Reads what is available within `timeout`. Returns how many pipes had
   // data or closed; -1 when both are closed already.
   int Pump(absl::Duration timeout);

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything and runs every test (unit and
+# integration; the integration tests build network namespaces, so run as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh
+cmake --preset default
+cmake --build --preset default -j"$(nproc)"
+ctest --preset default

@@ -1,0 +1,213 @@
+// The agent in this process, so its descriptors and threads can be counted
+// from /proc/self: clients killed mid-stream and shutdown mid-stream must
+// leave none behind.
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "agent/net/monotonic_clock.h"
+#include "agent/server/agent_server.h"
+#include "netprobe/v1/agent.grpc.pb.h"
+#include "netprobe/v1/probes.grpc.pb.h"
+#include "tests/test_support/status_matchers.h"
+#include "tests/test_support/subprocess.h"
+
+namespace netprobe::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+int CountEntries(const char* dir) {
+  int n = 0;
+  if (DIR* d = opendir(dir)) {
+    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+    closedir(d);
+  }
+  return n;
+}
+int OpenFds() { return CountEntries("/proc/self/fd"); }
+int Threads() { return CountEntries("/proc/self/task"); }
+
+// Polls `condition` every 10 ms until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
+  const absl::Duration deadline = MonotonicNow() + timeout;
+  while (!condition()) {
+    if (MonotonicNow() > deadline) return false;
+    poll(nullptr, 0, 10);
+  }
+  return true;
+}
+
+// A port on loopback where nothing listens (connects are refused at once).
+uint16_t ClosedLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class AgentServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           absl::StrCat("netprobe-agent-test-", getpid());
+    std::filesystem::create_directories(dir_);
+    socket_ = absl::StrCat("unix:", (dir_ / "agent.sock").string());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  absl::StatusOr<std::unique_ptr<AgentServer>> StartAgent() {
+    AgentOptions options;
+    options.listen = {socket_, "127.0.0.1:0"};
+    options.shutdown_grace = absl::Seconds(3);
+    return AgentServer::Start(options);
+  }
+
+  v1::TcpConnectRequest LongRequest() {
+    v1::TcpConnectRequest request;
+    request.add_targets(absl::StrCat("127.0.0.1:", ClosedLoopbackPort()));
+    request.set_count(100000);
+    request.mutable_interval()->set_nanos(5 * 1000 * 1000);
+    return request;
+  }
+
+  std::filesystem::path dir_;
+  std::string socket_;
+};
+
+TEST_F(AgentServerTest, ServesInfoOverUnixAndTcpAndRejectsUnservedProbes) {
+  auto agent = StartAgent();
+  ASSERT_THAT(agent, IsOk());
+  ASSERT_EQ((*agent)->bound_addresses().size(), 2u);
+  for (const std::string& address : (*agent)->bound_addresses()) {
+    auto stub = v1::Agent::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    v1::AgentInfo info;
+    ASSERT_TRUE(stub->GetInfo(&context, v1::GetInfoRequest(), &info).ok()) << address;
+    EXPECT_EQ(info.pid(), static_cast<uint32_t>(getpid()));
+    EXPECT_THAT(info.listen_addresses(), ::testing::Contains(address));
+  }
+  auto probes = v1::Probes::NewStub(
+      grpc::CreateChannel(socket_, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  auto reader = probes->Ping(&context, v1::PingRequest());
+  v1::PingEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  const grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("Ping probe is not implemented"));
+}
+
+TEST_F(AgentServerTest, ClientKilledMidStreamStopsTheProbeAndLeaksNoFds) {
+  // A first start/stop warms gRPC's process-wide state (its own fds/threads).
+  ASSERT_THAT(StartAgent(), IsOk());
+  auto agent = StartAgent();
+  ASSERT_THAT(agent, IsOk());
+  const int fds_idle = OpenFds();
+  const int threads_idle = Threads();
+
+  for (int round = 0; round < 3; ++round) {
+    auto client = Process::Start({NETPROBE_CLIENT_BIN, "--agent", socket_, "tcp", "-c",
+                                  "100000", "-i", "5ms",
+                                  absl::StrCat("127.0.0.1:", ClosedLoopbackPort())});
+    ASSERT_THAT(client, IsOk());
+    // Mid-stream: the probe runs and has sent at least a few results.
+    ASSERT_TRUE(WaitFor([&] { return (*agent)->active_probes() == 1; }, absl::Seconds(10)));
+    ASSERT_THAT(client->WaitForStdout("seq=3 ", absl::Seconds(10)), IsOk());
+    client->Signal(SIGKILL);
+    ASSERT_THAT(client->Wait(absl::Seconds(10)), IsOk());
+    EXPECT_TRUE(WaitFor([&] { return (*agent)->active_probes() == 0; }, absl::Seconds(10)))
+        << "probe still running after its client was killed (round " << round << ")";
+    EXPECT_TRUE(WaitFor([&] { return OpenFds() <= fds_idle; }, absl::Seconds(10)))
+        << "fds: " << OpenFds() << " vs idle " << fds_idle << " (round " << round << ")";
+    EXPECT_TRUE(WaitFor([&] { return Threads() <= threads_idle; }, absl::Seconds(10)))
+        << "threads: " << Threads() << " vs idle " << threads_idle;
+  }
+}
+
+TEST_F(AgentServerTest, ShutdownMidStreamEndsWithSummaryAndReturnsToBaseline) {
+  ASSERT_THAT(StartAgent(), IsOk());  // warm-up, see above
+  const int fds_before = OpenFds();
+  const int threads_before = Threads();
+  {
+    auto agent = StartAgent();
+    ASSERT_THAT(agent, IsOk());
+    {
+      auto channel = grpc::CreateChannel(socket_, grpc::InsecureChannelCredentials());
+      auto probes = v1::Probes::NewStub(channel);
+      grpc::ClientContext context;
+      auto reader = probes->TcpConnect(&context, LongRequest());
+      v1::TcpConnectEvent event;
+      ASSERT_TRUE(reader->Read(&event));
+      ASSERT_TRUE(event.has_attempt());
+      std::thread stopper([&] { (*agent)->Shutdown(); });
+      bool saw_end = false, saw_summary = false;
+      while (reader->Read(&event)) {
+        if (event.has_end()) {
+          saw_end = true;
+          EXPECT_EQ(event.end().reason(), v1::StreamEnd::REASON_AGENT_SHUTDOWN);
+        }
+        if (event.has_summary()) {
+          saw_summary = true;
+          EXPECT_TRUE(saw_end) << "StreamEnd comes before the summaries";
+          EXPECT_GE(event.summary().sent(), 1u);
+        }
+      }
+      const grpc::Status status = reader->Finish();
+      stopper.join();
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      EXPECT_TRUE(saw_end);
+      EXPECT_TRUE(saw_summary);
+    }
+  }
+  EXPECT_TRUE(WaitFor([&] { return OpenFds() <= fds_before; }, absl::Seconds(10)))
+      << "fds: " << OpenFds() << " vs " << fds_before;
+  EXPECT_TRUE(WaitFor([&] { return Threads() <= threads_before; }, absl::Seconds(10)))
+      << "threads: " << Threads() << " vs " << threads_before;
+}
+
+TEST_F(AgentServerTest, StartStopCyclesLeakNothing) {
+  ASSERT_THAT(StartAgent(), IsOk());
+  const int fds_before = OpenFds();
+  const int threads_before = Threads();
+  for (int i = 0; i < 5; ++i) {
+    auto agent = StartAgent();
+    ASSERT_THAT(agent, IsOk());
+    auto stub = v1::Agent::NewStub(
+        grpc::CreateChannel(socket_, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    v1::AgentInfo info;
+    ASSERT_TRUE(stub->GetInfo(&context, v1::GetInfoRequest(), &info).ok());
+  }
+  EXPECT_TRUE(WaitFor([&] { return OpenFds() <= fds_before; }, absl::Seconds(10)))
+      << "fds: " << OpenFds() << " vs " << fds_before;
+  EXPECT_TRUE(WaitFor([&] { return Threads() <= threads_before; }, absl::Seconds(10)))
+      << "threads: " << Threads() << " vs " << threads_before;
+}
+
+TEST_F(AgentServerTest, RefusesPlaintextOnNonLoopbackUnlessInsecure) {
+  AgentOptions options;
+  options.listen = {"0.0.0.0:0"};
+  auto refused = AgentServer::Start(options);
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--insecure")));
+  options.insecure = true;
+  EXPECT_THAT(AgentServer::Start(options), IsOk());
+}
+
+}  // namespace
+}  // namespace netprobe::testing

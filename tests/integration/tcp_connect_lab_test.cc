@@ -1,0 +1,278 @@
+// TcpConnect end to end: the real agent in lab host 0 probes targets in lab
+// host 1 (listeners opened by this test inside that namespace), with faults
+// from nftables, through the real client's JSON output.
+#include <sys/socket.h>
+
+#include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/match.h"
+#include "agent/net/monotonic_clock.h"
+#include "netprobe/v1/tcp.pb.h"
+#include "tests/lab/lab.h"
+#include "tests/lab/netns_socket.h"
+#include "tests/test_support/status_matchers.h"
+
+namespace netprobe::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct ClientRun {
+  int exit_code = -1;
+  std::string err;
+  std::vector<v1::TcpAttempt> attempts;
+  std::vector<v1::TargetSummary> summaries;
+  absl::Duration elapsed;
+};
+
+double Ms(const google::protobuf::Duration& d) {
+  return d.seconds() * 1e3 + d.nanos() / 1e6;
+}
+
+class TcpConnectLabTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto lab = Lab::Create(2);
+    ASSERT_THAT(lab, IsOk());
+    lab_ = *std::move(lab);
+    auto agent = LabAgent::Start(*lab_, 0);
+    ASSERT_THAT(agent, IsOk());
+    agent_ = std::make_unique<LabAgent>(*std::move(agent));
+  }
+
+  // Runs `netprobe --json tcp ARGS...` and parses every line.
+  ClientRun Tcp(std::vector<std::string> args, absl::Duration timeout = absl::Seconds(60)) {
+    args.insert(args.begin(), {"--json", "tcp"});
+    const absl::Duration start = MonotonicNow();
+    auto result = agent_->Client(args, timeout);
+    ClientRun run;
+    run.elapsed = MonotonicNow() - start;
+    EXPECT_THAT(result, IsOk());
+    if (!result.ok()) return run;
+    run.exit_code = result->exit_code;
+    run.err = result->err;
+    for (absl::string_view line : absl::StrSplit(result->out, '\n', absl::SkipEmpty())) {
+      v1::TcpConnectEvent event;
+      auto status = google::protobuf::util::JsonStringToMessage(std::string(line), &event);
+      EXPECT_TRUE(status.ok()) << line;
+      if (event.has_attempt()) run.attempts.push_back(event.attempt());
+      if (event.has_summary()) run.summaries.push_back(event.summary());
+    }
+    return run;
+  }
+
+  std::string Target(int host, uint16_t port, bool v6 = false) const {
+    return v6 ? absl::StrCat("[", lab_->host(host).ipv6, "]:", port)
+              : absl::StrCat(lab_->host(host).ipv4, ":", port);
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::unique_ptr<LabAgent> agent_;
+};
+
+class TcpConnectFamilyTest : public TcpConnectLabTest,
+                             public ::testing::WithParamInterface<bool> {};
+
+TEST_P(TcpConnectFamilyTest, OpenPortConnectsWithTcpInfoAndLeavesNoTimeWait) {
+  const bool v6 = GetParam();
+  auto listener = ListenTcpInNetns(lab_->host(1).netns);
+  ASSERT_THAT(listener, IsOk());
+  ClientRun run = Tcp({"-c", "3", "-i", "20ms", "--info", Target(1, listener->port, v6)});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  ASSERT_EQ(run.attempts.size(), 3u);
+  for (const v1::TcpAttempt& a : run.attempts) {
+    EXPECT_EQ(a.result().outcome(), v1::OUTCOME_OK) << a.DebugString();
+    EXPECT_EQ(a.target().address(), v6 ? lab_->host(1).ipv6 : lab_->host(1).ipv4);
+    EXPECT_EQ(a.local_address(), v6 ? lab_->host(0).ipv6 : lab_->host(0).ipv4);
+    EXPECT_NE(a.local_port(), 0u);
+    EXPECT_GT(Ms(a.connect_time()), 0.0);
+    EXPECT_LT(Ms(a.connect_time()), 100.0);
+    EXPECT_EQ(a.tcp_info().state(), "ESTABLISHED");
+    EXPECT_GT(Ms(a.tcp_info().rtt()), 0.0);
+    EXPECT_EQ(a.tcp_info().pmtu(), 1500u);
+    EXPECT_GT(a.tcp_info().snd_mss(), 1000u);
+    EXPECT_FALSE(a.tcp_info().congestion().empty());
+  }
+  ASSERT_EQ(run.summaries.size(), 1u);
+  EXPECT_EQ(run.summaries[0].sent(), 3u);
+  EXPECT_EQ(run.summaries[0].received(), 3u);
+  EXPECT_EQ(run.summaries[0].rtt().count(), 3u);
+  // Closed with RST: neither side keeps the connections (ss agrees).
+  for (int host : {0, 1}) {
+    auto ss = lab_->Exec(host, {"ss", "-Htan", "state", "time-wait"});
+    ASSERT_THAT(ss, IsOk());
+    EXPECT_EQ(ss->out, "") << "host " << host;
+  }
+}
+
+TEST_P(TcpConnectFamilyTest, ClosedPortIsRefused) {
+  const bool v6 = GetParam();
+  auto listener = ListenTcpInNetns(lab_->host(1).netns);
+  ASSERT_THAT(listener, IsOk());
+  const uint16_t port = listener->port;
+  listener->fd.reset();  // Nothing listens there now.
+  ClientRun run = Tcp({"-c", "2", "-i", "10ms", Target(1, port, v6)});
+  EXPECT_EQ(run.exit_code, 1);
+  ASSERT_EQ(run.attempts.size(), 2u);
+  for (const v1::TcpAttempt& a : run.attempts) {
+    EXPECT_EQ(a.result().outcome(), v1::OUTCOME_REFUSED);
+    EXPECT_EQ(a.result().error(), "ECONNREFUSED");
+  }
+  ASSERT_EQ(run.summaries.size(), 1u);
+  EXPECT_EQ(run.summaries[0].received(), 0u);
+  EXPECT_EQ(run.summaries[0].outcomes().at("OUTCOME_REFUSED"), 2u);
+}
+
+TEST_P(TcpConnectFamilyTest, NftablesDropTimesOutAfterTheRequestedTime) {
+  const bool v6 = GetParam();
+  auto listener = ListenTcpInNetns(lab_->host(1).netns);
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT(lab_->Nft(1, absl::StrCat("table inet lab {\n chain input {\n"
+                                        "  type filter hook input priority 0; policy accept;\n"
+                                        "  tcp dport ",
+                                        listener->port, " drop\n }\n}\n")),
+              IsOk());
+  ClientRun run = Tcp({"-c", "2", "-i", "10ms", "-W", "500ms", Target(1, listener->port, v6)});
+  EXPECT_EQ(run.exit_code, 1);
+  ASSERT_EQ(run.attempts.size(), 2u);
+  for (const v1::TcpAttempt& a : run.attempts) {
+    EXPECT_EQ(a.result().outcome(), v1::OUTCOME_TIMEOUT);
+    // Within 10% of the requested 500 ms.
+    EXPECT_GE(Ms(a.connect_time()), 500.0);
+    EXPECT_LE(Ms(a.connect_time()), 550.0);
+  }
+}
+
+TEST_P(TcpConnectFamilyTest, NftablesRejectWithTcpResetIsRefused) {
+  const bool v6 = GetParam();
+  auto listener = ListenTcpInNetns(lab_->host(1).netns);
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT(lab_->Nft(1, absl::StrCat("table inet lab {\n chain input {\n"
+                                        "  type filter hook input priority 0; policy accept;\n"
+                                        "  tcp dport ",
+                                        listener->port, " reject with tcp reset\n }\n}\n")),
+              IsOk());
+  ClientRun run = Tcp({"-W", "2s", Target(1, listener->port, v6)});
+  ASSERT_EQ(run.attempts.size(), 1u);
+  EXPECT_EQ(run.attempts[0].result().outcome(), v1::OUTCOME_REFUSED);
+  EXPECT_LT(Ms(run.attempts[0].connect_time()), 100.0);
+}
+
+TEST_P(TcpConnectFamilyTest, NoRouteAndNoHostAreUnreachable) {
+  const bool v6 = GetParam();
+  // Off the lab's subnet with no default route: the kernel has no route.
+  const std::string no_route = v6 ? "[2001:2:1::1]:80" : "198.19.0.1:80";
+  // On the lab's subnet but nobody there: neighbour discovery fails (~3 s).
+  const std::string no_host = v6 ? "[2001:2::63]:80" : "198.18.0.99:80";
+  ClientRun run = Tcp({"-W", "10s", no_route, no_host});
+  EXPECT_EQ(run.exit_code, 1);
+  ASSERT_EQ(run.attempts.size(), 2u);
+  for (const v1::TcpAttempt& a : run.attempts) {
+    if (a.target().port() == 80 && absl::StrContains(no_route, a.target().host())) {
+      EXPECT_EQ(a.result().outcome(), v1::OUTCOME_NET_UNREACHABLE) << a.DebugString();
+    } else {
+      EXPECT_EQ(a.result().outcome(), v1::OUTCOME_HOST_UNREACHABLE) << a.DebugString();
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, TcpConnectFamilyTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "IPv6" : "IPv4"; });
+
+TEST_F(TcpConnectLabTest, SweepOfAThousandPortsFinishesWellUnderASecond) {
+  // Ten listeners among 1000 ports; the rest are refused.
+  std::vector<NetnsListener> listeners;
+  for (int i = 0; i < 10; ++i) {
+    auto listener = ListenTcpInNetns(lab_->host(1).netns);
+    ASSERT_THAT(listener, IsOk());
+    listeners.push_back(*std::move(listener));
+  }
+  std::vector<std::string> args = {"--concurrency", "500"};
+  std::set<uint16_t> ports;
+  for (const auto& l : listeners) ports.insert(l.port);
+  for (uint16_t p = 20000; ports.size() < 1000; ++p) ports.insert(p);
+  for (uint16_t p : ports) args.push_back(Target(1, p));
+  ClientRun run = Tcp(args);
+  EXPECT_EQ(run.exit_code, 1);  // Some targets never connected.
+  ASSERT_EQ(run.attempts.size(), 1000u);
+  ASSERT_EQ(run.summaries.size(), 1000u);
+  int connected = 0, refused = 0;
+  for (const auto& a : run.attempts) {
+    connected += a.result().outcome() == v1::OUTCOME_OK;
+    refused += a.result().outcome() == v1::OUTCOME_REFUSED;
+  }
+  EXPECT_EQ(connected, 10);
+  EXPECT_EQ(refused, 990);
+  // Whole client run, including process start and JSON printing.
+  EXPECT_LT(run.elapsed, absl::Seconds(1)) << absl::FormatDuration(run.elapsed);
+}
+
+TEST_F(TcpConnectLabTest, SourceAddressInterfaceAndBanner) {
+  auto listener = ListenTcpInNetns(lab_->host(1).netns);
+  ASSERT_THAT(listener, IsOk());
+  // A server that greets: accept one connection, write, close.
+  std::thread server([fd = listener->fd.get()] {
+    const int conn = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) return;
+    const char kGreeting[] = "SSH-2.0-lab\r\n";
+    send(conn, kGreeting, sizeof(kGreeting) - 1, MSG_NOSIGNAL);
+    close(conn);
+  });
+  ClientRun run = Tcp({"-I", lab_->host(0).ipv4, "--read", "64", "-W", "2s",
+                       Target(1, listener->port)});
+  server.join();
+  ASSERT_EQ(run.attempts.size(), 1u) << run.err;
+  EXPECT_EQ(run.attempts[0].result().outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(run.attempts[0].local_address(), lab_->host(0).ipv4);
+  EXPECT_EQ(run.attempts[0].banner(), "SSH-2.0-lab\r\n");
+
+  ClientRun by_interface = Tcp({"-I", "eth0", Target(1, listener->port)});
+  ASSERT_EQ(by_interface.attempts.size(), 1u) << by_interface.err;
+  EXPECT_EQ(by_interface.attempts[0].result().outcome(), v1::OUTCOME_OK);
+  // Bound to lo, the lab address is not reachable.
+  ClientRun by_lo = Tcp({"-I", "lo", "-W", "1s", Target(1, listener->port)});
+  ASSERT_EQ(by_lo.attempts.size(), 1u) << by_lo.err;
+  EXPECT_NE(by_lo.attempts[0].result().outcome(), v1::OUTCOME_OK);
+}
+
+TEST_F(TcpConnectLabTest, BadInputIsRejectedWithTheFieldNamed) {
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string message;
+  } cases[] = {
+      {{"198.18.0.11:0"}, 2, "targets[0]: port '0' is out of range"},
+      {{"198.18.0.11:65536"}, 2, "targets[0]: port '65536' is out of range"},
+      {{"198.18.0.11"}, 2, "targets[0]: '198.18.0.11' has no port"},
+      {{}, 2, "no target"},
+      {{"-W", "0", "198.18.0.11:80"}, 2, "timeout: 0 is out of range"},
+      {{"-W", "2h", "198.18.0.11:80"}, 2, "timeout: 2h is out of range"},
+      {{"-I", "nosuch0", "198.18.0.11:80"}, 2, "options.interface: no interface 'nosuch0'"},
+      {{"-I", "198.18.0.200", "198.18.0.11:80"}, 2,
+       "options.source_address: 198.18.0.200 is not an address of this host"},
+      {{"no-such-host.invalid:80"}, 2, "targets[0]: 'no-such-host.invalid' does not resolve"},
+      {{"-6", "198.18.0.11:80"}, 2, "targets[0]: 198.18.0.11 is an IPv4 address"},
+      {{"-c", "0", "198.18.0.11:80"}, 2, "-c/--count: '0' is not a whole number from 1"},
+      {{"--concurrency", "5000", "198.18.0.11:80"}, 2, "--concurrency: '5000'"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"tcp"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    auto result = agent_->Client(args);
+    ASSERT_THAT(result, IsOk());
+    EXPECT_EQ(result->exit_code, c.exit_code) << absl::StrJoin(c.args, " ") << result->err;
+    EXPECT_THAT(result->err, HasSubstr(c.message)) << absl::StrJoin(c.args, " ");
+  }
+  // The agent still serves afterwards.
+  auto info = agent_->Client({"info"});
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(info->exit_code, 0);
+}
+
+}  // namespace
+}  // namespace netprobe::testing

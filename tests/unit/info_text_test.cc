@@ -1,0 +1,203 @@
+#include "client/output/info_text.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "client/exit_codes.h"
+#include "client/output/json_lines.h"
+#include "netprobe/v1/agent.pb.h"
+#include "netprobe/v1/tcp.pb.h"
+
+namespace netprobe::client {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+v1::AgentInfo MakeInfo() {
+  v1::AgentInfo info;
+  info.set_version("0.1.0");
+  info.set_grpc_version("1.51.1");
+  info.set_hostname("lab-agent");
+  info.set_kernel("Linux 6.1.0-18-amd64 x86_64");
+  info.mutable_uptime()->set_seconds(3723);
+  info.set_pid(4242);
+  info.set_uid(0);
+  info.add_listen_addresses("unix:/run/netprobe/agent.sock");
+  info.add_listen_addresses("127.0.0.1:7431");
+  info.add_capabilities("CAP_NET_RAW");
+  info.add_capabilities("CAP_NET_ADMIN");
+  auto* tcp = info.add_probes();
+  tcp->set_name("TcpConnect");
+  tcp->set_implemented(true);
+  auto* capture = info.add_probes();
+  capture->set_name("Capture");
+  capture->set_implemented(false);
+  capture->set_unavailable_reason("not built");
+
+  auto* lo = info.add_interfaces();
+  lo->set_name("lo");
+  lo->set_index(1);
+  lo->add_flags("up");
+  lo->add_flags("loopback");
+  lo->add_flags("running");
+  lo->set_mtu(65536);
+  auto* lo4 = lo->add_ipv4();
+  lo4->set_address("127.0.0.1");
+  lo4->set_prefix_length(8);
+  auto* lo6 = lo->add_ipv6();
+  lo6->set_address("::1");
+  lo6->set_prefix_length(128);
+
+  auto* eth = info.add_interfaces();
+  eth->set_name("eth0");
+  eth->set_index(2);
+  eth->add_flags("up");
+  eth->add_flags("broadcast");
+  eth->set_mtu(1500);
+  eth->set_mac("02:00:c6:12:00:02");
+  auto* eth4 = eth->add_ipv4();
+  eth4->set_address("198.18.0.2");
+  eth4->set_prefix_length(24);
+  eth4->set_broadcast("198.18.0.255");
+  auto* eth6 = eth->add_ipv6();
+  eth6->set_address("2001:db8::2");
+  eth6->set_prefix_length(64);
+  auto* link6 = eth->add_ipv6();
+  link6->set_address("fe80::c6ff:fe12:2");
+  link6->set_prefix_length(64);
+  return info;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n');
+}
+
+TEST(FormatAgentInfoTest, WholeOutput) {
+  EXPECT_EQ(FormatAgentInfo(MakeInfo()),
+            "agent      netprobe-agent 0.1.0 (gRPC 1.51.1), pid 4242, uid 0\n"
+            "host       lab-agent, Linux 6.1.0-18-amd64 x86_64, up 1h2m3s\n"
+            "listening  unix:/run/netprobe/agent.sock 127.0.0.1:7431\n"
+            "caps       CAP_NET_RAW CAP_NET_ADMIN\n"
+            "probes     TcpConnect\n"
+            "not yet    Capture\n"
+            "interfaces\n"
+            "  1: lo <up,loopback,running> mtu 65536\n"
+            "      inet 127.0.0.1/8\n"
+            "      inet6 ::1/128\n"
+            "  2: eth0 <up,broadcast> mtu 1500 link/ether 02:00:c6:12:00:02\n"
+            "      inet 198.18.0.2/24 brd 198.18.0.255\n"
+            "      inet6 2001:db8::2/64\n"
+            "      inet6 fe80::c6ff:fe12:2/64\n");
+}
+
+TEST(FormatAgentInfoTest, InterfaceLines) {
+  const std::vector<std::string> lines = Lines(FormatAgentInfo(MakeInfo()));
+  EXPECT_THAT(lines,
+              Contains("  2: eth0 <up,broadcast> mtu 1500 link/ether 02:00:c6:12:00:02"));
+  EXPECT_THAT(lines, Contains("      inet 198.18.0.2/24 brd 198.18.0.255"));
+  EXPECT_THAT(lines, Contains("      inet6 2001:db8::2/64"));
+  // No MAC, no "link/ether"; no broadcast, no "brd".
+  EXPECT_THAT(lines, Contains("  1: lo <up,loopback,running> mtu 65536"));
+  EXPECT_THAT(lines, Contains("      inet 127.0.0.1/8"));
+}
+
+TEST(FormatAgentInfoTest, EmptyListsSayNone) {
+  v1::AgentInfo info;
+  info.set_version("0.1.0");
+  const std::string text = FormatAgentInfo(info);
+  EXPECT_THAT(text, HasSubstr("caps       (none)\n"));
+  EXPECT_THAT(text, HasSubstr("probes     (none yet)\n"));
+  EXPECT_THAT(text, Not(HasSubstr("not yet")));
+  EXPECT_THAT(text, HasSubstr("up 0s\n"));
+  EXPECT_TRUE(text.size() > 0 && text.back() == '\n');
+  EXPECT_THAT(text, HasSubstr("interfaces\n"));
+}
+
+TEST(FormatUptimeTest, Cases) {
+  EXPECT_EQ(FormatUptime(0), "0s");
+  EXPECT_EQ(FormatUptime(59), "59s");
+  EXPECT_EQ(FormatUptime(60), "1m0s");
+  EXPECT_EQ(FormatUptime(312), "5m12s");
+  EXPECT_EQ(FormatUptime(3599), "59m59s");
+  EXPECT_EQ(FormatUptime(3600), "1h0m0s");
+  EXPECT_EQ(FormatUptime(3723), "1h2m3s");
+  EXPECT_EQ(FormatUptime(86399), "23h59m59s");
+  EXPECT_EQ(FormatUptime(86400), "1d0h0m");
+  EXPECT_EQ(FormatUptime(3 * 86400 + 4 * 3600 + 5 * 60 + 6), "3d4h5m");
+  EXPECT_EQ(FormatUptime(400 * 86400), "400d0h0m");
+}
+
+TEST(JsonLinesTest, OneLineCamelCaseWithZeroValues) {
+  v1::TcpConnectEvent event;
+  v1::TcpAttempt* attempt = event.mutable_attempt();
+  attempt->set_sequence(3);
+  attempt->mutable_target()->set_host("198.18.0.2");
+  attempt->mutable_target()->set_port(80);
+  const std::string line = ToJsonLine(event);
+  EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+  EXPECT_EQ(line.front(), '{');
+  EXPECT_EQ(line.back(), '}');
+  EXPECT_THAT(line, HasSubstr("\"sequence\":3"));
+  EXPECT_THAT(line, HasSubstr("\"host\":\"198.18.0.2\""));
+  // camelCase keys, zero values included.
+  EXPECT_THAT(line, HasSubstr("\"localAddress\":\"\""));
+  EXPECT_THAT(line, HasSubstr("\"localPort\":0"));
+  EXPECT_THAT(line, HasSubstr("\"address\":\"\""));
+  EXPECT_THAT(line, Not(HasSubstr("local_port")));
+  EXPECT_THAT(line, Not(HasSubstr(" ")));
+}
+
+TEST(JsonLinesTest, EveryLineOfAKindHasTheSameKeys) {
+  v1::AgentInfo empty;
+  const std::string line = ToJsonLine(empty);
+  EXPECT_THAT(line, HasSubstr("\"grpcVersion\":\"\""));
+  EXPECT_THAT(line, HasSubstr("\"listenAddresses\":[]"));
+  EXPECT_THAT(line, HasSubstr("\"pid\":0"));
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+}
+
+TEST(JsonLinesTest, WriteJsonLineAddsNewline) {
+  char* buffer = nullptr;
+  size_t size = 0;
+  FILE* out = open_memstream(&buffer, &size);
+  ASSERT_NE(out, nullptr);
+  v1::GetInfoRequest request;
+  WriteJsonLine(out, request);
+  WriteJsonLine(out, request);
+  fclose(out);
+  const std::string text(buffer, size);
+  free(buffer);
+  EXPECT_EQ(text, "{}\n{}\n");
+}
+
+TEST(ExitCodeForTest, Mapping) {
+  using grpc::Status;
+  using grpc::StatusCode;
+  EXPECT_EQ(ExitCodeFor(Status::OK), kExitOk);
+  EXPECT_EQ(ExitCodeFor(Status(StatusCode::INVALID_ARGUMENT, "")), 2);
+  EXPECT_EQ(ExitCodeFor(Status(StatusCode::NOT_FOUND, "")), 2);
+  EXPECT_EQ(ExitCodeFor(Status(StatusCode::OUT_OF_RANGE, "")), 2);
+  EXPECT_EQ(ExitCodeFor(Status(StatusCode::UNAVAILABLE, "")), 3);
+  EXPECT_EQ(ExitCodeFor(Status(StatusCode::DEADLINE_EXCEEDED, "")), 3);
+  EXPECT_EQ(ExitCodeFor(Status(StatusCode::PERMISSION_DENIED, "")), 4);
+  EXPECT_EQ(ExitCodeFor(Status(StatusCode::UNIMPLEMENTED, "")), 4);
+  EXPECT_EQ(ExitCodeFor(Status(StatusCode::INTERNAL, "")), 4);
+  EXPECT_EQ(ExitCodeFor(Status(StatusCode::FAILED_PRECONDITION, "")), 4);
+  EXPECT_EQ(ExitCodeFor(Status(StatusCode::OK, "")), 0);
+  EXPECT_EQ(kExitOk, 0);
+  EXPECT_EQ(kExitProbeFailed, 1);
+  EXPECT_EQ(kExitBadArguments, 2);
+  EXPECT_EQ(kExitAgentUnreachable, 3);
+  EXPECT_EQ(kExitAgentError, 4);
+}
+
+}  // namespace
+}  // namespace netprobe::client
