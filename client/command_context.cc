@@ -12,11 +12,12 @@ void CommandContext::ApplyDeadline(grpc::ClientContext* context,
                         absl::ToChronoNanoseconds(limit));
 }
 
-int ReportRpcError(const CommandContext& ctx, const char* what, const grpc::Status& status) {
+int ReportRpcError(const CommandContext& ctx, const char* what,
+                   const grpc::Status& status) {
   const int code = ExitCodeFor(status);
   if (code == kExitAgentUnreachable) {
-    std::fprintf(ctx.err, "netprobe: %s: agent %s unreachable: %s\n", what, ctx.agent.c_str(),
-                 status.error_message().c_str());
+    std::fprintf(ctx.err, "netprobe: %s: agent %s unreachable: %s\n", what,
+                 ctx.agent.c_str(), status.error_message().c_str());
   } else {
     std::fprintf(ctx.err, "netprobe: %s: %s\n", what, status.error_message().c_str());
   }

@@ -32,7 +32,8 @@ struct CommandContext {
 
 // Prints "netprobe: <what>: <status message>" in words a person can act on and
 // returns the exit code for it.
-int ReportRpcError(const CommandContext& ctx, const char* what, const grpc::Status& status);
+int ReportRpcError(const CommandContext& ctx, const char* what,
+                   const grpc::Status& status);
 
 }  // namespace netprobe::client
 

@@ -1,10 +1,10 @@
 // netprobe: the CLI. `netprobe [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]`.
+#include <grpcpp/grpcpp.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "agent/util/option_parser.h"
@@ -35,8 +35,9 @@ constexpr Command kCommands[] = {
 std::vector<OptionSpec> GlobalOptions() {
   return {
       {0, "agent", "ADDR",
-       absl::StrCat("agent to query: unix:/PATH or HOST:PORT (default $NETPROBE_AGENT, else ",
-                    kDefaultAgent, ")")},
+       absl::StrCat(
+           "agent to query: unix:/PATH or HOST:PORT (default $NETPROBE_AGENT, else ",
+           kDefaultAgent, ")")},
       {0, "json", "", "one proto3-JSON object per line instead of text"},
       {0, "timeout", "DURATION", "deadline for the whole request (e.g. 5s)"},
       {'h', "help", "", "show help"},
@@ -48,7 +49,8 @@ std::string Usage() {
   std::string out =
       "Usage: netprobe [--agent ADDR] [--json] [--timeout T] COMMAND [OPTIONS] [ARGS]\n"
       "Runs network probes on a netprobe agent and prints the results.\n\nCommands:\n";
-  for (const Command& c : kCommands) absl::StrAppend(&out, "  ", c.name, "  ", c.summary, "\n");
+  for (const Command& c : kCommands)
+    absl::StrAppend(&out, "  ", c.name, "  ", c.summary, "\n");
   absl::StrAppend(&out, "\nGlobal options:\n", OptionParser(GlobalOptions()).Help(),
                   "\nExit codes: 0 ok, 1 probe failed, 2 bad arguments, 3 agent "
                   "unreachable, 4 agent refused or failed the request.\n");
@@ -108,8 +110,8 @@ int Run(int argc, char** argv) {
     std::printf("Usage: netprobe %s [OPTIONS]\n%s.\n\n", command->name, command->summary);
     if (own_options > 0) {
       std::printf("Options:\n%s\n",
-                  OptionParser(std::vector<OptionSpec>(specs.begin(),
-                                                       specs.begin() + own_options))
+                  OptionParser(
+                      std::vector<OptionSpec>(specs.begin(), specs.begin() + own_options))
                       .Help()
                       .c_str());
     }
@@ -123,7 +125,8 @@ int Run(int argc, char** argv) {
   ctx.json = parsed->Has("json");
   auto timeout = parsed->GetDuration("timeout");
   if (!timeout.ok()) {
-    std::fprintf(stderr, "netprobe: %s\n", std::string(timeout.status().message()).c_str());
+    std::fprintf(stderr, "netprobe: %s\n",
+                 std::string(timeout.status().message()).c_str());
     return kExitBadArguments;
   }
   if (*timeout && **timeout <= absl::ZeroDuration()) {

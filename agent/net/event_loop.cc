@@ -41,7 +41,9 @@ absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
 }
 
 EventLoop::EventLoop(UniqueFd epoll, UniqueFd timer, UniqueFd wake)
-    : epoll_fd_(std::move(epoll)), timer_fd_(std::move(timer)), wake_fd_(std::move(wake)) {}
+    : epoll_fd_(std::move(epoll)),
+      timer_fd_(std::move(timer)),
+      wake_fd_(std::move(wake)) {}
 
 EventLoop::~EventLoop() = default;
 
@@ -82,6 +84,7 @@ void EventLoop::Run() {
   epoll_event events[kMaxEvents];
   while (!stop_.load()) {
     int n = epoll_wait(epoll_fd_.get(), events, kMaxEvents, -1);
+    poll_time_ = MonotonicNow();
     if (n < 0) {
       if (errno == EINTR) continue;
       break;  // Only EBADF/EINVAL, i.e. a bug: leave rather than spin.
@@ -173,7 +176,8 @@ void EventLoop::ArmTimerFd() {
     armed_deadline_ = timer_heap_.top().deadline;
     spec.it_value = absl::ToTimespec(armed_deadline_);
     // An all-zero it_value would disarm; a deadline at 0 is long past anyway.
-    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0)
+      spec.it_value.tv_nsec = 1;
   }
   timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
 }

@@ -47,6 +47,12 @@ class EventLoop {
 
   bool IsInLoopThread() const;
 
+  // MonotonicNow() as taken when the current batch of ready events was
+  // returned by epoll_wait: the earliest moment the loop knew of them. Use it
+  // to timestamp readiness, so events later in a busy batch are not charged
+  // for the work done on earlier ones.
+  absl::Duration poll_time() const { return poll_time_; }
+
   // Calls `callback` with the ready epoll events of `fd` (EPOLLIN, EPOLLOUT,
   // ...). The caller keeps owning `fd` and must Unwatch() before closing it.
   absl::Status Watch(int fd, uint32_t events, FdCallback callback);
@@ -87,6 +93,7 @@ class EventLoop {
   UniqueFd timer_fd_;
   UniqueFd wake_fd_;  // eventfd: Post() and Stop() wake the loop through it.
 
+  absl::Duration poll_time_;
   std::atomic<bool> stop_{false};
   std::atomic<std::thread::id> loop_thread_{};
 

@@ -61,10 +61,14 @@ uint32_t PrefixLengthOfMask(const uint8_t* mask, size_t bytes) {
 
 std::vector<std::string> InterfaceFlagNames(uint32_t flags) {
   static constexpr std::pair<uint32_t, const char*> kNames[] = {
-      {IFF_UP, "up"},           {IFF_BROADCAST, "broadcast"},
-      {IFF_LOOPBACK, "loopback"}, {IFF_POINTOPOINT, "pointopoint"},
-      {IFF_RUNNING, "running"}, {IFF_NOARP, "noarp"},
-      {IFF_PROMISC, "promisc"}, {IFF_MULTICAST, "multicast"},
+      {IFF_UP, "up"},
+      {IFF_BROADCAST, "broadcast"},
+      {IFF_LOOPBACK, "loopback"},
+      {IFF_POINTOPOINT, "pointopoint"},
+      {IFF_RUNNING, "running"},
+      {IFF_NOARP, "noarp"},
+      {IFF_PROMISC, "promisc"},
+      {IFF_MULTICAST, "multicast"},
   };
   std::vector<std::string> out;
   for (const auto& [bit, name] : kNames) {

@@ -2,9 +2,9 @@
 #define NETPROBE_AGENT_NET_POSIX_ERROR_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace netprobe {
 
@@ -21,18 +21,18 @@ absl::Status PosixError(absl::string_view context, int err);
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing function
 // when it is not OK.
-#define NETPROBE_RETURN_IF_ERROR(expr)                  \
-  do {                                                  \
+#define NETPROBE_RETURN_IF_ERROR(expr)                    \
+  do {                                                    \
     if (absl::Status _st = (expr); !_st.ok()) return _st; \
   } while (0)
 
 #define NETPROBE_CONCAT_INNER_(a, b) a##b
 #define NETPROBE_CONCAT_(a, b) NETPROBE_CONCAT_INNER_(a, b)
 // `NETPROBE_ASSIGN_OR_RETURN(auto x, StatusOrExpr());`
-#define NETPROBE_ASSIGN_OR_RETURN(lhs, expr)                                      \
-  auto NETPROBE_CONCAT_(_statusor_, __LINE__) = (expr);                           \
-  if (!NETPROBE_CONCAT_(_statusor_, __LINE__).ok())                               \
-    return std::move(NETPROBE_CONCAT_(_statusor_, __LINE__)).status();            \
+#define NETPROBE_ASSIGN_OR_RETURN(lhs, expr)                           \
+  auto NETPROBE_CONCAT_(_statusor_, __LINE__) = (expr);                \
+  if (!NETPROBE_CONCAT_(_statusor_, __LINE__).ok())                    \
+    return std::move(NETPROBE_CONCAT_(_statusor_, __LINE__)).status(); \
   lhs = std::move(NETPROBE_CONCAT_(_statusor_, __LINE__)).value()
 
 #endif  // NETPROBE_AGENT_NET_POSIX_ERROR_H_

@@ -70,7 +70,8 @@ absl::StatusOr<SocketAddress> Resolver::ResolveNow(const std::string& host, int 
   for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
     SocketAddress candidate = SocketAddress::FromSockaddr(ai->ai_addr, ai->ai_addrlen);
     if (!candidate.valid()) continue;
-    if (!chosen.valid() || (candidate.family() == AF_INET && chosen.family() != AF_INET)) {
+    if (!chosen.valid() ||
+        (candidate.family() == AF_INET && chosen.family() != AF_INET)) {
       chosen = candidate;
     }
   }

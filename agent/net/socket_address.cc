@@ -11,7 +11,8 @@
 
 namespace netprobe {
 
-std::optional<SocketAddress> SocketAddress::FromLiteral(absl::string_view ip, uint16_t port) {
+std::optional<SocketAddress> SocketAddress::FromLiteral(absl::string_view ip,
+                                                        uint16_t port) {
   SocketAddress out;
   std::string text(ip);
   std::string scope;
@@ -49,7 +50,8 @@ SocketAddress SocketAddress::FromSockaddr(const sockaddr* sa, socklen_t len) {
 }
 
 uint16_t SocketAddress::port() const {
-  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(get())->sin_port);
+  if (family() == AF_INET)
+    return ntohs(reinterpret_cast<const sockaddr_in*>(get())->sin_port);
   if (family() == AF_INET6) {
     return ntohs(reinterpret_cast<const sockaddr_in6*>(get())->sin6_port);
   }
@@ -57,7 +59,8 @@ uint16_t SocketAddress::port() const {
 }
 
 void SocketAddress::set_port(uint16_t port) {
-  if (family() == AF_INET) reinterpret_cast<sockaddr_in*>(&storage_)->sin_port = htons(port);
+  if (family() == AF_INET)
+    reinterpret_cast<sockaddr_in*>(&storage_)->sin_port = htons(port);
   if (family() == AF_INET6) {
     reinterpret_cast<sockaddr_in6*>(&storage_)->sin6_port = htons(port);
   }

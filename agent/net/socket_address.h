@@ -19,7 +19,8 @@ class SocketAddress {
   SocketAddress() = default;
   // Numeric literal only ("198.18.0.2", "2001:2::a", "fe80::1%eth0"); nullopt
   // for anything else, names included.
-  static std::optional<SocketAddress> FromLiteral(absl::string_view ip, uint16_t port = 0);
+  static std::optional<SocketAddress> FromLiteral(absl::string_view ip,
+                                                  uint16_t port = 0);
   static SocketAddress FromSockaddr(const sockaddr* sa, socklen_t len);
 
   int family() const { return storage_.ss_family; }

@@ -31,9 +31,9 @@ absl::Status ApplySocketSetup(int fd, int family, bool tcp, const SocketSetup& s
     }
   }
   if (setup.ttl) {
-    NETPROBE_RETURN_IF_ERROR(v6 ? SetInt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, *setup.ttl,
-                                         "IPV6_UNICAST_HOPS")
-                                : SetInt(fd, IPPROTO_IP, IP_TTL, *setup.ttl, "IP_TTL"));
+    NETPROBE_RETURN_IF_ERROR(
+        v6 ? SetInt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, *setup.ttl, "IPV6_UNICAST_HOPS")
+           : SetInt(fd, IPPROTO_IP, IP_TTL, *setup.ttl, "IP_TTL"));
   }
   if (setup.tos) {
     NETPROBE_RETURN_IF_ERROR(
@@ -45,18 +45,20 @@ absl::Status ApplySocketSetup(int fd, int family, bool tcp, const SocketSetup& s
     NETPROBE_RETURN_IF_ERROR(
         v6 ? SetInt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER,
                     set ? IPV6_PMTUDISC_PROBE : IPV6_PMTUDISC_DONT, "IPV6_MTU_DISCOVER")
-           : SetInt(fd, IPPROTO_IP, IP_MTU_DISCOVER, set ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT,
-                    "IP_MTU_DISCOVER"));
+           : SetInt(fd, IPPROTO_IP, IP_MTU_DISCOVER,
+                    set ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT, "IP_MTU_DISCOVER"));
   }
   if (setup.send_buffer) {
-    NETPROBE_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_SNDBUF, *setup.send_buffer, "SO_SNDBUF"));
+    NETPROBE_RETURN_IF_ERROR(
+        SetInt(fd, SOL_SOCKET, SO_SNDBUF, *setup.send_buffer, "SO_SNDBUF"));
   }
   if (setup.receive_buffer) {
     NETPROBE_RETURN_IF_ERROR(
         SetInt(fd, SOL_SOCKET, SO_RCVBUF, *setup.receive_buffer, "SO_RCVBUF"));
   }
   if (setup.priority) {
-    NETPROBE_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_PRIORITY, *setup.priority, "SO_PRIORITY"));
+    NETPROBE_RETURN_IF_ERROR(
+        SetInt(fd, SOL_SOCKET, SO_PRIORITY, *setup.priority, "SO_PRIORITY"));
   }
   if (setup.mark) {
     NETPROBE_RETURN_IF_ERROR(
@@ -67,15 +69,16 @@ absl::Status ApplySocketSetup(int fd, int family, bool tcp, const SocketSetup& s
   }
   if (tcp && setup.tcp_keepalive_idle) {
     NETPROBE_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE"));
-    NETPROBE_RETURN_IF_ERROR(SetInt(fd, IPPROTO_TCP, TCP_KEEPIDLE,
-                                    static_cast<int>(absl::ToInt64Seconds(
-                                        *setup.tcp_keepalive_idle)),
-                                    "TCP_KEEPIDLE"));
+    NETPROBE_RETURN_IF_ERROR(
+        SetInt(fd, IPPROTO_TCP, TCP_KEEPIDLE,
+               static_cast<int>(absl::ToInt64Seconds(*setup.tcp_keepalive_idle)),
+               "TCP_KEEPIDLE"));
   }
   if (setup.source) {
     if (setup.source->family() != family) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "options.source_address: ", setup.source->ip(), " is not of the target's family"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.source_address: ", setup.source->ip(),
+                       " is not of the target's family"));
     }
     if (bind(fd, setup.source->get(), setup.source->length()) != 0) {
       return PosixError(absl::StrCat("bind(", setup.source->ToString(), ")"), errno);

@@ -20,7 +20,7 @@ struct SocketSetup {
   std::optional<int> tos;               // IP_TOS / IPV6_TCLASS
   enum class Df { kDefault, kSet, kClear } dont_fragment = Df::kDefault;
   std::optional<int> send_buffer, receive_buffer;
-  std::optional<int> priority;  // SO_PRIORITY
+  std::optional<int> priority;   // SO_PRIORITY
   std::optional<uint32_t> mark;  // SO_MARK
   bool tcp_nodelay = false;
   std::optional<absl::Duration> tcp_keepalive_idle;

@@ -16,8 +16,9 @@ namespace netprobe {
 namespace {
 
 absl::Status OutOfRange(const char* field, uint64_t value, uint64_t min, uint64_t max) {
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "options.%s: %d is out of range: it must be from %d to %d", field, value, min, max));
+  return absl::InvalidArgumentError(
+      absl::StrFormat("options.%s: %d is out of range: it must be from %d to %d", field,
+                      value, min, max));
 }
 
 bool HasNetAdmin() {
@@ -58,11 +59,12 @@ absl::StatusOr<SocketSetup> ValidateSocketOptions(const v1::SocketOptions& optio
     return OutOfRange("source_port", options.source_port(), 0, 65535);
   }
   if (!options.source_address().empty()) {
-    auto address = SocketAddress::FromLiteral(options.source_address(),
-                                              static_cast<uint16_t>(options.source_port()));
+    auto address = SocketAddress::FromLiteral(
+        options.source_address(), static_cast<uint16_t>(options.source_port()));
     if (!address) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "options.source_address: '", options.source_address(), "' is not an IP address"));
+      return absl::InvalidArgumentError(absl::StrCat("options.source_address: '",
+                                                     options.source_address(),
+                                                     "' is not an IP address"));
     }
     NETPROBE_RETURN_IF_ERROR(CheckLocalAddress(*address));
     setup.source = *address;
@@ -71,7 +73,8 @@ absl::StatusOr<SocketSetup> ValidateSocketOptions(const v1::SocketOptions& optio
         "options.source_port: needs options.source_address (the address to bind)");
   }
   if (options.has_ttl()) {
-    if (options.ttl() < 1 || options.ttl() > 255) return OutOfRange("ttl", options.ttl(), 1, 255);
+    if (options.ttl() < 1 || options.ttl() > 255)
+      return OutOfRange("ttl", options.ttl(), 1, 255);
     setup.ttl = static_cast<int>(options.ttl());
   }
   if (options.has_tos()) {
@@ -97,14 +100,16 @@ absl::StatusOr<SocketSetup> ValidateSocketOptions(const v1::SocketOptions& optio
   }
   if (options.has_receive_buffer()) {
     if (options.receive_buffer() < kMinBuffer || options.receive_buffer() > kMaxBuffer) {
-      return OutOfRange("receive_buffer", options.receive_buffer(), kMinBuffer, kMaxBuffer);
+      return OutOfRange("receive_buffer", options.receive_buffer(), kMinBuffer,
+                        kMaxBuffer);
     }
     setup.receive_buffer = static_cast<int>(options.receive_buffer());
   }
   if (options.has_priority()) {
     // Above 6 the kernel wants CAP_NET_ADMIN.
     const uint32_t max = HasNetAdmin() ? 255 : 6;
-    if (options.priority() > max) return OutOfRange("priority", options.priority(), 0, max);
+    if (options.priority() > max)
+      return OutOfRange("priority", options.priority(), 0, max);
     setup.priority = static_cast<int>(options.priority());
   }
   if (options.has_mark()) {
@@ -115,19 +120,21 @@ absl::StatusOr<SocketSetup> ValidateSocketOptions(const v1::SocketOptions& optio
     setup.mark = options.mark();
   }
   if (options.tcp_nodelay()) {
-    if (!tcp) return absl::InvalidArgumentError("options.tcp_nodelay: applies to TCP only");
+    if (!tcp)
+      return absl::InvalidArgumentError("options.tcp_nodelay: applies to TCP only");
     setup.tcp_nodelay = true;
   }
   if (options.has_tcp_keepalive_idle()) {
     if (!tcp) {
-      return absl::InvalidArgumentError("options.tcp_keepalive_idle: applies to TCP only");
+      return absl::InvalidArgumentError(
+          "options.tcp_keepalive_idle: applies to TCP only");
     }
     const absl::Duration idle = absl::Seconds(options.tcp_keepalive_idle().seconds()) +
                                 absl::Nanoseconds(options.tcp_keepalive_idle().nanos());
     if (idle < absl::Seconds(1) || idle > absl::Hours(2)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "options.tcp_keepalive_idle: ", absl::FormatDuration(idle),
-          " is out of range: it must be from 1s to 2h"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.tcp_keepalive_idle: ", absl::FormatDuration(idle),
+                       " is out of range: it must be from 1s to 2h"));
     }
     setup.tcp_keepalive_idle = idle;
   }

@@ -12,7 +12,8 @@ namespace netprobe {
 // name the field ("options.ttl: 300 is out of range 1..255"); an unknown
 // interface is NOT_FOUND; a source address not on this host INVALID_ARGUMENT.
 // Makes a few quick system calls (if_nametoindex, a test bind); never blocks.
-absl::StatusOr<SocketSetup> ValidateSocketOptions(const v1::SocketOptions& options, bool tcp);
+absl::StatusOr<SocketSetup> ValidateSocketOptions(const v1::SocketOptions& options,
+                                                  bool tcp);
 
 }  // namespace netprobe
 

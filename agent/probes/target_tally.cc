@@ -28,7 +28,8 @@ void DurationSamples::Fill(v1::DurationStats* out) const {
   const long double stddev = std::sqrt(squares / sorted.size());
   out->set_count(sorted.size());
   ToProto(absl::Nanoseconds(sorted.front()), out->mutable_min());
-  ToProto(absl::Nanoseconds(static_cast<int64_t>(std::llround(mean))), out->mutable_avg());
+  ToProto(absl::Nanoseconds(static_cast<int64_t>(std::llround(mean))),
+          out->mutable_avg());
   ToProto(absl::Nanoseconds(sorted.back()), out->mutable_max());
   ToProto(absl::Nanoseconds(static_cast<int64_t>(std::llround(stddev))),
           out->mutable_stddev());

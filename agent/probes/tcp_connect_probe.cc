@@ -61,8 +61,9 @@ void TcpConnectProbe::OnResolved(size_t target, absl::StatusOr<SocketAddress> ad
   if (plan_.setup.source && plan_.setup.source->family() != address->family()) {
     finished_ = true;
     sink_->Finish(absl::InvalidArgumentError(absl::StrCat(
-        "targets[", target, "]: ", targets_[target].spec.host, " resolves to ", address->ip(),
-        ", not of the family of options.source_address ", plan_.setup.source->ip())));
+        "targets[", target, "]: ", targets_[target].spec.host, " resolves to ",
+        address->ip(), ", not of the family of options.source_address ",
+        plan_.setup.source->ip())));
     done_();
     return;
   }
@@ -158,8 +159,8 @@ void TcpConnectProbe::StartAttempt(size_t index) {
   attempt->fd = std::move(fd);
   Attempt& ref = *attempt;
   in_flight_.emplace(raw, std::move(attempt));
-  absl::Status watched =
-      loop_->Watch(raw, EPOLLOUT, [this, raw](uint32_t events) { OnSocketEvent(raw, events); });
+  absl::Status watched = loop_->Watch(
+      raw, EPOLLOUT, [this, raw](uint32_t events) { OnSocketEvent(raw, events); });
   if (!watched.ok()) {
     v1::AttemptResult result;
     result.set_outcome(v1::OUTCOME_ERROR);
@@ -182,10 +183,9 @@ void TcpConnectProbe::OnSocketEvent(int fd, uint32_t events) {
   int err = 0;
   socklen_t len = sizeof(err);
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  ToProto(loop_->poll_time() - attempt.started, attempt.event.mutable_connect_time());
   if (err != 0) {
-    v1::AttemptResult result = ResultFromErrno(err);
-    ToProto(MonotonicNow() - attempt.started, attempt.event.mutable_connect_time());
-    Complete(fd, result);
+    Complete(fd, ResultFromErrno(err));
     return;
   }
   OnConnected(attempt);
@@ -194,7 +194,9 @@ void TcpConnectProbe::OnSocketEvent(int fd, uint32_t events) {
 void TcpConnectProbe::OnConnected(Attempt& attempt) {
   attempt.connected = true;
   const int fd = attempt.fd.get();
-  ToProto(MonotonicNow() - attempt.started, attempt.event.mutable_connect_time());
+  if (!attempt.event.has_connect_time()) {  // connect() completed at once
+    ToProto(MonotonicNow() - attempt.started, attempt.event.mutable_connect_time());
+  }
   sockaddr_storage local;
   socklen_t len = sizeof(local);
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
@@ -217,8 +219,9 @@ void TcpConnectProbe::OnConnected(Attempt& attempt) {
 void TcpConnectProbe::ContinueExchange(Attempt& attempt, uint32_t events) {
   const int fd = attempt.fd.get();
   while (attempt.payload_sent < plan_.send_payload.size()) {
-    const ssize_t n = send(fd, plan_.send_payload.data() + attempt.payload_sent,
-                           plan_.send_payload.size() - attempt.payload_sent, MSG_NOSIGNAL);
+    const ssize_t n =
+        send(fd, plan_.send_payload.data() + attempt.payload_sent,
+             plan_.send_payload.size() - attempt.payload_sent, MSG_NOSIGNAL);
     if (n > 0) {
       attempt.payload_sent += n;
       continue;
@@ -263,7 +266,8 @@ void TcpConnectProbe::OnTimeout(int fd) {
   ToProto(MonotonicNow() - attempt.started, attempt.event.mutable_connect_time());
   v1::AttemptResult result;
   result.set_outcome(v1::OUTCOME_TIMEOUT);
-  result.set_detail(absl::StrCat("no answer within ", absl::FormatDuration(plan_.timeout)));
+  result.set_detail(
+      absl::StrCat("no answer within ", absl::FormatDuration(plan_.timeout)));
   Complete(fd, result);
 }
 
@@ -284,9 +288,9 @@ void TcpConnectProbe::Complete(int fd, v1::AttemptResult result) {
   ToProto(attempt->wall_time, out->mutable_time());
   const bool ok = result.outcome() == v1::OUTCOME_OK;
   *out->mutable_result() = std::move(result);
-  target.tally.Record(out->result().outcome(),
-                      ok ? std::optional<absl::Duration>(FromProto(out->connect_time()))
-                         : std::nullopt);
+  target.tally.Record(
+      out->result().outcome(),
+      ok ? std::optional<absl::Duration>(FromProto(out->connect_time())) : std::nullopt);
   sink_->Emit(std::move(event));
   Pump();
 }

@@ -16,13 +16,14 @@ absl::StatusOr<TcpConnectPlan> ValidateTcpConnect(const v1::TcpConnectRequest& r
     return absl::InvalidArgumentError("targets: at least one HOST:PORT is needed");
   }
   if (request.targets_size() > TcpConnectLimits::kMaxTargets) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "targets: %d targets exceed the limit of %d per request", request.targets_size(),
-        TcpConnectLimits::kMaxTargets));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("targets: %d targets exceed the limit of %d per request",
+                        request.targets_size(), TcpConnectLimits::kMaxTargets));
   }
   for (int i = 0; i < request.targets_size(); ++i) {
-    NETPROBE_ASSIGN_OR_RETURN(HostPort target,
-                              ParseHostPort(request.targets(i), absl::StrCat("targets[", i, "]")));
+    NETPROBE_ASSIGN_OR_RETURN(
+        HostPort target,
+        ParseHostPort(request.targets(i), absl::StrCat("targets[", i, "]")));
     plan.targets.push_back(std::move(target));
   }
   switch (request.family()) {
@@ -37,37 +38,38 @@ absl::StatusOr<TcpConnectPlan> ValidateTcpConnect(const v1::TcpConnectRequest& r
   }
   plan.count = request.count() == 0 ? 1 : request.count();
   if (plan.count > TcpConnectLimits::kMaxCount) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "count: %d is above the limit of %d attempts per target", request.count(),
-        TcpConnectLimits::kMaxCount));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("count: %d is above the limit of %d attempts per target",
+                        request.count(), TcpConnectLimits::kMaxCount));
   }
   const uint64_t attempts = static_cast<uint64_t>(plan.count) * plan.targets.size();
   if (attempts > TcpConnectLimits::kMaxAttempts) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "count: %d targets x %d attempts = %d exceeds the limit of %d attempts per request",
+        "count: %d targets x %d attempts = %d exceeds the limit of %d attempts per "
+        "request",
         plan.targets.size(), plan.count, attempts, TcpConnectLimits::kMaxAttempts));
   }
   if (request.has_interval()) {
     plan.interval = FromProto(request.interval());
     if (plan.interval < absl::ZeroDuration() || plan.interval > absl::Hours(1)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "interval: ", absl::FormatDuration(plan.interval),
-          " is out of range: it must be from 0 (back to back) to 1h"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("interval: ", absl::FormatDuration(plan.interval),
+                       " is out of range: it must be from 0 (back to back) to 1h"));
     }
   }
   if (request.has_timeout()) {
     plan.timeout = FromProto(request.timeout());
     if (plan.timeout < absl::Milliseconds(1) || plan.timeout > absl::Seconds(60)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "timeout: ", absl::FormatDuration(plan.timeout),
-          " is out of range: it must be from 1ms to 60s"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("timeout: ", absl::FormatDuration(plan.timeout),
+                       " is out of range: it must be from 1ms to 60s"));
     }
   }
   if (request.concurrency() != 0) {
     if (request.concurrency() > TcpConnectLimits::kMaxConcurrency) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "concurrency: %d is above the limit of %d", request.concurrency(),
-          TcpConnectLimits::kMaxConcurrency));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("concurrency: %d is above the limit of %d",
+                          request.concurrency(), TcpConnectLimits::kMaxConcurrency));
     }
     plan.concurrency = request.concurrency();
   }
@@ -78,14 +80,14 @@ absl::StatusOr<TcpConnectPlan> ValidateTcpConnect(const v1::TcpConnectRequest& r
         "options.source_address: its family differs from the requested family");
   }
   if (request.send_payload().size() > TcpConnectLimits::kMaxPayload) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "send_payload: %d bytes exceed the limit of %d", request.send_payload().size(),
-        TcpConnectLimits::kMaxPayload));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("send_payload: %d bytes exceed the limit of %d",
+                        request.send_payload().size(), TcpConnectLimits::kMaxPayload));
   }
   if (request.read_bytes() > TcpConnectLimits::kMaxReadBytes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "read_bytes: %d is above the limit of %d", request.read_bytes(),
-        TcpConnectLimits::kMaxReadBytes));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("read_bytes: %d is above the limit of %d", request.read_bytes(),
+                        TcpConnectLimits::kMaxReadBytes));
   }
   plan.tcp_info = request.tcp_info();
   plan.send_payload = request.send_payload();

@@ -16,9 +16,9 @@ namespace netprobe {
 
 absl::string_view TcpStateName(uint8_t state) {
   static constexpr const char* kNames[] = {
-      "UNKNOWN",    "ESTABLISHED", "SYN_SENT",  "SYN_RECV",   "FIN_WAIT1",
-      "FIN_WAIT2",  "TIME_WAIT",   "CLOSE",     "CLOSE_WAIT", "LAST_ACK",
-      "LISTEN",     "CLOSING",     "NEW_SYN_RECV"};
+      "UNKNOWN",   "ESTABLISHED", "SYN_SENT",    "SYN_RECV",   "FIN_WAIT1",
+      "FIN_WAIT2", "TIME_WAIT",   "CLOSE",       "CLOSE_WAIT", "LAST_ACK",
+      "LISTEN",    "CLOSING",     "NEW_SYN_RECV"};
   return state < sizeof(kNames) / sizeof(kNames[0]) ? kNames[state] : "UNKNOWN";
 }
 
@@ -59,7 +59,8 @@ void DecodeTcpInfo(const uint8_t* data, size_t len, v1::TcpInfo* out) {
     out->set_bytes_acked(info.tcpi_bytes_acked);
     out->set_bytes_received(info.tcpi_bytes_received);
   }
-  if (NP_HAS(tcpi_min_rtt)) ToProto(absl::Microseconds(info.tcpi_min_rtt), out->mutable_min_rtt());
+  if (NP_HAS(tcpi_min_rtt))
+    ToProto(absl::Microseconds(info.tcpi_min_rtt), out->mutable_min_rtt());
   if (NP_HAS(tcpi_delivery_rate)) out->set_delivery_rate(info.tcpi_delivery_rate);
   if (NP_HAS(tcpi_sndbuf_limited)) {
     ToProto(absl::Microseconds(info.tcpi_busy_time), out->mutable_busy_time());

@@ -2,11 +2,10 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -29,7 +28,8 @@ absl::Status PrepareUnixSocketDir(const std::string& path) {
     return absl::FailedPreconditionError(
         absl::StrCat("unix socket directory ", dir, " is not a directory"));
   }
-  if (path == kDefaultUnixSocket && mkdir(dir.c_str(), 0755) == 0) return absl::OkStatus();
+  if (path == kDefaultUnixSocket && mkdir(dir.c_str(), 0755) == 0)
+    return absl::OkStatus();
   return PosixError(absl::StrCat("unix socket directory ", dir), errno);
 }
 
@@ -38,13 +38,15 @@ absl::Status SetUnixSocketAccess(const std::string& path, uint32_t mode,
   if (!group.empty()) {
     struct group* gr = getgrnam(group.c_str());
     if (gr == nullptr) {
-      return absl::NotFoundError(absl::StrCat("unix socket group '", group, "' not found"));
+      return absl::NotFoundError(
+          absl::StrCat("unix socket group '", group, "' not found"));
     }
     if (chown(path.c_str(), static_cast<uid_t>(-1), gr->gr_gid) != 0) {
       return PosixError(absl::StrCat("chown ", path), errno);
     }
   }
-  if (chmod(path.c_str(), mode) != 0) return PosixError(absl::StrCat("chmod ", path), errno);
+  if (chmod(path.c_str(), mode) != 0)
+    return PosixError(absl::StrCat("chmod ", path), errno);
   return absl::OkStatus();
 }
 
@@ -79,9 +81,9 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   std::vector<int> ports(addresses.size(), 0);
   for (size_t i = 0; i < addresses.size(); ++i) {
     // Plaintext for now; CheckListenerSecurity() allowed each one.
-    builder.AddListeningPort(addresses[i].ToGrpcUri(), grpc::InsecureServerCredentials(),
-                             addresses[i].kind == ListenAddress::Kind::kTcp ? &ports[i]
-                                                                            : nullptr);
+    builder.AddListeningPort(
+        addresses[i].ToGrpcUri(), grpc::InsecureServerCredentials(),
+        addresses[i].kind == ListenAddress::Kind::kTcp ? &ports[i] : nullptr);
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
@@ -98,9 +100,10 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   agent->loop_thread_ = std::thread([loop = agent->loop_.get()] { loop->Run(); });
   agent->server_ = builder.BuildAndStart();
   if (agent->server_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat(
-        "could not listen on ", absl::StrJoin(options.listen, ", "),
-        " (address in use, or not an address of this host; gRPC's own message is above)"));
+    return absl::UnavailableError(
+        absl::StrCat("could not listen on ", absl::StrJoin(options.listen, ", "),
+                     " (address in use, or not an address of this host; gRPC's own "
+                     "message is above)"));
   }
   for (size_t i = 0; i < addresses.size(); ++i) {
     if (addresses[i].kind == ListenAddress::Kind::kUnix) {

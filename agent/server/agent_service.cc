@@ -1,9 +1,8 @@
 #include "agent/server/agent_service.h"
 
+#include <grpcpp/grpcpp.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/capabilities.h"

@@ -61,8 +61,7 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
     size_t colon = text.rfind(':');
     if (colon == absl::string_view::npos || text.find(':') != colon) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "listen address '", text,
-          "': expected HOST:PORT, [IPv6]:PORT or unix:/PATH"));
+          "listen address '", text, "': expected HOST:PORT, [IPv6]:PORT or unix:/PATH"));
     }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);

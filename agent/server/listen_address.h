@@ -3,9 +3,9 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace netprobe {
 
@@ -13,9 +13,9 @@ namespace netprobe {
 struct ListenAddress {
   enum class Kind { kUnix, kTcp };
   Kind kind = Kind::kTcp;
-  std::string path;  // kUnix: filesystem path
-  std::string host;  // kTcp: without brackets ("::1", "127.0.0.1", "localhost")
-  uint32_t port = 0;  // kTcp: 0 = let the kernel choose
+  std::string path;       // kUnix: filesystem path
+  std::string host;       // kTcp: without brackets ("::1", "127.0.0.1", "localhost")
+  uint32_t port = 0;      // kTcp: 0 = let the kernel choose
   bool loopback = false;  // kTcp: host is loopback-only
 
   // The form gRPC's ServerBuilder::AddListeningPort takes.

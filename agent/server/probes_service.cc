@@ -35,7 +35,10 @@ grpc::ServerWriteReactor<Event>* NotYetServed(EventLoop* loop, absl::string_view
 
 ProbesService::ProbesService(EventLoop* loop, ProbeRegistry* registry, Resolver* resolver,
                              size_t queue_capacity)
-    : loop_(loop), registry_(registry), resolver_(resolver), queue_capacity_(queue_capacity) {
+    : loop_(loop),
+      registry_(registry),
+      resolver_(resolver),
+      queue_capacity_(queue_capacity) {
   // probes.proto defines only the service, so nothing else pulls its generated
   // object into a static link and reflection could not describe Probes. A
   // volatile read of its descriptor table's address keeps it linked.
@@ -55,14 +58,15 @@ std::vector<v1::ProbeSupport> ProbesService::Support() {
     v1::ProbeSupport support;
     support.set_name(name);
     support.set_implemented(false);
-    support.set_unavailable_reason(absl::StrCat("not implemented yet (issue ", issue, ")"));
+    support.set_unavailable_reason(
+        absl::StrCat("not implemented yet (issue ", issue, ")"));
     out.push_back(std::move(support));
   }
   return out;
 }
 
-grpc::ServerWriteReactor<v1::PingEvent>* ProbesService::Ping(
-    grpc::CallbackServerContext*, const v1::PingRequest*) {
+grpc::ServerWriteReactor<v1::PingEvent>* ProbesService::Ping(grpc::CallbackServerContext*,
+                                                             const v1::PingRequest*) {
   return NotYetServed<v1::PingEvent>(loop_, "Ping");
 }
 
@@ -76,11 +80,13 @@ grpc::ServerWriteReactor<v1::TcpConnectEvent>* ProbesService::TcpConnect(
   limits.hard_limit = queue_capacity_ + TcpConnectProbe::MaxEventsBeyondHighWater(*plan);
   auto bridge = std::make_shared<StreamBridge<Event>>(loop_, limits);
   const ProbeRegistry::ProbeId id = registry_->NewId();
-  auto* reactor =
-      new StreamReactor<Event>(bridge, [registry = registry_, id] { registry->Cancel(id); });
-  registry_->Launch(id, [this, bridge, plan = *std::move(plan)](std::function<void()> done) {
-    return std::make_unique<TcpConnectProbe>(plan, loop_, resolver_, bridge, std::move(done));
-  });
+  auto* reactor = new StreamReactor<Event>(
+      bridge, [registry = registry_, id] { registry->Cancel(id); });
+  registry_->Launch(id,
+                    [this, bridge, plan = *std::move(plan)](std::function<void()> done) {
+                      return std::make_unique<TcpConnectProbe>(plan, loop_, resolver_,
+                                                               bridge, std::move(done));
+                    });
   return reactor;
 }
 

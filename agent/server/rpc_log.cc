@@ -11,12 +11,23 @@ namespace netprobe {
 namespace {
 
 const char* CodeName(grpc::StatusCode code) {
-  static constexpr const char* kNames[] = {
-      "OK",        "CANCELLED",           "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",   "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",   "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",        "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   const int index = static_cast<int>(code);
   return index >= 0 && index < 17 ? kNames[index] : "UNKNOWN";
 }
@@ -34,7 +45,8 @@ class RpcLogInterceptor final : public grpc::experimental::Interceptor {
       std::string line = absl::StrFormat("rpc peer=%s method=%s code=%s duration=%.1fms",
                                          info_->server_context()->peer(), info_->method(),
                                          CodeName(status.error_code()), ms);
-      if (!status.ok()) absl::StrAppend(&line, " message=\"", status.error_message(), "\"");
+      if (!status.ok())
+        absl::StrAppend(&line, " message=\"", status.error_message(), "\"");
       LogLine(line);
     }
     methods->Proceed();

@@ -42,7 +42,9 @@ class StreamBridge final : public EventSink<Event> {
   class Writer {
    public:
     virtual ~Writer() = default;
-    virtual void StartWrite(const Event* event) = 0;
+    // `more_queued`: further events wait behind this one, so the transport
+    // may hold this one back to send them together.
+    virtual void StartWrite(const Event* event, bool more_queued) = 0;
     virtual void FinishStream(absl::Status status) = 0;
   };
 
@@ -50,9 +52,15 @@ class StreamBridge final : public EventSink<Event> {
 
   // Consumer side ---------------------------------------------------------
 
+  // Starts delivering whatever was queued (or finished) before attaching.
   void Attach(Writer* writer) {
-    absl::MutexLock lock(&mu_);
-    writer_ = writer;
+    Action action;
+    {
+      absl::MutexLock lock(&mu_);
+      writer_ = writer;
+      action = NextActionLocked();
+    }
+    Perform(action);
   }
 
   void OnWriteDone(bool ok) {
@@ -81,7 +89,8 @@ class StreamBridge final : public EventSink<Event> {
     {
       absl::MutexLock lock(&mu_);
       closed_ = true;
-      queue_.clear();
+      // The event being written stays until OnWriteDone(); the rest go.
+      queue_.erase(queue_.begin() + (writing_ && !queue_.empty() ? 1 : 0), queue_.end());
       if (!finish_requested_) {
         finish_requested_ = true;
         final_status_ = absl::CancelledError("cancelled by the client");
@@ -168,8 +177,9 @@ class StreamBridge final : public EventSink<Event> {
  private:
   struct Action {
     Writer* writer = nullptr;
-    const Event* write = nullptr;  // StartWrite(write) when set
-    bool finish = false;           // else FinishStream(status) when set
+    const Event* write = nullptr;  // StartWrite(write, more_queued) when set
+    bool more_queued = false;
+    bool finish = false;  // else FinishStream(status) when set
     absl::Status status;
   };
 
@@ -195,6 +205,7 @@ class StreamBridge final : public EventSink<Event> {
       writing_ = true;
       action.writer = writer_;
       action.write = &queue_.front();
+      action.more_queued = queue_.size() > 1;
     } else if (finish_requested_ && (queue_.empty() || closed_)) {
       finished_ = true;
       action.writer = writer_;
@@ -207,7 +218,7 @@ class StreamBridge final : public EventSink<Event> {
   static void Perform(const Action& action) {
     if (action.writer == nullptr) return;
     if (action.write != nullptr) {
-      action.writer->StartWrite(action.write);
+      action.writer->StartWrite(action.write, action.more_queued);
     } else if (action.finish) {
       action.writer->FinishStream(action.status);
     }

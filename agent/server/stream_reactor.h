@@ -33,8 +33,12 @@ class StreamReactor final : public grpc::ServerWriteReactor<Event>,
     return reactor;
   }
 
-  void StartWrite(const Event* event) override {
-    grpc::ServerWriteReactor<Event>::StartWrite(event);
+  void StartWrite(const Event* event, bool more_queued) override {
+    // With more queued, gRPC may coalesce this message with the next ones
+    // instead of flushing it alone; the last one queued is sent at once.
+    grpc::WriteOptions options;
+    if (more_queued) options.set_buffer_hint();
+    grpc::ServerWriteReactor<Event>::StartWrite(event, options);
   }
   void FinishStream(absl::Status status) override {
     grpc::ServerWriteReactor<Event>::Finish(ToGrpcStatus(status));

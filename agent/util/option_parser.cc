@@ -27,15 +27,15 @@ std::string ParsedOptions::Label(absl::string_view long_name) const {
   return it == labels_.end() ? absl::StrCat("--", long_name) : it->second;
 }
 
-absl::StatusOr<std::optional<uint64_t>> ParsedOptions::GetUint(absl::string_view long_name,
-                                                               uint64_t min,
-                                                               uint64_t max) const {
+absl::StatusOr<std::optional<uint64_t>> ParsedOptions::GetUint(
+    absl::string_view long_name, uint64_t min, uint64_t max) const {
   if (!Has(long_name)) return std::optional<uint64_t>();
   const std::string text = Get(long_name);
   uint64_t value = 0;
   if (!absl::SimpleAtoi(text, &value) || value < min || value > max) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: '%s' is not a whole number from %d to %d", Label(long_name), text, min, max));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: '%s' is not a whole number from %d to %d", Label(long_name),
+                        text, min, max));
   }
   return std::optional<uint64_t>(value);
 }
@@ -56,7 +56,11 @@ absl::StatusOr<absl::Duration> ParseDurationArg(absl::string_view text) {
   double seconds = 0;
   if (absl::SimpleAtod(text, &seconds) && std::isfinite(seconds)) {
     value = absl::Seconds(seconds);
-  } else if (!absl::ParseDuration(text, &value) || value == absl::InfiniteDuration()) {
+  } else if (!absl::ParseDuration(text, &value)) {
+    value = absl::InfiniteDuration();
+  }
+  // Also catches bare numbers too large for a Duration ("1e300").
+  if (value == absl::InfiniteDuration() || value == -absl::InfiniteDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "'", text, "' is not a duration (examples: 2s, 500ms, 250us, 1m, 0.2)"));
   }
@@ -85,9 +89,9 @@ absl::StatusOr<ParsedOptions> OptionParser::Parse(
   ParsedOptions out;
   for (const OptionSpec& spec : specs_) {
     out.labels_[spec.long_name] =
-        spec.short_name ? absl::StrCat("-", std::string(1, spec.short_name), "/--",
-                                       spec.long_name)
-                        : absl::StrCat("--", spec.long_name);
+        spec.short_name
+            ? absl::StrCat("-", std::string(1, spec.short_name), "/--", spec.long_name)
+            : absl::StrCat("--", spec.long_name);
   }
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -142,9 +146,9 @@ std::string OptionParser::Help() const {
   std::vector<std::pair<std::string, std::string>> rows;
   size_t width = 0;
   for (const OptionSpec& spec : specs_) {
-    std::string left =
-        spec.short_name ? absl::StrCat("-", std::string(1, spec.short_name), ", --")
-                        : std::string("    --");
+    std::string left = spec.short_name
+                           ? absl::StrCat("-", std::string(1, spec.short_name), ", --")
+                           : std::string("    --");
     absl::StrAppend(&left, spec.long_name);
     if (!spec.value_name.empty()) absl::StrAppend(&left, " ", spec.value_name);
     width = std::max(width, left.size());
@@ -152,7 +156,8 @@ std::string OptionParser::Help() const {
   }
   std::string out;
   for (const auto& [left, help] : rows) {
-    absl::StrAppend(&out, "  ", left, std::string(width - left.size() + 2, ' '), help, "\n");
+    absl::StrAppend(&out, "  ", left, std::string(width - left.size() + 2, ' '), help,
+                    "\n");
   }
   return out;
 }

@@ -4,18 +4,18 @@
 #include <map>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace netprobe {
 
 // One command-line option. `value_name` empty: a switch that takes no value.
 struct OptionSpec {
-  char short_name = 0;    // 'c' for -c; 0 for none
-  std::string long_name;  // "count" for --count; required, the key in results
+  char short_name = 0;     // 'c' for -c; 0 for none
+  std::string long_name;   // "count" for --count; required, the key in results
   std::string value_name;  // "N", "DURATION"; empty for switches
   std::string help;
   bool repeatable = false;
@@ -34,7 +34,8 @@ class ParsedOptions {
   absl::StatusOr<std::optional<uint64_t>> GetUint(absl::string_view long_name,
                                                   uint64_t min, uint64_t max) const;
   // "2s", "500ms", "1m", or a bare number of seconds like ping's "-i 0.2".
-  absl::StatusOr<std::optional<absl::Duration>> GetDuration(absl::string_view long_name) const;
+  absl::StatusOr<std::optional<absl::Duration>> GetDuration(
+      absl::string_view long_name) const;
 
  private:
   friend class OptionParser;

@@ -29,7 +29,8 @@ bool IsIpLiteral(const std::string& text) {
 std::vector<OptionSpec> TcpOptions() {
   return {
       {'c', "count", "N", "attempts per target (default 1)"},
-      {'i', "interval", "DURATION", "between attempts to one target (default 1s; 0 = back to back)"},
+      {'i', "interval", "DURATION",
+       "between attempts to one target (default 1s; 0 = back to back)"},
       {'W', "wait", "DURATION", "per-attempt connect timeout (default 3s)"},
       {0, "concurrency", "N", "attempts in flight at once (default 100)"},
       {'I', "interface", "IFACE|ADDR", "bind to this interface, or this source address"},
@@ -93,7 +94,8 @@ absl::StatusOr<v1::TcpConnectRequest> BuildTcpRequest(const ParsedOptions& optio
 int RunTcp(const CommandContext& ctx) {
   auto request = BuildTcpRequest(ctx.options);
   if (!request.ok()) {
-    std::fprintf(ctx.err, "netprobe tcp: %s\n", std::string(request.status().message()).c_str());
+    std::fprintf(ctx.err, "netprobe tcp: %s\n",
+                 std::string(request.status().message()).c_str());
     return kExitBadArguments;
   }
   grpc::ClientContext context;
@@ -107,7 +109,8 @@ int RunTcp(const CommandContext& ctx) {
   while (reader->Read(&event)) {
     if (ctx.json) {
       WriteJsonLine(ctx.out, event);
-      if (event.has_summary() && event.summary().received() == 0) any_target_unreached = true;
+      if (event.has_summary() && event.summary().received() == 0)
+        any_target_unreached = true;
       continue;
     }
     std::string text;

@@ -19,9 +19,10 @@ std::string FormatAgentInfo(const v1::AgentInfo& info) {
   std::string out;
   absl::StrAppendFormat(&out, "agent      netprobe-agent %s (gRPC %s), pid %d, uid %d\n",
                         info.version(), info.grpc_version(), info.pid(), info.uid());
-  absl::StrAppendFormat(&out, "host       %s, %s, up %s\n", info.hostname(), info.kernel(),
-                        FormatUptime(info.uptime().seconds()));
-  absl::StrAppendFormat(&out, "listening  %s\n", absl::StrJoin(info.listen_addresses(), " "));
+  absl::StrAppendFormat(&out, "host       %s, %s, up %s\n", info.hostname(),
+                        info.kernel(), FormatUptime(info.uptime().seconds()));
+  absl::StrAppendFormat(&out, "listening  %s\n",
+                        absl::StrJoin(info.listen_addresses(), " "));
   absl::StrAppendFormat(
       &out, "caps       %s\n",
       info.capabilities().empty() ? "(none)" : absl::StrJoin(info.capabilities(), " "));

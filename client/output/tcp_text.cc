@@ -55,11 +55,14 @@ std::string FormatTcpAttempt(const v1::TcpAttempt& a) {
                              a.sequence(), Millis(a.connect_time()));
       break;
     default:
-      line = absl::StrFormat("%s to %s: seq=%d", OutcomeWord(r.outcome()), Target(a.target()),
-                             a.sequence());
-      if (a.has_connect_time()) absl::StrAppend(&line, " time=", Millis(a.connect_time()), " ms");
-      if (!r.error().empty()) absl::StrAppend(&line, " (", r.error(), ": ", r.detail(), ")");
-      else if (!r.detail().empty()) absl::StrAppend(&line, " (", r.detail(), ")");
+      line = absl::StrFormat("%s to %s: seq=%d", OutcomeWord(r.outcome()),
+                             Target(a.target()), a.sequence());
+      if (a.has_connect_time())
+        absl::StrAppend(&line, " time=", Millis(a.connect_time()), " ms");
+      if (!r.error().empty())
+        absl::StrAppend(&line, " (", r.error(), ": ", r.detail(), ")");
+      else if (!r.detail().empty())
+        absl::StrAppend(&line, " (", r.detail(), ")");
   }
   absl::StrAppend(&line, "\n");
   if (a.has_tcp_info()) {
@@ -68,13 +71,15 @@ std::string FormatTcpAttempt(const v1::TcpAttempt& a) {
         &line,
         "  tcp_info: state=%s rtt=%s/%s ms mss=%d/%d pmtu=%d cwnd=%d ssthresh=%d "
         "retrans=%d/%d congestion=%s\n",
-        t.state(), Millis(t.rtt()), Millis(t.rttvar()), t.snd_mss(), t.rcv_mss(), t.pmtu(),
-        t.snd_cwnd(), t.snd_ssthresh(), t.retransmits(), t.total_retrans(), t.congestion());
+        t.state(), Millis(t.rtt()), Millis(t.rttvar()), t.snd_mss(), t.rcv_mss(),
+        t.pmtu(), t.snd_cwnd(), t.snd_ssthresh(), t.retransmits(), t.total_retrans(),
+        t.congestion());
   }
   if (!a.banner().empty()) {
     std::string shown;
     for (char c : a.banner()) {
-      shown += (c >= 0x20 && c < 0x7f) ? std::string(1, c) : absl::StrFormat("\\x%02x", c & 0xff);
+      shown += (c >= 0x20 && c < 0x7f) ? std::string(1, c)
+                                       : absl::StrFormat("\\x%02x", c & 0xff);
     }
     absl::StrAppend(&line, "  banner: ", shown, "\n");
   }
@@ -82,7 +87,8 @@ std::string FormatTcpAttempt(const v1::TcpAttempt& a) {
 }
 
 std::string FormatTcpSummary(const v1::TargetSummary& s) {
-  std::string out = absl::StrFormat("--- %s tcp connect statistics ---\n", Target(s.target()));
+  std::string out =
+      absl::StrFormat("--- %s tcp connect statistics ---\n", Target(s.target()));
   absl::StrAppendFormat(&out, "%d attempts, %d connected, %.1f%% failed", s.sent(),
                         s.received(), s.loss_percent());
   std::vector<std::string> failures;
@@ -95,8 +101,8 @@ std::string FormatTcpSummary(const v1::TargetSummary& s) {
   absl::StrAppend(&out, "\n");
   if (s.rtt().count() > 0) {
     absl::StrAppendFormat(&out, "connect min/avg/max/mdev = %s/%s/%s/%s ms\n",
-                          Millis(s.rtt().min()), Millis(s.rtt().avg()), Millis(s.rtt().max()),
-                          Millis(s.rtt().stddev()));
+                          Millis(s.rtt().min()), Millis(s.rtt().avg()),
+                          Millis(s.rtt().max()), Millis(s.rtt().stddev()));
   }
   return out;
 }

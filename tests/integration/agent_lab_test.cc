@@ -1,10 +1,9 @@
 // The real agent in a lab namespace, queried by the real client.
-#include <signal.h>
-#include <sys/stat.h>
-
 #include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
 #include "netprobe/v1/agent.pb.h"
@@ -37,7 +36,8 @@ TEST_F(AgentLabTest, InfoShowsTheLabHostsInterfacesAsJsonAndText) {
   // One JSON object on one line, parsed back with protobuf's own parser.
   ASSERT_EQ(std::count(json->out.begin(), json->out.end(), '\n'), 1) << json->out;
   v1::AgentInfo info;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json->out, &info).ok()) << json->out;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json->out, &info).ok())
+      << json->out;
   EXPECT_EQ(info.pid(), static_cast<uint32_t>(agent->process().pid()));
   const v1::NetworkInterface* eth0 = nullptr;
   for (const auto& itf : info.interfaces()) {
@@ -69,8 +69,8 @@ TEST_F(AgentLabTest, InfoShowsTheLabHostsInterfacesAsJsonAndText) {
 
 TEST_F(AgentLabTest, NonLoopbackListenerNeedsInsecureAndThenServesOtherHosts) {
   // Refused without --insecure: exits 2 and says why.
-  auto refused = lab_->Exec(0, {NETPROBE_AGENT_BIN, "--listen",
-                                absl::StrCat(lab_->host(0).ipv4, ":0")});
+  auto refused = lab_->Exec(
+      0, {NETPROBE_AGENT_BIN, "--listen", absl::StrCat(lab_->host(0).ipv4, ":0")});
   ASSERT_THAT(refused, IsOk());
   EXPECT_EQ(refused->exit_code, 2);
   EXPECT_THAT(refused->err, HasSubstr("--insecure"));
@@ -89,9 +89,9 @@ TEST_F(AgentLabTest, NonLoopbackListenerNeedsInsecureAndThenServesOtherHosts) {
 }
 
 TEST_F(AgentLabTest, UnreachableAgentExitsThree) {
-  auto result = RunCommand(
-      {NETPROBE_CLIENT_BIN, "--agent", absl::StrCat("unix:", lab_->dir(), "/none.sock"),
-       "--timeout", "3s", "info"});
+  auto result = RunCommand({NETPROBE_CLIENT_BIN, "--agent",
+                            absl::StrCat("unix:", lab_->dir(), "/none.sock"), "--timeout",
+                            "3s", "info"});
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->exit_code, 3);
   EXPECT_THAT(result->err, HasSubstr("unreachable"));

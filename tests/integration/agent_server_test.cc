@@ -1,23 +1,24 @@
 // The agent in this process, so its descriptors and threads can be counted
 // from /proc/self: clients killed mid-stream and shutdown mid-stream must
 // leave none behind.
-#include <dirent.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
+#include "agent/server/agent_server.h"
 
+#include <dirent.h>
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 
 #include <filesystem>
 #include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/monotonic_clock.h"
-#include "agent/server/agent_server.h"
 #include "netprobe/v1/agent.grpc.pb.h"
 #include "netprobe/v1/probes.grpc.pb.h"
+#include "tests/test_support/ports.h"
 #include "tests/test_support/status_matchers.h"
 #include "tests/test_support/subprocess.h"
 
@@ -45,19 +46,6 @@ bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
     poll(nullptr, 0, 10);
   }
   return true;
-}
-
-// A port on loopback where nothing listens (connects are refused at once).
-uint16_t ClosedLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 class AgentServerTest : public ::testing::Test {
@@ -122,16 +110,18 @@ TEST_F(AgentServerTest, ClientKilledMidStreamStopsTheProbeAndLeaksNoFds) {
   const int threads_idle = Threads();
 
   for (int round = 0; round < 3; ++round) {
-    auto client = Process::Start({NETPROBE_CLIENT_BIN, "--agent", socket_, "tcp", "-c",
-                                  "100000", "-i", "5ms",
-                                  absl::StrCat("127.0.0.1:", ClosedLoopbackPort())});
+    auto client =
+        Process::Start({NETPROBE_CLIENT_BIN, "--agent", socket_, "tcp", "-c", "100000",
+                        "-i", "5ms", absl::StrCat("127.0.0.1:", ClosedLoopbackPort())});
     ASSERT_THAT(client, IsOk());
     // Mid-stream: the probe runs and has sent at least a few results.
-    ASSERT_TRUE(WaitFor([&] { return (*agent)->active_probes() == 1; }, absl::Seconds(10)));
+    ASSERT_TRUE(
+        WaitFor([&] { return (*agent)->active_probes() == 1; }, absl::Seconds(10)));
     ASSERT_THAT(client->WaitForStdout("seq=3 ", absl::Seconds(10)), IsOk());
     client->Signal(SIGKILL);
     ASSERT_THAT(client->Wait(absl::Seconds(10)), IsOk());
-    EXPECT_TRUE(WaitFor([&] { return (*agent)->active_probes() == 0; }, absl::Seconds(10)))
+    EXPECT_TRUE(
+        WaitFor([&] { return (*agent)->active_probes() == 0; }, absl::Seconds(10)))
         << "probe still running after its client was killed (round " << round << ")";
     EXPECT_TRUE(WaitFor([&] { return OpenFds() <= fds_idle; }, absl::Seconds(10)))
         << "fds: " << OpenFds() << " vs idle " << fds_idle << " (round " << round << ")";
@@ -204,7 +194,8 @@ TEST_F(AgentServerTest, RefusesPlaintextOnNonLoopbackUnlessInsecure) {
   AgentOptions options;
   options.listen = {"0.0.0.0:0"};
   auto refused = AgentServer::Start(options);
-  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--insecure")));
+  EXPECT_THAT(refused,
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--insecure")));
   options.insecure = true;
   EXPECT_THAT(AgentServer::Start(options), IsOk());
 }

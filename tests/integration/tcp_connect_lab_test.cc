@@ -1,16 +1,15 @@
 // TcpConnect end to end: the real agent in lab host 0 probes targets in lab
 // host 1 (listeners opened by this test inside that namespace), with faults
 // from nftables, through the real client's JSON output.
-#include <sys/socket.h>
-
 #include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/match.h"
 #include "agent/net/monotonic_clock.h"
 #include "netprobe/v1/tcp.pb.h"
 #include "tests/lab/lab.h"
@@ -46,7 +45,8 @@ class TcpConnectLabTest : public ::testing::Test {
   }
 
   // Runs `netprobe --json tcp ARGS...` and parses every line.
-  ClientRun Tcp(std::vector<std::string> args, absl::Duration timeout = absl::Seconds(60)) {
+  ClientRun Tcp(std::vector<std::string> args,
+                absl::Duration timeout = absl::Seconds(60)) {
     args.insert(args.begin(), {"--json", "tcp"});
     const absl::Duration start = MonotonicNow();
     auto result = agent_->Client(args, timeout);
@@ -58,12 +58,22 @@ class TcpConnectLabTest : public ::testing::Test {
     run.err = result->err;
     for (absl::string_view line : absl::StrSplit(result->out, '\n', absl::SkipEmpty())) {
       v1::TcpConnectEvent event;
-      auto status = google::protobuf::util::JsonStringToMessage(std::string(line), &event);
+      auto status =
+          google::protobuf::util::JsonStringToMessage(std::string(line), &event);
       EXPECT_TRUE(status.ok()) << line;
       if (event.has_attempt()) run.attempts.push_back(event.attempt());
       if (event.has_summary()) run.summaries.push_back(event.summary());
     }
     return run;
+  }
+
+  // An nftables ruleset for host 1's input: `verdict` for TCP to `port`.
+  absl::Status FilterInput(uint16_t port, const std::string& verdict) {
+    return lab_->Nft(1,
+                     absl::StrCat("table inet lab {\n chain input {\n"
+                                  "  type filter hook input priority 0; policy accept;\n"
+                                  "  tcp dport ",
+                                  port, " ", verdict, "\n }\n}\n"));
   }
 
   std::string Target(int host, uint16_t port, bool v6 = false) const {
@@ -132,12 +142,9 @@ TEST_P(TcpConnectFamilyTest, NftablesDropTimesOutAfterTheRequestedTime) {
   const bool v6 = GetParam();
   auto listener = ListenTcpInNetns(lab_->host(1).netns);
   ASSERT_THAT(listener, IsOk());
-  ASSERT_THAT(lab_->Nft(1, absl::StrCat("table inet lab {\n chain input {\n"
-                                        "  type filter hook input priority 0; policy accept;\n"
-                                        "  tcp dport ",
-                                        listener->port, " drop\n }\n}\n")),
-              IsOk());
-  ClientRun run = Tcp({"-c", "2", "-i", "10ms", "-W", "500ms", Target(1, listener->port, v6)});
+  ASSERT_THAT(FilterInput(listener->port, "drop"), IsOk());
+  ClientRun run =
+      Tcp({"-c", "2", "-i", "10ms", "-W", "500ms", Target(1, listener->port, v6)});
   EXPECT_EQ(run.exit_code, 1);
   ASSERT_EQ(run.attempts.size(), 2u);
   for (const v1::TcpAttempt& a : run.attempts) {
@@ -152,11 +159,7 @@ TEST_P(TcpConnectFamilyTest, NftablesRejectWithTcpResetIsRefused) {
   const bool v6 = GetParam();
   auto listener = ListenTcpInNetns(lab_->host(1).netns);
   ASSERT_THAT(listener, IsOk());
-  ASSERT_THAT(lab_->Nft(1, absl::StrCat("table inet lab {\n chain input {\n"
-                                        "  type filter hook input priority 0; policy accept;\n"
-                                        "  tcp dport ",
-                                        listener->port, " reject with tcp reset\n }\n}\n")),
-              IsOk());
+  ASSERT_THAT(FilterInput(listener->port, "reject with tcp reset"), IsOk());
   ClientRun run = Tcp({"-W", "2s", Target(1, listener->port, v6)});
   ASSERT_EQ(run.attempts.size(), 1u);
   EXPECT_EQ(run.attempts[0].result().outcome(), v1::OUTCOME_REFUSED);
@@ -223,8 +226,8 @@ TEST_F(TcpConnectLabTest, SourceAddressInterfaceAndBanner) {
     send(conn, kGreeting, sizeof(kGreeting) - 1, MSG_NOSIGNAL);
     close(conn);
   });
-  ClientRun run = Tcp({"-I", lab_->host(0).ipv4, "--read", "64", "-W", "2s",
-                       Target(1, listener->port)});
+  ClientRun run = Tcp(
+      {"-I", lab_->host(0).ipv4, "--read", "64", "-W", "2s", Target(1, listener->port)});
   server.join();
   ASSERT_EQ(run.attempts.size(), 1u) << run.err;
   EXPECT_EQ(run.attempts[0].result().outcome(), v1::OUTCOME_OK);
@@ -252,10 +255,15 @@ TEST_F(TcpConnectLabTest, BadInputIsRejectedWithTheFieldNamed) {
       {{}, 2, "no target"},
       {{"-W", "0", "198.18.0.11:80"}, 2, "timeout: 0 is out of range"},
       {{"-W", "2h", "198.18.0.11:80"}, 2, "timeout: 2h is out of range"},
-      {{"-I", "nosuch0", "198.18.0.11:80"}, 2, "options.interface: no interface 'nosuch0'"},
-      {{"-I", "198.18.0.200", "198.18.0.11:80"}, 2,
+      {{"-I", "nosuch0", "198.18.0.11:80"},
+       2,
+       "options.interface: no interface 'nosuch0'"},
+      {{"-I", "198.18.0.200", "198.18.0.11:80"},
+       2,
        "options.source_address: 198.18.0.200 is not an address of this host"},
-      {{"no-such-host.invalid:80"}, 2, "targets[0]: 'no-such-host.invalid' does not resolve"},
+      {{"no-such-host.invalid:80"},
+       2,
+       "targets[0]: 'no-such-host.invalid' does not resolve"},
       {{"-6", "198.18.0.11:80"}, 2, "targets[0]: 198.18.0.11 is an IPv4 address"},
       {{"-c", "0", "198.18.0.11:80"}, 2, "-c/--count: '0' is not a whole number from 1"},
       {{"--concurrency", "5000", "198.18.0.11:80"}, 2, "--concurrency: '5000'"},
@@ -265,7 +273,8 @@ TEST_F(TcpConnectLabTest, BadInputIsRejectedWithTheFieldNamed) {
     args.insert(args.end(), c.args.begin(), c.args.end());
     auto result = agent_->Client(args);
     ASSERT_THAT(result, IsOk());
-    EXPECT_EQ(result->exit_code, c.exit_code) << absl::StrJoin(c.args, " ") << result->err;
+    EXPECT_EQ(result->exit_code, c.exit_code)
+        << absl::StrJoin(c.args, " ") << result->err;
     EXPECT_THAT(result->err, HasSubstr(c.message)) << absl::StrJoin(c.args, " ");
   }
   // The agent still serves afterwards.

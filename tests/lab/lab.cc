@@ -91,10 +91,12 @@ absl::Status Lab::Build(int hosts) {
     NETPROBE_RETURN_IF_ERROR(
         Ip({"-n", switch_netns_, "link", "set", port, "master", "br0", "up"}));
     NETPROBE_RETURN_IF_ERROR(Ip({"-n", host.netns, "link", "set", "lo", "up"}));
-    NETPROBE_RETURN_IF_ERROR(Ip({"-n", host.netns, "addr", "add",
-                                 absl::StrCat(host.ipv4, "/24"), "brd", "+", "dev", "eth0"}));
-    NETPROBE_RETURN_IF_ERROR(Ip({"-n", host.netns, "addr", "add",
-                                 absl::StrCat(host.ipv6, "/64"), "dev", "eth0", "nodad"}));
+    NETPROBE_RETURN_IF_ERROR(
+        Ip({"-n", host.netns, "addr", "add", absl::StrCat(host.ipv4, "/24"), "brd", "+",
+            "dev", "eth0"}));
+    NETPROBE_RETURN_IF_ERROR(
+        Ip({"-n", host.netns, "addr", "add", absl::StrCat(host.ipv6, "/64"), "dev",
+            "eth0", "nodad"}));
     NETPROBE_RETURN_IF_ERROR(Ip({"-n", host.netns, "link", "set", "eth0", "up"}));
     hosts_.push_back(std::move(host));
   }
@@ -111,7 +113,8 @@ Lab::~Lab() {
   }
 }
 
-std::vector<std::string> Lab::InHost(int host, const std::vector<std::string>& argv) const {
+std::vector<std::string> Lab::InHost(int host,
+                                     const std::vector<std::string>& argv) const {
   std::vector<std::string> out = {"ip", "netns", "exec", hosts_.at(host).netns};
   out.insert(out.end(), argv.begin(), argv.end());
   return out;

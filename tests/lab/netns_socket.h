@@ -20,7 +20,8 @@ struct NetnsListener {
   UniqueFd fd;
   uint16_t port = 0;
 };
-absl::StatusOr<NetnsListener> ListenTcpInNetns(const std::string& netns, int backlog = 4096);
+absl::StatusOr<NetnsListener> ListenTcpInNetns(const std::string& netns,
+                                               int backlog = 4096);
 
 }  // namespace netprobe::testing
 

@@ -23,7 +23,9 @@ MATCHER(IsOk, "is OK") {
 }
 
 // EXPECT_THAT(DoIt(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("port")));
-MATCHER_P2(StatusIs, code, message_matcher, "") {
+MATCHER_P2(StatusIs, code, message_matcher,
+           "has code " + absl::StatusCodeToString(code) + " and a message that " +
+               ::testing::DescribeMatcher<std::string>(message_matcher)) {
   const absl::Status& status = GetStatus(arg);
   *result_listener << "status is " << status;
   return status.code() == code &&

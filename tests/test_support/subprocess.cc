@@ -99,7 +99,8 @@ absl::StatusOr<std::string> Process::WaitForLine(const std::string& buffer,
   const absl::Duration deadline = MonotonicNow() + timeout;
   size_t scanned = 0;
   while (true) {
-    size_t pos = buffer.find(needle, scanned > needle.size() ? scanned - needle.size() : 0);
+    size_t pos =
+        buffer.find(needle, scanned > needle.size() ? scanned - needle.size() : 0);
     if (pos != std::string::npos) {
       size_t begin = buffer.rfind('\n', pos);
       begin = begin == std::string::npos ? 0 : begin + 1;
@@ -113,8 +114,9 @@ absl::StatusOr<std::string> Process::WaitForLine(const std::string& buffer,
           absl::StrCat("no '", needle, "' in time; output so far:\n", buffer));
     }
     if (Pump(left) < 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "process ended without '", needle, "'; output:\n", buffer, "\nstderr:\n", err()));
+      return absl::FailedPreconditionError(absl::StrCat("process ended without '", needle,
+                                                        "'; output:\n", buffer,
+                                                        "\nstderr:\n", err()));
     }
   }
 }
@@ -151,9 +153,9 @@ absl::StatusOr<RunResult> RunCommand(const std::vector<std::string>& argv,
   if (!process.ok()) return process.status();
   auto code = process->Wait(timeout);
   if (!code.ok()) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        argv[0], " did not finish within ", absl::FormatDuration(timeout),
-        "; stderr:\n", process->err()));
+    return absl::DeadlineExceededError(absl::StrCat(argv[0], " did not finish within ",
+                                                    absl::FormatDuration(timeout),
+                                                    "; stderr:\n", process->err()));
   }
   RunResult result;
   result.exit_code = *code;

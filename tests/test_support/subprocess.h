@@ -53,7 +53,8 @@ class Process {
 
  private:
   Process() = default;
-  absl::StatusOr<std::string> WaitForLine(const std::string& buffer, const std::string& needle,
+  absl::StatusOr<std::string> WaitForLine(const std::string& buffer,
+                                          const std::string& needle,
                                           absl::Duration timeout);
   // Reads what is available within `timeout`. Returns how many pipes had
   // data or closed; -1 when both are closed already.

@@ -248,11 +248,9 @@ TEST(ParseDurationArgTest, RejectsWithTheTextInTheMessage) {
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
 }
 
-// BUG (agent/util/option_parser.cc, ParseDurationArg): "inf" is rejected, and
-// so is an infinite absl::ParseDuration result, but a finite bare number too
-// large for absl::Duration becomes absl::InfiniteDuration() through
-// absl::Seconds(double) and is accepted.
-TEST(ParseDurationArgTest, BUG_HugeBareNumberIsNotAcceptedAsInfinite) {
+// A finite bare number too large for absl::Duration would become
+// absl::InfiniteDuration() through absl::Seconds(double): it is refused.
+TEST(ParseDurationArgTest, HugeBareNumberIsNotAcceptedAsInfinite) {
   auto value = ParseDurationArg("1e300");
   EXPECT_FALSE(value.ok() && *value == absl::InfiniteDuration())
       << "'1e300' was accepted as an infinite duration";

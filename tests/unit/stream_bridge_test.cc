@@ -3,7 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <string>
@@ -55,12 +58,13 @@ std::string Describe(const Event& event) {
 // completes writes itself with Complete().
 class FakeWriter : public Bridge::Writer {
  public:
-  void StartWrite(const Event* event) override {
+  void StartWrite(const Event* event, bool more_queued) override {
     if (in_flight != nullptr) ++overlapping_writes;
     if (!finishes.empty()) ++writes_after_finish;
     in_flight = event;
     pointers.push_back(event);
     written.push_back(*event);
+    hints.push_back(more_queued);
   }
   void FinishStream(absl::Status status) override {
     if (in_flight != nullptr) ++finish_while_writing;
@@ -76,6 +80,7 @@ class FakeWriter : public Bridge::Writer {
   const Event* in_flight = nullptr;
   std::vector<const Event*> pointers;
   std::vector<Event> written;  // copies taken at StartWrite
+  std::vector<bool> hints;     // more_queued of each StartWrite
   std::vector<absl::Status> finishes;
   int overlapping_writes = 0;
   int writes_after_finish = 0;
@@ -137,6 +142,20 @@ TEST_F(StreamBridgeTest, DeliversInOrderWithOneWriteInFlight) {
   EXPECT_EQ(bridge->queued(), 0u);
   EXPECT_EQ(bridge->dropped_total(), 0u);
   EXPECT_THAT(writer_.finishes, IsEmpty());
+}
+
+TEST_F(StreamBridgeTest, MoreQueuedHintSaysWhetherEventsWaitBehindTheWrite) {
+  auto bridge = MakeBridge(16, 16);
+  ASSERT_TRUE(bridge->Emit(Attempt(1)));  // alone: nothing behind it
+  ASSERT_TRUE(bridge->Emit(Attempt(2)));
+  ASSERT_TRUE(bridge->Emit(Attempt(3)));
+  Complete(*bridge);                      // a2 starts with a3 behind it
+  Complete(*bridge);                      // a3 starts alone
+  ASSERT_TRUE(bridge->Emit(Attempt(4)));  // queued behind a3, which is already started
+  Complete(*bridge);                      // a4 starts alone
+  Complete(*bridge);
+  EXPECT_THAT(writer_.WrittenNames(), ElementsAre("a1", "a2", "a3", "a4"));
+  EXPECT_THAT(writer_.hints, ElementsAre(false, true, false, false));
 }
 
 TEST_F(StreamBridgeTest, InFlightEventStaysPutWhileMoreArePushed) {
@@ -324,7 +343,9 @@ TEST_F(StreamBridgeTest, FailedWriteClosesTheStream) {
 // Fails the test on any call: installed when no call may happen any more.
 class ForbiddenWriter : public Bridge::Writer {
  public:
-  void StartWrite(const Event*) override { ADD_FAILURE() << "StartWrite after Detach"; }
+  void StartWrite(const Event*, bool) override {
+    ADD_FAILURE() << "StartWrite after Detach";
+  }
   void FinishStream(absl::Status) override {
     ADD_FAILURE() << "FinishStream after Detach";
   }
@@ -382,31 +403,42 @@ TEST_F(StreamBridgeTest, WritableTurnsFalseAtHighWater) {
 }
 
 // Runs a loop on a thread for the tests that need posted callbacks to run.
+// Declare it after what those callbacks touch, so it is joined first.
 class RunningLoop {
  public:
-  explicit RunningLoop(EventLoop* loop) : loop_(loop), thread_([loop] { loop->Run(); }) {}
+  explicit RunningLoop(EventLoop* loop)
+      : loop_(loop), thread_([this] {
+          loop_->Run();
+          returned_.Notify();
+        }) {}
   ~RunningLoop() {
     loop_->Stop();
+    if (!returned_.WaitForNotificationWithTimeout(kWait)) {
+      ADD_FAILURE() << "EventLoop::Run() did not return after Stop()";
+      std::fflush(stdout);
+      std::abort();  // a thread that cannot be joined: do not hang
+    }
     thread_.join();
   }
   // True once everything posted before the call has run.
   bool Sync() {
-    absl::Notification done;
-    loop_->Post([&] { done.Notify(); });
-    return done.WaitForNotificationWithTimeout(kWait);
+    auto done = std::make_shared<absl::Notification>();
+    loop_->Post([done] { done->Notify(); });
+    return done->WaitForNotificationWithTimeout(kWait);
   }
 
  private:
-  EventLoop* loop_;
-  std::thread thread_;
+  EventLoop* const loop_;
+  absl::Notification returned_;
+  std::thread thread_;  // last: starts once the members above exist
 };
 
 TEST_F(StreamBridgeTest, NotifyWhenWritableRunsOnLoopAfterDrainingToHalfHighWater) {
   auto bridge = MakeBridge(4, 8);
   for (uint32_t i = 1; i <= 6; ++i) ASSERT_TRUE(bridge->Emit(Attempt(i)));
-  RunningLoop running(loop_.get());
   absl::Notification resumed;
   std::atomic<bool> on_loop_thread{false};
+  RunningLoop running(loop_.get());
   bridge->NotifyWhenWritable([&] {
     on_loop_thread.store(loop_->IsInLoopThread());
     resumed.Notify();
@@ -427,9 +459,9 @@ TEST_F(StreamBridgeTest, NotifyWhenWritableBelowHalfPostsAtOnce) {
   auto bridge = MakeBridge(4, 8);
   ASSERT_TRUE(bridge->Emit(Attempt(1)));
   ASSERT_TRUE(bridge->Emit(Attempt(2)));
-  RunningLoop running(loop_.get());
   absl::Notification resumed;
   std::atomic<bool> on_loop_thread{false};
+  RunningLoop running(loop_.get());
   bridge->NotifyWhenWritable([&] {
     on_loop_thread.store(loop_->IsInLoopThread());
     resumed.Notify();
@@ -441,8 +473,8 @@ TEST_F(StreamBridgeTest, NotifyWhenWritableBelowHalfPostsAtOnce) {
 TEST_F(StreamBridgeTest, NotifyWhenWritableRunsOnlyOnceAndNewestWins) {
   auto bridge = MakeBridge(4, 8);
   for (uint32_t i = 1; i <= 6; ++i) ASSERT_TRUE(bridge->Emit(Attempt(i)));
-  RunningLoop running(loop_.get());
   std::atomic<int> first{0}, second{0};
+  RunningLoop running(loop_.get());
   bridge->NotifyWhenWritable([&] { first.fetch_add(1); });
   bridge->NotifyWhenWritable([&] { second.fetch_add(1); });
   CompleteAll(*bridge);
@@ -458,7 +490,7 @@ TEST_F(StreamBridgeTest, WriterMayCompleteInlineFromStartWrite) {
     Bridge* bridge = nullptr;
     std::vector<std::string> names;
     std::vector<absl::Status> finishes;
-    void StartWrite(const Event* event) override {
+    void StartWrite(const Event* event, bool) override {
       names.push_back(Describe(*event));
       bridge->OnWriteDone(true);
     }
@@ -482,7 +514,7 @@ TEST_F(StreamBridgeTest, WriterMayCompleteInlineFromStartWrite) {
 TEST_F(StreamBridgeTest, ConcurrentProducerAndConsumerKeepTheInvariants) {
   class ThreadedWriter : public Bridge::Writer {
    public:
-    void StartWrite(const Event* event) override {
+    void StartWrite(const Event* event, bool) override {
       absl::MutexLock lock(&mu);
       if (pending != nullptr || finished) ++violations;
       pending = event;
@@ -582,7 +614,9 @@ struct TrackedEvent {
 
 class TrackingWriter : public StreamBridge<TrackedEvent>::Writer {
  public:
-  void StartWrite(const TrackedEvent* event) override { in_flight.push_back(event); }
+  void StartWrite(const TrackedEvent* event, bool) override {
+    in_flight.push_back(event);
+  }
   void FinishStream(absl::Status status) override { finishes.push_back(status); }
   std::vector<const TrackedEvent*> in_flight;
   std::vector<absl::Status> finishes;
@@ -607,11 +641,9 @@ TEST(StreamBridgeContractTest, InFlightEventIsAliveUntilOnWriteDone) {
   EXPECT_EQ(writer.finishes.size(), 1u);
 }
 
-// BUG (agent/server/stream_bridge.h, OnCancel): OnCancel() clears the queue
-// while a write is in flight, destroying the event whose pointer the writer
-// still holds. The header's contract (and gRPC's) is that the event given to
-// StartWrite stays untouched until OnWriteDone().
-TEST(StreamBridgeContractTest, BUG_OnCancelMustNotDestroyTheEventInFlight) {
+// The header's contract (and gRPC's): the event given to StartWrite stays
+// untouched until OnWriteDone(), even when the client cancels meanwhile.
+TEST(StreamBridgeContractTest, OnCancelMustNotDestroyTheEventInFlight) {
   auto loop = EventLoop::Create();
   ASSERT_THAT(loop, IsOk());
   StreamBridge<TrackedEvent> bridge(loop->get(), StreamLimits{4, 4});

@@ -1,0 +1,101 @@
+#include "agent/probes/tcp_info.h"
+
+#include <gtest/gtest.h>
+#include <linux/tcp.h>
+
+#include <cstring>
+
+namespace netprobe {
+namespace {
+
+// A kernel struct tcp_info as fixed bytes, built field by field.
+std::vector<uint8_t> Sample() {
+  tcp_info info;
+  std::memset(&info, 0, sizeof(info));
+  info.tcpi_state = 1;  // ESTABLISHED
+  info.tcpi_retransmits = 2;
+  info.tcpi_snd_wscale = 7;
+  info.tcpi_rcv_wscale = 9;
+  info.tcpi_snd_mss = 1448;
+  info.tcpi_rcv_mss = 536;
+  info.tcpi_lost = 3;
+  info.tcpi_pmtu = 1500;
+  info.tcpi_rtt = 1234;    // us
+  info.tcpi_rttvar = 617;  // us
+  info.tcpi_snd_ssthresh = 0x7fffffff;
+  info.tcpi_snd_cwnd = 10;
+  info.tcpi_total_retrans = 5;
+  info.tcpi_bytes_acked = 1000;
+  info.tcpi_bytes_received = 2000;
+  info.tcpi_min_rtt = 800;
+  info.tcpi_delivery_rate = 125000000;
+  info.tcpi_busy_time = 42;
+  info.tcpi_bytes_sent = 3000;
+  std::vector<uint8_t> bytes(sizeof(info));
+  std::memcpy(bytes.data(), &info, sizeof(info));
+  return bytes;
+}
+
+TEST(DecodeTcpInfo, FullStruct) {
+  const auto bytes = Sample();
+  v1::TcpInfo out;
+  DecodeTcpInfo(bytes.data(), bytes.size(), &out);
+  EXPECT_EQ(out.state(), "ESTABLISHED");
+  EXPECT_EQ(out.retransmits(), 2u);
+  EXPECT_EQ(out.snd_wscale(), 7u);
+  EXPECT_EQ(out.rcv_wscale(), 9u);
+  EXPECT_EQ(out.snd_mss(), 1448u);
+  EXPECT_EQ(out.rcv_mss(), 536u);
+  EXPECT_EQ(out.lost(), 3u);
+  EXPECT_EQ(out.pmtu(), 1500u);
+  EXPECT_EQ(out.rtt().nanos(), 1234000);
+  EXPECT_EQ(out.rttvar().nanos(), 617000);
+  EXPECT_EQ(out.snd_cwnd(), 10u);
+  EXPECT_EQ(out.total_retrans(), 5u);
+  EXPECT_EQ(out.bytes_acked(), 1000u);
+  EXPECT_EQ(out.bytes_received(), 2000u);
+  EXPECT_EQ(out.min_rtt().nanos(), 800000);
+  EXPECT_EQ(out.delivery_rate(), 125000000u);
+  EXPECT_EQ(out.busy_time().nanos(), 42000);
+  EXPECT_EQ(out.bytes_sent(), 3000u);
+}
+
+TEST(DecodeTcpInfo, ShortStructFromAnOlderKernelSetsOnlyWhatItHolds) {
+  const auto bytes = Sample();
+  // Up to and including tcpi_total_retrans (the 2.6-era struct is 104 bytes).
+  const size_t old_len = offsetof(tcp_info, tcpi_total_retrans) + sizeof(uint32_t);
+  v1::TcpInfo out;
+  DecodeTcpInfo(bytes.data(), old_len, &out);
+  EXPECT_EQ(out.snd_cwnd(), 10u);
+  EXPECT_EQ(out.total_retrans(), 5u);
+  EXPECT_EQ(out.bytes_acked(), 0u);
+  EXPECT_EQ(out.delivery_rate(), 0u);
+  EXPECT_FALSE(out.has_min_rtt());
+}
+
+TEST(DecodeTcpInfo, TruncatedAndEmptyInputNeverReadPastTheEnd) {
+  const auto bytes = Sample();
+  for (size_t len = 0; len <= bytes.size(); ++len) {
+    // A copy of exactly `len` bytes, so a read past it is a sanitizer error.
+    std::vector<uint8_t> prefix(bytes.begin(), bytes.begin() + len);
+    v1::TcpInfo out;
+    DecodeTcpInfo(prefix.data(), prefix.size(), &out);
+    if (len == 0) EXPECT_EQ(out.state(), "");
+  }
+  // Longer than this build's struct (a newer kernel): the known part decodes.
+  std::vector<uint8_t> longer = bytes;
+  longer.resize(bytes.size() + 64, 0xee);
+  v1::TcpInfo out;
+  DecodeTcpInfo(longer.data(), longer.size(), &out);
+  EXPECT_EQ(out.snd_mss(), 1448u);
+}
+
+TEST(TcpStateName, KnownAndUnknown) {
+  EXPECT_EQ(TcpStateName(1), "ESTABLISHED");
+  EXPECT_EQ(TcpStateName(2), "SYN_SENT");
+  EXPECT_EQ(TcpStateName(10), "LISTEN");
+  EXPECT_EQ(TcpStateName(200), "UNKNOWN");
+}
+
+}  // namespace
+}  // namespace netprobe
