@@ -12,6 +12,7 @@ enum ExitCode : int {
   kExitBadArguments = 2,      // rejected locally or by the agent (INVALID_ARGUMENT, ...)
   kExitAgentUnreachable = 3,  // no connection to the agent, or it went away
   kExitAgentError = 4,        // the agent refused or could not run the request
+  kExitInterrupted = 130,     // SIGINT/SIGTERM, like a shell's 128 + SIGINT
 };
 
 // How a failed RPC maps to an exit code.

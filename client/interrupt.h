@@ -8,10 +8,14 @@
 
 namespace netprobe::client {
 
-// Cancels a streaming call on SIGINT/SIGTERM (Ctrl-C), so the agent stops the
-// probe and frees its sockets at once. Blocks those signals in the calling
-// thread (and threads created after) and waits for them on its own thread.
-// Create it before the channel starts its threads.
+// Blocks SIGINT and SIGTERM in the calling thread and every thread created
+// after it. main() calls it first, before gRPC starts threads, so that the
+// signals reach only a CancelOnInterrupt waiter.
+void BlockInterruptSignals();
+
+// Cancels a call on SIGINT/SIGTERM (Ctrl-C), so the agent stops the probe and
+// frees its sockets at once. Waits for the signals on its own thread.
+// REQUIRES: BlockInterruptSignals() was called at start.
 class CancelOnInterrupt {
  public:
   explicit CancelOnInterrupt(grpc::ClientContext* context);

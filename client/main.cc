@@ -12,6 +12,7 @@
 #include "client/commands/info_command.h"
 #include "client/commands/tcp_command.h"
 #include "client/exit_codes.h"
+#include "client/interrupt.h"
 
 namespace netprobe::client {
 namespace {
@@ -58,6 +59,7 @@ std::string Usage() {
 }
 
 int Run(int argc, char** argv) {
+  BlockInterruptSignals();
   const std::vector<std::string> args(argv + 1, argv + argc);
   const std::vector<OptionSpec> globals = GlobalOptions();
   // Global options may come before the command; everything from the command

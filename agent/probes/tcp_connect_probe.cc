@@ -1,6 +1,7 @@
 #include "agent/probes/tcp_connect_probe.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -82,6 +83,10 @@ void TcpConnectProbe::Begin() {
 }
 
 void TcpConnectProbe::Pump() {
+  // Attempts that complete inside StartAttempt() call Pump() again; the outer
+  // call's loop already goes on, and recursing would grow the stack per attempt.
+  if (pumping_) return;
+  pumping_ = true;
   while (!finished_ && !ready_.empty() && in_flight_.size() < plan_.concurrency) {
     if (!sink_->Writable()) {
       // The client reads slowly: pause instead of dropping results.
@@ -94,6 +99,7 @@ void TcpConnectProbe::Pump() {
           Pump();
         });
       }
+      pumping_ = false;
       return;
     }
     const size_t target = ready_.front();
@@ -101,6 +107,7 @@ void TcpConnectProbe::Pump() {
     StartAttempt(target);
     ScheduleNext(target);
   }
+  pumping_ = false;
   CheckFinished();
 }
 
@@ -159,8 +166,16 @@ void TcpConnectProbe::StartAttempt(size_t index) {
   attempt->fd = std::move(fd);
   Attempt& ref = *attempt;
   in_flight_.emplace(raw, std::move(attempt));
-  absl::Status watched = loop_->Watch(
-      raw, EPOLLOUT, [this, raw](uint32_t events) { OnSocketEvent(raw, events); });
+  // On loopback and for local refusals the handshake is over when connect()
+  // returns: finish without the epoll round trip when nothing else follows.
+  if (plan_.send_payload.empty() && plan_.read_bytes == 0 &&
+      (rc == 0 || IsWritableNow(raw))) {
+    OnSocketEvent(raw, EPOLLOUT, MonotonicNow());
+    return;
+  }
+  absl::Status watched = loop_->Watch(raw, EPOLLOUT, [this, raw](uint32_t events) {
+    OnSocketEvent(raw, events, loop_->poll_time());
+  });
   if (!watched.ok()) {
     v1::AttemptResult result;
     result.set_outcome(v1::OUTCOME_ERROR);
@@ -169,10 +184,9 @@ void TcpConnectProbe::StartAttempt(size_t index) {
     return;
   }
   ref.timer = loop_->RunAfter(plan_.timeout, [this, raw] { OnTimeout(raw); });
-  if (rc == 0) OnConnected(ref);  // Loopback can complete at once.
 }
 
-void TcpConnectProbe::OnSocketEvent(int fd, uint32_t events) {
+void TcpConnectProbe::OnSocketEvent(int fd, uint32_t events, absl::Duration seen_at) {
   auto it = in_flight_.find(fd);
   if (it == in_flight_.end()) return;
   Attempt& attempt = *it->second;
@@ -183,7 +197,7 @@ void TcpConnectProbe::OnSocketEvent(int fd, uint32_t events) {
   int err = 0;
   socklen_t len = sizeof(err);
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  ToProto(loop_->poll_time() - attempt.started, attempt.event.mutable_connect_time());
+  ToProto(seen_at - attempt.started, attempt.event.mutable_connect_time());
   if (err != 0) {
     Complete(fd, ResultFromErrno(err));
     return;
@@ -191,12 +205,14 @@ void TcpConnectProbe::OnSocketEvent(int fd, uint32_t events) {
   OnConnected(attempt);
 }
 
+bool TcpConnectProbe::IsWritableNow(int fd) {
+  pollfd pfd{fd, POLLOUT, 0};
+  return poll(&pfd, 1, 0) == 1;
+}
+
 void TcpConnectProbe::OnConnected(Attempt& attempt) {
   attempt.connected = true;
   const int fd = attempt.fd.get();
-  if (!attempt.event.has_connect_time()) {  // connect() completed at once
-    ToProto(MonotonicNow() - attempt.started, attempt.event.mutable_connect_time());
-  }
   sockaddr_storage local;
   socklen_t len = sizeof(local);
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {

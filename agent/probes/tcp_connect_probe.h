@@ -68,7 +68,9 @@ class TcpConnectProbe final : public Probe {
   void Pump();
   void ScheduleNext(size_t target);
   void StartAttempt(size_t target);
-  void OnSocketEvent(int fd, uint32_t events);
+  // `seen_at`: when the loop learned the socket was ready (monotonic).
+  void OnSocketEvent(int fd, uint32_t events, absl::Duration seen_at);
+  static bool IsWritableNow(int fd);
   void OnConnected(Attempt& attempt);
   void ContinueExchange(Attempt& attempt, uint32_t events);
   void OnTimeout(int fd);
@@ -94,6 +96,7 @@ class TcpConnectProbe final : public Probe {
   bool begun_ = false;
   bool finished_ = false;
   bool waiting_for_sink_ = false;
+  bool pumping_ = false;
   std::deque<size_t> ready_;  // targets with an attempt due; each at most once
   std::unordered_map<int, std::unique_ptr<Attempt>> in_flight_;  // by fd
 };

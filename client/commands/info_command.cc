@@ -1,6 +1,7 @@
 #include "client/commands/info_command.h"
 
 #include "client/exit_codes.h"
+#include "client/interrupt.h"
 #include "client/output/info_text.h"
 #include "client/output/json_lines.h"
 #include "netprobe/v1/agent.grpc.pb.h"
@@ -19,7 +20,12 @@ int RunInfo(const CommandContext& ctx) {
   grpc::ClientContext context;
   ctx.ApplyDeadline(&context, absl::Seconds(10));
   v1::AgentInfo info;
-  grpc::Status status = stub->GetInfo(&context, v1::GetInfoRequest(), &info);
+  grpc::Status status;
+  {
+    CancelOnInterrupt interrupt(&context);
+    status = stub->GetInfo(&context, v1::GetInfoRequest(), &info);
+    if (interrupt.interrupted()) return kExitInterrupted;
+  }
   if (!status.ok()) return ReportRpcError(ctx, "info", status);
   if (ctx.json) {
     WriteJsonLine(ctx.out, info);

@@ -135,7 +135,7 @@ int RunTcp(const CommandContext& ctx) {
     std::fflush(ctx.out);
   }
   const grpc::Status status = reader->Finish();
-  if (interrupt.interrupted()) return 130;
+  if (interrupt.interrupted()) return kExitInterrupted;
   if (!status.ok()) return ReportRpcError(ctx, "tcp", status);
   return any_target_unreached ? kExitProbeFailed : kExitOk;
 }

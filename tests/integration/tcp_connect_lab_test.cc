@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include "absl/strings/match.h"
@@ -241,6 +242,41 @@ TEST_F(TcpConnectLabTest, SourceAddressInterfaceAndBanner) {
   ClientRun by_lo = Tcp({"-I", "lo", "-W", "1s", Target(1, listener->port)});
   ASSERT_EQ(by_lo.attempts.size(), 1u) << by_lo.err;
   EXPECT_NE(by_lo.attempts[0].result().outcome(), v1::OUTCOME_OK);
+}
+
+TEST_F(TcpConnectLabTest, TtlAndTosReachTheWireAsTcpdumpSeesThem) {
+  auto listener = ListenTcpInNetns(lab_->host(1).netns);
+  ASSERT_THAT(listener, IsOk());
+  // tcpdump in the target host prints the first SYN to our port, verbosely.
+  auto tcpdump = lab_->Spawn(1, {"tcpdump", "-i", "eth0", "-n", "-v", "-l", "-c", "1",
+                                 absl::StrCat("tcp dst port ", listener->port,
+                                              " and tcp[tcpflags] & tcp-syn != 0")});
+  ASSERT_THAT(tcpdump, IsOk());
+  ASSERT_THAT(tcpdump->WaitForStderr("listening on", absl::Seconds(10)), IsOk());
+  ClientRun run = Tcp({"-t", "7", "-Q", "16", Target(1, listener->port)});
+  ASSERT_EQ(run.attempts.size(), 1u) << run.err;
+  EXPECT_EQ(run.attempts[0].result().outcome(), v1::OUTCOME_OK);
+  auto code = tcpdump->Wait(absl::Seconds(10));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_THAT(tcpdump->out(), HasSubstr("tos 0x10, ttl 7,")) << tcpdump->out();
+  EXPECT_THAT(tcpdump->out(), HasSubstr(absl::StrCat(lab_->host(0).ipv4, ".")));
+}
+
+TEST_F(TcpConnectLabTest, CtrlCCancelsTheProbeOnTheAgent) {
+  auto listener = ListenTcpInNetns(lab_->host(1).netns);
+  ASSERT_THAT(listener, IsOk());
+  auto client = Process::Start({NETPROBE_CLIENT_BIN, "--agent", agent_->address(), "tcp",
+                                "-c", "100000", "-i", "5ms", Target(1, listener->port)});
+  ASSERT_THAT(client, IsOk());
+  ASSERT_THAT(client->WaitForStdout("seq=3 ", absl::Seconds(10)), IsOk());
+  client->Signal(SIGINT);
+  auto code = client->Wait(absl::Seconds(5));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 130);
+  // The agent saw the cancellation and ended the call.
+  auto line =
+      agent_->process().WaitForStderr("TcpConnect code=CANCELLED", absl::Seconds(5));
+  EXPECT_THAT(line, IsOk());
 }
 
 TEST_F(TcpConnectLabTest, BadInputIsRejectedWithTheFieldNamed) {
