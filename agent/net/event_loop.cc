@@ -104,9 +104,20 @@ void EventLoop::Run() {
         callback(events[i].events);
       }
     }
+    RunDeferred();
   }
   RunPosted();
+  RunDeferred();
   loop_thread_.store(std::thread::id());
+}
+
+void EventLoop::RunDeferred() {
+  // Bounded: a task that defers itself forever would otherwise spin here.
+  for (int round = 0; round < 64 && !deferred_.empty(); ++round) {
+    std::vector<std::function<void()>> tasks;
+    tasks.swap(deferred_);
+    for (auto& task : tasks) task();
+  }
 }
 
 absl::Status EventLoop::Watch(int fd, uint32_t events, FdCallback callback) {

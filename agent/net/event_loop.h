@@ -45,6 +45,15 @@ class EventLoop {
   // Runs `task` on the loop thread, in posting order.
   void Post(std::function<void()> task);
 
+  // Runs `task` on the loop thread once the current round of ready events,
+  // timers and posted tasks is handled: work that many callbacks of one round
+  // ask for (flushing a stream) then happens once. Loop thread only.
+  void Defer(std::function<void()> task) { deferred_.push_back(std::move(task)); }
+  // Runs the deferred tasks now, including those they defer in turn. The loop
+  // calls it after every round; code driving a loop that is not running (tests)
+  // calls it itself.
+  void RunDeferred();
+
   bool IsInLoopThread() const;
 
   // MonotonicNow() as taken when the current batch of ready events was
@@ -105,6 +114,8 @@ class EventLoop {
   std::unordered_map<TimerId, std::function<void()>> timers_;
   TimerId next_timer_id_ = 1;
   absl::Duration armed_deadline_ = absl::InfiniteDuration();
+
+  std::vector<std::function<void()>> deferred_;
 
   absl::Mutex post_mutex_;
   std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(post_mutex_);

@@ -1,12 +1,17 @@
 #include "agent/net/resolver.h"
 
 #include <netdb.h>
+#include <pthread.h>
 
 #include "absl/strings/str_cat.h"
 
 namespace netprobe {
 
-Resolver::Resolver() : worker_([this] { Work(); }) {}
+Resolver::Resolver()
+    : worker_([this] {
+        pthread_setname_np(pthread_self(), "np-resolver");
+        Work();
+      }) {}
 
 Resolver::~Resolver() {
   {

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,7 +98,10 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   builder.RegisterService(agent->agent_service_.get());
   builder.RegisterService(agent->probes_service_.get());
 
-  agent->loop_thread_ = std::thread([loop = agent->loop_.get()] { loop->Run(); });
+  agent->loop_thread_ = std::thread([loop = agent->loop_.get()] {
+    pthread_setname_np(pthread_self(), "np-loop");
+    loop->Run();
+  });
   agent->server_ = builder.BuildAndStart();
   if (agent->server_ == nullptr) {
     return absl::UnavailableError(

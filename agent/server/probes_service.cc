@@ -23,9 +23,9 @@ const char* PlannedIssue(absl::string_view name) {
   return "";
 }
 
-template <typename Event>
-grpc::ServerWriteReactor<Event>* NotYetServed(EventLoop* loop, absl::string_view name) {
-  return StreamReactor<Event>::Rejected(
+template <typename Event, typename Batch>
+grpc::ServerWriteReactor<Batch>* NotYetServed(EventLoop* loop, absl::string_view name) {
+  return StreamReactor<Event, Batch>::Rejected(
       loop, absl::UnimplementedError(absl::StrCat(
                 "the ", name, " probe is not implemented by this agent yet (issue ",
                 PlannedIssue(name), "); GetInfo lists the probes it serves")));
@@ -65,23 +65,23 @@ std::vector<v1::ProbeSupport> ProbesService::Support() {
   return out;
 }
 
-grpc::ServerWriteReactor<v1::PingEvent>* ProbesService::Ping(grpc::CallbackServerContext*,
-                                                             const v1::PingRequest*) {
-  return NotYetServed<v1::PingEvent>(loop_, "Ping");
+grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
+    grpc::CallbackServerContext*, const v1::PingRequest*) {
+  return NotYetServed<v1::PingEvent, v1::PingEvents>(loop_, "Ping");
 }
 
-grpc::ServerWriteReactor<v1::TcpConnectEvent>* ProbesService::TcpConnect(
+grpc::ServerWriteReactor<v1::TcpConnectEvents>* ProbesService::TcpConnect(
     grpc::CallbackServerContext*, const v1::TcpConnectRequest* request) {
-  using Event = v1::TcpConnectEvent;
+  using Reactor = StreamReactor<v1::TcpConnectEvent, v1::TcpConnectEvents>;
   absl::StatusOr<TcpConnectPlan> plan = ValidateTcpConnect(*request);
-  if (!plan.ok()) return StreamReactor<Event>::Rejected(loop_, plan.status());
+  if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
   StreamLimits limits;
   limits.high_water = queue_capacity_;
   limits.hard_limit = queue_capacity_ + TcpConnectProbe::MaxEventsBeyondHighWater(*plan);
-  auto bridge = std::make_shared<StreamBridge<Event>>(loop_, limits);
+  auto bridge = std::make_shared<Reactor::Bridge>(loop_, limits);
   const ProbeRegistry::ProbeId id = registry_->NewId();
-  auto* reactor = new StreamReactor<Event>(
-      bridge, [registry = registry_, id] { registry->Cancel(id); });
+  auto* reactor =
+      new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
   registry_->Launch(id,
                     [this, bridge, plan = *std::move(plan)](std::function<void()> done) {
                       return std::make_unique<TcpConnectProbe>(plan, loop_, resolver_,
@@ -90,29 +90,29 @@ grpc::ServerWriteReactor<v1::TcpConnectEvent>* ProbesService::TcpConnect(
   return reactor;
 }
 
-grpc::ServerWriteReactor<v1::UdpEchoEvent>* ProbesService::UdpEcho(
+grpc::ServerWriteReactor<v1::UdpEchoEvents>* ProbesService::UdpEcho(
     grpc::CallbackServerContext*, const v1::UdpEchoRequest*) {
-  return NotYetServed<v1::UdpEchoEvent>(loop_, "UdpEcho");
+  return NotYetServed<v1::UdpEchoEvent, v1::UdpEchoEvents>(loop_, "UdpEcho");
 }
 
-grpc::ServerWriteReactor<v1::BroadcastEvent>* ProbesService::Broadcast(
+grpc::ServerWriteReactor<v1::BroadcastEvents>* ProbesService::Broadcast(
     grpc::CallbackServerContext*, const v1::BroadcastRequest*) {
-  return NotYetServed<v1::BroadcastEvent>(loop_, "Broadcast");
+  return NotYetServed<v1::BroadcastEvent, v1::BroadcastEvents>(loop_, "Broadcast");
 }
 
-grpc::ServerWriteReactor<v1::MulticastEvent>* ProbesService::Multicast(
+grpc::ServerWriteReactor<v1::MulticastEvents>* ProbesService::Multicast(
     grpc::CallbackServerContext*, const v1::MulticastRequest*) {
-  return NotYetServed<v1::MulticastEvent>(loop_, "Multicast");
+  return NotYetServed<v1::MulticastEvent, v1::MulticastEvents>(loop_, "Multicast");
 }
 
-grpc::ServerWriteReactor<v1::CaptureEvent>* ProbesService::Capture(
+grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(
     grpc::CallbackServerContext*, const v1::CaptureRequest*) {
-  return NotYetServed<v1::CaptureEvent>(loop_, "Capture");
+  return NotYetServed<v1::CaptureEvent, v1::CaptureEvents>(loop_, "Capture");
 }
 
-grpc::ServerWriteReactor<v1::SocketsEvent>* ProbesService::Sockets(
+grpc::ServerWriteReactor<v1::SocketsEvents>* ProbesService::Sockets(
     grpc::CallbackServerContext*, const v1::SocketsRequest*) {
-  return NotYetServed<v1::SocketsEvent>(loop_, "Sockets");
+  return NotYetServed<v1::SocketsEvent, v1::SocketsEvents>(loop_, "Sockets");
 }
 
 }  // namespace netprobe

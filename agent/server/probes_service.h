@@ -22,20 +22,20 @@ class ProbesService final : public v1::Probes::CallbackService {
   // Which probes this build serves, for GetInfo.
   static std::vector<v1::ProbeSupport> Support();
 
-  grpc::ServerWriteReactor<v1::PingEvent>* Ping(grpc::CallbackServerContext*,
-                                                const v1::PingRequest*) override;
-  grpc::ServerWriteReactor<v1::TcpConnectEvent>* TcpConnect(
+  grpc::ServerWriteReactor<v1::PingEvents>* Ping(grpc::CallbackServerContext*,
+                                                 const v1::PingRequest*) override;
+  grpc::ServerWriteReactor<v1::TcpConnectEvents>* TcpConnect(
       grpc::CallbackServerContext*, const v1::TcpConnectRequest*) override;
-  grpc::ServerWriteReactor<v1::UdpEchoEvent>* UdpEcho(grpc::CallbackServerContext*,
-                                                      const v1::UdpEchoRequest*) override;
-  grpc::ServerWriteReactor<v1::BroadcastEvent>* Broadcast(
+  grpc::ServerWriteReactor<v1::UdpEchoEvents>* UdpEcho(
+      grpc::CallbackServerContext*, const v1::UdpEchoRequest*) override;
+  grpc::ServerWriteReactor<v1::BroadcastEvents>* Broadcast(
       grpc::CallbackServerContext*, const v1::BroadcastRequest*) override;
-  grpc::ServerWriteReactor<v1::MulticastEvent>* Multicast(
+  grpc::ServerWriteReactor<v1::MulticastEvents>* Multicast(
       grpc::CallbackServerContext*, const v1::MulticastRequest*) override;
-  grpc::ServerWriteReactor<v1::CaptureEvent>* Capture(grpc::CallbackServerContext*,
-                                                      const v1::CaptureRequest*) override;
-  grpc::ServerWriteReactor<v1::SocketsEvent>* Sockets(grpc::CallbackServerContext*,
-                                                      const v1::SocketsRequest*) override;
+  grpc::ServerWriteReactor<v1::CaptureEvents>* Capture(
+      grpc::CallbackServerContext*, const v1::CaptureRequest*) override;
+  grpc::ServerWriteReactor<v1::SocketsEvents>* Sockets(
+      grpc::CallbackServerContext*, const v1::SocketsRequest*) override;
 
  private:
   EventLoop* const loop_;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -25,26 +26,35 @@ struct StreamLimits {
   size_t hard_limit = 256;
 };
 
+// Most events and bytes packed into one stream message.
+inline constexpr int kMaxEventsPerMessage = 256;
+inline constexpr size_t kMaxBytesPerMessage = 1 << 20;
+
 // The bounded queue between a probe on the event loop (producer) and one gRPC
 // server stream (consumer). Knows nothing of gRPC: the stream is a Writer.
+// Each write carries every queued event (up to kMaxEventsPerMessage and about
+// kMaxBytesPerMessage): one event per message while the client keeps up, and
+// batches, which amortize per-message costs, when it does not.
 //
-// Contract with the writer: at most one StartWrite() in flight; the event it
+// Contract with the writer: at most one StartWrite() in flight; the batch it
 // points to stays untouched until OnWriteDone(); FinishStream() is called
 // exactly once, never while a write is in flight; no writer call happens after
 // Detach(). Writer calls are made without holding the mutex, so a writer may
 // re-enter OnWriteDone() inline.
 //
-// `Event` is a proto with a `dropped` field of type netprobe.v1.Dropped.
-// Thread-safe.
-template <typename Event>
-class StreamBridge final : public EventSink<Event> {
+// `Event` is a proto with a `dropped` field of type netprobe.v1.Dropped;
+// `Batch` a proto with `repeated Event events`. Thread-safe.
+template <typename Event, typename Batch>
+class StreamBridge final
+    : public EventSink<Event>,
+      public std::enable_shared_from_this<StreamBridge<Event, Batch>> {
  public:
   class Writer {
    public:
     virtual ~Writer() = default;
-    // `more_queued`: further events wait behind this one, so the transport
-    // may hold this one back to send them together.
-    virtual void StartWrite(const Event* event, bool more_queued) = 0;
+    // `more_queued`: further events wait behind this batch, so the transport
+    // may hold it back to send it with the next one.
+    virtual void StartWrite(const Batch* batch, bool more_queued) = 0;
     virtual void FinishStream(absl::Status status) = 0;
   };
 
@@ -55,11 +65,14 @@ class StreamBridge final : public EventSink<Event> {
   // Starts delivering whatever was queued (or finished) before attaching.
   void Attach(Writer* writer) {
     Action action;
+    std::function<void()> resume;
     {
       absl::MutexLock lock(&mu_);
       writer_ = writer;
       action = NextActionLocked();
+      resume = TakeResumeLocked();
     }
+    if (resume) loop_->Post(std::move(resume));
     Perform(action);
   }
 
@@ -72,12 +85,11 @@ class StreamBridge final : public EventSink<Event> {
       if (!ok) {
         closed_ = true;  // The client is gone; what is queued cannot be sent.
         queue_.clear();
-      } else if (!queue_.empty()) {
-        queue_.pop_front();
-        ++delivered_;
+      } else {
+        delivered_ += in_flight_.events_size();
       }
-      if (resume_ && queue_.size() <= limits_.high_water / 2) resume = std::move(resume_);
       action = NextActionLocked();
+      resume = TakeResumeLocked();
     }
     if (resume) loop_->Post(std::move(resume));
     Perform(action);
@@ -89,8 +101,7 @@ class StreamBridge final : public EventSink<Event> {
     {
       absl::MutexLock lock(&mu_);
       closed_ = true;
-      // The event being written stays until OnWriteDone(); the rest go.
-      queue_.erase(queue_.begin() + (writing_ && !queue_.empty() ? 1 : 0), queue_.end());
+      queue_.clear();  // The batch in flight is apart and stays until OnWriteDone().
       if (!finish_requested_) {
         finish_requested_ = true;
         final_status_ = absl::CancelledError("cancelled by the client");
@@ -110,8 +121,11 @@ class StreamBridge final : public EventSink<Event> {
 
   // EventSink (producer side, loop thread) --------------------------------
 
+  // Queues the event; the write starts once the loop's current round is
+  // done (EventLoop::Defer), so events of one round share one message.
+  // REQUIRES: the bridge is owned by a shared_ptr.
   bool Emit(Event event) override {
-    Action action;
+    bool schedule = false;
     {
       absl::MutexLock lock(&mu_);
       if (closed_ || finish_requested_) return false;
@@ -122,10 +136,28 @@ class StreamBridge final : public EventSink<Event> {
       }
       FlushDroppedLocked();
       queue_.push_back(std::move(event));
-      action = NextActionLocked();
+      schedule = !writing_ && !flush_scheduled_;
+      flush_scheduled_ |= schedule;
     }
-    Perform(action);
+    if (schedule) {
+      loop_->Defer([self = this->shared_from_this()] { self->Flush(); });
+    }
     return true;
+  }
+
+  // Starts writing what is queued, unless a write is in flight (its
+  // OnWriteDone continues then). Loop thread.
+  void Flush() {
+    Action action;
+    std::function<void()> resume;
+    {
+      absl::MutexLock lock(&mu_);
+      flush_scheduled_ = false;
+      action = NextActionLocked();
+      resume = TakeResumeLocked();
+    }
+    if (resume) loop_->Post(std::move(resume));
+    Perform(action);
   }
 
   bool Writable() const override {
@@ -160,7 +192,7 @@ class StreamBridge final : public EventSink<Event> {
     Perform(action);
   }
 
-  // Counters, for tests and metrics.
+  // Counters, for tests and metrics. `delivered` counts events.
   uint64_t dropped_total() const {
     absl::MutexLock lock(&mu_);
     return dropped_total_;
@@ -177,11 +209,18 @@ class StreamBridge final : public EventSink<Event> {
  private:
   struct Action {
     Writer* writer = nullptr;
-    const Event* write = nullptr;  // StartWrite(write, more_queued) when set
+    const Batch* write = nullptr;  // StartWrite(write, more_queued) when set
     bool more_queued = false;
     bool finish = false;  // else FinishStream(status) when set
     absl::Status status;
   };
+
+  // The pending resume callback once the waiting queue (what a new batch has
+  // not taken) is down to the low-water mark. Call after NextActionLocked().
+  std::function<void()> TakeResumeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!resume_ || queue_.size() > limits_.high_water / 2) return nullptr;
+    return std::exchange(resume_, nullptr);
+  }
 
   // Puts a Dropped notice in the queue for drops not yet reported. It may take
   // the queue one past hard_limit: a notice is never itself dropped.
@@ -196,16 +235,24 @@ class StreamBridge final : public EventSink<Event> {
     queue_.push_back(std::move(notice));
   }
 
-  // Decides the next writer call. std::deque::push_back keeps references to
-  // existing elements valid, so the front stays put while it is written.
+  // Decides the next writer call. The batch in flight is a member of its own,
+  // untouched until OnWriteDone(), so producers may queue meanwhile.
   Action NextActionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Action action;
     if (writing_ || finished_ || writer_ == nullptr) return action;
     if (!queue_.empty() && !closed_) {
+      in_flight_.Clear();
+      size_t bytes = 0;
+      while (!queue_.empty() && in_flight_.events_size() < kMaxEventsPerMessage &&
+             (in_flight_.events_size() == 0 || bytes < kMaxBytesPerMessage)) {
+        bytes += queue_.front().ByteSizeLong();
+        *in_flight_.add_events() = std::move(queue_.front());
+        queue_.pop_front();
+      }
       writing_ = true;
       action.writer = writer_;
-      action.write = &queue_.front();
-      action.more_queued = queue_.size() > 1;
+      action.write = &in_flight_;
+      action.more_queued = !queue_.empty();
     } else if (finish_requested_ && (queue_.empty() || closed_)) {
       finished_ = true;
       action.writer = writer_;
@@ -229,8 +276,10 @@ class StreamBridge final : public EventSink<Event> {
 
   mutable absl::Mutex mu_;
   Writer* writer_ ABSL_GUARDED_BY(mu_) = nullptr;
-  std::deque<Event> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Event> queue_ ABSL_GUARDED_BY(mu_);  // waiting, not in flight
+  Batch in_flight_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool flush_scheduled_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;

@@ -15,33 +15,34 @@ namespace netprobe {
 // A server-streaming reactor that writes what its StreamBridge queues. Owned by
 // gRPC: deletes itself in OnDone(). `on_client_gone` runs (once) when the
 // client cancels or a write fails, so the probe behind the bridge is stopped.
-template <typename Event>
-class StreamReactor final : public grpc::ServerWriteReactor<Event>,
-                            public StreamBridge<Event>::Writer {
+template <typename Event, typename Batch>
+class StreamReactor final : public grpc::ServerWriteReactor<Batch>,
+                            public StreamBridge<Event, Batch>::Writer {
  public:
-  StreamReactor(std::shared_ptr<StreamBridge<Event>> bridge,
-                std::function<void()> on_client_gone)
+  using Bridge = StreamBridge<Event, Batch>;
+
+  StreamReactor(std::shared_ptr<Bridge> bridge, std::function<void()> on_client_gone)
       : bridge_(std::move(bridge)), on_client_gone_(std::move(on_client_gone)) {
     bridge_->Attach(this);
   }
 
   // Finishes at once with `status` (a request that could not start).
   static StreamReactor* Rejected(EventLoop* loop, absl::Status status) {
-    auto bridge = std::make_shared<StreamBridge<Event>>(loop, StreamLimits{});
+    auto bridge = std::make_shared<Bridge>(loop, StreamLimits{});
     auto* reactor = new StreamReactor(bridge, [] {});
     bridge->Finish(std::move(status));
     return reactor;
   }
 
-  void StartWrite(const Event* event, bool more_queued) override {
+  void StartWrite(const Batch* batch, bool more_queued) override {
     // With more queued, gRPC may coalesce this message with the next ones
     // instead of flushing it alone; the last one queued is sent at once.
     grpc::WriteOptions options;
     if (more_queued) options.set_buffer_hint();
-    grpc::ServerWriteReactor<Event>::StartWrite(event, options);
+    grpc::ServerWriteReactor<Batch>::StartWrite(batch, options);
   }
   void FinishStream(absl::Status status) override {
-    grpc::ServerWriteReactor<Event>::Finish(ToGrpcStatus(status));
+    grpc::ServerWriteReactor<Batch>::Finish(ToGrpcStatus(status));
   }
 
   void OnWriteDone(bool ok) override {
@@ -63,7 +64,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<Event>,
     if (!gone_.exchange(true)) on_client_gone_();
   }
 
-  std::shared_ptr<StreamBridge<Event>> bridge_;
+  std::shared_ptr<Bridge> bridge_;
   const std::function<void()> on_client_gone_;  // thread-safe (it posts)
   std::atomic<bool> gone_{false};
 };

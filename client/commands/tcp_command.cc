@@ -91,6 +91,39 @@ absl::StatusOr<v1::TcpConnectRequest> BuildTcpRequest(const ParsedOptions& optio
   return request;
 }
 
+namespace {
+
+// Writes one event as text lines or a JSON line (unflushed); returns true for
+// the summary of a target that never connected.
+bool ShowTcpEvent(const CommandContext& ctx, const v1::TcpConnectEvent& event) {
+  const bool unreached = event.has_summary() && event.summary().received() == 0;
+  if (ctx.json) {
+    WriteJsonLine(ctx.out, event);
+    return unreached;
+  }
+  std::string text;
+  switch (event.event_case()) {
+    case v1::TcpConnectEvent::kAttempt:
+      text = FormatTcpAttempt(event.attempt());
+      break;
+    case v1::TcpConnectEvent::kSummary:
+      text = absl::StrCat("\n", FormatTcpSummary(event.summary()));
+      break;
+    case v1::TcpConnectEvent::kDropped:
+      text = FormatDropped(event.dropped());
+      break;
+    case v1::TcpConnectEvent::kEnd:
+      text = FormatStreamEnd(event.end());
+      break;
+    default:
+      break;
+  }
+  std::fwrite(text.data(), 1, text.size(), ctx.out);
+  return unreached;
+}
+
+}  // namespace
+
 int RunTcp(const CommandContext& ctx) {
   auto request = BuildTcpRequest(ctx.options);
   if (!request.ok()) {
@@ -102,37 +135,15 @@ int RunTcp(const CommandContext& ctx) {
   ctx.ApplyDeadline(&context, absl::InfiniteDuration());
   CancelOnInterrupt interrupt(&context);
   auto stub = v1::Probes::NewStub(ctx.channel);
-  std::unique_ptr<grpc::ClientReader<v1::TcpConnectEvent>> reader =
+  std::unique_ptr<grpc::ClientReader<v1::TcpConnectEvents>> reader =
       stub->TcpConnect(&context, *request);
-  v1::TcpConnectEvent event;
+  v1::TcpConnectEvents batch;
   bool any_target_unreached = false;
-  while (reader->Read(&event)) {
-    if (ctx.json) {
-      WriteJsonLine(ctx.out, event);
-      if (event.has_summary() && event.summary().received() == 0)
-        any_target_unreached = true;
-      continue;
+  while (reader->Read(&batch)) {
+    for (const v1::TcpConnectEvent& event : batch.events()) {
+      any_target_unreached |= ShowTcpEvent(ctx, event);
     }
-    std::string text;
-    switch (event.event_case()) {
-      case v1::TcpConnectEvent::kAttempt:
-        text = FormatTcpAttempt(event.attempt());
-        break;
-      case v1::TcpConnectEvent::kSummary:
-        text = absl::StrCat("\n", FormatTcpSummary(event.summary()));
-        if (event.summary().received() == 0) any_target_unreached = true;
-        break;
-      case v1::TcpConnectEvent::kDropped:
-        text = FormatDropped(event.dropped());
-        break;
-      case v1::TcpConnectEvent::kEnd:
-        text = FormatStreamEnd(event.end());
-        break;
-      default:
-        break;
-    }
-    std::fwrite(text.data(), 1, text.size(), ctx.out);
-    std::fflush(ctx.out);
+    std::fflush(ctx.out);  // Pipelines see each batch as it arrives.
   }
   const grpc::Status status = reader->Finish();
   if (interrupt.interrupted()) return kExitInterrupted;

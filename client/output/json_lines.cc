@@ -18,7 +18,6 @@ void WriteJsonLine(FILE* out, const google::protobuf::Message& message) {
   const std::string line = ToJsonLine(message);
   std::fwrite(line.data(), 1, line.size(), out);
   std::fputc('\n', out);
-  std::fflush(out);
 }
 
 }  // namespace netprobe::client

@@ -12,8 +12,8 @@ namespace netprobe::client {
 // zero-valued fields included so every line of a kind has the same keys.
 std::string ToJsonLine(const google::protobuf::Message& message);
 
-// Writes ToJsonLine(message) and a newline, and flushes so pipelines see each
-// event as it happens.
+// Writes ToJsonLine(message) and a newline. Callers flush once per stream
+// message, so pipelines see events as they arrive.
 void WriteJsonLine(FILE* out, const google::protobuf::Message& message);
 
 }  // namespace netprobe::client

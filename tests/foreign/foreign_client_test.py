@@ -289,7 +289,8 @@ class ForeignClientTest(unittest.TestCase):
         request.interval.FromMilliseconds(10)
         with grpc.insecure_channel(self.unix_target) as channel:
             stub = self.probes_pb2_grpc.ProbesStub(channel)
-            events = list(stub.TcpConnect(request, timeout=RPC_TIMEOUT_S))
+            events = [event for batch in stub.TcpConnect(request, timeout=RPC_TIMEOUT_S)
+                      for event in batch.events]
         kinds = [e.WhichOneof("event") for e in events]
         self.assertEqual(kinds, ["attempt", "attempt", "summary"], events)
         for e in events[:2]:

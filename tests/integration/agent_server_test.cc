@@ -94,8 +94,8 @@ TEST_F(AgentServerTest, ServesInfoOverUnixAndTcpAndRejectsUnservedProbes) {
       grpc::CreateChannel(socket_, grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
   auto reader = probes->Ping(&context, v1::PingRequest());
-  v1::PingEvent event;
-  EXPECT_FALSE(reader->Read(&event));
+  v1::PingEvents events;
+  EXPECT_FALSE(reader->Read(&events));
   const grpc::Status status = reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_THAT(status.error_message(), HasSubstr("Ping probe is not implemented"));
@@ -142,20 +142,23 @@ TEST_F(AgentServerTest, ShutdownMidStreamEndsWithSummaryAndReturnsToBaseline) {
       auto probes = v1::Probes::NewStub(channel);
       grpc::ClientContext context;
       auto reader = probes->TcpConnect(&context, LongRequest());
-      v1::TcpConnectEvent event;
-      ASSERT_TRUE(reader->Read(&event));
-      ASSERT_TRUE(event.has_attempt());
+      v1::TcpConnectEvents batch;
+      ASSERT_TRUE(reader->Read(&batch));
+      ASSERT_GE(batch.events_size(), 1);
+      ASSERT_TRUE(batch.events(0).has_attempt());
       std::thread stopper([&] { (*agent)->Shutdown(); });
       bool saw_end = false, saw_summary = false;
-      while (reader->Read(&event)) {
-        if (event.has_end()) {
-          saw_end = true;
-          EXPECT_EQ(event.end().reason(), v1::StreamEnd::REASON_AGENT_SHUTDOWN);
-        }
-        if (event.has_summary()) {
-          saw_summary = true;
-          EXPECT_TRUE(saw_end) << "StreamEnd comes before the summaries";
-          EXPECT_GE(event.summary().sent(), 1u);
+      while (reader->Read(&batch)) {
+        for (const v1::TcpConnectEvent& event : batch.events()) {
+          if (event.has_end()) {
+            saw_end = true;
+            EXPECT_EQ(event.end().reason(), v1::StreamEnd::REASON_AGENT_SHUTDOWN);
+          }
+          if (event.has_summary()) {
+            saw_summary = true;
+            EXPECT_TRUE(saw_end) << "StreamEnd comes before the summaries";
+            EXPECT_GE(event.summary().sent(), 1u);
+          }
         }
       }
       const grpc::Status status = reader->Finish();

@@ -97,17 +97,18 @@ absl::StatusOr<std::string> Process::WaitForLine(const std::string& buffer,
                                                  const std::string& needle,
                                                  absl::Duration timeout) {
   const absl::Duration deadline = MonotonicNow() + timeout;
-  size_t scanned = 0;
+  size_t from = 0;  // where the needle may start, given what was searched
   while (true) {
-    size_t pos =
-        buffer.find(needle, scanned > needle.size() ? scanned - needle.size() : 0);
+    const size_t pos = buffer.find(needle, from);
     if (pos != std::string::npos) {
       size_t begin = buffer.rfind('\n', pos);
       begin = begin == std::string::npos ? 0 : begin + 1;
-      size_t end = buffer.find('\n', pos);
+      const size_t end = buffer.find('\n', pos);
       if (end != std::string::npos) return buffer.substr(begin, end - begin);
+      from = pos;  // Found, but its line is not complete yet.
+    } else if (buffer.size() >= needle.size()) {
+      from = buffer.size() - needle.size() + 1;
     }
-    scanned = buffer.size();
     const absl::Duration left = deadline - MonotonicNow();
     if (left <= absl::ZeroDuration()) {
       return absl::DeadlineExceededError(
