@@ -10,6 +10,7 @@
 #include "agent/util/option_parser.h"
 #include "client/command_context.h"
 #include "client/commands/info_command.h"
+#include "client/commands/ping_command.h"
 #include "client/commands/tcp_command.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -30,6 +31,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"info", "the agent's version, host, interfaces, capabilities and probes",
      InfoOptions, RunInfo},
+    {"ping", "ICMP echo to one host (like ping) or many (like fping)", PingOptions,
+     RunPing},
     {"tcp", "TCP connect to HOST:PORT targets, like tcping / nc -zv", TcpOptions, RunTcp},
 };
 

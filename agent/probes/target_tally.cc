@@ -16,21 +16,36 @@ int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
 
 }  // namespace
 
+void DurationSamples::Add(absl::Duration d) {
+  const int64_t ns = absl::ToInt64Nanoseconds(d);
+  ++count_;
+  if (count_ == 1 || ns < min_ns_) min_ns_ = ns;
+  if (count_ == 1 || ns > max_ns_) max_ns_ = ns;
+  const long double delta = ns - mean_;
+  mean_ += delta / count_;
+  m2_ += delta * (ns - mean_);
+  if (kept_ns_.size() < kMaxKept) {
+    kept_ns_.push_back(ns);
+    return;
+  }
+  // Reservoir sampling (Algorithm R) with a xorshift generator.
+  random_state_ ^= random_state_ << 13;
+  random_state_ ^= random_state_ >> 7;
+  random_state_ ^= random_state_ << 17;
+  const uint64_t slot = random_state_ % count_;
+  if (slot < kMaxKept) kept_ns_[slot] = ns;
+}
+
 void DurationSamples::Fill(v1::DurationStats* out) const {
-  if (samples_ns_.empty()) return;
-  std::vector<int64_t> sorted = samples_ns_;
+  if (count_ == 0) return;
+  std::vector<int64_t> sorted = kept_ns_;
   std::sort(sorted.begin(), sorted.end());
-  long double sum = 0;
-  for (int64_t v : sorted) sum += v;
-  const long double mean = sum / sorted.size();
-  long double squares = 0;
-  for (int64_t v : sorted) squares += (v - mean) * (v - mean);
-  const long double stddev = std::sqrt(squares / sorted.size());
-  out->set_count(sorted.size());
-  ToProto(absl::Nanoseconds(sorted.front()), out->mutable_min());
-  ToProto(absl::Nanoseconds(static_cast<int64_t>(std::llround(mean))),
+  const long double stddev = std::sqrt(m2_ / count_);
+  out->set_count(count_);
+  ToProto(absl::Nanoseconds(min_ns_), out->mutable_min());
+  ToProto(absl::Nanoseconds(static_cast<int64_t>(std::llround(mean_))),
           out->mutable_avg());
-  ToProto(absl::Nanoseconds(sorted.back()), out->mutable_max());
+  ToProto(absl::Nanoseconds(max_ns_), out->mutable_max());
   ToProto(absl::Nanoseconds(static_cast<int64_t>(std::llround(stddev))),
           out->mutable_stddev());
   ToProto(absl::Nanoseconds(Percentile(sorted, 50)), out->mutable_p50());
@@ -56,6 +71,8 @@ void TargetTally::Fill(v1::TargetSummary* out) const {
   out->set_errors(errors_);
   out->set_duplicates(duplicates_);
   out->set_reordered(reordered_);
+  out->set_late(late_);
+  out->set_corrupted(corrupted_);
   if (rtt_.count() > 0) rtt_.Fill(out->mutable_rtt());
   for (const auto& [outcome, n] : outcomes_) {
     (*out->mutable_outcomes())[v1::Outcome_Name(outcome)] = n;

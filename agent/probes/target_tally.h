@@ -11,17 +11,25 @@
 
 namespace netprobe {
 
-// min/avg/max/stddev and nearest-rank percentiles of a set of durations.
-// Keeps every sample (requests cap their attempts, so memory is bounded).
+// min/avg/max/stddev (exact, over every sample) and nearest-rank percentiles
+// of a set of durations. Percentiles are exact up to kMaxKept samples and come
+// from a uniform reservoir sample of that size beyond, so runs without an end
+// (ping -c 0) keep bounded memory.
 class DurationSamples {
  public:
-  void Add(absl::Duration d) { samples_ns_.push_back(absl::ToInt64Nanoseconds(d)); }
-  size_t count() const { return samples_ns_.size(); }
+  static constexpr size_t kMaxKept = 100000;
+
+  void Add(absl::Duration d);
+  uint64_t count() const { return count_; }
   // Leaves `out` untouched when there are no samples.
   void Fill(v1::DurationStats* out) const;
 
  private:
-  std::vector<int64_t> samples_ns_;
+  uint64_t count_ = 0;
+  int64_t min_ns_ = 0, max_ns_ = 0;
+  long double mean_ = 0, m2_ = 0;  // Welford's running mean and sum of squares
+  std::vector<int64_t> kept_ns_;
+  uint64_t random_state_ = 0x9e3779b97f4a7c15ull;  // reservoir choice, deterministic
 };
 
 // The per-target counts every probe reports in its TargetSummary.
@@ -31,6 +39,8 @@ class TargetTally {
   void Record(v1::Outcome outcome, std::optional<absl::Duration> rtt = std::nullopt);
   void RecordDuplicate() { ++duplicates_; }
   void RecordReordered() { ++reordered_; }
+  void RecordLate() { ++late_; }
+  void RecordCorrupted() { ++corrupted_; }
 
   uint64_t sent() const { return sent_; }
   uint64_t received() const { return received_; }
@@ -38,7 +48,8 @@ class TargetTally {
   void Fill(v1::TargetSummary* out) const;
 
  private:
-  uint64_t sent_ = 0, received_ = 0, errors_ = 0, duplicates_ = 0, reordered_ = 0;
+  uint64_t sent_ = 0, received_ = 0, errors_ = 0, duplicates_ = 0, reordered_ = 0,
+           late_ = 0, corrupted_ = 0;
   std::map<v1::Outcome, uint64_t> outcomes_;
   DurationSamples rtt_;
 };

@@ -1,6 +1,8 @@
 #include "agent/server/probes_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "agent/probes/ping_probe.h"
+#include "agent/probes/ping_request.h"
 #include "agent/probes/tcp_connect_probe.h"
 #include "agent/probes/tcp_connect_request.h"
 #include "agent/server/stream_reactor.h"
@@ -8,12 +10,12 @@
 namespace netprobe {
 namespace {
 
-constexpr const char* kServed[] = {"TcpConnect"};
+constexpr const char* kServed[] = {"Ping", "TcpConnect"};
 
 // Probe RPCs in the contract that this build does not serve yet.
 constexpr std::pair<const char*, const char*> kNotYet[] = {
-    {"Ping", "#4"},      {"UdpEcho", "#5"}, {"Broadcast", "#5"},
-    {"Multicast", "#5"}, {"Capture", "#6"}, {"Sockets", "#7"},
+    {"UdpEcho", "#5"}, {"Broadcast", "#5"}, {"Multicast", "#5"},
+    {"Capture", "#6"}, {"Sockets", "#7"},
 };
 
 const char* PlannedIssue(absl::string_view name) {
@@ -66,8 +68,22 @@ std::vector<v1::ProbeSupport> ProbesService::Support() {
 }
 
 grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
-    grpc::CallbackServerContext*, const v1::PingRequest*) {
-  return NotYetServed<v1::PingEvent, v1::PingEvents>(loop_, "Ping");
+    grpc::CallbackServerContext*, const v1::PingRequest* request) {
+  using Reactor = StreamReactor<v1::PingEvent, v1::PingEvents>;
+  absl::StatusOr<PingPlan> plan = ValidatePing(*request);
+  if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
+  StreamLimits limits;
+  limits.high_water = queue_capacity_;
+  limits.hard_limit = queue_capacity_ + PingProbe::MaxEventsBeyondHighWater(*plan);
+  auto bridge = std::make_shared<Reactor::Bridge>(loop_, limits);
+  const ProbeRegistry::ProbeId id = registry_->NewId();
+  auto* reactor =
+      new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
+  registry_->Launch(id, [this, bridge,
+                         plan = *std::move(plan)](std::function<void()> done) {
+    return std::make_unique<PingProbe>(plan, loop_, resolver_, bridge, std::move(done));
+  });
+  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::TcpConnectEvents>* ProbesService::TcpConnect(

@@ -1,0 +1,233 @@
+#include "agent/net/icmp_socket.h"
+
+#include <errno.h>
+#include <linux/errqueue.h>
+#include <linux/filter.h>
+#include <linux/icmp.h>
+#include <linux/net_tstamp.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "agent/net/posix_error.h"
+
+namespace netprobe {
+namespace {
+
+absl::Status SetOpt(int fd, int level, int name, const void* value, socklen_t len,
+                    const char* what) {
+  if (setsockopt(fd, level, name, value, len) != 0) {
+    return PosixError(absl::StrCat("setsockopt(", what, ")"), errno);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetInt(int fd, int level, int name, int value, const char* what) {
+  return SetOpt(fd, level, name, &value, sizeof(value), what);
+}
+
+// Accepts echo replies carrying `id` and every error type; drops the rest.
+// IPv4 raw sockets see the IP header first, ICMPv6 raw sockets the ICMPv6
+// header (the iputils layout).
+absl::Status AttachIdFilter(int fd, bool v6, uint16_t id) {
+  std::vector<sock_filter> code;
+  if (v6) {
+    code = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),           // A = type
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 129, 0, 2),  // echo reply? else -> errors
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 4),           // A = id
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, id, 2, 3),   // ours -> accept, else drop
+        BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 4, 2, 0),    // type > 4 -> drop
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 1, 0, 1),    // 1..4 -> accept, 0 -> drop
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffff),           // accept
+        BPF_STMT(BPF_RET | BPF_K, 0),                    // drop
+    };
+  } else {
+    code = {
+        BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),         // X = IHL * 4
+        BPF_STMT(BPF_LD | BPF_B | BPF_IND, 0),          // A = type
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2),   // echo reply? else -> errors
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, 4),          // A = id
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, id, 3, 4),  // ours -> accept, else drop
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 3, 2, 0),   // dest unreachable
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 11, 1, 0),  // time exceeded
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 12, 0, 1),  // parameter problem
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffff),          // accept
+        BPF_STMT(BPF_RET | BPF_K, 0),                   // drop
+    };
+  }
+  sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
+  return SetOpt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program),
+                "SO_ATTACH_FILTER");
+}
+
+absl::Status FilterTypes(int fd, bool v6) {
+  if (v6) {
+    icmp6_filter filter;
+    ICMP6_FILTER_SETBLOCKALL(&filter);
+    for (int type : {ICMP6_ECHO_REPLY, ICMP6_DST_UNREACH, ICMP6_PACKET_TOO_BIG,
+                     ICMP6_TIME_EXCEEDED, ICMP6_PARAM_PROB}) {
+      ICMP6_FILTER_SETPASS(type, &filter);
+    }
+    return SetOpt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof(filter),
+                  "ICMP6_FILTER");
+  }
+  icmp_filter filter;
+  filter.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) |
+                  (1u << ICMP_TIME_EXCEEDED) | (1u << ICMP_PARAMETERPROB));
+  return SetOpt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof(filter), "ICMP_FILTER");
+}
+
+absl::Time FromTimespec(const timespec& ts) {
+  if (ts.tv_sec == 0 && ts.tv_nsec == 0) return absl::InfinitePast();
+  return absl::TimeFromTimespec(ts);
+}
+
+}  // namespace
+
+absl::StatusOr<IcmpSocket> IcmpSocket::Open(int family, uint16_t raw_id,
+                                            const SocketSetup& setup) {
+  const bool v6 = family == AF_INET6;
+  const int protocol = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+  Kind kind = Kind::kRaw;
+  UniqueFd fd(socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
+  if (!fd && (errno == EPERM || errno == EACCES)) {
+    kind = Kind::kDatagram;
+    fd.reset(socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
+    if (!fd && (errno == EPERM || errno == EACCES)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ping needs CAP_NET_RAW for raw ICMP sockets, or the agent's group in "
+          "net.ipv4.ping_group_range for ICMP datagram sockets; it has neither"));
+    }
+  }
+  if (!fd) return PosixError(v6 ? "socket(ICMPv6)" : "socket(ICMP)", errno);
+  const int fdn = fd.get();
+  NETPROBE_RETURN_IF_ERROR(ApplySocketSetup(fdn, family, /*tcp=*/false, setup));
+  // Room for bursts of replies from many targets.
+  int rcvbuf = 4 << 20;
+  setsockopt(fdn, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  const int stamping = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE |
+                       SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
+                       SOF_TIMESTAMPING_OPT_TSONLY;
+  NETPROBE_RETURN_IF_ERROR(
+      SetInt(fdn, SOL_SOCKET, SO_TIMESTAMPING, stamping, "SO_TIMESTAMPING"));
+  if (v6) {
+    NETPROBE_RETURN_IF_ERROR(
+        SetInt(fdn, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"));
+  }
+  uint16_t id = raw_id;
+  if (kind == Kind::kRaw) {
+    NETPROBE_RETURN_IF_ERROR(FilterTypes(fdn, v6));
+    NETPROBE_RETURN_IF_ERROR(AttachIdFilter(fdn, v6, raw_id));
+  } else {
+    // Errors for what this socket sent arrive on its error queue.
+    NETPROBE_RETURN_IF_ERROR(
+        v6 ? SetInt(fdn, IPPROTO_IPV6, IPV6_RECVERR, 1, "IPV6_RECVERR")
+           : SetInt(fdn, IPPROTO_IP, IP_RECVERR, 1, "IP_RECVERR"));
+    if (!v6)
+      NETPROBE_RETURN_IF_ERROR(SetInt(fdn, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
+    if (!setup.source) {  // The kernel's identifier is the bound "port".
+      sockaddr_storage any{};
+      any.ss_family = family;
+      if (bind(fdn, reinterpret_cast<sockaddr*>(&any),
+               v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in)) != 0) {
+        return PosixError("bind(ICMP datagram socket)", errno);
+      }
+    }
+    sockaddr_storage local{};
+    socklen_t len = sizeof(local);
+    getsockname(fdn, reinterpret_cast<sockaddr*>(&local), &len);
+    id = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&local), len).port();
+  }
+  return IcmpSocket(std::move(fd), family, kind, id);
+}
+
+int IcmpSocket::Send(absl::Span<const uint8_t> message, const SocketAddress& to) {
+  const ssize_t n =
+      sendto(fd_.get(), message.data(), message.size(), 0, to.get(), to.length());
+  if (n < 0) return errno;
+  return 0;
+}
+
+bool IcmpSocket::Receive(Received* out) {
+  out->data.resize(65536 + 60);
+  sockaddr_storage from{};
+  iovec iov{out->data.data(), out->data.size()};
+  alignas(cmsghdr) char control[512];
+  msghdr msg{};
+  msg.msg_name = &from;
+  msg.msg_namelen = sizeof(from);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  const ssize_t n = recvmsg(fd_.get(), &msg, MSG_DONTWAIT);
+  if (n < 0) return false;
+  out->data.resize(static_cast<size_t>(n));
+  out->from =
+      SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&from), msg.msg_namelen);
+  out->kernel_time = absl::InfinitePast();
+  out->hop_limit = -1;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
+      scm_timestamping ts;
+      std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+      out->kernel_time = FromTimespec(ts.ts[0]);
+    } else if ((c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) ||
+               (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)) {
+      int value;
+      std::memcpy(&value, CMSG_DATA(c), sizeof(value));
+      out->hop_limit = value;
+    }
+  }
+  return true;
+}
+
+bool IcmpSocket::ReadErrorQueue(ErrorEntry* out) {
+  uint8_t data[256];
+  iovec iov{data, sizeof(data)};
+  alignas(cmsghdr) char control[512];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  const ssize_t n = recvmsg(fd_.get(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+  if (n < 0) return false;
+  *out = ErrorEntry();
+  absl::Time stamp = absl::InfinitePast();
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
+      scm_timestamping ts;
+      std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+      stamp = FromTimespec(ts.ts[0]);
+    } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+               (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+      sock_extended_err err;
+      std::memcpy(&err, CMSG_DATA(c), sizeof(err));
+      if (err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
+        out->kind = ErrorEntry::Kind::kTxTimestamp;
+        out->tx_id = err.ee_data;
+      } else if (err.ee_origin == SO_EE_ORIGIN_ICMP ||
+                 err.ee_origin == SO_EE_ORIGIN_ICMP6 ||
+                 err.ee_origin == SO_EE_ORIGIN_LOCAL) {
+        out->kind = ErrorEntry::Kind::kIcmpError;
+        out->icmp_type = err.ee_type;
+        out->icmp_code = err.ee_code;
+        out->err = static_cast<int>(err.ee_errno);
+        const sockaddr* offender =
+            SO_EE_OFFENDER(reinterpret_cast<sock_extended_err*>(CMSG_DATA(c)));
+        out->offender = SocketAddress::FromSockaddr(
+            offender, family_ == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+        out->request.assign(data, data + std::min<size_t>(n, sizeof(data)));
+      }
+    }
+  }
+  out->time = stamp;
+  return true;
+}
+
+}  // namespace netprobe

@@ -1,0 +1,77 @@
+#ifndef NETPROBE_AGENT_NET_ICMP_SOCKET_H_
+#define NETPROBE_AGENT_NET_ICMP_SOCKET_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "agent/net/socket_address.h"
+#include "agent/net/socket_setup.h"
+#include "agent/net/unique_fd.h"
+
+namespace netprobe {
+
+// One ICMP or ICMPv6 socket for a whole ping request. Raw when the agent has
+// CAP_NET_RAW: ICMP_FILTER/ICMP6_FILTER plus a BPF filter on our echo
+// identifier, so other pingers' replies never reach us. Otherwise an ICMP
+// datagram ("ping") socket where net.ipv4.ping_group_range allows, whose
+// identifier the kernel assigns and whose errors arrive on the error queue.
+// Kernel software timestamps (SO_TIMESTAMPING) on send and receive, one clock
+// (CLOCK_REALTIME). Not thread-safe.
+class IcmpSocket {
+ public:
+  enum class Kind { kRaw, kDatagram };
+
+  // FAILED_PRECONDITION (naming CAP_NET_RAW and ping_group_range) when
+  // neither kind may be opened; other errors name the socket option.
+  static absl::StatusOr<IcmpSocket> Open(int family, uint16_t raw_id,
+                                         const SocketSetup& setup);
+
+  int fd() const { return fd_.get(); }
+  int family() const { return family_; }
+  Kind kind() const { return kind_; }
+  // The echo identifier on the wire (raw: ours; datagram: the kernel's).
+  uint16_t id() const { return id_; }
+
+  // Sends one ICMP message. Returns 0 or the errno (ENETUNREACH, ...).
+  // Each successful send takes the next transmit-timestamp id (0, 1, ...).
+  int Send(absl::Span<const uint8_t> message, const SocketAddress& to);
+
+  struct Received {
+    std::vector<uint8_t> data;  // raw v4: with the IP header; else ICMP only
+    SocketAddress from;
+    absl::Time kernel_time;  // software RX timestamp (InfinitePast if none)
+    int hop_limit = -1;      // from a control message where the kernel gives it
+  };
+  // Reads one datagram; false when nothing is left (EAGAIN) or on error.
+  bool Receive(Received* out);
+
+  struct ErrorEntry {
+    enum class Kind { kTxTimestamp, kIcmpError, kOther } kind = Kind::kOther;
+    uint32_t tx_id = 0;  // kTxTimestamp: which send
+    absl::Time time;     // kTxTimestamp: software TX time
+    // kIcmpError (datagram sockets): what the kernel reported, and the start
+    // of our request as sent (ICMP header and payload).
+    uint8_t icmp_type = 0, icmp_code = 0;
+    SocketAddress offender;
+    int err = 0;
+    std::vector<uint8_t> request;
+  };
+  // Reads one entry of the error queue; false when empty.
+  bool ReadErrorQueue(ErrorEntry* out);
+
+ private:
+  IcmpSocket(UniqueFd fd, int family, Kind kind, uint16_t id)
+      : fd_(std::move(fd)), family_(family), kind_(kind), id_(id) {}
+
+  UniqueFd fd_;
+  int family_;
+  Kind kind_;
+  uint16_t id_;
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_NET_ICMP_SOCKET_H_

@@ -1,0 +1,102 @@
+#include "agent/probes/ping_request.h"
+
+#include <sys/socket.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "agent/net/posix_error.h"
+#include "agent/probes/proto_time.h"
+#include "agent/probes/socket_options.h"
+
+namespace netprobe {
+namespace {
+
+absl::StatusOr<absl::Duration> DurationField(const google::protobuf::Duration& value,
+                                             const char* field, absl::Duration min,
+                                             absl::Duration max) {
+  const absl::Duration d = FromProto(value);
+  if (d < min || d > max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", absl::FormatDuration(d), " is out of range: it must be from ",
+        absl::FormatDuration(min), " to ", absl::FormatDuration(max)));
+  }
+  return d;
+}
+
+}  // namespace
+
+absl::StatusOr<PingPlan> ValidatePing(const v1::PingRequest& request) {
+  PingPlan plan;
+  if (request.targets().empty()) {
+    return absl::InvalidArgumentError("targets: at least one host is needed");
+  }
+  if (request.targets_size() > PingLimits::kMaxTargets) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("targets: %d targets exceed the limit of %d per request",
+                        request.targets_size(), PingLimits::kMaxTargets));
+  }
+  for (int i = 0; i < request.targets_size(); ++i) {
+    const std::string& target = request.targets(i);
+    if (target.empty() || target.size() > 253) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("targets[", i, "]: '", target, "' is not a host name or address"));
+    }
+    plan.targets.push_back(target);
+  }
+  switch (request.family()) {
+    case v1::ADDRESS_FAMILY_IPV4:
+      plan.family = AF_INET;
+      break;
+    case v1::ADDRESS_FAMILY_IPV6:
+      plan.family = AF_INET6;
+      break;
+    default:
+      plan.family = AF_UNSPEC;
+  }
+  if (request.count() > PingLimits::kMaxCount) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("count: %d is above the limit of %d (0 runs until cancelled)",
+                        request.count(), PingLimits::kMaxCount));
+  }
+  plan.count = request.count();
+  if (request.has_interval()) {
+    NETPROBE_ASSIGN_OR_RETURN(plan.interval,
+                              DurationField(request.interval(), "interval",
+                                            PingLimits::kMinInterval, absl::Hours(1)));
+  }
+  if (request.has_timeout()) {
+    NETPROBE_ASSIGN_OR_RETURN(
+        plan.timeout, DurationField(request.timeout(), "timeout", absl::Milliseconds(1),
+                                    absl::Seconds(60)));
+  }
+  if (request.has_size()) {
+    if (request.size() > PingLimits::kMaxSize) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("size: %d bytes is above the maximum of %d", request.size(),
+                          PingLimits::kMaxSize));
+    }
+    plan.size = request.size();
+  }
+  if (request.rate_limit() > PingLimits::kMaxRate) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("rate_limit: %d per second is above the limit of %d",
+                        request.rate_limit(), PingLimits::kMaxRate));
+  }
+  if (request.rate_limit() != 0) plan.rate = request.rate_limit();
+  if (request.options().tcp_nodelay() || request.options().has_tcp_keepalive_idle()) {
+    return absl::InvalidArgumentError(
+        "options: tcp_nodelay and tcp_keepalive_idle are for TCP");
+  }
+  if (request.options().source_port() != 0) {
+    return absl::InvalidArgumentError("options.source_port: ICMP has no ports");
+  }
+  NETPROBE_ASSIGN_OR_RETURN(plan.setup, ValidateSocketOptions(request.options(), false));
+  if (plan.setup.source && plan.family != AF_UNSPEC &&
+      plan.setup.source->family() != plan.family) {
+    return absl::InvalidArgumentError(
+        "options.source_address: its family differs from the requested family");
+  }
+  return plan;
+}
+
+}  // namespace netprobe

@@ -1,0 +1,202 @@
+#include "client/commands/ping_command.h"
+
+#include <arpa/inet.h>
+
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "agent/probes/proto_time.h"
+#include "agent/probes/target_tally.h"
+#include "client/exit_codes.h"
+#include "client/interrupt.h"
+#include "client/output/json_lines.h"
+#include "client/output/ping_text.h"
+#include "client/output/tcp_text.h"
+#include "netprobe/v1/probes.grpc.pb.h"
+
+namespace netprobe::client {
+namespace {
+
+bool IsIpLiteral(const std::string& text) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, text.c_str(), buf) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+// What the client saw per target, so Ctrl-C on an endless run still prints
+// ping's statistics (the agent's summaries do not come after a cancel).
+class LocalTallies {
+ public:
+  void Add(const v1::PingReply& reply) {
+    Entry& entry = entries_[reply.target().host()];
+    entry.target = reply.target();
+    if (reply.duplicate()) {
+      entry.tally.RecordDuplicate();
+    } else {
+      entry.tally.Record(reply.result().outcome(),
+                         reply.result().outcome() == v1::OUTCOME_OK
+                             ? std::optional<absl::Duration>(FromProto(reply.rtt()))
+                             : std::nullopt);
+    }
+  }
+  std::vector<v1::TargetSummary> Summaries() const {
+    std::vector<v1::TargetSummary> out;
+    for (const auto& [host, entry] : entries_) {
+      v1::TargetSummary summary;
+      *summary.mutable_target() = entry.target;
+      entry.tally.Fill(&summary);
+      out.push_back(std::move(summary));
+    }
+    return out;
+  }
+
+ private:
+  struct Entry {
+    v1::Endpoint target;
+    TargetTally tally;
+  };
+  std::map<std::string, Entry> entries_;
+};
+
+}  // namespace
+
+std::vector<OptionSpec> PingOptions() {
+  return {
+      {'c', "count", "N", "echo requests per target (default: until interrupted)"},
+      {'i', "interval", "DURATION",
+       "between requests to one target (default 1s, min 1ms)"},
+      {'W', "wait", "DURATION", "time to wait for each reply (default 1s)"},
+      {'s', "size", "BYTES", "ICMP payload bytes (default 56, max 65507)"},
+      {'t', "ttl", "N", "IP TTL / hop limit"},
+      {'Q', "tos", "N", "IP TOS / traffic class"},
+      {'I', "interface", "IFACE|ADDR", "send from this interface or source address"},
+      {'4', "ipv4", "", "IPv4 only"},
+      {'6', "ipv6", "", "IPv6 only"},
+      {0, "rate", "PPS",
+       "at most this many requests per second, all targets (default 20000)"},
+      {'D', "dont-fragment", "", "set DF; never fragment locally"},
+  };
+}
+
+absl::StatusOr<v1::PingRequest> BuildPingRequest(const ParsedOptions& options) {
+  v1::PingRequest request;
+  if (options.positional().empty()) {
+    return absl::InvalidArgumentError("no target: give one or more hosts");
+  }
+  for (const std::string& target : options.positional()) request.add_targets(target);
+  auto count = options.GetUint("count", 1, 1000000);
+  if (!count.ok()) return count.status();
+  if (*count) request.set_count(static_cast<uint32_t>(**count));
+  for (const char* name : {"interval", "wait"}) {
+    auto d = options.GetDuration(name);
+    if (!d.ok()) return d.status();
+    if (*d) {
+      ToProto(**d, std::string(name) == "interval" ? request.mutable_interval()
+                                                   : request.mutable_timeout());
+    }
+  }
+  auto size = options.GetUint("size", 0, 65507);
+  if (!size.ok()) return size.status();
+  if (*size) request.set_size(static_cast<uint32_t>(**size));
+  auto ttl = options.GetUint("ttl", 1, 255);
+  if (!ttl.ok()) return ttl.status();
+  if (*ttl) request.mutable_options()->set_ttl(static_cast<uint32_t>(**ttl));
+  auto tos = options.GetUint("tos", 0, 255);
+  if (!tos.ok()) return tos.status();
+  if (*tos) request.mutable_options()->set_tos(static_cast<uint32_t>(**tos));
+  auto rate = options.GetUint("rate", 1, 100000);
+  if (!rate.ok()) return rate.status();
+  if (*rate) request.set_rate_limit(static_cast<uint32_t>(**rate));
+  if (options.Has("interface")) {
+    const std::string value = options.Get("interface");
+    if (IsIpLiteral(value)) {
+      request.mutable_options()->set_source_address(value);
+    } else {
+      request.mutable_options()->set_interface(value);
+    }
+  }
+  if (options.Has("ipv4") && options.Has("ipv6")) {
+    return absl::InvalidArgumentError("-4 and -6 exclude each other");
+  }
+  if (options.Has("ipv4")) request.set_family(v1::ADDRESS_FAMILY_IPV4);
+  if (options.Has("ipv6")) request.set_family(v1::ADDRESS_FAMILY_IPV6);
+  if (options.Has("dont-fragment")) {
+    request.mutable_options()->set_dont_fragment(v1::DONT_FRAGMENT_SET);
+  }
+  return request;
+}
+
+int RunPing(const CommandContext& ctx) {
+  auto request = BuildPingRequest(ctx.options);
+  if (!request.ok()) {
+    std::fprintf(ctx.err, "netprobe ping: %s\n",
+                 std::string(request.status().message()).c_str());
+    return kExitBadArguments;
+  }
+  // Like ping for one target, like fping for several.
+  const bool fping_style = request->targets_size() > 1;
+  const uint32_t size = request->has_size() ? request->size() : 56;
+  grpc::ClientContext context;
+  ctx.ApplyDeadline(&context, absl::InfiniteDuration());
+  CancelOnInterrupt interrupt(&context);
+  auto stub = v1::Probes::NewStub(ctx.channel);
+  auto reader = stub->Ping(&context, *request);
+  v1::PingEvents batch;
+  LocalTallies tallies;
+  std::set<std::string> announced;
+  bool any_unreached = false;
+  auto show_summary = [&](const v1::TargetSummary& summary) {
+    any_unreached |= summary.received() == 0;
+    if (ctx.json) return;
+    const std::string text =
+        fping_style ? FormatFpingSummary(summary) : FormatPingSummary(summary);
+    std::fwrite(text.data(), 1, text.size(), ctx.out);
+  };
+  bool summaries_seen = false;
+  while (reader->Read(&batch)) {
+    for (const v1::PingEvent& event : batch.events()) {
+      if (ctx.json) WriteJsonLine(ctx.out, event);
+      std::string text;
+      if (event.has_reply()) {
+        tallies.Add(event.reply());
+        if (!fping_style && announced.insert(event.reply().target().host()).second) {
+          text = FormatPingHeader(event.reply().target(), size);
+        }
+        text += fping_style ? FormatFpingReply(event.reply())
+                            : FormatPingReply(event.reply());
+      } else if (event.has_summary()) {
+        if (!summaries_seen && fping_style && !ctx.json) text = "\n";
+        summaries_seen = true;
+        if (!ctx.json) std::fwrite(text.data(), 1, text.size(), ctx.out);
+        text.clear();
+        show_summary(event.summary());
+      } else if (event.has_dropped()) {
+        text = FormatDropped(event.dropped());
+      } else if (event.has_end()) {
+        text = FormatStreamEnd(event.end());
+      }
+      if (!ctx.json) std::fwrite(text.data(), 1, text.size(), ctx.out);
+    }
+    std::fflush(ctx.out);
+  }
+  const grpc::Status status = reader->Finish();
+  if (interrupt.interrupted()) {
+    // The agent stopped at the cancel; the statistics are what this client saw.
+    if (fping_style && !ctx.json) std::fputs("\n", ctx.out);
+    for (const v1::TargetSummary& summary : tallies.Summaries()) {
+      if (ctx.json) {
+        v1::PingEvent event;
+        *event.mutable_summary() = summary;
+        WriteJsonLine(ctx.out, event);
+      }
+      show_summary(summary);
+    }
+    std::fflush(ctx.out);
+    return kExitInterrupted;
+  }
+  if (!status.ok()) return ReportRpcError(ctx, "ping", status);
+  return any_unreached ? kExitProbeFailed : kExitOk;
+}
+
+}  // namespace netprobe::client

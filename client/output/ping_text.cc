@@ -1,0 +1,100 @@
+#include "client/output/ping_text.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "client/output/tcp_text.h"
+
+namespace netprobe::client {
+namespace {
+
+const std::string& Shown(const v1::Endpoint& target) {
+  return target.address().empty() ? target.host() : target.address();
+}
+
+std::string Loss(double percent) {
+  // ping prints "0%" and "33.3333%"; one decimal is enough to read.
+  return percent == static_cast<int>(percent)
+             ? absl::StrFormat("%d%%", static_cast<int>(percent))
+             : absl::StrFormat("%.1f%%", percent);
+}
+
+}  // namespace
+
+std::string FormatPingHeader(const v1::Endpoint& target, uint32_t size) {
+  return absl::StrFormat("PING %s (%s) %d data bytes\n", target.host(), Shown(target),
+                         size);
+}
+
+std::string FormatPingReply(const v1::PingReply& r) {
+  const v1::AttemptResult& result = r.result();
+  switch (result.outcome()) {
+    case v1::OUTCOME_OK: {
+      std::string line = absl::StrFormat(
+          "%d bytes from %s: icmp_seq=%d ttl=%d time=%s ms", r.bytes(), Shown(r.target()),
+          r.sequence(), r.reply_ttl(), Millis(r.rtt()));
+      if (r.duplicate()) {
+        line = absl::StrFormat("%d bytes from %s: icmp_seq=%d ttl=%d (DUP!)", r.bytes(),
+                               Shown(r.target()), r.sequence(), r.reply_ttl());
+      }
+      if (r.out_of_order()) absl::StrAppend(&line, " (out of order)");
+      if (r.corrupted()) absl::StrAppend(&line, " (payload corrupted)");
+      return line + "\n";
+    }
+    case v1::OUTCOME_TIMEOUT:
+      return absl::StrFormat("Request timeout for icmp_seq=%d\n", r.sequence());
+    default:
+      if (!result.reported_by().empty()) {
+        return absl::StrFormat("From %s icmp_seq=%d %s\n", result.reported_by(),
+                               r.sequence(), result.detail());
+      }
+      return absl::StrFormat(
+          "ping: %s icmp_seq=%d: %s%s\n", Shown(r.target()), r.sequence(),
+          result.error().empty() ? "" : result.error() + " ", result.detail());
+  }
+}
+
+std::string FormatPingSummary(const v1::TargetSummary& s) {
+  std::string out = absl::StrFormat("\n--- %s ping statistics ---\n", s.target().host());
+  absl::StrAppendFormat(&out, "%d packets transmitted, %d received", s.sent(),
+                        s.received());
+  if (s.duplicates() > 0) absl::StrAppendFormat(&out, ", +%d duplicates", s.duplicates());
+  if (s.errors() > 0) absl::StrAppendFormat(&out, ", +%d errors", s.errors());
+  absl::StrAppendFormat(&out, ", %s packet loss", Loss(s.loss_percent()));
+  if (s.late() > 0) absl::StrAppendFormat(&out, ", %d late", s.late());
+  absl::StrAppend(&out, "\n");
+  if (s.rtt().count() > 0) {
+    absl::StrAppendFormat(&out, "rtt min/avg/max/mdev = %s/%s/%s/%s ms\n",
+                          Millis(s.rtt().min()), Millis(s.rtt().avg()),
+                          Millis(s.rtt().max()), Millis(s.rtt().stddev()));
+  }
+  return out;
+}
+
+std::string FormatFpingReply(const v1::PingReply& r) {
+  const std::string who = Shown(r.target());
+  const uint32_t index = r.sequence() == 0 ? 0 : r.sequence() - 1;
+  switch (r.result().outcome()) {
+    case v1::OUTCOME_OK:
+      return absl::StrFormat("%s : [%d], %d bytes, %s ms%s\n", who, index, r.bytes(),
+                             Millis(r.rtt()), r.duplicate() ? " (DUP!)" : "");
+    case v1::OUTCOME_TIMEOUT:
+      return absl::StrFormat("%s : [%d], timed out\n", who, index);
+    default:
+      return absl::StrFormat("%s : [%d], %s%s\n", who, index, r.result().detail(),
+                             r.result().reported_by().empty()
+                                 ? ""
+                                 : absl::StrCat(" from ", r.result().reported_by()));
+  }
+}
+
+std::string FormatFpingSummary(const v1::TargetSummary& s) {
+  std::string out = absl::StrFormat("%s : xmt/rcv/%%loss = %d/%d/%s", Shown(s.target()),
+                                    s.sent(), s.received(), Loss(s.loss_percent()));
+  if (s.rtt().count() > 0) {
+    absl::StrAppendFormat(&out, ", min/avg/max = %s/%s/%s", Millis(s.rtt().min()),
+                          Millis(s.rtt().avg()), Millis(s.rtt().max()));
+  }
+  return out + "\n";
+}
+
+}  // namespace netprobe::client

@@ -1,0 +1,32 @@
+#ifndef NETPROBE_CLIENT_OUTPUT_PING_TEXT_H_
+#define NETPROBE_CLIENT_OUTPUT_PING_TEXT_H_
+
+#include <string>
+
+#include "netprobe/v1/ping.pb.h"
+
+namespace netprobe::client {
+
+// "PING web (198.18.0.11) 56 data bytes"
+std::string FormatPingHeader(const v1::Endpoint& target, uint32_t size);
+
+// One reply the way iputils ping prints it:
+//   "64 bytes from 198.18.0.11: icmp_seq=1 ttl=64 time=0.045 ms"
+//   "From 198.18.1.1 icmp_seq=2 Time to live exceeded"
+//   "Request timeout for icmp_seq=3"
+std::string FormatPingReply(const v1::PingReply& reply);
+
+// ping's closing block for one target.
+std::string FormatPingSummary(const v1::TargetSummary& summary);
+
+// One reply the way fping prints it with many targets (sequence from 0):
+//   "198.18.0.11 : [0], 64 bytes, 0.045 ms"
+std::string FormatFpingReply(const v1::PingReply& reply);
+
+// fping's per-target line:
+//   "198.18.0.11 : xmt/rcv/%loss = 3/3/0%, min/avg/max = 0.040/0.045/0.050"
+std::string FormatFpingSummary(const v1::TargetSummary& summary);
+
+}  // namespace netprobe::client
+
+#endif  // NETPROBE_CLIENT_OUTPUT_PING_TEXT_H_
