@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -65,6 +66,97 @@ absl::StatusOr<std::unique_ptr<Lab>> Lab::Create(int hosts) {
   return lab;
 }
 
+absl::StatusOr<std::unique_ptr<Lab>> Lab::CreateRouted() {
+  if (geteuid() != 0) {
+    return absl::FailedPreconditionError("the lab needs root (network namespaces)");
+  }
+  RemoveAbandonedLabs();
+  std::unique_ptr<Lab> lab(new Lab());
+  const absl::Status status = lab->BuildRouted();
+  if (!status.ok()) return status;
+  return lab;
+}
+
+// A new namespace whose interfaces skip IPv6 duplicate address detection: a
+// tentative link-local address would hold back neighbour discovery (and so
+// the first packets across a router) for a second or two.
+absl::Status Lab::AddNetns(const std::string& netns) {
+  NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", netns}));
+  created_netns_.push_back(netns);
+  for (const char* setting :
+       {"net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.all.accept_dad=0"}) {
+    NETPROBE_RETURN_IF_ERROR(Sysctl(netns, setting));
+  }
+  return Ip({"-n", netns, "link", "set", "lo", "up"});
+}
+
+absl::Status Lab::Sysctl(const std::string& netns, const std::string& setting) {
+  auto result = RunCommand({"ip", "netns", "exec", netns, "sysctl", "-qw", setting});
+  if (!result.ok()) return result.status();
+  if (result->exit_code != 0) {
+    return absl::InternalError(absl::StrCat("sysctl ", setting, ": ", result->err));
+  }
+  return absl::OkStatus();
+}
+
+// Joins `host` (its namespace created when `new_netns`) to `bridge` in the
+// switch namespace through a veth whose host side is `ifname`.
+absl::Status Lab::AddHost(const std::string& bridge, const std::string& ifname,
+                          LabHost* host, const std::string& ipv4, const std::string& ipv6,
+                          bool new_netns) {
+  if (new_netns) NETPROBE_RETURN_IF_ERROR(AddNetns(host->netns));
+  const std::string port = absl::StrCat("p", port_counter_++);
+  NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", port, "type", "veth",
+                               "peer", "name", ifname, "netns", host->netns}));
+  NETPROBE_RETURN_IF_ERROR(
+      Ip({"-n", switch_netns_, "link", "set", port, "master", bridge, "up"}));
+  NETPROBE_RETURN_IF_ERROR(
+      Ip({"-n", host->netns, "addr", "add", ipv4, "brd", "+", "dev", ifname}));
+  NETPROBE_RETURN_IF_ERROR(
+      Ip({"-n", host->netns, "addr", "add", ipv6, "dev", ifname, "nodad"}));
+  return Ip({"-n", host->netns, "link", "set", ifname, "up"});
+}
+
+absl::Status Lab::BuildRouted() {
+  prefix_ = absl::StrCat(kNetnsPrefix, getpid(), "-", lab_counter.fetch_add(1));
+  char tmpl[] = "/tmp/netprobe-lab-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return PosixError("mkdtemp", errno);
+  dir_ = tmpl;
+  switch_netns_ = absl::StrCat(prefix_, "-sw");
+  NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", switch_netns_}));
+  created_netns_.push_back(switch_netns_);
+  for (const char* bridge : {"br0", "br1"}) {
+    NETPROBE_RETURN_IF_ERROR(
+        Ip({"-n", switch_netns_, "link", "add", bridge, "type", "bridge"}));
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "set", bridge, "up"}));
+  }
+  hosts_.resize(3);
+  hosts_[0] = {absl::StrCat(prefix_, "-near"), "198.18.0.10", "2001:2::a"};
+  hosts_[1] = {absl::StrCat(prefix_, "-router"), "198.18.0.1", "2001:2::1"};
+  hosts_[2] = {absl::StrCat(prefix_, "-far"), "198.18.1.10", "2001:2:0:1::a"};
+  NETPROBE_RETURN_IF_ERROR(
+      AddHost("br0", "eth0", &hosts_[0], "198.18.0.10/24", "2001:2::a/64", true));
+  NETPROBE_RETURN_IF_ERROR(
+      AddHost("br0", "eth0", &hosts_[1], "198.18.0.1/24", "2001:2::1/64", true));
+  NETPROBE_RETURN_IF_ERROR(
+      AddHost("br1", "eth1", &hosts_[1], "198.18.1.1/24", "2001:2:0:1::1/64", false));
+  NETPROBE_RETURN_IF_ERROR(
+      AddHost("br1", "eth0", &hosts_[2], "198.18.1.10/24", "2001:2:0:1::a/64", true));
+  const std::string& router = hosts_[1].netns;
+  for (const char* setting : {"net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1",
+                              "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"}) {
+    NETPROBE_RETURN_IF_ERROR(Sysctl(router, setting));
+  }
+  for (auto [host, v4, v6] : {std::tuple{0, "198.18.0.1", "2001:2::1"},
+                              std::tuple{2, "198.18.1.1", "2001:2:0:1::1"}}) {
+    NETPROBE_RETURN_IF_ERROR(
+        Ip({"-n", hosts_[host].netns, "route", "add", "default", "via", v4}));
+    NETPROBE_RETURN_IF_ERROR(
+        Ip({"-n", hosts_[host].netns, "-6", "route", "add", "default", "via", v6}));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Lab::Build(int hosts) {
   prefix_ = absl::StrCat(kNetnsPrefix, getpid(), "-", lab_counter.fetch_add(1));
   char tmpl[] = "/tmp/netprobe-lab-XXXXXX";
@@ -83,14 +175,12 @@ absl::Status Lab::Build(int hosts) {
     host.netns = absl::StrCat(prefix_, "-h", i);
     host.ipv4 = absl::StrCat("198.18.0.", 10 + i);
     host.ipv6 = absl::StrFormat("2001:2::%x", 10 + i);
-    NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", host.netns}));
-    created_netns_.push_back(host.netns);
+    NETPROBE_RETURN_IF_ERROR(AddNetns(host.netns));
     const std::string port = absl::StrCat("p", i);
     NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", port, "type", "veth",
                                  "peer", "name", "eth0", "netns", host.netns}));
     NETPROBE_RETURN_IF_ERROR(
         Ip({"-n", switch_netns_, "link", "set", port, "master", "br0", "up"}));
-    NETPROBE_RETURN_IF_ERROR(Ip({"-n", host.netns, "link", "set", "lo", "up"}));
     NETPROBE_RETURN_IF_ERROR(
         Ip({"-n", host.netns, "addr", "add", absl::StrCat(host.ipv4, "/24"), "brd", "+",
             "dev", "eth0"}));
@@ -145,11 +235,21 @@ absl::Status Lab::Nft(int host, const std::string& ruleset) const {
 }
 
 absl::StatusOr<LabAgent> LabAgent::Start(const Lab& lab, int host,
-                                         std::vector<std::string> extra_args) {
-  const std::string socket = absl::StrCat(lab.dir(), "/agent-", host, ".sock");
+                                         std::vector<std::string> extra_args,
+                                         std::vector<std::string> wrapper) {
+  static std::atomic<int> agents{0};
+  const std::string socket =
+      absl::StrCat(lab.dir(), "/agent-", host, "-", agents.fetch_add(1), ".sock");
   std::vector<std::string> argv = {NETPROBE_AGENT_BIN, "--listen",
                                    absl::StrCat("unix:", socket)};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  if (!wrapper.empty()) {
+    // capsh-style: WRAPPER... -c "exec ARGV..." (arguments here need no quoting).
+    std::string command = absl::StrCat("exec ", absl::StrJoin(argv, " "));
+    argv = wrapper;
+    argv.push_back("-c");
+    argv.push_back(command);
+  }
   auto process = lab.Spawn(host, argv);
   if (!process.ok()) return process.status();
   LabAgent agent(*std::move(process));

@@ -28,6 +28,14 @@ struct LabHost {
 class Lab {
  public:
   static absl::StatusOr<std::unique_ptr<Lab>> Create(int hosts);
+
+  // Two subnets joined by a router, for errors from routers:
+  //   host 0 "near"   198.18.0.10, 2001:2::a       default via the router
+  //   host 1 "router" 198.18.0.1,  2001:2::1       on the near bridge, and
+  //                   198.18.1.1,  2001:2:0:1::1   on the far bridge (eth1)
+  //   host 2 "far"    198.18.1.10, 2001:2:0:1::a   default via the router
+  // The router forwards and sends ICMP errors without rate limiting.
+  static absl::StatusOr<std::unique_ptr<Lab>> CreateRouted();
   ~Lab();
 
   const LabHost& host(int i) const { return hosts_.at(i); }
@@ -49,11 +57,18 @@ class Lab {
  private:
   Lab() = default;
   absl::Status Build(int hosts);
+  absl::Status BuildRouted();
+  absl::Status AddHost(const std::string& bridge, const std::string& ifname,
+                       LabHost* host, const std::string& ipv4, const std::string& ipv6,
+                       bool new_netns);
+  absl::Status Sysctl(const std::string& netns, const std::string& setting);
+  absl::Status AddNetns(const std::string& netns);
 
   std::string prefix_;
   std::string switch_netns_;
   std::vector<LabHost> hosts_;
   std::vector<std::string> created_netns_;
+  int port_counter_ = 0;
   std::string dir_;
 };
 
@@ -64,8 +79,12 @@ absl::Status Ip(const std::vector<std::string>& args);
 // socket in the lab's directory (plus whatever `extra_args` add).
 class LabAgent {
  public:
+  // `wrapper` runs the agent through another command, e.g.
+  // {"capsh", "--drop=cap_net_raw", "--"} (the agent path follows it as
+  // `-c 'exec AGENT ...'`).
   static absl::StatusOr<LabAgent> Start(const Lab& lab, int host,
-                                        std::vector<std::string> extra_args = {});
+                                        std::vector<std::string> extra_args = {},
+                                        std::vector<std::string> wrapper = {});
 
   // "unix:/.../agent-<host>.sock"
   const std::string& address() const { return address_; }
