@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds a libFuzzer target with clang 14 (ASan + UBSan) and runs it for
+# SECONDS from its seed corpus in tests/fuzz/corpus/NAME (new inputs go to a
+# copy under BUILD_DIR, the repo's corpus is never written). Exits non-zero
+# on a crash, leaving the reproducer in BUILD_DIR/fuzz.
+#   usage: run_fuzzer.sh NAME SECONDS BUILD_DIR
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+name=$1 seconds=$2 out=$3/fuzz
+mkdir -p "$out/$name.corpus"
+clang++-14 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=undefined -I"$root" \
+  "$root/tests/fuzz/$name.cc" "$root/agent/net/icmp.cc" \
+  $(pkg-config --libs absl_statusor absl_status absl_strings absl_str_format) -o "$out/$name"
+cp -n "$root/tests/fuzz/corpus/$name/"* "$out/$name.corpus/" 2>/dev/null || true
+cd "$out"
+exec "./$name" -max_total_time="$seconds" -print_final_stats=1 "$name.corpus"
