@@ -91,7 +91,8 @@ absl::Time FromTimespec(const timespec& ts) {
 absl::StatusOr<IcmpSocket> IcmpSocket::Open(int family, uint16_t raw_id,
                                             const SocketSetup& setup) {
   const bool v6 = family == AF_INET6;
-  const int protocol = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+  const int protocol =
+      v6 ? static_cast<int>(IPPROTO_ICMPV6) : static_cast<int>(IPPROTO_ICMP);
   Kind kind = Kind::kRaw;
   UniqueFd fd(socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
   if (!fd && (errno == EPERM || errno == EACCES)) {

@@ -153,11 +153,14 @@ void PingProbe::Pump() {
     const absl::Duration now = MonotonicNow();
     const size_t index = ready_.front();
     Family& family = FamilyOf(targets_[index].address.family());
-    // The global rate bound, and room in the sequence table.
-    if (now < next_send_ || family.pending.size() >= kMaxInFlight) {
+    // The global rate bound (a token bucket holding up to 1 ms of sends, so
+    // high rates do not cost a timer wakeup per packet), and room in the
+    // sequence table.
+    if (now + kBurstWindow < next_send_ || family.pending.size() >= kMaxInFlight) {
       if (pace_timer_ == 0) {
-        const absl::Duration at =
-            now < next_send_ ? next_send_ : now + absl::Milliseconds(1);
+        const absl::Duration at = now + kBurstWindow < next_send_
+                                      ? next_send_ - kBurstWindow
+                                      : now + absl::Milliseconds(1);
         pace_timer_ = loop_->RunAt(at, [this] {
           pace_timer_ = 0;
           Pump();
@@ -166,7 +169,7 @@ void PingProbe::Pump() {
       break;
     }
     ready_.pop_front();
-    next_send_ = std::max(next_send_ + send_spacing_, now - send_spacing_);
+    next_send_ = std::max(next_send_, now - kBurstWindow) + send_spacing_;
     Send(index);
     ScheduleNext(index);
   }

@@ -46,6 +46,8 @@ class PingProbe final : public Probe {
  private:
   // Requests in flight per socket; keeps 16-bit ICMP sequences unambiguous.
   static constexpr size_t kMaxInFlight = 60000;
+  // How far ahead of the rate the sender may run in a burst.
+  static constexpr absl::Duration kBurstWindow = absl::Milliseconds(1);
 
   struct Target {
     std::string host;

@@ -52,8 +52,8 @@ class StreamBridge final
   class Writer {
    public:
     virtual ~Writer() = default;
-    // `more_queued`: further events wait behind this batch, so the transport
-    // may hold it back to send it with the next one.
+    // `more_queued`: further events wait behind this batch (information for
+    // the writer; the gRPC writer must not delay the write on it).
     virtual void StartWrite(const Batch* batch, bool more_queued) = 0;
     virtual void FinishStream(absl::Status status) = 0;
   };

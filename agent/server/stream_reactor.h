@@ -34,12 +34,12 @@ class StreamReactor final : public grpc::ServerWriteReactor<Batch>,
     return reactor;
   }
 
-  void StartWrite(const Batch* batch, bool more_queued) override {
-    // With more queued, gRPC may coalesce this message with the next ones
-    // instead of flushing it alone; the last one queued is sent at once.
-    grpc::WriteOptions options;
-    if (more_queued) options.set_buffer_hint();
-    grpc::ServerWriteReactor<Batch>::StartWrite(batch, options);
+  void StartWrite(const Batch* batch, bool /*more_queued*/) override {
+    // No buffer hint even when more is queued: a hinted write may not complete
+    // until a later write flushes it, and with one write in flight there is
+    // no later write. That deadlocked streams of over 256 queued events;
+    // batching already amortizes the per-message cost.
+    grpc::ServerWriteReactor<Batch>::StartWrite(batch);
   }
   void FinishStream(absl::Status status) override {
     grpc::ServerWriteReactor<Batch>::Finish(ToGrpcStatus(status));

@@ -174,6 +174,66 @@ TEST_F(AgentServerTest, ShutdownMidStreamEndsWithSummaryAndReturnsToBaseline) {
       << "threads: " << Threads() << " vs " << threads_before;
 }
 
+// Hundreds of events queued in one loop round go out in several batches.
+TEST_F(AgentServerTest, BurstsLargerThanOneBatchAreAllDelivered) {
+  auto agent = StartAgent();
+  ASSERT_THAT(agent, IsOk());
+  v1::TcpConnectRequest request;
+  for (int i = 0; i < 600; ++i) {
+    request.add_targets(absl::StrCat("127.0.0.1:", ClosedLoopbackPort()));
+  }
+  request.set_concurrency(600);
+  auto probes = v1::Probes::NewStub(
+      grpc::CreateChannel(socket_, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto reader = probes->TcpConnect(&context, request);
+  v1::TcpConnectEvents batch;
+  int attempts = 0, summaries = 0, messages = 0;
+  while (reader->Read(&batch)) {
+    ++messages;
+    EXPECT_LE(batch.events_size(), 256);
+    for (const auto& event : batch.events()) {
+      attempts += event.has_attempt();
+      summaries += event.has_summary();
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(attempts, 600);
+  EXPECT_EQ(summaries, 600);
+  EXPECT_GE(messages, 5);  // 1,200 events: at least five batches
+}
+
+// A fast ping of 150 loopback addresses: replies and summaries pile up faster
+// than one batch (see also PingLabTest.FastBurstFromTheCliCompletes).
+TEST_F(AgentServerTest, FastPingBurstIsDeliveredCompletely) {
+  auto agent = StartAgent();
+  ASSERT_THAT(agent, IsOk());
+  v1::PingRequest request;
+  for (int i = 1; i <= 150; ++i) request.add_targets(absl::StrCat("127.0.1.", i));
+  request.set_count(2);
+  request.set_rate_limit(100000);
+  request.mutable_interval()->set_nanos(1000000);
+  auto probes = v1::Probes::NewStub(
+      grpc::CreateChannel(socket_, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto reader = probes->Ping(&context, request);
+  v1::PingEvents batch;
+  int replies = 0, summaries = 0;
+  while (reader->Read(&batch)) {
+    for (const auto& event : batch.events()) {
+      replies += event.has_reply() && event.reply().result().outcome() == v1::OUTCOME_OK;
+      summaries += event.has_summary();
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(replies, 300);
+  EXPECT_EQ(summaries, 150);
+}
+
 TEST_F(AgentServerTest, StartStopCyclesLeakNothing) {
   ASSERT_THAT(StartAgent(), IsOk());
   const int fds_before = OpenFds();
