@@ -43,16 +43,7 @@ absl::StatusOr<PingPlan> ValidatePing(const v1::PingRequest& request) {
     }
     plan.targets.push_back(target);
   }
-  switch (request.family()) {
-    case v1::ADDRESS_FAMILY_IPV4:
-      plan.family = AF_INET;
-      break;
-    case v1::ADDRESS_FAMILY_IPV6:
-      plan.family = AF_INET6;
-      break;
-    default:
-      plan.family = AF_UNSPEC;
-  }
+  plan.family = FamilyFromProto(request.family());
   if (request.count() > PingLimits::kMaxCount) {
     return absl::InvalidArgumentError(
         absl::StrFormat("count: %d is above the limit of %d (0 runs until cancelled)",

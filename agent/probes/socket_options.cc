@@ -141,4 +141,15 @@ absl::StatusOr<SocketSetup> ValidateSocketOptions(const v1::SocketOptions& optio
   return setup;
 }
 
+int FamilyFromProto(v1::AddressFamily family) {
+  switch (family) {
+    case v1::ADDRESS_FAMILY_IPV4:
+      return AF_INET;
+    case v1::ADDRESS_FAMILY_IPV6:
+      return AF_INET6;
+    default:
+      return AF_UNSPEC;
+  }
+}
+
 }  // namespace netprobe

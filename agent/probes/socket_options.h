@@ -15,6 +15,9 @@ namespace netprobe {
 absl::StatusOr<SocketSetup> ValidateSocketOptions(const v1::SocketOptions& options,
                                                   bool tcp);
 
+// AF_INET, AF_INET6, or AF_UNSPEC for a request's AddressFamily.
+int FamilyFromProto(v1::AddressFamily family);
+
 }  // namespace netprobe
 
 #endif  // NETPROBE_AGENT_PROBES_SOCKET_OPTIONS_H_

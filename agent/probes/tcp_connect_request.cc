@@ -26,16 +26,7 @@ absl::StatusOr<TcpConnectPlan> ValidateTcpConnect(const v1::TcpConnectRequest& r
         ParseHostPort(request.targets(i), absl::StrCat("targets[", i, "]")));
     plan.targets.push_back(std::move(target));
   }
-  switch (request.family()) {
-    case v1::ADDRESS_FAMILY_IPV4:
-      plan.family = AF_INET;
-      break;
-    case v1::ADDRESS_FAMILY_IPV6:
-      plan.family = AF_INET6;
-      break;
-    default:
-      plan.family = AF_UNSPEC;
-  }
+  plan.family = FamilyFromProto(request.family());
   plan.count = request.count() == 0 ? 1 : request.count();
   if (plan.count > TcpConnectLimits::kMaxCount) {
     return absl::InvalidArgumentError(
