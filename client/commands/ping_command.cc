@@ -1,6 +1,5 @@
 #include "client/commands/ping_command.h"
 
-#include <arpa/inet.h>
 
 #include <map>
 #include <set>
@@ -8,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/probes/proto_time.h"
 #include "agent/probes/target_tally.h"
+#include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
 #include "client/output/json_lines.h"
@@ -17,12 +17,6 @@
 
 namespace netprobe::client {
 namespace {
-
-bool IsIpLiteral(const std::string& text) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, text.c_str(), buf) == 1 ||
-         inet_pton(AF_INET6, text.c_str(), buf) == 1;
-}
 
 // What the client saw per target, so Ctrl-C on an endless run still prints
 // ping's statistics (the agent's summaries do not come after a cancel).
@@ -99,28 +93,15 @@ absl::StatusOr<v1::PingRequest> BuildPingRequest(const ParsedOptions& options) {
   auto size = options.GetUint("size", 0, 65507);
   if (!size.ok()) return size.status();
   if (*size) request.set_size(static_cast<uint32_t>(**size));
-  auto ttl = options.GetUint("ttl", 1, 255);
-  if (!ttl.ok()) return ttl.status();
-  if (*ttl) request.mutable_options()->set_ttl(static_cast<uint32_t>(**ttl));
-  auto tos = options.GetUint("tos", 0, 255);
-  if (!tos.ok()) return tos.status();
-  if (*tos) request.mutable_options()->set_tos(static_cast<uint32_t>(**tos));
   auto rate = options.GetUint("rate", 1, 100000);
   if (!rate.ok()) return rate.status();
   if (*rate) request.set_rate_limit(static_cast<uint32_t>(**rate));
-  if (options.Has("interface")) {
-    const std::string value = options.Get("interface");
-    if (IsIpLiteral(value)) {
-      request.mutable_options()->set_source_address(value);
-    } else {
-      request.mutable_options()->set_interface(value);
-    }
+  v1::AddressFamily family = v1::ADDRESS_FAMILY_UNSPECIFIED;
+  if (absl::Status st = ApplySocketArgs(options, request.mutable_options(), &family);
+      !st.ok()) {
+    return st;
   }
-  if (options.Has("ipv4") && options.Has("ipv6")) {
-    return absl::InvalidArgumentError("-4 and -6 exclude each other");
-  }
-  if (options.Has("ipv4")) request.set_family(v1::ADDRESS_FAMILY_IPV4);
-  if (options.Has("ipv6")) request.set_family(v1::ADDRESS_FAMILY_IPV6);
+  request.set_family(family);
   if (options.Has("dont-fragment")) {
     request.mutable_options()->set_dont_fragment(v1::DONT_FRAGMENT_SET);
   }

@@ -1,8 +1,9 @@
 #include "client/commands/tcp_command.h"
 
-#include <arpa/inet.h>
 
 #include "absl/strings/str_cat.h"
+#include "agent/probes/proto_time.h"
+#include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
 #include "client/output/json_lines.h"
@@ -10,21 +11,7 @@
 #include "netprobe/v1/probes.grpc.pb.h"
 
 namespace netprobe::client {
-namespace {
-
-void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
-  const int64_t ns = absl::ToInt64Nanoseconds(d);
-  out->set_seconds(ns / 1000000000);
-  out->set_nanos(static_cast<int32_t>(ns % 1000000000));
-}
-
-bool IsIpLiteral(const std::string& text) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, text.c_str(), buf) == 1 ||
-         inet_pton(AF_INET6, text.c_str(), buf) == 1;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::vector<OptionSpec> TcpOptions() {
   return {
@@ -56,32 +43,19 @@ absl::StatusOr<v1::TcpConnectRequest> BuildTcpRequest(const ParsedOptions& optio
   if (*count) request.set_count(static_cast<uint32_t>(**count));
   auto interval = options.GetDuration("interval");
   if (!interval.ok()) return interval.status();
-  if (*interval) SetDuration(**interval, request.mutable_interval());
+  if (*interval) ToProto(**interval, request.mutable_interval());
   auto timeout = options.GetDuration("wait");
   if (!timeout.ok()) return timeout.status();
-  if (*timeout) SetDuration(**timeout, request.mutable_timeout());
+  if (*timeout) ToProto(**timeout, request.mutable_timeout());
   auto concurrency = options.GetUint("concurrency", 1, 4096);
   if (!concurrency.ok()) return concurrency.status();
   if (*concurrency) request.set_concurrency(static_cast<uint32_t>(**concurrency));
-  if (options.Has("interface")) {
-    const std::string value = options.Get("interface");
-    if (IsIpLiteral(value)) {
-      request.mutable_options()->set_source_address(value);
-    } else {
-      request.mutable_options()->set_interface(value);
-    }
+  v1::AddressFamily family = v1::ADDRESS_FAMILY_UNSPECIFIED;
+  if (absl::Status st = ApplySocketArgs(options, request.mutable_options(), &family);
+      !st.ok()) {
+    return st;
   }
-  if (options.Has("ipv4") && options.Has("ipv6")) {
-    return absl::InvalidArgumentError("-4 and -6 exclude each other");
-  }
-  if (options.Has("ipv4")) request.set_family(v1::ADDRESS_FAMILY_IPV4);
-  if (options.Has("ipv6")) request.set_family(v1::ADDRESS_FAMILY_IPV6);
-  auto ttl = options.GetUint("ttl", 1, 255);
-  if (!ttl.ok()) return ttl.status();
-  if (*ttl) request.mutable_options()->set_ttl(static_cast<uint32_t>(**ttl));
-  auto tos = options.GetUint("tos", 0, 255);
-  if (!tos.ok()) return tos.status();
-  if (*tos) request.mutable_options()->set_tos(static_cast<uint32_t>(**tos));
+  request.set_family(family);
   auto read = options.GetUint("read", 0, 65536);
   if (!read.ok()) return read.status();
   if (*read) request.set_read_bytes(static_cast<uint32_t>(**read));
