@@ -10,6 +10,7 @@
 #include "agent/net/monotonic_clock.h"
 #include "agent/probes/attempt_result.h"
 #include "agent/probes/proto_time.h"
+#include "agent/probes/stream_end.h"
 #include "agent/util/log.h"
 
 namespace netprobe {
@@ -444,10 +445,9 @@ void PingProbe::Stop(StopReason reason) {
   ReleaseAll();
   if (reason == StopReason::kAgentShutdown) {
     v1::PingEvent end;
-    end.mutable_end()->set_reason(v1::StreamEnd::REASON_AGENT_SHUTDOWN);
-    end.mutable_end()->set_detail(
-        "the agent is shutting down; requests in flight were abandoned uncounted");
-    ToProto(absl::Now(), end.mutable_end()->mutable_time());
+    FillShutdownEnd(
+        "the agent is shutting down; requests in flight were abandoned uncounted",
+        end.mutable_end());
     sink_->Emit(std::move(end));
     EmitSummaries();
     sink_->Finish(absl::OkStatus());

@@ -11,6 +11,7 @@
 #include "agent/net/posix_error.h"
 #include "agent/probes/attempt_result.h"
 #include "agent/probes/proto_time.h"
+#include "agent/probes/stream_end.h"
 #include "agent/probes/tcp_info.h"
 
 namespace netprobe {
@@ -351,10 +352,9 @@ void TcpConnectProbe::Stop(StopReason reason) {
   ReleaseAll();
   if (reason == StopReason::kAgentShutdown) {
     v1::TcpConnectEvent end;
-    end.mutable_end()->set_reason(v1::StreamEnd::REASON_AGENT_SHUTDOWN);
-    end.mutable_end()->set_detail(
-        "the agent is shutting down; attempts in flight were abandoned uncounted");
-    ToProto(absl::Now(), end.mutable_end()->mutable_time());
+    FillShutdownEnd(
+        "the agent is shutting down; attempts in flight were abandoned uncounted",
+        end.mutable_end());
     sink_->Emit(std::move(end));
     EmitSummaries();
     sink_->Finish(absl::OkStatus());
