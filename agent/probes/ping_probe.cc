@@ -154,13 +154,14 @@ void PingProbe::Pump() {
     const absl::Duration now = MonotonicNow();
     const size_t index = ready_.front();
     Family& family = FamilyOf(targets_[index].address.family());
-    // The global rate bound (a token bucket holding up to 1 ms of sends, so
-    // high rates do not cost a timer wakeup per packet), and room in the
-    // sequence table.
-    if (now + kBurstWindow < next_send_ || family.pending.size() >= kMaxInFlight) {
+    // The global rate bound: a token bucket holding 1 ms of sends (GCRA:
+    // next_send_ is when the bucket would be empty). Refill wakes come when it
+    // is half full, so high rates cost a wakeup per half millisecond, not per
+    // packet, and a late wakeup loses no credit. Also room in the table.
+    if (next_send_ > now + kBurstWindow || family.pending.size() >= kMaxInFlight) {
       if (pace_timer_ == 0) {
-        const absl::Duration at = now + kBurstWindow < next_send_
-                                      ? next_send_ - kBurstWindow
+        const absl::Duration at = next_send_ > now + kBurstWindow
+                                      ? next_send_ - kBurstWindow / 2
                                       : now + absl::Milliseconds(1);
         pace_timer_ = loop_->RunAt(at, [this] {
           pace_timer_ = 0;
@@ -170,7 +171,7 @@ void PingProbe::Pump() {
       break;
     }
     ready_.pop_front();
-    next_send_ = std::max(next_send_, now - kBurstWindow) + send_spacing_;
+    next_send_ = std::max(next_send_, now) + send_spacing_;
     Send(index);
     ScheduleNext(index);
   }

@@ -3,7 +3,9 @@
 # private unix socket, 1,000 loopback targets (127.0.1.1 ...), side by side
 # with fping in the same run:
 #   1. probes/s: COUNT rounds to 1,000 targets as fast as each tool goes
-#      (netprobe --rate 100000 -i 1ms; fping -p 1 -i 0), and the loss.
+#      (netprobe --rate 100000 -i 1ms; fping -p 1 -i 0), and the loss; netprobe
+#      once with its text output (a line per reply, like fping) and once with
+#      --json (the loss is read from it).
 #   2. RTT gap: netprobe's reported RTT against the RTT that the kernel's own
 #      capture timestamps give for the same packets (tcpdump -i lo,
 #      nanosecond timestamps), per packet; the median absolute gap.
@@ -33,8 +35,12 @@ total=$((COUNT * ${#targets[@]}))
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
 
-np_rate=(); np_loss=(); fp_rate=(); fp_loss=()
+np_rate=(); np_loss=(); np_text_rate=(); fp_rate=(); fp_loss=()
 for _ in $(seq "$REPS"); do
+  s=$(now)
+  np ping -c "$COUNT" -i 1ms --rate 100000 -W 1s "${targets[@]}" >/dev/null || true
+  e=$(now)
+  np_text_rate+=("$(echo "$total / ($e - $s)" | bc -l)")
   s=$(now)
   np --json ping -c "$COUNT" -i 1ms --rate 100000 -W 1s "${targets[@]}" >"$work/np.json" || true
   e=$(now)
@@ -87,7 +93,9 @@ printf '\nPing benchmark, %s, %d cores, %d targets x %d, median of %d runs\n' \
 printf '%-40s %12s %12s %8s\n' metric netprobe fping ratio
 r1=$(printf '%s\n' "${np_rate[@]}" | median); r2=$(printf '%s\n' "${fp_rate[@]}" | median)
 l1=$(printf '%s\n' "${np_loss[@]}" | median); l2=$(printf '%s\n' "${fp_loss[@]}" | median)
-printf '%-40s %12.0f %12.0f %8.2f\n' "probes/s, 1,000 loopback targets" "$r1" "$r2" "$(echo "$r1 / $r2" | bc -l)"
+r0=$(printf '%s\n' "${np_text_rate[@]}" | median)
+printf '%-40s %12.0f %12.0f %8.2f\n' "probes/s, 1,000 targets, text output" "$r0" "$r2" "$(echo "$r0 / $r2" | bc -l)"
+printf '%-40s %12.0f %12.0f %8.2f\n' "probes/s, 1,000 targets, --json" "$r1" "$r2" "$(echo "$r1 / $r2" | bc -l)"
 printf '%-40s %12.2f %12.2f %8s\n' "loss %" "$l1" "$l2" "-"
 printf '%-40s %12.2f %12s %8s\n' "median |RTT - capture RTT|, us ($gap_n)" "$gap_us" "-" "-"
 printf '%-40s %12.2f %12.2f %8s\n' "median RTT us: netprobe vs capture" "$our_med" "$cap_med" "-"

@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "absl/strings/numbers.h"
@@ -242,6 +243,38 @@ TEST_F(PingLabTest, FastBurstFromTheCliCompletes) {
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.replies.size(), 150u);
   EXPECT_EQ(run.summaries.size(), 150u);
+}
+
+// The global rate bound holds across targets: 100 loopback targets at 1 ms
+// each want 100,000 requests/s; --rate 2000 must spread the 1,000 requests
+// over at least 0.5 s (less the 1 ms burst the pacer allows), and no 100 ms
+// window may hold more than its share. Send times are the agent's own.
+TEST_F(PingLabTest, GlobalRateBoundIsHeldAcrossTargets) {
+  constexpr int kTargets = 100, kCount = 10, kRate = 2000;
+  std::vector<std::string> args = {"-c",     absl::StrCat(kCount), "-i", "1ms",
+                                   "--rate", absl::StrCat(kRate),  "-W", "1s"};
+  for (int i = 1; i <= kTargets; ++i) args.push_back(absl::StrCat("127.0.2.", i));
+  PingRun run = Ping(args);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  ASSERT_EQ(run.replies.size(), size_t{kTargets * kCount});
+  std::vector<double> sent_ms;
+  for (const v1::PingReply& reply : run.replies) {
+    sent_ms.push_back(reply.time().seconds() * 1e3 + reply.time().nanos() / 1e6);
+  }
+  std::sort(sent_ms.begin(), sent_ms.end());
+  const double span_ms = sent_ms.back() - sent_ms.front();
+  const double ideal_ms = (kTargets * kCount - 1) * 1000.0 / kRate;
+  EXPECT_GE(span_ms, ideal_ms - 1.0);
+  EXPECT_LE(span_ms, ideal_ms * 2) << "the pacer fell far behind the rate";
+  // At most 100 ms worth plus one burst (2 requests at 2,000/s) in any window.
+  size_t begin = 0;
+  for (size_t end = 0; end < sent_ms.size(); ++end) {
+    while (sent_ms[end] - sent_ms[begin] >= 100.0) ++begin;
+    ASSERT_LE(end - begin + 1, size_t{kRate / 10 + 3}) << "window ending at " << end;
+  }
+  const double measured_pps = (sent_ms.size() - 1) / (span_ms / 1000.0);
+  RecordProperty("measured_pps", absl::StrCat(measured_pps));
+  EXPECT_LE(measured_pps, kRate * 1.01);
 }
 
 TEST_F(PingLabTest, BadInputIsRejectedWithTheFieldNamed) {
