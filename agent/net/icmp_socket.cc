@@ -1,10 +1,8 @@
 #include "agent/net/icmp_socket.h"
 
 #include <errno.h>
-#include <linux/errqueue.h>
 #include <linux/filter.h>
 #include <linux/icmp.h>
-#include <linux/net_tstamp.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -81,11 +79,6 @@ absl::Status FilterTypes(int fd, bool v6) {
   return SetOpt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof(filter), "ICMP_FILTER");
 }
 
-absl::Time FromTimespec(const timespec& ts) {
-  if (ts.tv_sec == 0 && ts.tv_nsec == 0) return absl::InfinitePast();
-  return absl::TimeFromTimespec(ts);
-}
-
 }  // namespace
 
 absl::StatusOr<IcmpSocket> IcmpSocket::Open(int family, uint16_t raw_id,
@@ -110,11 +103,8 @@ absl::StatusOr<IcmpSocket> IcmpSocket::Open(int family, uint16_t raw_id,
   // Room for bursts of replies from many targets.
   int rcvbuf = 4 << 20;
   setsockopt(fdn, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-  const int stamping = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE |
-                       SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
-                       SOF_TIMESTAMPING_OPT_TSONLY;
-  NETPROBE_RETURN_IF_ERROR(
-      SetInt(fdn, SOL_SOCKET, SO_TIMESTAMPING, stamping, "SO_TIMESTAMPING"));
+  NETPROBE_RETURN_IF_ERROR(SetInt(fdn, SOL_SOCKET, SO_TIMESTAMPING,
+                                  SoftwareTimestampingFlags(), "SO_TIMESTAMPING"));
   if (v6) {
     NETPROBE_RETURN_IF_ERROR(
         SetInt(fdn, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"));
@@ -170,64 +160,10 @@ bool IcmpSocket::Receive(Received* out) {
   out->data.resize(static_cast<size_t>(n));
   out->from =
       SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&from), msg.msg_namelen);
-  out->kernel_time = absl::InfinitePast();
-  out->hop_limit = -1;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
-      scm_timestamping ts;
-      std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-      out->kernel_time = FromTimespec(ts.ts[0]);
-    } else if ((c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) ||
-               (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)) {
-      int value;
-      std::memcpy(&value, CMSG_DATA(c), sizeof(value));
-      out->hop_limit = value;
-    }
-  }
-  return true;
-}
-
-bool IcmpSocket::ReadErrorQueue(ErrorEntry* out) {
-  uint8_t data[256];
-  iovec iov{data, sizeof(data)};
-  alignas(cmsghdr) char control[512];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  const ssize_t n = recvmsg(fd_.get(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-  if (n < 0) return false;
-  *out = ErrorEntry();
-  absl::Time stamp = absl::InfinitePast();
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
-      scm_timestamping ts;
-      std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-      stamp = FromTimespec(ts.ts[0]);
-    } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
-               (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
-      sock_extended_err err;
-      std::memcpy(&err, CMSG_DATA(c), sizeof(err));
-      if (err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
-        out->kind = ErrorEntry::Kind::kTxTimestamp;
-        out->tx_id = err.ee_data;
-      } else if (err.ee_origin == SO_EE_ORIGIN_ICMP ||
-                 err.ee_origin == SO_EE_ORIGIN_ICMP6 ||
-                 err.ee_origin == SO_EE_ORIGIN_LOCAL) {
-        out->kind = ErrorEntry::Kind::kIcmpError;
-        out->icmp_type = err.ee_type;
-        out->icmp_code = err.ee_code;
-        out->err = static_cast<int>(err.ee_errno);
-        const sockaddr* offender =
-            SO_EE_OFFENDER(reinterpret_cast<sock_extended_err*>(CMSG_DATA(c)));
-        out->offender = SocketAddress::FromSockaddr(
-            offender, family_ == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
-        out->request.assign(data, data + std::min<size_t>(n, sizeof(data)));
-      }
-    }
-  }
-  out->time = stamp;
+  ReceiveMeta meta;
+  ParseReceiveControl(msg, &meta);
+  out->kernel_time = meta.kernel_time;
+  out->hop_limit = meta.hop_limit;
   return true;
 }
 

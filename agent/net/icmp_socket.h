@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "agent/net/datagram_messages.h"
 #include "agent/net/socket_address.h"
 #include "agent/net/socket_setup.h"
 #include "agent/net/unique_fd.h"
@@ -48,19 +49,13 @@ class IcmpSocket {
   // Reads one datagram; false when nothing is left (EAGAIN) or on error.
   bool Receive(Received* out);
 
-  struct ErrorEntry {
-    enum class Kind { kTxTimestamp, kIcmpError, kOther } kind = Kind::kOther;
-    uint32_t tx_id = 0;  // kTxTimestamp: which send
-    absl::Time time;     // kTxTimestamp: software TX time
-    // kIcmpError (datagram sockets): what the kernel reported, and the start
-    // of our request as sent (ICMP header and payload).
-    uint8_t icmp_type = 0, icmp_code = 0;
-    SocketAddress offender;
-    int err = 0;
-    std::vector<uint8_t> request;
-  };
+  // Transmit timestamps; on datagram sockets also ICMP errors, with the
+  // start of our request as sent (ICMP header and payload).
+  using ErrorEntry = ErrorQueueEntry;
   // Reads one entry of the error queue; false when empty.
-  bool ReadErrorQueue(ErrorEntry* out);
+  bool ReadErrorQueue(ErrorEntry* out) {
+    return netprobe::ReadErrorQueue(fd_.get(), family_, out);
+  }
 
  private:
   IcmpSocket(UniqueFd fd, int family, Kind kind, uint16_t id)

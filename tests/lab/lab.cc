@@ -126,8 +126,8 @@ absl::Status Lab::BuildRouted() {
   NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", switch_netns_}));
   created_netns_.push_back(switch_netns_);
   for (const char* bridge : {"br0", "br1"}) {
-    NETPROBE_RETURN_IF_ERROR(
-        Ip({"-n", switch_netns_, "link", "add", bridge, "type", "bridge"}));
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", bridge, "type",
+                                 "bridge", "mcast_snooping", "0"}));
     NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "set", bridge, "up"}));
   }
   hosts_.resize(3);
@@ -166,8 +166,10 @@ absl::Status Lab::Build(int hosts) {
   switch_netns_ = absl::StrCat(prefix_, "-sw");
   NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", switch_netns_}));
   created_netns_.push_back(switch_netns_);
-  NETPROBE_RETURN_IF_ERROR(
-      Ip({"-n", switch_netns_, "link", "add", "br0", "type", "bridge"}));
+  // Snooping off: without a querier in the lab, whether the bridge forwards a
+  // group to a port would depend on report timing; a plain switch floods.
+  NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", "br0", "type",
+                               "bridge", "mcast_snooping", "0"}));
   NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "set", "br0", "up"}));
 
   for (int i = 0; i < hosts; ++i) {

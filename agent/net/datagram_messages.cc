@@ -1,0 +1,112 @@
+#include "agent/net/datagram_messages.h"
+
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace netprobe {
+namespace {
+
+absl::Time FromTimespec(const timespec& ts) {
+  if (ts.tv_sec == 0 && ts.tv_nsec == 0) return absl::InfinitePast();
+  return absl::TimeFromTimespec(ts);
+}
+
+template <typename T>
+T Read(const cmsghdr* c) {
+  T value;
+  std::memcpy(&value, CMSG_DATA(c), sizeof(value));
+  return value;
+}
+
+SocketAddress AddressOf(const void* addr, int family) {
+  sockaddr_storage storage{};
+  if (family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    sin6->sin6_family = AF_INET6;
+    std::memcpy(&sin6->sin6_addr, addr, sizeof(in6_addr));
+    return SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&storage),
+                                       sizeof(sockaddr_in6));
+  }
+  auto* sin = reinterpret_cast<sockaddr_in*>(&storage);
+  sin->sin_family = AF_INET;
+  std::memcpy(&sin->sin_addr, addr, sizeof(in_addr));
+  return SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&storage),
+                                     sizeof(sockaddr_in));
+}
+
+}  // namespace
+
+int SoftwareTimestampingFlags() {
+  return SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE |
+         SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
+         SOF_TIMESTAMPING_OPT_TSONLY;
+}
+
+void ParseReceiveControl(msghdr& msg, ReceiveMeta* out) {
+  *out = ReceiveMeta();
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
+      out->kernel_time = FromTimespec(Read<scm_timestamping>(c).ts[0]);
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+      out->kernel_drops = Read<uint32_t>(c);
+    } else if ((c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) ||
+               (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)) {
+      out->hop_limit = Read<int>(c);
+    } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      const in_pktinfo info = Read<in_pktinfo>(c);
+      out->destination = AddressOf(&info.ipi_addr, AF_INET);
+      out->interface_index = info.ipi_ifindex;
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      const in6_pktinfo info = Read<in6_pktinfo>(c);
+      out->destination = AddressOf(&info.ipi6_addr, AF_INET6);
+      out->interface_index = static_cast<int>(info.ipi6_ifindex);
+    }
+  }
+}
+
+bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out) {
+  uint8_t data[256];
+  iovec iov{data, sizeof(data)};
+  alignas(cmsghdr) char control[512];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  const ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+  if (n < 0) return false;
+  *out = ErrorQueueEntry();
+  absl::Time stamp = absl::InfinitePast();
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
+      stamp = FromTimespec(Read<scm_timestamping>(c).ts[0]);
+    } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+               (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+      const sock_extended_err err = Read<sock_extended_err>(c);
+      if (err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
+        out->kind = ErrorQueueEntry::Kind::kTxTimestamp;
+        out->tx_id = err.ee_data;
+      } else if (err.ee_origin == SO_EE_ORIGIN_ICMP ||
+                 err.ee_origin == SO_EE_ORIGIN_ICMP6 ||
+                 err.ee_origin == SO_EE_ORIGIN_LOCAL) {
+        out->kind = ErrorQueueEntry::Kind::kIcmpError;
+        out->icmp_type = err.ee_type;
+        out->icmp_code = err.ee_code;
+        out->err = static_cast<int>(err.ee_errno);
+        const sockaddr* offender =
+            SO_EE_OFFENDER(reinterpret_cast<sock_extended_err*>(CMSG_DATA(c)));
+        out->offender = SocketAddress::FromSockaddr(
+            offender, family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+        out->request.assign(data, data + std::min<size_t>(n, sizeof(data)));
+      }
+    }
+  }
+  out->time = stamp;
+  return true;
+}
+
+}  // namespace netprobe

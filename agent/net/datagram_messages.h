@@ -1,0 +1,52 @@
+#ifndef NETPROBE_AGENT_NET_DATAGRAM_MESSAGES_H_
+#define NETPROBE_AGENT_NET_DATAGRAM_MESSAGES_H_
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "agent/net/socket_address.h"
+
+namespace netprobe {
+
+// What the kernel says about a received datagram in control messages, for
+// sockets that asked for them (SO_TIMESTAMPING, IP_RECVTTL /
+// IPV6_RECVHOPLIMIT, IP_PKTINFO / IPV6_RECVPKTINFO, SO_RXQ_OVFL).
+struct ReceiveMeta {
+  absl::Time kernel_time = absl::InfinitePast();  // software RX timestamp
+  int hop_limit = -1;                             // TTL / hop limit, -1 unknown
+  // The datagram's destination address (a group, a broadcast, ours).
+  std::optional<SocketAddress> destination;
+  int interface_index = 0;  // where it arrived, 0 unknown
+  // SO_RXQ_OVFL: datagrams the kernel dropped on this socket so far.
+  std::optional<uint32_t> kernel_drops;
+};
+
+// Reads the control messages of one recvmsg() into `out` (reset first).
+void ParseReceiveControl(msghdr& msg, ReceiveMeta* out);
+
+// One entry of a socket's error queue (MSG_ERRQUEUE): a transmit timestamp,
+// or an ICMP error (IP_RECVERR / IPV6_RECVERR) with the offending router.
+struct ErrorQueueEntry {
+  enum class Kind { kTxTimestamp, kIcmpError, kOther } kind = Kind::kOther;
+  uint32_t tx_id = 0;                      // kTxTimestamp: which send (OPT_ID)
+  absl::Time time = absl::InfinitePast();  // kTxTimestamp: software TX time
+  uint8_t icmp_type = 0, icmp_code = 0;    // kIcmpError: as received
+  SocketAddress offender;                  // kIcmpError: who sent it
+  int err = 0;                             // kIcmpError: the errno it maps to
+  std::vector<uint8_t> request;            // kIcmpError: start of what we sent
+};
+
+// Reads one entry of `fd`'s error queue; false when it is empty.
+bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out);
+
+// SO_TIMESTAMPING flags for software TX (error queue, numbered sends) and RX
+// timestamps on one clock (CLOCK_REALTIME).
+int SoftwareTimestampingFlags();
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_NET_DATAGRAM_MESSAGES_H_

@@ -1,0 +1,76 @@
+#ifndef NETPROBE_AGENT_NET_UDP_SOCKET_H_
+#define NETPROBE_AGENT_NET_UDP_SOCKET_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "agent/net/datagram_messages.h"
+#include "agent/net/socket_address.h"
+#include "agent/net/socket_setup.h"
+#include "agent/net/unique_fd.h"
+
+namespace netprobe {
+
+// A non-blocking UDP socket for probes, with what they all measure by: kernel
+// software timestamps on send (error queue, numbered sends) and receive, the
+// TTL / hop limit and destination address of each datagram, the kernel's count
+// of datagrams dropped on the socket (SO_RXQ_OVFL), and ICMP errors with the
+// router that sent them (IP_RECVERR). Not thread-safe.
+class UdpSocket {
+ public:
+  struct Extras {
+    bool broadcast = false;      // SO_BROADCAST
+    bool reuse_address = false;  // SO_REUSEADDR (several multicast listeners)
+  };
+
+  // Opens a socket of `family` (AF_INET / AF_INET6) with `setup` applied
+  // (which binds to setup.source when given). Errors name the socket option.
+  static absl::StatusOr<UdpSocket> Open(int family, const SocketSetup& setup,
+                                        Extras extras);
+  static absl::StatusOr<UdpSocket> Open(int family, const SocketSetup& setup) {
+    return Open(family, setup, Extras{});
+  }
+
+  int fd() const { return fd_.get(); }
+  int family() const { return family_; }
+
+  absl::Status Bind(const SocketAddress& local);
+  // Only datagrams from `peer` arrive; ICMP errors about what we send to it
+  // reach the error queue.
+  absl::Status Connect(const SocketAddress& peer);
+  // The address the kernel bound (after Bind, Connect or a first send).
+  absl::StatusOr<SocketAddress> LocalAddress() const;
+
+  // Sends one datagram, to the connected peer when `to` is null. Returns 0 or
+  // the errno. Each successful send takes the next transmit-timestamp id
+  // (0, 1, ...), which ReadErrorQueue reports with the kernel's send time.
+  int Send(absl::Span<const uint8_t> data, const SocketAddress* to = nullptr);
+
+  struct Received {
+    std::vector<uint8_t> data;  // at most the max_bytes asked for
+    size_t bytes = 0;           // the datagram's full length (MSG_TRUNC)
+    SocketAddress from;
+    ReceiveMeta meta;
+  };
+  // Reads one datagram into `out`, keeping at most `max_bytes` of it. Returns
+  // 0, EAGAIN when nothing is queued, or another errno (a pending ICMP error
+  // on a connected socket: read the error queue, then receive again).
+  int Receive(Received* out, size_t max_bytes = 65536);
+
+  // Transmit timestamps and ICMP errors; false when the queue is empty.
+  bool ReadErrorQueue(ErrorQueueEntry* out) {
+    return netprobe::ReadErrorQueue(fd_.get(), family_, out);
+  }
+
+ private:
+  UdpSocket(UniqueFd fd, int family) : fd_(std::move(fd)), family_(family) {}
+
+  UniqueFd fd_;
+  int family_;
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_NET_UDP_SOCKET_H_
