@@ -43,6 +43,10 @@ std::vector<OptionSpec> AgentOptionSpecs() {
       {0, "unix-socket-mode", "OCTAL", "permissions of unix sockets (default 0660)"},
       {0, "unix-socket-group", "NAME", "group owning unix sockets (default the agent's)"},
       {0, "stream-queue", "N", "events buffered per stream, 16..65536 (default 256)"},
+      {0, "udp-echo", "PORT|ADDR:PORT",
+       "run a UDP echo responder (RFC 862) there; repeatable or comma-separated; "
+       "port 0: the kernel chooses (see `netprobe info`)",
+       true},
       {0, "shutdown-grace", "DURATION",
        "on SIGTERM, how long open streams get to end with their summaries (default 5s)"},
       {'h', "help", "", "show this help"},
@@ -83,6 +87,7 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
     if (config.has_stream_queue_capacity()) {
       options.stream_queue_capacity = config.stream_queue_capacity();
     }
+    options.udp_echo.assign(config.udp_echo().begin(), config.udp_echo().end());
     if (config.has_shutdown_grace()) {
       options.shutdown_grace = absl::Seconds(config.shutdown_grace().seconds()) +
                                absl::Nanoseconds(config.shutdown_grace().nanos());
@@ -93,6 +98,14 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
     for (const std::string& value : flags.GetAll("listen")) {
       for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipEmpty())) {
         options.listen.emplace_back(part);
+      }
+    }
+  }
+  if (flags.Has("udp-echo")) {
+    options.udp_echo.clear();
+    for (const std::string& value : flags.GetAll("udp-echo")) {
+      for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+        options.udp_echo.emplace_back(part);
       }
     }
   }
@@ -187,6 +200,9 @@ int Run(int argc, char** argv) {
   LogLine(absl::StrCat("netprobe-agent ", kNetprobeVersion, " pid ", getpid(),
                        " listening on ",
                        absl::StrJoin((*agent)->bound_addresses(), " ")));
+  for (const std::string& address : (*agent)->udp_echo_addresses()) {
+    LogLine(absl::StrCat("netprobe-agent: udp echo responder on ", address));
+  }
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

@@ -59,6 +59,7 @@ void ParseReceiveControl(msghdr& msg, ReceiveMeta* out) {
     } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
       const in_pktinfo info = Read<in_pktinfo>(c);
       out->destination = AddressOf(&info.ipi_addr, AF_INET);
+      out->local_address = AddressOf(&info.ipi_spec_dst, AF_INET);
       out->interface_index = info.ipi_ifindex;
     } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
       const in6_pktinfo info = Read<in6_pktinfo>(c);

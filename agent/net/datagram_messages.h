@@ -21,6 +21,9 @@ struct ReceiveMeta {
   // The datagram's destination address (a group, a broadcast, ours).
   std::optional<SocketAddress> destination;
   int interface_index = 0;  // where it arrived, 0 unknown
+  // IPv4: the local address an answer should come from (ipi_spec_dst), an
+  // address of the receiving interface even for broadcasts and groups.
+  std::optional<SocketAddress> local_address;
   // SO_RXQ_OVFL: datagrams the kernel dropped on this socket so far.
   std::optional<uint32_t> kernel_drops;
 };

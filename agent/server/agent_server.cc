@@ -72,6 +72,13 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   NETPROBE_ASSIGN_OR_RETURN(agent->loop_, EventLoop::Create());
   agent->registry_ = std::make_unique<ProbeRegistry>(agent->loop_.get());
   agent->resolver_ = std::make_unique<Resolver>();
+  for (const std::string& text : options.udp_echo) {
+    NETPROBE_ASSIGN_OR_RETURN(SocketAddress address,
+                              ParseUdpEchoAddress(text, "udp_echo"));
+    NETPROBE_ASSIGN_OR_RETURN(auto responder,
+                              UdpEchoResponder::Start(agent->loop_.get(), address));
+    agent->responders_.push_back(std::move(responder));
+  }
   agent->probes_service_ = std::make_unique<ProbesService>(
       agent->loop_.get(), agent->registry_.get(), agent->resolver_.get(),
       options.stream_queue_capacity);
@@ -94,6 +101,9 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   AgentFacts facts;
   facts.start_time = absl::Now();
   facts.probes = ProbesService::Support();
+  for (const auto& responder : agent->responders_) {
+    facts.udp_echo.push_back(responder.get());
+  }
   agent->agent_service_ = std::make_unique<AgentService>(std::move(facts));
   builder.RegisterService(agent->agent_service_.get());
   builder.RegisterService(agent->probes_service_.get());
@@ -150,5 +160,11 @@ void AgentServer::Shutdown() {
 }
 
 AgentServer::~AgentServer() { Shutdown(); }
+
+std::vector<std::string> AgentServer::udp_echo_addresses() const {
+  std::vector<std::string> out;
+  for (const auto& responder : responders_) out.push_back(responder->bound().ToString());
+  return out;
+}
 
 }  // namespace netprobe

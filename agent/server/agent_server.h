@@ -13,6 +13,7 @@
 #include "agent/net/event_loop.h"
 #include "agent/net/resolver.h"
 #include "agent/probes/probe_registry.h"
+#include "agent/responders/udp_echo_responder.h"
 #include "agent/server/agent_service.h"
 #include "agent/server/probes_service.h"
 
@@ -29,6 +30,8 @@ struct AgentOptions {
   std::string unix_socket_group;  // empty: the agent's own group
   size_t stream_queue_capacity = 256;
   absl::Duration shutdown_grace = absl::Seconds(5);
+  // UDP echo responders ("PORT", "ADDR:PORT"); none by default.
+  std::vector<std::string> udp_echo;
 };
 
 // The running agent: one event loop thread, the gRPC server, its services.
@@ -45,6 +48,8 @@ class AgentServer {
 
   // The listen addresses with the ports actually bound ("127.0.0.1:41234").
   const std::vector<std::string>& bound_addresses() const { return bound_; }
+  // The UDP echo responders' bound addresses ("[::]:7").
+  std::vector<std::string> udp_echo_addresses() const;
   size_t active_probes() const { return registry_->active(); }
 
  private:
@@ -57,6 +62,8 @@ class AgentServer {
   std::unique_ptr<ProbeRegistry> registry_;
   std::unique_ptr<Resolver> resolver_;  // before the loop is gone: joined first
   std::thread loop_thread_;
+  // Answer on the loop; destroyed before it, after Shutdown() joined its thread.
+  std::vector<std::unique_ptr<UdpEchoResponder>> responders_;
   std::unique_ptr<AgentService> agent_service_;
   std::unique_ptr<ProbesService> probes_service_;
   std::unique_ptr<grpc::Server> server_;  // after the services: destroyed first

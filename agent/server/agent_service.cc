@@ -59,6 +59,9 @@ void DescribeAgent(const AgentFacts& facts, v1::AgentInfo* info) {
   info->set_pid(getpid());
   info->set_uid(getuid());
   for (const std::string& addr : facts.listen_addresses) info->add_listen_addresses(addr);
+  for (const UdpEchoResponder* responder : facts.udp_echo) {
+    responder->Describe(info->add_udp_echo_responders());
+  }
   info->set_grpc_version(grpc::Version());
 }
 

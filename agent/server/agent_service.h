@@ -6,6 +6,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/responders/udp_echo_responder.h"
 #include "netprobe/v1/agent.grpc.pb.h"
 
 namespace netprobe {
@@ -15,6 +16,8 @@ struct AgentFacts {
   absl::Time start_time;
   std::vector<std::string> listen_addresses;
   std::vector<v1::ProbeSupport> probes;
+  // Owned by the server and alive as long as the service.
+  std::vector<const UdpEchoResponder*> udp_echo;
 };
 
 // Fills `info` from the host as it is now (interfaces, capabilities, uname).

@@ -23,6 +23,14 @@ std::string FormatAgentInfo(const v1::AgentInfo& info) {
                         info.kernel(), FormatUptime(info.uptime().seconds()));
   absl::StrAppendFormat(&out, "listening  %s\n",
                         absl::StrJoin(info.listen_addresses(), " "));
+  for (const v1::UdpEchoResponder& echo : info.udp_echo_responders()) {
+    absl::StrAppendFormat(&out,
+                          "udp echo   %s: %d received, %d echoed, %d send failed, "
+                          "%d ignored (source port < 1024), %d kernel drops\n",
+                          echo.address(), echo.received(), echo.echoed(),
+                          echo.send_failed(), echo.ignored_privileged_source(),
+                          echo.kernel_drops());
+  }
   absl::StrAppendFormat(
       &out, "caps       %s\n",
       info.capabilities().empty() ? "(none)" : absl::StrJoin(info.capabilities(), " "));
