@@ -9,9 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "agent/util/option_parser.h"
 #include "client/command_context.h"
+#include "client/commands/broadcast_command.h"
 #include "client/commands/info_command.h"
+#include "client/commands/mcast_command.h"
 #include "client/commands/ping_command.h"
 #include "client/commands/tcp_command.h"
+#include "client/commands/udp_command.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
 
@@ -34,6 +37,12 @@ constexpr Command kCommands[] = {
     {"ping", "ICMP echo to one host (like ping) or many (like fping)", PingOptions,
      RunPing},
     {"tcp", "TCP connect to HOST:PORT targets, like tcping / nc -zv", TcpOptions, RunTcp},
+    {"udp", "UDP echo to HOST:PORT (an agent's --udp-echo or any RFC 862 server)",
+     UdpOptions, RunUdp},
+    {"mcast", "join a multicast GROUP:PORT (any-source or SSM), receive and send",
+     McastOptions, RunMcast},
+    {"broadcast", "who answers a UDP broadcast on an interface's segment",
+     BroadcastOptions, RunBroadcast},
 };
 
 std::vector<OptionSpec> GlobalOptions() {

@@ -5,26 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/net/posix_error.h"
-#include "agent/probes/proto_time.h"
+#include "agent/probes/request_fields.h"
 #include "agent/probes/socket_options.h"
 
 namespace netprobe {
-namespace {
-
-absl::StatusOr<absl::Duration> DurationField(const google::protobuf::Duration& value,
-                                             const char* field, absl::Duration min,
-                                             absl::Duration max) {
-  const absl::Duration d = FromProto(value);
-  if (d < min || d > max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": ", absl::FormatDuration(d), " is out of range: it must be from ",
-        absl::FormatDuration(min), " to ", absl::FormatDuration(max)));
-  }
-  return d;
-}
-
-}  // namespace
-
 absl::StatusOr<PingPlan> ValidatePing(const v1::PingRequest& request) {
   PingPlan plan;
   if (request.targets().empty()) {
@@ -52,13 +36,13 @@ absl::StatusOr<PingPlan> ValidatePing(const v1::PingRequest& request) {
   plan.count = request.count();
   if (request.has_interval()) {
     NETPROBE_ASSIGN_OR_RETURN(plan.interval,
-                              DurationField(request.interval(), "interval",
-                                            PingLimits::kMinInterval, absl::Hours(1)));
+                              DurationInRange(request.interval(), "interval",
+                                              PingLimits::kMinInterval, absl::Hours(1)));
   }
   if (request.has_timeout()) {
     NETPROBE_ASSIGN_OR_RETURN(
-        plan.timeout, DurationField(request.timeout(), "timeout", absl::Milliseconds(1),
-                                    absl::Seconds(60)));
+        plan.timeout, DurationInRange(request.timeout(), "timeout", absl::Milliseconds(1),
+                                      absl::Seconds(60)));
   }
   if (request.has_size()) {
     if (request.size() > PingLimits::kMaxSize) {

@@ -64,6 +64,14 @@ void TargetTally::Record(v1::Outcome outcome, std::optional<absl::Duration> rtt)
   }
 }
 
+void TargetTally::RecordTransit(absl::Duration transit) {
+  if (transits_++ > 0) {
+    const double d = std::abs(absl::ToDoubleNanoseconds(transit - last_transit_));
+    jitter_ns_ += (d - jitter_ns_) / 16.0;
+  }
+  last_transit_ = transit;
+}
+
 void TargetTally::Fill(v1::TargetSummary* out) const {
   out->set_sent(sent_);
   out->set_received(received_);
@@ -74,6 +82,9 @@ void TargetTally::Fill(v1::TargetSummary* out) const {
   out->set_late(late_);
   out->set_corrupted(corrupted_);
   if (rtt_.count() > 0) rtt_.Fill(out->mutable_rtt());
+  if (transits_ >= 2) {
+    ToProto(absl::Nanoseconds(std::llround(jitter_ns_)), out->mutable_jitter());
+  }
   for (const auto& [outcome, n] : outcomes_) {
     (*out->mutable_outcomes())[v1::Outcome_Name(outcome)] = n;
   }

@@ -41,6 +41,10 @@ class TargetTally {
   void RecordReordered() { ++reordered_; }
   void RecordLate() { ++late_; }
   void RecordCorrupted() { ++corrupted_; }
+  // RFC 3550 interarrival jitter, fed with each reply's transit time (the RTT
+  // for echoes) in arrival order: J += (|D| - J) / 16, D the difference of
+  // consecutive transit times. Reported once two replies have arrived.
+  void RecordTransit(absl::Duration transit);
 
   uint64_t sent() const { return sent_; }
   uint64_t received() const { return received_; }
@@ -51,6 +55,9 @@ class TargetTally {
   uint64_t sent_ = 0, received_ = 0, errors_ = 0, duplicates_ = 0, reordered_ = 0,
            late_ = 0, corrupted_ = 0;
   std::map<v1::Outcome, uint64_t> outcomes_;
+  uint64_t transits_ = 0;
+  absl::Duration last_transit_;
+  double jitter_ns_ = 0;
   DurationSamples rtt_;
 };
 

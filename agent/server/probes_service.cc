@@ -1,21 +1,28 @@
 #include "agent/server/probes_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "agent/probes/broadcast_probe.h"
+#include "agent/probes/broadcast_request.h"
+#include "agent/probes/multicast_probe.h"
+#include "agent/probes/multicast_request.h"
 #include "agent/probes/ping_probe.h"
 #include "agent/probes/ping_request.h"
 #include "agent/probes/tcp_connect_probe.h"
 #include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/udp_echo_probe.h"
+#include "agent/probes/udp_echo_request.h"
 #include "agent/server/stream_reactor.h"
 
 namespace netprobe {
 namespace {
 
-constexpr const char* kServed[] = {"Ping", "TcpConnect"};
+constexpr const char* kServed[] = {"Ping", "TcpConnect", "UdpEcho", "Broadcast",
+                                   "Multicast"};
 
 // Probe RPCs in the contract that this build does not serve yet.
 constexpr std::pair<const char*, const char*> kNotYet[] = {
-    {"UdpEcho", "#5"}, {"Broadcast", "#5"}, {"Multicast", "#5"},
-    {"Capture", "#6"}, {"Sockets", "#7"},
+    {"Capture", "#6"},
+    {"Sockets", "#7"},
 };
 
 const char* PlannedIssue(absl::string_view name) {
@@ -107,18 +114,66 @@ grpc::ServerWriteReactor<v1::TcpConnectEvents>* ProbesService::TcpConnect(
 }
 
 grpc::ServerWriteReactor<v1::UdpEchoEvents>* ProbesService::UdpEcho(
-    grpc::CallbackServerContext*, const v1::UdpEchoRequest*) {
-  return NotYetServed<v1::UdpEchoEvent, v1::UdpEchoEvents>(loop_, "UdpEcho");
+    grpc::CallbackServerContext*, const v1::UdpEchoRequest* request) {
+  using Reactor = StreamReactor<v1::UdpEchoEvent, v1::UdpEchoEvents>;
+  absl::StatusOr<UdpEchoPlan> plan = ValidateUdpEcho(*request);
+  if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
+  StreamLimits limits;
+  limits.high_water = queue_capacity_;
+  limits.hard_limit = queue_capacity_ + UdpEchoProbe::MaxEventsBeyondHighWater(*plan);
+  auto bridge = std::make_shared<Reactor::Bridge>(loop_, limits);
+  const ProbeRegistry::ProbeId id = registry_->NewId();
+  auto* reactor =
+      new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
+  registry_->Launch(id,
+                    [this, bridge, plan = *std::move(plan)](std::function<void()> done) {
+                      return std::make_unique<UdpEchoProbe>(plan, loop_, resolver_,
+                                                            bridge, std::move(done));
+                    });
+  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::BroadcastEvents>* ProbesService::Broadcast(
-    grpc::CallbackServerContext*, const v1::BroadcastRequest*) {
-  return NotYetServed<v1::BroadcastEvent, v1::BroadcastEvents>(loop_, "Broadcast");
+    grpc::CallbackServerContext*, const v1::BroadcastRequest* request) {
+  using Reactor = StreamReactor<v1::BroadcastEvent, v1::BroadcastEvents>;
+  absl::StatusOr<BroadcastPlan> plan = ValidateBroadcast(*request);
+  if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
+  // A collector cannot pause: replies beyond the queue are dropped and counted
+  // by the bridge (Dropped events). The probe waits for room for its summary.
+  StreamLimits limits;
+  limits.high_water = queue_capacity_;
+  limits.hard_limit = queue_capacity_;
+  auto bridge = std::make_shared<Reactor::Bridge>(loop_, limits);
+  const ProbeRegistry::ProbeId id = registry_->NewId();
+  auto* reactor =
+      new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
+  registry_->Launch(
+      id, [this, bridge, plan = *std::move(plan)](std::function<void()> done) {
+        return std::make_unique<BroadcastProbe>(plan, loop_, bridge, std::move(done));
+      });
+  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::MulticastEvents>* ProbesService::Multicast(
-    grpc::CallbackServerContext*, const v1::MulticastRequest*) {
-  return NotYetServed<v1::MulticastEvent, v1::MulticastEvents>(loop_, "Multicast");
+    grpc::CallbackServerContext*, const v1::MulticastRequest* request) {
+  using Reactor = StreamReactor<v1::MulticastEvent, v1::MulticastEvents>;
+  absl::StatusOr<MulticastPlan> plan = ValidateMulticast(*request);
+  if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
+  // A receiver cannot pause: datagrams beyond the queue are dropped and
+  // counted by the bridge (Dropped events). The probe waits for room for its
+  // summary.
+  StreamLimits limits;
+  limits.high_water = queue_capacity_;
+  limits.hard_limit = queue_capacity_;
+  auto bridge = std::make_shared<Reactor::Bridge>(loop_, limits);
+  const ProbeRegistry::ProbeId id = registry_->NewId();
+  auto* reactor =
+      new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
+  registry_->Launch(
+      id, [this, bridge, plan = *std::move(plan)](std::function<void()> done) {
+        return std::make_unique<MulticastProbe>(plan, loop_, bridge, std::move(done));
+      });
+  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(

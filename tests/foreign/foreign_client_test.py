@@ -147,6 +147,7 @@ class ForeignClientTest(unittest.TestCase):
         cls.ping_pb2 = importlib.import_module("netprobe.v1.ping_pb2")
         cls.tcp_pb2 = importlib.import_module("netprobe.v1.tcp_pb2")
         cls.udp_pb2 = importlib.import_module("netprobe.v1.udp_pb2")
+        cls.sockets_pb2 = importlib.import_module("netprobe.v1.sockets_pb2")
         cls.common_pb2 = importlib.import_module("netprobe.v1.common_pb2")
         cls.probes_pb2_grpc = importlib.import_module("netprobe.v1.probes_pb2_grpc")
         cls.health_pb2 = importlib.import_module("health_pb2")
@@ -329,11 +330,11 @@ class ForeignClientTest(unittest.TestCase):
         self.assertIn("GetInfo", [m.name for m in agent.method])
 
     def test_unserved_probe_is_unimplemented(self):
-        # UdpEcho is not served yet. If it becomes served this test has nothing
-        # to check any more and skips instead of failing.
+        # Sockets (issue 7) is not served yet. If it becomes served this test
+        # has nothing to check any more and skips instead of failing.
         with grpc.insecure_channel(self.unix_target) as channel:
             stub = self.probes_pb2_grpc.ProbesStub(channel)
-            call = stub.UdpEcho(self.udp_pb2.UdpEchoRequest(), timeout=RPC_TIMEOUT_S)
+            call = stub.Sockets(self.sockets_pb2.SocketsRequest(), timeout=RPC_TIMEOUT_S)
             try:
                 first = next(call)
             except grpc.RpcError as error:
@@ -342,10 +343,10 @@ class ForeignClientTest(unittest.TestCase):
                 code, details = call.code(), call.details()
             else:
                 call.cancel()
-                self.skipTest("UdpEcho is served now (first event: %s); nothing to check"
+                self.skipTest("Sockets is served now (first event: %s); nothing to check"
                               % str(first).strip())
         if code != grpc.StatusCode.UNIMPLEMENTED:
-            self.skipTest("UdpEcho answered %s (%r), not UNIMPLEMENTED: it seems to be "
+            self.skipTest("Sockets answered %s (%r), not UNIMPLEMENTED: it seems to be "
                           "served now" % (code, details))
         self.assertTrue(details and details.strip(), "empty status message")
 

@@ -93,12 +93,12 @@ TEST_F(AgentServerTest, ServesInfoOverUnixAndTcpAndRejectsUnservedProbes) {
   auto probes = v1::Probes::NewStub(
       grpc::CreateChannel(socket_, grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
-  auto reader = probes->UdpEcho(&context, v1::UdpEchoRequest());
-  v1::UdpEchoEvents events;
+  auto reader = probes->Sockets(&context, v1::SocketsRequest());
+  v1::SocketsEvents events;
   EXPECT_FALSE(reader->Read(&events));
   const grpc::Status status = reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("UdpEcho probe is not implemented"));
+  EXPECT_THAT(status.error_message(), HasSubstr("Sockets probe is not implemented"));
 }
 
 TEST_F(AgentServerTest, ClientKilledMidStreamStopsTheProbeAndLeaksNoFds) {

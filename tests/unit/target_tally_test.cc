@@ -70,5 +70,20 @@ TEST(TargetTally, NothingSentIsNoLoss) {
   EXPECT_FALSE(summary.has_rtt());
 }
 
+TEST(TargetTally, Rfc3550JitterOfFixedTransits) {
+  TargetTally tally;
+  v1::TargetSummary one;
+  tally.RecordTransit(absl::Microseconds(100));
+  tally.Fill(&one);
+  EXPECT_FALSE(one.has_jitter());  // needs two transits
+  // D = 160 us then 0: J = 160/16 = 10 us, then J = 10 - 10/16 = 9.375 us.
+  tally.RecordTransit(absl::Microseconds(260));
+  tally.RecordTransit(absl::Microseconds(260));
+  v1::TargetSummary three;
+  tally.Fill(&three);
+  EXPECT_EQ(three.jitter().seconds(), 0);
+  EXPECT_EQ(three.jitter().nanos(), 9375);
+}
+
 }  // namespace
 }  // namespace netprobe

@@ -1,0 +1,341 @@
+#include "agent/probes/udp_echo_probe.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "agent/net/monotonic_clock.h"
+#include "agent/net/udp_echo_payload.h"
+#include "agent/probes/attempt_result.h"
+#include "agent/probes/proto_time.h"
+#include "agent/probes/stream_end.h"
+#include "agent/util/log.h"
+
+namespace netprobe {
+namespace {
+
+uint32_t RandomToken() {
+  std::random_device device;
+  return device();
+}
+
+absl::Time KernelOr(absl::Time kernel, absl::Time user) {
+  return kernel != absl::InfinitePast() ? kernel : user;
+}
+
+}  // namespace
+
+size_t UdpEchoProbe::MaxEventsBeyondHighWater(const UdpEchoPlan& plan) {
+  // Datagrams in flight are bounded by timeout / interval; each ends in one
+  // event, plus duplicates of answered ones (bounded by the Recent ring).
+  const double in_flight = absl::FDivDuration(plan.timeout, plan.interval) + 1;
+  return static_cast<size_t>(in_flight) * 2 + 2;
+}
+
+UdpEchoProbe::UdpEchoProbe(UdpEchoPlan plan, EventLoop* loop, Resolver* resolver,
+                           std::shared_ptr<Sink> sink, std::function<void()> done)
+    : plan_(std::move(plan)),
+      loop_(loop),
+      resolver_(resolver),
+      sink_(std::move(sink)),
+      done_(std::move(done)),
+      token_(RandomToken()) {}
+
+UdpEchoProbe::~UdpEchoProbe() { ReleaseAll(); }
+
+void UdpEchoProbe::Start() {
+  auto literal = Resolver::ResolveLiteral(plan_.host, plan_.family, "target");
+  if (!literal.ok()) return OnResolved(literal.status());
+  if (literal->has_value()) return OnResolved(**literal);
+  std::weak_ptr<char> alive = alive_;
+  resolver_->Resolve(plan_.host, plan_.family, "target",
+                     [this, alive, loop = loop_](absl::StatusOr<SocketAddress> r) {
+                       loop->Post([this, alive, r = std::move(r)]() mutable {
+                         if (alive.lock()) OnResolved(std::move(r));
+                       });
+                     });
+}
+
+void UdpEchoProbe::FinishWith(absl::Status status) {
+  finished_ = true;
+  ReleaseAll();
+  sink_->Finish(std::move(status));
+  done_();
+}
+
+void UdpEchoProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
+  if (finished_) return;
+  if (!address.ok()) return FinishWith(address.status());
+  target_ = *address;
+  target_.set_port(plan_.port);
+  if (plan_.setup.source && plan_.setup.source->family() != target_.family()) {
+    return FinishWith(absl::InvalidArgumentError(absl::StrCat(
+        "target: ", plan_.host, " is ", target_.ip(),
+        ", not of the family of options.source_address ", plan_.setup.source->ip())));
+  }
+  auto socket = UdpSocket::Open(target_.family(), plan_.setup);
+  if (!socket.ok()) return FinishWith(socket.status());
+  socket_.emplace(*std::move(socket));
+  if (absl::Status st = socket_->Connect(target_); !st.ok()) return FinishWith(st);
+  absl::Status watched = loop_->Watch(socket_->fd(), EPOLLIN,
+                                      [this](uint32_t events) { OnReadable(events); });
+  if (!watched.ok()) return FinishWith(watched);
+  begun_ = true;
+  next_due_ = MonotonicNow();
+  SendNext();
+}
+
+void UdpEchoProbe::ScheduleNext() {
+  if (finished_ || (plan_.count != 0 && sent_ >= plan_.count)) return;
+  next_due_ = std::max(next_due_ + plan_.interval, MonotonicNow());
+  send_timer_ = loop_->RunAt(next_due_, [this] {
+    send_timer_ = 0;
+    SendNext();
+  });
+}
+
+void UdpEchoProbe::SendNext() {
+  if (finished_) return;
+  if (!sink_->Writable()) {
+    // Pause rather than drop: the next datagram waits for the client.
+    if (!waiting_for_sink_) {
+      waiting_for_sink_ = true;
+      std::weak_ptr<char> alive = alive_;
+      sink_->NotifyWhenWritable([this, alive] {
+        if (!alive.lock()) return;
+        waiting_for_sink_ = false;
+        next_due_ = MonotonicNow();
+        SendNext();
+      });
+    }
+    return;
+  }
+  const uint32_t sequence = ++sent_;
+  const absl::Time now = absl::Now();
+  const std::vector<uint8_t> datagram =
+      udp_echo::Build({.token = token_, .sequence = sequence, .sent = now}, plan_.size);
+  const int err = socket_->Send(datagram);
+  if (err != 0) {
+    // Refused at once by the kernel (no route, a pending ICMP error, ...).
+    v1::UdpEchoReply reply;
+    NewReply(sequence, now, &reply);
+    *reply.mutable_result() = ResultFromErrno(err);
+    tally_.Record(reply.result().outcome());
+    Settle(sequence, Recent::State::kTimedOut);
+    Emit(std::move(reply));
+  } else {
+    Pending& pending = pending_[sequence];
+    pending.user_sent = now;
+    pending.timer =
+        loop_->RunAfter(plan_.timeout, [this, sequence] { OnTimeout(sequence); });
+    tx_ids_[next_tx_id_++] = sequence;
+  }
+  ScheduleNext();
+  CheckFinished();
+}
+
+void UdpEchoProbe::OnReadable(uint32_t events) {
+  // Transmit timestamps first, so replies find their send times.
+  if (events & EPOLLERR) HandleErrorQueue();
+  UdpSocket::Received datagram;
+  // Bounded per wakeup so one busy socket cannot starve the loop.
+  for (int i = 0; i < 1024 && !finished_; ++i) {
+    const int err = socket_->Receive(&datagram);
+    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    if (err != 0) {
+      HandleErrorQueue();  // a pending ICMP error; its entry says which datagram
+      continue;
+    }
+    HandleDatagram(datagram);
+  }
+  if (!finished_ && (events & EPOLLERR)) HandleErrorQueue();
+  CheckFinished();
+}
+
+void UdpEchoProbe::HandleErrorQueue() {
+  ErrorQueueEntry entry;
+  for (int i = 0; i < 1024 && !finished_ && socket_->ReadErrorQueue(&entry); ++i) {
+    if (entry.kind == ErrorQueueEntry::Kind::kTxTimestamp) {
+      auto id = tx_ids_.find(entry.tx_id);
+      if (id == tx_ids_.end()) continue;
+      auto it = pending_.find(id->second);
+      if (it != pending_.end()) it->second.kernel_sent = entry.time;
+      tx_ids_.erase(id);
+      continue;
+    }
+    if (entry.kind != ErrorQueueEntry::Kind::kIcmpError || pending_.empty()) continue;
+    // The entry holds what we sent, as far as the ICMP error quoted it; when
+    // too little for our header, it is about the oldest datagram in flight.
+    uint32_t sequence = 0;
+    auto parsed = udp_echo::Parse(entry.request);
+    if (parsed && parsed->header.token == token_) {
+      sequence = parsed->header.sequence;
+    } else {
+      sequence = pending_.begin()->first;
+      for (const auto& [seq, p] : pending_) sequence = std::min(sequence, seq);
+    }
+    auto it = pending_.find(sequence);
+    if (it == pending_.end()) continue;
+    v1::UdpEchoReply reply;
+    NewReply(sequence, it->second.user_sent, &reply);
+    *reply.mutable_result() =
+        entry.err != 0 && entry.offender.valid()
+            ? ResultFromIcmpError(target_.family() == AF_INET6, entry.icmp_type,
+                                  entry.icmp_code, entry.offender.ip())
+            : ResultFromErrno(entry.err);
+    tally_.Record(reply.result().outcome());
+    Settle(sequence, Recent::State::kTimedOut);
+    Emit(std::move(reply));
+  }
+}
+
+void UdpEchoProbe::HandleDatagram(const UdpSocket::Received& datagram) {
+  auto parsed = udp_echo::Parse(datagram.data);
+  if (!parsed || parsed->header.token != token_) {
+    ++strays_;  // not an echo of ours (a connected socket hears only the target)
+    return;
+  }
+  const uint32_t sequence = parsed->header.sequence;
+  const bool intact = parsed->intact && datagram.bytes == plan_.size;
+  auto it = pending_.find(sequence);
+  if (it == pending_.end()) {
+    const Recent& recent = recent_[sequence % kRecent];
+    if (recent.sequence != sequence || recent.state == Recent::State::kNone) {
+      ++strays_;
+      return;
+    }
+    if (recent.state == Recent::State::kTimedOut) {
+      tally_.RecordLate();
+      return;
+    }
+    tally_.RecordDuplicate();
+    v1::UdpEchoReply reply;
+    NewReply(sequence, parsed->header.sent, &reply);
+    reply.mutable_result()->set_outcome(v1::OUTCOME_OK);
+    reply.set_duplicate(true);
+    reply.set_bytes(datagram.bytes);
+    Emit(std::move(reply));
+    return;
+  }
+  const Pending pending = it->second;
+  const absl::Time sent = KernelOr(pending.kernel_sent, pending.user_sent);
+  const absl::Time received = KernelOr(datagram.meta.kernel_time, absl::Now());
+  const absl::Duration rtt = std::max(received - sent, absl::ZeroDuration());
+  Settle(sequence, Recent::State::kAnswered);
+  v1::UdpEchoReply reply;
+  NewReply(sequence, pending.user_sent, &reply);
+  reply.mutable_result()->set_outcome(v1::OUTCOME_OK);
+  ToProto(rtt, reply.mutable_rtt());
+  reply.set_bytes(datagram.bytes);
+  if (sequence < highest_answered_) {
+    reply.set_out_of_order(true);
+    tally_.RecordReordered();
+  }
+  highest_answered_ = std::max(highest_answered_, sequence);
+  if (!intact) {
+    reply.set_corrupted(true);
+    tally_.RecordCorrupted();
+  }
+  tally_.Record(v1::OUTCOME_OK, rtt);
+  tally_.RecordTransit(rtt);
+  Emit(std::move(reply));
+}
+
+void UdpEchoProbe::Settle(uint32_t sequence, Recent::State state) {
+  auto it = pending_.find(sequence);
+  if (it != pending_.end()) {
+    loop_->Cancel(it->second.timer);
+    pending_.erase(it);
+  }
+  recent_[sequence % kRecent] = Recent{sequence, state};
+}
+
+void UdpEchoProbe::OnTimeout(uint32_t sequence) {
+  auto it = pending_.find(sequence);
+  if (it == pending_.end() || finished_) return;
+  v1::UdpEchoReply reply;
+  NewReply(sequence, it->second.user_sent, &reply);
+  reply.mutable_result()->set_outcome(v1::OUTCOME_TIMEOUT);
+  reply.mutable_result()->set_detail(
+      absl::StrCat("no reply within ", absl::FormatDuration(plan_.timeout)));
+  it->second.timer = 0;
+  Settle(sequence, Recent::State::kTimedOut);
+  tally_.Record(v1::OUTCOME_TIMEOUT);
+  Emit(std::move(reply));
+  CheckFinished();
+}
+
+void UdpEchoProbe::FillTarget(v1::Endpoint* target) const {
+  target->set_host(plan_.host);
+  target->set_port(plan_.port);
+  if (target_.valid()) {
+    target->set_address(target_.ip());
+    target->set_family(target_.family() == AF_INET6 ? v1::ADDRESS_FAMILY_IPV6
+                                                    : v1::ADDRESS_FAMILY_IPV4);
+  }
+}
+
+void UdpEchoProbe::NewReply(uint32_t sequence, absl::Time sent,
+                            v1::UdpEchoReply* reply) const {
+  FillTarget(reply->mutable_target());
+  reply->set_sequence(sequence);
+  ToProto(sent, reply->mutable_time());
+}
+
+void UdpEchoProbe::Emit(v1::UdpEchoReply reply) {
+  v1::UdpEchoEvent event;
+  *event.mutable_reply() = std::move(reply);
+  sink_->Emit(std::move(event));
+}
+
+void UdpEchoProbe::CheckFinished() {
+  if (finished_ || !begun_ || plan_.count == 0 || sent_ < plan_.count ||
+      !pending_.empty()) {
+    return;
+  }
+  EmitSummary();
+  FinishWith(absl::OkStatus());
+}
+
+void UdpEchoProbe::EmitSummary() {
+  if (strays_ > 0) {
+    LogLine(absl::StrCat("udp echo ", plan_.host, ":", plan_.port, ": ignored ", strays_,
+                         " datagrams that were not echoes of ours"));
+  }
+  v1::UdpEchoEvent event;
+  v1::TargetSummary* summary = event.mutable_summary();
+  FillTarget(summary->mutable_target());
+  tally_.Fill(summary);
+  sink_->Emit(std::move(event));
+}
+
+void UdpEchoProbe::Stop(StopReason reason) {
+  if (finished_) return;
+  if (reason == StopReason::kAgentShutdown) {
+    v1::UdpEchoEvent end;
+    FillShutdownEnd(
+        "the agent is shutting down; datagrams in flight were abandoned uncounted",
+        end.mutable_end());
+    sink_->Emit(std::move(end));
+    EmitSummary();
+    FinishWith(absl::OkStatus());
+  } else {
+    FinishWith(absl::CancelledError("cancelled by the client"));
+  }
+}
+
+void UdpEchoProbe::ReleaseAll() {
+  for (auto& [sequence, pending] : pending_) loop_->Cancel(pending.timer);
+  pending_.clear();
+  tx_ids_.clear();
+  if (send_timer_ != 0) loop_->Cancel(send_timer_);
+  send_timer_ = 0;
+  if (socket_.has_value()) {
+    loop_->Unwatch(socket_->fd());
+    socket_.reset();
+  }
+}
+
+}  // namespace netprobe

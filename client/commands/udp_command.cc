@@ -1,0 +1,131 @@
+#include "client/commands/udp_command.h"
+
+#include "absl/strings/str_cat.h"
+#include "agent/probes/proto_time.h"
+#include "agent/probes/target_tally.h"
+#include "client/commands/socket_args.h"
+#include "client/exit_codes.h"
+#include "client/interrupt.h"
+#include "client/output/json_lines.h"
+#include "client/output/tcp_text.h"
+#include "client/output/udp_text.h"
+#include "netprobe/v1/probes.grpc.pb.h"
+
+namespace netprobe::client {
+
+std::vector<OptionSpec> UdpOptions() {
+  return {
+      {'c', "count", "N", "datagrams to send (default: until interrupted)"},
+      {'i', "interval", "DURATION", "between datagrams (default 1s, min 1ms)"},
+      {'W', "wait", "DURATION", "time to wait for each echo (default 1s)"},
+      {'s', "size", "BYTES", "datagram bytes (default 64, min 24, max 65507)"},
+      {'t', "ttl", "N", "IP TTL / hop limit"},
+      {'Q', "tos", "N", "IP TOS / traffic class"},
+      {'I', "interface", "IFACE|ADDR", "send from this interface or source address"},
+      {'4', "ipv4", "", "IPv4 only"},
+      {'6', "ipv6", "", "IPv6 only"},
+  };
+}
+
+absl::StatusOr<v1::UdpEchoRequest> BuildUdpEchoRequest(const ParsedOptions& options) {
+  v1::UdpEchoRequest request;
+  if (options.positional().size() != 1) {
+    return absl::InvalidArgumentError(
+        "give exactly one HOST:PORT (an echo responder, e.g. an agent's --udp-echo)");
+  }
+  request.set_target(options.positional()[0]);
+  auto count = options.GetUint("count", 1, 1000000);
+  if (!count.ok()) return count.status();
+  if (*count) request.set_count(static_cast<uint32_t>(**count));
+  for (const char* name : {"interval", "wait"}) {
+    auto d = options.GetDuration(name);
+    if (!d.ok()) return d.status();
+    if (*d) {
+      ToProto(**d, std::string(name) == "interval" ? request.mutable_interval()
+                                                   : request.mutable_timeout());
+    }
+  }
+  auto size = options.GetUint("size", 24, 65507);
+  if (!size.ok()) return size.status();
+  if (*size) request.set_size(static_cast<uint32_t>(**size));
+  v1::AddressFamily family = v1::ADDRESS_FAMILY_UNSPECIFIED;
+  if (absl::Status st = ApplySocketArgs(options, request.mutable_options(), &family);
+      !st.ok()) {
+    return st;
+  }
+  request.set_family(family);
+  return request;
+}
+
+int RunUdp(const CommandContext& ctx) {
+  auto request = BuildUdpEchoRequest(ctx.options);
+  if (!request.ok()) {
+    std::fprintf(ctx.err, "netprobe udp: %s\n",
+                 std::string(request.status().message()).c_str());
+    return kExitBadArguments;
+  }
+  grpc::ClientContext context;
+  ctx.ApplyDeadline(&context, absl::InfiniteDuration());
+  CancelOnInterrupt interrupt(&context);
+  auto stub = v1::Probes::NewStub(ctx.channel);
+  auto reader = stub->UdpEcho(&context, *request);
+  const uint32_t size = request->size() != 0 ? request->size() : 64;
+  v1::UdpEchoEvents batch;
+  // What this client saw, for the statistics after Ctrl-C (the agent sends
+  // no summary after a cancel).
+  TargetTally local;
+  v1::Endpoint target;
+  bool announced = false, summary_seen = false, any_received = false;
+  while (reader->Read(&batch)) {
+    for (const v1::UdpEchoEvent& event : batch.events()) {
+      if (ctx.json) WriteJsonLine(ctx.out, event);
+      std::string text;
+      if (event.has_reply()) {
+        const v1::UdpEchoReply& reply = event.reply();
+        if (!announced) {
+          announced = true;
+          target = reply.target();
+          text = FormatUdpEchoHeader(target, size);
+        }
+        if (reply.duplicate()) {
+          local.RecordDuplicate();
+        } else if (reply.result().outcome() == v1::OUTCOME_OK) {
+          local.Record(v1::OUTCOME_OK, FromProto(reply.rtt()));
+          local.RecordTransit(FromProto(reply.rtt()));
+        } else {
+          local.Record(reply.result().outcome());
+        }
+        text += FormatUdpEchoReply(reply);
+      } else if (event.has_summary()) {
+        summary_seen = true;
+        any_received = event.summary().received() > 0;
+        text = FormatUdpEchoSummary(event.summary());
+      } else if (event.has_dropped()) {
+        text = FormatDropped(event.dropped());
+      } else if (event.has_end()) {
+        text = FormatStreamEnd(event.end());
+      }
+      if (!ctx.json) std::fwrite(text.data(), 1, text.size(), ctx.out);
+    }
+    std::fflush(ctx.out);
+  }
+  const grpc::Status status = reader->Finish();
+  if (interrupt.interrupted()) {
+    if (announced && !summary_seen) {
+      v1::UdpEchoEvent event;
+      *event.mutable_summary()->mutable_target() = target;
+      local.Fill(event.mutable_summary());
+      if (ctx.json) {
+        WriteJsonLine(ctx.out, event);
+      } else {
+        std::fputs(FormatUdpEchoSummary(event.summary()).c_str(), ctx.out);
+      }
+      std::fflush(ctx.out);
+    }
+    return kExitInterrupted;
+  }
+  if (!status.ok()) return ReportRpcError(ctx, "udp", status);
+  return any_received ? kExitOk : kExitProbeFailed;
+}
+
+}  // namespace netprobe::client
