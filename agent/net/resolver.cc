@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include "absl/strings/str_cat.h"
+#include "agent/net/event_loop.h"
 
 namespace netprobe {
 
@@ -85,6 +86,22 @@ absl::StatusOr<SocketAddress> Resolver::ResolveNow(const std::string& host, int 
     return absl::NotFoundError(absl::StrCat(field, ": '", host, "' has no IP address"));
   }
   return chosen;
+}
+
+void ResolveOnLoop(Resolver* resolver, EventLoop* loop, std::weak_ptr<char> alive,
+                   const std::string& host, int family, const std::string& field,
+                   Resolver::Callback done) {
+  auto literal = Resolver::ResolveLiteral(host, family, field);
+  if (!literal.ok()) return done(literal.status());
+  if (literal->has_value()) return done(**literal);
+  resolver->Resolve(host, family, field,
+                    [loop, alive = std::move(alive), done = std::move(done)](
+                        absl::StatusOr<SocketAddress> result) mutable {
+                      loop->Post([alive = std::move(alive), done = std::move(done),
+                                  result = std::move(result)]() mutable {
+                        if (alive.lock()) done(std::move(result));
+                      });
+                    });
 }
 
 }  // namespace netprobe

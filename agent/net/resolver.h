@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -14,6 +15,8 @@
 #include "agent/net/socket_address.h"
 
 namespace netprobe {
+
+class EventLoop;
 
 // Resolves names with getaddrinfo() on its own worker thread, because
 // getaddrinfo blocks and neither the event loop nor gRPC's callback threads
@@ -53,6 +56,13 @@ class Resolver {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread worker_;
 };
+
+// For probes on `loop`: a literal is resolved at once (`done` runs before
+// this returns), a name on `resolver`'s worker with `done` posted back to the
+// loop. `done` never runs once `alive` has expired (the probe is gone).
+void ResolveOnLoop(Resolver* resolver, EventLoop* loop, std::weak_ptr<char> alive,
+                   const std::string& host, int family, const std::string& field,
+                   Resolver::Callback done);
 
 }  // namespace netprobe
 

@@ -2,6 +2,7 @@
 #define NETPROBE_AGENT_PROBES_EVENT_SINK_H_
 
 #include <functional>
+#include <memory>
 
 #include "absl/status/status.h"
 
@@ -30,6 +31,22 @@ class EventSink {
   // Ends the stream once queued events are delivered. The first call wins.
   virtual void Finish(absl::Status status) = 0;
 };
+
+// Runs `resume` once `sink` is writable again, unless `alive` has expired by
+// then (its owner is gone). `*waiting` is true while such a wait is pending,
+// so a caller that finds the queue full again does not stack waits.
+template <typename Event>
+void ResumeWhenWritable(EventSink<Event>& sink, bool* waiting, std::weak_ptr<char> alive,
+                        std::function<void()> resume) {
+  if (*waiting) return;
+  *waiting = true;
+  sink.NotifyWhenWritable(
+      [waiting, alive = std::move(alive), resume = std::move(resume)] {
+        if (!alive.lock()) return;
+        *waiting = false;
+        resume();
+      });
+}
 
 }  // namespace netprobe
 

@@ -61,20 +61,9 @@ void PingProbe::Start() {
   for (size_t i = 0; i < targets_.size(); ++i) {
     targets_[i].host = plan_.targets[i];
     const std::string field = absl::StrCat("targets[", i, "]");
-    auto literal = Resolver::ResolveLiteral(targets_[i].host, plan_.family, field);
-    if (!literal.ok()) {
-      OnResolved(i, literal.status());
-    } else if (literal->has_value()) {
-      OnResolved(i, **literal);
-    } else {
-      std::weak_ptr<char> alive = alive_;
-      resolver_->Resolve(targets_[i].host, plan_.family, field,
-                         [this, alive, i, loop = loop_](absl::StatusOr<SocketAddress> r) {
-                           loop->Post([this, alive, i, r = std::move(r)]() mutable {
-                             if (alive.lock()) OnResolved(i, std::move(r));
-                           });
-                         });
-    }
+    ResolveOnLoop(
+        resolver_, loop_, alive_, targets_[i].host, plan_.family, field,
+        [this, i](absl::StatusOr<SocketAddress> r) { OnResolved(i, std::move(r)); });
     if (finished_) return;
   }
 }
@@ -140,15 +129,7 @@ void PingProbe::Pump() {
   pumping_ = true;
   while (!finished_ && !ready_.empty()) {
     if (!sink_->Writable()) {
-      if (!waiting_for_sink_) {
-        waiting_for_sink_ = true;
-        std::weak_ptr<char> alive = alive_;
-        sink_->NotifyWhenWritable([this, alive] {
-          if (!alive.lock()) return;
-          waiting_for_sink_ = false;
-          Pump();
-        });
-      }
+      ResumeWhenWritable(*sink_, &waiting_for_sink_, alive_, [this] { Pump(); });
       break;
     }
     const absl::Duration now = MonotonicNow();

@@ -32,20 +32,9 @@ void TcpConnectProbe::Start() {
   for (size_t i = 0; i < targets_.size(); ++i) {
     targets_[i].spec = plan_.targets[i];
     const std::string field = absl::StrCat("targets[", i, "]");
-    auto literal = Resolver::ResolveLiteral(targets_[i].spec.host, plan_.family, field);
-    if (!literal.ok()) {
-      OnResolved(i, literal.status());
-    } else if (literal->has_value()) {
-      OnResolved(i, **literal);
-    } else {
-      std::weak_ptr<char> alive = alive_;
-      resolver_->Resolve(targets_[i].spec.host, plan_.family, field,
-                         [this, alive, i, loop = loop_](absl::StatusOr<SocketAddress> r) {
-                           loop->Post([this, alive, i, r = std::move(r)]() mutable {
-                             if (alive.lock()) OnResolved(i, std::move(r));
-                           });
-                         });
-    }
+    ResolveOnLoop(
+        resolver_, loop_, alive_, targets_[i].spec.host, plan_.family, field,
+        [this, i](absl::StatusOr<SocketAddress> r) { OnResolved(i, std::move(r)); });
     if (finished_) return;
   }
 }
@@ -91,15 +80,7 @@ void TcpConnectProbe::Pump() {
   while (!finished_ && !ready_.empty() && in_flight_.size() < plan_.concurrency) {
     if (!sink_->Writable()) {
       // The client reads slowly: pause instead of dropping results.
-      if (!waiting_for_sink_) {
-        waiting_for_sink_ = true;
-        std::weak_ptr<char> alive = alive_;
-        sink_->NotifyWhenWritable([this, alive] {
-          if (!alive.lock()) return;
-          waiting_for_sink_ = false;
-          Pump();
-        });
-      }
+      ResumeWhenWritable(*sink_, &waiting_for_sink_, alive_, [this] { Pump(); });
       pumping_ = false;
       return;
     }

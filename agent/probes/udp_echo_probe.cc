@@ -46,16 +46,8 @@ UdpEchoProbe::UdpEchoProbe(UdpEchoPlan plan, EventLoop* loop, Resolver* resolver
 UdpEchoProbe::~UdpEchoProbe() { ReleaseAll(); }
 
 void UdpEchoProbe::Start() {
-  auto literal = Resolver::ResolveLiteral(plan_.host, plan_.family, "target");
-  if (!literal.ok()) return OnResolved(literal.status());
-  if (literal->has_value()) return OnResolved(**literal);
-  std::weak_ptr<char> alive = alive_;
-  resolver_->Resolve(plan_.host, plan_.family, "target",
-                     [this, alive, loop = loop_](absl::StatusOr<SocketAddress> r) {
-                       loop->Post([this, alive, r = std::move(r)]() mutable {
-                         if (alive.lock()) OnResolved(std::move(r));
-                       });
-                     });
+  ResolveOnLoop(resolver_, loop_, alive_, plan_.host, plan_.family, "target",
+                [this](absl::StatusOr<SocketAddress> r) { OnResolved(std::move(r)); });
 }
 
 void UdpEchoProbe::FinishWith(absl::Status status) {
@@ -100,16 +92,10 @@ void UdpEchoProbe::SendNext() {
   if (finished_) return;
   if (!sink_->Writable()) {
     // Pause rather than drop: the next datagram waits for the client.
-    if (!waiting_for_sink_) {
-      waiting_for_sink_ = true;
-      std::weak_ptr<char> alive = alive_;
-      sink_->NotifyWhenWritable([this, alive] {
-        if (!alive.lock()) return;
-        waiting_for_sink_ = false;
-        next_due_ = MonotonicNow();
-        SendNext();
-      });
-    }
+    ResumeWhenWritable(*sink_, &waiting_for_sink_, alive_, [this] {
+      next_due_ = MonotonicNow();
+      SendNext();
+    });
     return;
   }
   const uint32_t sequence = ++sent_;

@@ -74,106 +74,78 @@ std::vector<v1::ProbeSupport> ProbesService::Support() {
   return out;
 }
 
-grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
-    grpc::CallbackServerContext*, const v1::PingRequest* request) {
-  using Reactor = StreamReactor<v1::PingEvent, v1::PingEvents>;
-  absl::StatusOr<PingPlan> plan = ValidatePing(*request);
+template <typename Event, typename Batch, typename Plan, typename Make>
+grpc::ServerWriteReactor<Batch>* ProbesService::Serve(
+    absl::StatusOr<Plan> plan,
+    size_t (*beyond_high_water)(const std::type_identity_t<Plan>&), Make make) {
+  using Reactor = StreamReactor<Event, Batch>;
   if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
   StreamLimits limits;
   limits.high_water = queue_capacity_;
-  limits.hard_limit = queue_capacity_ + PingProbe::MaxEventsBeyondHighWater(*plan);
-  auto bridge = std::make_shared<Reactor::Bridge>(loop_, limits);
+  limits.hard_limit =
+      queue_capacity_ + (beyond_high_water ? beyond_high_water(*plan) : 0);
+  auto bridge = std::make_shared<typename Reactor::Bridge>(loop_, limits);
   const ProbeRegistry::ProbeId id = registry_->NewId();
   auto* reactor =
       new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
-  registry_->Launch(id, [this, bridge,
+  registry_->Launch(id, [bridge, make = std::move(make),
                          plan = *std::move(plan)](std::function<void()> done) {
-    return std::make_unique<PingProbe>(plan, loop_, resolver_, bridge, std::move(done));
+    return make(plan, bridge, std::move(done));
   });
   return reactor;
 }
 
+grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
+    grpc::CallbackServerContext*, const v1::PingRequest* request) {
+  return Serve<v1::PingEvent, v1::PingEvents>(
+      ValidatePing(*request), &PingProbe::MaxEventsBeyondHighWater,
+      [this](const PingPlan& plan, auto sink, std::function<void()> done) {
+        return std::make_unique<PingProbe>(plan, loop_, resolver_, std::move(sink),
+                                           std::move(done));
+      });
+}
+
 grpc::ServerWriteReactor<v1::TcpConnectEvents>* ProbesService::TcpConnect(
     grpc::CallbackServerContext*, const v1::TcpConnectRequest* request) {
-  using Reactor = StreamReactor<v1::TcpConnectEvent, v1::TcpConnectEvents>;
-  absl::StatusOr<TcpConnectPlan> plan = ValidateTcpConnect(*request);
-  if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
-  StreamLimits limits;
-  limits.high_water = queue_capacity_;
-  limits.hard_limit = queue_capacity_ + TcpConnectProbe::MaxEventsBeyondHighWater(*plan);
-  auto bridge = std::make_shared<Reactor::Bridge>(loop_, limits);
-  const ProbeRegistry::ProbeId id = registry_->NewId();
-  auto* reactor =
-      new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
-  registry_->Launch(id,
-                    [this, bridge, plan = *std::move(plan)](std::function<void()> done) {
-                      return std::make_unique<TcpConnectProbe>(plan, loop_, resolver_,
-                                                               bridge, std::move(done));
-                    });
-  return reactor;
+  return Serve<v1::TcpConnectEvent, v1::TcpConnectEvents>(
+      ValidateTcpConnect(*request), &TcpConnectProbe::MaxEventsBeyondHighWater,
+      [this](const TcpConnectPlan& plan, auto sink, std::function<void()> done) {
+        return std::make_unique<TcpConnectProbe>(plan, loop_, resolver_, std::move(sink),
+                                                 std::move(done));
+      });
 }
 
 grpc::ServerWriteReactor<v1::UdpEchoEvents>* ProbesService::UdpEcho(
     grpc::CallbackServerContext*, const v1::UdpEchoRequest* request) {
-  using Reactor = StreamReactor<v1::UdpEchoEvent, v1::UdpEchoEvents>;
-  absl::StatusOr<UdpEchoPlan> plan = ValidateUdpEcho(*request);
-  if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
-  StreamLimits limits;
-  limits.high_water = queue_capacity_;
-  limits.hard_limit = queue_capacity_ + UdpEchoProbe::MaxEventsBeyondHighWater(*plan);
-  auto bridge = std::make_shared<Reactor::Bridge>(loop_, limits);
-  const ProbeRegistry::ProbeId id = registry_->NewId();
-  auto* reactor =
-      new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
-  registry_->Launch(id,
-                    [this, bridge, plan = *std::move(plan)](std::function<void()> done) {
-                      return std::make_unique<UdpEchoProbe>(plan, loop_, resolver_,
-                                                            bridge, std::move(done));
-                    });
-  return reactor;
+  return Serve<v1::UdpEchoEvent, v1::UdpEchoEvents>(
+      ValidateUdpEcho(*request), &UdpEchoProbe::MaxEventsBeyondHighWater,
+      [this](const UdpEchoPlan& plan, auto sink, std::function<void()> done) {
+        return std::make_unique<UdpEchoProbe>(plan, loop_, resolver_, std::move(sink),
+                                              std::move(done));
+      });
 }
 
+// Broadcast and Multicast cannot pause: what arrives beyond the queue is
+// dropped and counted by the bridge (Dropped events); the probes wait for room
+// for their summaries.
 grpc::ServerWriteReactor<v1::BroadcastEvents>* ProbesService::Broadcast(
     grpc::CallbackServerContext*, const v1::BroadcastRequest* request) {
-  using Reactor = StreamReactor<v1::BroadcastEvent, v1::BroadcastEvents>;
-  absl::StatusOr<BroadcastPlan> plan = ValidateBroadcast(*request);
-  if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
-  // A collector cannot pause: replies beyond the queue are dropped and counted
-  // by the bridge (Dropped events). The probe waits for room for its summary.
-  StreamLimits limits;
-  limits.high_water = queue_capacity_;
-  limits.hard_limit = queue_capacity_;
-  auto bridge = std::make_shared<Reactor::Bridge>(loop_, limits);
-  const ProbeRegistry::ProbeId id = registry_->NewId();
-  auto* reactor =
-      new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
-  registry_->Launch(
-      id, [this, bridge, plan = *std::move(plan)](std::function<void()> done) {
-        return std::make_unique<BroadcastProbe>(plan, loop_, bridge, std::move(done));
+  return Serve<v1::BroadcastEvent, v1::BroadcastEvents>(
+      ValidateBroadcast(*request), nullptr,
+      [this](const BroadcastPlan& plan, auto sink, std::function<void()> done) {
+        return std::make_unique<BroadcastProbe>(plan, loop_, std::move(sink),
+                                                std::move(done));
       });
-  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::MulticastEvents>* ProbesService::Multicast(
     grpc::CallbackServerContext*, const v1::MulticastRequest* request) {
-  using Reactor = StreamReactor<v1::MulticastEvent, v1::MulticastEvents>;
-  absl::StatusOr<MulticastPlan> plan = ValidateMulticast(*request);
-  if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
-  // A receiver cannot pause: datagrams beyond the queue are dropped and
-  // counted by the bridge (Dropped events). The probe waits for room for its
-  // summary.
-  StreamLimits limits;
-  limits.high_water = queue_capacity_;
-  limits.hard_limit = queue_capacity_;
-  auto bridge = std::make_shared<Reactor::Bridge>(loop_, limits);
-  const ProbeRegistry::ProbeId id = registry_->NewId();
-  auto* reactor =
-      new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
-  registry_->Launch(
-      id, [this, bridge, plan = *std::move(plan)](std::function<void()> done) {
-        return std::make_unique<MulticastProbe>(plan, loop_, bridge, std::move(done));
+  return Serve<v1::MulticastEvent, v1::MulticastEvents>(
+      ValidateMulticast(*request), nullptr,
+      [this](const MulticastPlan& plan, auto sink, std::function<void()> done) {
+        return std::make_unique<MulticastProbe>(plan, loop_, std::move(sink),
+                                                std::move(done));
       });
-  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(

@@ -1,6 +1,7 @@
 #ifndef NETPROBE_AGENT_SERVER_PROBES_SERVICE_H_
 #define NETPROBE_AGENT_SERVER_PROBES_SERVICE_H_
 
+#include <type_traits>
 #include <vector>
 
 #include "agent/net/event_loop.h"
@@ -38,6 +39,15 @@ class ProbesService final : public v1::Probes::CallbackService {
       grpc::CallbackServerContext*, const v1::SocketsRequest*) override;
 
  private:
+  // Streams the events of the probe `make(plan, sink, done)` builds, or
+  // rejects the call with the plan's validation error. `beyond_high_water`
+  // bounds what the probe may emit after it paused; null for probes that
+  // cannot pause (their excess is dropped and counted).
+  template <typename Event, typename Batch, typename Plan, typename Make>
+  grpc::ServerWriteReactor<Batch>* Serve(
+      absl::StatusOr<Plan> plan,
+      size_t (*beyond_high_water)(const std::type_identity_t<Plan>&), Make make);
+
   EventLoop* const loop_;
   ProbeRegistry* const registry_;
   Resolver* const resolver_;
