@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/net/posix_error.h"
-#include "agent/probes/proto_time.h"
+#include "agent/probes/request_fields.h"
 
 namespace netprobe {
 namespace {
@@ -40,18 +40,6 @@ std::optional<SocketAddress> PlainLiteral(const std::string& text) {
   return SocketAddress::FromLiteral(text);
 }
 
-absl::StatusOr<absl::Duration> DurationField(const google::protobuf::Duration& value,
-                                             const char* field, absl::Duration min,
-                                             absl::Duration max, const char* note) {
-  const absl::Duration d = FromProto(value);
-  if (d < min || d > max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": ", absl::FormatDuration(d), " is out of range: it must be from ",
-        absl::FormatDuration(min), note, " to ", absl::FormatDuration(max)));
-  }
-  return d;
-}
-
 absl::Status ValidateSend(const v1::MulticastRequest& request, MulticastPlan* plan) {
   if (!request.send()) {
     const char* stray = !request.send_payload().empty() ? "send_payload"
@@ -74,9 +62,9 @@ absl::Status ValidateSend(const v1::MulticastRequest& request, MulticastPlan* pl
   plan->send_payload = request.send_payload();
   if (request.has_send_interval()) {
     NETPROBE_ASSIGN_OR_RETURN(plan->send_interval,
-                              DurationField(request.send_interval(), "send_interval",
-                                            MulticastLimits::kMinSendInterval,
-                                            MulticastLimits::kMaxSendInterval, ""));
+                              DurationInRange(request.send_interval(), "send_interval",
+                                              MulticastLimits::kMinSendInterval,
+                                              MulticastLimits::kMaxSendInterval));
   }
   if (request.send_ttl() > 255) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -169,8 +157,9 @@ absl::StatusOr<MulticastPlan> ValidateMulticast(const v1::MulticastRequest& requ
   plan.count = request.count();
   if (request.has_duration()) {
     NETPROBE_ASSIGN_OR_RETURN(
-        plan.duration, DurationField(request.duration(), "duration", absl::ZeroDuration(),
-                                     MulticastLimits::kMaxDuration, " (none)"));
+        plan.duration,
+        DurationInRange(request.duration(), "duration", absl::ZeroDuration(),
+                        MulticastLimits::kMaxDuration, " (none)"));
   }
   if (request.has_max_payload()) {
     if (request.max_payload() > MulticastLimits::kMaxPayload) {

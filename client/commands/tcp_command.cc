@@ -1,8 +1,9 @@
 #include "client/commands/tcp_command.h"
 
-
 #include "absl/strings/str_cat.h"
+#include "agent/net/posix_error.h"
 #include "agent/probes/proto_time.h"
+#include "client/commands/cadence_args.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -38,15 +39,7 @@ absl::StatusOr<v1::TcpConnectRequest> BuildTcpRequest(const ParsedOptions& optio
     return absl::InvalidArgumentError("no target: give one or more HOST:PORT");
   }
   for (const std::string& target : options.positional()) request.add_targets(target);
-  auto count = options.GetUint("count", 1, 100000);
-  if (!count.ok()) return count.status();
-  if (*count) request.set_count(static_cast<uint32_t>(**count));
-  auto interval = options.GetDuration("interval");
-  if (!interval.ok()) return interval.status();
-  if (*interval) ToProto(**interval, request.mutable_interval());
-  auto timeout = options.GetDuration("wait");
-  if (!timeout.ok()) return timeout.status();
-  if (*timeout) ToProto(**timeout, request.mutable_timeout());
+  NETPROBE_RETURN_IF_ERROR(ApplyCadenceArgs(options, 100000, &request));
   auto concurrency = options.GetUint("concurrency", 1, 4096);
   if (!concurrency.ok()) return concurrency.status();
   if (*concurrency) request.set_concurrency(static_cast<uint32_t>(**concurrency));

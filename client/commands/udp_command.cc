@@ -1,8 +1,10 @@
 #include "client/commands/udp_command.h"
 
 #include "absl/strings/str_cat.h"
+#include "agent/net/posix_error.h"
 #include "agent/probes/proto_time.h"
 #include "agent/probes/target_tally.h"
+#include "client/commands/cadence_args.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -34,17 +36,7 @@ absl::StatusOr<v1::UdpEchoRequest> BuildUdpEchoRequest(const ParsedOptions& opti
         "give exactly one HOST:PORT (an echo responder, e.g. an agent's --udp-echo)");
   }
   request.set_target(options.positional()[0]);
-  auto count = options.GetUint("count", 1, 1000000);
-  if (!count.ok()) return count.status();
-  if (*count) request.set_count(static_cast<uint32_t>(**count));
-  for (const char* name : {"interval", "wait"}) {
-    auto d = options.GetDuration(name);
-    if (!d.ok()) return d.status();
-    if (*d) {
-      ToProto(**d, std::string(name) == "interval" ? request.mutable_interval()
-                                                   : request.mutable_timeout());
-    }
-  }
+  NETPROBE_RETURN_IF_ERROR(ApplyCadenceArgs(options, 1000000, &request));
   auto size = options.GetUint("size", 24, 65507);
   if (!size.ok()) return size.status();
   if (*size) request.set_size(static_cast<uint32_t>(**size));
