@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "agent/util/option_parser.h"
 #include "client/command_context.h"
 #include "client/commands/broadcast_command.h"
@@ -63,7 +64,7 @@ std::string Usage() {
       "Usage: netprobe [--agent ADDR] [--json] [--timeout T] COMMAND [OPTIONS] [ARGS]\n"
       "Runs network probes on a netprobe agent and prints the results.\n\nCommands:\n";
   for (const Command& c : kCommands)
-    absl::StrAppend(&out, "  ", c.name, "  ", c.summary, "\n");
+    absl::StrAppend(&out, absl::StrFormat("  %-10s %s\n", c.name, c.summary));
   absl::StrAppend(&out, "\nGlobal options:\n", OptionParser(GlobalOptions()).Help(),
                   "\nExit codes: 0 ok, 1 probe failed, 2 bad arguments, 3 agent "
                   "unreachable, 4 agent refused or failed the request.\n");
