@@ -24,13 +24,18 @@ Resolver::~Resolver() {
 }
 
 void Resolver::Resolve(std::string host, int family, std::string field, Callback done) {
+  RunBlocking([host = std::move(host), family, field = std::move(field),
+               done = std::move(done)] { done(ResolveNow(host, family, field)); });
+}
+
+void Resolver::RunBlocking(std::function<void()> work) {
   absl::MutexLock lock(&mu_);
-  jobs_.push_back(Job{std::move(host), family, std::move(field), std::move(done)});
+  jobs_.push_back(std::move(work));
 }
 
 void Resolver::Work() {
   while (true) {
-    Job job;
+    std::function<void()> job;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -42,7 +47,7 @@ void Resolver::Work() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    job.done(ResolveNow(job.host, job.family, job.field));
+    job();
   }
 }
 

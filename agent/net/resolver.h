@@ -38,21 +38,19 @@ class Resolver {
   static absl::StatusOr<std::optional<SocketAddress>> ResolveLiteral(
       const std::string& host, int family, absl::string_view field);
 
+  // Runs `work` on the worker thread after the jobs queued before it: for
+  // other calls that may resolve names (pcap_compile with host names).
+  void RunBlocking(std::function<void()> work);
+
   // Blocking resolution, for the worker and for tests.
   static absl::StatusOr<SocketAddress> ResolveNow(const std::string& host, int family,
                                                   absl::string_view field);
 
  private:
-  struct Job {
-    std::string host;
-    int family;
-    std::string field;
-    Callback done;
-  };
   void Work();
 
   absl::Mutex mu_;
-  std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::function<void()>> jobs_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread worker_;
 };

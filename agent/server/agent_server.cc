@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/net/posix_error.h"
@@ -132,6 +133,11 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
     }
   }
   agent->agent_service_->SetListenAddresses(agent->bound_);
+  std::vector<std::string> tcp_listeners;
+  for (const std::string& bound : agent->bound_) {
+    if (!absl::StartsWith(bound, "unix:")) tcp_listeners.push_back(bound);
+  }
+  agent->probes_service_->SetOwnTcpListeners(std::move(tcp_listeners));
   if (auto* health = agent->server_->GetHealthCheckService()) {
     for (const char* service : {"netprobe.v1.Agent", "netprobe.v1.Probes"}) {
       health->SetServingStatus(service, true);

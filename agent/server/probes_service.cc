@@ -3,6 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "agent/probes/broadcast_probe.h"
 #include "agent/probes/broadcast_request.h"
+#include "agent/probes/capture_probe.h"
+#include "agent/probes/capture_request.h"
 #include "agent/probes/multicast_probe.h"
 #include "agent/probes/multicast_request.h"
 #include "agent/probes/ping_probe.h"
@@ -16,12 +18,11 @@
 namespace netprobe {
 namespace {
 
-constexpr const char* kServed[] = {"Ping", "TcpConnect", "UdpEcho", "Broadcast",
-                                   "Multicast"};
+constexpr const char* kServed[] = {"Ping",      "TcpConnect", "UdpEcho",
+                                   "Broadcast", "Multicast",  "Capture"};
 
 // Probe RPCs in the contract that this build does not serve yet.
 constexpr std::pair<const char*, const char*> kNotYet[] = {
-    {"Capture", "#6"},
     {"Sockets", "#7"},
 };
 
@@ -77,13 +78,14 @@ std::vector<v1::ProbeSupport> ProbesService::Support() {
 template <typename Event, typename Batch, typename Plan, typename Make>
 grpc::ServerWriteReactor<Batch>* ProbesService::Serve(
     absl::StatusOr<Plan> plan,
-    size_t (*beyond_high_water)(const std::type_identity_t<Plan>&), Make make) {
+    size_t (*beyond_high_water)(const std::type_identity_t<Plan>&), Make make,
+    std::optional<size_t> high_water) {
   using Reactor = StreamReactor<Event, Batch>;
   if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
   StreamLimits limits;
-  limits.high_water = queue_capacity_;
+  limits.high_water = high_water.value_or(queue_capacity_);
   limits.hard_limit =
-      queue_capacity_ + (beyond_high_water ? beyond_high_water(*plan) : 0);
+      limits.high_water + (beyond_high_water ? beyond_high_water(*plan) : 0);
   auto bridge = std::make_shared<typename Reactor::Bridge>(loop_, limits);
   const ProbeRegistry::ProbeId id = registry_->NewId();
   auto* reactor =
@@ -148,9 +150,27 @@ grpc::ServerWriteReactor<v1::MulticastEvents>* ProbesService::Multicast(
       });
 }
 
+void ProbesService::SetOwnTcpListeners(std::vector<std::string> listeners) {
+  absl::MutexLock lock(&mu_);
+  own_tcp_listeners_ = std::move(listeners);
+}
+
+// A capture's queue is counted in batches of packets (CaptureProbe bounds
+// their size); the probe drops and counts packets rather than overfill it.
 grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(
-    grpc::CallbackServerContext*, const v1::CaptureRequest*) {
-  return NotYetServed<v1::CaptureEvent, v1::CaptureEvents>(loop_, "Capture");
+    grpc::CallbackServerContext*, const v1::CaptureRequest* request) {
+  std::vector<std::string> own;
+  {
+    absl::MutexLock lock(&mu_);
+    own = own_tcp_listeners_;
+  }
+  return Serve<v1::CaptureEvent, v1::CaptureEvents>(
+      ValidateCapture(*request, own), &CaptureProbe::MaxEventsBeyondHighWater,
+      [this](const CapturePlan& plan, auto sink, std::function<void()> done) {
+        return std::make_unique<CaptureProbe>(plan, loop_, resolver_, std::move(sink),
+                                              std::move(done));
+      },
+      CaptureProbe::kQueueBatches);
 }
 
 grpc::ServerWriteReactor<v1::SocketsEvents>* ProbesService::Sockets(

@@ -1,0 +1,272 @@
+#include "agent/probes/capture_probe.h"
+
+#include <sys/epoll.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "agent/probes/proto_time.h"
+#include "agent/probes/stream_end.h"
+
+namespace netprobe {
+
+CaptureProbe::CaptureProbe(CapturePlan plan, EventLoop* loop, Resolver* resolver,
+                           std::shared_ptr<Sink> sink, std::function<void()> done)
+    : plan_(std::move(plan)),
+      loop_(loop),
+      resolver_(resolver),
+      sink_(std::move(sink)),
+      done_(std::move(done)) {}
+
+CaptureProbe::~CaptureProbe() { Release(); }
+
+void CaptureProbe::Start() {
+  PcapHandle::Options options;
+  options.interface = plan_.interface;
+  options.snaplen = plan_.snaplen;
+  options.promiscuous = plan_.promiscuous;
+  options.buffer_bytes = kRingBytes;
+  absl::StatusOr<PcapHandle> opened = PcapHandle::Open(options);
+  if (!opened.ok()) {
+    End(opened.status());
+    return;
+  }
+  pcap_ = std::make_shared<PcapHandle>(*std::move(opened));
+  if (plan_.effective_filter.empty()) {
+    Begin();
+    return;
+  }
+  // The loop leaves the handle alone until the compiled filter is posted back;
+  // the worker's reference keeps it open if the probe is released meanwhile.
+  std::weak_ptr<char> alive = alive_;
+  resolver_->RunBlocking(
+      [this, alive, loop = loop_, pcap = pcap_, filter = plan_.effective_filter] {
+        auto compiled =
+            std::make_shared<absl::StatusOr<PcapHandle::Filter>>(pcap->Compile(filter));
+        loop->Post([this, alive, compiled] {
+          if (!alive.lock()) return;
+          OnFilterCompiled(std::move(*compiled));
+        });
+      });
+}
+
+void CaptureProbe::OnFilterCompiled(absl::StatusOr<PcapHandle::Filter> filter) {
+  if (released_) return;
+  if (!filter.ok()) {
+    // The caller's own filter is what failed to compile (the agent's
+    // exclusion is generated and always compiles).
+    End(absl::InvalidArgumentError(absl::StrCat(
+        "filter: '", plan_.filter, "' does not compile: ", filter.status().message())));
+    return;
+  }
+  if (absl::Status installed = pcap_->Install(*filter); !installed.ok()) {
+    End(std::move(installed));
+    return;
+  }
+  Begin();
+}
+
+void CaptureProbe::Begin() {
+  if (absl::Status watched = loop_->Watch(pcap_->fd(), EPOLLIN,
+                                          [this](uint32_t events) {
+                                            if (events & (EPOLLERR | EPOLLHUP))
+                                              errored_ = true;
+                                            OnReadable();
+                                          });
+      !watched.ok()) {
+    End(std::move(watched));
+    return;
+  }
+  watching_ = true;
+  v1::CaptureEvent event;
+  v1::CaptureHeader* header = event.mutable_header();
+  header->set_link_type(static_cast<uint32_t>(pcap_->link_type()));
+  header->set_link_type_name(pcap_->link_type_name());
+  header->set_snaplen(static_cast<uint32_t>(pcap_->snaplen()));
+  header->set_interface(plan_.interface);
+  header->set_effective_filter(plan_.effective_filter);
+  sink_->Emit(std::move(event));
+  duration_timer_ = loop_->RunAfter(plan_.duration, [this] {
+    duration_timer_ = 0;
+    Complete(v1::StreamEnd::REASON_LIMIT,
+             absl::StrCat("duration ", absl::FormatDuration(plan_.duration), " reached"));
+  });
+  stats_timer_ = loop_->RunAfter(kStatsInterval, [this] { OnStatsTimer(); });
+}
+
+void CaptureProbe::OnReadable() {
+  int handled = 0;
+  absl::Status failed;
+  while (handled < kMaxPacketsPerWake && !limit_reached_) {
+    absl::StatusOr<int> n =
+        pcap_->Dispatch(kMaxPacketsPerWake - handled,
+                        [this](const PcapHandle::Frame& f) { OnPacket(f); });
+    if (!n.ok()) {
+      failed = n.status();
+      break;
+    }
+    if (*n == 0) break;
+    handled += *n;
+  }
+  // The handle is closed only here, never inside its own dispatch callback.
+  if (limit_reached_) {
+    Complete(v1::StreamEnd::REASON_LIMIT, limit_detail_);
+    return;
+  }
+  if (failed.ok() && errored_ && handled == 0) {
+    failed = absl::UnavailableError("the capture socket reported an error");
+  }
+  if (!failed.ok()) {
+    // The interface went away (or down): a result, not an RPC error.
+    Complete(v1::StreamEnd::REASON_FAILED, absl::StrCat("capture on '", plan_.interface,
+                                                        "' stopped: ", failed.message()));
+    return;
+  }
+  EmitBatch();
+}
+
+void CaptureProbe::OnPacket(const PcapHandle::Frame& frame) {
+  if (limit_reached_) return;
+  const size_t size = frame.data.size();
+  if (delivered_bytes_ + size > plan_.max_bytes) {
+    limit_reached_ = true;
+    limit_detail_ = absl::StrCat("max_bytes ", plan_.max_bytes, " reached");
+    return;
+  }
+  if (batch_.packets().packets_size() == 0 && !sink_->Writable()) {
+    ++agent_dropped_;
+    return;
+  }
+  v1::Packet* packet = batch_.mutable_packets()->add_packets();
+  packet->mutable_time()->set_seconds(frame.seconds);
+  packet->mutable_time()->set_nanos(static_cast<int32_t>(frame.nanos));
+  packet->set_captured_length(static_cast<uint32_t>(size));
+  packet->set_original_length(frame.original_length);
+  packet->set_data(frame.data.data(), size);
+  ++delivered_;
+  delivered_bytes_ += size;
+  batch_bytes_ += size;
+  if (delivered_ >= plan_.max_packets) {
+    limit_reached_ = true;
+    limit_detail_ = absl::StrCat("max_packets ", plan_.max_packets, " reached");
+  }
+  if (batch_.packets().packets_size() >= kMaxBatchPackets ||
+      batch_bytes_ >= kMaxBatchBytes) {
+    EmitBatch();
+  }
+}
+
+void CaptureProbe::EmitBatch() {
+  if (batch_.packets().packets_size() == 0) return;
+  // Started while the sink was writable: within the queue's high-water mark.
+  sink_->Emit(std::move(batch_));
+  batch_.Clear();
+  batch_bytes_ = 0;
+}
+
+void CaptureProbe::OnStatsTimer() {
+  stats_timer_ = 0;
+  if (released_) return;
+  v1::CaptureEvent stats = StatsEvent();
+  const v1::CaptureStats& s = stats.stats();
+  // While packets flow, and only when there is room: every stats event
+  // carries totals, so one skipped loses nothing.
+  const bool changed = s.received() != last_stats_.received() ||
+                       s.kernel_dropped() != last_stats_.kernel_dropped() ||
+                       s.agent_dropped() != last_stats_.agent_dropped() ||
+                       s.delivered() != last_stats_.delivered();
+  if (changed && sink_->Writable()) {
+    last_stats_ = s;
+    sink_->Emit(std::move(stats));
+  }
+  stats_timer_ = loop_->RunAfter(kStatsInterval, [this] { OnStatsTimer(); });
+}
+
+v1::CaptureEvent CaptureProbe::StatsEvent() {
+  if (pcap_ != nullptr && watching_) {
+    if (absl::StatusOr<PcapHandle::Stats> now = pcap_->ReadStats(); now.ok()) {
+      kernel_ = *now;
+    }
+  }
+  v1::CaptureEvent event;
+  v1::CaptureStats* stats = event.mutable_stats();
+  stats->set_received(kernel_.received);
+  stats->set_kernel_dropped(kernel_.kernel_dropped);
+  stats->set_interface_dropped(kernel_.interface_dropped);
+  stats->set_agent_dropped(agent_dropped_);
+  stats->set_delivered(delivered_);
+  stats->set_delivered_bytes(delivered_bytes_);
+  return event;
+}
+
+void CaptureProbe::Complete(v1::StreamEnd::Reason reason, std::string detail) {
+  if (released_) return;
+  EmitBatch();
+  Release();
+  if (sink_->Writable()) {
+    EmitEnd(reason, detail);
+    End(absl::OkStatus());
+    return;
+  }
+  // The final stats and StreamEnd must not be dropped behind a full queue:
+  // nothing more is emitted now, so the queue drains.
+  std::weak_ptr<char> alive = alive_;
+  sink_->NotifyWhenWritable([this, alive, reason, detail = std::move(detail)] {
+    if (!alive.lock() || ended_) return;
+    EmitEnd(reason, detail);
+    End(absl::OkStatus());
+  });
+}
+
+void CaptureProbe::EmitEnd(v1::StreamEnd::Reason reason, const std::string& detail) {
+  sink_->Emit(StatsEvent());
+  v1::CaptureEvent event;
+  v1::StreamEnd* end = event.mutable_end();
+  end->set_reason(reason);
+  end->set_detail(detail);
+  ToProto(absl::Now(), end->mutable_time());
+  sink_->Emit(std::move(event));
+}
+
+void CaptureProbe::End(absl::Status status) {
+  if (ended_) return;
+  ended_ = true;
+  Release();
+  sink_->Finish(std::move(status));
+  done_();
+}
+
+void CaptureProbe::Stop(StopReason reason) {
+  if (ended_) return;
+  if (reason == StopReason::kAgentShutdown) {
+    EmitBatch();
+    Release();
+    sink_->Emit(StatsEvent());
+    v1::CaptureEvent end;
+    FillShutdownEnd("the agent is shutting down; the capture was stopped",
+                    end.mutable_end());
+    sink_->Emit(std::move(end));
+    End(absl::OkStatus());
+  } else {
+    Release();
+    End(absl::CancelledError("cancelled by the client"));
+  }
+}
+
+void CaptureProbe::Release() {
+  if (released_) return;
+  released_ = true;
+  if (duration_timer_ != 0) loop_->Cancel(duration_timer_);
+  if (stats_timer_ != 0) loop_->Cancel(stats_timer_);
+  duration_timer_ = stats_timer_ = 0;
+  if (pcap_ != nullptr && watching_) {
+    if (absl::StatusOr<PcapHandle::Stats> last = pcap_->ReadStats(); last.ok()) {
+      kernel_ = *last;
+    }
+    loop_->Unwatch(pcap_->fd());
+    watching_ = false;
+  }
+  pcap_.reset();
+}
+
+}  // namespace netprobe
