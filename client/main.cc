@@ -11,6 +11,7 @@
 #include "agent/util/option_parser.h"
 #include "client/command_context.h"
 #include "client/commands/broadcast_command.h"
+#include "client/commands/capture_command.h"
 #include "client/commands/info_command.h"
 #include "client/commands/mcast_command.h"
 #include "client/commands/ping_command.h"
@@ -44,6 +45,8 @@ constexpr Command kCommands[] = {
      McastOptions, RunMcast},
     {"broadcast", "who answers a UDP broadcast on an interface's segment",
      BroadcastOptions, RunBroadcast},
+    {"capture", "live packet capture, like tcpdump (-w FILE: pcap/pcapng)",
+     CaptureOptions, RunCapture},
 };
 
 std::vector<OptionSpec> GlobalOptions() {

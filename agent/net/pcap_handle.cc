@@ -28,6 +28,18 @@ absl::Status ActivationError(pcap_t* pcap, int code, const std::string& interfac
   }
 }
 
+// "any" offers Linux cooked v1 and v2; v2 carries the interface index of
+// each packet, so a reader can say which interface it crossed (as tcpdump
+// -i any does). Keeps v1 when v2 is not offered.
+void PreferCookedV2(pcap_t* pcap) {
+  int* links = nullptr;
+  const int n = pcap_list_datalinks(pcap, &links);
+  bool offered = false;
+  for (int i = 0; i < n; ++i) offered |= links[i] == DLT_LINUX_SLL2;
+  if (n > 0) pcap_free_datalinks(links);
+  if (offered) pcap_set_datalink(pcap, DLT_LINUX_SLL2);
+}
+
 }  // namespace
 
 absl::StatusOr<PcapHandle> PcapHandle::Open(const Options& options) {
@@ -47,6 +59,7 @@ absl::StatusOr<PcapHandle> PcapHandle::Open(const Options& options) {
   const int activated = pcap_activate(raw);
   // Warnings (> 0) leave a working handle; errors (< 0) do not.
   if (activated < 0) return ActivationError(raw, activated, options.interface);
+  if (options.interface == "any") PreferCookedV2(raw);
   if (pcap_setnonblock(raw, 1, error) != 0) {
     return absl::InternalError(absl::StrCat("pcap_setnonblock: ", error));
   }

@@ -7,11 +7,26 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 name=$1 seconds=$2 out=$3/fuzz
+# Each target's code under test and the Abseil libraries it links.
+case "$name" in
+  icmp_fuzzer)
+    sources=("$root/agent/net/icmp.cc")
+    absl_libs=(absl_statusor absl_status absl_strings absl_str_format)
+    ;;
+  packet_text_fuzzer)
+    sources=("$root/client/output/packet_text.cc")
+    absl_libs=(absl_time absl_strings absl_str_format)
+    ;;
+  *)
+    echo "run_fuzzer.sh: unknown fuzzer '$name'" >&2
+    exit 2
+    ;;
+esac
 mkdir -p "$out/$name.corpus"
 clang++-14 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined -I"$root" \
-  "$root/tests/fuzz/$name.cc" "$root/agent/net/icmp.cc" \
-  $(pkg-config --libs absl_statusor absl_status absl_strings absl_str_format) -o "$out/$name"
+  "$root/tests/fuzz/$name.cc" "${sources[@]}" \
+  $(pkg-config --libs "${absl_libs[@]}") -o "$out/$name"
 cp -n "$root/tests/fuzz/corpus/$name/"* "$out/$name.corpus/" 2>/dev/null || true
 cd "$out"
 exec "./$name" -max_total_time="$seconds" -print_final_stats=1 "$name.corpus"

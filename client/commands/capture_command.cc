@@ -1,0 +1,262 @@
+#include "client/commands/capture_command.h"
+
+#include <errno.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/probes/proto_time.h"
+#include "client/exit_codes.h"
+#include "client/interrupt.h"
+#include "client/output/capture_totals.h"
+#include "client/output/json_lines.h"
+#include "client/output/packet_text.h"
+#include "client/output/pcap_writer.h"
+#include "client/output/tcp_text.h"
+#include "netprobe/v1/agent.grpc.pb.h"
+#include "netprobe/v1/probes.grpc.pb.h"
+
+namespace netprobe::client {
+namespace {
+
+absl::Time PacketTime(const v1::Packet& packet) {
+  return absl::FromUnixSeconds(packet.time().seconds()) +
+         absl::Nanoseconds(packet.time().nanos());
+}
+
+absl::Span<const uint8_t> Bytes(const std::string& data) {
+  return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+}
+
+// Where packets go: a capture file (-w), or text lines on stdout.
+struct PacketOutput {
+  FILE* file = nullptr;  // the -w file; null for text
+  bool close_file = false;
+  std::string file_name;
+  std::unique_ptr<CaptureFileWriter> writer;
+  uint32_t link_type = 0;
+
+  ~PacketOutput() {
+    if (close_file && file != nullptr) std::fclose(file);
+  }
+};
+
+absl::Status OpenFile(const ParsedOptions& options, PacketOutput* out) {
+  if (!options.Has("write")) return absl::OkStatus();
+  out->file_name = options.Get("write");
+  if (out->file_name == "-") {
+    out->file = stdout;
+  } else {
+    out->file = std::fopen(out->file_name.c_str(), "wbe");
+    if (out->file == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("-w ", out->file_name, ": ", std::strerror(errno)));
+    }
+    out->close_file = true;
+  }
+  // Packets are written a batch at a time and flushed per batch: a large
+  // buffer saves system calls, the flush keeps `-w - | wireshark -k -i -` live.
+  std::setvbuf(out->file, nullptr, _IOFBF, 1 << 20);
+  out->writer =
+      CaptureFileWriter::Create(options.Has("pcapng") ? CaptureFileWriter::Format::kPcapng
+                                                      : CaptureFileWriter::Format::kPcap,
+                                out->file);
+  return absl::OkStatus();
+}
+
+// The agent's interface names by index, for Linux cooked v2 headers (which
+// carry only the index, meaningful on the agent's host alone). Empty when
+// the agent cannot say: lines then show "ifindex N".
+InterfaceNames AgentInterfaceNames(const CommandContext& ctx) {
+  InterfaceNames names;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::AgentInfo info;
+  if (v1::Agent::NewStub(ctx.channel)
+          ->GetInfo(&context, v1::GetInfoRequest(), &info)
+          .ok()) {
+    for (const v1::NetworkInterface& i : info.interfaces()) names[i.index()] = i.name();
+  }
+  return names;
+}
+
+}  // namespace
+
+std::vector<OptionSpec> CaptureOptions() {
+  return {
+      {'i', "interface", "IFACE", "interface to capture on (default \"any\")"},
+      {'s', "snapshot-length", "SNAPLEN",
+       "bytes kept per packet, 1..262144 (default all)"},
+      {'c', "count", "N", "stop after N packets"},
+      {0, "duration", "DURATION", "stop after this long (the agent's limit is 24h)"},
+      {0, "max-bytes", "BYTES", "stop before the captured bytes exceed BYTES"},
+      {'p', "no-promiscuous-mode", "",
+       "do not put the interface in promiscuous mode (the default here)"},
+      {0, "promiscuous", "", "put the interface in promiscuous mode"},
+      {'w', "write", "FILE", "write packets to FILE (pcap; '-' for stdout)"},
+      {0, "pcapng", "", "with -w: write pcapng instead of pcap"},
+      {0, "own-traffic", "",
+       "include the agent's own gRPC traffic (excluded by default)"},
+  };
+}
+
+absl::StatusOr<v1::CaptureRequest> BuildCaptureRequest(const ParsedOptions& options) {
+  v1::CaptureRequest request;
+  request.set_interface(options.Get("interface"));
+  // Filter words come last, as with tcpdump; the agent compiles them.
+  request.set_filter(absl::StrJoin(options.positional(), " "));
+  auto snaplen =
+      options.GetUint("snapshot-length", 0, std::numeric_limits<uint32_t>::max());
+  if (!snaplen.ok()) return snaplen.status();
+  if (*snaplen) request.set_snaplen(static_cast<uint32_t>(**snaplen));
+  auto count = options.GetUint("count", 1, std::numeric_limits<uint64_t>::max());
+  if (!count.ok()) return count.status();
+  if (*count) request.set_max_packets(**count);
+  auto max_bytes = options.GetUint("max-bytes", 1, std::numeric_limits<uint64_t>::max());
+  if (!max_bytes.ok()) return max_bytes.status();
+  if (*max_bytes) request.set_max_bytes(**max_bytes);
+  auto duration = options.GetDuration("duration");
+  if (!duration.ok()) return duration.status();
+  if (*duration) ToProto(**duration, request.mutable_duration());
+  if (options.Has("promiscuous") && options.Has("no-promiscuous-mode")) {
+    return absl::InvalidArgumentError("--promiscuous and -p contradict each other");
+  }
+  request.set_promiscuous(options.Has("promiscuous"));
+  request.set_include_own_traffic(options.Has("own-traffic"));
+  if (options.Has("pcapng") && !options.Has("write")) {
+    return absl::InvalidArgumentError("--pcapng: only with -w FILE");
+  }
+  return request;
+}
+
+int RunCapture(const CommandContext& ctx) {
+  auto request = BuildCaptureRequest(ctx.options);
+  if (!request.ok()) {
+    std::fprintf(ctx.err, "netprobe capture: %s\n",
+                 std::string(request.status().message()).c_str());
+    return kExitBadArguments;
+  }
+  if (ctx.json && ctx.options.Get("write") == "-") {
+    std::fprintf(ctx.err,
+                 "netprobe capture: --json and -w - would both write to stdout\n");
+    return kExitBadArguments;
+  }
+  PacketOutput output;
+  if (absl::Status opened = OpenFile(ctx.options, &output); !opened.ok()) {
+    std::fprintf(ctx.err, "netprobe capture: %s\n",
+                 std::string(opened.message()).c_str());
+    return kExitBadArguments;
+  }
+  const absl::TimeZone zone = absl::LocalTimeZone();
+  grpc::ClientContext context;
+  ctx.ApplyDeadline(&context, absl::InfiniteDuration());
+  CancelOnInterrupt interrupt(&context);
+  auto stub = v1::Probes::NewStub(ctx.channel);
+  auto reader = stub->Capture(&context, *request);
+
+  v1::CaptureEvents batch;
+  v1::CaptureStats stats;  // the agent's latest totals
+  uint64_t captured = 0;   // packets this client received
+  bool failed = false;
+  bool began = false;  // the header arrived: the agent is capturing
+  InterfaceNames interface_names;
+  absl::Status write_error;
+  std::string text;
+  while (write_error.ok() && reader->Read(&batch)) {
+    for (v1::CaptureEvent& event : *batch.mutable_events()) {
+      text.clear();
+      switch (event.event_case()) {
+        case v1::CaptureEvent::kHeader: {
+          const v1::CaptureHeader& h = event.header();
+          output.link_type = h.link_type();
+          began = true;
+          if (h.link_type() == kDltLinuxSll2 && !output.writer && !ctx.json) {
+            interface_names = AgentInterfaceNames(ctx);
+          }
+          std::fprintf(ctx.err,
+                       "listening on %s, link-type %s, snapshot length %u bytes\n",
+                       h.interface().c_str(), h.link_type_name().c_str(), h.snaplen());
+          if (output.writer) {
+            write_error = output.writer->Begin(h.link_type(), h.snaplen(), h.interface());
+          }
+          break;
+        }
+        case v1::CaptureEvent::kPackets:
+          captured += event.packets().packets_size();
+          for (const v1::Packet& packet : event.packets().packets()) {
+            if (output.writer) {
+              if (!write_error.ok()) break;
+              write_error = output.writer->Write(
+                  PacketTime(packet), packet.original_length(), Bytes(packet.data()));
+            } else if (!ctx.json) {
+              text += FormatPacketLine(output.link_type, PacketTime(packet),
+                                       packet.original_length(), Bytes(packet.data()),
+                                       zone, &interface_names);
+            }
+          }
+          break;
+        case v1::CaptureEvent::kStats:
+          stats = event.stats();
+          break;
+        case v1::CaptureEvent::kDropped:
+          text = FormatDropped(event.dropped());
+          break;
+        case v1::CaptureEvent::kEnd:
+          failed |= event.end().reason() == v1::StreamEnd::REASON_FAILED;
+          if (event.end().reason() != v1::StreamEnd::REASON_LIMIT) {
+            std::fputs(FormatStreamEnd(event.end()).c_str(), ctx.err);
+          }
+          break;
+        default:
+          break;
+      }
+      if (ctx.json && !(output.writer && event.has_packets())) {
+        WriteJsonLine(ctx.out, event);
+      } else if (!text.empty() && !output.writer) {
+        std::fwrite(text.data(), 1, text.size(), ctx.out);
+      }
+    }
+    if (output.file != nullptr && std::fflush(output.file) != 0 && write_error.ok()) {
+      write_error = absl::UnavailableError(std::strerror(errno));
+    }
+    std::fflush(ctx.out);  // Pipelines see each batch as it arrives.
+  }
+  if (!write_error.ok()) {
+    // Stop the capture on the agent at once: nothing more can be kept.
+    context.TryCancel();
+    while (reader->Read(&batch)) {
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  if (output.close_file && output.file != nullptr) {
+    const int closed = std::fclose(output.file);
+    output.file = nullptr;
+    if (closed != 0 && write_error.ok()) {
+      write_error = absl::UnavailableError(std::strerror(errno));
+    }
+  }
+  if (output.close_file && !began) {
+    // The agent refused the capture: leave no empty file behind.
+    std::remove(output.file_name.c_str());
+  }
+  if (!write_error.ok()) {
+    std::fprintf(ctx.err, "netprobe capture: writing %s failed: %s\n",
+                 output.file_name == "-" ? "stdout" : output.file_name.c_str(),
+                 std::string(write_error.message()).c_str());
+    return kExitProbeFailed;
+  }
+  if (interrupt.interrupted() || status.ok()) {
+    // Like tcpdump, the totals go to stderr, so they never mix with packets.
+    std::fputs(FormatCaptureTotals(captured, stats).c_str(), ctx.err);
+  }
+  if (interrupt.interrupted()) return kExitInterrupted;
+  if (!status.ok()) return ReportRpcError(ctx, "capture", status);
+  return failed ? kExitProbeFailed : kExitOk;
+}
+
+}  // namespace netprobe::client
