@@ -1,0 +1,551 @@
+// Capture end to end: the real agent in lab host 0 captures on its eth0 while
+// the other hosts send it known traffic (UDP datagrams from python, a ping);
+// the real client writes pcap and pcapng that tcpdump reads back, prints text
+// lines, and is cancelled or made to read slowly.
+#include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "netprobe/v1/capture.pb.h"
+#include "tests/lab/lab.h"
+#include "tests/test_support/status_matchers.h"
+
+namespace netprobe::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kPython[] = "/usr/bin/python3";
+constexpr char kTcpdump[] = "/usr/bin/tcpdump";
+
+// argv: host port count size. Sends `count` datagrams of `size` bytes ("seq N"
+// padded) to host:port from one socket, as fast as it can, then prints its
+// source port.
+constexpr char kUdpSender[] = R"(
+import socket, sys
+host, port, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+fam = socket.AF_INET6 if ':' in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.bind(('', 0))
+for i in range(count):
+    s.sendto(('seq %d ' % i).encode().ljust(size, b'.'), (host, port))
+print(s.getsockname()[1], flush=True)
+)";
+
+// Receives and discards UDP on a kernel-chosen port (so no ICMP port
+// unreachable answers the senders); prints the port, runs until killed or
+// for at most 120 s.
+constexpr char kUdpSink[] = R"(
+import socket, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+s.bind(('::', 0))
+print(s.getsockname()[1], flush=True)
+s.settimeout(1)
+end = time.time() + 120
+while time.time() < end:
+    try:
+        s.recv(65536)
+    except socket.timeout:
+        pass
+)";
+
+struct CaptureRun {
+  int exit_code = -1;
+  std::string err;
+  std::vector<v1::CaptureHeader> headers;
+  std::vector<v1::Packet> packets;
+  std::vector<v1::CaptureStats> stats;
+  std::vector<v1::StreamEnd> ends;
+};
+
+CaptureRun ParseJson(int exit_code, const std::string& out, const std::string& err) {
+  CaptureRun run;
+  run.exit_code = exit_code;
+  run.err = err;
+  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    v1::CaptureEvent event;
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(std::string(line), &event).ok())
+        << line;
+    if (event.has_header()) run.headers.push_back(event.header());
+    for (const v1::Packet& p : event.packets().packets()) run.packets.push_back(p);
+    if (event.has_stats()) run.stats.push_back(event.stats());
+    if (event.has_end()) run.ends.push_back(event.end());
+  }
+  return run;
+}
+
+// "12 packets dropped by agent" -> 12 (from the client's closing lines).
+uint64_t CountBefore(const std::string& text, const std::string& what) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::StrContains(line, what)) continue;
+    uint64_t n = 0;
+    if (absl::SimpleAtoi(line.substr(0, line.find(' ')), &n)) return n;
+  }
+  return 0;
+}
+
+// The VmRSS of `pid` in KiB, or 0.
+uint64_t RssKiB(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (absl::StartsWith(line, "VmRSS:")) {
+      uint64_t kib = 0;
+      std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipWhitespace());
+      if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kib)) return kib;
+    }
+  }
+  return 0;
+}
+
+class CaptureLabTest : public ::testing::Test {
+ protected:
+  static constexpr int kAgent = 0, kPeer = 1, kOther = 2;
+
+  void SetUp() override {
+    auto lab = Lab::Create(3);
+    ASSERT_THAT(lab, IsOk());
+    lab_ = *std::move(lab);
+    auto agent = LabAgent::Start(*lab_, kAgent);
+    ASSERT_THAT(agent, IsOk());
+    agent_ = std::make_unique<LabAgent>(*std::move(agent));
+    auto sink = lab_->Spawn(kAgent, {kPython, "-c", kUdpSink});
+    ASSERT_THAT(sink, IsOk());
+    sink_ = std::make_unique<Process>(*std::move(sink));
+    auto port = sink_->WaitForStdout("", absl::Seconds(10));
+    ASSERT_THAT(port, IsOk());
+    ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(*port), &sink_port_))
+        << *port;
+  }
+
+  // The client in the background: `netprobe --agent A capture ARGS...`.
+  // Returns once the agent has the capture running (the client prints
+  // "listening on" when the header arrives, after the filter is installed).
+  Process StartCapture(std::vector<std::string> args, bool json = false) {
+    std::vector<std::string> argv = {NETPROBE_CLIENT_BIN, "--agent", agent_->address()};
+    if (json) argv.push_back("--json");
+    argv.push_back("capture");
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto client = Process::Start(argv);
+    EXPECT_THAT(client, IsOk());
+    EXPECT_THAT(client->WaitForStderr("listening on", absl::Seconds(10)), IsOk())
+        << client->err();
+    return *std::move(client);
+  }
+
+  // Sends `count` datagrams of `size` bytes from `host` to the sink; returns
+  // the source port.
+  int SendUdp(int host, int count, int size = 32, bool v6 = false) {
+    auto sent =
+        lab_->Exec(host,
+                   {kPython, "-c", kUdpSender,
+                    v6 ? lab_->host(kAgent).ipv6 : lab_->host(kAgent).ipv4,
+                    absl::StrCat(sink_port_), absl::StrCat(count), absl::StrCat(size)},
+                   absl::Seconds(60));
+    EXPECT_THAT(sent, IsOk());
+    int port = 0;
+    if (sent.ok()) {
+      EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(sent->out), &port))
+          << sent->out << sent->err;
+    }
+    return port;
+  }
+
+  void PingOnce(int host) {
+    auto ping =
+        lab_->Exec(host, {"ping", "-n", "-c", "1", "-W", "5", lab_->host(kAgent).ipv4});
+    ASSERT_THAT(ping, IsOk());
+    EXPECT_EQ(ping->exit_code, 0) << ping->out << ping->err;
+  }
+
+  // `tcpdump -n -r FILE` lines (tcpdump's own reading of our file).
+  std::vector<std::string> TcpdumpRead(const std::string& file) {
+    auto read = RunCommand({kTcpdump, "-n", "-r", file});
+    EXPECT_THAT(read, IsOk());
+    if (!read.ok()) return {};
+    EXPECT_EQ(read->exit_code, 0) << read->err;
+    return absl::StrSplit(read->out, '\n', absl::SkipEmpty());
+  }
+
+  std::string Filter() const { return absl::StrCat("udp port ", sink_port_, " or icmp"); }
+
+  std::unique_ptr<Lab> lab_;
+  std::unique_ptr<LabAgent> agent_;
+  std::unique_ptr<Process> sink_;
+  int sink_port_ = 0;
+};
+
+// What tcpdump prints after the timestamp, for our known traffic.
+std::string UdpLine(const std::string& from, int from_port, const std::string& to,
+                    int to_port, int length) {
+  return absl::StrCat("IP ", from, ".", from_port, " > ", to, ".", to_port,
+                      ": UDP, length ", length);
+}
+
+TEST_F(CaptureLabTest, PcapPcapngAndTextShowExactlyTheTrafficSent) {
+  constexpr int kDatagrams = 20;
+  const int expected = kDatagrams + 2;  // and a ping's request and reply
+  const std::string pcap = absl::StrCat(lab_->dir(), "/c.pcap");
+  const std::string pcapng = absl::StrCat(lab_->dir(), "/c.pcapng");
+  const std::vector<std::string> common = {"-i", "eth0", "-c", absl::StrCat(expected)};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = common;
+    args.insert(args.end(), extra.begin(), extra.end());
+    for (absl::string_view word : absl::StrSplit(Filter(), ' ')) {
+      args.emplace_back(word);
+    }
+    return args;
+  };
+  // Three captures at once: each gets every packet.
+  Process to_pcap = StartCapture(with({"-w", pcap}));
+  Process to_pcapng = StartCapture(with({"-w", pcapng, "--pcapng"}));
+  Process as_text = StartCapture(with({}));
+  // `-w -` streams pcap to stdout: tcpdump reads it from a pipe as it comes.
+  const std::string piped = absl::StrCat(lab_->dir(), "/piped.txt");
+  std::vector<std::string> pipe_args = {NETPROBE_CLIENT_BIN, "--agent", agent_->address(),
+                                        "capture"};
+  for (const std::string& arg : with({"-w", "-"})) pipe_args.push_back(arg);
+  std::vector<std::string> shell = {
+      "/bin/sh", "-c",
+      absl::StrCat("\"$@\" | ", kTcpdump, " -n -r - > ", piped, " 2>/dev/null"), "sh"};
+  shell.insert(shell.end(), pipe_args.begin(), pipe_args.end());
+  auto through_pipe = Process::Start(shell);
+  ASSERT_THAT(through_pipe, IsOk());
+  ASSERT_THAT(through_pipe->WaitForStderr("listening on", absl::Seconds(10)), IsOk());
+
+  const int from_port = SendUdp(kPeer, kDatagrams);
+  PingOnce(kPeer);
+  for (Process* client : {&to_pcap, &to_pcapng, &as_text, &*through_pipe}) {
+    auto code = client->Wait(absl::Seconds(20));
+    ASSERT_THAT(code, IsOk());
+    EXPECT_EQ(*code, 0) << client->err();
+    EXPECT_THAT(client->err(), HasSubstr(absl::StrCat(expected, " packets captured")));
+    EXPECT_THAT(client->err(), HasSubstr("0 packets dropped by kernel"));
+  }
+
+  const std::string& peer = lab_->host(kPeer).ipv4;
+  const std::string& me = lab_->host(kAgent).ipv4;
+  const std::string udp = UdpLine(peer, from_port, me, sink_port_, 32);
+  for (const std::string& file : {pcap, pcapng}) {
+    SCOPED_TRACE(file);
+    const std::vector<std::string> lines = TcpdumpRead(file);
+    ASSERT_EQ(lines.size(), static_cast<size_t>(expected));
+    for (int i = 0; i < kDatagrams; ++i) EXPECT_THAT(lines[i], HasSubstr(udp));
+    EXPECT_THAT(lines[kDatagrams],
+                HasSubstr(absl::StrCat("IP ", peer, " > ", me, ": ICMP echo request")));
+    EXPECT_THAT(lines[kDatagrams + 1],
+                HasSubstr(absl::StrCat("IP ", me, " > ", peer, ": ICMP echo reply")));
+  }
+  {
+    std::ifstream in(piped);
+    std::string line;
+    std::vector<std::string> lines;
+    while (std::getline(in, line)) lines.push_back(line);
+    EXPECT_EQ(lines, TcpdumpRead(pcap)) << "tcpdump reading `-w -` from a pipe";
+  }
+  // Our text lines name the same addresses and ports, in the same order.
+  const std::vector<std::string> text =
+      absl::StrSplit(as_text.out(), '\n', absl::SkipEmpty());
+  const std::vector<std::string> tcpdump = TcpdumpRead(pcap);
+  ASSERT_EQ(text.size(), tcpdump.size()) << as_text.out();
+  for (size_t i = 0; i < text.size(); ++i) {
+    // Both start with the time of day, then the same description.
+    EXPECT_EQ(text[i].substr(text[i].find(' ')), tcpdump[i].substr(tcpdump[i].find(' ')))
+        << "ours:    " << text[i] << "\ntcpdump: " << tcpdump[i];
+  }
+}
+
+TEST_F(CaptureLabTest, AnyInterfaceNamesTheInterfaceAndDirectionLikeTcpdump) {
+  // No -i: "any", Linux cooked v2 headers carrying the interface index.
+  const std::string pcap = absl::StrCat(lab_->dir(), "/any.pcap");
+  Process as_text = StartCapture({"-c", "2", "icmp"});
+  Process to_file = StartCapture({"-c", "2", "-w", pcap, "icmp"});
+  PingOnce(kPeer);
+  for (Process* client : {&as_text, &to_file}) {
+    auto code = client->Wait(absl::Seconds(20));
+    ASSERT_THAT(code, IsOk());
+    EXPECT_EQ(*code, 0) << client->err();
+    EXPECT_THAT(client->err(), HasSubstr("listening on any, link-type LINUX_SLL2"));
+  }
+  const std::string& peer = lab_->host(kPeer).ipv4;
+  const std::string& me = lab_->host(kAgent).ipv4;
+  EXPECT_THAT(as_text.out(), HasSubstr(absl::StrCat("eth0  In  IP ", peer, " > ", me,
+                                                    ": ICMP echo request")));
+  EXPECT_THAT(as_text.out(), HasSubstr(absl::StrCat("eth0  Out IP ", me, " > ", peer,
+                                                    ": ICMP echo reply")));
+  const std::vector<std::string> lines = TcpdumpRead(pcap);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr(absl::StrCat("In  IP ", peer, " > ", me)));
+}
+
+TEST_F(CaptureLabTest, FilterSelectsOnlyMatchingPacketsV4AndV6) {
+  Process client = StartCapture(
+      {"-i", "eth0", "-c", "5", "udp", "and", "src", "host", lab_->host(kOther).ipv6},
+      /*json=*/true);
+  SendUdp(kPeer, 10, 32, /*v6=*/true);    // filtered out: wrong source
+  SendUdp(kOther, 10, 32, /*v6=*/false);  // filtered out: IPv4
+  const int port = SendUdp(kOther, 5, 48, /*v6=*/true);
+  auto code = client.Wait(absl::Seconds(20));
+  ASSERT_THAT(code, IsOk());
+  CaptureRun run = ParseJson(*code, client.out(), client.err());
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  ASSERT_EQ(run.headers.size(), 1u);
+  EXPECT_EQ(run.headers[0].link_type(), 1u);  // Ethernet
+  EXPECT_EQ(run.headers[0].interface(), "eth0");
+  ASSERT_EQ(run.packets.size(), 5u);
+  for (const v1::Packet& p : run.packets) {
+    // Ethernet + IPv6 + UDP + 48 bytes; source port at 14 + 40.
+    ASSERT_EQ(p.captured_length(), 14u + 40 + 8 + 48);
+    EXPECT_EQ(p.original_length(), p.captured_length());
+    EXPECT_EQ(p.data().size(), p.captured_length());
+    const auto* d = reinterpret_cast<const uint8_t*>(p.data().data());
+    EXPECT_EQ(d[12] << 8 | d[13], 0x86dd);
+    EXPECT_EQ(d[54] << 8 | d[55], port);
+    EXPECT_GT(p.time().seconds(), 0);
+  }
+  ASSERT_EQ(run.ends.size(), 1u);
+  EXPECT_EQ(run.ends[0].reason(), v1::StreamEnd::REASON_LIMIT);
+  ASSERT_FALSE(run.stats.empty());
+  EXPECT_EQ(run.stats.back().delivered(), 5u);
+}
+
+TEST_F(CaptureLabTest, SnaplenTruncatesAndLimitsStopTheCapture) {
+  {  // -s: captured length capped, original length kept.
+    Process client =
+        StartCapture({"-i", "eth0", "-s", "60", "-c", "3", "udp"}, /*json=*/true);
+    SendUdp(kPeer, 3, 500);
+    auto code = client.Wait(absl::Seconds(20));
+    ASSERT_THAT(code, IsOk());
+    CaptureRun run = ParseJson(*code, client.out(), client.err());
+    ASSERT_EQ(run.packets.size(), 3u) << run.err;
+    for (const v1::Packet& p : run.packets) {
+      EXPECT_EQ(p.captured_length(), 60u);
+      EXPECT_EQ(p.data().size(), 60u);
+      EXPECT_EQ(p.original_length(), 14u + 20 + 8 + 500);
+    }
+  }
+  {  // --max-bytes: ends before the captured bytes would exceed it.
+    Process client = StartCapture({"-i", "eth0", "--max-bytes", "1000", "udp"}, true);
+    SendUdp(kPeer, 20, 100);  // 142 bytes each: 7 fit
+    auto code = client.Wait(absl::Seconds(20));
+    ASSERT_THAT(code, IsOk());
+    CaptureRun run = ParseJson(*code, client.out(), client.err());
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.packets.size(), 7u);
+    ASSERT_FALSE(run.stats.empty());
+    EXPECT_EQ(run.stats.back().delivered_bytes(), 7u * 142);
+    ASSERT_EQ(run.ends.size(), 1u);
+    EXPECT_THAT(run.ends[0].detail(), HasSubstr("max_bytes 1000"));
+  }
+  {  // --duration with no matching traffic: ends on time with nothing.
+    const absl::Time start = absl::Now();
+    auto result = agent_->Client(
+        {"--json", "capture", "-i", "eth0", "--duration", "400ms", "udp", "port", "9"});
+    const absl::Duration took = absl::Now() - start;
+    ASSERT_THAT(result, IsOk());
+    CaptureRun run = ParseJson(result->exit_code, result->out, result->err);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_TRUE(run.packets.empty());
+    ASSERT_EQ(run.ends.size(), 1u);
+    EXPECT_THAT(run.ends[0].detail(), HasSubstr("duration 400ms"));
+    EXPECT_GE(took, absl::Milliseconds(400));
+    EXPECT_LT(took, absl::Seconds(5));
+  }
+}
+
+// Packet sockets the agent holds in its namespace (`ss -0 -p`).
+int AgentPacketSockets(const Lab& lab, int host, pid_t agent) {
+  auto ss = lab.Exec(host, {"ss", "-0", "-a", "-p", "-n"});
+  if (!ss.ok()) return -1;
+  int n = 0;
+  for (absl::string_view line : absl::StrSplit(ss->out, '\n')) {
+    if (absl::StrContains(line, absl::StrCat("pid=", agent, ","))) ++n;
+  }
+  return n;
+}
+
+TEST_F(CaptureLabTest, CancellingTheClientStopsTheCaptureOnTheAgentAtOnce) {
+  const pid_t agent = agent_->process().pid();
+  ASSERT_EQ(AgentPacketSockets(*lab_, kAgent, agent), 0);
+  Process client = StartCapture({"-i", "eth0", "udp"});
+  ASSERT_EQ(AgentPacketSockets(*lab_, kAgent, agent), 1);
+  client.Signal(SIGINT);
+  auto code = client.Wait(absl::Seconds(10));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 130);
+  // The agent closes the handle when the cancel reaches it; the client exits
+  // without waiting for that, so allow it a bounded moment.
+  int left = -1;
+  for (int i = 0; i < 100 && left != 0; ++i) {
+    left = AgentPacketSockets(*lab_, kAgent, agent);
+    if (left != 0) absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(left, 0) << "the agent still holds its capture a second after the cancel";
+}
+
+TEST_F(CaptureLabTest, SlowClientSeesDropsCountedAndAgentMemoryStaysBounded) {
+  constexpr int kFlood = 200000;
+  constexpr int kSize = 1000;  // 200 MB of packets if the agent kept them all
+  const pid_t agent = agent_->process().pid();
+  const uint64_t baseline = RssKiB(agent);
+  ASSERT_GT(baseline, 0u);
+  // The test does not read the client's stdout until the flood is over: the
+  // pipe fills, the client blocks writing, gRPC's flow control stops the
+  // agent's writes, and the agent must drop and count.
+  Process client = StartCapture({"-i", "eth0", "--duration", "8s", "-w", "-", "udp",
+                                 "port", absl::StrCat(sink_port_)});
+  auto flood = lab_->Spawn(
+      kPeer, {kPython, "-c", kUdpSender, lab_->host(kAgent).ipv4,
+              absl::StrCat(sink_port_), absl::StrCat(kFlood), absl::StrCat(kSize)});
+  ASSERT_THAT(flood, IsOk());
+  uint64_t peak = baseline;
+  // Samples the agent's RSS while the flood runs (bounded: 60 s at most).
+  for (int i = 0; i < 600; ++i) {
+    peak = std::max(peak, RssKiB(agent));
+    auto done = flood->Wait(absl::Milliseconds(100));
+    if (done.ok()) break;
+  }
+  ASSERT_THAT(flood->Wait(absl::Seconds(1)), IsOk());
+  peak = std::max(peak, RssKiB(agent));
+  // Now read: the client drains, the capture ends on its duration.
+  auto code = client.Wait(absl::Seconds(30));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 0) << client.err();
+  const uint64_t captured = CountBefore(client.err(), "packets captured");
+  const uint64_t received = CountBefore(client.err(), "received by filter");
+  const uint64_t kernel = CountBefore(client.err(), "dropped by kernel");
+  const uint64_t by_agent = CountBefore(client.err(), "dropped by agent");
+  EXPECT_GT(by_agent, 0u) << client.err();
+  // Every packet that matched is accounted for: delivered, or dropped by the
+  // agent or the kernel.
+  EXPECT_EQ(received, static_cast<uint64_t>(kFlood)) << client.err();
+  EXPECT_EQ(captured + by_agent + kernel, received) << client.err();
+  // The kernel ring (16 MiB), the stream queue (16 batches of at most
+  // 256 KiB) and gRPC's buffers: far below the 200 MB that went by.
+  EXPECT_LT(peak - baseline, 64u * 1024)
+      << "baseline " << baseline << " KiB, peak " << peak << " KiB";
+}
+
+TEST_F(CaptureLabTest, AgentShutdownEndsTheCaptureWithItsStats) {
+  Process client = StartCapture({"-i", "eth0", "udp"}, /*json=*/true);
+  SendUdp(kPeer, 4);
+  // The packets reach the client before the shutdown is asked for.
+  ASSERT_THAT(client.WaitForStdout("\"packets\"", absl::Seconds(10)), IsOk());
+  agent_->process().Signal(SIGTERM);
+  auto code = client.Wait(absl::Seconds(20));
+  ASSERT_THAT(code, IsOk());
+  CaptureRun run = ParseJson(*code, client.out(), client.err());
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.packets.size(), 4u);
+  ASSERT_EQ(run.ends.size(), 1u);
+  EXPECT_EQ(run.ends[0].reason(), v1::StreamEnd::REASON_AGENT_SHUTDOWN);
+  ASSERT_FALSE(run.stats.empty());
+  EXPECT_EQ(run.stats.back().delivered(), 4u);
+}
+
+TEST_F(CaptureLabTest, InterfaceRemovedMidCaptureEndsTheStreamAsFailed) {
+  // A second interface in the agent's host (a veth pair: this kernel has no
+  // dummy driver), removed while it is captured.
+  for (std::vector<std::string> argv :
+       {std::vector<std::string>{"ip", "link", "add", "cap0", "type", "veth", "peer",
+                                 "name", "cap1"},
+        {"ip", "link", "set", "cap0", "up"},
+        {"ip", "link", "set", "cap1", "up"}}) {
+    auto done = lab_->Exec(kAgent, argv);
+    ASSERT_THAT(done, IsOk());
+    ASSERT_EQ(done->exit_code, 0) << done->err;
+  }
+  Process client = StartCapture({"-i", "cap0"}, /*json=*/true);
+  auto removed = lab_->Exec(kAgent, {"ip", "link", "del", "cap0"});
+  ASSERT_THAT(removed, IsOk());
+  ASSERT_EQ(removed->exit_code, 0) << removed->err;
+  auto code = client.Wait(absl::Seconds(20));
+  ASSERT_THAT(code, IsOk());
+  CaptureRun run = ParseJson(*code, client.out(), client.err());
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  ASSERT_EQ(run.ends.size(), 1u) << run.err;
+  EXPECT_EQ(run.ends[0].reason(), v1::StreamEnd::REASON_FAILED);
+  EXPECT_THAT(run.ends[0].detail(), HasSubstr("capture on 'cap0' stopped"));
+  EXPECT_FALSE(run.stats.empty());
+}
+
+TEST_F(CaptureLabTest, OwnGrpcTrafficIsExcludedUnlessAsked) {
+  // A second agent in the same host that also listens on TCP; the client
+  // reaches it over the lab network, so its stream crosses eth0.
+  auto tcp_agent = LabAgent::Start(
+      *lab_, kAgent,
+      {"--listen", absl::StrCat(lab_->host(kAgent).ipv4, ":0"), "--insecure"});
+  ASSERT_THAT(tcp_agent, IsOk());
+  std::string tcp_address;
+  for (const std::string& bound : tcp_agent->bound()) {
+    if (!absl::StartsWith(bound, "unix:")) tcp_address = bound;
+  }
+  ASSERT_FALSE(tcp_address.empty());
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {"--agent", tcp_address,  "--json", "capture", "-i",
+                                     "eth0",    "--duration", "1s",     "tcp"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto result = lab_->Exec(kPeer, [&] {
+      std::vector<std::string> full = {NETPROBE_CLIENT_BIN};
+      full.insert(full.end(), argv.begin(), argv.end());
+      return full;
+    }());
+    EXPECT_THAT(result, IsOk());
+    return result.ok() ? ParseJson(result->exit_code, result->out, result->err)
+                       : CaptureRun();
+  };
+  CaptureRun excluded = run({});
+  EXPECT_EQ(excluded.exit_code, 0) << excluded.err;
+  ASSERT_EQ(excluded.headers.size(), 1u) << excluded.err;
+  EXPECT_THAT(excluded.headers[0].effective_filter(), HasSubstr("not ("));
+  EXPECT_TRUE(excluded.packets.empty());
+  CaptureRun included = run({"--own-traffic"});
+  EXPECT_EQ(included.exit_code, 0) << included.err;
+  EXPECT_EQ(included.headers[0].effective_filter(), "tcp");
+  EXPECT_FALSE(included.packets.empty());
+}
+
+TEST_F(CaptureLabTest, BadInputIsRejectedNamingTheField) {
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"-i", "nosuch0"}, 2, "interface: no interface 'nosuch0'"},
+      {{"-i", "eth0", "udp", "and", "and"}, 2, "filter: 'udp and and' does not compile"},
+      {{"-s", "0"}, 2, "snaplen: 0 is out of range 1..262144"},
+      {{"-s", "300000"}, 2, "snaplen: 300000 is out of range 1..262144"},
+      {{"--duration", "25h"}, 2, "duration"},
+      {{"-c", "200000000"}, 2, "max_packets: 200000000 is above the agent's limit"},
+      {{"--pcapng"}, 2, "--pcapng: only with -w FILE"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"capture"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    auto result = agent_->Client(args);
+    ASSERT_THAT(result, IsOk());
+    EXPECT_EQ(result->exit_code, c.exit_code) << absl::StrJoin(c.args, " ");
+    EXPECT_THAT(result->err, HasSubstr(c.message)) << absl::StrJoin(c.args, " ");
+  }
+  // The agent keeps serving.
+  auto info = agent_->Client({"info"});
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(info->exit_code, 0);
+}
+
+}  // namespace
+}  // namespace netprobe::testing
