@@ -84,8 +84,39 @@ const OptionSpec* OptionParser::FindLong(absl::string_view name) const {
   return nullptr;
 }
 
-absl::StatusOr<ParsedOptions> OptionParser::Parse(
+std::vector<std::string> OptionParser::ExpandShortBundles(
     const std::vector<std::string>& args) const {
+  std::vector<std::string> out;
+  out.reserve(args.size());
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      out.insert(out.end(), args.begin() + i, args.end());
+      break;
+    }
+    if (arg.size() <= 2 || arg[0] != '-' || arg[1] == '-') {
+      out.push_back(arg);
+      continue;
+    }
+    // "-tan" is "-t -a -n" while each letter is a switch; the first letter
+    // that takes a value takes the rest ("-vc5": -v, -c 5), and an unknown
+    // letter is left to be reported with what follows it.
+    size_t at = 1;
+    while (at < arg.size()) {
+      const OptionSpec* spec = FindShort(arg[at]);
+      if (spec == nullptr || !spec->value_name.empty() || at + 1 == arg.size()) {
+        out.push_back(absl::StrCat("-", arg.substr(at)));
+        break;
+      }
+      out.push_back(absl::StrCat("-", std::string(1, arg[at])));
+      ++at;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<ParsedOptions> OptionParser::Parse(
+    const std::vector<std::string>& raw_args) const {
   ParsedOptions out;
   for (const OptionSpec& spec : specs_) {
     out.labels_[spec.long_name] =
@@ -93,6 +124,7 @@ absl::StatusOr<ParsedOptions> OptionParser::Parse(
             ? absl::StrCat("-", std::string(1, spec.short_name), "/--", spec.long_name)
             : absl::StrCat("--", spec.long_name);
   }
+  const std::vector<std::string> args = ExpandShortBundles(raw_args);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") {

@@ -59,6 +59,8 @@ class OptionParser {
 
  private:
   const OptionSpec* FindShort(char c) const;
+  // Splits bundles of short options ("-tan" -> "-t" "-a" "-n"), as getopt.
+  std::vector<std::string> ExpandShortBundles(const std::vector<std::string>& args) const;
   const OptionSpec* FindLong(absl::string_view name) const;
   std::vector<OptionSpec> specs_;
 };

@@ -33,6 +33,12 @@ MATCHER_P2(StatusIs, code, message_matcher,
                                        result_listener);
 }
 
+// EXPECT_THAT(DoIt(), StatusIs(absl::StatusCode::kNotFound)); any message.
+template <typename Code>
+auto StatusIs(Code code) {
+  return StatusIs(code, ::testing::_);
+}
+
 }  // namespace netprobe::testing
 
 #endif  // NETPROBE_TESTS_TEST_SUPPORT_STATUS_MATCHERS_H_

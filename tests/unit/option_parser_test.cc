@@ -142,13 +142,28 @@ TEST(OptionParserTest, SwitchGivenAValueError) {
   EXPECT_THAT(parser.Parse({"--json=yes"}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("--json"), HasSubstr("takes no value"))));
-  EXPECT_THAT(parser.Parse({"-vx"}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("-v"), HasSubstr("takes no value"))));
+  // After a short switch the rest is more short options (getopt's bundles).
+  EXPECT_THAT(parser.Parse({"-vx"}), StatusIs(absl::StatusCode::kInvalidArgument,
+                                              HasSubstr("unknown option -x")));
   // A switch followed by a separate word leaves the word positional.
   ParsedOptions parsed = ParseOk({"--json", "yes"});
   EXPECT_TRUE(parsed.Has("json"));
   EXPECT_THAT(parsed.positional(), ElementsAre("yes"));
+}
+
+TEST(OptionParserTest, ShortSwitchesBundleLikeGetopt) {
+  ParsedOptions parsed = ParseOk({"-vc5", "host"});
+  EXPECT_TRUE(parsed.Has("verbose"));
+  EXPECT_EQ(parsed.Get("count"), "5");
+  EXPECT_THAT(parsed.positional(), ElementsAre("host"));
+  // The option that takes a value may end the bundle and take the next word.
+  parsed = ParseOk({"-vc", "7", "-vi1s"});
+  EXPECT_EQ(parsed.Get("count"), "7");
+  EXPECT_EQ(parsed.Get("interval"), "1s");
+  // A value taken inline is the whole rest, never more switches.
+  parsed = ParseOk({"-c5v"});
+  EXPECT_EQ(parsed.Get("count"), "5v");
+  EXPECT_FALSE(parsed.Has("verbose"));
 }
 
 TEST(OptionParserTest, GetUintParsesAndChecksRange) {
