@@ -15,6 +15,7 @@
 #include "client/commands/info_command.h"
 #include "client/commands/mcast_command.h"
 #include "client/commands/ping_command.h"
+#include "client/commands/sockets_command.h"
 #include "client/commands/tcp_command.h"
 #include "client/commands/udp_command.h"
 #include "client/exit_codes.h"
@@ -47,6 +48,8 @@ constexpr Command kCommands[] = {
      BroadcastOptions, RunBroadcast},
     {"capture", "live packet capture, like tcpdump (-w FILE: pcap/pcapng)",
      CaptureOptions, RunCapture},
+    {"sockets", "the agent host's sockets with TCP_INFO and processes, like ss",
+     SocketsOptions, RunSockets},
 };
 
 std::vector<OptionSpec> GlobalOptions() {

@@ -9,6 +9,8 @@
 #include "agent/probes/multicast_request.h"
 #include "agent/probes/ping_probe.h"
 #include "agent/probes/ping_request.h"
+#include "agent/probes/sockets_probe.h"
+#include "agent/probes/sockets_request.h"
 #include "agent/probes/tcp_connect_probe.h"
 #include "agent/probes/tcp_connect_request.h"
 #include "agent/probes/udp_echo_probe.h"
@@ -18,28 +20,8 @@
 namespace netprobe {
 namespace {
 
-constexpr const char* kServed[] = {"Ping",      "TcpConnect", "UdpEcho",
-                                   "Broadcast", "Multicast",  "Capture"};
-
-// Probe RPCs in the contract that this build does not serve yet.
-constexpr std::pair<const char*, const char*> kNotYet[] = {
-    {"Sockets", "#7"},
-};
-
-const char* PlannedIssue(absl::string_view name) {
-  for (const auto& [probe, issue] : kNotYet) {
-    if (name == probe) return issue;
-  }
-  return "";
-}
-
-template <typename Event, typename Batch>
-grpc::ServerWriteReactor<Batch>* NotYetServed(EventLoop* loop, absl::string_view name) {
-  return StreamReactor<Event, Batch>::Rejected(
-      loop, absl::UnimplementedError(absl::StrCat(
-                "the ", name, " probe is not implemented by this agent yet (issue ",
-                PlannedIssue(name), "); GetInfo lists the probes it serves")));
-}
+constexpr const char* kServed[] = {"Ping",      "TcpConnect", "UdpEcho", "Broadcast",
+                                   "Multicast", "Capture",    "Sockets"};
 
 }  // namespace
 
@@ -62,14 +44,6 @@ std::vector<v1::ProbeSupport> ProbesService::Support() {
     v1::ProbeSupport support;
     support.set_name(name);
     support.set_implemented(true);
-    out.push_back(std::move(support));
-  }
-  for (const auto& [name, issue] : kNotYet) {
-    v1::ProbeSupport support;
-    support.set_name(name);
-    support.set_implemented(false);
-    support.set_unavailable_reason(
-        absl::StrCat("not implemented yet (issue ", issue, ")"));
     out.push_back(std::move(support));
   }
   return out;
@@ -174,8 +148,13 @@ grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(
 }
 
 grpc::ServerWriteReactor<v1::SocketsEvents>* ProbesService::Sockets(
-    grpc::CallbackServerContext*, const v1::SocketsRequest*) {
-  return NotYetServed<v1::SocketsEvent, v1::SocketsEvents>(loop_, "Sockets");
+    grpc::CallbackServerContext*, const v1::SocketsRequest* request) {
+  return Serve<v1::SocketsEvent, v1::SocketsEvents>(
+      ValidateSockets(*request), &SocketsProbe::MaxEventsBeyondHighWater,
+      [this](const SocketsPlan& plan, auto sink, std::function<void()> done) {
+        return std::make_unique<SocketsProbe>(plan, loop_, resolver_, std::move(sink),
+                                              std::move(done));
+      });
 }
 
 }  // namespace netprobe

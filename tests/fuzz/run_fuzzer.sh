@@ -17,6 +17,10 @@ case "$name" in
     sources=("$root/client/output/packet_text.cc")
     absl_libs=(absl_time absl_strings absl_str_format)
     ;;
+  sock_diag_fuzzer)
+    sources=("$root/agent/net/sock_diag.cc" "$root/agent/net/posix_error.cc")
+    absl_libs=(absl_statusor absl_status absl_strings absl_str_format absl_time)
+    ;;
   *)
     echo "run_fuzzer.sh: unknown fuzzer '$name'" >&2
     exit 2

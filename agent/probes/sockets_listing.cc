@@ -1,0 +1,104 @@
+#include "agent/probes/sockets_listing.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "absl/strings/str_cat.h"
+#include "agent/probes/sock_diag_entry.h"
+
+namespace netprobe {
+namespace {
+
+std::string Identity(const sock_diag::Socket& s) {
+  if (s.cookie != 0) return absl::StrCat(s.family, "/", s.protocol, "/", s.cookie);
+  // No cookie (not seen on Linux >= 2.6.27): the addresses and inode.
+  return absl::StrCat(s.family, "/", s.protocol, "/",
+                      sock_diag::FormatAddress(s.family, s.local), ":", s.local.port, "/",
+                      sock_diag::FormatAddress(s.family, s.remote), ":", s.remote.port,
+                      "/", s.inode, "/", s.path);
+}
+
+std::string KindName(const sock_diag::Query& q) {
+  const char* family = q.family == AF_INET ? "IPv4" : q.family == AF_INET6 ? "IPv6" : "";
+  const char* protocol = q.family == AF_UNIX         ? "unix"
+                         : q.protocol == IPPROTO_TCP ? "tcp"
+                         : q.protocol == IPPROTO_UDP ? "udp"
+                                                     : "raw";
+  return *family ? absl::StrCat(protocol, " (", family, ")") : protocol;
+}
+
+}  // namespace
+
+SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
+                         const SocketOwners& owners, bool first,
+                         SocketsListing* listing) {
+  SocketsRound round;
+  SocketsListing now;
+  now.reserve(sockets.size());
+  for (const sock_diag::Socket& socket : sockets) {
+    v1::SocketEntry entry;
+    ToSocketEntry(socket, &entry);
+    if (socket.inode != 0) {
+      if (auto it = owners.find(socket.inode); it != owners.end()) {
+        for (const SocketOwner& owner : it->second) {
+          v1::ProcessRef* ref = entry.add_processes();
+          ref->set_pid(owner.pid);
+          ref->set_name(owner.name);
+          ref->set_fd(owner.fd);
+        }
+      }
+    }
+    std::string serialized = entry.SerializeAsString();
+    const std::string identity = Identity(socket);
+    auto before = listing->find(identity);
+    const bool changed =
+        first || before == listing->end() || before->second != serialized;
+    if (before != listing->end()) listing->erase(before);
+    if (changed) round.changed.push_back(std::move(entry));
+    now.emplace(identity, std::move(serialized));
+  }
+  // What is left of the previous listing is gone.
+  if (!first) {
+    for (const auto& [identity, serialized] : *listing) {
+      round.removed.emplace_back().ParseFromString(serialized);
+    }
+  }
+  *listing = std::move(now);
+  return round;
+}
+
+SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* listing) {
+  std::vector<sock_diag::Socket> sockets;
+  std::vector<sock_diag::Socket> dumped;
+  std::vector<std::string> unavailable;
+  absl::Status error;
+  for (const sock_diag::Query& query : plan.queries) {
+    dumped.clear();
+    absl::StatusOr<sock_diag::ReplySummary> done = sock_diag::Dump(query, &dumped);
+    if (!done.ok()) {
+      if (done.status().code() == absl::StatusCode::kUnimplemented) {
+        unavailable.push_back(
+            absl::StrCat(KindName(query), ": ", done.status().message()));
+        continue;
+      }
+      error = absl::Status(done.status().code(),
+                           absl::StrCat("listing ", KindName(query),
+                                        " sockets: ", done.status().message()));
+      break;
+    }
+    for (sock_diag::Socket& socket : dumped) {
+      if (plan.Matches(socket)) sockets.push_back(std::move(socket));
+    }
+  }
+  if (!error.ok()) {
+    SocketsRound round;
+    round.error = std::move(error);
+    return round;
+  }
+  const SocketOwners owners = plan.processes ? ReadSocketOwners() : SocketOwners();
+  SocketsRound round = DiffSockets(sockets, owners, first, listing);
+  round.unavailable = std::move(unavailable);
+  return round;
+}
+
+}  // namespace netprobe

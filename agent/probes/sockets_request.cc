@@ -1,0 +1,127 @@
+#include "agent/probes/sockets_request.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "absl/strings/str_cat.h"
+#include "agent/net/posix_error.h"
+#include "agent/probes/request_fields.h"
+
+namespace netprobe {
+namespace {
+
+bool HasInetFilter(const SocketsPlan& plan) {
+  return plan.local || plan.remote || plan.port != 0;
+}
+
+}  // namespace
+
+bool SocketsPlan::Matches(const sock_diag::Socket& socket) const {
+  if (socket.family == AF_UNIX) return !HasInetFilter(*this);
+  if (port != 0 && socket.local.port != port && socket.remote.port != port) return false;
+  if (local && !local->Contains(socket.family, socket.local.address.data())) return false;
+  if (remote && !remote->Contains(socket.family, socket.remote.address.data())) {
+    return false;
+  }
+  return true;
+}
+
+absl::StatusOr<SocketsPlan> ValidateSockets(const v1::SocketsRequest& request) {
+  SocketsPlan plan;
+  if (request.listening_only() && request.states_size() > 0) {
+    return absl::InvalidArgumentError(
+        "listening_only: give it or states, not both (it means states "
+        "\"listening\" and \"closed\")");
+  }
+  uint32_t states = 0;
+  if (request.listening_only()) {
+    // As ss -l: listeners, and datagram sockets that are bound but not
+    // connected (UNCONN).
+    states =
+        sock_diag::StateBit(sock_diag::kListen) | sock_diag::StateBit(sock_diag::kClose);
+  } else {
+    NETPROBE_ASSIGN_OR_RETURN(states,
+                              sock_diag::StateMaskFromNames(request.states(), "states"));
+  }
+  if (!request.local().empty()) {
+    NETPROBE_ASSIGN_OR_RETURN(plan.local, Cidr::Parse(request.local(), "local"));
+  }
+  if (!request.remote().empty()) {
+    NETPROBE_ASSIGN_OR_RETURN(plan.remote, Cidr::Parse(request.remote(), "remote"));
+  }
+  if (request.port() > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("port: ", request.port(), " is out of range 0..65535 (0: any)"));
+  }
+  plan.port = static_cast<uint16_t>(request.port());
+  std::vector<int> families;
+  switch (request.family()) {
+    case v1::ADDRESS_FAMILY_UNSPECIFIED:
+      families = {AF_INET, AF_INET6};
+      break;
+    case v1::ADDRESS_FAMILY_IPV4:
+      families = {AF_INET};
+      break;
+    case v1::ADDRESS_FAMILY_IPV6:
+      families = {AF_INET6};
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("family: ", request.family(), " is not IPV4, IPV6 or unset"));
+  }
+  std::vector<int> protocols;
+  bool unix_sockets = false;
+  for (int i = 0; i < request.protocols_size(); ++i) {
+    switch (request.protocols(i)) {
+      case v1::SOCKET_PROTOCOL_TCP:
+        protocols.push_back(IPPROTO_TCP);
+        break;
+      case v1::SOCKET_PROTOCOL_UDP:
+        protocols.push_back(IPPROTO_UDP);
+        break;
+      case v1::SOCKET_PROTOCOL_RAW:
+        protocols.push_back(IPPROTO_RAW);
+        break;
+      case v1::SOCKET_PROTOCOL_UNIX:
+        unix_sockets = true;
+        break;
+      default:
+        return absl::InvalidArgumentError(absl::StrCat("protocols[", i,
+                                                       "]: ", request.protocols(i),
+                                                       " is not TCP, UDP, RAW or UNIX"));
+    }
+  }
+  if (request.protocols_size() == 0) protocols = {IPPROTO_TCP, IPPROTO_UDP};
+  for (int protocol : protocols) {
+    bool seen = false;
+    for (const sock_diag::Query& q : plan.queries) seen |= q.protocol == protocol;
+    if (seen) continue;
+    for (int family : families) {
+      plan.queries.push_back(
+          sock_diag::Query{.family = family,
+                           .protocol = protocol,
+                           .states = states,
+                           .tcp_info = request.tcp_info() && protocol == IPPROTO_TCP});
+    }
+  }
+  if (unix_sockets) {
+    if (request.family() != v1::ADDRESS_FAMILY_UNSPECIFIED || HasInetFilter(plan)) {
+      return absl::InvalidArgumentError(
+          "protocols: UNIX with a family, address or port filter matches nothing; "
+          "list unix sockets in a request of their own");
+    }
+    plan.queries.push_back(
+        sock_diag::Query{.family = AF_UNIX, .protocol = 0, .states = states});
+  }
+  plan.processes = request.processes();
+  if (request.has_watch_interval()) {
+    NETPROBE_ASSIGN_OR_RETURN(
+        plan.watch_interval,
+        DurationInRange(request.watch_interval(), "watch_interval",
+                        SocketsLimits::kMinWatchInterval,
+                        SocketsLimits::kMaxWatchInterval, " (unset: one snapshot)"));
+  }
+  return plan;
+}
+
+}  // namespace netprobe

@@ -1,0 +1,176 @@
+#include "client/commands/sockets_command.h"
+
+#include <cstdio>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "agent/probes/proto_time.h"
+#include "client/exit_codes.h"
+#include "client/interrupt.h"
+#include "client/output/json_lines.h"
+#include "client/output/sockets_text.h"
+#include "client/output/tcp_text.h"
+#include "netprobe/v1/probes.grpc.pb.h"
+
+namespace netprobe::client {
+namespace {
+
+// What one round of the agent's stream adds up to (snapshots arrive in
+// chunks; `complete` marks a round's last one).
+struct Round {
+  std::vector<v1::SocketEntry> sockets;
+  std::vector<v1::SocketEntry> removed;
+  void Clear() {
+    sockets.clear();
+    removed.clear();
+  }
+};
+
+std::vector<const v1::SocketEntry*> Pointers(const std::vector<v1::SocketEntry>& v) {
+  std::vector<const v1::SocketEntry*> out;
+  out.reserve(v.size());
+  for (const v1::SocketEntry& s : v) out.push_back(&s);
+  return out;
+}
+
+}  // namespace
+
+std::vector<OptionSpec> SocketsOptions() {
+  return {
+      {'t', "tcp", "", "TCP sockets"},
+      {'u', "udp", "", "UDP sockets"},
+      {'x', "unix", "", "unix sockets"},
+      {'w', "raw", "", "raw sockets"},
+      {'l', "listening", "", "listening (and unconnected datagram) sockets only"},
+      {'a', "all", "", "sockets in every state (default: connected ones only)"},
+      {'i', "info", "", "TCP_INFO of each TCP socket, as ss -i"},
+      {'p', "processes", "", "the processes holding each socket, as ss -p"},
+      {'n', "numeric", "", "accepted for ss's sake: addresses are always numeric"},
+      {'4', "ipv4", "", "IPv4 sockets only"},
+      {'6', "ipv6", "", "IPv6 sockets only"},
+      {0, "state", "STATE",
+       "only this state (ss's names: established, syn-sent, listening, time-wait, "
+       "connected, ...); repeatable",
+       true},
+      {0, "port", "PORT", "either side's port"},
+      {0, "src", "CIDR", "local address or prefix"},
+      {0, "dst", "CIDR", "peer address or prefix"},
+      {0, "watch", "INTERVAL", "after the list, print what changes every INTERVAL"},
+  };
+}
+
+absl::StatusOr<v1::SocketsRequest> BuildSocketsRequest(const ParsedOptions& options) {
+  v1::SocketsRequest request;
+  if (options.Has("tcp")) request.add_protocols(v1::SOCKET_PROTOCOL_TCP);
+  if (options.Has("udp")) request.add_protocols(v1::SOCKET_PROTOCOL_UDP);
+  if (options.Has("unix")) request.add_protocols(v1::SOCKET_PROTOCOL_UNIX);
+  if (options.Has("raw")) request.add_protocols(v1::SOCKET_PROTOCOL_RAW);
+  const bool listening = options.Has("listening");
+  const bool all = options.Has("all");
+  const std::vector<std::string> states = options.GetAll("state");
+  if ((listening || all) && !states.empty()) {
+    return absl::InvalidArgumentError("--state: not with -l or -a (they choose states)");
+  }
+  if (listening && all) {
+    return absl::InvalidArgumentError("-l and -a: give one (-a includes listeners)");
+  }
+  request.set_listening_only(listening);
+  for (const std::string& s : states) request.add_states(s);
+  // Like ss: without -a or -l, connected sockets only.
+  if (!listening && !all && states.empty()) request.add_states("connected");
+  if (options.Has("ipv4") && options.Has("ipv6")) {
+    return absl::InvalidArgumentError("-4 and -6: give one");
+  }
+  if (options.Has("ipv4")) request.set_family(v1::ADDRESS_FAMILY_IPV4);
+  if (options.Has("ipv6")) request.set_family(v1::ADDRESS_FAMILY_IPV6);
+  request.set_tcp_info(options.Has("info"));
+  request.set_processes(options.Has("processes"));
+  auto port = options.GetUint("port", 1, 65535);
+  if (!port.ok()) return port.status();
+  if (*port) request.set_port(static_cast<uint32_t>(**port));
+  request.set_local(options.Get("src"));
+  request.set_remote(options.Get("dst"));
+  auto watch = options.GetDuration("watch");
+  if (!watch.ok()) return watch.status();
+  if (*watch) ToProto(**watch, request.mutable_watch_interval());
+  if (!options.positional().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument '", options.positional()[0],
+                     "' (filters are options: --state, --port, --src, --dst)"));
+  }
+  return request;
+}
+
+int RunSockets(const CommandContext& ctx) {
+  auto request = BuildSocketsRequest(ctx.options);
+  if (!request.ok()) {
+    std::fprintf(ctx.err, "netprobe sockets: %s\n",
+                 std::string(request.status().message()).c_str());
+    return kExitBadArguments;
+  }
+  SocketsTableOptions table;
+  table.netid = request->protocols_size() != 1;
+  table.processes = request->processes();
+  table.tcp_info = request->tcp_info();
+  const bool watching = request->has_watch_interval();
+  const absl::TimeZone zone = absl::LocalTimeZone();
+
+  grpc::ClientContext context;
+  ctx.ApplyDeadline(&context, watching ? absl::InfiniteDuration() : absl::Seconds(60));
+  CancelOnInterrupt interrupt(&context);
+  auto stub = v1::Probes::NewStub(ctx.channel);
+  auto reader = stub->Sockets(&context, *request);
+  v1::SocketsEvents batch;
+  Round round;
+  int rounds = 0;
+  while (reader->Read(&batch)) {
+    for (v1::SocketsEvent& event : *batch.mutable_events()) {
+      if (ctx.json) {
+        WriteJsonLine(ctx.out, event);
+        continue;
+      }
+      std::string text;
+      switch (event.event_case()) {
+        case v1::SocketsEvent::kSnapshot: {
+          v1::SocketsSnapshot& snapshot = *event.mutable_snapshot();
+          for (auto& s : *snapshot.mutable_sockets())
+            round.sockets.push_back(std::move(s));
+          for (auto& s : *snapshot.mutable_removed())
+            round.removed.push_back(std::move(s));
+          if (!snapshot.complete()) break;
+          if (rounds++ > 0) {
+            text = absl::StrFormat("--- %s: %d new or changed, %d gone\n",
+                                   absl::FormatTime("%H:%M:%S", absl::Now(), zone),
+                                   round.sockets.size(), round.removed.size());
+          }
+          if (rounds == 1 || !round.sockets.empty()) {
+            absl::StrAppend(&text, FormatSocketsTable(Pointers(round.sockets), table));
+          }
+          for (const v1::SocketEntry& gone : round.removed) {
+            absl::StrAppend(&text, "gone ", gone.netid(), " ", FormatLocal(gone), " ",
+                            FormatPeer(gone), "\n");
+          }
+          round.Clear();
+          break;
+        }
+        case v1::SocketsEvent::kDropped:
+          text = FormatDropped(event.dropped());
+          break;
+        case v1::SocketsEvent::kEnd:
+          text = FormatStreamEnd(event.end());
+          break;
+        default:
+          break;
+      }
+      std::fwrite(text.data(), 1, text.size(), ctx.out);
+    }
+    std::fflush(ctx.out);
+  }
+  const grpc::Status status = reader->Finish();
+  if (interrupt.interrupted()) return kExitInterrupted;
+  if (!status.ok()) return ReportRpcError(ctx, "sockets", status);
+  return kExitOk;
+}
+
+}  // namespace netprobe::client

@@ -1,0 +1,404 @@
+// Sockets end to end: the real agent in lab host 0 lists the sockets that a
+// python process of the test holds there (TCP listeners and connections to
+// and from host 1, UDP, unix), and `ss`, run in the same namespace, must
+// agree: the same sockets, states, ports, queues and owners, and the same
+// TCP_INFO within sampling noise.
+#include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "netprobe/v1/sockets.pb.h"
+#include "tests/lab/lab.h"
+#include "tests/test_support/status_matchers.h"
+
+namespace netprobe::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kPython[] = "/usr/bin/python3";
+
+// argv: peer_ipv4 peer_port unix_dir tag. Holds, in this host: a TCP
+// listener (the peer's connector opens two connections to it, one with 1000
+// unread bytes queued); a connection out to the peer's listener with 300
+// bytes sent and unread there; a UDP socket bound on v4 and one connected on
+// v6; a unix stream listener (an abstract name with the tag), a connected
+// unix stream pair with 50 bytes queued, and a unix datagram socket bound to
+// a path. Prints "ready LISTEN_PORT", then "accepted" once the peer's two
+// connections are in, and holds everything for at most 120 s (the test
+// kills it sooner).
+constexpr char kHolder[] = R"(
+import socket, sys, time
+peer, peer_port, unix_dir, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+keep = []
+l = socket.socket(); l.bind(('0.0.0.0', 0)); l.listen(8); keep.append(l)
+out = socket.create_connection((peer, peer_port)); out.sendall(b'o' * 300); keep.append(out)
+u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u4.bind(('0.0.0.0', 0)); keep.append(u4)
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.connect(('::1', 9)); keep.append(u6)
+ul = socket.socket(socket.AF_UNIX); ul.bind('\0netprobe-' + tag); ul.listen(4); keep.append(ul)
+a, b = socket.socketpair(); a.send(b'p' * 50); keep += [a, b]
+ud = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); ud.bind(unix_dir + '/d-' + tag); keep.append(ud)
+print('ready', l.getsockname()[1], flush=True)
+for _ in range(2):
+    c, _ = l.accept(); keep.append(c)
+time.sleep(0.2)  # the 1000 bytes are in
+print('accepted', flush=True)
+time.sleep(120)
+)";
+
+// Listens on a kernel-chosen port (prints "listen PORT"), accepts one
+// connection and never reads it; holds it for at most 120 s.
+constexpr char kPeerListener[] = R"(
+import socket, time
+l = socket.socket(); l.bind(('0.0.0.0', 0)); l.listen(4)
+print('listen', l.getsockname()[1], flush=True)
+c, _ = l.accept()
+time.sleep(120)
+)";
+
+// argv: host port. Two connections to host:port, 1000 bytes sent on the
+// first; prints "connected" and holds them for at most 120 s.
+constexpr char kPeerConnector[] = R"(
+import socket, sys, time
+a = socket.create_connection((sys.argv[1], int(sys.argv[2]))); a.sendall(b'i' * 1000)
+b = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+print('connected', flush=True)
+time.sleep(120)
+)";
+
+// One socket as both tools show it.
+using Row = std::tuple<std::string, std::string, uint32_t, uint32_t, std::string,
+                       std::string>;  // netid, state, recv-q, send-q, local, peer
+
+std::string Inet(const v1::Endpoint& e) {
+  const std::string ip = e.address().find(':') != std::string::npos
+                             ? absl::StrCat("[", e.address(), "]")
+                             : e.address();
+  return absl::StrCat(ip, ":", e.port() == 0 ? "*" : absl::StrCat(e.port()));
+}
+
+// `ss` prints a wildcard IPv6 peer as "*" and an IPv4 one as "0.0.0.0".
+std::string SsPeer(const std::string& peer) {
+  if (peer == "[::]:*") return "*:*";
+  return peer;
+}
+
+Row OurRow(const v1::SocketEntry& s) {
+  if (s.protocol() == v1::SOCKET_PROTOCOL_UNIX) {
+    return {s.netid(),
+            s.state(),
+            s.receive_queue(),
+            s.send_queue(),
+            absl::StrCat(s.path().empty() ? "*" : s.path(), " ", s.inode()),
+            absl::StrCat("* ", s.peer_inode())};
+  }
+  return {s.netid(),      s.state(),       s.receive_queue(),
+          s.send_queue(), Inet(s.local()), SsPeer(Inet(s.remote()))};
+}
+
+// Rows of `ss -Hna...` (no header). Columns: [Netid] State Recv-Q Send-Q
+// Local Peer [Process]; unix sockets print local and peer as "PATH INODE".
+std::vector<Row> SsRows(const std::string& text, const std::string& netid) {
+  std::vector<Row> rows;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipWhitespace());
+    if (f.size() < 5) continue;
+    uint32_t rq = 0, sq = 0;
+    if (netid == "unix") {
+      // Netid State Recv-Q Send-Q PATH INODE * PEER_INODE
+      EXPECT_EQ(f.size(), 8u) << line;
+      if (f.size() < 8) continue;
+      EXPECT_TRUE(absl::SimpleAtoi(f[2], &rq) && absl::SimpleAtoi(f[3], &sq)) << line;
+      rows.emplace_back(f[0], f[1], rq, sq, absl::StrCat(f[4], " ", f[5]),
+                        absl::StrCat(f[6], " ", f[7]));
+    } else {
+      // State Recv-Q Send-Q Local Peer
+      EXPECT_TRUE(absl::SimpleAtoi(f[1], &rq) && absl::SimpleAtoi(f[2], &sq)) << line;
+      rows.emplace_back(netid, f[0], rq, sq, f[3], f[4]);
+    }
+  }
+  return rows;
+}
+
+class SocketsLabTest : public ::testing::Test {
+ protected:
+  static constexpr int kAgent = 0, kPeer = 1;
+
+  void SetUp() override {
+    auto lab = Lab::Create(2);
+    ASSERT_THAT(lab, IsOk());
+    lab_ = *std::move(lab);
+    auto agent = LabAgent::Start(*lab_, kAgent);
+    ASSERT_THAT(agent, IsOk());
+    agent_ = std::make_unique<LabAgent>(*std::move(agent));
+    tag_ = absl::StrCat(getpid(), "-", counter_++);
+
+    auto listener = lab_->Spawn(kPeer, {kPython, "-c", kPeerListener});
+    ASSERT_THAT(listener, IsOk());
+    peer_listener_ = std::make_unique<Process>(*std::move(listener));
+    auto listen = peer_listener_->WaitForStdout("listen", absl::Seconds(10));
+    ASSERT_THAT(listen, IsOk());
+    peer_port_ = std::string(absl::StripAsciiWhitespace(listen->substr(7)));
+    const std::string& peer_port = peer_port_;
+
+    auto holder = lab_->Spawn(kAgent, {kPython, "-c", kHolder, lab_->host(kPeer).ipv4,
+                                       peer_port, lab_->dir(), tag_});
+    ASSERT_THAT(holder, IsOk());
+    holder_ = std::make_unique<Process>(*std::move(holder));
+    auto ready = holder_->WaitForStdout("ready", absl::Seconds(10));
+    ASSERT_THAT(ready, IsOk()) << holder_->err();
+    ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(ready->substr(6)), &port_));
+
+    auto connector = lab_->Spawn(kPeer, {kPython, "-c", kPeerConnector,
+                                         lab_->host(kAgent).ipv4, absl::StrCat(port_)});
+    ASSERT_THAT(connector, IsOk());
+    connector_ = std::make_unique<Process>(*std::move(connector));
+    ASSERT_THAT(connector_->WaitForStdout("connected", absl::Seconds(10)), IsOk());
+    ASSERT_THAT(holder_->WaitForStdout("accepted", absl::Seconds(10)), IsOk());
+  }
+
+  struct Listing {
+    int exit_code = -1;
+    std::string err;
+    std::vector<v1::SocketEntry> sockets;
+    std::vector<v1::SocketsSnapshot> snapshots;
+  };
+
+  Listing List(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--json", "sockets"});
+    auto result = agent_->Client(args);
+    EXPECT_THAT(result, IsOk());
+    Listing out;
+    if (!result.ok()) return out;
+    out.exit_code = result->exit_code;
+    out.err = result->err;
+    for (absl::string_view line : absl::StrSplit(result->out, '\n', absl::SkipEmpty())) {
+      v1::SocketsEvent event;
+      EXPECT_TRUE(
+          google::protobuf::util::JsonStringToMessage(std::string(line), &event).ok())
+          << line;
+      if (!event.has_snapshot()) continue;
+      out.snapshots.push_back(event.snapshot());
+      for (const v1::SocketEntry& s : event.snapshot().sockets())
+        out.sockets.push_back(s);
+    }
+    return out;
+  }
+
+  std::string Ss(const std::vector<std::string>& flags) {
+    std::vector<std::string> argv = {"ss", "-H", "-n"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    auto ss = lab_->Exec(kAgent, argv);
+    EXPECT_THAT(ss, IsOk());
+    return ss.ok() ? ss->out : "";
+  }
+
+  void ExpectSameAsSs(const std::vector<std::string>& ours_flags,
+                      const std::vector<std::string>& ss_flags, const std::string& netid,
+                      size_t at_least) {
+    const Listing ours = List(ours_flags);
+    ASSERT_EQ(ours.exit_code, 0) << ours.err;
+    std::multiset<Row> our_rows, ss_rows;
+    for (const v1::SocketEntry& s : ours.sockets) our_rows.insert(OurRow(s));
+    const std::string ss = Ss(ss_flags);
+    for (const Row& r : SsRows(ss, netid)) ss_rows.insert(r);
+    auto show = [](const std::multiset<Row>& rows) {
+      std::string out;
+      for (const auto& [n, st, rq, sq, l, p] : rows) {
+        absl::StrAppend(&out, n, " ", st, " ", rq, " ", sq, " ", l, " ", p, "\n");
+      }
+      return out;
+    };
+    EXPECT_EQ(show(our_rows), show(ss_rows)) << "ss printed:\n" << ss;
+    EXPECT_GE(our_rows.size(), at_least) << "the test's own sockets are missing";
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::unique_ptr<LabAgent> agent_;
+  std::unique_ptr<Process> peer_listener_;
+  std::unique_ptr<Process> connector_;
+  std::unique_ptr<Process> holder_;
+  std::string tag_;
+  int port_ = 0;
+  std::string peer_port_;
+  static inline int counter_ = 0;
+};
+
+TEST_F(SocketsLabTest, TcpListMatchesSsWithQueuesAndOwners) {
+  // The listener, two accepted connections, one out.
+  ExpectSameAsSs({"-t", "-a"}, {"-t", "-a"}, "tcp", 4);
+  // The holder's listener, its connections and their owners, as ss -p.
+  const Listing ours = List({"-t", "-a", "-p"});
+  const std::string ss = Ss({"-t", "-a", "-p"});
+  int matched = 0;
+  for (const v1::SocketEntry& s : ours.sockets) {
+    if (s.local().port() != static_cast<uint32_t>(port_)) continue;
+    ++matched;
+    ASSERT_EQ(s.processes_size(), 1) << s.DebugString();
+    EXPECT_EQ(s.processes(0).name(), "python3");
+    EXPECT_EQ(s.processes(0).pid(), static_cast<uint32_t>(holder_->pid()))
+        << "the holder runs under `ip netns exec`, which execs python";
+    EXPECT_THAT(ss, HasSubstr(absl::StrCat("(\"python3\",pid=", s.processes(0).pid(),
+                                           ",fd=", s.processes(0).fd(), ")")));
+    EXPECT_NE(s.inode(), 0u);
+  }
+  EXPECT_EQ(matched, 3) << "the listener and two accepted connections";
+  // One accepted connection has the peer's 1000 bytes queued.
+  bool queued = false;
+  for (const v1::SocketEntry& s : ours.sockets) {
+    queued |= s.state() == "ESTAB" && s.local().port() == static_cast<uint32_t>(port_) &&
+              s.receive_queue() == 1000;
+  }
+  EXPECT_TRUE(queued);
+}
+
+TEST_F(SocketsLabTest, UdpListMatchesSs) {
+  ExpectSameAsSs({"-u", "-a"}, {"-u", "-a"}, "udp", 2);
+}
+
+TEST_F(SocketsLabTest, UnixListMatchesSs) {
+  // The agent's listener; the holder's listener, pair and datagram socket.
+  ExpectSameAsSs({"-x", "-a"}, {"-x", "-a"}, "unix", 5);
+  const Listing ours = List({"-x", "-a"});
+  std::set<std::string> paths;
+  for (const v1::SocketEntry& s : ours.sockets) paths.insert(s.path());
+  EXPECT_TRUE(paths.count(absl::StrCat("@netprobe-", tag_)));
+  EXPECT_TRUE(paths.count(absl::StrCat(lab_->dir(), "/d-", tag_)));
+}
+
+TEST_F(SocketsLabTest, DefaultListIsConnectedSocketsLikeSs) {
+  ExpectSameAsSs({"-t"}, {"-t"}, "tcp", 3);
+  ExpectSameAsSs({"-l", "-t"}, {"-l", "-t"}, "tcp", 1);
+}
+
+// "rtt:0.034/0.017" -> {"rtt", "0.034/0.017"}, for each field of ss -i.
+std::map<std::string, std::string> SsInfoFields(absl::string_view line) {
+  std::map<std::string, std::string> out;
+  for (absl::string_view word : absl::StrSplit(line, ' ', absl::SkipWhitespace())) {
+    const size_t colon = word.find(':');
+    if (colon == absl::string_view::npos) continue;
+    out[std::string(word.substr(0, colon))] = std::string(word.substr(colon + 1));
+  }
+  return out;
+}
+
+TEST_F(SocketsLabTest, TcpInfoAgreesWithSsI) {
+  // The holder's connection out to the peer: idle since its 300 bytes were
+  // acknowledged, so both tools read the same kernel values.
+  const Listing ours =
+      List({"-t", "-i", "--dst", lab_->host(kPeer).ipv4, "--port", peer_port_});
+  ASSERT_EQ(ours.sockets.size(), 1u) << ours.err;
+  const v1::SocketEntry& s = ours.sockets[0];
+  ASSERT_TRUE(s.has_tcp_info());
+  const v1::TcpInfo& t = s.tcp_info();
+  const std::string ss = Ss({"-t", "-i", "dst", lab_->host(kPeer).ipv4, "sport", "=",
+                             absl::StrCat(":", s.local().port())});
+  const std::vector<std::string> lines = absl::StrSplit(ss, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << ss;
+  std::map<std::string, std::string> f = SsInfoFields(lines[1]);
+  EXPECT_EQ(f["mss"], absl::StrCat(t.snd_mss()));
+  EXPECT_EQ(f["cwnd"], absl::StrCat(t.snd_cwnd()));
+  EXPECT_EQ(f["bytes_acked"], absl::StrCat(t.bytes_acked()));
+  EXPECT_EQ(f["bytes_sent"], absl::StrCat(t.bytes_sent()));
+  EXPECT_EQ(f["pmtu"], absl::StrCat(t.pmtu()));
+  EXPECT_EQ(t.bytes_sent(), 300u);
+  EXPECT_THAT(lines[1], HasSubstr(absl::StrCat(" ", t.congestion(), " ")));
+  double ss_rtt = 0;
+  ASSERT_TRUE(absl::SimpleAtod(std::vector<std::string>(absl::StrSplit(f["rtt"], '/'))[0],
+                               &ss_rtt));
+  const double our_rtt = t.rtt().seconds() * 1e3 + t.rtt().nanos() / 1e6;
+  EXPECT_NEAR(our_rtt, ss_rtt, 0.0015 + ss_rtt * 0.1);
+}
+
+TEST_F(SocketsLabTest, FiltersSelectByStatePortAddressAndFamily) {
+  const std::string me = lab_->host(kAgent).ipv4;
+  Listing listening = List({"-t", "--state", "listening", "--port", absl::StrCat(port_)});
+  ASSERT_EQ(listening.sockets.size(), 1u) << listening.err;
+  EXPECT_EQ(listening.sockets[0].state(), "LISTEN");
+  Listing estab = List({"-t", "--state", "established", "--src", me + "/32", "--port",
+                        absl::StrCat(port_)});
+  EXPECT_EQ(estab.sockets.size(), 2u) << estab.err;
+  Listing peer_net = List({"-t", "-a", "--dst", "198.18.0.0/24"});
+  for (const v1::SocketEntry& s : peer_net.sockets) {
+    EXPECT_TRUE(absl::StartsWith(s.remote().address(), "198.18.0.")) << s.DebugString();
+  }
+  EXPECT_EQ(peer_net.sockets.size(), 3u);
+  Listing v6 = List({"-u", "-a", "-6"});
+  ASSERT_FALSE(v6.sockets.empty());
+  for (const v1::SocketEntry& s : v6.sockets) {
+    EXPECT_EQ(s.local().family(), v1::ADDRESS_FAMILY_IPV6);
+  }
+}
+
+TEST_F(SocketsLabTest, WatchEmitsNewAndGoneSockets) {
+  std::vector<std::string> argv = {NETPROBE_CLIENT_BIN,
+                                   "--agent",
+                                   agent_->address(),
+                                   "--json",
+                                   "sockets",
+                                   "-t",
+                                   "-a",
+                                   "--watch",
+                                   "200ms",
+                                   "--port",
+                                   absl::StrCat(port_)};
+  auto watch = Process::Start(argv);
+  ASSERT_THAT(watch, IsOk());
+  ASSERT_THAT(watch->WaitForStdout("\"complete\":true", absl::Seconds(10)), IsOk());
+  // A third connection to the holder's listener appears, then goes.
+  auto extra = lab_->Spawn(
+      kPeer, {kPython, "-c",
+              absl::StrCat("import socket, sys; s = socket.create_connection(('",
+                           lab_->host(kAgent).ipv4, "', ", port_,
+                           ")); print('up', s.getsockname()[1], flush=True); "
+                           "sys.stdin.read()")});
+  ASSERT_THAT(extra, IsOk());
+  auto up = extra->WaitForStdout("up", absl::Seconds(10));
+  ASSERT_THAT(up, IsOk());
+  const std::string extra_port(absl::StripAsciiWhitespace(up->substr(3)));
+  ASSERT_THAT(
+      watch->WaitForStdout(absl::StrCat("\"port\":", extra_port), absl::Seconds(10)),
+      IsOk());
+  extra->Signal(SIGKILL);
+  ASSERT_THAT(watch->WaitForStdout("\"removed\"", absl::Seconds(10)), IsOk());
+  watch->Signal(SIGINT);
+  auto code = watch->Wait(absl::Seconds(10));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 130);
+}
+
+TEST_F(SocketsLabTest, BadInputIsRejectedNamingTheField) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--state", "establishd"}, "states[0]: "},
+      {{"--src", "198.18.0.0/33"}, "local: prefix length"},
+      {{"--dst", "not-an-address"}, "remote: 'not-an-address' is not an address"},
+      {{"--watch", "10ms"}, "watch_interval: 10ms is out of range"},
+      {{"-x", "--port", "22"}, "protocols: UNIX with a family, address or port filter"},
+      {{"--port", "70000"}, "--port"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"sockets"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    auto result = agent_->Client(args);
+    ASSERT_THAT(result, IsOk());
+    EXPECT_EQ(result->exit_code, 2) << absl::StrJoin(c.args, " ") << result->err;
+    EXPECT_THAT(result->err, HasSubstr(c.message)) << absl::StrJoin(c.args, " ");
+  }
+}
+
+}  // namespace
+}  // namespace netprobe::testing

@@ -1,0 +1,135 @@
+#include "agent/probes/sockets_request.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "agent/probes/sockets_listing.h"
+#include "tests/test_support/status_matchers.h"
+
+namespace netprobe {
+namespace {
+
+using ::netprobe::testing::IsOk;
+using ::netprobe::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr auto kInvalid = absl::StatusCode::kInvalidArgument;
+
+TEST(ValidateSockets, DefaultsAreTcpAndUdpOverBothFamiliesInEveryState) {
+  auto plan = ValidateSockets(v1::SocketsRequest());
+  ASSERT_THAT(plan, IsOk());
+  ASSERT_EQ(plan->queries.size(), 4u);
+  EXPECT_EQ(plan->queries[0].protocol, IPPROTO_TCP);
+  EXPECT_EQ(plan->queries[0].family, AF_INET);
+  EXPECT_EQ(plan->queries[1].family, AF_INET6);
+  EXPECT_EQ(plan->queries[2].protocol, IPPROTO_UDP);
+  for (const auto& q : plan->queries) {
+    EXPECT_EQ(q.states, sock_diag::kAllStates);
+    EXPECT_FALSE(q.tcp_info);
+  }
+  EXPECT_EQ(plan->watch_interval, absl::ZeroDuration());
+}
+
+TEST(ValidateSockets, ListeningOnlyMeansListenAndUnconnected) {
+  v1::SocketsRequest request;
+  request.set_listening_only(true);
+  request.add_protocols(v1::SOCKET_PROTOCOL_UNIX);
+  request.set_tcp_info(true);
+  auto plan = ValidateSockets(request);
+  ASSERT_THAT(plan, IsOk());
+  ASSERT_EQ(plan->queries.size(), 1u);
+  EXPECT_EQ(plan->queries[0].family, AF_UNIX);
+  EXPECT_FALSE(plan->queries[0].tcp_info);
+  EXPECT_EQ(plan->queries[0].states, sock_diag::StateBit(sock_diag::kListen) |
+                                         sock_diag::StateBit(sock_diag::kClose));
+  request.add_states("established");
+  EXPECT_THAT(ValidateSockets(request), StatusIs(kInvalid, HasSubstr("listening_only")));
+}
+
+TEST(ValidateSockets, BadFieldsAreNamed) {
+  v1::SocketsRequest states;
+  states.add_states("established");
+  states.add_states("bogus");
+  EXPECT_THAT(ValidateSockets(states), StatusIs(kInvalid, HasSubstr("states[1]: ")));
+  v1::SocketsRequest cidr;
+  cidr.set_local("198.18.0.0/99");
+  EXPECT_THAT(ValidateSockets(cidr), StatusIs(kInvalid, HasSubstr("local: ")));
+  v1::SocketsRequest port;
+  port.set_port(65536);
+  EXPECT_THAT(ValidateSockets(port), StatusIs(kInvalid, HasSubstr("port: 65536")));
+  v1::SocketsRequest watch;
+  watch.mutable_watch_interval()->set_nanos(50000000);
+  EXPECT_THAT(ValidateSockets(watch),
+              StatusIs(kInvalid, HasSubstr("watch_interval: 50ms is out of range")));
+  v1::SocketsRequest unix_port;
+  unix_port.add_protocols(v1::SOCKET_PROTOCOL_UNIX);
+  unix_port.set_port(22);
+  EXPECT_THAT(ValidateSockets(unix_port),
+              StatusIs(kInvalid, HasSubstr("protocols: UNIX")));
+  v1::SocketsRequest protocol;
+  protocol.add_protocols(static_cast<v1::SocketProtocol>(9));
+  EXPECT_THAT(ValidateSockets(protocol),
+              StatusIs(kInvalid, HasSubstr("protocols[0]: 9")));
+}
+
+sock_diag::Socket Tcp(const char* local, uint16_t lport, const char* remote,
+                      uint16_t rport, uint64_t cookie) {
+  sock_diag::Socket s;
+  s.family = AF_INET;
+  s.protocol = IPPROTO_TCP;
+  s.type = SOCK_STREAM;
+  s.state = sock_diag::kEstablished;
+  inet_pton(AF_INET, local, s.local.address.data());
+  s.local.port = lport;
+  inet_pton(AF_INET, remote, s.remote.address.data());
+  s.remote.port = rport;
+  s.cookie = cookie;
+  s.inode = cookie + 1000;
+  return s;
+}
+
+TEST(SocketsPlan, MatchesPortAndPrefixesOnEitherSide) {
+  v1::SocketsRequest request;
+  request.set_port(22);
+  request.set_remote("198.18.1.0/24");
+  auto plan = ValidateSockets(request);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_TRUE(plan->Matches(Tcp("198.18.0.10", 22, "198.18.1.5", 40000, 1)));
+  EXPECT_TRUE(plan->Matches(Tcp("198.18.0.10", 40000, "198.18.1.5", 22, 1)));
+  EXPECT_FALSE(plan->Matches(Tcp("198.18.0.10", 23, "198.18.1.5", 40000, 1)));
+  EXPECT_FALSE(plan->Matches(Tcp("198.18.0.10", 22, "198.18.2.5", 40000, 1)));
+}
+
+TEST(DiffSockets, FirstRoundReportsAllThenOnlyChangesAndRemovals) {
+  SocketsListing listing;
+  sock_diag::Socket a = Tcp("198.18.0.10", 22, "198.18.0.11", 40000, 1);
+  sock_diag::Socket b = Tcp("198.18.0.10", 22, "198.18.0.12", 40001, 2);
+  SocketOwners owners;
+  owners[a.inode].push_back(SocketOwner{42, "sshd", 3});
+  SocketsRound first = DiffSockets({a, b}, owners, /*first=*/true, &listing);
+  ASSERT_EQ(first.changed.size(), 2u);
+  EXPECT_TRUE(first.removed.empty());
+  ASSERT_EQ(first.changed[0].processes_size(), 1);
+  EXPECT_EQ(first.changed[0].processes(0).name(), "sshd");
+  EXPECT_EQ(first.changed[0].state(), "ESTAB");
+  EXPECT_EQ(first.changed[0].remote().port(), 40000u);
+
+  SocketsRound same = DiffSockets({a, b}, owners, false, &listing);
+  EXPECT_TRUE(same.changed.empty());
+  EXPECT_TRUE(same.removed.empty());
+
+  // a's receive queue grows, b closes, c appears.
+  a.receive_queue = 100;
+  sock_diag::Socket c = Tcp("198.18.0.10", 22, "198.18.0.13", 40002, 3);
+  SocketsRound next = DiffSockets({a, c}, owners, false, &listing);
+  ASSERT_EQ(next.changed.size(), 2u);
+  EXPECT_EQ(next.changed[0].receive_queue(), 100u);
+  EXPECT_EQ(next.changed[1].remote().port(), 40002u);
+  ASSERT_EQ(next.removed.size(), 1u);
+  EXPECT_EQ(next.removed[0].remote().port(), 40001u);
+  EXPECT_EQ(listing.size(), 2u);
+}
+
+}  // namespace
+}  // namespace netprobe
