@@ -14,7 +14,9 @@
 #include <filesystem>
 #include <functional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "agent/net/monotonic_clock.h"
 #include "netprobe/v1/agent.grpc.pb.h"
 #include "netprobe/v1/probes.grpc.pb.h"
@@ -77,7 +79,7 @@ class AgentServerTest : public ::testing::Test {
   std::string socket_;
 };
 
-TEST_F(AgentServerTest, ServesInfoOverUnixAndTcpAndRejectsUnservedProbes) {
+TEST_F(AgentServerTest, ServesInfoOverUnixAndTcpAndListsItsOwnListener) {
   auto agent = StartAgent();
   ASSERT_THAT(agent, IsOk());
   ASSERT_EQ((*agent)->bound_addresses().size(), 2u);
@@ -92,13 +94,51 @@ TEST_F(AgentServerTest, ServesInfoOverUnixAndTcpAndRejectsUnservedProbes) {
   }
   auto probes = v1::Probes::NewStub(
       grpc::CreateChannel(socket_, grpc::InsecureChannelCredentials()));
+  {  // A bad request is refused with the field named.
+    grpc::ClientContext context;
+    v1::SocketsRequest bad;
+    bad.add_states("listen-ish");
+    auto reader = probes->Sockets(&context, bad);
+    v1::SocketsEvents events;
+    EXPECT_FALSE(reader->Read(&events));
+    const grpc::Status status = reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("states[0]: "));
+  }
+  // The agent's own TCP listener is among the host's listening sockets.
+  std::string tcp_address;
+  for (const std::string& a : (*agent)->bound_addresses()) {
+    if (!absl::StartsWith(a, "unix:")) tcp_address = a;
+  }
   grpc::ClientContext context;
-  auto reader = probes->Sockets(&context, v1::SocketsRequest());
+  v1::SocketsRequest request;
+  request.add_protocols(v1::SOCKET_PROTOCOL_TCP);
+  request.set_listening_only(true);
+  request.set_processes(true);
+  auto reader = probes->Sockets(&context, request);
   v1::SocketsEvents events;
-  EXPECT_FALSE(reader->Read(&events));
-  const grpc::Status status = reader->Finish();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("Sockets probe is not implemented"));
+  bool found = false, complete = false;
+  while (reader->Read(&events)) {
+    for (const v1::SocketsEvent& event : events.events()) {
+      complete |= event.snapshot().complete();
+      for (const v1::SocketEntry& s : event.snapshot().sockets()) {
+        // gRPC listens on a dual-stack socket: 127.0.0.1 shows as
+        // ::ffff:127.0.0.1, as ss shows it.
+        if (!absl::EndsWith(tcp_address, absl::StrCat(absl::StripPrefix(
+                                                          s.local().address(), "::ffff:"),
+                                                      ":", s.local().port()))) {
+          continue;
+        }
+        found = true;
+        EXPECT_EQ(s.state(), "LISTEN");
+        ASSERT_FALSE(s.processes().empty());
+        EXPECT_EQ(s.processes(0).pid(), static_cast<uint32_t>(getpid()));
+      }
+    }
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_TRUE(complete);
+  EXPECT_TRUE(found) << tcp_address;
 }
 
 TEST_F(AgentServerTest, ClientKilledMidStreamStopsTheProbeAndLeaksNoFds) {
