@@ -3,7 +3,6 @@
 // the real client writes pcap and pcapng that tcpdump reads back, prints text
 // lines, and is cancelled or made to read slowly.
 #include <gmock/gmock.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -18,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "netprobe/v1/capture.pb.h"
 #include "tests/lab/lab.h"
+#include "tests/test_support/json_events.h"
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe::testing {
@@ -74,11 +74,7 @@ CaptureRun ParseJson(int exit_code, const std::string& out, const std::string& e
   CaptureRun run;
   run.exit_code = exit_code;
   run.err = err;
-  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
-    v1::CaptureEvent event;
-    EXPECT_TRUE(
-        google::protobuf::util::JsonStringToMessage(std::string(line), &event).ok())
-        << line;
+  for (const v1::CaptureEvent& event : JsonEvents<v1::CaptureEvent>(out)) {
     if (event.has_header()) run.headers.push_back(event.header());
     for (const v1::Packet& p : event.packets().packets()) run.packets.push_back(p);
     if (event.has_stats()) run.stats.push_back(event.stats());

@@ -4,7 +4,6 @@
 // agree: the same sockets, states, ports, queues and owners, and the same
 // TCP_INFO within sampling noise.
 #include <gmock/gmock.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -19,6 +18,7 @@
 #include "absl/strings/strip.h"
 #include "netprobe/v1/sockets.pb.h"
 #include "tests/lab/lab.h"
+#include "tests/test_support/json_events.h"
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe::testing {
@@ -182,11 +182,7 @@ class SocketsLabTest : public ::testing::Test {
     if (!result.ok()) return out;
     out.exit_code = result->exit_code;
     out.err = result->err;
-    for (absl::string_view line : absl::StrSplit(result->out, '\n', absl::SkipEmpty())) {
-      v1::SocketsEvent event;
-      EXPECT_TRUE(
-          google::protobuf::util::JsonStringToMessage(std::string(line), &event).ok())
-          << line;
+    for (const v1::SocketsEvent& event : JsonEvents<v1::SocketsEvent>(result->out)) {
       if (!event.has_snapshot()) continue;
       out.snapshots.push_back(event.snapshot());
       for (const v1::SocketEntry& s : event.snapshot().sockets())
