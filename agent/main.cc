@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/net/posix_error.h"
 #include "agent/net/unique_fd.h"
+#include "agent/policy/policy.h"
 #include "agent/server/agent_server.h"
 #include "agent/util/log.h"
 #include "agent/util/option_parser.h"
@@ -49,6 +50,22 @@ std::vector<OptionSpec> AgentOptionSpecs() {
        true},
       {0, "shutdown-grace", "DURATION",
        "on SIGTERM, how long open streams get to end with their summaries (default 5s)"},
+      {0, "user", "NAME",
+       "started as root: run as this user, keeping only CAP_NET_RAW, CAP_NET_ADMIN "
+       "(and CAP_NET_BIND_SERVICE for ports below 1024), no new privileges"},
+      {0, "group", "NAME", "with --user: the primary group (default the user's)"},
+      {0, "enable-probe", "NAME",
+       "enable a probe the policy leaves off (Capture, Broadcast); repeatable or "
+       "comma-separated",
+       true},
+      {0, "tls-cert", "FILE",
+       "TLS on every TCP listener: the certificate chain (PEM, leaf first); with "
+       "--tls-key"},
+      {0, "tls-key", "FILE", "the certificate's private key (PEM, unencrypted)"},
+      {0, "client-ca", "FILE",
+       "mutual TLS: TCP clients must present a certificate signed by a CA in FILE"},
+      {0, "token-file", "FILE",
+       "require a bearer token on every call over TCP; FILE: NAME TOKEN per line"},
       {'h', "help", "", "show this help"},
       {'V', "version", "", "print the version"},
   };
@@ -77,6 +94,7 @@ absl::StatusOr<v1::AgentConfig> ReadConfig(const std::string& path) {
 
 absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
   AgentOptions options;
+  v1::Policy policy;
   if (flags.Has("config")) {
     NETPROBE_ASSIGN_OR_RETURN(v1::AgentConfig config, ReadConfig(flags.Get("config")));
     options.listen.assign(config.listen().begin(), config.listen().end());
@@ -88,6 +106,11 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
       options.stream_queue_capacity = config.stream_queue_capacity();
     }
     options.udp_echo.assign(config.udp_echo().begin(), config.udp_echo().end());
+    NETPROBE_RETURN_IF_ERROR(
+        ApplyTransportConfig(config, &options.transport, &options.limits));
+    policy = config.policy();
+    options.user = config.user();
+    options.group = config.group();
     if (config.has_shutdown_grace()) {
       options.shutdown_grace = absl::Seconds(config.shutdown_grace().seconds()) +
                                absl::Nanoseconds(config.shutdown_grace().nanos());
@@ -109,7 +132,20 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
       }
     }
   }
+  if (flags.Has("enable-probe")) {
+    if (policy.enabled_probes().empty()) {
+      for (const std::string& p : Policy::DefaultEnabledProbes())
+        policy.add_enabled_probes(p);
+    }
+    for (const std::string& value : flags.GetAll("enable-probe")) {
+      for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+        policy.add_enabled_probes(std::string(part));
+      }
+    }
+  }
+  NETPROBE_ASSIGN_OR_RETURN(options.policy, Policy::Build(policy));
   if (flags.Has("insecure")) options.insecure = true;
+  ApplyTransportFlags(flags, &options.transport);
   if (flags.Has("unix-socket-mode")) {
     const std::string text = flags.Get("unix-socket-mode");
     char* end = nullptr;
@@ -123,6 +159,8 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
   }
   if (flags.Has("unix-socket-group"))
     options.unix_socket_group = flags.Get("unix-socket-group");
+  if (flags.Has("user")) options.user = flags.Get("user");
+  if (flags.Has("group")) options.group = flags.Get("group");
   NETPROBE_ASSIGN_OR_RETURN(auto queue, flags.GetUint("stream-queue", 16, 65536));
   if (queue) options.stream_queue_capacity = *queue;
   if (options.stream_queue_capacity < 16 || options.stream_queue_capacity > 65536) {
@@ -183,6 +221,7 @@ int Run(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   RaiseFileLimit();
@@ -205,7 +244,23 @@ int Run(int argc, char** argv) {
   }
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    // Reload: the token file first (a broken config file must not keep a
+    // revoked token valid), then the config file and flags again; what fails
+    // to load leaves the running configuration as it was.
+    if (absl::Status tokens = (*agent)->ReloadTokens(); !tokens.ok()) {
+      LogLine(absl::StrCat("netprobe-agent: SIGHUP: tokens not reloaded: ",
+                           tokens.message()));
+    }
+    auto reloaded = BuildOptions(*flags);
+    if (!reloaded.ok()) {
+      LogLine(absl::StrCat("netprobe-agent: SIGHUP: not reloaded: ",
+                           reloaded.status().message()));
+      continue;
+    }
+    (*agent)->Reload(*reloaded);
+    LogLine("netprobe-agent: SIGHUP: configuration reloaded (policy)");
+  }
   LogLine(absl::StrCat("netprobe-agent: ", strsignal(signal_number),
                        ": shutting down (open streams end with their summaries)"));
   (*agent)->Shutdown();

@@ -18,6 +18,7 @@ namespace netprobe::client {
 struct CommandContext {
   std::string agent;  // as given, for messages
   std::shared_ptr<grpc::Channel> channel;
+  bool tls = false;  // --tls-ca given: for error messages
   bool json = false;
   // --timeout: deadline of the whole RPC; unset: the command's default.
   std::optional<absl::Duration> timeout;

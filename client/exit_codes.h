@@ -12,10 +12,12 @@ enum ExitCode : int {
   kExitBadArguments = 2,      // rejected locally or by the agent (INVALID_ARGUMENT, ...)
   kExitAgentUnreachable = 3,  // no connection to the agent, or it went away
   kExitAgentError = 4,        // the agent refused or could not run the request
+  kExitNotAuthenticated = 5,  // TLS handshake failed or the token was refused
   kExitInterrupted = 130,     // SIGINT/SIGTERM, like a shell's 128 + SIGINT
 };
 
-// How a failed RPC maps to an exit code.
+// How a failed RPC maps to an exit code. TLS handshake failures arrive as
+// UNAVAILABLE; ReportRpcError() tells them apart (kExitNotAuthenticated).
 inline ExitCode ExitCodeFor(const grpc::Status& status) {
   switch (status.error_code()) {
     case grpc::StatusCode::OK:
@@ -27,6 +29,8 @@ inline ExitCode ExitCodeFor(const grpc::Status& status) {
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return kExitAgentUnreachable;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return kExitNotAuthenticated;
     default:
       return kExitAgentError;
   }

@@ -1,4 +1,5 @@
 // netprobe: the CLI. `netprobe [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]`.
+#include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/util/option_parser.h"
+#include "client/agent_channel.h"
 #include "client/command_context.h"
 #include "client/commands/broadcast_command.h"
 #include "client/commands/capture_command.h"
@@ -53,16 +55,18 @@ constexpr Command kCommands[] = {
 };
 
 std::vector<OptionSpec> GlobalOptions() {
-  return {
+  std::vector<OptionSpec> specs = {
       {0, "agent", "ADDR",
        absl::StrCat(
            "agent to query: unix:/PATH or HOST:PORT (default $NETPROBE_AGENT, else ",
            kDefaultAgent, ")")},
       {0, "json", "", "one proto3-JSON object per line instead of text"},
       {0, "timeout", "DURATION", "deadline for the whole request (e.g. 5s)"},
-      {'h', "help", "", "show help"},
-      {'V', "version", "", "print the version"},
   };
+  for (OptionSpec& spec : ChannelOptionSpecs()) specs.push_back(std::move(spec));
+  specs.push_back({'h', "help", "", "show help"});
+  specs.push_back({'V', "version", "", "print the version"});
+  return specs;
 }
 
 std::string Usage() {
@@ -73,12 +77,18 @@ std::string Usage() {
     absl::StrAppend(&out, absl::StrFormat("  %-10s %s\n", c.name, c.summary));
   absl::StrAppend(&out, "\nGlobal options:\n", OptionParser(GlobalOptions()).Help(),
                   "\nExit codes: 0 ok, 1 probe failed, 2 bad arguments, 3 agent "
-                  "unreachable, 4 agent refused or failed the request.\n");
+                  "unreachable, 4 agent refused or failed the request, 5 not "
+                  "authenticated (TLS handshake or token refused).\n");
   return out;
 }
 
+// gRPC's own log lines (e.g. a failed TLS handshake, in OpenSSL's words)
+// would come before ours with the same news; GRPC_VERBOSITY set shows them.
+void NoGrpcLog(gpr_log_func_args*) {}
+
 int Run(int argc, char** argv) {
   BlockInterruptSignals();
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function(NoGrpcLog);
   const std::vector<std::string> args(argv + 1, argv + argc);
   const std::vector<OptionSpec> globals = GlobalOptions();
   // Global options may come before the command; everything from the command
@@ -86,7 +96,7 @@ int Run(int argc, char** argv) {
   size_t command_at = 0;
   while (command_at < args.size() && args[command_at].starts_with("-")) {
     const std::string& arg = args[command_at];
-    const bool takes_value = arg == "--agent" || arg == "--timeout";
+    const bool takes_value = GlobalOptionTakesValue(arg);
 
     command_at += takes_value ? 2 : 1;
   }
@@ -156,10 +166,17 @@ int Run(int argc, char** argv) {
   }
   ctx.timeout = *timeout;
   ctx.options = *std::move(parsed);
+  auto security = ChannelSecurityFrom(ctx.options, std::getenv("NETPROBE_TOKEN"));
+  const absl::Status checked =
+      security.ok() ? CheckChannelSecurity(*security, ctx.agent) : security.status();
+  if (!checked.ok()) {
+    std::fprintf(stderr, "netprobe: %s\n", std::string(checked.message()).c_str());
+    return kExitBadArguments;
+  }
+  ctx.tls = security->tls();
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(64 << 20);
-  ctx.channel = grpc::CreateCustomChannel(ctx.agent, grpc::InsecureChannelCredentials(),
-                                          channel_args);
+  ctx.channel = OpenAgentChannel(ctx.agent, *security, channel_args);
   return command->run(ctx);
 }
 

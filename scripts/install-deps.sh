@@ -7,12 +7,12 @@ packages=(
   # build
   build-essential cmake pkg-config git clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libpcap-dev libcap-dev libgtest-dev libgmock-dev
+  libabsl-dev libpcap-dev libcap-dev libgtest-dev libgmock-dev libssl-dev
   # fuzzing: clang 14 with its libFuzzer and sanitizer runtimes
   clang-14 libclang-rt-14-dev
   # tests: the lab, faults, foreign tools and a foreign gRPC client
-  iproute2 nftables tcpdump iputils-ping socat procps libcap2-bin
-  python3 python3-grpcio python3-protobuf
+  iproute2 nftables tcpdump iputils-ping socat procps libcap2-bin openssl
+  python3 python3-grpcio python3-protobuf util-linux mount
 )
 
 missing=()

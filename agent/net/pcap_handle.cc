@@ -11,8 +11,10 @@ absl::Status ActivationError(pcap_t* pcap, int code, const std::string& interfac
     case PCAP_ERROR_NO_SUCH_DEVICE:
       return absl::NotFoundError(
           absl::StrCat("interface: no interface '", interface, "' on this host"));
+    // A missing capability is the agent's state, not the caller's rights:
+    // FAILED_PRECONDITION, as everywhere a probe needs one.
     case PCAP_ERROR_PERM_DENIED:
-      return absl::PermissionDeniedError(
+      return absl::FailedPreconditionError(
           absl::StrCat("capture on '", interface,
                        "' needs CAP_NET_RAW, which the agent lacks (", detail, ")"));
     case PCAP_ERROR_IFACE_NOT_UP:
@@ -20,7 +22,7 @@ absl::Status ActivationError(pcap_t* pcap, int code, const std::string& interfac
           absl::StrCat("interface: '", interface, "' is down"));
     case PCAP_ERROR_RFMON_NOTSUP:
     case PCAP_ERROR_PROMISC_PERM_DENIED:
-      return absl::PermissionDeniedError(
+      return absl::FailedPreconditionError(
           absl::StrCat("promiscuous mode on '", interface, "' is not allowed: ", detail));
     default:
       return absl::InternalError(absl::StrCat(

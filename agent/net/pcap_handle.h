@@ -29,8 +29,8 @@ class PcapHandle {
     // at high rates, bounds the latency at low ones.
     absl::Duration buffer_timeout = absl::Milliseconds(10);
   };
-  // NOT_FOUND for an unknown interface, PERMISSION_DENIED without
-  // CAP_NET_RAW, else libpcap's message.
+  // NOT_FOUND for an unknown interface, FAILED_PRECONDITION naming
+  // CAP_NET_RAW without it, else libpcap's message.
   static absl::StatusOr<PcapHandle> Open(const Options& options);
 
   // A compiled BPF program (owns its instructions).

@@ -81,6 +81,12 @@ absl::Status ApplySocketSetup(int fd, int family, bool tcp, const SocketSetup& s
                        " is not of the target's family"));
     }
     if (bind(fd, setup.source->get(), setup.source->length()) != 0) {
+      if (errno == EACCES && setup.source->port() != 0 && setup.source->port() < 1024) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "options.source_port: ", setup.source->port(),
+            " is below 1024, which needs CAP_NET_BIND_SERVICE; the agent lacks it (it "
+            "keeps it only when one of its own ports is below 1024)"));
+      }
       return PosixError(absl::StrCat("bind(", setup.source->ToString(), ")"), errno);
     }
   }

@@ -10,6 +10,7 @@
 #include "agent/net/interfaces.h"
 #include "agent/net/socket_address.h"
 #include "agent/net/socket_setup.h"
+#include "agent/policy/admission.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {
@@ -36,6 +37,8 @@ struct BroadcastPlan {
   // The interface's IPv4 addresses: a datagram from one of them to our own
   // port is the kernel's loopback copy of our broadcast, not a reply.
   std::vector<std::string> local_addresses;
+  // Set by the server from the policy: target checks and send budgets.
+  Admission admission;
 };
 
 // Validates `request` against `interfaces` (the host's, from ListInterfaces();

@@ -239,6 +239,9 @@ void CaptureProbe::End(absl::Status status) {
 void CaptureProbe::Stop(StopReason reason) {
   if (ended_) return;
   if (reason == StopReason::kAgentShutdown) {
+    // What the ring holds already is delivered, not lost with the handle.
+    if (pcap_ != nullptr && watching_ && !limit_reached_) OnReadable();
+    if (ended_ || released_) return;  // a limit or an error ended it meanwhile
     EmitBatch();
     Release();
     sink_->Emit(StatsEvent());

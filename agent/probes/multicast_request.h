@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/net/socket_address.h"
+#include "agent/policy/admission.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {
@@ -40,6 +41,8 @@ struct MulticastPlan {
   absl::Duration send_interval = MulticastLimits::kDefaultSendInterval;
   int send_ttl = MulticastLimits::kDefaultSendTtl;
   bool loopback = false;
+  // Set by the server from the policy: target checks and send budgets.
+  Admission admission;
 };
 
 // INVALID_ARGUMENT (NOT_FOUND for an unknown interface) naming the field and

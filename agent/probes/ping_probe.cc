@@ -70,6 +70,12 @@ void PingProbe::Start() {
 
 void PingProbe::OnResolved(size_t target, absl::StatusOr<SocketAddress> address) {
   if (finished_) return;
+  // The policy judges the address actually probed, whatever the notation.
+  if (address.ok()) {
+    absl::Status allowed =
+        plan_.admission.CheckTarget(*address, absl::StrCat("targets[", target, "]"));
+    if (!allowed.ok()) address = std::move(allowed);
+  }
   if (!address.ok()) {
     finished_ = true;
     sink_->Finish(address.status());
@@ -139,9 +145,13 @@ void PingProbe::Pump() {
     // next_send_ is when the bucket would be empty). Refill wakes come when it
     // is half full, so high rates cost a wakeup per half millisecond, not per
     // packet, and a late wakeup loses no credit. Also room in the table.
-    if (next_send_ > now + kBurstWindow || family.pending.size() >= kMaxInFlight) {
+    // The policy's budgets (the caller's and the agent's total) on top.
+    const absl::Duration budget_at = plan_.admission.budgets.NextSend(now);
+    if (next_send_ > now + kBurstWindow || family.pending.size() >= kMaxInFlight ||
+        budget_at > now) {
       if (pace_timer_ == 0) {
-        const absl::Duration at = next_send_ > now + kBurstWindow
+        const absl::Duration at = budget_at > now ? budget_at
+                                  : next_send_ > now + kBurstWindow
                                       ? next_send_ - kBurstWindow / 2
                                       : now + absl::Milliseconds(1);
         pace_timer_ = loop_->RunAt(at, [this] {
@@ -153,6 +163,7 @@ void PingProbe::Pump() {
     }
     ready_.pop_front();
     next_send_ = std::max(next_send_, now) + send_spacing_;
+    plan_.admission.budgets.Consume(now);
     Send(index);
     ScheduleNext(index);
   }

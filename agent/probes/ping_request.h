@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/net/socket_setup.h"
+#include "agent/policy/admission.h"
 #include "netprobe/v1/ping.pb.h"
 
 namespace netprobe {
@@ -32,6 +33,8 @@ struct PingPlan {
   uint32_t size = PingLimits::kDefaultSize;
   uint32_t rate = PingLimits::kDefaultRate;  // requests per second, all targets
   SocketSetup setup;
+  // Set by the server from the policy: target checks and send budgets.
+  Admission admission;
 };
 
 // INVALID_ARGUMENT (NOT_FOUND for an unknown interface) naming the field and

@@ -106,10 +106,14 @@ absl::StatusOr<SocketSetup> ValidateSocketOptions(const v1::SocketOptions& optio
     setup.receive_buffer = static_cast<int>(options.receive_buffer());
   }
   if (options.has_priority()) {
+    if (options.priority() > 255)
+      return OutOfRange("priority", options.priority(), 0, 255);
     // Above 6 the kernel wants CAP_NET_ADMIN.
-    const uint32_t max = HasNetAdmin() ? 255 : 6;
-    if (options.priority() > max)
-      return OutOfRange("priority", options.priority(), 0, max);
+    if (options.priority() > 6 && !HasNetAdmin()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("options.priority: ", options.priority(),
+                       " is above 6, which needs CAP_NET_ADMIN; the agent lacks it"));
+    }
     setup.priority = static_cast<int>(options.priority());
   }
   if (options.has_mark()) {

@@ -41,6 +41,12 @@ void TcpConnectProbe::Start() {
 
 void TcpConnectProbe::OnResolved(size_t target, absl::StatusOr<SocketAddress> address) {
   if (finished_) return;
+  // The policy judges the address actually probed, whatever the notation.
+  if (address.ok()) {
+    absl::Status allowed =
+        plan_.admission.CheckTarget(*address, absl::StrCat("targets[", target, "]"));
+    if (!allowed.ok()) address = std::move(allowed);
+  }
   if (!address.ok()) {
     // A target that cannot be resolved makes the request unusable as a whole.
     finished_ = true;
@@ -84,6 +90,19 @@ void TcpConnectProbe::Pump() {
       pumping_ = false;
       return;
     }
+    // The policy's budgets (the caller's and the agent's total): a SYN each.
+    const absl::Duration now = MonotonicNow();
+    const absl::Duration budget_at = plan_.admission.budgets.NextSend(now);
+    if (budget_at > now) {
+      if (budget_timer_ == 0) {
+        budget_timer_ = loop_->RunAt(budget_at, [this] {
+          budget_timer_ = 0;
+          Pump();
+        });
+      }
+      break;
+    }
+    plan_.admission.budgets.Consume(now);
     const size_t target = ready_.front();
     ready_.pop_front();
     StartAttempt(target);
@@ -356,6 +375,8 @@ void TcpConnectProbe::ReleaseAll() {
     target.timer = 0;
   }
   ready_.clear();
+  if (budget_timer_ != 0) loop_->Cancel(budget_timer_);
+  budget_timer_ = 0;
 }
 
 void TcpConnectProbe::FillEndpoint(const Target& target, v1::Endpoint* out) const {

@@ -97,7 +97,8 @@ class TcpConnectProbe final : public Probe {
   bool finished_ = false;
   bool waiting_for_sink_ = false;
   bool pumping_ = false;
-  std::deque<size_t> ready_;  // targets with an attempt due; each at most once
+  EventLoop::TimerId budget_timer_ = 0;  // waits for the policy's send budget
+  std::deque<size_t> ready_;             // targets with an attempt due; each at most once
   std::unordered_map<int, std::unique_ptr<Attempt>> in_flight_;  // by fd
 };
 

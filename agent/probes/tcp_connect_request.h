@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "agent/net/socket_address.h"
 #include "agent/net/socket_setup.h"
+#include "agent/policy/admission.h"
 #include "netprobe/v1/tcp.pb.h"
 
 namespace netprobe {
@@ -36,6 +37,8 @@ struct TcpConnectPlan {
   std::string send_payload;
   uint32_t read_bytes = 0;
   bool graceful_close = false;
+  // Set by the server from the policy: target checks and send budgets.
+  Admission admission;
 };
 
 // Checks every field against its limits. INVALID_ARGUMENT (NOT_FOUND for an

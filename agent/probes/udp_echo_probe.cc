@@ -59,6 +59,11 @@ void UdpEchoProbe::FinishWith(absl::Status status) {
 
 void UdpEchoProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   if (finished_) return;
+  // The policy judges the address actually probed, whatever the notation.
+  if (address.ok()) {
+    absl::Status allowed = plan_.admission.CheckTarget(*address, "target");
+    if (!allowed.ok()) address = std::move(allowed);
+  }
   if (!address.ok()) return FinishWith(address.status());
   target_ = *address;
   target_.set_port(plan_.port);
@@ -98,6 +103,16 @@ void UdpEchoProbe::SendNext() {
     });
     return;
   }
+  // The policy's budgets (the caller's and the agent's total).
+  const absl::Duration mono = MonotonicNow();
+  if (const absl::Duration at = plan_.admission.budgets.NextSend(mono); at > mono) {
+    send_timer_ = loop_->RunAt(at, [this] {
+      send_timer_ = 0;
+      SendNext();
+    });
+    return;
+  }
+  plan_.admission.budgets.Consume(mono);
   const uint32_t sequence = ++sent_;
   const absl::Time now = absl::Now();
   const std::vector<uint8_t> datagram =

@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "agent/net/socket_setup.h"
 #include "agent/net/udp_echo_payload.h"
+#include "agent/policy/admission.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {
@@ -30,6 +31,8 @@ struct UdpEchoPlan {
   absl::Duration timeout = absl::Seconds(1);
   uint32_t size = UdpEchoLimits::kDefaultSize;
   SocketSetup setup;
+  // Set by the server from the policy: target checks and send budgets.
+  Admission admission;
 };
 
 // INVALID_ARGUMENT (NOT_FOUND for an unknown interface) naming the field and

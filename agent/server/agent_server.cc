@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/net/posix_error.h"
 #include "agent/server/listen_address.h"
+#include "agent/server/privileges.h"
 #include "agent/server/rpc_log.h"
 #include "agent/util/log.h"
 
@@ -61,12 +62,21 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   std::vector<ListenAddress> addresses;
   for (const std::string& text : options.listen) {
     NETPROBE_ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(text));
-    NETPROBE_RETURN_IF_ERROR(CheckListenerSecurity(address, options.insecure));
+    NETPROBE_RETURN_IF_ERROR(CheckListenerSecurity(address, options.insecure,
+                                                   options.transport.Authenticated()));
     if (address.kind == ListenAddress::Kind::kUnix) {
       NETPROBE_RETURN_IF_ERROR(PrepareUnixSocketDir(address.path));
     }
     addresses.push_back(std::move(address));
   }
+  // Certificates, key and token file are read now, while the agent may
+  // still be root (they may be readable by root alone).
+  NETPROBE_ASSIGN_OR_RETURN(
+      ListenerCredentials credentials,
+      ListenerCredentials::Load(options.transport, addresses, absl::Now()));
+  // Before the first thread (the loop's, the resolver's, gRPC's): every
+  // thread must inherit the dropped credentials; listeners are bound after.
+  NETPROBE_RETURN_IF_ERROR(DropAgentPrivileges(options, addresses));
 
   std::unique_ptr<AgentServer> agent(new AgentServer());
   agent->options_ = options;
@@ -80,20 +90,23 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
                               UdpEchoResponder::Start(agent->loop_.get(), address));
     agent->responders_.push_back(std::move(responder));
   }
+  agent->policy_ = std::make_unique<PolicyHolder>(options.policy);
   agent->probes_service_ = std::make_unique<ProbesService>(
       agent->loop_.get(), agent->registry_.get(), agent->resolver_.get(),
-      options.stream_queue_capacity);
+      options.stream_queue_capacity, agent->policy_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   std::vector<int> ports(addresses.size(), 0);
   for (size_t i = 0; i < addresses.size(); ++i) {
-    // Plaintext for now; CheckListenerSecurity() allowed each one.
+    // CheckListenerSecurity() and ListenerCredentials::Load() allowed each.
     builder.AddListeningPort(
-        addresses[i].ToGrpcUri(), grpc::InsecureServerCredentials(),
+        addresses[i].ToGrpcUri(), credentials.For(addresses[i]),
         addresses[i].kind == ListenAddress::Kind::kTcp ? &ports[i] : nullptr);
   }
+  ApplyServerLimits(options.limits, &builder);
+  agent->tokens_ = credentials.tokens();
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(std::make_unique<RpcLogInterceptorFactory>());
@@ -102,6 +115,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   AgentFacts facts;
   facts.start_time = absl::Now();
   facts.probes = ProbesService::Support();
+  facts.transport_security = credentials.Describe();
   for (const auto& responder : agent->responders_) {
     facts.udp_echo.push_back(responder.get());
   }
@@ -133,6 +147,9 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
     }
   }
   agent->agent_service_->SetListenAddresses(agent->bound_);
+  if (options.transport.tls() || agent->tokens_ != nullptr) {
+    LogLine(absl::StrCat("netprobe-agent: ", credentials.summary()));
+  }
   std::vector<std::string> tcp_listeners;
   for (const std::string& bound : agent->bound_) {
     if (!absl::StartsWith(bound, "unix:")) tcp_listeners.push_back(bound);
@@ -145,6 +162,8 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   }
   return agent;
 }
+
+void AgentServer::Reload(const AgentOptions& options) { policy_->Set(options.policy); }
 
 void AgentServer::Shutdown() {
   {
@@ -166,6 +185,10 @@ void AgentServer::Shutdown() {
 }
 
 AgentServer::~AgentServer() { Shutdown(); }
+
+absl::Status AgentServer::ReloadTokens() {
+  return tokens_ == nullptr ? absl::OkStatus() : tokens_->Reload();
+}
 
 std::vector<std::string> AgentServer::udp_echo_addresses() const {
   std::vector<std::string> out;

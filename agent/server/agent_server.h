@@ -12,10 +12,13 @@
 #include "absl/time/time.h"
 #include "agent/net/event_loop.h"
 #include "agent/net/resolver.h"
+#include "agent/policy/policy.h"
 #include "agent/probes/probe_registry.h"
 #include "agent/responders/udp_echo_responder.h"
 #include "agent/server/agent_service.h"
 #include "agent/server/probes_service.h"
+#include "agent/server/server_credentials.h"
+#include "agent/server/server_limits.h"
 
 namespace netprobe {
 
@@ -32,6 +35,16 @@ struct AgentOptions {
   absl::Duration shutdown_grace = absl::Seconds(5);
   // UDP echo responders ("PORT", "ADDR:PORT"); none by default.
   std::vector<std::string> udp_echo;
+  // TLS, client certificates and tokens on TCP listeners, and the gRPC
+  // server's limits (server_credentials.h, server_limits.h).
+  TransportOptions transport;
+  ServerLimits limits;
+  // Who may probe what (config `policy`, --enable-probe).
+  std::shared_ptr<const Policy> policy = Policy::Default();
+  // Switch to this user (and group) before any thread starts; see
+  // DropAgentPrivileges(). Empty: stay as started.
+  std::string user;
+  std::string group;
 };
 
 // The running agent: one event loop thread, the gRPC server, its services.
@@ -39,6 +52,10 @@ class AgentServer {
  public:
   // Binds every listen address or fails with the first that cannot be used.
   static absl::StatusOr<std::unique_ptr<AgentServer>> Start(AgentOptions options);
+
+  // Applies what a reload may change: the policy (requests already running
+  // keep theirs). Thread-safe.
+  void Reload(const AgentOptions& options);
 
   // Stops accepting RPCs, ends running probes with their summaries, waits up
   // to shutdown_grace for streams to finish, cancels the rest and joins the
@@ -52,6 +69,11 @@ class AgentServer {
   std::vector<std::string> udp_echo_addresses() const;
   size_t active_probes() const { return registry_->active(); }
 
+  // Re-reads --token-file (e.g. on SIGHUP) for calls from now on; OK when
+  // there is none. On error the tokens loaded before stay in force.
+  // Thread-safe.
+  absl::Status ReloadTokens();
+
  private:
   AgentServer() = default;
 
@@ -60,6 +82,7 @@ class AgentServer {
   std::vector<std::string> unix_paths_;
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<ProbeRegistry> registry_;
+  std::unique_ptr<PolicyHolder> policy_;
   std::unique_ptr<Resolver> resolver_;  // before the loop is gone: joined first
   std::thread loop_thread_;
   // Answer on the loop; destroyed before it, after Shutdown() joined its thread.
@@ -67,6 +90,7 @@ class AgentServer {
   std::unique_ptr<AgentService> agent_service_;
   std::unique_ptr<ProbesService> probes_service_;
   std::unique_ptr<grpc::Server> server_;  // after the services: destroyed first
+  std::shared_ptr<TokenStore> tokens_;    // null without --token-file
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };

@@ -1,6 +1,7 @@
 #include "agent/server/agent_service.h"
 
 #include <grpcpp/grpcpp.h>
+#include <pwd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -58,7 +59,13 @@ void DescribeAgent(const AgentFacts& facts, v1::AgentInfo* info) {
   for (const v1::ProbeSupport& probe : facts.probes) *info->add_probes() = probe;
   info->set_pid(getpid());
   info->set_uid(getuid());
+  passwd pw, *found = nullptr;
+  char buffer[4096];
+  if (getpwuid_r(getuid(), &pw, buffer, sizeof(buffer), &found) == 0 && found) {
+    info->set_user(pw.pw_name);
+  }
   for (const std::string& addr : facts.listen_addresses) info->add_listen_addresses(addr);
+  *info->mutable_transport_security() = facts.transport_security;
   for (const UdpEchoResponder* responder : facts.udp_echo) {
     responder->Describe(info->add_udp_echo_responders());
   }

@@ -16,6 +16,7 @@ struct AgentFacts {
   absl::Time start_time;
   std::vector<std::string> listen_addresses;
   std::vector<v1::ProbeSupport> probes;
+  v1::TransportSecurity transport_security;
   // Owned by the server and alive as long as the service.
   std::vector<const UdpEchoResponder*> udp_echo;
 };

@@ -10,9 +10,10 @@ namespace netprobe {
 // Who is calling, as far as the transport says: what the policy's
 // per-identity rules and the audit log know of a caller.
 struct Caller {
-  // "x509:<subject CN or first SAN>" (mutual TLS), "token:<name>" (a bearer
-  // token from the token file), or "" (anonymous: the unix socket or a
-  // plaintext TCP listener).
+  // "token:<name>" (a bearer token from the token file; it wins over a
+  // client certificate), "x509:<subject CN>" (mutual TLS; the first subject
+  // alternative name when the certificate has no CN), or "" (anonymous: the
+  // unix socket, or TCP without client certificates or tokens).
   std::string identity;
   // gRPC's peer string: "ipv4:198.18.0.11:40112", "unix:".
   std::string peer;
@@ -22,6 +23,9 @@ struct Caller {
 };
 
 Caller CallerOf(const grpc::ServerContextBase& context);
+
+// Caller::identity from a call's auth context.
+std::string IdentityOf(const grpc::AuthContext& auth);
 
 }  // namespace netprobe
 

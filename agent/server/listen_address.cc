@@ -78,14 +78,17 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
   return out;
 }
 
-absl::Status CheckListenerSecurity(const ListenAddress& address, bool insecure) {
-  if (address.kind == ListenAddress::Kind::kUnix || address.loopback || insecure) {
+absl::Status CheckListenerSecurity(const ListenAddress& address, bool insecure,
+                                   bool authenticated) {
+  if (address.kind == ListenAddress::Kind::kUnix || address.loopback || insecure ||
+      authenticated) {
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "listen address '", address.ToGrpcUri(),
-      "' is not loopback: anyone who reaches it could send probes. TLS is not "
-      "available yet; pass --insecure to listen there in plaintext anyway"));
+      "' is not loopback: anyone who reaches it could send probes. Say who may "
+      "call: TLS (--tls-cert, --tls-key) with client certificates (--client-ca) "
+      "or tokens (--token-file); or pass --insecure to accept anyone"));
 }
 
 }  // namespace netprobe

@@ -26,9 +26,12 @@ struct ListenAddress {
 // INVALID_ARGUMENT names the value and what is wrong with it.
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text);
 
-// Whether a plaintext listener on `address` is allowed. Unix sockets and
-// loopback TCP always are; other TCP only with `insecure` (TLS is issue #8).
-absl::Status CheckListenerSecurity(const ListenAddress& address, bool insecure);
+// Whether a listener on `address` is allowed. Unix sockets and loopback TCP
+// always are; other TCP when `authenticated` (TCP listeners have TLS and
+// callers prove who they are: client certificates or tokens), else only with
+// `insecure`. TLS alone would still let anyone who reaches it send probes.
+absl::Status CheckListenerSecurity(const ListenAddress& address, bool insecure,
+                                   bool authenticated = false);
 
 }  // namespace netprobe
 

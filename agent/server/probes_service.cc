@@ -1,6 +1,7 @@
 #include "agent/server/probes_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "agent/policy/plan_limits.h"
 #include "agent/probes/broadcast_probe.h"
 #include "agent/probes/broadcast_request.h"
 #include "agent/probes/capture_probe.h"
@@ -15,6 +16,7 @@
 #include "agent/probes/tcp_connect_request.h"
 #include "agent/probes/udp_echo_probe.h"
 #include "agent/probes/udp_echo_request.h"
+#include "agent/server/caller.h"
 #include "agent/server/stream_reactor.h"
 
 namespace netprobe {
@@ -26,11 +28,12 @@ constexpr const char* kServed[] = {"Ping",      "TcpConnect", "UdpEcho", "Broadc
 }  // namespace
 
 ProbesService::ProbesService(EventLoop* loop, ProbeRegistry* registry, Resolver* resolver,
-                             size_t queue_capacity)
+                             size_t queue_capacity, PolicyHolder* policy)
     : loop_(loop),
       registry_(registry),
       resolver_(resolver),
-      queue_capacity_(queue_capacity) {
+      queue_capacity_(queue_capacity),
+      policy_(policy) {
   // probes.proto defines only the service, so nothing else pulls its generated
   // object into a static link and reflection could not describe Probes. A
   // volatile read of its descriptor table's address keeps it linked.
@@ -49,11 +52,70 @@ std::vector<v1::ProbeSupport> ProbesService::Support() {
   return out;
 }
 
+// Counts a caller's running probes; the count drops when the probe (which
+// holds the slot in its done callback) is destroyed.
+class ProbesService::Slot {
+ public:
+  Slot(ProbesService* service, std::string key)
+      : service_(service), key_(std::move(key)) {}
+  ~Slot() {
+    absl::MutexLock lock(&service_->mu_);
+    if (--service_->running_[key_] == 0) service_->running_.erase(key_);
+  }
+
+ private:
+  ProbesService* const service_;
+  const std::string key_;
+};
+
+template <typename Plan>
+absl::StatusOr<Plan> ProbesService::Admit(const grpc::CallbackServerContext& context,
+                                          absl::string_view probe,
+                                          absl::StatusOr<Plan> plan,
+                                          std::shared_ptr<void>* slot) {
+  const Caller caller = CallerOf(context);
+  const std::shared_ptr<const Policy> policy =
+      policy_ != nullptr ? policy_->Get() : Policy::Default();
+  if (absl::Status enabled = policy->CheckProbe(caller, probe); !enabled.ok()) {
+    return enabled;
+  }
+  if (!plan.ok()) return plan;
+  const v1::PolicyLimits limits = policy->LimitsFor(caller);
+  if constexpr (requires { CheckPlanLimits(limits, *plan); }) {
+    if (absl::Status within = CheckPlanLimits(limits, *plan); !within.ok()) return within;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    uint32_t& running = running_[caller.Key()];
+    if (limits.has_concurrent_probes_per_client() &&
+        running >= limits.concurrent_probes_per_client()) {
+      const uint32_t now_running = running;
+      if (running == 0) running_.erase(caller.Key());
+      return absl::ResourceExhaustedError(
+          absl::StrCat("policy.limits.concurrent_probes_per_client: ", caller.Key(),
+                       " runs ", now_running, " probes, the limit"));
+    }
+    ++running;
+    *slot = std::make_shared<Slot>(this, caller.Key());
+    if constexpr (requires { plan->admission; }) {
+      plan->admission.policy = policy;
+      if (limits.has_packets_per_second_per_client()) {
+        plan->admission.budgets.Add(
+            budgets_.ForClient(caller.Key(), limits.packets_per_second_per_client()));
+      }
+      if (limits.has_packets_per_second_total()) {
+        plan->admission.budgets.Add(budgets_.Total(limits.packets_per_second_total()));
+      }
+    }
+  }
+  return plan;
+}
+
 template <typename Event, typename Batch, typename Plan, typename Make>
 grpc::ServerWriteReactor<Batch>* ProbesService::Serve(
     absl::StatusOr<Plan> plan,
     size_t (*beyond_high_water)(const std::type_identity_t<Plan>&), Make make,
-    std::optional<size_t> high_water) {
+    std::shared_ptr<void> slot, std::optional<size_t> high_water) {
   using Reactor = StreamReactor<Event, Batch>;
   if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
   StreamLimits limits;
@@ -64,64 +126,91 @@ grpc::ServerWriteReactor<Batch>* ProbesService::Serve(
   const ProbeRegistry::ProbeId id = registry_->NewId();
   auto* reactor =
       new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
-  registry_->Launch(id, [bridge, make = std::move(make),
-                         plan = *std::move(plan)](std::function<void()> done) {
-    return make(plan, bridge, std::move(done));
+  registry_->Launch(id, [bridge, make = std::move(make), plan = *std::move(plan),
+                         slot = std::move(slot)](std::function<void()> done) {
+    return make(plan, bridge, [done = std::move(done), slot] { done(); });
   });
   return reactor;
 }
 
 grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
-    grpc::CallbackServerContext*, const v1::PingRequest* request) {
+    grpc::CallbackServerContext* context, const v1::PingRequest* request) {
+  std::shared_ptr<void> slot;
+  auto plan = Admit(*context, "Ping", ValidatePing(*request), &slot);
   return Serve<v1::PingEvent, v1::PingEvents>(
-      ValidatePing(*request), &PingProbe::MaxEventsBeyondHighWater,
+      std::move(plan), &PingProbe::MaxEventsBeyondHighWater,
       [this](const PingPlan& plan, auto sink, std::function<void()> done) {
         return std::make_unique<PingProbe>(plan, loop_, resolver_, std::move(sink),
                                            std::move(done));
-      });
+      },
+      std::move(slot));
 }
 
 grpc::ServerWriteReactor<v1::TcpConnectEvents>* ProbesService::TcpConnect(
-    grpc::CallbackServerContext*, const v1::TcpConnectRequest* request) {
+    grpc::CallbackServerContext* context, const v1::TcpConnectRequest* request) {
+  std::shared_ptr<void> slot;
+  auto plan = Admit(*context, "TcpConnect", ValidateTcpConnect(*request), &slot);
   return Serve<v1::TcpConnectEvent, v1::TcpConnectEvents>(
-      ValidateTcpConnect(*request), &TcpConnectProbe::MaxEventsBeyondHighWater,
+      std::move(plan), &TcpConnectProbe::MaxEventsBeyondHighWater,
       [this](const TcpConnectPlan& plan, auto sink, std::function<void()> done) {
         return std::make_unique<TcpConnectProbe>(plan, loop_, resolver_, std::move(sink),
                                                  std::move(done));
-      });
+      },
+      std::move(slot));
 }
 
 grpc::ServerWriteReactor<v1::UdpEchoEvents>* ProbesService::UdpEcho(
-    grpc::CallbackServerContext*, const v1::UdpEchoRequest* request) {
+    grpc::CallbackServerContext* context, const v1::UdpEchoRequest* request) {
+  std::shared_ptr<void> slot;
+  auto plan = Admit(*context, "UdpEcho", ValidateUdpEcho(*request), &slot);
   return Serve<v1::UdpEchoEvent, v1::UdpEchoEvents>(
-      ValidateUdpEcho(*request), &UdpEchoProbe::MaxEventsBeyondHighWater,
+      std::move(plan), &UdpEchoProbe::MaxEventsBeyondHighWater,
       [this](const UdpEchoPlan& plan, auto sink, std::function<void()> done) {
         return std::make_unique<UdpEchoProbe>(plan, loop_, resolver_, std::move(sink),
                                               std::move(done));
-      });
+      },
+      std::move(slot));
 }
 
 // Broadcast and Multicast cannot pause: what arrives beyond the queue is
 // dropped and counted by the bridge (Dropped events); the probes wait for room
 // for their summaries.
 grpc::ServerWriteReactor<v1::BroadcastEvents>* ProbesService::Broadcast(
-    grpc::CallbackServerContext*, const v1::BroadcastRequest* request) {
+    grpc::CallbackServerContext* context, const v1::BroadcastRequest* request) {
+  std::shared_ptr<void> slot;
+  auto plan = Admit(*context, "Broadcast", ValidateBroadcast(*request), &slot);
+  if (plan.ok()) {
+    if (absl::Status allowed = plan->admission.CheckTarget(plan->destination, "target");
+        !allowed.ok()) {
+      plan = std::move(allowed);
+    }
+  }
   return Serve<v1::BroadcastEvent, v1::BroadcastEvents>(
-      ValidateBroadcast(*request), nullptr,
+      std::move(plan), nullptr,
       [this](const BroadcastPlan& plan, auto sink, std::function<void()> done) {
         return std::make_unique<BroadcastProbe>(plan, loop_, std::move(sink),
                                                 std::move(done));
-      });
+      },
+      std::move(slot));
 }
 
 grpc::ServerWriteReactor<v1::MulticastEvents>* ProbesService::Multicast(
-    grpc::CallbackServerContext*, const v1::MulticastRequest* request) {
+    grpc::CallbackServerContext* context, const v1::MulticastRequest* request) {
+  std::shared_ptr<void> slot;
+  auto plan = Admit(*context, "Multicast", ValidateMulticast(*request), &slot);
+  if (plan.ok() && plan->send) {
+    if (absl::Status allowed = plan->admission.CheckTarget(plan->group, "group");
+        !allowed.ok()) {
+      plan = std::move(allowed);
+    }
+  }
   return Serve<v1::MulticastEvent, v1::MulticastEvents>(
-      ValidateMulticast(*request), nullptr,
+      std::move(plan), nullptr,
       [this](const MulticastPlan& plan, auto sink, std::function<void()> done) {
         return std::make_unique<MulticastProbe>(plan, loop_, std::move(sink),
                                                 std::move(done));
-      });
+      },
+      std::move(slot));
 }
 
 void ProbesService::SetOwnTcpListeners(std::vector<std::string> listeners) {
@@ -132,29 +221,34 @@ void ProbesService::SetOwnTcpListeners(std::vector<std::string> listeners) {
 // A capture's queue is counted in batches of packets (CaptureProbe bounds
 // their size); the probe drops and counts packets rather than overfill it.
 grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(
-    grpc::CallbackServerContext*, const v1::CaptureRequest* request) {
+    grpc::CallbackServerContext* context, const v1::CaptureRequest* request) {
+  std::shared_ptr<void> slot;
   std::vector<std::string> own;
   {
     absl::MutexLock lock(&mu_);
     own = own_tcp_listeners_;
   }
+  auto plan = Admit(*context, "Capture", ValidateCapture(*request, own), &slot);
   return Serve<v1::CaptureEvent, v1::CaptureEvents>(
-      ValidateCapture(*request, own), &CaptureProbe::MaxEventsBeyondHighWater,
+      std::move(plan), &CaptureProbe::MaxEventsBeyondHighWater,
       [this](const CapturePlan& plan, auto sink, std::function<void()> done) {
         return std::make_unique<CaptureProbe>(plan, loop_, resolver_, std::move(sink),
                                               std::move(done));
       },
-      CaptureProbe::kQueueBatches);
+      std::move(slot), CaptureProbe::kQueueBatches);
 }
 
 grpc::ServerWriteReactor<v1::SocketsEvents>* ProbesService::Sockets(
-    grpc::CallbackServerContext*, const v1::SocketsRequest* request) {
+    grpc::CallbackServerContext* context, const v1::SocketsRequest* request) {
+  std::shared_ptr<void> slot;
+  auto plan = Admit(*context, "Sockets", ValidateSockets(*request), &slot);
   return Serve<v1::SocketsEvent, v1::SocketsEvents>(
-      ValidateSockets(*request), &SocketsProbe::MaxEventsBeyondHighWater,
+      std::move(plan), &SocketsProbe::MaxEventsBeyondHighWater,
       [this](const SocketsPlan& plan, auto sink, std::function<void()> done) {
         return std::make_unique<SocketsProbe>(plan, loop_, resolver_, std::move(sink),
                                               std::move(done));
-      });
+      },
+      std::move(slot));
 }
 
 }  // namespace netprobe

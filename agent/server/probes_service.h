@@ -4,12 +4,15 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/net/event_loop.h"
 #include "agent/net/resolver.h"
+#include "agent/policy/policy.h"
+#include "agent/policy/send_budget.h"
 #include "agent/probes/probe_registry.h"
 #include "agent/server/stream_bridge.h"
 #include "netprobe/v1/agent.pb.h"
@@ -21,8 +24,9 @@ namespace netprobe {
 // and streams the probe's events. Thread-safe.
 class ProbesService final : public v1::Probes::CallbackService {
  public:
+  // `policy` may be null: the default policy (tests).
   ProbesService(EventLoop* loop, ProbeRegistry* registry, Resolver* resolver,
-                size_t queue_capacity);
+                size_t queue_capacity, PolicyHolder* policy = nullptr);
 
   // Which probes this build serves, for GetInfo.
   static std::vector<v1::ProbeSupport> Support();
@@ -52,18 +56,33 @@ class ProbesService final : public v1::Probes::CallbackService {
   // bounds what the probe may emit after it paused; null for probes that
   // cannot pause (their excess is dropped and counted). `high_water`, in
   // events, defaults to the agent's stream queue capacity.
+  // `slot` is held until the probe is destroyed (see Slot).
   template <typename Event, typename Batch, typename Plan, typename Make>
   grpc::ServerWriteReactor<Batch>* Serve(
       absl::StatusOr<Plan> plan,
       size_t (*beyond_high_water)(const std::type_identity_t<Plan>&), Make make,
-      std::optional<size_t> high_water = std::nullopt);
+      std::shared_ptr<void> slot, std::optional<size_t> high_water = std::nullopt);
+
+  // The policy's verdict on a request of `probe` from `context`'s caller:
+  // the probe enabled, the plan within the caller's limits and concurrency
+  // (a slot taken, held by the probe), and its admission (target checks,
+  // send budgets) filled in. The plan's own validation error passes through.
+  template <typename Plan>
+  absl::StatusOr<Plan> Admit(const grpc::CallbackServerContext& context,
+                             absl::string_view probe, absl::StatusOr<Plan> plan,
+                             std::shared_ptr<void>* slot);
+  class Slot;
 
   EventLoop* const loop_;
   ProbeRegistry* const registry_;
   Resolver* const resolver_;
   const size_t queue_capacity_;
+  PolicyHolder* const policy_;
   absl::Mutex mu_;
   std::vector<std::string> own_tcp_listeners_ ABSL_GUARDED_BY(mu_);
+  // Probes running per caller key, and the shared send budgets.
+  std::unordered_map<std::string, uint32_t> running_ ABSL_GUARDED_BY(mu_);
+  SendBudgetRegistry budgets_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace netprobe

@@ -5,9 +5,12 @@
 
 namespace netprobe {
 
-// Logs one line per finished RPC, whatever its service (health and reflection
-// included): peer, method, status code, message when not OK, and duration:
-//   rpc peer=unix: method=/netprobe.v1.Agent/GetInfo code=OK duration=0.4ms
+// The audit log: one line per finished RPC, whatever its service (health
+// and reflection included): peer, identity (mTLS subject or token name, "-"
+// when anonymous), method, the request (its targets and options, protobuf
+// short text, at most 1 KiB), status code, message when not OK, duration:
+//   rpc peer=unix: identity=- method=/netprobe.v1.Probes/Ping
+//   request={targets: "198.18.0.11" count: 3} code=OK duration=2003.1ms
 class RpcLogInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:

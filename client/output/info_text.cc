@@ -17,12 +17,22 @@ std::string FormatUptime(int64_t seconds) {
 
 std::string FormatAgentInfo(const v1::AgentInfo& info) {
   std::string out;
-  absl::StrAppendFormat(&out, "agent      netprobe-agent %s (gRPC %s), pid %d, uid %d\n",
-                        info.version(), info.grpc_version(), info.pid(), info.uid());
+  absl::StrAppendFormat(&out,
+                        "agent      netprobe-agent %s (gRPC %s), pid %d, uid %d%s\n",
+                        info.version(), info.grpc_version(), info.pid(), info.uid(),
+                        info.user().empty() ? "" : absl::StrCat(" (", info.user(), ")"));
   absl::StrAppendFormat(&out, "host       %s, %s, up %s\n", info.hostname(),
                         info.kernel(), FormatUptime(info.uptime().seconds()));
   absl::StrAppendFormat(&out, "listening  %s\n",
                         absl::StrJoin(info.listen_addresses(), " "));
+  if (info.has_transport_security()) {  // agents before issue 8 send none
+    const v1::TransportSecurity& security = info.transport_security();
+    std::string tcp = !security.tls()                  ? "plaintext"
+                      : security.client_certificates() ? "mutual TLS"
+                                                       : "TLS";
+    if (security.tokens()) absl::StrAppend(&tcp, ", bearer tokens");
+    absl::StrAppendFormat(&out, "security   tcp: %s; unix: file permissions\n", tcp);
+  }
   for (const v1::UdpEchoResponder& echo : info.udp_echo_responders()) {
     absl::StrAppendFormat(&out,
                           "udp echo   %s: %d received, %d echoed, %d send failed, "

@@ -71,7 +71,7 @@ inns=(ip netns exec "$ns")
 
 "${inns[@]}" "$blast_bin" --sink "127.0.0.1:$PORT" >"$work/sink.out" &
 sink_pid=$!
-"${inns[@]}" "$agent_bin" --listen "unix:$work/agent.sock" 2>"$work/agent.log" &
+"${inns[@]}" "$agent_bin" --listen "unix:$work/agent.sock" --enable-probe Capture 2>"$work/agent.log" &
 agent_pid=$!
 for _ in $(seq 50); do
   [ -S "$work/agent.sock" ] && grep -q ready "$work/sink.out" && break

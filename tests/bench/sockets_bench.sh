@@ -32,7 +32,7 @@ ip -n "$ns" link set lo up
 inns() { ip netns exec "$ns" "$@"; }
 
 # CONNS connections to one listener, all held open (at most 10 minutes).
-inns /usr/bin/python3 -c '
+ip netns exec "$ns" /usr/bin/python3 -c '
 import resource, socket, sys, time
 n = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_NOFILE, (2 * n + 100, 2 * n + 100))
@@ -46,7 +46,7 @@ holder_pid=$!
 for _ in $(seq 600); do grep -q ready "$work/holder.out" && break; sleep 0.1; done
 grep -q ready "$work/holder.out" || { echo "the socket holder did not start" >&2; exit 1; }
 
-inns build-release/agent/netprobe-agent --listen "unix:$work/agent.sock" 2>"$work/agent.log" &
+ip netns exec "$ns" build-release/agent/netprobe-agent --listen "unix:$work/agent.sock" 2>"$work/agent.log" &
 agent_pid=$!
 for _ in $(seq 50); do [ -S "$work/agent.sock" ] && break; sleep 0.1; done
 np() { build-release/client/netprobe --agent "unix:$work/agent.sock" "$@"; }

@@ -120,7 +120,9 @@ TEST_F(AgentLabTest, EveryRpcIsLoggedWithPeerMethodCodeAndDuration) {
   auto line = agent->process().WaitForStderr("GetInfo", absl::Seconds(5));
   ASSERT_THAT(line, IsOk());
   EXPECT_THAT(*line, HasSubstr("rpc peer="));
-  EXPECT_THAT(*line, HasSubstr("method=/netprobe.v1.Agent/GetInfo code=OK duration="));
+  EXPECT_THAT(*line,
+              HasSubstr("identity=- method=/netprobe.v1.Agent/GetInfo request={} code=OK "
+                        "duration="));
 }
 
 }  // namespace

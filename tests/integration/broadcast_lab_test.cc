@@ -68,7 +68,8 @@ class BroadcastLabTest : public ::testing::Test {
     auto lab = Lab::Create(4);
     ASSERT_THAT(lab, IsOk());
     lab_ = *std::move(lab);
-    auto prober = LabAgent::Start(*lab_, kProber);
+    // Broadcast is off unless enabled (policy).
+    auto prober = LabAgent::Start(*lab_, kProber, {"--enable-probe", "Broadcast"});
     ASSERT_THAT(prober, IsOk());
     prober_ = std::make_unique<LabAgent>(*std::move(prober));
     // The first responder's port is the kernel's choice; the other uses it.

@@ -115,7 +115,8 @@ class CaptureLabTest : public ::testing::Test {
     auto lab = Lab::Create(3);
     ASSERT_THAT(lab, IsOk());
     lab_ = *std::move(lab);
-    auto agent = LabAgent::Start(*lab_, kAgent);
+    // Capture is off unless enabled (policy).
+    auto agent = LabAgent::Start(*lab_, kAgent, {"--enable-probe", "Capture"});
     ASSERT_THAT(agent, IsOk());
     agent_ = std::make_unique<LabAgent>(*std::move(agent));
     auto sink = lab_->Spawn(kAgent, {kPython, "-c", kUdpSink});
@@ -438,8 +439,10 @@ TEST_F(CaptureLabTest, SlowClientSeesDropsCountedAndAgentMemoryStaysBounded) {
 TEST_F(CaptureLabTest, AgentShutdownEndsTheCaptureWithItsStats) {
   Process client = StartCapture({"-i", "eth0", "udp"}, /*json=*/true);
   SendUdp(kPeer, 4);
-  // The packets reach the client before the shutdown is asked for.
-  ASSERT_THAT(client.WaitForStdout("\"packets\"", absl::Seconds(10)), IsOk());
+  // All four reach the client before the shutdown is asked for: the stats
+  // event (once a second while packets flow) says so.
+  ASSERT_THAT(client.WaitForStdout("\"delivered\":\"4\"", absl::Seconds(10)), IsOk())
+      << client.out();
   agent_->process().Signal(SIGTERM);
   auto code = client.Wait(absl::Seconds(20));
   ASSERT_THAT(code, IsOk());
@@ -481,9 +484,10 @@ TEST_F(CaptureLabTest, InterfaceRemovedMidCaptureEndsTheStreamAsFailed) {
 TEST_F(CaptureLabTest, OwnGrpcTrafficIsExcludedUnlessAsked) {
   // A second agent in the same host that also listens on TCP; the client
   // reaches it over the lab network, so its stream crosses eth0.
-  auto tcp_agent = LabAgent::Start(
-      *lab_, kAgent,
-      {"--listen", absl::StrCat(lab_->host(kAgent).ipv4, ":0"), "--insecure"});
+  auto tcp_agent =
+      LabAgent::Start(*lab_, kAgent,
+                      {"--listen", absl::StrCat(lab_->host(kAgent).ipv4, ":0"),
+                       "--insecure", "--enable-probe", "Capture"});
   ASSERT_THAT(tcp_agent, IsOk());
   std::string tcp_address;
   for (const std::string& bound : tcp_agent->bound()) {

@@ -98,6 +98,29 @@ TEST(FormatAgentInfoTest, WholeOutput) {
             "      inet6 fe80::c6ff:fe12:2/64\n");
 }
 
+TEST(FormatAgentInfoTest, UserFollowsTheUid) {
+  v1::AgentInfo info = MakeInfo();
+  info.set_uid(65534);
+  info.set_user("nobody");
+  EXPECT_EQ(
+      Lines(FormatAgentInfo(info))[0],
+      "agent      netprobe-agent 0.1.0 (gRPC 1.51.1), pid 4242, uid 65534 (nobody)");
+}
+
+TEST(FormatAgentInfoTest, SecurityLineWhenTheAgentSendsIt) {
+  v1::AgentInfo info = MakeInfo();
+  EXPECT_THAT(FormatAgentInfo(info), Not(HasSubstr("security")));
+  info.mutable_transport_security();
+  EXPECT_THAT(FormatAgentInfo(info),
+              HasSubstr("\nsecurity   tcp: plaintext; unix: file permissions\n"));
+  info.mutable_transport_security()->set_tls(true);
+  info.mutable_transport_security()->set_client_certificates(true);
+  info.mutable_transport_security()->set_tokens(true);
+  EXPECT_THAT(
+      FormatAgentInfo(info),
+      HasSubstr("\nsecurity   tcp: mutual TLS, bearer tokens; unix: file permissions\n"));
+}
+
 TEST(FormatAgentInfoTest, InterfaceLines) {
   const std::vector<std::string> lines = Lines(FormatAgentInfo(MakeInfo()));
   EXPECT_THAT(lines,

@@ -175,6 +175,19 @@ TEST(CheckListenerSecurityTest, NonLoopbackTcpNeedsInsecure) {
   EXPECT_THAT(CheckListenerSecurity(v6, /*insecure=*/true), IsOk());
 }
 
+TEST(CheckListenerSecurityTest, NonLoopbackTcpWithAuthenticatedCallersNeedsNoInsecure) {
+  for (const char* text : {"0.0.0.0:7431", "[2001:db8::1]:7431", "198.18.0.10:0"}) {
+    ListenAddress a = ParseOk(text);
+    EXPECT_THAT(CheckListenerSecurity(a, /*insecure=*/false, /*authenticated=*/true),
+                IsOk())
+        << text;
+  }
+  EXPECT_THAT(CheckListenerSecurity(ParseOk("0.0.0.0:7431"), /*insecure=*/false),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls-cert"), HasSubstr("--client-ca"),
+                             HasSubstr("--token-file"), HasSubstr("--insecure"))));
+}
+
 TEST(CheckListenerSecurityTest, UnixAndLoopbackAlwaysAllowed) {
   for (const char* text :
        {"unix:/run/netprobe/agent.sock", "unix:rel.sock", "127.0.0.1:0", "[::1]:7431",

@@ -1,0 +1,12 @@
+#include "agent/policy/admission.h"
+
+#include "agent/policy/policy.h"
+
+namespace netprobe {
+
+absl::Status Admission::CheckTarget(const SocketAddress& address,
+                                    absl::string_view field) const {
+  return policy == nullptr ? absl::OkStatus() : policy->CheckTarget(address, field);
+}
+
+}  // namespace netprobe

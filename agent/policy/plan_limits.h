@@ -1,0 +1,27 @@
+#ifndef NETPROBE_AGENT_POLICY_PLAN_LIMITS_H_
+#define NETPROBE_AGENT_POLICY_PLAN_LIMITS_H_
+
+#include "absl/status/status.h"
+#include "agent/probes/broadcast_request.h"
+#include "agent/probes/capture_request.h"
+#include "agent/probes/multicast_request.h"
+#include "agent/probes/ping_request.h"
+#include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/udp_echo_request.h"
+#include "netprobe/v1/config.pb.h"
+
+namespace netprobe {
+
+// A validated request against the policy's limits for its caller.
+// PERMISSION_DENIED naming the rule ("policy.limits.targets_per_request: 50
+// targets exceed 10") when the request asks for more than the policy allows.
+absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const PingPlan& plan);
+absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const TcpConnectPlan& plan);
+absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const UdpEchoPlan& plan);
+absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const BroadcastPlan& plan);
+absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const MulticastPlan& plan);
+absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const CapturePlan& plan);
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_POLICY_PLAN_LIMITS_H_

@@ -1,0 +1,168 @@
+#include "agent/policy/policy.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace netprobe {
+namespace {
+
+constexpr const char* kProbes[] = {"Ping",      "TcpConnect", "UdpEcho", "Broadcast",
+                                   "Multicast", "Capture",    "Sockets"};
+// A traffic tap and a reflector: off unless a policy enables them.
+constexpr const char* kDefaultEnabled[] = {"Ping", "TcpConnect", "UdpEcho", "Multicast",
+                                           "Sockets"};
+// Cloud instance metadata: a probe agent is never a way to reach it.
+constexpr const char* kDefaultDeny[] = {"169.254.169.254/32", "fd00:ec2::254/128"};
+
+absl::Status CheckProbeNames(const google::protobuf::RepeatedPtrField<std::string>& names,
+                             absl::string_view field) {
+  for (int i = 0; i < names.size(); ++i) {
+    if (std::find(std::begin(kProbes), std::end(kProbes), names[i]) ==
+        std::end(kProbes)) {
+      return absl::InvalidArgumentError(absl::StrCat(field, "[", i, "]: '", names[i],
+                                                     "' is not a probe (",
+                                                     absl::StrJoin(kProbes, ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Cidr>> ParsePrefixes(
+    const google::protobuf::RepeatedPtrField<std::string>& texts,
+    absl::string_view field) {
+  std::vector<Cidr> out;
+  for (int i = 0; i < texts.size(); ++i) {
+    absl::StatusOr<Cidr> cidr = Cidr::Parse(texts[i], absl::StrCat(field, "[", i, "]"));
+    if (!cidr.ok()) return cidr.status();
+    out.push_back(*cidr);
+  }
+  return out;
+}
+
+// The address bytes of `address` (4 or 16).
+const uint8_t* AddressBytes(const SocketAddress& address) {
+  if (address.family() == AF_INET6) {
+    return reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr.s6_addr;
+  }
+  return reinterpret_cast<const uint8_t*>(
+      &reinterpret_cast<const sockaddr_in*>(address.get())->sin_addr);
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Policy>> Policy::Build(const v1::Policy& config) {
+  std::shared_ptr<Policy> policy(new Policy());
+  policy->config_ = config;
+  if (absl::Status st = CheckProbeNames(config.enabled_probes(), "policy.enabled_probes");
+      !st.ok()) {
+    return st;
+  }
+  if (config.enabled_probes().empty()) {
+    policy->enabled_.assign(std::begin(kDefaultEnabled), std::end(kDefaultEnabled));
+  } else {
+    policy->enabled_.assign(config.enabled_probes().begin(),
+                            config.enabled_probes().end());
+  }
+  absl::StatusOr<std::vector<Cidr>> allow = ParsePrefixes(config.allow(), "policy.allow");
+  if (!allow.ok()) return allow.status();
+  policy->allow_ = *std::move(allow);
+  if (config.deny_nothing() && !config.deny().empty()) {
+    return absl::InvalidArgumentError(
+        "policy.deny_nothing: contradicts the deny list given with it");
+  }
+  google::protobuf::RepeatedPtrField<std::string> deny_texts = config.deny();
+  if (deny_texts.empty() && !config.deny_nothing()) {
+    for (const char* d : kDefaultDeny) *deny_texts.Add() = d;
+  }
+  absl::StatusOr<std::vector<Cidr>> deny = ParsePrefixes(deny_texts, "policy.deny");
+  if (!deny.ok()) return deny.status();
+  policy->deny_ = *std::move(deny);
+  for (int i = 0; i < config.identities_size(); ++i) {
+    const v1::IdentityRule& rule = config.identities(i);
+    const std::string field = absl::StrCat("policy.identities[", i, "]");
+    if (rule.identity().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".identity: empty (\"x509:NAME\", \"token:NAME\" or \"*\")"));
+    }
+    if (absl::Status st = CheckProbeNames(rule.enabled_probes(),
+                                          absl::StrCat(field, ".enabled_probes"));
+        !st.ok()) {
+      return st;
+    }
+  }
+  return std::shared_ptr<const Policy>(std::move(policy));
+}
+
+std::vector<std::string> Policy::DefaultEnabledProbes() {
+  return {std::begin(kDefaultEnabled), std::end(kDefaultEnabled)};
+}
+
+std::shared_ptr<const Policy> Policy::Default() {
+  static const std::shared_ptr<const Policy> kDefault = *Build(v1::Policy());
+  return kDefault;
+}
+
+const v1::IdentityRule* Policy::RuleFor(const Caller& caller) const {
+  if (caller.identity.empty()) return nullptr;
+  for (const v1::IdentityRule& rule : config_.identities()) {
+    if (rule.identity() == caller.identity || rule.identity() == "*") return &rule;
+  }
+  return nullptr;
+}
+
+absl::Status Policy::CheckProbe(const Caller& caller, absl::string_view probe) const {
+  const v1::IdentityRule* rule = RuleFor(caller);
+  if (rule != nullptr && !rule->enabled_probes().empty()) {
+    for (const std::string& p : rule->enabled_probes()) {
+      if (p == probe) return absl::OkStatus();
+    }
+    return absl::PermissionDeniedError(absl::StrCat(
+        "policy: the ", probe, " probe is not enabled for ", caller.identity,
+        " (its rule enables ", absl::StrJoin(rule->enabled_probes(), ", "), ")"));
+  }
+  if (std::find(enabled_.begin(), enabled_.end(), probe) != enabled_.end()) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "policy: the ", probe, " probe is not enabled on this agent (enabled: ",
+      absl::StrJoin(enabled_, ", "), "; policy.enabled_probes or --enable-probe)"));
+}
+
+absl::Status Policy::CheckTarget(const SocketAddress& address,
+                                 absl::string_view field) const {
+  const uint8_t* bytes = AddressBytes(address);
+  for (const Cidr& d : deny_) {
+    if (d.Contains(address.family(), bytes)) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          field, ": ", address.ip(), " is denied by policy.deny ", d.ToString()));
+    }
+  }
+  if (allow_.empty()) return absl::OkStatus();
+  for (const Cidr& a : allow_) {
+    if (a.Contains(address.family(), bytes)) return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat(field, ": ", address.ip(), " is outside policy.allow (",
+                   absl::StrJoin(config_.allow(), ", "), ")"));
+}
+
+v1::PolicyLimits Policy::LimitsFor(const Caller& caller) const {
+  v1::PolicyLimits limits = config_.limits();
+  if (const v1::IdentityRule* rule = RuleFor(caller); rule && rule->has_limits()) {
+    // Fields the rule sets replace the policy's; repeated ones too.
+    if (!rule->limits().capture_interfaces().empty()) limits.clear_capture_interfaces();
+    limits.MergeFrom(rule->limits());
+    // MergeFrom merges a Duration field by field; a rule's duration replaces.
+    const v1::PolicyLimits& r = rule->limits();
+    if (r.has_max_duration()) *limits.mutable_max_duration() = r.max_duration();
+    if (r.has_min_interval()) *limits.mutable_min_interval() = r.min_interval();
+    if (r.has_capture_max_duration()) {
+      *limits.mutable_capture_max_duration() = r.capture_max_duration();
+    }
+  }
+  return limits;
+}
+
+}  // namespace netprobe

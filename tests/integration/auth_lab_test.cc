@@ -1,0 +1,303 @@
+// Authentication and transport end to end (issue 8): the real agent in one
+// lab host listens on its lab address with TLS, mutual TLS or tokens; the
+// real client calls it from a second host and asks for pings of a third.
+// Every refused attempt is made under tcpdump in the target host, which must
+// count no ICMP from the agent; the accepted ones count theirs, so the check
+// can fail. Certificates are made by the openssl CLI at test time.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <functional>
+#include <regex>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "tests/lab/lab.h"
+#include "tests/test_support/status_matchers.h"
+
+namespace netprobe::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr int kAgent = 0, kClient = 1, kTarget = 2;
+constexpr char kGoodToken[] = "ci-token-5d1f0c2e9a7b4e66b0c3a1d2e4f5a6b7";
+constexpr char kBadToken[] = "ci-token-00000000000000000000000000000000";
+// The client's exit code for a refused TLS handshake or token.
+constexpr int kExitNotAuthenticated = 5;
+
+class AuthLabTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto lab = Lab::Create(3);
+    ASSERT_THAT(lab, IsOk());
+    lab_ = *std::move(lab);
+    dir_ = lab_->dir();
+    ASSERT_NO_FATAL_FAILURE(MakeCertificates());
+    WriteSecret("tokens", absl::StrCat("# name token\nci ", kGoodToken, "\n"));
+    WriteSecret("good.token", absl::StrCat(kGoodToken, "\n"));
+    WriteSecret("bad.token", absl::StrCat(kBadToken, "\n"));
+  }
+
+  std::string File(absl::string_view name) const { return absl::StrCat(dir_, "/", name); }
+
+  void Openssl(std::vector<std::string> args) {
+    args.insert(args.begin(), "openssl");
+    auto run = RunCommand(args);
+    ASSERT_THAT(run, IsOk());
+    ASSERT_EQ(run->exit_code, 0) << absl::StrJoin(args, " ") << "\n" << run->err;
+  }
+
+  // A self-signed CA, and a certificate it signs for `name` with `extensions`.
+  void MakeCa(const std::string& name) {
+    Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", File(name + ".key"), "-out", File(name + ".pem"),
+             "-days", "2", "-subj", "/CN=" + name});
+  }
+  void MakeLeaf(const std::string& name, const std::string& ca,
+                const std::string& extensions) {
+    std::ofstream(File(name + ".ext")) << extensions;
+    Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", File(name + ".key"), "-out", File(name + ".csr"), "-subj",
+             "/CN=" + name});
+    Openssl({"x509", "-req", "-in", File(name + ".csr"), "-CA", File(ca + ".pem"),
+             "-CAkey", File(ca + ".key"), "-CAcreateserial", "-out", File(name + ".pem"),
+             "-days", "2", "-extfile", File(name + ".ext")});
+  }
+  void MakeCertificates() {
+    ASSERT_NO_FATAL_FAILURE(MakeCa("ca"));
+    ASSERT_NO_FATAL_FAILURE(MakeCa("wrong-ca"));
+    ASSERT_NO_FATAL_FAILURE(
+        MakeLeaf("agent", "ca",
+                 absl::StrCat("subjectAltName=IP:", lab_->host(kAgent).ipv4,
+                              ",DNS:agent.lab\nextendedKeyUsage=serverAuth\n")));
+    ASSERT_NO_FATAL_FAILURE(MakeLeaf("alice", "ca", "extendedKeyUsage=clientAuth\n"));
+    ASSERT_NO_FATAL_FAILURE(
+        MakeLeaf("mallory", "wrong-ca", "extendedKeyUsage=clientAuth\n"));
+  }
+  void WriteSecret(const std::string& name, const std::string& text) {
+    std::ofstream(File(name)) << text;
+    chmod(File(name).c_str(), 0600);
+  }
+
+  // Starts the agent on its lab address (port 0) with `args`; returns the
+  // TCP address it bound.
+  std::string StartAgent(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--listen", absl::StrCat(lab_->host(kAgent).ipv4, ":0")});
+    auto agent = LabAgent::Start(*lab_, kAgent, args);
+    EXPECT_THAT(agent, IsOk());
+    if (!agent.ok()) return "";
+    agent_ = std::make_unique<LabAgent>(*std::move(agent));
+    for (const std::string& bound : agent_->bound()) {
+      if (absl::StartsWith(bound, lab_->host(kAgent).ipv4)) return bound;
+    }
+    ADD_FAILURE() << "no TCP listener in " << absl::StrJoin(agent_->bound(), " ");
+    return "";
+  }
+
+  // The real client in the client host: `global` options, then a ping of
+  // the target host.
+  RunResult PingFromClient(const std::string& agent, std::vector<std::string> global) {
+    std::vector<std::string> argv = {NETPROBE_CLIENT_BIN, "--agent", agent, "--timeout",
+                                     "10s"};
+    argv.insert(argv.end(), global.begin(), global.end());
+    for (const char* arg : {"ping", "-c", "3", "-i", "10ms"}) argv.push_back(arg);
+    argv.push_back(lab_->host(kTarget).ipv4);
+    auto run = lab_->Exec(kClient, argv, absl::Seconds(30));
+    EXPECT_THAT(run, IsOk());
+    return run.ok() ? *run : RunResult();
+  }
+
+  // ICMP packets from the agent's host that reach the target's eth0 while
+  // `attempt` runs. tcpdump's "received by filter" is the kernel's count of
+  // matching packets, including any tcpdump had not read yet when stopped.
+  int IcmpFromAgentDuring(const std::function<void()>& attempt) {
+    auto tcpdump = lab_->Spawn(
+        kTarget, {"tcpdump", "-i", "eth0", "-n", "-l",
+                  absl::StrCat("icmp and src host ", lab_->host(kAgent).ipv4)});
+    EXPECT_THAT(tcpdump, IsOk());
+    if (!tcpdump.ok()) return -1;
+    EXPECT_THAT(tcpdump->WaitForStderr("listening on", absl::Seconds(10)), IsOk());
+    attempt();
+    tcpdump->Signal(SIGINT);
+    EXPECT_THAT(tcpdump->Wait(absl::Seconds(10)), IsOk());
+    std::smatch m;
+    const std::string err = tcpdump->err();
+    if (!std::regex_search(err, m, std::regex(R"((\d+) packets? received by filter)"))) {
+      ADD_FAILURE() << "tcpdump said: " << err;
+      return -1;
+    }
+    return std::stoi(m[1]);
+  }
+
+  // Refused: the client says why and exits 5, and no probe packet left.
+  void ExpectRefused(const std::string& agent, const std::vector<std::string>& global,
+                     const std::string& why, std::string* err = nullptr) {
+    RunResult run;
+    const int packets = IcmpFromAgentDuring([&] { run = PingFromClient(agent, global); });
+    EXPECT_EQ(run.exit_code, kExitNotAuthenticated) << run.err;
+    EXPECT_THAT(run.err, HasSubstr(why));
+    EXPECT_THAT(run.out, Not(HasSubstr("bytes from")));
+    EXPECT_EQ(packets, 0) << "ICMP from the agent after a refused call; client: "
+                          << run.err;
+    std::cerr << "refused (exit " << run.exit_code << ", " << packets
+              << " ICMP packets): " << run.err;
+    if (err != nullptr) *err = run.err;
+  }
+
+  // Accepted: three echo requests reach the target, three replies come back.
+  void ExpectPings(const std::string& agent, const std::vector<std::string>& global) {
+    RunResult run;
+    const int packets = IcmpFromAgentDuring([&] { run = PingFromClient(agent, global); });
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_THAT(run.out, HasSubstr("3 packets transmitted, 3 received"));
+    EXPECT_GE(packets, 3);
+    std::cerr << "accepted call: " << packets << " ICMP packets from the agent seen\n";
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::string dir_;
+  std::unique_ptr<LabAgent> agent_;
+};
+
+TEST_F(AuthLabTest, MutualTlsAdmitsOnlyClientsOfItsCa) {
+  const std::string agent =
+      StartAgent({"--tls-cert", File("agent.pem"), "--tls-key", File("agent.key"),
+                  "--client-ca", File("ca.pem")});
+  ASSERT_FALSE(agent.empty());
+  const std::vector<std::string> trust = {"--tls-ca", File("ca.pem")};
+  const std::vector<std::string> alice = {"--tls-ca",   File("ca.pem"),
+                                          "--tls-cert", File("alice.pem"),
+                                          "--tls-key",  File("alice.key")};
+
+  ASSERT_NO_FATAL_FAILURE(ExpectPings(agent, alice));
+  // The agent knows the caller by its certificate's CN (the RPC log line).
+  EXPECT_THAT(agent_->process().WaitForStderr("identity=x509:alice", absl::Seconds(5)),
+              IsOk());
+
+  // No client certificate.
+  ExpectRefused(agent, trust,
+                "closed the connection before any call: it wants a client "
+                "certificate");
+  // A client certificate from another CA.
+  ExpectRefused(agent,
+                {"--tls-ca", File("ca.pem"), "--tls-cert", File("mallory.pem"),
+                 "--tls-key", File("mallory.key")},
+                "it wants a client certificate");
+  // The client verifies the agent against the wrong CA: it refuses the agent.
+  ExpectRefused(agent,
+                {"--tls-ca", File("wrong-ca.pem"), "--tls-cert", File("alice.pem"),
+                 "--tls-key", File("alice.key")},
+                "is not trusted");
+  // A certificate for another name than the one asked for.
+  ExpectRefused(agent,
+                {"--tls-ca", File("ca.pem"), "--tls-server-name", "other.lab",
+                 "--tls-cert", File("alice.pem"), "--tls-key", File("alice.key")},
+                "is not trusted");
+  // Plaintext to the TLS listener.
+  ExpectRefused(agent, {}, "it probably requires TLS");
+  // The name in the certificate, when connecting by address.
+  ASSERT_NO_FATAL_FAILURE(ExpectPings(
+      agent, {"--tls-ca", File("ca.pem"), "--tls-server-name", "agent.lab", "--tls-cert",
+              File("alice.pem"), "--tls-key", File("alice.key")}));
+}
+
+TEST_F(AuthLabTest, TokensOverTls) {
+  const std::string agent =
+      StartAgent({"--tls-cert", File("agent.pem"), "--tls-key", File("agent.key"),
+                  "--token-file", File("tokens")});
+  ASSERT_FALSE(agent.empty());
+  const std::vector<std::string> trust = {"--tls-ca", File("ca.pem")};
+
+  std::string missing, bad;
+  ExpectRefused(agent, trust, "not authenticated: a valid bearer token is required",
+                &missing);
+  std::vector<std::string> with_bad = trust;
+  with_bad.insert(with_bad.end(), {"--token-file", File("bad.token")});
+  ExpectRefused(agent, with_bad, "not authenticated", &bad);
+  // A wrong token and no token are told apart by nothing.
+  EXPECT_EQ(bad, missing);
+
+  std::vector<std::string> with_good = trust;
+  with_good.insert(with_good.end(), {"--token-file", File("good.token")});
+  ASSERT_NO_FATAL_FAILURE(ExpectPings(agent, with_good));
+  EXPECT_THAT(agent_->process().WaitForStderr("identity=token:ci", absl::Seconds(5)),
+              IsOk());
+
+  // Server limits: a header block over max_metadata_bytes (8 KiB) is refused
+  // before the token is even looked at.
+  WriteSecret("huge.token", std::string(9000, 't'));
+  std::vector<std::string> with_huge = trust;
+  with_huge.insert(with_huge.end(), {"--token-file", File("huge.token")});
+  RunResult huge;
+  EXPECT_EQ(IcmpFromAgentDuring([&] { huge = PingFromClient(agent, with_huge); }), 0);
+  EXPECT_EQ(huge.exit_code, 4) << huge.err;
+  EXPECT_THAT(huge.err, HasSubstr("metadata size exceeds limit"));
+
+  // The client keeps a token off a plaintext network, before any packet.
+  auto run = lab_->Exec(kClient, {NETPROBE_CLIENT_BIN, "--agent", agent, "--token-file",
+                                  File("good.token"), "info"});
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(run->exit_code, 2);
+  EXPECT_THAT(run->err, HasSubstr("not sending the token"));
+}
+
+// The agent refuses to start (exit 2) rather than take tokens in plaintext
+// off loopback, let anyone call a non-loopback TLS listener without
+// --insecure, or serve TLS with a key that is not its certificate's.
+TEST_F(AuthLabTest, RefusesToStartWithoutSayingWhoMayCall) {
+  auto start = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {NETPROBE_AGENT_BIN, "--listen",
+                               absl::StrCat(lab_->host(kAgent).ipv4, ":0")});
+    auto run = lab_->Exec(kAgent, args);
+    EXPECT_THAT(run, IsOk());
+    return run.ok() ? *run : RunResult();
+  };
+  RunResult run = start({"--insecure", "--token-file", File("tokens")});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("tokens would cross the network in plaintext"));
+
+  run = start({"--tls-cert", File("agent.pem"), "--tls-key", File("agent.key")});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("anyone who reaches it could send probes"));
+
+  run = start({"--tls-cert", File("agent.pem"), "--tls-key", File("alice.key"),
+               "--client-ca", File("ca.pem")});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("--tls-key: not the private key of the certificate"));
+}
+
+// Server limits: a request over max_receive_message_bytes is refused with
+// RESOURCE_EXHAUSTED before any probe runs; one under it runs.
+TEST_F(AuthLabTest, OversizedRequestIsRefusedBeforeTheProbe) {
+  std::ofstream(File("limits.textproto"))
+      << "server_limits { max_receive_message_bytes: 1024 }\n";
+  auto agent = LabAgent::Start(*lab_, kAgent, {"--config", File("limits.textproto")});
+  ASSERT_THAT(agent, IsOk());
+  // 100 targets of 11 bytes: ~1.3 KB of request.
+  std::vector<std::string> big = {"--timeout", "10s", "ping", "-c", "1"};
+  for (int i = 0; i < 100; ++i) big.push_back(lab_->host(kTarget).ipv4);
+  absl::StatusOr<RunResult> run;
+  const int refused_packets = IcmpFromAgentDuring([&] { run = agent->Client(big); });
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(run->exit_code, 4) << run->err;
+  EXPECT_THAT(run->err, HasSubstr("Received message larger than max"));
+  EXPECT_EQ(refused_packets, 0);
+  std::cerr << "oversized request: " << run->err;
+
+  const int packets = IcmpFromAgentDuring([&] {
+    run = agent->Client({"ping", "-c", "1", lab_->host(kTarget).ipv4});
+  });
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(run->exit_code, 0) << run->err;
+  EXPECT_GE(packets, 1);
+}
+
+}  // namespace
+}  // namespace netprobe::testing

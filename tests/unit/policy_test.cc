@@ -1,0 +1,185 @@
+#include "agent/policy/policy.h"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
+
+#include "agent/policy/plan_limits.h"
+#include "agent/policy/send_budget.h"
+#include "tests/test_support/status_matchers.h"
+
+namespace netprobe {
+namespace {
+
+using ::netprobe::testing::IsOk;
+using ::netprobe::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr auto kDenied = absl::StatusCode::kPermissionDenied;
+
+std::shared_ptr<const Policy> Make(const std::string& text) {
+  v1::Policy config;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config)) << text;
+  auto policy = Policy::Build(config);
+  EXPECT_THAT(policy, IsOk());
+  return policy.ok() ? *policy : Policy::Default();
+}
+
+SocketAddress At(const char* ip) { return *SocketAddress::FromLiteral(ip); }
+
+Caller Anonymous() { return Caller{"", "unix:"}; }
+Caller Identified(const std::string& identity) {
+  return Caller{identity, "ipv4:198.18.0.11:4000"};
+}
+
+TEST(Policy, DefaultEnablesAllButCaptureAndBroadcastAndDeniesMetadata) {
+  auto policy = Policy::Default();
+  for (const char* probe : {"Ping", "TcpConnect", "UdpEcho", "Multicast", "Sockets"}) {
+    EXPECT_THAT(policy->CheckProbe(Anonymous(), probe), IsOk()) << probe;
+  }
+  EXPECT_THAT(policy->CheckProbe(Anonymous(), "Capture"),
+              StatusIs(kDenied, HasSubstr("policy: the Capture probe is not enabled")));
+  EXPECT_THAT(policy->CheckProbe(Anonymous(), "Broadcast"), StatusIs(kDenied));
+  EXPECT_THAT(policy->CheckTarget(At("169.254.169.254"), "targets[0]"),
+              StatusIs(kDenied, HasSubstr("targets[0]: 169.254.169.254 is denied by "
+                                          "policy.deny 169.254.169.254/32")));
+  EXPECT_THAT(policy->CheckTarget(At("::ffff:169.254.169.254"), "t"), StatusIs(kDenied));
+  EXPECT_THAT(policy->CheckTarget(At("198.18.0.11"), "t"), IsOk());
+  EXPECT_THAT(Make("deny_nothing: true")->CheckTarget(At("169.254.169.254"), "t"),
+              IsOk());
+}
+
+TEST(Policy, DenyBeforeAllowInEveryNotation) {
+  auto policy = Make(R"(allow: "198.18.0.0/15" allow: "2001:2::/48"
+                        deny: "198.18.0.12/32")");
+  EXPECT_THAT(policy->CheckTarget(At("198.18.0.11"), "t"), IsOk());
+  EXPECT_THAT(policy->CheckTarget(At("2001:2::b"), "t"), IsOk());
+  EXPECT_THAT(policy->CheckTarget(At("198.18.0.12"), "t"),
+              StatusIs(kDenied, HasSubstr("policy.deny 198.18.0.12/32")));
+  EXPECT_THAT(policy->CheckTarget(At("::ffff:198.18.0.12"), "t"), StatusIs(kDenied));
+  EXPECT_THAT(policy->CheckTarget(At("::ffff:198.18.0.11"), "t"), IsOk());
+  EXPECT_THAT(
+      policy->CheckTarget(At("10.0.0.1"), "targets[3]"),
+      StatusIs(kDenied, HasSubstr("targets[3]: 10.0.0.1 is outside policy.allow")));
+  EXPECT_THAT(policy->CheckTarget(At("2001:3::1"), "t"), StatusIs(kDenied));
+}
+
+TEST(Policy, IdentityRulesEnableProbesAndReplaceLimits) {
+  auto policy = Make(R"(
+    limits { targets_per_request: 10 max_duration { seconds: 60 } }
+    identities { identity: "x509:ops" enabled_probes: "Capture" enabled_probes: "Ping"
+                 limits { targets_per_request: 100 } }
+    identities { identity: "*" limits { max_duration { seconds: 5 } } })");
+  EXPECT_THAT(policy->CheckProbe(Identified("x509:ops"), "Capture"), IsOk());
+  EXPECT_THAT(policy->CheckProbe(Identified("x509:ops"), "TcpConnect"),
+              StatusIs(kDenied, HasSubstr("not enabled for x509:ops")));
+  EXPECT_THAT(policy->CheckProbe(Identified("token:ci"), "Capture"), StatusIs(kDenied));
+  EXPECT_THAT(policy->CheckProbe(Identified("token:ci"), "TcpConnect"), IsOk());
+  EXPECT_EQ(policy->LimitsFor(Identified("x509:ops")).targets_per_request(), 100u);
+  EXPECT_EQ(policy->LimitsFor(Identified("x509:ops")).max_duration().seconds(), 60);
+  EXPECT_EQ(policy->LimitsFor(Identified("token:ci")).max_duration().seconds(), 5);
+  EXPECT_EQ(policy->LimitsFor(Identified("token:ci")).targets_per_request(), 10u);
+  EXPECT_EQ(policy->LimitsFor(Anonymous()).max_duration().seconds(), 60);
+}
+
+TEST(Policy, BadConfigNamesTheField) {
+  v1::Policy config;
+  config.add_enabled_probes("Tcpdump");
+  EXPECT_THAT(Policy::Build(config),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("policy.enabled_probes[0]: 'Tcpdump' is not a probe")));
+  config.Clear();
+  config.add_deny("10.0.0.0/8");
+  config.add_deny("10.0.0.1/8");
+  EXPECT_THAT(Policy::Build(config), StatusIs(absl::StatusCode::kInvalidArgument,
+                                              HasSubstr("policy.deny[1]: ")));
+  config.Clear();
+  config.add_identities();
+  EXPECT_THAT(Policy::Build(config),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("policy.identities[0].identity")));
+}
+
+TEST(PlanLimits, RequestsBeyondTheLimitsNameTheRule) {
+  v1::PolicyLimits limits;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"(targets_per_request: 2 max_payload: 100 min_interval { nanos: 10000000 }
+         max_duration { seconds: 10 } capture_max_snaplen: 128
+         capture_interfaces: "eth0")",
+      &limits));
+  PingPlan ping;
+  ping.targets = {"a", "b", "c"};
+  ping.count = 5;
+  EXPECT_THAT(CheckPlanLimits(limits, ping),
+              StatusIs(kDenied, HasSubstr("policy.limits.targets_per_request: 3 targets "
+                                          "exceed the limit of 2")));
+  ping.targets = {"a"};
+  ping.size = 200;
+  EXPECT_THAT(CheckPlanLimits(limits, ping),
+              StatusIs(kDenied, HasSubstr("policy.limits.max_payload: size of 200")));
+  ping.size = 56;
+  ping.interval = absl::Milliseconds(1);
+  EXPECT_THAT(CheckPlanLimits(limits, ping),
+              StatusIs(kDenied, HasSubstr("policy.limits.min_interval: interval 1ms")));
+  ping.interval = absl::Seconds(1);
+  ping.count = 0;
+  EXPECT_THAT(CheckPlanLimits(limits, ping),
+              StatusIs(kDenied, HasSubstr("policy.limits.max_duration: a request without "
+                                          "a count")));
+  ping.count = 12;
+  EXPECT_THAT(CheckPlanLimits(limits, ping),
+              StatusIs(kDenied, HasSubstr("12 rounds 1s apart take 11s")));
+  ping.count = 11;
+  EXPECT_THAT(CheckPlanLimits(limits, ping), IsOk());
+
+  CapturePlan capture;
+  capture.interface = "eth0";
+  capture.snaplen = 128;
+  capture.duration = absl::Seconds(5);
+  EXPECT_THAT(CheckPlanLimits(limits, capture), IsOk());
+  capture.interface = "any";
+  EXPECT_THAT(CheckPlanLimits(limits, capture),
+              StatusIs(kDenied, HasSubstr("policy.limits.capture_interfaces")));
+  capture.interface = "eth0";
+  capture.snaplen = 129;
+  EXPECT_THAT(CheckPlanLimits(limits, capture),
+              StatusIs(kDenied, HasSubstr("policy.limits.capture_max_snaplen")));
+}
+
+TEST(SendBudget, HoldsTheRateWithABurstOfOneMillisecond) {
+  SendBudget budget(1000);  // 1 per ms; the bucket holds 1 ms: one packet
+  absl::Duration now = absl::Seconds(100);
+  EXPECT_EQ(budget.NextSend(now), now);
+  budget.Consume(now);
+  EXPECT_EQ(budget.NextSend(now), now + absl::Milliseconds(1));
+  // Idle time earns no more than the bucket holds.
+  now += absl::Seconds(1);
+  budget.Consume(now);
+  EXPECT_EQ(budget.NextSend(now), now + absl::Milliseconds(1));
+
+  SendBudget fast(100000);  // 100 per ms: 100 at once, then one per 10 us
+  int sent = 0;
+  while (fast.NextSend(now) <= now) {
+    fast.Consume(now);
+    ++sent;
+  }
+  EXPECT_EQ(sent, 100);
+  EXPECT_EQ(fast.NextSend(now), now + absl::Microseconds(10));
+}
+
+TEST(SendBudgets, TheSlowestBudgetDecides) {
+  SendBudgetRegistry registry;
+  auto client = registry.ForClient("unix:", 1000);
+  auto total = registry.Total(500);
+  EXPECT_EQ(registry.ForClient("unix:", 1000), client) << "one bucket per caller";
+  EXPECT_NE(registry.ForClient("unix:", 2000), client) << "a new rate, a new bucket";
+  SendBudgets budgets;
+  budgets.Add(client);
+  budgets.Add(total);
+  const absl::Duration now = absl::Seconds(1);
+  budgets.Consume(now);
+  EXPECT_EQ(budgets.NextSend(now), now + absl::Milliseconds(2));
+}
+
+}  // namespace
+}  // namespace netprobe
