@@ -77,6 +77,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   // Before the first thread (the loop's, the resolver's, gRPC's): every
   // thread must inherit the dropped credentials; listeners are bound after.
   NETPROBE_RETURN_IF_ERROR(DropAgentPrivileges(options, addresses));
+  credentials.Build();
 
   std::unique_ptr<AgentServer> agent(new AgentServer());
   agent->options_ = options;

@@ -84,7 +84,7 @@ absl::StatusOr<ListenerCredentials> ListenerCredentials::Load(
                                 CheckCaBundle(ssl.pem_root_certs, "--client-ca"));
       absl::StrAppend(&out.summary_, ", client certificates required (CA ", ca, ")");
     }
-    out.tls_ = grpc::SslServerCredentials(ssl);
+    out.ssl_ = std::move(ssl);
   } else {
     absl::StrAppend(&out.summary_, "plaintext");
   }
@@ -93,19 +93,27 @@ absl::StatusOr<ListenerCredentials> ListenerCredentials::Load(
     const size_t count = out.tokens_->current()->size();
     absl::StrAppend(&out.summary_, ", bearer tokens (", count,
                     count == 1 ? " token" : " tokens", " from ", options.token_file, ")");
-    auto processor = std::make_shared<TokenAuthProcessor>(out.tokens_);
-    if (out.tls_ != nullptr) {
-      out.tls_->SetAuthMetadataProcessor(processor);
-    } else {
-      // Insecure credentials abort on SetAuthMetadataProcessor (gRPC 1.51
-      // asserts); local ones take it and send nothing on the wire, so a
-      // plaintext client connects as before. They accept peers from
-      // 127.0.0.1 and ::1 only.
-      out.local_tcp_ = grpc::experimental::LocalServerCredentials(LOCAL_TCP);
-      out.local_tcp_->SetAuthMetadataProcessor(processor);
-    }
+    out.processor_ = std::make_shared<TokenAuthProcessor>(out.tokens_);
   }
   return out;
+}
+
+void ListenerCredentials::Build() {
+  if (options_.tls()) {
+    tls_ = grpc::SslServerCredentials(ssl_);
+    ssl_ = grpc::SslServerCredentialsOptions();  // the key: gRPC holds it now
+  }
+  if (processor_ == nullptr) return;
+  if (tls_ != nullptr) {
+    tls_->SetAuthMetadataProcessor(processor_);
+  } else {
+    // Insecure credentials abort on SetAuthMetadataProcessor (gRPC 1.51
+    // asserts); local ones take it and send nothing on the wire, so a
+    // plaintext client connects as before. They accept peers from
+    // 127.0.0.1 and ::1 only.
+    local_tcp_ = grpc::experimental::LocalServerCredentials(LOCAL_TCP);
+    local_tcp_->SetAuthMetadataProcessor(processor_);
+  }
 }
 
 std::shared_ptr<grpc::ServerCredentials> ListenerCredentials::For(

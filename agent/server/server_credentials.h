@@ -62,11 +62,15 @@ class ListenerCredentials {
       const TransportOptions& options, const std::vector<ListenAddress>& addresses,
       absl::Time now);
 
-  // Unix: plaintext. TCP: TLS (with client certificates and/or the token
-  // processor as configured); without TLS, on loopback with tokens, gRPC's
-  // local credentials (no handshake on the wire; they accept loopback peers
-  // only, and unlike the insecure ones they take a metadata processor);
-  // else plaintext.
+  // Creates the gRPC credentials from what Load() read. Creating them starts
+  // gRPC's threads (grpc_init), so call it after the privilege drop, which
+  // needs the process to have a single thread.
+  void Build();
+
+  // REQUIRES: Build(). Unix: plaintext. TCP: TLS (with client certificates and/or the
+  // token processor as configured); without TLS, on loopback with tokens, gRPC's local
+  // credentials (no handshake on the wire; they accept loopback peers only, and unlike
+  // the insecure ones they take a metadata processor); else plaintext.
   std::shared_ptr<grpc::ServerCredentials> For(const ListenAddress& address) const;
 
   // The token file, for reloading; nullptr without one.
@@ -77,8 +81,10 @@ class ListenerCredentials {
 
  private:
   TransportOptions options_;
-  std::shared_ptr<grpc::ServerCredentials> tls_;        // null without TLS
-  std::shared_ptr<grpc::ServerCredentials> local_tcp_;  // null unless tokens w/o TLS
+  grpc::SslServerCredentialsOptions ssl_;                   // from Load() until Build()
+  std::shared_ptr<grpc::AuthMetadataProcessor> processor_;  // with tokens
+  std::shared_ptr<grpc::ServerCredentials> tls_;            // null without TLS
+  std::shared_ptr<grpc::ServerCredentials> local_tcp_;      // null unless tokens w/o TLS
   std::shared_ptr<TokenStore> tokens_;
   std::string summary_;
 };

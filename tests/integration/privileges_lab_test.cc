@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -287,6 +288,38 @@ TEST_F(PrivilegesLabTest, LowPortKeepsBindService) {
               HasSubstr("3 datagrams sent, 3 received"));
   EXPECT_THAT(Run(*agent, {"tcp", "-c", "1", "127.0.0.1:79"}),
               HasSubstr("1 attempts, 1 connected"));
+}
+
+// Tokens (and TLS) create gRPC credentials, which start gRPC's threads: they
+// must come after the drop, which needs a single thread, and still work.
+TEST_F(PrivilegesLabTest, TokensWorkAfterTheDrop) {
+  const std::string tokens = absl::StrCat(lab_->dir(), "/tokens");
+  std::ofstream(tokens) << "ci 0123456789abcdef0123456789abcdef\n";
+  ASSERT_EQ(chmod(tokens.c_str(), 0600), 0);
+  auto agent = LabAgent::Start(
+      *lab_, kAgent,
+      {"--user", "nobody", "--listen", "127.0.0.1:0", "--token-file", tokens});
+  ASSERT_THAT(agent, IsOk());
+  ExpectEveryThread(agent->process().pid(),
+                    {nobody_uid_, nobody_gid_, kNetRawAdmin, kNetRawAdmin, 0, 1});
+  std::string tcp;
+  for (const std::string& b : agent->bound()) {
+    if (!absl::StartsWith(b, "unix:")) tcp = b;
+  }
+  ASSERT_FALSE(tcp.empty());
+  // The client in the agent's namespace (the listener is its loopback); its
+  // token file holds the token alone.
+  const std::string token = absl::StrCat(lab_->dir(), "/token");
+  std::ofstream(token) << "0123456789abcdef0123456789abcdef\n";
+  ASSERT_EQ(chmod(token.c_str(), 0600), 0);
+  auto info = lab_->Exec(
+      kAgent, {NETPROBE_CLIENT_BIN, "--agent", tcp, "--token-file", token, "info"});
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(info->exit_code, 0) << info->err;
+  EXPECT_THAT(info->out, HasSubstr("uid 65534"));
+  auto refused = lab_->Exec(kAgent, {NETPROBE_CLIENT_BIN, "--agent", tcp, "info"});
+  ASSERT_THAT(refused, IsOk());
+  EXPECT_EQ(refused->exit_code, 5) << refused->err;
 }
 
 // The default socket directory is the agent's own: a root-owned one, with a
