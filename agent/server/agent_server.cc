@@ -15,6 +15,7 @@
 #include "agent/server/listen_address.h"
 #include "agent/server/privileges.h"
 #include "agent/server/rpc_log.h"
+#include "agent/server/stream_reactor.h"
 #include "agent/util/log.h"
 
 namespace netprobe {
@@ -177,8 +178,11 @@ void AgentServer::Shutdown() {
     // Probes end with a StreamEnd and their summaries; Shutdown() then waits
     // for those streams and cancels whatever is still open at the deadline.
     registry_->StopAll(StopReason::kAgentShutdown);
-    server_->Shutdown(std::chrono::system_clock::now() +
-                      absl::ToChronoNanoseconds(options_.shutdown_grace));
+    // Streams finish (their status sent) before the server sends GOAWAY and
+    // closes connections, which could otherwise overtake a status.
+    const absl::Time deadline = absl::Now() + options_.shutdown_grace;
+    LiveStreams::Get().WaitForNone(deadline);
+    server_->Shutdown(absl::ToChronoTime(deadline));
   }
   if (loop_ != nullptr) loop_->Stop();
   if (loop_thread_.joinable()) loop_thread_.join();

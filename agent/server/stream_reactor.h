@@ -7,10 +7,43 @@
 #include <functional>
 #include <memory>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "agent/server/grpc_status.h"
 #include "agent/server/stream_bridge.h"
 
 namespace netprobe {
+
+// The streams whose reactor has not finished yet (OnDone), process-wide:
+// the agent's shutdown waits for them before it shuts gRPC's server down,
+// since the server's GOAWAY and closed connections can overtake a status
+// that was just finished. Thread-safe.
+class LiveStreams {
+ public:
+  static LiveStreams& Get() {
+    static LiveStreams* live = new LiveStreams();
+    return *live;
+  }
+  void Add() {
+    absl::MutexLock lock(&mu_);
+    ++count_;
+  }
+  void Remove() {
+    absl::MutexLock lock(&mu_);
+    --count_;
+  }
+  // True when none is left by `deadline`.
+  bool WaitForNone(absl::Time deadline) {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithDeadline(absl::Condition(
+                                     +[](int* count) { return *count == 0; }, &count_),
+                                 deadline);
+  }
+
+ private:
+  absl::Mutex mu_;
+  int count_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 // A server-streaming reactor that writes what its StreamBridge queues. Owned by
 // gRPC: deletes itself in OnDone(). `on_client_gone` runs (once) when the
@@ -23,6 +56,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<Batch>,
 
   StreamReactor(std::shared_ptr<Bridge> bridge, std::function<void()> on_client_gone)
       : bridge_(std::move(bridge)), on_client_gone_(std::move(on_client_gone)) {
+    LiveStreams::Get().Add();
     bridge_->Attach(this);
   }
 
@@ -55,6 +89,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<Batch>,
   }
   void OnDone() override {
     bridge_->Detach();
+    LiveStreams::Get().Remove();
     delete this;
   }
 
