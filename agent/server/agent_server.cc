@@ -121,7 +121,8 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   for (const auto& responder : agent->responders_) {
     facts.udp_echo.push_back(responder.get());
   }
-  agent->agent_service_ = std::make_unique<AgentService>(std::move(facts));
+  agent->agent_service_ =
+      std::make_unique<AgentService>(std::move(facts), agent->policy_.get());
   builder.RegisterService(agent->agent_service_.get());
   builder.RegisterService(agent->probes_service_.get());
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/net/capabilities.h"
 #include "agent/net/interfaces.h"
+#include "agent/server/caller.h"
 #include "agent/server/grpc_status.h"
 #include "agent/version.h"
 
@@ -86,6 +87,16 @@ grpc::ServerUnaryReactor* AgentService::GetInfo(grpc::CallbackServerContext* con
     facts = facts_;
   }
   DescribeAgent(facts, response);
+  if (policy_ != nullptr) {
+    // Served, but not for this caller under the policy in force now.
+    const std::shared_ptr<const Policy> policy = policy_->Get();
+    const Caller caller = CallerOf(*context);
+    for (v1::ProbeSupport& probe : *response->mutable_probes()) {
+      if (probe.implemented() && !policy->CheckProbe(caller, probe.name()).ok()) {
+        probe.set_unavailable_reason("disabled by the agent's policy");
+      }
+    }
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -6,6 +6,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/policy/policy.h"
 #include "agent/responders/udp_echo_responder.h"
 #include "netprobe/v1/agent.grpc.pb.h"
 
@@ -28,7 +29,9 @@ void DescribeAgent(const AgentFacts& facts, v1::AgentInfo* info);
 // system calls on gRPC's callback thread, never on the probe loop).
 class AgentService final : public v1::Agent::CallbackService {
  public:
-  explicit AgentService(AgentFacts facts) : facts_(std::move(facts)) {}
+  // `policy` (may be null) marks the probes it disables for the caller.
+  explicit AgentService(AgentFacts facts, const PolicyHolder* policy = nullptr)
+      : facts_(std::move(facts)), policy_(policy) {}
 
   // The addresses are known only once the server has bound them.
   void SetListenAddresses(std::vector<std::string> addresses);
@@ -40,6 +43,7 @@ class AgentService final : public v1::Agent::CallbackService {
  private:
   absl::Mutex mu_;
   AgentFacts facts_ ABSL_GUARDED_BY(mu_);
+  const PolicyHolder* const policy_;
 };
 
 }  // namespace netprobe

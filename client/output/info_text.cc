@@ -44,12 +44,22 @@ std::string FormatAgentInfo(const v1::AgentInfo& info) {
   absl::StrAppendFormat(
       &out, "caps       %s\n",
       info.capabilities().empty() ? "(none)" : absl::StrJoin(info.capabilities(), " "));
-  std::vector<std::string> served, unserved;
+  std::vector<std::string> served, disabled, unserved;
   for (const v1::ProbeSupport& probe : info.probes()) {
-    (probe.implemented() ? served : unserved).push_back(probe.name());
+    if (!probe.implemented()) {
+      unserved.push_back(probe.name());
+    } else if (!probe.unavailable_reason().empty()) {
+      disabled.push_back(probe.name());
+    } else {
+      served.push_back(probe.name());
+    }
   }
   absl::StrAppendFormat(&out, "probes     %s\n",
-                        served.empty() ? "(none yet)" : absl::StrJoin(served, " "));
+                        served.empty() ? "(none)" : absl::StrJoin(served, " "));
+  if (!disabled.empty()) {
+    absl::StrAppendFormat(&out, "off        %s (the agent's policy)\n",
+                          absl::StrJoin(disabled, " "));
+  }
   if (!unserved.empty()) {
     absl::StrAppendFormat(&out, "not yet    %s\n", absl::StrJoin(unserved, " "));
   }

@@ -132,12 +132,24 @@ TEST(FormatAgentInfoTest, InterfaceLines) {
   EXPECT_THAT(lines, Contains("      inet 127.0.0.1/8"));
 }
 
+TEST(FormatAgentInfoTest, ProbesThePolicyDisablesAreListedApart) {
+  v1::AgentInfo info = MakeInfo();
+  auto* broadcast = info.add_probes();
+  broadcast->set_name("Broadcast");
+  broadcast->set_implemented(true);
+  broadcast->set_unavailable_reason("disabled by the agent's policy");
+  const std::vector<std::string> lines = Lines(FormatAgentInfo(info));
+  EXPECT_THAT(lines, Contains("probes     TcpConnect"));
+  EXPECT_THAT(lines, Contains("off        Broadcast (the agent's policy)"));
+  EXPECT_THAT(lines, Contains("not yet    Capture"));
+}
+
 TEST(FormatAgentInfoTest, EmptyListsSayNone) {
   v1::AgentInfo info;
   info.set_version("0.1.0");
   const std::string text = FormatAgentInfo(info);
   EXPECT_THAT(text, HasSubstr("caps       (none)\n"));
-  EXPECT_THAT(text, HasSubstr("probes     (none yet)\n"));
+  EXPECT_THAT(text, HasSubstr("probes     (none)\n"));
   EXPECT_THAT(text, Not(HasSubstr("not yet")));
   EXPECT_THAT(text, HasSubstr("up 0s\n"));
   EXPECT_TRUE(text.size() > 0 && text.back() == '\n');
