@@ -95,7 +95,14 @@ absl::StatusOr<SocketAddress> Resolver::ResolveNow(const std::string& host, int 
 
 void ResolveOnLoop(Resolver* resolver, EventLoop* loop, std::weak_ptr<char> alive,
                    const std::string& host, int family, const std::string& field,
-                   Resolver::Callback done) {
+                   AddressCheck check, Resolver::Callback given) {
+  Resolver::Callback done = [field, check = std::move(check),
+                             given = std::move(given)](absl::StatusOr<SocketAddress> r) {
+    if (r.ok() && check) {
+      if (absl::Status allowed = check(*r, field); !allowed.ok()) r = std::move(allowed);
+    }
+    given(std::move(r));
+  };
   auto literal = Resolver::ResolveLiteral(host, family, field);
   if (!literal.ok()) return done(literal.status());
   if (literal->has_value()) return done(**literal);

@@ -55,12 +55,19 @@ class Resolver {
   std::thread worker_;
 };
 
+// Judges a resolved address before anything is sent to it (the agent's
+// policy); an error replaces the address. `field` names the target.
+using AddressCheck =
+    std::function<absl::Status(const SocketAddress& address, absl::string_view field)>;
+
 // For probes on `loop`: a literal is resolved at once (`done` runs before
 // this returns), a name on `resolver`'s worker with `done` posted back to the
-// loop. `done` never runs once `alive` has expired (the probe is gone).
+// loop. Either way `check` (when set) judges the address on the loop first,
+// so whatever the notation, the address checked is the address probed.
+// `done` never runs once `alive` has expired (the probe is gone).
 void ResolveOnLoop(Resolver* resolver, EventLoop* loop, std::weak_ptr<char> alive,
                    const std::string& host, int family, const std::string& field,
-                   Resolver::Callback done);
+                   AddressCheck check, Resolver::Callback done);
 
 }  // namespace netprobe
 

@@ -9,4 +9,11 @@ absl::Status Admission::CheckTarget(const SocketAddress& address,
   return policy == nullptr ? absl::OkStatus() : policy->CheckTarget(address, field);
 }
 
+netprobe::AddressCheck Admission::AddressCheck() const {
+  if (policy == nullptr) return nullptr;
+  return [policy = policy](const SocketAddress& address, absl::string_view field) {
+    return policy->CheckTarget(address, field);
+  };
+}
+
 }  // namespace netprobe

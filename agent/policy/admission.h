@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "agent/net/resolver.h"
 #include "agent/net/socket_address.h"
 #include "agent/policy/send_budget.h"
 
@@ -24,6 +25,8 @@ struct Admission {
   // OK when `address` may be probed; else PERMISSION_DENIED naming `field`
   // and the rule.
   absl::Status CheckTarget(const SocketAddress& address, absl::string_view field) const;
+  // CheckTarget for ResolveOnLoop (holds the policy, not this Admission).
+  netprobe::AddressCheck AddressCheck() const;
 };
 
 }  // namespace netprobe

@@ -95,6 +95,8 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Build(const v1::Policy& co
   return std::shared_ptr<const Policy>(std::move(policy));
 }
 
+absl::Span<const char* const> Policy::ProbeNames() { return kProbes; }
+
 std::vector<std::string> Policy::DefaultEnabledProbes() {
   return {std::begin(kDefaultEnabled), std::end(kDefaultEnabled)};
 }

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "agent/net/cidr.h"
 #include "agent/net/socket_address.h"
 #include "agent/server/caller.h"
@@ -26,6 +27,8 @@ class Policy {
   static absl::StatusOr<std::shared_ptr<const Policy>> Build(const v1::Policy& config);
   // The policy with no config: the defaults config.proto states.
   static std::shared_ptr<const Policy> Default();
+  // Every probe the agent serves, by the names GetInfo and the policy use.
+  static absl::Span<const char* const> ProbeNames();
   // The probes enabled when the policy names none.
   static std::vector<std::string> DefaultEnabledProbes();
 

@@ -63,6 +63,7 @@ void PingProbe::Start() {
     const std::string field = absl::StrCat("targets[", i, "]");
     ResolveOnLoop(
         resolver_, loop_, alive_, targets_[i].host, plan_.family, field,
+        plan_.admission.AddressCheck(),
         [this, i](absl::StatusOr<SocketAddress> r) { OnResolved(i, std::move(r)); });
     if (finished_) return;
   }
@@ -70,12 +71,6 @@ void PingProbe::Start() {
 
 void PingProbe::OnResolved(size_t target, absl::StatusOr<SocketAddress> address) {
   if (finished_) return;
-  // The policy judges the address actually probed, whatever the notation.
-  if (address.ok()) {
-    absl::Status allowed =
-        plan_.admission.CheckTarget(*address, absl::StrCat("targets[", target, "]"));
-    if (!allowed.ok()) address = std::move(allowed);
-  }
   if (!address.ok()) {
     finished_ = true;
     sink_->Finish(address.status());

@@ -34,6 +34,7 @@ void TcpConnectProbe::Start() {
     const std::string field = absl::StrCat("targets[", i, "]");
     ResolveOnLoop(
         resolver_, loop_, alive_, targets_[i].spec.host, plan_.family, field,
+        plan_.admission.AddressCheck(),
         [this, i](absl::StatusOr<SocketAddress> r) { OnResolved(i, std::move(r)); });
     if (finished_) return;
   }
@@ -41,12 +42,6 @@ void TcpConnectProbe::Start() {
 
 void TcpConnectProbe::OnResolved(size_t target, absl::StatusOr<SocketAddress> address) {
   if (finished_) return;
-  // The policy judges the address actually probed, whatever the notation.
-  if (address.ok()) {
-    absl::Status allowed =
-        plan_.admission.CheckTarget(*address, absl::StrCat("targets[", target, "]"));
-    if (!allowed.ok()) address = std::move(allowed);
-  }
   if (!address.ok()) {
     // A target that cannot be resolved makes the request unusable as a whole.
     finished_ = true;

@@ -47,6 +47,7 @@ UdpEchoProbe::~UdpEchoProbe() { ReleaseAll(); }
 
 void UdpEchoProbe::Start() {
   ResolveOnLoop(resolver_, loop_, alive_, plan_.host, plan_.family, "target",
+                plan_.admission.AddressCheck(),
                 [this](absl::StatusOr<SocketAddress> r) { OnResolved(std::move(r)); });
 }
 
@@ -59,11 +60,6 @@ void UdpEchoProbe::FinishWith(absl::Status status) {
 
 void UdpEchoProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   if (finished_) return;
-  // The policy judges the address actually probed, whatever the notation.
-  if (address.ok()) {
-    absl::Status allowed = plan_.admission.CheckTarget(*address, "target");
-    if (!allowed.ok()) address = std::move(allowed);
-  }
   if (!address.ok()) return FinishWith(address.status());
   target_ = *address;
   target_.set_port(plan_.port);

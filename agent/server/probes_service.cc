@@ -20,12 +20,6 @@
 #include "agent/server/stream_reactor.h"
 
 namespace netprobe {
-namespace {
-
-constexpr const char* kServed[] = {"Ping",      "TcpConnect", "UdpEcho", "Broadcast",
-                                   "Multicast", "Capture",    "Sockets"};
-
-}  // namespace
 
 ProbesService::ProbesService(EventLoop* loop, ProbeRegistry* registry, Resolver* resolver,
                              size_t queue_capacity, PolicyHolder* policy)
@@ -43,7 +37,7 @@ ProbesService::ProbesService(EventLoop* loop, ProbeRegistry* registry, Resolver*
 
 std::vector<v1::ProbeSupport> ProbesService::Support() {
   std::vector<v1::ProbeSupport> out;
-  for (const char* name : kServed) {
+  for (const char* name : Policy::ProbeNames()) {
     v1::ProbeSupport support;
     support.set_name(name);
     support.set_implemented(true);
