@@ -10,7 +10,7 @@ namespace netprobe {
 
 SocketsProbe::SocketsProbe(SocketsPlan plan, EventLoop* loop, Resolver* worker,
                            std::shared_ptr<Sink> sink, std::function<void()> done)
-    : plan_(std::move(plan)),
+    : plan_(std::make_shared<const SocketsPlan>(std::move(plan))),
       loop_(loop),
       worker_(worker),
       sink_(std::move(sink)),
@@ -25,12 +25,12 @@ void SocketsProbe::StartRound() {
   if (released_ || dumping_) return;
   dumping_ = true;
   round_started_ = MonotonicNow();
-  // The worker owns the listing until the round comes back; the plan is
-  // copied, since the probe may be gone by the time the worker runs.
+  // The worker owns the listing until the round comes back; it shares the
+  // plan, since the probe may be gone by the time the worker runs.
   std::weak_ptr<char> alive = alive_;
   worker_->RunBlocking([this, alive, loop = loop_, plan = plan_, listing = listing_,
                         first = first_round_] {
-    auto round = std::make_shared<SocketsRound>(ListSockets(plan, first, listing.get()));
+    auto round = std::make_shared<SocketsRound>(ListSockets(*plan, first, listing.get()));
     loop->Post([this, alive, round] {
       if (!alive.lock()) return;
       OnRound(std::move(*round));
@@ -85,7 +85,7 @@ void SocketsProbe::Pump() {
     pending_.pop_front();
   }
   if (released_) return;
-  if (plan_.watch_interval == absl::ZeroDuration()) {
+  if (plan_->watch_interval == absl::ZeroDuration()) {
     End(absl::OkStatus());
     return;
   }
@@ -96,7 +96,7 @@ void SocketsProbe::ScheduleNextRound() {
   // On the interval's grid from this round's start; a round that took longer
   // than the interval is followed at once.
   const absl::Duration at =
-      std::max(round_started_ + plan_.watch_interval, MonotonicNow());
+      std::max(round_started_ + plan_->watch_interval, MonotonicNow());
   next_round_ = loop_->RunAt(at, [this] { StartRound(); });
 }
 

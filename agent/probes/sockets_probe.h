@@ -46,7 +46,8 @@ class SocketsProbe final : public Probe {
   void End(absl::Status status);
   void Release();
 
-  const SocketsPlan plan_;
+  // Shared with the worker while a round runs (the probe may go first).
+  const std::shared_ptr<const SocketsPlan> plan_;
   EventLoop* const loop_;
   Resolver* const worker_;
   const std::shared_ptr<Sink> sink_;

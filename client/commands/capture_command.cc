@@ -24,11 +24,6 @@
 namespace netprobe::client {
 namespace {
 
-absl::Time PacketTime(const v1::Packet& packet) {
-  return absl::FromUnixSeconds(packet.time().seconds()) +
-         absl::Nanoseconds(packet.time().nanos());
-}
-
 absl::Span<const uint8_t> Bytes(const std::string& data) {
   return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(data.data()), data.size());
 }
@@ -191,10 +186,11 @@ int RunCapture(const CommandContext& ctx) {
           for (const v1::Packet& packet : event.packets().packets()) {
             if (output.writer) {
               if (!write_error.ok()) break;
-              write_error = output.writer->Write(
-                  PacketTime(packet), packet.original_length(), Bytes(packet.data()));
+              write_error =
+                  output.writer->Write(FromProto(packet.time()), packet.original_length(),
+                                       Bytes(packet.data()));
             } else if (!ctx.json) {
-              text += FormatPacketLine(output.link_type, PacketTime(packet),
+              text += FormatPacketLine(output.link_type, FromProto(packet.time()),
                                        packet.original_length(), Bytes(packet.data()),
                                        zone, &interface_names);
             }

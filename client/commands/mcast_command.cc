@@ -62,10 +62,7 @@ class LocalTally {
   void Joined(const v1::MulticastJoined& joined) { joined_ = joined.time(); }
   void Add(const v1::MulticastDatagram& datagram) {
     if (summary_.received() == 0 && joined_.seconds() != 0) {
-      const absl::Duration d =
-          (absl::FromUnixSeconds(datagram.time().seconds()) +
-           absl::Nanoseconds(datagram.time().nanos())) -
-          (absl::FromUnixSeconds(joined_.seconds()) + absl::Nanoseconds(joined_.nanos()));
+      const absl::Duration d = FromProto(datagram.time()) - FromProto(joined_);
       ToProto(std::max(d, absl::ZeroDuration()), summary_.mutable_time_to_first());
     }
     summary_.set_received(summary_.received() + 1);

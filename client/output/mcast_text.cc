@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "agent/probes/proto_time.h"
 #include "client/output/tcp_text.h"
 
 namespace netprobe::client {
@@ -12,9 +13,7 @@ namespace {
 constexpr size_t kPreviewBytes = 32;
 
 std::string Clock(const google::protobuf::Timestamp& t, absl::TimeZone zone) {
-  const absl::Time time =
-      absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-  return absl::FormatTime("%H:%M:%E6S", time, zone);
+  return absl::FormatTime("%H:%M:%E6S", FromProto(t), zone);
 }
 
 std::string Plural(uint64_t n, const char* one, const char* many) {
