@@ -22,6 +22,7 @@
 #include "agent/net/posix_error.h"
 #include "agent/net/unique_fd.h"
 #include "agent/policy/policy.h"
+#include "agent/schedule/schedule_config.h"
 #include "agent/server/agent_server.h"
 #include "agent/util/log.h"
 #include "agent/util/option_parser.h"
@@ -64,6 +65,9 @@ std::vector<OptionSpec> AgentOptionSpecs() {
       {0, "tls-key", "FILE", "the certificate's private key (PEM, unencrypted)"},
       {0, "client-ca", "FILE",
        "mutual TLS: TCP clients must present a certificate signed by a CA in FILE"},
+      {0, "metrics-listen", "HOST:PORT",
+       "serve Prometheus metrics (/metrics) and blackbox-style probes "
+       "(/probe?module=&target=) over plain HTTP there; port 0: the kernel chooses"},
       {0, "token-file", "FILE",
        "require a bearer token on every call over TCP; FILE: NAME TOKEN per line"},
       {'h', "help", "", "show this help"},
@@ -111,6 +115,8 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
     policy = config.policy();
     options.user = config.user();
     options.group = config.group();
+    options.metrics_listen = config.metrics_listen();
+    NETPROBE_ASSIGN_OR_RETURN(options.schedule, ValidateSchedule(config));
     if (config.has_shutdown_grace()) {
       options.shutdown_grace = absl::Seconds(config.shutdown_grace().seconds()) +
                                absl::Nanoseconds(config.shutdown_grace().nanos());
@@ -159,6 +165,7 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
   }
   if (flags.Has("unix-socket-group"))
     options.unix_socket_group = flags.Get("unix-socket-group");
+  if (flags.Has("metrics-listen")) options.metrics_listen = flags.Get("metrics-listen");
   if (flags.Has("user")) options.user = flags.Get("user");
   if (flags.Has("group")) options.group = flags.Get("group");
   NETPROBE_ASSIGN_OR_RETURN(auto queue, flags.GetUint("stream-queue", 16, 65536));
@@ -239,6 +246,10 @@ int Run(int argc, char** argv) {
   LogLine(absl::StrCat("netprobe-agent ", kNetprobeVersion, " pid ", getpid(),
                        " listening on ",
                        absl::StrJoin((*agent)->bound_addresses(), " ")));
+  if (!(*agent)->metrics_address().empty()) {
+    LogLine(absl::StrCat("netprobe-agent: metrics on http://",
+                         (*agent)->metrics_address(), "/metrics"));
+  }
   for (const std::string& address : (*agent)->udp_echo_addresses()) {
     LogLine(absl::StrCat("netprobe-agent: udp echo responder on ", address));
   }
@@ -259,7 +270,9 @@ int Run(int argc, char** argv) {
       continue;
     }
     (*agent)->Reload(*reloaded);
-    LogLine("netprobe-agent: SIGHUP: configuration reloaded (policy)");
+    LogLine(
+        "netprobe-agent: SIGHUP: configuration reloaded (policy, scheduled probes, "
+        "modules; listeners and metrics_listen stay as started)");
   }
   LogLine(absl::StrCat("netprobe-agent: ", strsignal(signal_number),
                        ": shutting down (open streams end with their summaries)"));

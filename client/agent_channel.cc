@@ -78,8 +78,8 @@ std::vector<OptionSpec> ChannelOptionSpecs() {
 }
 
 bool GlobalOptionTakesValue(absl::string_view arg) {
-  for (const char* name : {"--agent", "--timeout", "--tls-ca", "--tls-cert", "--tls-key",
-                           "--tls-server-name", "--token-file"}) {
+  for (const char* name : {"--agent", "--agents", "--timeout", "--tls-ca", "--tls-cert",
+                           "--tls-key", "--tls-server-name", "--token-file"}) {
     if (arg == name) return true;
   }
   return false;

@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,12 +12,19 @@
 #include "absl/time/time.h"
 #include "agent/util/option_parser.h"
 
+namespace netprobe::v1 {
+class TargetSummary;
+}  // namespace netprobe::v1
+
 namespace netprobe::client {
 
 // What every sub-command gets: the parsed options (its own and the global
 // ones), a channel to the agent, and where to write.
 struct CommandContext {
-  std::string agent;  // as given, for messages
+  std::string agent;  // the address as given, for messages
+  // The agent's label: NAME of --agent NAME=ADDR, else the address. Capture's
+  // -w FILE replaces {agent} in FILE with it.
+  std::string agent_name;
   std::shared_ptr<grpc::Channel> channel;
   bool tls = false;  // --tls-ca given: for error messages
   bool json = false;
@@ -25,6 +33,11 @@ struct CommandContext {
   ParsedOptions options;
   FILE* out = stdout;
   FILE* err = stderr;
+  // Set when the command runs on many agents: ping, tcp and udp call it with
+  // each TargetSummary they show (the agent's, or the client's own after
+  // Ctrl-C), for the table by agent at the end. May be called from the
+  // command's thread; the callee synchronizes.
+  std::function<void(const v1::TargetSummary&)> on_summary;
 
   // Sets the deadline on `context`: --timeout, else `fallback` (none when
   // fallback is infinite).

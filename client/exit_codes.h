@@ -13,6 +13,7 @@ enum ExitCode : int {
   kExitAgentUnreachable = 3,  // no connection to the agent, or it went away
   kExitAgentError = 4,        // the agent refused or could not run the request
   kExitNotAuthenticated = 5,  // TLS handshake failed or the token was refused
+  kExitPartialFailure = 6,    // many agents: some failed (2-5), others answered
   kExitInterrupted = 130,     // SIGINT/SIGTERM, like a shell's 128 + SIGINT
 };
 
@@ -33,6 +34,30 @@ inline ExitCode ExitCodeFor(const grpc::Status& status) {
       return kExitNotAuthenticated;
     default:
       return kExitAgentError;
+  }
+}
+
+// A few words for an exit code, for the line that names failed agents.
+inline const char* ExitCodeMeaning(int code) {
+  switch (code) {
+    case kExitOk:
+      return "ok";
+    case kExitProbeFailed:
+      return "probe failed";
+    case kExitBadArguments:
+      return "bad arguments";
+    case kExitAgentUnreachable:
+      return "agent unreachable";
+    case kExitAgentError:
+      return "agent refused or failed the request";
+    case kExitNotAuthenticated:
+      return "not authenticated";
+    case kExitPartialFailure:
+      return "some agents failed";
+    case kExitInterrupted:
+      return "interrupted";
+    default:
+      return "failed";
   }
 }
 

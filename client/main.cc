@@ -21,6 +21,8 @@
 #include "client/commands/tcp_command.h"
 #include "client/commands/udp_command.h"
 #include "client/exit_codes.h"
+#include "client/fanout/agent_list.h"
+#include "client/fanout/fanout.h"
 #include "client/interrupt.h"
 
 namespace netprobe::client {
@@ -34,16 +36,20 @@ struct Command {
   const char* summary;
   std::vector<OptionSpec> (*options)();
   int (*run)(const CommandContext&);
+  // The probe's name in the table by agent after a run on many agents;
+  // null: no table (the command reports no target summaries).
+  const char* mesh_title = nullptr;
 };
 
 constexpr Command kCommands[] = {
     {"info", "the agent's version, host, interfaces, capabilities and probes",
      InfoOptions, RunInfo},
     {"ping", "ICMP echo to one host (like ping) or many (like fping)", PingOptions,
-     RunPing},
-    {"tcp", "TCP connect to HOST:PORT targets, like tcping / nc -zv", TcpOptions, RunTcp},
+     RunPing, "ping"},
+    {"tcp", "TCP connect to HOST:PORT targets, like tcping / nc -zv", TcpOptions, RunTcp,
+     "tcp connect"},
     {"udp", "UDP echo to HOST:PORT (an agent's --udp-echo or any RFC 862 server)",
-     UdpOptions, RunUdp},
+     UdpOptions, RunUdp, "udp echo"},
     {"mcast", "join a multicast GROUP:PORT (any-source or SSM), receive and send",
      McastOptions, RunMcast},
     {"broadcast", "who answers a UDP broadcast on an interface's segment",
@@ -57,9 +63,15 @@ constexpr Command kCommands[] = {
 std::vector<OptionSpec> GlobalOptions() {
   std::vector<OptionSpec> specs = {
       {0, "agent", "ADDR",
-       absl::StrCat(
-           "agent to query: unix:/PATH or HOST:PORT (default $NETPROBE_AGENT, else ",
-           kDefaultAgent, ")")},
+       absl::StrCat("agent to query: unix:/PATH or HOST:PORT, or NAME=ADDR to label "
+                    "it; repeatable or a comma-separated list: the command runs on "
+                    "every agent at once, output labelled (default $NETPROBE_AGENT, "
+                    "else ",
+                    kDefaultAgent, ")"),
+       /*repeatable=*/true},
+      {0, "agents", "FILE",
+       "also run on the agents in FILE: one ADDR or NAME=ADDR per line, # comments",
+       /*repeatable=*/true},
       {0, "json", "", "one proto3-JSON object per line instead of text"},
       {0, "timeout", "DURATION", "deadline for the whole request (e.g. 5s)"},
   };
@@ -71,14 +83,16 @@ std::vector<OptionSpec> GlobalOptions() {
 
 std::string Usage() {
   std::string out =
-      "Usage: netprobe [--agent ADDR] [--json] [--timeout T] COMMAND [OPTIONS] [ARGS]\n"
-      "Runs network probes on a netprobe agent and prints the results.\n\nCommands:\n";
+      "Usage: netprobe [--agent ADDR]... [--agents FILE] [--json] [--timeout T] COMMAND\n"
+      "                [OPTIONS] [ARGS]\n"
+      "Runs network probes on netprobe agents and prints the results.\n\nCommands:\n";
   for (const Command& c : kCommands)
     absl::StrAppend(&out, absl::StrFormat("  %-10s %s\n", c.name, c.summary));
   absl::StrAppend(&out, "\nGlobal options:\n", OptionParser(GlobalOptions()).Help(),
                   "\nExit codes: 0 ok, 1 probe failed, 2 bad arguments, 3 agent "
                   "unreachable, 4 agent refused or failed the request, 5 not "
-                  "authenticated (TLS handshake or token refused).\n");
+                  "authenticated (TLS handshake or token refused), 6 some agents "
+                  "failed while others answered (many agents), 130 interrupted.\n");
   return out;
 }
 
@@ -151,8 +165,21 @@ int Run(int argc, char** argv) {
   }
 
   CommandContext ctx;
-  const char* env_agent = std::getenv("NETPROBE_AGENT");
-  ctx.agent = parsed->Get("agent", env_agent && *env_agent ? env_agent : kDefaultAgent);
+  auto agents = ResolveAgents(parsed->GetAll("agent"), parsed->GetAll("agents"),
+                              std::getenv("NETPROBE_AGENT"), kDefaultAgent);
+  if (!agents.ok()) {
+    std::fprintf(stderr, "netprobe: %s\n",
+                 std::string(agents.status().message()).c_str());
+    return kExitBadArguments;
+  }
+  if (agents->size() > 1) {
+    if (absl::Status st = CheckFanoutOptions(command->name, *parsed); !st.ok()) {
+      std::fprintf(stderr, "netprobe: %s\n", std::string(st.message()).c_str());
+      return kExitBadArguments;
+    }
+  }
+  ctx.agent = agents->front().address;
+  ctx.agent_name = agents->front().name;
   ctx.json = parsed->Has("json");
   auto timeout = parsed->GetDuration("timeout");
   if (!timeout.ok()) {
@@ -167,17 +194,33 @@ int Run(int argc, char** argv) {
   ctx.timeout = *timeout;
   ctx.options = *std::move(parsed);
   auto security = ChannelSecurityFrom(ctx.options, std::getenv("NETPROBE_TOKEN"));
-  const absl::Status checked =
-      security.ok() ? CheckChannelSecurity(*security, ctx.agent) : security.status();
-  if (!checked.ok()) {
-    std::fprintf(stderr, "netprobe: %s\n", std::string(checked.message()).c_str());
+  if (!security.ok()) {
+    std::fprintf(stderr, "netprobe: %s\n",
+                 std::string(security.status().message()).c_str());
     return kExitBadArguments;
+  }
+  // Checked for every agent before any is called: a token must not go out in
+  // plaintext to any of them.
+  for (const AgentSpec& agent : *agents) {
+    if (absl::Status checked = CheckChannelSecurity(*security, agent.address);
+        !checked.ok()) {
+      std::fprintf(stderr, "netprobe: %s\n", std::string(checked.message()).c_str());
+      return kExitBadArguments;
+    }
   }
   ctx.tls = security->tls();
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(64 << 20);
-  ctx.channel = OpenAgentChannel(ctx.agent, *security, channel_args);
-  return command->run(ctx);
+  if (agents->size() == 1) {
+    ctx.channel = OpenAgentChannel(ctx.agent, *security, channel_args);
+    return command->run(ctx);
+  }
+  std::vector<FanoutAgent> fleet;
+  for (AgentSpec& agent : *agents) {
+    auto channel = OpenAgentChannel(agent.address, *security, channel_args);
+    fleet.push_back({std::move(agent), std::move(channel)});
+  }
+  return RunOnAgents(ctx, fleet, command->run, command->name, command->mesh_title);
 }
 
 }  // namespace

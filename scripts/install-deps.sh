@@ -8,11 +8,15 @@ packages=(
   build-essential cmake pkg-config git clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libpcap-dev libcap-dev libgtest-dev libgmock-dev libssl-dev
+  libcpp-httplib-dev
   # fuzzing: clang 14 with its libFuzzer and sanitizer runtimes
   clang-14 libclang-rt-14-dev
   # tests: the lab, faults, foreign tools and a foreign gRPC client
   iproute2 nftables tcpdump iputils-ping socat procps libcap2-bin openssl
-  python3 python3-grpcio python3-protobuf util-linux mount
+  python3 python3-grpcio python3-protobuf python3-yaml util-linux mount
+  # tests: a real Prometheus server scrapes the agent in the lab, and promtool
+  # (in the same package) checks the /metrics exposition
+  prometheus
 )
 
 missing=()
@@ -31,3 +35,8 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The package enables a Prometheus server on :9090 where systemd runs; the
+# tests start their own inside the lab, so the system one is turned off.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

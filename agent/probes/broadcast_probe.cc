@@ -1,4 +1,5 @@
 #include "agent/probes/broadcast_probe.h"
+#include "agent/probes/traffic_counters.h"
 
 #include <errno.h>
 #include <sys/epoll.h>
@@ -45,6 +46,7 @@ void BroadcastProbe::Start() {
 
   user_sent_ = absl::Now();
   const int err = socket_->Send(plan_.payload, &plan_.destination);
+  if (err == 0) TrafficCounters::Get().Sent(SendingProbe::kBroadcast);
   v1::BroadcastEvent event;
   v1::BroadcastSent* sent = event.mutable_sent();
   sent->set_interface(plan_.interface);

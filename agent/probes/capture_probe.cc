@@ -1,4 +1,5 @@
 #include "agent/probes/capture_probe.h"
+#include "agent/probes/traffic_counters.h"
 
 #include <sys/epoll.h>
 
@@ -135,6 +136,7 @@ void CaptureProbe::OnPacket(const PcapHandle::Frame& frame) {
   }
   if (batch_.packets().packets_size() == 0 && !sink_->Writable()) {
     ++agent_dropped_;
+    TrafficCounters::Get().CapturePacketDropped();
     return;
   }
   v1::Packet* packet = batch_.mutable_packets()->add_packets();

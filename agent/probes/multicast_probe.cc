@@ -1,4 +1,5 @@
 #include "agent/probes/multicast_probe.h"
+#include "agent/probes/traffic_counters.h"
 
 #include <errno.h>
 #include <linux/sock_diag.h>
@@ -161,6 +162,7 @@ void MulticastProbe::SendOne() {
                     &plan_.group);
   if (err == 0) {
     ++sent_;
+    TrafficCounters::Get().Sent(SendingProbe::kMulticast);
   } else {
     ++send_errors_;
   }

@@ -1,4 +1,5 @@
 #include "agent/probes/ping_probe.h"
+#include "agent/probes/traffic_counters.h"
 
 #include <sys/epoll.h>
 
@@ -192,6 +193,7 @@ void PingProbe::Send(size_t index) {
   const uint32_t sequence = ++target.sent;
   const absl::Time now = absl::Now();
   const int err = family.socket->Send(message, target.address);
+  if (err == 0) TrafficCounters::Get().Sent(SendingProbe::kPing);
   if (err != 0) {
     // The kernel refused at once (no route, filtered locally, ...).
     v1::PingReply reply;

@@ -1,4 +1,5 @@
 #include "agent/probes/tcp_connect_probe.h"
+#include "agent/probes/traffic_counters.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -154,6 +155,7 @@ void TcpConnectProbe::StartAttempt(size_t index) {
   attempt->started = MonotonicNow();
   const int rc = connect(fd.get(), target.address.get(), target.address.length());
   const int err = rc == 0 ? 0 : errno;
+  if (rc == 0 || err == EINPROGRESS) TrafficCounters::Get().Sent(SendingProbe::kTcpConnect);
   if (rc != 0 && err != EINPROGRESS) {
     CompleteUnstarted(index, sequence, wall, ResultFromErrno(err));
     return;

@@ -1,4 +1,5 @@
 #include "agent/probes/udp_echo_probe.h"
+#include "agent/probes/traffic_counters.h"
 
 #include <errno.h>
 #include <sys/epoll.h>
@@ -114,6 +115,7 @@ void UdpEchoProbe::SendNext() {
   const std::vector<uint8_t> datagram =
       udp_echo::Build({.token = token_, .sequence = sequence, .sent = now}, plan_.size);
   const int err = socket_->Send(datagram);
+  if (err == 0) TrafficCounters::Get().Sent(SendingProbe::kUdpEcho);
   if (err != 0) {
     // Refused at once by the kernel (no route, a pending ICMP error, ...).
     v1::UdpEchoReply reply;

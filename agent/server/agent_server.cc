@@ -11,7 +11,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/metrics/process_metrics.h"
 #include "agent/net/posix_error.h"
+#include "agent/server/agent_metrics.h"
 #include "agent/server/listen_address.h"
 #include "agent/server/privileges.h"
 #include "agent/server/rpc_log.h"
@@ -97,6 +99,29 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
       agent->loop_.get(), agent->registry_.get(), agent->resolver_.get(),
       options.stream_queue_capacity, agent->policy_.get());
 
+  agent->metrics_ = std::make_unique<metrics::Registry>();
+  agent->results_hub_ =
+      std::make_unique<ResultsHub>(agent->loop_.get(), options.stream_queue_capacity);
+  agent->schedule_metrics_ =
+      std::make_unique<ScheduleMetrics>(agent->metrics_.get(), agent->results_hub_.get());
+  agent->scheduler_ = std::make_unique<Scheduler>(
+      agent->loop_.get(), agent->probes_service_.get(), agent->schedule_metrics_.get());
+  agent->results_service_ = std::make_unique<ResultsService>(
+      agent->loop_.get(), agent->results_hub_.get(),
+      [scheduler = agent->scheduler_.get()] { return scheduler->names(); });
+  agent->probe_endpoint_ = std::make_unique<ProbeEndpoint>(agent->probes_service_.get(),
+                                                           options.schedule.modules);
+  AddAgentMetrics(
+      agent->metrics_.get(),
+      {.active_probes = [registry =
+                             agent->registry_.get()] { return registry->active(); },
+       .active_streams = [] { return static_cast<size_t>(LiveStreams::Get().count()); },
+       .watch_subscribers =
+           [hub = agent->results_hub_.get()] { return hub->subscribers(); },
+       .watch_results_dropped =
+           [hub = agent->results_hub_.get()] { return hub->dropped_total(); }});
+  agent->metrics_->AddCollector(metrics::ProcessMetricsCollector());
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -111,7 +136,11 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   agent->tokens_ = credentials.tokens();
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
-  interceptors.push_back(std::make_unique<RpcLogInterceptorFactory>());
+  interceptors.push_back(std::make_unique<RpcLogInterceptorFactory>(
+      [rpcs = &RpcCounter(agent->metrics_.get())](absl::string_view method,
+                                                  absl::string_view code) {
+        rpcs->Add({{"method", std::string(method)}, {"code", std::string(code)}});
+      }));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   AgentFacts facts;
@@ -125,6 +154,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
       std::make_unique<AgentService>(std::move(facts), agent->policy_.get());
   builder.RegisterService(agent->agent_service_.get());
   builder.RegisterService(agent->probes_service_.get());
+  builder.RegisterService(agent->results_service_.get());
 
   agent->loop_thread_ = std::thread([loop = agent->loop_.get()] {
     pthread_setname_np(pthread_self(), "np-loop");
@@ -159,14 +189,44 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   }
   agent->probes_service_->SetOwnTcpListeners(std::move(tcp_listeners));
   if (auto* health = agent->server_->GetHealthCheckService()) {
-    for (const char* service : {"netprobe.v1.Agent", "netprobe.v1.Probes"}) {
+    for (const char* service :
+         {"netprobe.v1.Agent", "netprobe.v1.Probes", "netprobe.v1.Results"}) {
       health->SetServingStatus(service, true);
     }
+  }
+  agent->scheduler_->Set(options.schedule.probes);
+  if (!options.metrics_listen.empty()) {
+    metrics::HttpRoutes routes;
+    routes["/metrics"] = metrics::MetricsHandler(agent->metrics_.get());
+    routes["/probe"] =
+        [endpoint = agent->probe_endpoint_.get()](const metrics::HttpQuery& query) {
+          return endpoint->Handle(query);
+        };
+    // Two workers: /probe runs wait on them, and threads are budgeted (an
+    // idle agent keeps only the accepting one).
+    metrics::HttpServerOptions http_options;
+    http_options.max_workers = 2;
+    http_options.on_rejected =
+        [rejected = &agent->metrics_->Counter(
+             "netprobe_http_rejected_total",
+             "Metrics endpoint connections turned away (503) while every worker was "
+             "busy")] { rejected->Add({}); };
+    NETPROBE_ASSIGN_OR_RETURN(
+        agent->http_, metrics::MetricsHttpServer::Start(options.metrics_listen,
+                                                        std::move(routes), http_options));
   }
   return agent;
 }
 
-void AgentServer::Reload(const AgentOptions& options) { policy_->Set(options.policy); }
+void AgentServer::Reload(const AgentOptions& options) {
+  policy_->Set(options.policy);
+  scheduler_->Set(options.schedule.probes);
+  probe_endpoint_->SetModules(options.schedule.modules);
+}
+
+std::string AgentServer::metrics_address() const {
+  return http_ == nullptr ? std::string() : http_->bound();
+}
 
 void AgentServer::Shutdown() {
   {
@@ -174,6 +234,10 @@ void AgentServer::Shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  // Scheduled runs stop first (they are nobody's stream); WatchResults
+  // streams end with a StreamEnd like the probes' streams.
+  if (scheduler_ != nullptr && loop_thread_.joinable()) scheduler_->Stop();
+  if (results_hub_ != nullptr) results_hub_->EndAll();
   if (server_ != nullptr) {
     if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
     // Probes end with a StreamEnd and their summaries; Shutdown() then waits
@@ -185,6 +249,8 @@ void AgentServer::Shutdown() {
     LiveStreams::Get().WaitForNone(deadline);
     server_->Shutdown(absl::ToChronoTime(deadline));
   }
+  // /probe handlers wait for runs the loop finishes (StopAll ended them).
+  if (http_ != nullptr) http_->Stop();
   if (loop_ != nullptr) loop_->Stop();
   if (loop_thread_.joinable()) loop_thread_.join();
   for (const std::string& path : unix_paths_) unlink(path.c_str());

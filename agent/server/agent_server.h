@@ -10,11 +10,19 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/metrics/http_endpoint.h"
+#include "agent/metrics/registry.h"
 #include "agent/net/event_loop.h"
 #include "agent/net/resolver.h"
 #include "agent/policy/policy.h"
 #include "agent/probes/probe_registry.h"
 #include "agent/responders/udp_echo_responder.h"
+#include "agent/schedule/probe_endpoint.h"
+#include "agent/schedule/probe_metrics.h"
+#include "agent/schedule/results_hub.h"
+#include "agent/schedule/results_service.h"
+#include "agent/schedule/schedule_config.h"
+#include "agent/schedule/scheduler.h"
 #include "agent/server/agent_service.h"
 #include "agent/server/probes_service.h"
 #include "agent/server/server_credentials.h"
@@ -45,6 +53,10 @@ struct AgentOptions {
   // DropAgentPrivileges(). Empty: stay as started.
   std::string user;
   std::string group;
+  // Prometheus endpoint (/metrics, /probe): "HOST:PORT"; empty: off.
+  std::string metrics_listen;
+  // Scheduled probes and /probe modules (config).
+  ScheduleConfig schedule;
 };
 
 // The running agent: one event loop thread, the gRPC server, its services.
@@ -54,7 +66,7 @@ class AgentServer {
   static absl::StatusOr<std::unique_ptr<AgentServer>> Start(AgentOptions options);
 
   // Applies what a reload may change: the policy (requests already running
-  // keep theirs). Thread-safe.
+  // keep theirs), the scheduled probes and the /probe modules. Thread-safe.
   void Reload(const AgentOptions& options);
 
   // Stops accepting RPCs, ends running probes with their summaries, waits up
@@ -65,6 +77,8 @@ class AgentServer {
 
   // The listen addresses with the ports actually bound ("127.0.0.1:41234").
   const std::vector<std::string>& bound_addresses() const { return bound_; }
+  // The metrics endpoint's bound address ("127.0.0.1:9431"); empty when off.
+  std::string metrics_address() const;
   // The UDP echo responders' bound addresses ("[::]:7").
   std::vector<std::string> udp_echo_addresses() const;
   size_t active_probes() const { return registry_->active(); }
@@ -89,6 +103,14 @@ class AgentServer {
   std::vector<std::unique_ptr<UdpEchoResponder>> responders_;
   std::unique_ptr<AgentService> agent_service_;
   std::unique_ptr<ProbesService> probes_service_;
+  // Metrics and scheduled probes; the registry outlives what writes to it.
+  std::unique_ptr<metrics::Registry> metrics_;
+  std::unique_ptr<ResultsHub> results_hub_;
+  std::unique_ptr<ScheduleMetrics> schedule_metrics_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<ResultsService> results_service_;
+  std::unique_ptr<ProbeEndpoint> probe_endpoint_;
+  std::unique_ptr<metrics::MetricsHttpServer> http_;  // after what its routes use
   std::unique_ptr<grpc::Server> server_;  // after the services: destroyed first
   std::shared_ptr<TokenStore> tokens_;    // null without --token-file
   absl::Mutex shutdown_mu_;

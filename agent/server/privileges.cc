@@ -253,6 +253,10 @@ absl::Status DropAgentPrivileges(const AgentOptions& options,
                               ParseUdpEchoAddress(text, "udp_echo"));
     if (address.port() != 0 && address.port() < 1024) low_port = true;
   }
+  if (!options.metrics_listen.empty()) {
+    absl::StatusOr<ListenAddress> metrics = ParseListenAddress(options.metrics_listen);
+    if (metrics.ok() && metrics->port != 0 && metrics->port < 1024) low_port = true;
+  }
   const std::vector<cap_value_t> keep = KeptCapabilities(low_port);
   NETPROBE_RETURN_IF_ERROR(DropPrivileges(run_as, keep));
 

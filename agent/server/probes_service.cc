@@ -1,6 +1,7 @@
 #include "agent/server/probes_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "agent/net/posix_error.h"
 #include "agent/policy/plan_limits.h"
 #include "agent/probes/broadcast_probe.h"
 #include "agent/probes/broadcast_request.h"
@@ -63,11 +64,9 @@ class ProbesService::Slot {
 };
 
 template <typename Plan>
-absl::StatusOr<Plan> ProbesService::Admit(const grpc::CallbackServerContext& context,
-                                          absl::string_view probe,
+absl::StatusOr<Plan> ProbesService::Admit(const Caller& caller, absl::string_view probe,
                                           absl::StatusOr<Plan> plan,
                                           std::shared_ptr<void>* slot) {
-  const Caller caller = CallerOf(context);
   const std::shared_ptr<const Policy> policy =
       policy_ != nullptr ? policy_->Get() : Policy::Default();
   if (absl::Status enabled = policy->CheckProbe(caller, probe); !enabled.ok()) {
@@ -120,49 +119,101 @@ grpc::ServerWriteReactor<Batch>* ProbesService::Serve(
   const ProbeRegistry::ProbeId id = registry_->NewId();
   auto* reactor =
       new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
-  registry_->Launch(id, [bridge, make = std::move(make), plan = *std::move(plan),
-                         slot = std::move(slot)](std::function<void()> done) {
-    return make(plan, bridge, [done = std::move(done), slot] { done(); });
-  });
+  Launch(id, *std::move(plan), std::move(bridge), std::move(make), std::move(slot));
   return reactor;
+}
+
+template <typename Plan, typename Sink, typename Make>
+void ProbesService::Launch(ProbeRegistry::ProbeId id, Plan plan,
+                           std::shared_ptr<Sink> sink, Make make,
+                           std::shared_ptr<void> slot) {
+  registry_->Launch(
+      id, [sink = std::move(sink), make = std::move(make), plan = std::move(plan),
+           slot = std::move(slot)](std::function<void()> done) {
+        return make(plan, sink, [done = std::move(done), slot] { done(); });
+      });
+}
+
+auto ProbesService::PingMaker() {
+  return [this](const PingPlan& plan, auto sink, std::function<void()> done) {
+    return std::make_unique<PingProbe>(plan, loop_, resolver_, std::move(sink),
+                                       std::move(done));
+  };
+}
+
+auto ProbesService::TcpConnectMaker() {
+  return [this](const TcpConnectPlan& plan, auto sink, std::function<void()> done) {
+    return std::make_unique<TcpConnectProbe>(plan, loop_, resolver_, std::move(sink),
+                                             std::move(done));
+  };
+}
+
+auto ProbesService::UdpEchoMaker() {
+  return [this](const UdpEchoPlan& plan, auto sink, std::function<void()> done) {
+    return std::make_unique<UdpEchoProbe>(plan, loop_, resolver_, std::move(sink),
+                                          std::move(done));
+  };
+}
+
+absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
+    const Caller& caller, const v1::PingRequest& request,
+    std::shared_ptr<EventSink<v1::PingEvent>> sink) {
+  std::shared_ptr<void> slot;
+  NETPROBE_ASSIGN_OR_RETURN(PingPlan plan,
+                            Admit(caller, "Ping", ValidatePing(request), &slot));
+  const ProbeRegistry::ProbeId id = registry_->NewId();
+  Launch(id, std::move(plan), std::move(sink), PingMaker(), std::move(slot));
+  return id;
+}
+
+absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
+    const Caller& caller, const v1::TcpConnectRequest& request,
+    std::shared_ptr<EventSink<v1::TcpConnectEvent>> sink) {
+  std::shared_ptr<void> slot;
+  NETPROBE_ASSIGN_OR_RETURN(
+      TcpConnectPlan plan,
+      Admit(caller, "TcpConnect", ValidateTcpConnect(request), &slot));
+  const ProbeRegistry::ProbeId id = registry_->NewId();
+  Launch(id, std::move(plan), std::move(sink), TcpConnectMaker(), std::move(slot));
+  return id;
+}
+
+absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
+    const Caller& caller, const v1::UdpEchoRequest& request,
+    std::shared_ptr<EventSink<v1::UdpEchoEvent>> sink) {
+  std::shared_ptr<void> slot;
+  NETPROBE_ASSIGN_OR_RETURN(UdpEchoPlan plan,
+                            Admit(caller, "UdpEcho", ValidateUdpEcho(request), &slot));
+  const ProbeRegistry::ProbeId id = registry_->NewId();
+  Launch(id, std::move(plan), std::move(sink), UdpEchoMaker(), std::move(slot));
+  return id;
 }
 
 grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
     grpc::CallbackServerContext* context, const v1::PingRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(*context, "Ping", ValidatePing(*request), &slot);
-  return Serve<v1::PingEvent, v1::PingEvents>(
-      std::move(plan), &PingProbe::MaxEventsBeyondHighWater,
-      [this](const PingPlan& plan, auto sink, std::function<void()> done) {
-        return std::make_unique<PingProbe>(plan, loop_, resolver_, std::move(sink),
-                                           std::move(done));
-      },
-      std::move(slot));
+  auto plan = Admit(CallerOf(*context), "Ping", ValidatePing(*request), &slot);
+  return Serve<v1::PingEvent, v1::PingEvents>(std::move(plan),
+                                              &PingProbe::MaxEventsBeyondHighWater,
+                                              PingMaker(), std::move(slot));
 }
 
 grpc::ServerWriteReactor<v1::TcpConnectEvents>* ProbesService::TcpConnect(
     grpc::CallbackServerContext* context, const v1::TcpConnectRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(*context, "TcpConnect", ValidateTcpConnect(*request), &slot);
+  auto plan =
+      Admit(CallerOf(*context), "TcpConnect", ValidateTcpConnect(*request), &slot);
   return Serve<v1::TcpConnectEvent, v1::TcpConnectEvents>(
-      std::move(plan), &TcpConnectProbe::MaxEventsBeyondHighWater,
-      [this](const TcpConnectPlan& plan, auto sink, std::function<void()> done) {
-        return std::make_unique<TcpConnectProbe>(plan, loop_, resolver_, std::move(sink),
-                                                 std::move(done));
-      },
+      std::move(plan), &TcpConnectProbe::MaxEventsBeyondHighWater, TcpConnectMaker(),
       std::move(slot));
 }
 
 grpc::ServerWriteReactor<v1::UdpEchoEvents>* ProbesService::UdpEcho(
     grpc::CallbackServerContext* context, const v1::UdpEchoRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(*context, "UdpEcho", ValidateUdpEcho(*request), &slot);
+  auto plan = Admit(CallerOf(*context), "UdpEcho", ValidateUdpEcho(*request), &slot);
   return Serve<v1::UdpEchoEvent, v1::UdpEchoEvents>(
-      std::move(plan), &UdpEchoProbe::MaxEventsBeyondHighWater,
-      [this](const UdpEchoPlan& plan, auto sink, std::function<void()> done) {
-        return std::make_unique<UdpEchoProbe>(plan, loop_, resolver_, std::move(sink),
-                                              std::move(done));
-      },
+      std::move(plan), &UdpEchoProbe::MaxEventsBeyondHighWater, UdpEchoMaker(),
       std::move(slot));
 }
 
@@ -172,7 +223,7 @@ grpc::ServerWriteReactor<v1::UdpEchoEvents>* ProbesService::UdpEcho(
 grpc::ServerWriteReactor<v1::BroadcastEvents>* ProbesService::Broadcast(
     grpc::CallbackServerContext* context, const v1::BroadcastRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(*context, "Broadcast", ValidateBroadcast(*request), &slot);
+  auto plan = Admit(CallerOf(*context), "Broadcast", ValidateBroadcast(*request), &slot);
   if (plan.ok()) {
     if (absl::Status allowed = plan->admission.CheckTarget(plan->destination, "target");
         !allowed.ok()) {
@@ -191,7 +242,7 @@ grpc::ServerWriteReactor<v1::BroadcastEvents>* ProbesService::Broadcast(
 grpc::ServerWriteReactor<v1::MulticastEvents>* ProbesService::Multicast(
     grpc::CallbackServerContext* context, const v1::MulticastRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(*context, "Multicast", ValidateMulticast(*request), &slot);
+  auto plan = Admit(CallerOf(*context), "Multicast", ValidateMulticast(*request), &slot);
   if (plan.ok() && plan->send) {
     if (absl::Status allowed = plan->admission.CheckTarget(plan->group, "group");
         !allowed.ok()) {
@@ -222,7 +273,7 @@ grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(
     absl::MutexLock lock(&mu_);
     own = own_tcp_listeners_;
   }
-  auto plan = Admit(*context, "Capture", ValidateCapture(*request, own), &slot);
+  auto plan = Admit(CallerOf(*context), "Capture", ValidateCapture(*request, own), &slot);
   return Serve<v1::CaptureEvent, v1::CaptureEvents>(
       std::move(plan), &CaptureProbe::MaxEventsBeyondHighWater,
       [this](const CapturePlan& plan, auto sink, std::function<void()> done) {
@@ -235,7 +286,7 @@ grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(
 grpc::ServerWriteReactor<v1::SocketsEvents>* ProbesService::Sockets(
     grpc::CallbackServerContext* context, const v1::SocketsRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(*context, "Sockets", ValidateSockets(*request), &slot);
+  auto plan = Admit(CallerOf(*context), "Sockets", ValidateSockets(*request), &slot);
   return Serve<v1::SocketsEvent, v1::SocketsEvents>(
       std::move(plan), &SocketsProbe::MaxEventsBeyondHighWater,
       [this](const SocketsPlan& plan, auto sink, std::function<void()> done) {

@@ -13,7 +13,9 @@
 #include "agent/net/resolver.h"
 #include "agent/policy/policy.h"
 #include "agent/policy/send_budget.h"
+#include "agent/probes/event_sink.h"
 #include "agent/probes/probe_registry.h"
+#include "agent/server/caller.h"
 #include "agent/server/stream_bridge.h"
 #include "netprobe/v1/agent.pb.h"
 #include "netprobe/v1/probes.grpc.pb.h"
@@ -34,6 +36,22 @@ class ProbesService final : public v1::Probes::CallbackService {
   // The agent's bound TCP listen addresses ("127.0.0.1:7431"), whose traffic
   // captures exclude unless asked to include it.
   void SetOwnTcpListeners(std::vector<std::string> listeners);
+
+  // In-process runs (scheduled probes, /probe scrapes): the RPC's validation,
+  // policy checks and probe, with `caller` standing for the client and
+  // `sink` for its stream. On success the probe is launched and will finish
+  // `sink` exactly once; Cancel(id) stops it without events. On error
+  // nothing was launched and `sink` is untouched.
+  absl::StatusOr<ProbeRegistry::ProbeId> Start(
+      const Caller& caller, const v1::PingRequest& request,
+      std::shared_ptr<EventSink<v1::PingEvent>> sink);
+  absl::StatusOr<ProbeRegistry::ProbeId> Start(
+      const Caller& caller, const v1::TcpConnectRequest& request,
+      std::shared_ptr<EventSink<v1::TcpConnectEvent>> sink);
+  absl::StatusOr<ProbeRegistry::ProbeId> Start(
+      const Caller& caller, const v1::UdpEchoRequest& request,
+      std::shared_ptr<EventSink<v1::UdpEchoEvent>> sink);
+  void Cancel(ProbeRegistry::ProbeId id) { registry_->Cancel(id); }
 
   grpc::ServerWriteReactor<v1::PingEvents>* Ping(grpc::CallbackServerContext*,
                                                  const v1::PingRequest*) override;
@@ -68,9 +86,19 @@ class ProbesService final : public v1::Probes::CallbackService {
   // (a slot taken, held by the probe), and its admission (target checks,
   // send budgets) filled in. The plan's own validation error passes through.
   template <typename Plan>
-  absl::StatusOr<Plan> Admit(const grpc::CallbackServerContext& context,
-                             absl::string_view probe, absl::StatusOr<Plan> plan,
-                             std::shared_ptr<void>* slot);
+  absl::StatusOr<Plan> Admit(const Caller& caller, absl::string_view probe,
+                             absl::StatusOr<Plan> plan, std::shared_ptr<void>* slot);
+
+  // Launches the probe `make(plan, sink, done)` builds as `id`; `slot` is
+  // held until it is destroyed.
+  template <typename Plan, typename Sink, typename Make>
+  void Launch(ProbeRegistry::ProbeId id, Plan plan, std::shared_ptr<Sink> sink, Make make,
+              std::shared_ptr<void> slot);
+
+  // The probe factories, shared by the RPCs and Start().
+  auto PingMaker();
+  auto TcpConnectMaker();
+  auto UdpEchoMaker();
   class Slot;
 
   EventLoop* const loop_;

@@ -37,8 +37,9 @@ const char* CodeName(grpc::StatusCode code) {
 
 class RpcLogInterceptor final : public grpc::experimental::Interceptor {
  public:
-  explicit RpcLogInterceptor(grpc::experimental::ServerRpcInfo* info)
-      : info_(info), start_(MonotonicNow()) {}
+  RpcLogInterceptor(grpc::experimental::ServerRpcInfo* info,
+                    const RpcLogInterceptorFactory::OnFinished* on_finished)
+      : info_(info), on_finished_(on_finished), start_(MonotonicNow()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
@@ -65,6 +66,7 @@ class RpcLogInterceptor final : public grpc::experimental::Interceptor {
       if (!status.ok())
         absl::StrAppend(&line, " message=\"", status.error_message(), "\"");
       LogLine(line);
+      if (*on_finished_) (*on_finished_)(info_->method(), CodeName(status.error_code()));
     }
     methods->Proceed();
   }
@@ -74,6 +76,7 @@ class RpcLogInterceptor final : public grpc::experimental::Interceptor {
   static constexpr size_t kMaxRequestText = 1024;
 
   grpc::experimental::ServerRpcInfo* const info_;
+  const RpcLogInterceptorFactory::OnFinished* const on_finished_;  // the factory's
   const absl::Duration start_;
   std::string request_;
 };
@@ -82,7 +85,7 @@ class RpcLogInterceptor final : public grpc::experimental::Interceptor {
 
 grpc::experimental::Interceptor* RpcLogInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new RpcLogInterceptor(info);
+  return new RpcLogInterceptor(info, &on_finished_);
 }
 
 }  // namespace netprobe

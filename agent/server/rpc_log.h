@@ -3,6 +3,10 @@
 
 #include <grpcpp/support/server_interceptor.h>
 
+#include <functional>
+
+#include "absl/strings/string_view.h"
+
 namespace netprobe {
 
 // The audit log: one line per finished RPC, whatever its service (health
@@ -14,8 +18,18 @@ namespace netprobe {
 class RpcLogInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
+  // Called as each RPC finishes with its method and status code name (the
+  // agent's RPC metrics); any thread.
+  using OnFinished =
+      std::function<void(absl::string_view method, absl::string_view code)>;
+  explicit RpcLogInterceptorFactory(OnFinished on_finished = nullptr)
+      : on_finished_(std::move(on_finished)) {}
+
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
+
+ private:
+  const OnFinished on_finished_;
 };
 
 }  // namespace netprobe

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/net/event_loop.h"
 #include "agent/probes/event_sink.h"
+#include "agent/probes/traffic_counters.h"
 
 namespace netprobe {
 
@@ -130,6 +131,7 @@ class StreamBridge final
       absl::MutexLock lock(&mu_);
       if (closed_ || finish_requested_) return false;
       if (queue_.size() >= limits_.hard_limit) {
+        TrafficCounters::Get().StreamEventDropped();
         ++dropped_pending_;
         ++dropped_total_;
         return false;

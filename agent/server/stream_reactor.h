@@ -32,6 +32,10 @@ class LiveStreams {
     absl::MutexLock lock(&mu_);
     --count_;
   }
+  int count() const {
+    absl::MutexLock lock(&mu_);
+    return count_;
+  }
   // True when none is left by `deadline`.
   bool WaitForNone(absl::Time deadline) {
     absl::MutexLock lock(&mu_);
@@ -41,7 +45,7 @@ class LiveStreams {
   }
 
  private:
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   int count_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

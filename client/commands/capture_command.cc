@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/probes/proto_time.h"
 #include "client/exit_codes.h"
+#include "client/fanout/fanout.h"
 #include "client/interrupt.h"
 #include "client/output/capture_totals.h"
 #include "client/output/json_lines.h"
@@ -41,9 +42,11 @@ struct PacketOutput {
   }
 };
 
-absl::Status OpenFile(const ParsedOptions& options, PacketOutput* out) {
+absl::Status OpenFile(const CommandContext& ctx, PacketOutput* out) {
+  const ParsedOptions& options = ctx.options;
   if (!options.Has("write")) return absl::OkStatus();
-  out->file_name = options.Get("write");
+  // One file per agent when many run at once: "cap-{agent}.pcap".
+  out->file_name = ExpandAgentPlaceholder(options.Get("write"), ctx.agent_name);
   if (out->file_name == "-") {
     out->file = stdout;
   } else {
@@ -93,7 +96,9 @@ std::vector<OptionSpec> CaptureOptions() {
       {'p', "no-promiscuous-mode", "",
        "do not put the interface in promiscuous mode (the default here)"},
       {0, "promiscuous", "", "put the interface in promiscuous mode"},
-      {'w', "write", "FILE", "write packets to FILE (pcap; '-' for stdout)"},
+      {'w', "write", "FILE",
+       "write packets to FILE (pcap; '-' for stdout; {agent} in FILE becomes the "
+       "agent's name)"},
       {0, "pcapng", "", "with -w: write pcapng instead of pcap"},
       {0, "own-traffic", "",
        "include the agent's own gRPC traffic (excluded by default)"},
@@ -142,7 +147,7 @@ int RunCapture(const CommandContext& ctx) {
     return kExitBadArguments;
   }
   PacketOutput output;
-  if (absl::Status opened = OpenFile(ctx.options, &output); !opened.ok()) {
+  if (absl::Status opened = OpenFile(ctx, &output); !opened.ok()) {
     std::fprintf(ctx.err, "netprobe capture: %s\n",
                  std::string(opened.message()).c_str());
     return kExitBadArguments;

@@ -120,6 +120,7 @@ int RunPing(const CommandContext& ctx) {
   bool any_unreached = false;
   auto show_summary = [&](const v1::TargetSummary& summary) {
     any_unreached |= summary.received() == 0;
+    if (ctx.on_summary) ctx.on_summary(summary);
     if (ctx.json) return;
     const std::string text =
         fping_style ? FormatFpingSummary(summary) : FormatPingSummary(summary);

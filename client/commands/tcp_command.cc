@@ -64,6 +64,7 @@ namespace {
 // the summary of a target that never connected.
 bool ShowTcpEvent(const CommandContext& ctx, const v1::TcpConnectEvent& event) {
   const bool unreached = event.has_summary() && event.summary().received() == 0;
+  if (event.has_summary() && ctx.on_summary) ctx.on_summary(event.summary());
   if (ctx.json) {
     WriteJsonLine(ctx.out, event);
     return unreached;

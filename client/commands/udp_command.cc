@@ -91,6 +91,7 @@ int RunUdp(const CommandContext& ctx) {
       } else if (event.has_summary()) {
         summary_seen = true;
         any_received = event.summary().received() > 0;
+        if (ctx.on_summary) ctx.on_summary(event.summary());
         text = FormatUdpEchoSummary(event.summary());
       } else if (event.has_dropped()) {
         text = FormatDropped(event.dropped());
@@ -107,6 +108,7 @@ int RunUdp(const CommandContext& ctx) {
       v1::UdpEchoEvent event;
       *event.mutable_summary()->mutable_target() = target;
       local.Fill(event.mutable_summary());
+      if (ctx.on_summary) ctx.on_summary(event.summary());
       if (ctx.json) {
         WriteJsonLine(ctx.out, event);
       } else {

@@ -1,0 +1,143 @@
+#include "agent/schedule/schedule_config.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "agent/probes/proto_time.h"
+
+namespace netprobe {
+namespace {
+
+bool ValidLabelName(absl::string_view name) {
+  if (name.empty() || absl::StartsWith(name, "__")) return false;
+  if (absl::ascii_isdigit(name[0])) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return absl::ascii_isalnum(c) || c == '_'; });
+}
+
+absl::Status Invalid(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+absl::Status CheckName(absl::string_view name, absl::string_view field,
+                       std::set<std::string>* seen) {
+  if (!ValidScheduleName(name)) {
+    return Invalid(field, absl::StrCat("'", name,
+                                       "' is not 1..64 characters of [a-zA-Z0-9_.-] "
+                                       "starting with a letter or _"));
+  }
+  if (!seen->insert(std::string(name)).second) {
+    return Invalid(field, absl::StrCat("'", name, "' is used twice"));
+  }
+  return absl::OkStatus();
+}
+
+std::string Seconds(absl::Duration d) { return absl::FormatDuration(d); }
+
+}  // namespace
+
+bool ValidScheduleName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  if (!absl::ascii_isalpha(name[0]) && name[0] != '_') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+absl::StatusOr<ScheduleConfig> ValidateSchedule(const v1::AgentConfig& config) {
+  ScheduleConfig out;
+  if (config.scheduled_probes_size() > kMaxScheduledProbes) {
+    return Invalid("scheduled_probes",
+                   absl::StrCat(config.scheduled_probes_size(),
+                                " entries, above the limit of ", kMaxScheduledProbes));
+  }
+  if (config.modules_size() > kMaxModules) {
+    return Invalid("modules", absl::StrCat(config.modules_size(),
+                                           " entries, above the limit of ", kMaxModules));
+  }
+  std::set<std::string> names;
+  for (int i = 0; i < config.scheduled_probes_size(); ++i) {
+    const v1::ScheduledProbe& entry = config.scheduled_probes(i);
+    const std::string field = absl::StrCat("scheduled_probes[", i, "]");
+    ScheduledProbeSpec spec;
+    if (absl::Status named = CheckName(entry.name(), field + ".name", &names);
+        !named.ok()) {
+      return named;
+    }
+    spec.name = entry.name();
+    if (entry.has_interval()) spec.interval = FromProto(entry.interval());
+    if (spec.interval < kMinScheduleInterval || spec.interval > kMaxScheduleInterval) {
+      return Invalid(field + ".interval",
+                     absl::StrCat(Seconds(spec.interval), " is not from ",
+                                  Seconds(kMinScheduleInterval), " to ",
+                                  Seconds(kMaxScheduleInterval)));
+    }
+    if (entry.labels_size() > kMaxProbeLabels) {
+      return Invalid(field + ".labels",
+                     absl::StrCat(entry.labels_size(), " labels, above the limit of ",
+                                  kMaxProbeLabels));
+    }
+    for (const auto& [name, value] : entry.labels()) {
+      if (!ValidLabelName(name) || name == "probe" || name == "target" ||
+          name == "kind" || name == "agent") {
+        return Invalid(
+            field + ".labels",
+            absl::StrCat("'", name,
+                         "' is not a label name of its own ([a-zA-Z_][a-zA-Z0-9_]*, "
+                         "not __*, probe, target, kind or agent)"));
+      }
+      spec.labels.emplace_back(name, value);
+    }
+    std::sort(spec.labels.begin(), spec.labels.end());
+    absl::StatusOr<ProbeRequest> request = RequestOf(entry, field);
+    if (!request.ok()) return request.status();
+    spec.request = *std::move(request);
+    absl::StatusOr<absl::Duration> longest = LongestRun(spec.request, field);
+    if (!longest.ok()) return longest.status();
+    if (*longest > spec.interval) {
+      return Invalid(field,
+                     absl::StrCat("one run may take up to ", Seconds(*longest),
+                                  ", longer than its interval ", Seconds(spec.interval),
+                                  " (fewer attempts, a shorter timeout or a "
+                                  "longer interval)"));
+    }
+    out.probes.push_back(std::move(spec));
+  }
+  std::set<std::string> module_names;
+  for (int i = 0; i < config.modules_size(); ++i) {
+    const v1::ProbeModule& entry = config.modules(i);
+    const std::string field = absl::StrCat("modules[", i, "]");
+    ModuleSpec spec;
+    if (absl::Status named = CheckName(entry.name(), field + ".name", &module_names);
+        !named.ok()) {
+      return named;
+    }
+    spec.name = entry.name();
+    if (entry.has_timeout()) spec.timeout = FromProto(entry.timeout());
+    if (spec.timeout < absl::Seconds(1) || spec.timeout > kMaxModuleTimeout) {
+      return Invalid(field + ".timeout",
+                     absl::StrCat(Seconds(spec.timeout), " is not from 1s to ",
+                                  Seconds(kMaxModuleTimeout)));
+    }
+    absl::StatusOr<ProbeRequest> request = RequestOf(entry, field);
+    if (!request.ok()) return request.status();
+    // Validated with a placeholder target: /probe supplies the real one.
+    const bool ping = std::holds_alternative<v1::PingRequest>(*request);
+    spec.request = WithTarget(*std::move(request), ping ? "127.0.0.1" : "127.0.0.1:1");
+    absl::StatusOr<absl::Duration> longest = LongestRun(spec.request, field);
+    if (!longest.ok()) return longest.status();
+    if (*longest > spec.timeout) {
+      return Invalid(field,
+                     absl::StrCat("one run may take up to ", Seconds(*longest),
+                                  ", longer than its timeout ", Seconds(spec.timeout)));
+    }
+    out.modules.push_back(std::move(spec));
+  }
+  return out;
+}
+
+}  // namespace netprobe

@@ -1,0 +1,54 @@
+#ifndef NETPROBE_AGENT_SCHEDULE_SCHEDULE_CONFIG_H_
+#define NETPROBE_AGENT_SCHEDULE_SCHEDULE_CONFIG_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/schedule/probe_request.h"
+#include "netprobe/v1/config.pb.h"
+
+namespace netprobe {
+
+// A validated config.scheduled_probes entry.
+struct ScheduledProbeSpec {
+  std::string name;
+  absl::Duration interval = absl::Seconds(60);
+  // Sorted by name: the extra labels of its metrics and results.
+  std::vector<std::pair<std::string, std::string>> labels;
+  ProbeRequest request;
+};
+
+// A validated config.modules entry.
+struct ModuleSpec {
+  std::string name;
+  absl::Duration timeout = absl::Seconds(10);
+  ProbeRequest request;
+};
+
+struct ScheduleConfig {
+  std::vector<ScheduledProbeSpec> probes;
+  std::vector<ModuleSpec> modules;
+};
+
+inline constexpr int kMaxScheduledProbes = 1000;
+inline constexpr int kMaxModules = 100;
+inline constexpr int kMaxProbeLabels = 16;
+inline constexpr absl::Duration kMinScheduleInterval = absl::Seconds(1);
+inline constexpr absl::Duration kMaxScheduleInterval = absl::Hours(24);
+inline constexpr absl::Duration kMaxModuleTimeout = absl::Seconds(60);
+
+// Checks the config's scheduled_probes and modules: names, labels,
+// intervals, and each request as its RPC would check it, and that a run fits
+// in its interval (a module's in its timeout). INVALID_ARGUMENT naming the
+// field, e.g. "scheduled_probes[1].ping.count: ...".
+absl::StatusOr<ScheduleConfig> ValidateSchedule(const v1::AgentConfig& config);
+
+// [a-zA-Z_][a-zA-Z0-9_.-]*, 1..64 characters.
+bool ValidScheduleName(absl::string_view name);
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_SCHEDULE_SCHEDULE_CONFIG_H_

@@ -1,0 +1,61 @@
+#include "agent/schedule/single_run.h"
+
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace netprobe {
+namespace {
+
+template <typename Request>
+struct EventOf;
+template <>
+struct EventOf<v1::PingRequest> {
+  using type = v1::PingEvent;
+};
+template <>
+struct EventOf<v1::TcpConnectRequest> {
+  using type = v1::TcpConnectEvent;
+};
+template <>
+struct EventOf<v1::UdpEchoRequest> {
+  using type = v1::UdpEchoEvent;
+};
+
+}  // namespace
+
+absl::StatusOr<ProbeRegistry::ProbeId> StartRun(ProbesService* service,
+                                                const Caller& caller,
+                                                const ProbeRequest& request,
+                                                RttObserver on_rtt,
+                                                std::function<void(RunOutcome)> done) {
+  return std::visit(
+      [&](const auto& typed) -> absl::StatusOr<ProbeRegistry::ProbeId> {
+        using Event = typename EventOf<std::remove_cvref_t<decltype(typed)>>::type;
+        return service->Start(
+            caller, typed,
+            std::make_shared<RunCollector<Event>>(std::move(on_rtt), std::move(done)));
+      },
+      request);
+}
+
+std::vector<std::string> RequestTargets(const ProbeRequest& request) {
+  if (const auto* ping = std::get_if<v1::PingRequest>(&request)) {
+    return {ping->targets().begin(), ping->targets().end()};
+  }
+  if (const auto* tcp = std::get_if<v1::TcpConnectRequest>(&request)) {
+    return {tcp->targets().begin(), tcp->targets().end()};
+  }
+  return {std::get<v1::UdpEchoRequest>(request).target()};
+}
+
+std::string TargetLabel(const v1::Endpoint& endpoint) {
+  if (endpoint.port() == 0) return endpoint.host();
+  if (absl::StrContains(endpoint.host(), ':')) {
+    return absl::StrCat("[", endpoint.host(), "]:", endpoint.port());
+  }
+  return absl::StrCat(endpoint.host(), ":", endpoint.port());
+}
+
+}  // namespace netprobe
