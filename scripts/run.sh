@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install-deps.sh
-cmake --preset default >/dev/null
-cmake --build --preset default -j"$(nproc)" --target netprobe-agent netprobe
+./scripts/build.sh default netprobe-agent netprobe
 
 if build/client/netprobe --timeout 2s info >/dev/null 2>&1; then
   echo "run: an agent already answers on the default socket:"

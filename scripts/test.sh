@@ -4,7 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install-deps.sh
-cmake --preset default
-cmake --build --preset default -j"$(nproc)"
+./scripts/build.sh default
 ctest --preset default
