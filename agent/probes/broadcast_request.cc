@@ -41,10 +41,9 @@ absl::StatusOr<const InterfaceInfo*> FindInterface(
   for (const InterfaceInfo& info : interfaces) {
     if (info.flags & IFF_BROADCAST) names.push_back(info.name);
   }
-  return absl::NotFoundError(
-      absl::StrCat("interface: no interface '", name.substr(0, 64),
-                   "' on this host (broadcast-capable: ",
-                   names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
+  return absl::NotFoundError(absl::StrCat(
+      "interface: no interface ", Quoted(name), " on this host (broadcast-capable: ",
+      names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
 }
 
 }  // namespace
@@ -81,9 +80,9 @@ absl::StatusOr<BroadcastPlan> ValidateBroadcast(
     }
     address = directed.front();
   } else if (std::find(allowed.begin(), allowed.end(), address) == allowed.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "address: '", address.substr(0, 64), "' is not a broadcast address of ",
-        info->name, "; allowed: ", absl::StrJoin(allowed, ", ")));
+    return absl::InvalidArgumentError(
+        absl::StrCat("address: ", Quoted(address), " is not a broadcast address of ",
+                     info->name, "; allowed: ", absl::StrJoin(allowed, ", ")));
   }
   std::optional<SocketAddress> destination =
       SocketAddress::FromLiteral(address, static_cast<uint16_t>(request.port()));
@@ -111,11 +110,11 @@ absl::StatusOr<BroadcastPlan> ValidateBroadcast(
 
   const v1::SocketOptions& options = request.options();
   if (!options.interface().empty() && options.interface() != info->name) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.interface: '", options.interface().substr(0, 64),
-                     "' conflicts with interface '", info->name,
-                     "'; leave it empty or give the same name"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.interface: ", Quoted(options.interface()), " conflicts with interface '",
+        info->name, "'; leave it empty or give the same name"));
   }
+  NETPROBE_RETURN_IF_ERROR(PrecheckSocketOptions(options));
   NETPROBE_ASSIGN_OR_RETURN(plan.setup, ValidateSocketOptions(options, /*tcp=*/false));
   if (plan.setup.source && plan.setup.source->family() != AF_INET) {
     return absl::InvalidArgumentError(

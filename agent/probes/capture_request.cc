@@ -34,8 +34,9 @@ absl::StatusOr<CapturePlan> ValidateCapture(
   if (!request.interface().empty()) plan.interface = request.interface();
   if (plan.interface != "any" && (plan.interface.size() >= IFNAMSIZ ||
                                   if_nametoindex(plan.interface.c_str()) == 0)) {
-    return absl::NotFoundError(absl::StrCat("interface: no interface '", plan.interface,
-                                            "' on this host (or \"any\")"));
+    return absl::NotFoundError(absl::StrCat("interface: no interface ",
+                                            Quoted(plan.interface),
+                                            " on this host (or \"any\")"));
   }
   if (request.filter().size() > CaptureLimits::kMaxFilterLength) {
     return absl::InvalidArgumentError(

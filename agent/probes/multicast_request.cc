@@ -91,14 +91,14 @@ absl::StatusOr<MulticastPlan> ValidateMulticast(const v1::MulticastRequest& requ
   }
   if (request.group().find('%') != std::string::npos) {
     return absl::InvalidArgumentError(
-        absl::StrCat("group: '", request.group(),
-                     "': give the interface in `interface`, not as a scope"));
+        absl::StrCat("group: ", Quoted(request.group()),
+                     ": give the interface in `interface`, not as a scope"));
   }
   std::optional<SocketAddress> group = PlainLiteral(request.group());
   if (!group) {
     return absl::InvalidArgumentError(
-        absl::StrCat("group: '", request.group(),
-                     "' is not an IP address literal (names are not accepted)"));
+        absl::StrCat("group: ", Quoted(request.group()),
+                     " is not an IP address literal (names are not accepted)"));
   }
   if (!IsMulticast(*group)) {
     return absl::InvalidArgumentError(
@@ -115,8 +115,8 @@ absl::StatusOr<MulticastPlan> ValidateMulticast(const v1::MulticastRequest& requ
                                ? if_nametoindex(request.interface().c_str())
                                : 0;
     if (index == 0) {
-      return absl::NotFoundError(absl::StrCat("interface: no interface '",
-                                              request.interface(), "' on this host"));
+      return absl::NotFoundError(absl::StrCat(
+          "interface: no interface ", Quoted(request.interface()), " on this host"));
     }
     plan.interface = request.interface();
     plan.interface_index = index;
@@ -135,8 +135,8 @@ absl::StatusOr<MulticastPlan> ValidateMulticast(const v1::MulticastRequest& requ
     std::optional<SocketAddress> source = PlainLiteral(request.source());
     if (!source) {
       return absl::InvalidArgumentError(
-          absl::StrCat("source: '", request.source(),
-                       "' is not an IP address literal (names are not accepted)"));
+          absl::StrCat("source: ", Quoted(request.source()),
+                       " is not an IP address literal (names are not accepted)"));
     }
     if (source->family() != group->family()) {
       return absl::InvalidArgumentError(absl::StrCat(

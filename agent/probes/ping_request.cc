@@ -19,15 +19,13 @@ absl::StatusOr<PingPlan> ValidatePing(const v1::PingRequest& request) {
         absl::StrFormat("targets: %d targets exceed the limit of %d per request",
                         request.targets_size(), PingLimits::kMaxTargets));
   }
+  NETPROBE_ASSIGN_OR_RETURN(plan.family, FamilyOf(request.family()));
   for (int i = 0; i < request.targets_size(); ++i) {
     const std::string& target = request.targets(i);
-    if (target.empty() || target.size() > 253) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("targets[", i, "]: '", target, "' is not a host name or address"));
-    }
+    NETPROBE_RETURN_IF_ERROR(
+        CheckHost(target, plan.family, absl::StrCat("targets[", i, "]")));
     plan.targets.push_back(target);
   }
-  plan.family = FamilyFromProto(request.family());
   if (request.count() > PingLimits::kMaxCount) {
     return absl::InvalidArgumentError(
         absl::StrFormat("count: %d is above the limit of %d (0 runs until cancelled)",
@@ -65,6 +63,7 @@ absl::StatusOr<PingPlan> ValidatePing(const v1::PingRequest& request) {
   if (request.options().source_port() != 0) {
     return absl::InvalidArgumentError("options.source_port: ICMP has no ports");
   }
+  NETPROBE_RETURN_IF_ERROR(PrecheckSocketOptions(request.options()));
   NETPROBE_ASSIGN_OR_RETURN(plan.setup, ValidateSocketOptions(request.options(), false));
   if (plan.setup.source && plan.family != AF_UNSPEC &&
       plan.setup.source->family() != plan.family) {

@@ -2,8 +2,35 @@
 
 namespace netprobe {
 
+ProbeRegistry::ProbeId ProbeRegistry::NewId() {
+  const ProbeId id = next_id_.fetch_add(1);
+  absl::MutexLock lock(&pending_mu_);
+  pending_.emplace(id, false);
+  return id;
+}
+
+size_t ProbeRegistry::pending_launches() const {
+  absl::MutexLock lock(&pending_mu_);
+  return pending_.size();
+}
+
 void ProbeRegistry::Launch(ProbeId id, Factory factory) {
-  loop_->Post([this, id, factory = std::move(factory)] {
+  loop_->Post([this, id, factory = std::move(factory)]() mutable {
+    bool cancelled = false;
+    {
+      absl::MutexLock lock(&pending_mu_);
+      if (auto it = pending_.find(id); it != pending_.end()) {
+        cancelled = it->second;
+        pending_.erase(it);
+      }
+    }
+    if (cancelled) {
+      // The client went away before its probe existed: build nothing, send
+      // nothing. The factory's captures (the stream's sink, the caller's
+      // concurrency slot) are released here, on the loop.
+      Factory dropped = std::move(factory);
+      return;
+    }
     // `done` may be called from inside the probe's own callbacks: destroying
     // it there would pull the stack from under it, so erasing is posted.
     auto done = [this, id] { loop_->Post([this, id] { Erase(id); }); };
@@ -18,6 +45,16 @@ void ProbeRegistry::Launch(ProbeId id, Factory factory) {
 }
 
 void ProbeRegistry::Cancel(ProbeId id) {
+  {
+    // Not launched on the loop yet (the launch may not even be posted): mark
+    // it, and the launch drops it. Checked under the same lock the launch
+    // takes, so one of the two always sees the other.
+    absl::MutexLock lock(&pending_mu_);
+    if (auto it = pending_.find(id); it != pending_.end()) {
+      it->second = true;
+      return;
+    }
+  }
   loop_->Post([this, id] {
     auto it = probes_.find(id);
     if (it == probes_.end()) return;

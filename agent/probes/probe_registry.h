@@ -7,6 +7,8 @@
 #include <memory>
 #include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "agent/net/event_loop.h"
 #include "agent/probes/probe.h"
 
@@ -23,18 +25,26 @@ class ProbeRegistry {
 
   explicit ProbeRegistry(EventLoop* loop) : loop_(loop) {}
 
-  // An id for a probe about to be launched, so its stream can name it first.
-  ProbeId NewId() { return next_id_.fetch_add(1); }
+  // An id for a probe about to be launched, so its stream can name it (and
+  // be cancelled) first. REQUIRES: the id is passed to Launch() once; until
+  // then the registry remembers it (a few bytes).
+  ProbeId NewId();
   // Builds and starts a probe. After StopAll(kAgentShutdown), a launched probe
-  // is stopped at once with that reason.
+  // is stopped at once with that reason. A probe cancelled before its launch
+  // ran on the loop is never built: its factory (and what it holds) is
+  // destroyed, and nothing is sent.
   void Launch(ProbeId id, Factory factory);
-  // Stops one probe because its client is gone. Unknown or ended ids are fine.
+  // Stops one probe because its client is gone, whether it runs already or is
+  // still to be launched. Unknown or ended ids are fine.
   void Cancel(ProbeId id);
   // Stops every probe, and every later one, with `reason`.
   void StopAll(StopReason reason);
 
   // Probes currently alive (approximate from other threads).
   size_t active() const { return active_.load(); }
+  // Ids issued by NewId() whose launch has not run on the loop yet (for
+  // tests and leak checks).
+  size_t pending_launches() const;
 
  private:
   void Erase(ProbeId id);
@@ -42,6 +52,10 @@ class ProbeRegistry {
   EventLoop* const loop_;
   std::atomic<ProbeId> next_id_{1};
   std::atomic<size_t> active_{0};
+  // Ids from NewId() not yet launched on the loop, each with whether it was
+  // cancelled meanwhile. Bounded by the launches in flight.
+  mutable absl::Mutex pending_mu_;
+  std::unordered_map<ProbeId, bool> pending_ ABSL_GUARDED_BY(pending_mu_);
   // Loop thread only.
   std::unordered_map<ProbeId, std::unique_ptr<Probe>> probes_;
   bool shutting_down_ = false;

@@ -1,5 +1,6 @@
 #include "agent/probes/sockets_request.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -9,6 +10,23 @@
 
 namespace netprobe {
 namespace {
+
+constexpr size_t kMaxStateName = 16;
+// "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128" and then some.
+constexpr size_t kMaxPrefix = INET6_ADDRSTRLEN + 4;
+
+// Cidr::Parse of a non-empty filter, nullopt for an empty one.
+absl::StatusOr<std::optional<Cidr>> ParsePrefix(const std::string& text,
+                                                absl::string_view field) {
+  if (text.empty()) return std::nullopt;
+  if (text.size() > kMaxPrefix) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", Quoted(text),
+        " is not an address or CIDR prefix (e.g. 198.18.0.0/15, 2001:2::/64)"));
+  }
+  NETPROBE_ASSIGN_OR_RETURN(Cidr cidr, Cidr::Parse(text, field));
+  return cidr;
+}
 
 bool HasInetFilter(const SocketsPlan& plan) {
   return plan.local || plan.remote || plan.port != 0;
@@ -40,15 +58,19 @@ absl::StatusOr<SocketsPlan> ValidateSockets(const v1::SocketsRequest& request) {
     states =
         sock_diag::StateBit(sock_diag::kListen) | sock_diag::StateBit(sock_diag::kClose);
   } else {
+    // The longest state name is "synchronized"; longer text is no state and
+    // is not quoted whole.
+    for (int i = 0; i < request.states_size(); ++i) {
+      if (request.states(i).size() > kMaxStateName) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "states[", i, "]: unknown socket state ", Quoted(request.states(i))));
+      }
+    }
     NETPROBE_ASSIGN_OR_RETURN(states,
                               sock_diag::StateMaskFromNames(request.states(), "states"));
   }
-  if (!request.local().empty()) {
-    NETPROBE_ASSIGN_OR_RETURN(plan.local, Cidr::Parse(request.local(), "local"));
-  }
-  if (!request.remote().empty()) {
-    NETPROBE_ASSIGN_OR_RETURN(plan.remote, Cidr::Parse(request.remote(), "remote"));
-  }
+  NETPROBE_ASSIGN_OR_RETURN(plan.local, ParsePrefix(request.local(), "local"));
+  NETPROBE_ASSIGN_OR_RETURN(plan.remote, ParsePrefix(request.remote(), "remote"));
   if (request.port() > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("port: ", request.port(), " is out of range 0..65535 (0: any)"));

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/net/posix_error.h"
-#include "agent/probes/proto_time.h"
+#include "agent/probes/request_fields.h"
 #include "agent/probes/socket_options.h"
 
 namespace netprobe {
@@ -20,13 +20,13 @@ absl::StatusOr<TcpConnectPlan> ValidateTcpConnect(const v1::TcpConnectRequest& r
         absl::StrFormat("targets: %d targets exceed the limit of %d per request",
                         request.targets_size(), TcpConnectLimits::kMaxTargets));
   }
+  NETPROBE_ASSIGN_OR_RETURN(plan.family, FamilyOf(request.family()));
   for (int i = 0; i < request.targets_size(); ++i) {
     NETPROBE_ASSIGN_OR_RETURN(
         HostPort target,
-        ParseHostPort(request.targets(i), absl::StrCat("targets[", i, "]")));
+        ParseTarget(request.targets(i), plan.family, absl::StrCat("targets[", i, "]")));
     plan.targets.push_back(std::move(target));
   }
-  plan.family = FamilyFromProto(request.family());
   plan.count = request.count() == 0 ? 1 : request.count();
   if (plan.count > TcpConnectLimits::kMaxCount) {
     return absl::InvalidArgumentError(
@@ -41,20 +41,15 @@ absl::StatusOr<TcpConnectPlan> ValidateTcpConnect(const v1::TcpConnectRequest& r
         plan.targets.size(), plan.count, attempts, TcpConnectLimits::kMaxAttempts));
   }
   if (request.has_interval()) {
-    plan.interval = FromProto(request.interval());
-    if (plan.interval < absl::ZeroDuration() || plan.interval > absl::Hours(1)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("interval: ", absl::FormatDuration(plan.interval),
-                       " is out of range: it must be from 0 (back to back) to 1h"));
-    }
+    NETPROBE_ASSIGN_OR_RETURN(
+        plan.interval,
+        DurationInRange(request.interval(), "interval", absl::ZeroDuration(),
+                        absl::Hours(1), " (back to back)"));
   }
   if (request.has_timeout()) {
-    plan.timeout = FromProto(request.timeout());
-    if (plan.timeout < absl::Milliseconds(1) || plan.timeout > absl::Seconds(60)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("timeout: ", absl::FormatDuration(plan.timeout),
-                       " is out of range: it must be from 1ms to 60s"));
-    }
+    NETPROBE_ASSIGN_OR_RETURN(
+        plan.timeout, DurationInRange(request.timeout(), "timeout", absl::Milliseconds(1),
+                                      absl::Seconds(60)));
   }
   if (request.concurrency() != 0) {
     if (request.concurrency() > TcpConnectLimits::kMaxConcurrency) {
@@ -64,6 +59,7 @@ absl::StatusOr<TcpConnectPlan> ValidateTcpConnect(const v1::TcpConnectRequest& r
     }
     plan.concurrency = request.concurrency();
   }
+  NETPROBE_RETURN_IF_ERROR(PrecheckSocketOptions(request.options()));
   NETPROBE_ASSIGN_OR_RETURN(plan.setup, ValidateSocketOptions(request.options(), true));
   if (plan.setup.source && plan.family != AF_UNSPEC &&
       plan.setup.source->family() != plan.family) {

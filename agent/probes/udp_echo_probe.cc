@@ -1,5 +1,4 @@
 #include "agent/probes/udp_echo_probe.h"
-#include "agent/probes/traffic_counters.h"
 
 #include <errno.h>
 #include <sys/epoll.h>
@@ -12,6 +11,7 @@
 #include "agent/probes/attempt_result.h"
 #include "agent/probes/proto_time.h"
 #include "agent/probes/stream_end.h"
+#include "agent/probes/traffic_counters.h"
 #include "agent/util/log.h"
 
 namespace netprobe {
@@ -72,7 +72,12 @@ void UdpEchoProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   auto socket = UdpSocket::Open(target_.family(), plan_.setup);
   if (!socket.ok()) return FinishWith(socket.status());
   socket_.emplace(*std::move(socket));
-  if (absl::Status st = socket_->Connect(target_); !st.ok()) return FinishWith(st);
+  // A connected socket hears the target's ICMP errors as send errors. When
+  // the route refuses even the connect (blackhole, unreachable, prohibit,
+  // a filter), each datagram goes unconnected instead, so every attempt
+  // reports the kernel's error and sends recover if the route heals: a
+  // target failure is a result, not the end of the call.
+  unconnected_ = !socket_->Connect(target_).ok();
   absl::Status watched = loop_->Watch(socket_->fd(), EPOLLIN,
                                       [this](uint32_t events) { OnReadable(events); });
   if (!watched.ok()) return FinishWith(watched);
@@ -114,7 +119,7 @@ void UdpEchoProbe::SendNext() {
   const absl::Time now = absl::Now();
   const std::vector<uint8_t> datagram =
       udp_echo::Build({.token = token_, .sequence = sequence, .sent = now}, plan_.size);
-  const int err = socket_->Send(datagram);
+  const int err = socket_->Send(datagram, unconnected_ ? &target_ : nullptr);
   if (err == 0) TrafficCounters::Get().Sent(SendingProbe::kUdpEcho);
   if (err != 0) {
     // Refused at once by the kernel (no route, a pending ICMP error, ...).

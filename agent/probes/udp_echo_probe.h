@@ -81,6 +81,7 @@ class UdpEchoProbe final : public Probe {
   const uint32_t token_;
 
   SocketAddress target_;
+  bool unconnected_ = false;  // connect() refused: sendto() each datagram
   std::optional<UdpSocket> socket_;
   bool begun_ = false;
   bool finished_ = false;

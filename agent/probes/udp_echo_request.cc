@@ -13,10 +13,11 @@ namespace netprobe {
 
 absl::StatusOr<UdpEchoPlan> ValidateUdpEcho(const v1::UdpEchoRequest& request) {
   UdpEchoPlan plan;
-  NETPROBE_ASSIGN_OR_RETURN(HostPort target, ParseHostPort(request.target(), "target"));
+  NETPROBE_ASSIGN_OR_RETURN(plan.family, FamilyOf(request.family()));
+  NETPROBE_ASSIGN_OR_RETURN(HostPort target,
+                            ParseTarget(request.target(), plan.family, "target"));
   plan.host = target.host;
   plan.port = target.port;
-  plan.family = FamilyFromProto(request.family());
   if (request.count() > UdpEchoLimits::kMaxCount) {
     return absl::InvalidArgumentError(
         absl::StrFormat("count: %d is above the limit of %d (0 runs until cancelled)",
@@ -47,6 +48,7 @@ absl::StatusOr<UdpEchoPlan> ValidateUdpEcho(const v1::UdpEchoRequest& request) {
     return absl::InvalidArgumentError(
         "options: tcp_nodelay and tcp_keepalive_idle are for TCP");
   }
+  NETPROBE_RETURN_IF_ERROR(PrecheckSocketOptions(request.options()));
   NETPROBE_ASSIGN_OR_RETURN(plan.setup, ValidateSocketOptions(request.options(), false));
   if (plan.setup.source && plan.family != AF_UNSPEC &&
       plan.setup.source->family() != plan.family) {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/probes/request_fields.h"
 #include "agent/server/stream_reactor.h"
 
 namespace netprobe {
@@ -16,8 +17,8 @@ grpc::ServerWriteReactor<v1::WatchResultsEvents>* ResultsService::WatchResults(
     if (std::find(names.begin(), names.end(), request->probes(i)) == names.end()) {
       return Reactor::Rejected(
           loop_, absl::NotFoundError(absl::StrCat(
-                     "probes[", i, "]: no scheduled probe named '", request->probes(i),
-                     "' (configured: ",
+                     "probes[", i, "]: no scheduled probe named ",
+                     Quoted(request->probes(i)), " (configured: ",
                      names.empty() ? "none" : absl::StrJoin(names, ", "), ")")));
     }
   }

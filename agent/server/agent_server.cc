@@ -18,6 +18,7 @@
 #include "agent/server/privileges.h"
 #include "agent/server/rpc_log.h"
 #include "agent/server/stream_reactor.h"
+#include "agent/server/unix_socket_file.h"
 #include "agent/util/log.h"
 
 namespace netprobe {
@@ -69,6 +70,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
                                                    options.transport.Authenticated()));
     if (address.kind == ListenAddress::Kind::kUnix) {
       NETPROBE_RETURN_IF_ERROR(PrepareUnixSocketDir(address.path));
+      NETPROBE_RETURN_IF_ERROR(CheckUnixSocketFree(address.path));
     }
     addresses.push_back(std::move(address));
   }
@@ -170,6 +172,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   for (size_t i = 0; i < addresses.size(); ++i) {
     if (addresses[i].kind == ListenAddress::Kind::kUnix) {
       agent->unix_paths_.push_back(addresses[i].path);
+      agent->unix_identities_.push_back(IdentityOf(addresses[i].path));
       NETPROBE_RETURN_IF_ERROR(SetUnixSocketAccess(
           addresses[i].path, options.unix_socket_mode, options.unix_socket_group));
       agent->bound_.push_back(absl::StrCat("unix:", addresses[i].path));
@@ -253,7 +256,12 @@ void AgentServer::Shutdown() {
   if (http_ != nullptr) http_->Stop();
   if (loop_ != nullptr) loop_->Stop();
   if (loop_thread_.joinable()) loop_thread_.join();
-  for (const std::string& path : unix_paths_) unlink(path.c_str());
+  // Only the files this agent bound: another agent may have replaced one.
+  for (size_t i = 0; i < unix_paths_.size(); ++i) {
+    if (unix_identities_[i] && IdentityOf(unix_paths_[i]) == unix_identities_[i]) {
+      unlink(unix_paths_[i].c_str());
+    }
+  }
 }
 
 AgentServer::~AgentServer() { Shutdown(); }

@@ -27,6 +27,7 @@
 #include "agent/server/probes_service.h"
 #include "agent/server/server_credentials.h"
 #include "agent/server/server_limits.h"
+#include "agent/server/unix_socket_file.h"
 
 namespace netprobe {
 
@@ -94,6 +95,7 @@ class AgentServer {
   AgentOptions options_;
   std::vector<std::string> bound_;
   std::vector<std::string> unix_paths_;
+  std::vector<std::optional<FileIdentity>> unix_identities_;  // as bound
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<ProbeRegistry> registry_;
   std::unique_ptr<PolicyHolder> policy_;

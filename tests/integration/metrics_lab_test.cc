@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/substitute.h"
 #include "agent/net/monotonic_clock.h"
 #include "netprobe/v1/schedule.grpc.pb.h"
 #include "tests/lab/lab.h"
@@ -124,25 +125,27 @@ class MetricsLabTest : public ::testing::Test {
 };
 
 std::string ScheduledConfig(const std::string& target) {
-  return absl::StrCat(R"pb(
-                        scheduled_probes { name: "lab-ping"
-                                           interval { seconds: 2 }
-                                           labels { key: "site" value: "lab" }
-                                           ping { targets: ")pb",
-                      target, R"pb(                                   " count: 2 interval { nanos: 200000000 } }
+  // Not an R"pb(...)" string: clang-format would reflow the text proto
+  // around the inserted target.
+  return absl::Substitute(R"cfg(
+    scheduled_probes {
+      name: "lab-ping"
+      interval { seconds: 2 }
+      labels { key: "site" value: "lab" }
+      ping { targets: "$0" count: 2 interval { nanos: 200000000 } }
     }
-                                                                      scheduled_probes {
+    scheduled_probes {
       name: "closed-port"
       interval { seconds: 2 }
-      tcp_connect { targets: ")pb",
-                      target, R"pb(                                   :9" timeout { nanos: 500000000 } }
+      tcp_connect { targets: "$0:9" timeout { nanos: 500000000 } }
     }
-                                                                      modules {
+    modules {
       name: "icmp"
       timeout { seconds: 5 }
       ping { count: 3 interval { nanos: 100000000 } }
     }
-  )pb");
+  )cfg",
+                          target);
 }
 
 TEST_F(MetricsLabTest, ServesScheduledProbeMetricsThatPromtoolAccepts) {
@@ -357,12 +360,13 @@ TEST_F(MetricsLabTest, SighupReplacesTheSchedule) {
       absl::StrCat(R"(netprobe_probe_success{probe="lab-ping",kind="Ping",target=")",
                    target_, R"(",site="lab"})");
   ASSERT_EQ(WaitForSample(old_series), 1.0);
-  std::ofstream(config_) << absl::StrCat(R"pb(
-                                           scheduled_probes { name: "renamed"
-                                                              interval { seconds: 2 }
-                                                              ping { targets: ")pb",
-                                         target_, R"pb(                                                       " count: 1 }
-    })pb");
+  std::ofstream(config_) << absl::Substitute(R"cfg(
+    scheduled_probes {
+      name: "renamed"
+      interval { seconds: 2 }
+      ping { targets: "$0" count: 1 }
+    })cfg",
+                                             target_);
   agent_->process().Signal(SIGHUP);
   ASSERT_THAT(
       agent_->process().WaitForStderr("configuration reloaded", absl::Seconds(10)),

@@ -78,7 +78,7 @@ TEST(ValidateTcpConnect, TimeIntervalAndConcurrencyRanges) {
   EXPECT_THAT(
       ValidateTcpConnect(request),
       StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("timeout: 0 is out of range: it must be from 1ms to 60s")));
+               HasSubstr("timeout: 0 is out of range: it must be from 1ms to 1m")));
   request.mutable_timeout()->set_seconds(61);
   EXPECT_THAT(ValidateTcpConnect(request),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("timeout: 1m1s")));
@@ -157,6 +157,76 @@ TEST(ValidateTcpConnect, SocketOptionsAreCheckedByTheSharedValidator) {
   request.mutable_options()->mutable_tcp_keepalive_idle()->set_seconds(0);
   EXPECT_THAT(ValidateTcpConnect(request), StatusIs(absl::StatusCode::kInvalidArgument,
                                                     HasSubstr("tcp_keepalive_idle")));
+}
+
+TEST(ValidateTcpConnect, HostsAreLiteralsOrHostNamesNeverResolvedHere) {
+  for (const char* good : {"h:1", "web-1.example.com:80", "example.com.:80", "[::1]:80",
+                           "[fe80::1%lo]:80", "127.0.0.1:1", "3com.example:1"}) {
+    EXPECT_THAT(ValidateTcpConnect(Request({good})), IsOk()) << good;
+  }
+  for (const char* bad :
+       {"bad host:80", "300.1.1.1:80", "1.2.3:80", "0x7f000001:80", "host_name:80",
+        "-a.example:80", "a-.example:80", "a..b:80", ".:80", "a\tb:80"}) {
+    EXPECT_THAT(ValidateTcpConnect(Request({bad})),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("targets[0]: '")))
+        << bad;
+    EXPECT_THAT(ValidateTcpConnect(Request({bad})).status().message(),
+                HasSubstr("is not a host name or address"))
+        << bad;
+  }
+  EXPECT_THAT(
+      ValidateTcpConnect(Request({"[web]:80"})),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("targets[0]: '[web]:80': brackets hold an IPv6 address")));
+  const std::string label64 = std::string(64, 'a') + ".example:80";
+  EXPECT_THAT(ValidateTcpConnect(Request({label64.c_str()})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("is not a host name or address")));
+  // Too long for any HOST:PORT: refused before parsing, quoted short.
+  const std::string huge(100000, 'x');
+  auto refused = ValidateTcpConnect(Request({huge.c_str()}));
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("(100000 characters) is not HOST:PORT (at "
+                                          "most 260 characters)")));
+  EXPECT_LT(refused.status().message().size(), 200u);
+}
+
+TEST(ValidateTcpConnect, LiteralsOfTheOtherFamilyAndUnknownFamiliesAreRefused) {
+  auto request = Request({"127.0.0.1:80"});
+  request.set_family(v1::ADDRESS_FAMILY_IPV6);
+  EXPECT_THAT(ValidateTcpConnect(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("targets[0]: 127.0.0.1 is an IPv4 address but the "
+                                 "request asks for IPv6")));
+  request.set_family(static_cast<v1::AddressFamily>(7));
+  EXPECT_THAT(ValidateTcpConnect(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("family: 7 is not IPV4, IPV6 or unset")));
+}
+
+TEST(ValidateTcpConnect, MalformedDurationsAreRefused) {
+  auto request = Request({"h:1"});
+  request.mutable_timeout()->set_seconds(1);
+  request.mutable_timeout()->set_nanos(1000000000);
+  EXPECT_THAT(ValidateTcpConnect(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("timeout: nanos 1000000000 is out of range")));
+  request.mutable_timeout()->set_nanos(-1);
+  EXPECT_THAT(ValidateTcpConnect(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("with the sign of seconds")));
+  request.mutable_timeout()->set_seconds(INT64_MAX);
+  request.mutable_timeout()->set_nanos(0);
+  EXPECT_THAT(ValidateTcpConnect(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("timeout: 9223372036854775807 seconds is out of range: "
+                                 "it must be from 1ms to 1m")));
+  request.clear_timeout();
+  request.mutable_options()->mutable_tcp_keepalive_idle()->set_seconds(10);
+  request.mutable_options()->mutable_tcp_keepalive_idle()->set_nanos(-3);
+  EXPECT_THAT(ValidateTcpConnect(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("options.tcp_keepalive_idle: nanos -3")));
 }
 
 }  // namespace
