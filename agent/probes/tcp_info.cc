@@ -23,12 +23,13 @@ absl::string_view TcpStateName(uint8_t state) {
 }
 
 void DecodeTcpInfo(const uint8_t* data, size_t len, v1::TcpInfo* out) {
+  // Before the memcpy: with nothing to copy `data` may be null (UB there).
+  if (len == 0) return;
   tcp_info info;
   std::memset(&info, 0, sizeof(info));
   std::memcpy(&info, data, std::min(len, sizeof(info)));
   // A field counts when the kernel's struct was long enough to hold it.
 #define NP_HAS(field) (offsetof(tcp_info, field) + sizeof(info.field) <= len)
-  if (len == 0) return;
   out->set_state(std::string(TcpStateName(info.tcpi_state)));
   if (NP_HAS(tcpi_options)) {
     out->set_retransmits(info.tcpi_retransmits);

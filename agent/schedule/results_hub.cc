@@ -14,6 +14,18 @@ v1::WatchResultsEvent EndEvent() {
   return event;
 }
 
+// Ends the streams with a StreamEnd and OK, on the loop thread: Emit() is
+// loop-thread only (the bridge defers its write start on the loop), and
+// EndAll() and Subscribe() are called from others (shutdown, gRPC).
+void EndOnLoop(EventLoop* loop, std::vector<std::shared_ptr<ResultsHub::Bridge>> bridges) {
+  loop->Post([bridges = std::move(bridges)] {
+    for (const auto& bridge : bridges) {
+      bridge->Emit(EndEvent());
+      bridge->Finish(absl::OkStatus());
+    }
+  });
+}
+
 }  // namespace
 
 std::shared_ptr<ResultsHub::Bridge> ResultsHub::Subscribe(
@@ -28,10 +40,7 @@ std::shared_ptr<ResultsHub::Bridge> ResultsHub::Subscribe(
     ended = ended_;
     if (!ended) subscribers_.push_back({bridge, std::move(probes)});
   }
-  if (ended) {
-    bridge->Emit(EndEvent());
-    bridge->Finish(absl::OkStatus());
-  }
+  if (ended) EndOnLoop(loop_, {bridge});
   return bridge;
 }
 
@@ -70,12 +79,13 @@ void ResultsHub::EndAll() {
     absl::MutexLock lock(&mu_);
     ended_ = true;
   }
+  std::vector<std::shared_ptr<Bridge>> bridges;
   for (const Subscriber& subscriber : live) {
     if (std::shared_ptr<Bridge> bridge = subscriber.bridge.lock()) {
-      bridge->Emit(EndEvent());
-      bridge->Finish(absl::OkStatus());
+      bridges.push_back(std::move(bridge));
     }
   }
+  EndOnLoop(loop_, std::move(bridges));
 }
 
 size_t ResultsHub::subscribers() const { return Live().size(); }
