@@ -92,9 +92,29 @@ bool IsHostName(absl::string_view name) {
   return inet_aton(std::string(name).c_str(), &ignored) == 0;
 }
 
+namespace {
+
+// IPv4 in the older numeric forms ping and getaddrinfo take ("10.1" for
+// 10.0.0.1, "0x7f000001", "3323068428"): the resolver turns them into the
+// address they name, which the policy then judges like any other.
+std::optional<SocketAddress> InetAtonForm(absl::string_view host) {
+  if (host.empty() || host.size() > 2 + 4 * 11) return std::nullopt;
+  for (char c : host) {
+    if (!absl::ascii_isxdigit(c) && c != '.' && c != 'x' && c != 'X') return std::nullopt;
+  }
+  in_addr address;
+  if (inet_aton(std::string(host).c_str(), &address) == 0) return std::nullopt;
+  char text[INET_ADDRSTRLEN];
+  if (inet_ntop(AF_INET, &address, text, sizeof(text)) == nullptr) return std::nullopt;
+  return SocketAddress::FromLiteral(text);
+}
+
+}  // namespace
+
 absl::Status CheckHost(absl::string_view host, int family, absl::string_view field) {
   std::optional<SocketAddress> literal;
   if (host.size() <= kMaxLiteralLength) literal = SocketAddress::FromLiteral(host);
+  if (!literal) literal = InetAtonForm(host);
   if (!literal) {
     if (IsHostName(host)) return absl::OkStatus();
     return absl::InvalidArgumentError(
