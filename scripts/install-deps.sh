@@ -9,6 +9,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libpcap-dev libcap-dev libgtest-dev libgmock-dev libssl-dev
   libcpp-httplib-dev
+  # benchmarks: tests/bench/micro_bench (Google Benchmark)
+  libbenchmark-dev
   # fuzzing: clang 14 with its libFuzzer and sanitizer runtimes
   clang-14 libclang-rt-14-dev
   # tests: the lab, faults, foreign tools and a foreign gRPC client

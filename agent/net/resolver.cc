@@ -8,19 +8,17 @@
 
 namespace netprobe {
 
-Resolver::Resolver()
-    : worker_([this] {
-        pthread_setname_np(pthread_self(), "np-resolver");
-        Work();
-      }) {}
+Resolver::Resolver() = default;
 
 Resolver::~Resolver() {
+  std::thread worker;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
     jobs_.clear();
+    worker = std::move(worker_);
   }
-  worker_.join();
+  if (worker.joinable()) worker.join();
 }
 
 void Resolver::Resolve(std::string host, int family, std::string field, Callback done) {
@@ -31,6 +29,14 @@ void Resolver::Resolve(std::string host, int family, std::string field, Callback
 void Resolver::RunBlocking(std::function<void()> work) {
   absl::MutexLock lock(&mu_);
   jobs_.push_back(std::move(work));
+  // The worker starts with the first job: most requests name literals, and
+  // an idle agent keeps one thread fewer (its thread budget, BENCHMARKS.md).
+  if (!worker_.joinable() && !stopping_) {
+    worker_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "np-resolver");
+      Work();
+    });
+  }
 }
 
 void Resolver::Work() {

@@ -20,7 +20,9 @@ class EventLoop;
 
 // Resolves names with getaddrinfo() on its own worker thread, because
 // getaddrinfo blocks and neither the event loop nor gRPC's callback threads
-// may. Literals never reach the worker (see ResolveLiteral). Thread-safe.
+// may. Literals never reach the worker (see ResolveLiteral). The worker
+// starts with the first job (it inherits that caller's credentials and
+// signal mask). Thread-safe.
 class Resolver {
  public:
   using Callback = std::function<void(absl::StatusOr<SocketAddress>)>;
@@ -52,7 +54,7 @@ class Resolver {
   absl::Mutex mu_;
   std::deque<std::function<void()>> jobs_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread worker_;
+  std::thread worker_ ABSL_GUARDED_BY(mu_);  // started by the first job
 };
 
 // Judges a resolved address before anything is sent to it (the agent's
