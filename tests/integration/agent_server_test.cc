@@ -21,6 +21,7 @@
 #include "netprobe/v1/agent.grpc.pb.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 #include "tests/test_support/ports.h"
+#include "tests/test_support/proc_self.h"
 #include "tests/test_support/status_matchers.h"
 #include "tests/test_support/subprocess.h"
 
@@ -29,26 +30,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-int CountEntries(const char* dir) {
-  int n = 0;
-  if (DIR* d = opendir(dir)) {
-    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-    closedir(d);
-  }
-  return n;
-}
-int OpenFds() { return CountEntries("/proc/self/fd"); }
 int Threads() { return CountEntries("/proc/self/task"); }
-
-// Polls `condition` every 10 ms until it holds or `timeout` passes.
-bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
-  const absl::Duration deadline = MonotonicNow() + timeout;
-  while (!condition()) {
-    if (MonotonicNow() > deadline) return false;
-    poll(nullptr, 0, 10);
-  }
-  return true;
-}
 
 class AgentServerTest : public ::testing::Test {
  protected:

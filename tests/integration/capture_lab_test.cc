@@ -18,6 +18,7 @@
 #include "netprobe/v1/capture.pb.h"
 #include "tests/lab/lab.h"
 #include "tests/test_support/json_events.h"
+#include "tests/test_support/proc_self.h"
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe::testing {
@@ -89,20 +90,6 @@ uint64_t CountBefore(const std::string& text, const std::string& what) {
     if (!absl::StrContains(line, what)) continue;
     uint64_t n = 0;
     if (absl::SimpleAtoi(line.substr(0, line.find(' ')), &n)) return n;
-  }
-  return 0;
-}
-
-// The VmRSS of `pid` in KiB, or 0.
-uint64_t RssKiB(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (absl::StartsWith(line, "VmRSS:")) {
-      uint64_t kib = 0;
-      std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipWhitespace());
-      if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kib)) return kib;
-    }
   }
   return 0;
 }
@@ -397,7 +384,7 @@ TEST_F(CaptureLabTest, SlowClientSeesDropsCountedAndAgentMemoryStaysBounded) {
   constexpr int kFlood = 200000;
   constexpr int kSize = 1000;  // 200 MB of packets if the agent kept them all
   const pid_t agent = agent_->process().pid();
-  const uint64_t baseline = RssKiB(agent);
+  const int64_t baseline = VmRssKiB(agent);
   ASSERT_GT(baseline, 0u);
   // The test does not read the client's stdout until the flood is over: the
   // pipe fills, the client blocks writing, gRPC's flow control stops the
@@ -408,15 +395,15 @@ TEST_F(CaptureLabTest, SlowClientSeesDropsCountedAndAgentMemoryStaysBounded) {
       kPeer, {kPython, "-c", kUdpSender, lab_->host(kAgent).ipv4,
               absl::StrCat(sink_port_), absl::StrCat(kFlood), absl::StrCat(kSize)});
   ASSERT_THAT(flood, IsOk());
-  uint64_t peak = baseline;
+  int64_t peak = baseline;
   // Samples the agent's RSS while the flood runs (bounded: 60 s at most).
   for (int i = 0; i < 600; ++i) {
-    peak = std::max(peak, RssKiB(agent));
+    peak = std::max(peak, VmRssKiB(agent));
     auto done = flood->Wait(absl::Milliseconds(100));
     if (done.ok()) break;
   }
   ASSERT_THAT(flood->Wait(absl::Seconds(1)), IsOk());
-  peak = std::max(peak, RssKiB(agent));
+  peak = std::max(peak, VmRssKiB(agent));
   // Now read: the client drains, the capture ends on its duration.
   auto code = client.Wait(absl::Seconds(30));
   ASSERT_THAT(code, IsOk());
@@ -432,7 +419,7 @@ TEST_F(CaptureLabTest, SlowClientSeesDropsCountedAndAgentMemoryStaysBounded) {
   EXPECT_EQ(captured + by_agent + kernel, received) << client.err();
   // The kernel ring (16 MiB), the stream queue (16 batches of at most
   // 256 KiB) and gRPC's buffers: far below the 200 MB that went by.
-  EXPECT_LT(peak - baseline, 64u * 1024)
+  EXPECT_LT(peak - baseline, 64 * 1024)
       << "baseline " << baseline << " KiB, peak " << peak << " KiB";
 }
 

@@ -39,6 +39,7 @@
 #include "agent/server/stream_reactor.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 #include "tests/test_support/ports.h"
+#include "tests/test_support/proc_self.h"
 #include "tests/test_support/status_matchers.h"
 #include "tests/test_support/subprocess.h"
 
@@ -48,15 +49,6 @@ namespace {
 // ---------------------------------------------------------------------------
 // /proc/self
 
-int CountEntries(const char* dir) {
-  int n = 0;
-  if (DIR* d = opendir(dir)) {
-    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-    closedir(d);
-  }
-  return n;
-}
-int OpenFds() { return CountEntries("/proc/self/fd"); }
 // gRPC's process-wide pools grow under load up to their caps and stay:
 // "default-executo(r)" (2 per core) and "grpc_global_tim(er)" threads. The
 // agent's own threads (loop, resolver, gRPC's server and event engine) are
@@ -95,38 +87,18 @@ int PoolThreadCap() {
 }
 std::string ThreadNames() {
   std::string out;
-  for (const auto& [name, n] : ThreadsByName()) absl::StrAppend(&out, name, " x", n, "; ");
+  for (const auto& [name, n] : ThreadsByName())
+    absl::StrAppend(&out, name, " x", n, "; ");
   return out;
 }
 
-// VmRSS of this process, in KiB.
-int64_t RssKb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      int64_t kb = 0;
-      if (sscanf(line.c_str(), "VmRSS: %ld", &kb) == 1) return kb;
-    }
-  }
-  return -1;
-}
+int64_t RssKb() { return VmRssKiB(getpid()); }
 
 // RSS once freed memory went back to the kernel: what the agent still holds,
 // not what glibc keeps cached in its arenas.
 int64_t TrimmedRssKb() {
   malloc_trim(0);
   return RssKb();
-}
-
-// Polls `condition` every 10 ms until it holds or `timeout` passes.
-bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
-  const absl::Duration deadline = MonotonicNow() + timeout;
-  while (!condition()) {
-    if (MonotonicNow() > deadline) return false;
-    poll(nullptr, 0, 10);
-  }
-  return true;
 }
 
 void RaiseFdLimit() {
@@ -216,8 +188,9 @@ class HeldPing final : public grpc::ClientReadReactor<v1::PingEvents> {
 int LoadClientMain(int argc, char** argv) {
   int streams = 0, connections = 0, interval_ms = 0;
   if (argc != 6 || !absl::SimpleAtoi(argv[3], &streams) ||
-      !absl::SimpleAtoi(argv[4], &connections) || !absl::SimpleAtoi(argv[5], &interval_ms) ||
-      streams < 1 || connections < 1 || interval_ms < 1) {
+      !absl::SimpleAtoi(argv[4], &connections) ||
+      !absl::SimpleAtoi(argv[5], &interval_ms) || streams < 1 || connections < 1 ||
+      interval_ms < 1) {
     fprintf(stderr, "usage: --load-client ADDRESS STREAMS CONNECTIONS INTERVAL_MS\n");
     return 2;
   }
@@ -254,8 +227,8 @@ int LoadClientMain(int argc, char** argv) {
   int sig = 0;
   sigwait(&term, &sig);
   for (auto& stream : held) stream->Cancel();
-  const bool all_done = WaitFor([&] { return tally.done.load() == streams; },
-                                absl::Seconds(20));
+  const bool all_done =
+      WaitFor([&] { return tally.done.load() == streams; }, absl::Seconds(20));
   absl::MutexLock lock(&tally.mu);
   printf("done=%d cancelled=%d exhausted=%d unavailable=%d ok=%d;\n", tally.done.load(),
          tally.codes[grpc::StatusCode::CANCELLED],
@@ -299,8 +272,8 @@ class LoadTest : public ::testing::Test {
     auto code = client.Wait(absl::Seconds(10));
     if (!code.ok()) return code.status();
     if (*code != 0) {
-      return absl::InternalError(absl::StrCat("client exited ", *code, ": ", *line,
-                                              client.err()));
+      return absl::InternalError(
+          absl::StrCat("client exited ", *code, ": ", *line, client.err()));
     }
     return *line;
   }
@@ -324,9 +297,11 @@ TEST_F(LoadTest, HoldsAThousandStreamsAndReturnsToBaselineAfterCancellingThem) {
     ASSERT_THAT(warm, IsOk());
     ASSERT_THAT(warm->WaitForStdout("first=100;", absl::Seconds(20)), IsOk());
     ASSERT_THAT(CancelClient(*warm), IsOk());
-    ASSERT_TRUE(WaitFor([&] { return (*agent)->active_probes() == 0; }, absl::Seconds(10)));
+    ASSERT_TRUE(
+        WaitFor([&] { return (*agent)->active_probes() == 0; }, absl::Seconds(10)));
   }
-  ASSERT_TRUE(WaitFor([&] { return LiveStreams::Get().count() == 0; }, absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return LiveStreams::Get().count() == 0; }, absl::Seconds(10)));
   const int fds_before = OpenFds();
   const int threads_before = Threads();
   const int64_t rss_before = TrimmedRssKb();
@@ -335,9 +310,9 @@ TEST_F(LoadTest, HoldsAThousandStreamsAndReturnsToBaselineAfterCancellingThem) {
   auto client = StartClient(kStreams, kConnections, 1000);
   ASSERT_THAT(client, IsOk());
   // Every stream has delivered a reply, and the agent holds every one of them.
-  ASSERT_THAT(client->WaitForStdout(absl::StrCat("first=", kStreams, ";"),
-                                    absl::Seconds(30)),
-              IsOk())
+  ASSERT_THAT(
+      client->WaitForStdout(absl::StrCat("first=", kStreams, ";"), absl::Seconds(30)),
+      IsOk())
       << client->out() << client->err();
   const absl::Duration ramp = MonotonicNow() - start;
   EXPECT_TRUE(
@@ -351,7 +326,8 @@ TEST_F(LoadTest, HoldsAThousandStreamsAndReturnsToBaselineAfterCancellingThem) {
   // One raw ICMP socket per ping and one per connection, nothing else per
   // stream.
   EXPECT_LE(fds_held - fds_before, kStreams + kConnections + 16);
-  const double per_stream_kb = static_cast<double>(rss_held_trimmed - rss_before) / kStreams;
+  const double per_stream_kb =
+      static_cast<double>(rss_held_trimmed - rss_before) / kStreams;
   Report("streams_held", absl::StrCat(kStreams));
   Report("ramp_to_all_streams_ms", absl::StrCat(absl::ToInt64Milliseconds(ramp)));
   Report("rss_kb_before_held_trimmed",
@@ -364,19 +340,20 @@ TEST_F(LoadTest, HoldsAThousandStreamsAndReturnsToBaselineAfterCancellingThem) {
 
   auto done = CancelClient(*client);
   ASSERT_THAT(done, IsOk());
-  EXPECT_THAT(*done, ::testing::HasSubstr(absl::StrCat("done=", kStreams, " cancelled=",
-                                                       kStreams, " ")));
+  EXPECT_THAT(*done, ::testing::HasSubstr(
+                         absl::StrCat("done=", kStreams, " cancelled=", kStreams, " ")));
   const absl::Duration cancel_start = MonotonicNow();
   EXPECT_TRUE(WaitFor([&] { return (*agent)->active_probes() == 0; }, absl::Seconds(10)))
       << (*agent)->active_probes() << " probes still running";
-  EXPECT_TRUE(WaitFor([&] { return LiveStreams::Get().count() == 0; }, absl::Seconds(10)));
+  EXPECT_TRUE(
+      WaitFor([&] { return LiveStreams::Get().count() == 0; }, absl::Seconds(10)));
   EXPECT_TRUE(WaitFor([&] { return OpenFds() <= fds_before; }, absl::Seconds(10)))
       << "fds: " << OpenFds() << " vs " << fds_before;
   EXPECT_TRUE(WaitFor([&] { return Threads() <= threads_before; }, absl::Seconds(10)))
       << "threads: " << Threads() << " vs " << threads_before << ": " << ThreadNames();
   EXPECT_LE(PoolThreads(), PoolThreadCap()) << ThreadNames();
-  EXPECT_TRUE(WaitFor([&] { return TrimmedRssKb() <= rss_before + 8 * 1024; },
-                      absl::Seconds(10)))
+  EXPECT_TRUE(
+      WaitFor([&] { return TrimmedRssKb() <= rss_before + 8 * 1024; }, absl::Seconds(10)))
       << "RSS " << RssKb() << " KiB vs " << rss_before << " KiB before";
   Report("back_to_baseline_ms",
          absl::StrCat(absl::ToInt64Milliseconds(MonotonicNow() - cancel_start)));
@@ -441,7 +418,8 @@ TEST_F(LoadTest, SurvivesAThousandCancellationsMidStream) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_TRUE(WaitFor([&] { return (*agent)->active_probes() == 0; }, absl::Seconds(10)))
       << (*agent)->active_probes() << " probes outlived their streams";
-  EXPECT_TRUE(WaitFor([&] { return LiveStreams::Get().count() == 0; }, absl::Seconds(10)));
+  EXPECT_TRUE(
+      WaitFor([&] { return LiveStreams::Get().count() == 0; }, absl::Seconds(10)));
   EXPECT_TRUE(WaitFor([&] { return OpenFds() <= fds_before; }, absl::Seconds(10)))
       << "fds: " << OpenFds() << " vs " << fds_before;
   EXPECT_TRUE(WaitFor([&] { return Threads() <= threads_before; }, absl::Seconds(10)))
@@ -533,8 +511,8 @@ TEST_F(LoadTest, CallsCancelledAsTheyStartLeaveNoProbeRunning) {
   StreamTally tally;
   std::vector<std::unique_ptr<HeldPing>> calls;
   for (int i = 0; i < kCalls; ++i) {
-    calls.push_back(std::make_unique<HeldPing>(stubs[i % stubs.size()].get(), request,
-                                               &tally));
+    calls.push_back(
+        std::make_unique<HeldPing>(stubs[i % stubs.size()].get(), request, &tally));
     calls.back()->Cancel();
   }
   ASSERT_TRUE(WaitFor([&] { return tally.done.load() == kCalls; }, absl::Seconds(20)));
@@ -593,8 +571,7 @@ TEST_F(LoadTest, SlowConsumerPausesItsProbeWithoutHurtingOtherStreams) {
   std::atomic<int> other_events{0};
   grpc::ClientContext other_context;
   std::thread other([&] {
-    auto reader =
-        stub->Ping(&other_context, EndlessLoopbackPing(absl::Milliseconds(10)));
+    auto reader = stub->Ping(&other_context, EndlessLoopbackPing(absl::Milliseconds(10)));
     v1::PingEvents b;
     while (reader->Read(&b)) other_events += b.events_size();
     reader->Finish();
@@ -666,18 +643,20 @@ TEST_F(LoadTest, BurstOfConnectionsBeyondTheLimitsIsServedAndCleanedUp) {
     ASSERT_THAT(warm, IsOk());
     ASSERT_THAT(warm->WaitForStdout("first=20;", absl::Seconds(20)), IsOk());
     ASSERT_THAT(CancelClient(*warm), IsOk());
-    ASSERT_TRUE(WaitFor([&] { return (*agent)->active_probes() == 0; }, absl::Seconds(10)));
+    ASSERT_TRUE(
+        WaitFor([&] { return (*agent)->active_probes() == 0; }, absl::Seconds(10)));
   }
-  ASSERT_TRUE(WaitFor([&] { return LiveStreams::Get().count() == 0; }, absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return LiveStreams::Get().count() == 0; }, absl::Seconds(10)));
   const int fds_before = OpenFds();
   const int threads_before = Threads();
   const int64_t rss_before = TrimmedRssKb();
 
   auto burst = StartClient(kConnections, kConnections, 1000);
   ASSERT_THAT(burst, IsOk());
-  ASSERT_THAT(burst->WaitForStdout(absl::StrCat("first=", kConnections, ";"),
-                                   absl::Seconds(30)),
-              IsOk())
+  ASSERT_THAT(
+      burst->WaitForStdout(absl::StrCat("first=", kConnections, ";"), absl::Seconds(30)),
+      IsOk())
       << burst->out() << burst->err();
   EXPECT_TRUE(WaitFor([&] { return (*agent)->active_probes() == kConnections; },
                       absl::Seconds(10)));
@@ -693,8 +672,8 @@ TEST_F(LoadTest, BurstOfConnectionsBeyondTheLimitsIsServedAndCleanedUp) {
   EXPECT_TRUE(WaitFor([&] { return Threads() <= threads_before; }, absl::Seconds(10)))
       << "threads: " << Threads() << " vs " << threads_before << ": " << ThreadNames();
   EXPECT_LE(PoolThreads(), PoolThreadCap()) << ThreadNames();
-  EXPECT_TRUE(WaitFor([&] { return TrimmedRssKb() <= rss_before + 8 * 1024; },
-                      absl::Seconds(10)))
+  EXPECT_TRUE(
+      WaitFor([&] { return TrimmedRssKb() <= rss_before + 8 * 1024; }, absl::Seconds(10)))
       << "RSS " << RssKb() << " KiB vs " << rss_before;
   Report("burst_connections", absl::StrCat(kConnections));
   Report("burst_fds_before_held_after",
@@ -704,7 +683,8 @@ TEST_F(LoadTest, BurstOfConnectionsBeyondTheLimitsIsServedAndCleanedUp) {
   auto one = StartClient(150, 1, 1000);
   ASSERT_THAT(one, IsOk());
   ASSERT_THAT(one->WaitForStdout("first=100;", absl::Seconds(20)), IsOk());
-  EXPECT_TRUE(WaitFor([&] { return (*agent)->active_probes() == 100; }, absl::Seconds(5)));
+  EXPECT_TRUE(
+      WaitFor([&] { return (*agent)->active_probes() == 100; }, absl::Seconds(5)));
   // It stays at the limit (a bounded look: a second of polling).
   EXPECT_FALSE(WaitFor([&] { return (*agent)->active_probes() > 100; }, absl::Seconds(1)))
       << "more than max_concurrent_streams calls on one connection";
