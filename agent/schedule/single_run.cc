@@ -2,8 +2,7 @@
 
 #include <memory>
 
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
+#include "agent/metrics/http_listen_address.h"
 
 namespace netprobe {
 namespace {
@@ -52,10 +51,7 @@ std::vector<std::string> RequestTargets(const ProbeRequest& request) {
 
 std::string TargetLabel(const v1::Endpoint& endpoint) {
   if (endpoint.port() == 0) return endpoint.host();
-  if (absl::StrContains(endpoint.host(), ':')) {
-    return absl::StrCat("[", endpoint.host(), "]:", endpoint.port());
-  }
-  return absl::StrCat(endpoint.host(), ":", endpoint.port());
+  return metrics::FormatHostPort(endpoint.host(), static_cast<uint16_t>(endpoint.port()));
 }
 
 }  // namespace netprobe
