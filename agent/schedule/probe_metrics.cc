@@ -27,7 +27,8 @@ std::vector<double> RttBuckets() {
 }
 
 ScheduleMetrics::ScheduleMetrics(metrics::Registry* registry, ResultsHub* hub)
-    : hub_(hub),
+    : registry_(registry),
+      hub_(hub),
       success_(registry->Gauge("netprobe_probe_success",
                                "1 when the scheduled probe's last run got an answer from "
                                "the target, else 0")),
@@ -94,17 +95,9 @@ void ScheduleMetrics::OnSkipped(const ScheduledProbeSpec& spec) {
 }
 
 void ScheduleMetrics::OnRemoved(const std::string& name) {
-  success_.RemoveMatching("probe", name);
-  rtt_.RemoveMatching("probe", name);
-  rtt_avg_.RemoveMatching("probe", name);
-  loss_.RemoveMatching("probe", name);
-  sent_.RemoveMatching("probe", name);
-  received_.RemoveMatching("probe", name);
-  last_run_.RemoveMatching("probe", name);
-  runs_.RemoveMatching("probe", name);
-  run_errors_.RemoveMatching("probe", name);
-  skipped_.RemoveMatching("probe", name);
-  run_duration_.RemoveMatching("probe", name);
+  // Every family of this class labels its series with `probe`; no other
+  // family in the registry does (the agent's own metrics are collectors).
+  registry_->RemoveMatching("probe", name);
 }
 
 }  // namespace netprobe

@@ -38,6 +38,7 @@ class ScheduleMetrics final : public ScheduleObserver {
   void OnRemoved(const std::string& name) override;
 
  private:
+  metrics::Registry* const registry_;
   ResultsHub* const hub_;
   metrics::GaugeFamily& success_;
   metrics::HistogramFamily& rtt_;
