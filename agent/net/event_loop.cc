@@ -5,8 +5,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "agent/net/monotonic_clock.h"
 #include "agent/net/posix_error.h"
+#include "agent/net/socket_opener.h"
 
 namespace netprobe {
 namespace {
@@ -21,7 +21,9 @@ constexpr int kWakeKey = -2;
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
+absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(Clock* clock,
+                                                             SocketOpener* sockets) {
+  if (sockets == nullptr) sockets = SocketOpener::Real();
   UniqueFd epoll(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll) return PosixError("epoll_create1", errno);
   UniqueFd timer(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
@@ -37,11 +39,14 @@ absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
     }
   }
   return std::unique_ptr<EventLoop>(
-      new EventLoop(std::move(epoll), std::move(timer), std::move(wake)));
+      new EventLoop(clock, sockets, std::move(epoll), std::move(timer), std::move(wake)));
 }
 
-EventLoop::EventLoop(UniqueFd epoll, UniqueFd timer, UniqueFd wake)
-    : epoll_fd_(std::move(epoll)),
+EventLoop::EventLoop(Clock* clock, SocketOpener* sockets, UniqueFd epoll, UniqueFd timer,
+                     UniqueFd wake)
+    : clock_(clock),
+      sockets_(sockets),
+      epoll_fd_(std::move(epoll)),
       timer_fd_(std::move(timer)),
       wake_fd_(std::move(wake)) {}
 
@@ -80,35 +85,57 @@ void EventLoop::RunPosted() {
 
 void EventLoop::Run() {
   loop_thread_.store(std::this_thread::get_id());
-  constexpr int kMaxEvents = 256;
-  epoll_event events[kMaxEvents];
-  while (!stop_.load()) {
-    int n = epoll_wait(epoll_fd_.get(), events, kMaxEvents, -1);
-    poll_time_ = MonotonicNow();
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;  // Only EBADF/EINVAL, i.e. a bug: leave rather than spin.
-    }
-    for (int i = 0; i < n; ++i) {
-      const int key = static_cast<int>(static_cast<uint32_t>(events[i].data.u64));
-      const uint32_t generation = static_cast<uint32_t>(events[i].data.u64 >> 32);
-      if (key == kTimerKey) {
-        RunExpiredTimers();
-      } else if (key == kWakeKey) {
-        RunPosted();
-      } else {
-        auto it = handlers_.find(key);
-        if (it == handlers_.end() || it->second.generation != generation) continue;
-        // Copy: the callback may Unwatch() itself and so destroy the stored one.
-        FdCallback callback = it->second.callback;
-        callback(events[i].events);
-      }
-    }
-    RunDeferred();
-  }
+  while (!stop_.load()) Poll(-1);
   RunPosted();
   RunDeferred();
   loop_thread_.store(std::thread::id());
+}
+
+void EventLoop::RunOnce() {
+  loop_thread_.store(std::this_thread::get_id());
+  Poll(0);
+  // Timers are due by clock_, which a fake clock moves without the timerfd.
+  RunExpiredTimers();
+  RunPosted();
+  RunDeferred();
+  loop_thread_.store(std::thread::id());
+}
+
+std::optional<absl::Duration> EventLoop::NextTimerDeadline() {
+  while (!timer_heap_.empty() && !timers_.contains(timer_heap_.top().id)) {
+    timer_heap_.pop();
+  }
+  if (timer_heap_.empty()) return std::nullopt;
+  return timer_heap_.top().deadline;
+}
+
+void EventLoop::Poll(int timeout_ms) {
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
+  int n = epoll_wait(epoll_fd_.get(), events, kMaxEvents, timeout_ms);
+  poll_time_ = clock_->Monotonic();
+  if (n < 0) {
+    if (errno == EINTR) return;
+    // Only EBADF/EINVAL, i.e. a bug: stop rather than spin.
+    stop_.store(true);
+    return;
+  }
+  for (int i = 0; i < n; ++i) {
+    const int key = static_cast<int>(static_cast<uint32_t>(events[i].data.u64));
+    const uint32_t generation = static_cast<uint32_t>(events[i].data.u64 >> 32);
+    if (key == kTimerKey) {
+      RunExpiredTimers();
+    } else if (key == kWakeKey) {
+      RunPosted();
+    } else {
+      auto it = handlers_.find(key);
+      if (it == handlers_.end() || it->second.generation != generation) continue;
+      // Copy: the callback may Unwatch() itself and so destroy the stored one.
+      FdCallback callback = it->second.callback;
+      callback(events[i].events);
+    }
+  }
+  RunDeferred();
 }
 
 void EventLoop::RunDeferred() {
@@ -160,7 +187,7 @@ EventLoop::TimerId EventLoop::RunAt(absl::Duration deadline,
 
 EventLoop::TimerId EventLoop::RunAfter(absl::Duration delay,
                                        std::function<void()> callback) {
-  return RunAt(MonotonicNow() + delay, std::move(callback));
+  return RunAt(clock_->Monotonic() + delay, std::move(callback));
 }
 
 void EventLoop::Cancel(TimerId id) {
@@ -196,7 +223,7 @@ void EventLoop::ArmTimerFd() {
 void EventLoop::RunExpiredTimers() {
   uint64_t expirations;
   [[maybe_unused]] ssize_t n = read(timer_fd_.get(), &expirations, sizeof(expirations));
-  const absl::Duration now = MonotonicNow();
+  const absl::Duration now = clock_->Monotonic();
   // Timers added by callbacks for "now" run in the next round, never in this
   // one, so a callback that re-arms itself at zero delay cannot starve fds.
   std::vector<TimerId> due;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <thread>
 #include <unordered_map>
@@ -17,9 +18,12 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/net/clock.h"
 #include "agent/net/unique_fd.h"
 
 namespace netprobe {
+
+class SocketOpener;
 
 // One thread's epoll + timerfd loop. Every probe socket is driven from here.
 //
@@ -31,7 +35,13 @@ class EventLoop {
   using FdCallback = std::function<void(uint32_t epoll_events)>;
   using TimerId = uint64_t;
 
-  static absl::StatusOr<std::unique_ptr<EventLoop>> Create();
+  // The seams (not owned, outliving the loop): `clock` times the loop's
+  // timers and is the clock probes read (clock()); `sockets` opens the
+  // sockets the probes on this loop send on (sockets()). The timerfd sleeps
+  // on the real CLOCK_MONOTONIC, so a fake clock is for loops driven by
+  // RunOnce().
+  static absl::StatusOr<std::unique_ptr<EventLoop>> Create(
+      Clock* clock = Clock::Real(), SocketOpener* sockets = nullptr);
   ~EventLoop();
 
   EventLoop(const EventLoop&) = delete;
@@ -54,7 +64,20 @@ class EventLoop {
   // calls it itself.
   void RunDeferred();
 
+  // One round without blocking: the fds that are ready now, the timers due
+  // by clock(), posted and deferred tasks. For tests that drive a loop on a
+  // fake clock (advance it, then RunOnce()). REQUIRES: Run() is not running.
+  void RunOnce();
+  // The earliest pending timer's deadline, if any (tests step a fake clock
+  // from one deadline to the next).
+  std::optional<absl::Duration> NextTimerDeadline();
+
   bool IsInLoopThread() const;
+
+  Clock* clock() const { return clock_; }
+  SocketOpener* sockets() const { return sockets_; }
+  // clock()->Monotonic(): the time base of RunAt().
+  absl::Duration Now() const { return clock_->Monotonic(); }
 
   // MonotonicNow() as taken when the current batch of ready events was
   // returned by epoll_wait: the earliest moment the loop knew of them. Use it
@@ -93,11 +116,16 @@ class EventLoop {
     }
   };
 
-  EventLoop(UniqueFd epoll, UniqueFd timer, UniqueFd wake);
+  EventLoop(Clock* clock, SocketOpener* sockets, UniqueFd epoll, UniqueFd timer,
+            UniqueFd wake);
+  // Handles one epoll_wait's worth of events; `timeout_ms` as epoll_wait's.
+  void Poll(int timeout_ms);
   void RunPosted();
   void RunExpiredTimers();
   void ArmTimerFd();
 
+  Clock* const clock_;
+  SocketOpener* const sockets_;
   UniqueFd epoll_fd_;
   UniqueFd timer_fd_;
   UniqueFd wake_fd_;  // eventfd: Post() and Stop() wake the loop through it.

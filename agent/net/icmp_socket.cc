@@ -15,6 +15,29 @@
 namespace netprobe {
 namespace {
 
+// The kernel's ICMP socket.
+class PosixIcmpSocket final : public IcmpSocket {
+ public:
+  PosixIcmpSocket(UniqueFd fd, int family, Kind kind, uint16_t id)
+      : fd_(std::move(fd)), family_(family), kind_(kind), id_(id) {}
+
+  int fd() const override { return fd_.get(); }
+  int family() const override { return family_; }
+  Kind kind() const override { return kind_; }
+  uint16_t id() const override { return id_; }
+  int Send(absl::Span<const uint8_t> message, const SocketAddress& to) override;
+  bool Receive(Received* out) override;
+  bool ReadErrorQueue(ErrorEntry* out) override {
+    return netprobe::ReadErrorQueue(fd_.get(), family_, out);
+  }
+
+ private:
+  UniqueFd fd_;
+  int family_;
+  Kind kind_;
+  uint16_t id_;
+};
+
 absl::Status SetOpt(int fd, int level, int name, const void* value, socklen_t len,
                     const char* what) {
   if (setsockopt(fd, level, name, value, len) != 0) {
@@ -81,8 +104,8 @@ absl::Status FilterTypes(int fd, bool v6) {
 
 }  // namespace
 
-absl::StatusOr<IcmpSocket> IcmpSocket::Open(int family, uint16_t raw_id,
-                                            const SocketSetup& setup) {
+absl::StatusOr<std::unique_ptr<IcmpSocket>> IcmpSocket::Open(int family, uint16_t raw_id,
+                                                             const SocketSetup& setup) {
   const bool v6 = family == AF_INET6;
   const int protocol =
       v6 ? static_cast<int>(IPPROTO_ICMPV6) : static_cast<int>(IPPROTO_ICMP);
@@ -133,20 +156,21 @@ absl::StatusOr<IcmpSocket> IcmpSocket::Open(int family, uint16_t raw_id,
     getsockname(fdn, reinterpret_cast<sockaddr*>(&local), &len);
     id = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&local), len).port();
   }
-  return IcmpSocket(std::move(fd), family, kind, id);
+  return std::make_unique<PosixIcmpSocket>(std::move(fd), family, kind, id);
 }
 
-int IcmpSocket::Send(absl::Span<const uint8_t> message, const SocketAddress& to) {
+int PosixIcmpSocket::Send(absl::Span<const uint8_t> message, const SocketAddress& to) {
   const ssize_t n =
       sendto(fd_.get(), message.data(), message.size(), 0, to.get(), to.length());
   if (n < 0) return errno;
   return 0;
 }
 
-bool IcmpSocket::Receive(Received* out) {
-  out->data.resize(65536 + 60);
+bool PosixIcmpSocket::Receive(Received* out) {
+  // Sized once per Received (resize only grows it the first time).
+  if (out->buffer.size() < 65536 + 60) out->buffer.resize(65536 + 60);
   sockaddr_storage from{};
-  iovec iov{out->data.data(), out->data.size()};
+  iovec iov{out->buffer.data(), out->buffer.size()};
   alignas(cmsghdr) char control[512];
   msghdr msg{};
   msg.msg_name = &from;
@@ -157,7 +181,7 @@ bool IcmpSocket::Receive(Received* out) {
   msg.msg_controllen = sizeof(control);
   const ssize_t n = recvmsg(fd_.get(), &msg, MSG_DONTWAIT);
   if (n < 0) return false;
-  out->data.resize(static_cast<size_t>(n));
+  out->data = absl::MakeConstSpan(out->buffer.data(), static_cast<size_t>(n));
   out->from =
       SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&from), msg.msg_namelen);
   ReceiveMeta meta;

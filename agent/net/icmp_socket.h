@@ -2,6 +2,7 @@
 #define NETPROBE_AGENT_NET_ICMP_SOCKET_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,44 +28,40 @@ class IcmpSocket {
 
   // FAILED_PRECONDITION (naming CAP_NET_RAW and ping_group_range) when
   // neither kind may be opened; other errors name the socket option.
-  static absl::StatusOr<IcmpSocket> Open(int family, uint16_t raw_id,
-                                         const SocketSetup& setup);
+  static absl::StatusOr<std::unique_ptr<IcmpSocket>> Open(int family, uint16_t raw_id,
+                                                          const SocketSetup& setup);
 
-  int fd() const { return fd_.get(); }
-  int family() const { return family_; }
-  Kind kind() const { return kind_; }
+  virtual ~IcmpSocket() = default;
+
+  // Readable (EPOLLIN) when a packet is queued; EPOLLERR when the error
+  // queue holds entries.
+  virtual int fd() const = 0;
+  virtual int family() const = 0;
+  virtual Kind kind() const = 0;
   // The echo identifier on the wire (raw: ours; datagram: the kernel's).
-  uint16_t id() const { return id_; }
+  virtual uint16_t id() const = 0;
 
   // Sends one ICMP message. Returns 0 or the errno (ENETUNREACH, ...).
   // Each successful send takes the next transmit-timestamp id (0, 1, ...).
-  int Send(absl::Span<const uint8_t> message, const SocketAddress& to);
+  virtual int Send(absl::Span<const uint8_t> message, const SocketAddress& to) = 0;
 
   struct Received {
-    std::vector<uint8_t> data;  // raw v4: with the IP header; else ICMP only
+    // raw v4: with the IP header; else ICMP only. Points into a buffer the
+    // caller's Received keeps (`buffer`), valid until the next Receive().
+    absl::Span<const uint8_t> data;
     SocketAddress from;
-    absl::Time kernel_time;  // software RX timestamp (InfinitePast if none)
-    int hop_limit = -1;      // from a control message where the kernel gives it
+    absl::Time kernel_time;       // software RX timestamp (InfinitePast if none)
+    int hop_limit = -1;           // from a control message where the kernel gives it
+    std::vector<uint8_t> buffer;  // reused across calls: no per-packet fill
   };
   // Reads one datagram; false when nothing is left (EAGAIN) or on error.
-  bool Receive(Received* out);
+  virtual bool Receive(Received* out) = 0;
 
   // Transmit timestamps; on datagram sockets also ICMP errors, with the
   // start of our request as sent (ICMP header and payload).
   using ErrorEntry = ErrorQueueEntry;
   // Reads one entry of the error queue; false when empty.
-  bool ReadErrorQueue(ErrorEntry* out) {
-    return netprobe::ReadErrorQueue(fd_.get(), family_, out);
-  }
-
- private:
-  IcmpSocket(UniqueFd fd, int family, Kind kind, uint16_t id)
-      : fd_(std::move(fd)), family_(family), kind_(kind), id_(id) {}
-
-  UniqueFd fd_;
-  int family_;
-  Kind kind_;
-  uint16_t id_;
+  virtual bool ReadErrorQueue(ErrorEntry* out) = 0;
 };
 
 }  // namespace netprobe

@@ -13,12 +13,44 @@
 
 namespace netprobe {
 
+// What a probe does with a UDP socket: the seam unit tests script
+// (SocketOpener hands out the real UdpSocket or a fake). Not thread-safe.
+class DatagramSocket {
+ public:
+  virtual ~DatagramSocket() = default;
+
+  // Readable (EPOLLIN) when a datagram or an error is queued.
+  virtual int fd() const = 0;
+  virtual int family() const = 0;
+  // Only datagrams from `peer` arrive; ICMP errors about what we send to it
+  // reach the error queue.
+  virtual absl::Status Connect(const SocketAddress& peer) = 0;
+  // Sends one datagram, to the connected peer when `to` is null. Returns 0 or
+  // the errno. Each successful send takes the next transmit-timestamp id
+  // (0, 1, ...), which ReadErrorQueue reports with the kernel's send time.
+  virtual int Send(absl::Span<const uint8_t> data, const SocketAddress* to = nullptr) = 0;
+
+  struct Received {
+    std::vector<uint8_t> data;  // at most the max_bytes asked for
+    size_t bytes = 0;           // the datagram's full length (MSG_TRUNC)
+    SocketAddress from;
+    ReceiveMeta meta;
+  };
+  // Reads one datagram into `out`, keeping at most `max_bytes` of it. Returns
+  // 0, EAGAIN when nothing is queued, or another errno (a pending ICMP error
+  // on a connected socket: read the error queue, then receive again).
+  virtual int Receive(Received* out, size_t max_bytes = 65536) = 0;
+
+  // Transmit timestamps and ICMP errors; false when the queue is empty.
+  virtual bool ReadErrorQueue(ErrorQueueEntry* out) = 0;
+};
+
 // A non-blocking UDP socket for probes, with what they all measure by: kernel
 // software timestamps on send (error queue, numbered sends) and receive, the
 // TTL / hop limit and destination address of each datagram, the kernel's count
 // of datagrams dropped on the socket (SO_RXQ_OVFL), and ICMP errors with the
 // router that sent them (IP_RECVERR). Not thread-safe.
-class UdpSocket {
+class UdpSocket final : public DatagramSocket {
  public:
   struct Extras {
     bool broadcast = false;      // SO_BROADCAST
@@ -33,34 +65,19 @@ class UdpSocket {
     return Open(family, setup, Extras{});
   }
 
-  int fd() const { return fd_.get(); }
-  int family() const { return family_; }
+  int fd() const override { return fd_.get(); }
+  int family() const override { return family_; }
 
   absl::Status Bind(const SocketAddress& local);
-  // Only datagrams from `peer` arrive; ICMP errors about what we send to it
-  // reach the error queue.
-  absl::Status Connect(const SocketAddress& peer);
+  absl::Status Connect(const SocketAddress& peer) override;
   // The address the kernel bound (after Bind, Connect or a first send).
   absl::StatusOr<SocketAddress> LocalAddress() const;
 
-  // Sends one datagram, to the connected peer when `to` is null. Returns 0 or
-  // the errno. Each successful send takes the next transmit-timestamp id
-  // (0, 1, ...), which ReadErrorQueue reports with the kernel's send time.
-  int Send(absl::Span<const uint8_t> data, const SocketAddress* to = nullptr);
+  int Send(absl::Span<const uint8_t> data, const SocketAddress* to = nullptr) override;
 
-  struct Received {
-    std::vector<uint8_t> data;  // at most the max_bytes asked for
-    size_t bytes = 0;           // the datagram's full length (MSG_TRUNC)
-    SocketAddress from;
-    ReceiveMeta meta;
-  };
-  // Reads one datagram into `out`, keeping at most `max_bytes` of it. Returns
-  // 0, EAGAIN when nothing is queued, or another errno (a pending ICMP error
-  // on a connected socket: read the error queue, then receive again).
-  int Receive(Received* out, size_t max_bytes = 65536);
+  int Receive(Received* out, size_t max_bytes = 65536) override;
 
-  // Transmit timestamps and ICMP errors; false when the queue is empty.
-  bool ReadErrorQueue(ErrorQueueEntry* out) {
+  bool ReadErrorQueue(ErrorQueueEntry* out) override {
     return netprobe::ReadErrorQueue(fd_.get(), family_, out);
   }
 

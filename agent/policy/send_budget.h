@@ -9,29 +9,27 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "agent/net/rate_limiter.h"
 
 namespace netprobe {
 
-// A token bucket of `rate` packets per second holding 1 ms of sends (at least
-// one packet), as GCRA: `tat_` is when the bucket would be full again. Shared
-// by the probes it limits. Not thread-safe: loop thread only.
+// A caller's (or the agent's total) packets-per-second budget, shared by the
+// probes it limits: a RateLimiter, so a late wake-up keeps its credit (up to
+// RateLimiter::kCatchUp) and the rate granted is the rate delivered.
+// Not thread-safe: loop thread only.
 class SendBudget {
  public:
-  explicit SendBudget(uint32_t rate)
-      : spacing_(absl::Seconds(1) / static_cast<double>(std::max<uint32_t>(rate, 1))),
-        burst_(std::max(absl::Milliseconds(1), spacing_)) {}
+  explicit SendBudget(uint32_t rate) : limiter_(std::max<uint32_t>(rate, 1)) {}
 
   // The earliest monotonic time one more packet may go (<= now: now).
-  absl::Duration NextSend(absl::Duration now) const {
-    return std::max(now, tat_ - burst_ + spacing_);
-  }
+  absl::Duration NextSend(absl::Duration now) const { return limiter_.NextSend(now); }
+  // When to wake to send a burst, once NextSend(now) > now.
+  absl::Duration WakeAt(absl::Duration now) const { return limiter_.WakeAt(now); }
   // One packet sent at `now` (REQUIRES: NextSend(now) <= now).
-  void Consume(absl::Duration now) { tat_ = std::max(tat_, now) + spacing_; }
+  void Consume(absl::Duration now) { limiter_.Consume(now); }
 
  private:
-  const absl::Duration spacing_;
-  const absl::Duration burst_;
-  absl::Duration tat_ = absl::ZeroDuration();
+  RateLimiter limiter_;
 };
 
 // The budgets a request's sends draw on (its caller's and the agent's
@@ -43,6 +41,11 @@ class SendBudgets {
   absl::Duration NextSend(absl::Duration now) const {
     absl::Duration at = now;
     for (const auto& b : budgets_) at = std::max(at, b->NextSend(now));
+    return at;
+  }
+  absl::Duration WakeAt(absl::Duration now) const {
+    absl::Duration at = now;
+    for (const auto& b : budgets_) at = std::max(at, b->WakeAt(now));
     return at;
   }
   void Consume(absl::Duration now) const {

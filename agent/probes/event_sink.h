@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -28,8 +29,13 @@ class EventSink {
   // low-water mark. One pending callback at a time; a new one replaces it.
   virtual void NotifyWhenWritable(std::function<void()> resume) = 0;
 
-  // Ends the stream once queued events are delivered. The first call wins.
-  virtual void Finish(absl::Status status) = 0;
+  // Queues `closing` (the StreamEnd, the summaries, a capture's final stats)
+  // whatever the queue holds, and ends the stream with `status` once every
+  // queued event is delivered. The closing events are never dropped: their
+  // room is reserved (ProbeBase calls this exactly once, with a number of
+  // events its plan bounds). The first call wins; later ones are ignored.
+  virtual void Finish(absl::Status status, std::vector<Event> closing) = 0;
+  void Finish(absl::Status status) { Finish(std::move(status), {}); }
 };
 
 // Runs `resume` once `sink` is writable again, unless `alive` has expired by

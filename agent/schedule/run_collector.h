@@ -78,8 +78,10 @@ class RunCollector final : public EventSink<Event> {
   }
   bool Writable() const override { return true; }
   void NotifyWhenWritable(std::function<void()> resume) override { resume(); }
-  void Finish(absl::Status status) override {
+  using EventSink<Event>::Finish;
+  void Finish(absl::Status status, std::vector<Event> closing) override {
     if (finished_) return;
+    for (Event& event : closing) Emit(std::move(event));
     finished_ = true;
     outcome_.status = std::move(status);
     outcome_.duration = absl::Now() - outcome_.started;

@@ -23,7 +23,8 @@ struct StreamLimits {
   size_t high_water = 256;
   // Events beyond this many are dropped and counted. Pausing probes set it
   // above high_water by their maximum number of in-flight results, so nothing
-  // they emit is ever dropped; captures set it equal to high_water.
+  // they emit is ever dropped; captures set it equal to high_water. The
+  // closing events (Finish) are never dropped: they come on top.
   size_t hard_limit = 256;
 };
 
@@ -181,7 +182,8 @@ class StreamBridge final
     if (now) loop_->Post(std::move(resume));
   }
 
-  void Finish(absl::Status status) override {
+  using EventSink<Event>::Finish;
+  void Finish(absl::Status status, std::vector<Event> closing) override {
     Action action;
     {
       absl::MutexLock lock(&mu_);
@@ -189,6 +191,10 @@ class StreamBridge final
       finish_requested_ = true;
       final_status_ = std::move(status);
       FlushDroppedLocked();
+      // Beyond hard_limit: the closing events' room is reserved.
+      if (!closed_) {
+        for (Event& event : closing) queue_.push_back(std::move(event));
+      }
       action = NextActionLocked();
     }
     Perform(action);

@@ -35,8 +35,10 @@ class FakeSink final : public EventSink<v1::TcpConnectEvent> {
     absl::MutexLock lock(&mu_);
     resume_ = std::move(resume);
   }
-  void Finish(absl::Status status) override {
+  using EventSink<v1::TcpConnectEvent>::Finish;
+  void Finish(absl::Status status, std::vector<v1::TcpConnectEvent> closing) override {
     absl::MutexLock lock(&mu_);
+    for (auto& event : closing) events_.push_back(std::move(event));
     ++finishes_;
     status_ = status;
     finished_.Notify();

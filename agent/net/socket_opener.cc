@@ -1,0 +1,22 @@
+#include "agent/net/socket_opener.h"
+
+namespace netprobe {
+
+absl::StatusOr<std::unique_ptr<IcmpSocket>> SocketOpener::OpenIcmp(
+    int family, uint16_t raw_id, const SocketSetup& setup) {
+  return IcmpSocket::Open(family, raw_id, setup);
+}
+
+absl::StatusOr<std::unique_ptr<DatagramSocket>> SocketOpener::OpenUdp(
+    int family, const SocketSetup& setup) {
+  absl::StatusOr<UdpSocket> socket = UdpSocket::Open(family, setup);
+  if (!socket.ok()) return socket.status();
+  return std::make_unique<UdpSocket>(*std::move(socket));
+}
+
+SocketOpener* SocketOpener::Real() {
+  static SocketOpener* const opener = new SocketOpener();
+  return opener;
+}
+
+}  // namespace netprobe

@@ -1,0 +1,37 @@
+#ifndef NETPROBE_AGENT_NET_SOCKET_OPENER_H_
+#define NETPROBE_AGENT_NET_SOCKET_OPENER_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "agent/net/icmp_socket.h"
+#include "agent/net/socket_setup.h"
+#include "agent/net/udp_socket.h"
+
+namespace netprobe {
+
+// The seam between probes and the kernel's sockets: every socket a probe
+// sends on comes from here, so unit tests hand probes scripted sockets
+// (replies late, duplicated or reordered; EPERM, ENOBUFS, ECONNREFUSED) and
+// run in milliseconds without root, while lab tests use the real kernel.
+// The event loop carries the opener in use (EventLoop::sockets()). Each
+// method opens what its name says, as the socket's own Open() does.
+// Thread-safe.
+class SocketOpener {
+ public:
+  virtual ~SocketOpener() = default;
+
+  virtual absl::StatusOr<std::unique_ptr<IcmpSocket>> OpenIcmp(int family,
+                                                               uint16_t raw_id,
+                                                               const SocketSetup& setup);
+  virtual absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenUdp(
+      int family, const SocketSetup& setup);
+
+  // The kernel's sockets. Never destroyed.
+  static SocketOpener* Real();
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_NET_SOCKET_OPENER_H_

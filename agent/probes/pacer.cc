@@ -1,0 +1,96 @@
+#include "agent/probes/pacer.h"
+
+#include <algorithm>
+
+namespace netprobe {
+
+Pacer::Pacer(EventLoop* loop, Options options, Gate gate, Send send)
+    : loop_(loop),
+      options_(std::move(options)),
+      gate_(std::move(gate)),
+      send_(std::move(send)),
+      rate_(options_.rate),
+      sent_(options_.targets, 0),
+      due_(options_.targets, absl::ZeroDuration()) {}
+
+void Pacer::Start() {
+  if (started_ || stopped_) return;
+  started_ = true;
+  const absl::Duration now = loop_->Now();
+  for (size_t i = 0; i < options_.targets; ++i) {
+    due_[i] = now;
+    ready_.push_back(i);
+  }
+  if (options_.count == 0 && options_.targets == 0) return;
+  Pump();
+}
+
+void Pacer::Pump() {
+  if (pumping_ || stopped_ || !started_) return;
+  pumping_ = true;
+  while (!stopped_) {
+    const absl::Duration now = loop_->Now();
+    while (!waiting_.empty() && waiting_.top().at <= now) {
+      ready_.push_back(waiting_.top().target);
+      waiting_.pop();
+    }
+    if (ready_.empty()) {
+      if (!waiting_.empty()) ArmTimer(waiting_.top().at);
+      break;
+    }
+    // The global rate, then the caller's budgets: wait on a timer for them.
+    const absl::Duration rate_at = rate_.NextSend(now);
+    const absl::Duration budget_at = options_.budgets.NextSend(now);
+    if (rate_at > now || budget_at > now) {
+      ArmTimer(std::max(rate_.WakeAt(now), options_.budgets.WakeAt(now)));
+      break;
+    }
+    const size_t target = ready_.front();
+    // The probe's gate: it calls Pump() again once it may open.
+    if (!gate_(target)) break;
+    ready_.pop_front();
+    rate_.Consume(now);
+    options_.budgets.Consume(now);
+    Sent(target, now);
+    send_(target, sent_[target]);
+  }
+  pumping_ = false;
+}
+
+void Pacer::Sent(size_t target, absl::Duration now) {
+  ++total_sent_;
+  const uint32_t sequence = ++sent_[target];
+  if (options_.count != 0 && sequence >= options_.count) {
+    ++finished_targets_;
+    return;
+  }
+  // The next attempt `interval` after this one was due; a late one keeps
+  // its schedule up to kCatchUp behind (then the schedule restarts at now).
+  due_[target] = std::max(due_[target] + options_.interval, now - RateLimiter::kCatchUp);
+  if (due_[target] <= now) {
+    ready_.push_back(target);
+  } else {
+    waiting_.push(Due{due_[target], target});
+  }
+}
+
+void Pacer::ArmTimer(absl::Duration at) {
+  if (timer_ != 0 && timer_at_ <= at) return;
+  if (timer_ != 0) loop_->Cancel(timer_);
+  timer_at_ = at;
+  timer_ = loop_->RunAt(at, [this] {
+    timer_ = 0;
+    timer_at_ = absl::InfiniteDuration();
+    Pump();
+  });
+}
+
+void Pacer::Stop() {
+  stopped_ = true;
+  if (timer_ != 0) loop_->Cancel(timer_);
+  timer_ = 0;
+  ready_.clear();
+  waiting_ = {};
+}
+
+}  // namespace netprobe

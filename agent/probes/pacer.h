@@ -1,0 +1,99 @@
+#ifndef NETPROBE_AGENT_PROBES_PACER_H_
+#define NETPROBE_AGENT_PROBES_PACER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <queue>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "agent/net/event_loop.h"
+#include "agent/net/rate_limiter.h"
+#include "agent/policy/send_budget.h"
+
+namespace netprobe {
+
+// The one scheduler of every probe that sends (ping, TCP connect, UDP echo,
+// and the coming traceroute and throughput): each target's attempts
+// `interval` apart (`count` of them; 0: until stopped), all targets together
+// at most `rate` per second, the caller's send budgets, and the probe's own
+// gate (room in flight, a writable sink). Late wake-ups lose no credit up to
+// RateLimiter::kCatchUp, for the global rate and for each target's interval,
+// so the rate asked is the rate delivered on a busy machine.
+//
+// The probe owns the pacer and calls Pump() whenever its gate may have
+// opened (an attempt completed, the sink drained); the pacer arms its own
+// timer for due times and rate limits. `send` may stop the probe: the pacer
+// checks stopped() after each send. Not thread-safe: loop thread only.
+class Pacer {
+ public:
+  struct Options {
+    size_t targets = 0;
+    uint32_t count = 0;  // attempts per target; 0: no end
+    absl::Duration interval = absl::Seconds(1);
+    double rate = 0;  // attempts per second over all targets; 0: unbounded
+    SendBudgets budgets;
+  };
+  // True when the attempt for `target` may start now. When false, the probe
+  // calls Pump() once that may have changed.
+  using Gate = std::function<bool(size_t target)>;
+  // Starts attempt `sequence` (1-based, per target) of `target`.
+  using Send = std::function<void(size_t target, uint32_t sequence)>;
+
+  Pacer(EventLoop* loop, Options options, Gate gate, Send send);
+  ~Pacer() { Stop(); }
+  Pacer(const Pacer&) = delete;
+  Pacer& operator=(const Pacer&) = delete;
+
+  // Every target due now, in order; sends what the bounds allow.
+  void Start();
+  // Sends what is due and allowed; re-entrant calls (from inside `send`)
+  // return at once.
+  void Pump();
+  // Cancels the timer; nothing more is sent.
+  void Stop();
+
+  bool stopped() const { return stopped_; }
+  // Every target has started its `count` attempts (never, when count is 0).
+  bool exhausted() const {
+    return options_.count != 0 && finished_targets_ == sent_.size();
+  }
+  uint32_t sent(size_t target) const { return sent_[target]; }
+  uint64_t total_sent() const { return total_sent_; }
+
+ private:
+  struct Due {
+    absl::Duration at;
+    size_t target;
+    bool operator>(const Due& o) const {
+      return at > o.at || (at == o.at && target > o.target);
+    }
+  };
+
+  void ArmTimer(absl::Duration at);
+  void Sent(size_t target, absl::Duration now);
+
+  EventLoop* const loop_;
+  const Options options_;
+  const Gate gate_;
+  const Send send_;
+  RateLimiter rate_;
+
+  std::vector<uint32_t> sent_;
+  std::vector<absl::Duration> due_;  // each target's latest due time
+  size_t finished_targets_ = 0;
+  uint64_t total_sent_ = 0;
+  // Targets due by their interval, waiting for the bounds, in due order.
+  std::deque<size_t> ready_;
+  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> waiting_;
+  EventLoop::TimerId timer_ = 0;
+  absl::Duration timer_at_ = absl::InfiniteDuration();
+  bool pumping_ = false;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_PROBES_PACER_H_

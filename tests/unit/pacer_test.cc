@@ -1,0 +1,176 @@
+#include "agent/probes/pacer.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "agent/net/rate_limiter.h"
+#include "tests/test_support/fake_clock.h"
+
+namespace netprobe {
+namespace {
+
+using testing::FakeClock;
+using testing::RunFor;
+using testing::UpTo;
+
+class PacerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto loop = EventLoop::Create(&clock_);
+    ASSERT_TRUE(loop.ok()) << loop.status();
+    loop_ = *std::move(loop);
+  }
+  FakeClock clock_;
+  std::unique_ptr<EventLoop> loop_;
+};
+
+TEST(RateLimiter, AWakeUpThatComesLateKeepsItsCredit) {
+  RateLimiter limiter(1000);  // one per ms
+  absl::Duration now = absl::Seconds(10);
+  limiter.Consume(now);
+  // 5 ms late: the 5 sends due meanwhile go at once (plus the burst).
+  now += absl::Milliseconds(6);
+  int sent = 0;
+  while (limiter.NextSend(now) <= now) {
+    limiter.Consume(now);
+    ++sent;
+  }
+  EXPECT_EQ(sent, 6);
+  // A stall longer than the catch-up allowance loses the rest.
+  now += absl::Seconds(1);
+  sent = 0;
+  while (limiter.NextSend(now) <= now) {
+    limiter.Consume(now);
+    ++sent;
+  }
+  EXPECT_EQ(sent, 21) << "20 ms of catch-up plus the burst";
+}
+
+TEST(RateLimiter, WakeUpComesHalfABurstAfterTheFirstAllowedSend) {
+  RateLimiter limiter(100000);  // one per 10 us, bursts of 1 ms (100)
+  const absl::Duration now = absl::Seconds(10);
+  while (limiter.NextSend(now) <= now) limiter.Consume(now);
+  EXPECT_EQ(limiter.NextSend(now), now + absl::Microseconds(10));
+  EXPECT_EQ(limiter.WakeAt(now), now + absl::Microseconds(510));
+}
+
+TEST_F(PacerTest, HoldsTheGlobalRateWithin1PercentWhenWakeUpsComeLate) {
+  // 1,000 targets every 50 ms under a 20,000/s bound, wake-ups up to 3 ms late.
+  Pacer::Options options;
+  options.targets = 1000;
+  options.interval = absl::Milliseconds(50);
+  options.rate = 20000;
+  size_t max_burst = 0, burst = 0;
+  Pacer pacer(
+      loop_.get(), options, [](size_t) { return true; },
+      [&](size_t, uint32_t) { ++burst; });
+  pacer.Start();
+  const absl::Duration start = clock_.Monotonic();
+  auto late = UpTo(absl::Milliseconds(3));
+  testing::Lateness measured = [&] {
+    max_burst = std::max(max_burst, burst);
+    burst = 0;
+    return late();
+  };
+  RunFor(*loop_, clock_, absl::Seconds(2), measured);
+  const double seconds = absl::ToDoubleSeconds(clock_.Monotonic() - start);
+  const double rate = pacer.total_sent() / seconds;
+  EXPECT_NEAR(rate, 20000, 200) << pacer.total_sent() << " in " << seconds << " s";
+  // The burst after a late wake-up is bounded by the catch-up allowance.
+  EXPECT_LE(max_burst, 20000 * 0.021 + 1);
+}
+
+TEST_F(PacerTest, WithoutLateWakeUpsTheRateIsExact) {
+  Pacer::Options options;
+  options.targets = 10;
+  options.interval = absl::Milliseconds(1);
+  options.rate = 5000;
+  Pacer pacer(
+      loop_.get(), options, [](size_t) { return true; }, [](size_t, uint32_t) {});
+  pacer.Start();
+  RunFor(*loop_, clock_, absl::Seconds(1));
+  // The first burst goes at once (1 ms: 5 sends), then exactly 5,000/s.
+  EXPECT_NEAR(pacer.total_sent(), 5005, 2);
+}
+
+TEST_F(PacerTest, ATargetsIntervalKeepsItsScheduleWhenWakeUpsComeLate) {
+  Pacer::Options options;
+  options.targets = 1;
+  options.count = 100;
+  options.interval = absl::Milliseconds(10);
+  std::vector<absl::Duration> at;
+  Pacer pacer(
+      loop_.get(), options, [](size_t) { return true; },
+      [&](size_t, uint32_t sequence) {
+        EXPECT_EQ(sequence, at.size() + 1);
+        at.push_back(clock_.Monotonic());
+      });
+  const absl::Duration start = clock_.Monotonic();
+  pacer.Start();
+  RunFor(*loop_, clock_, absl::Seconds(2), UpTo(absl::Milliseconds(4)));
+  ASSERT_EQ(at.size(), 100u);
+  EXPECT_TRUE(pacer.exhausted());
+  // 99 intervals: 990 ms, whatever the lateness of each wake-up.
+  EXPECT_LE(at.back() - start, absl::Milliseconds(994));
+  EXPECT_GE(at.back() - start, absl::Milliseconds(990));
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+}
+
+TEST_F(PacerTest, TheCallersBudgetIsDeliveredWithin1PercentWhenWakeUpsComeLate) {
+  // The policy's packets_per_second_per_client (500/s) on a flood.
+  Pacer::Options options;
+  options.targets = 1;
+  options.interval = absl::Microseconds(100);
+  options.budgets.Add(std::make_shared<SendBudget>(500));
+  Pacer pacer(
+      loop_.get(), options, [](size_t) { return true; }, [](size_t, uint32_t) {});
+  pacer.Start();
+  RunFor(*loop_, clock_, absl::Seconds(4), UpTo(absl::Milliseconds(3)));
+  EXPECT_NEAR(pacer.total_sent() / 4.0, 500, 5);
+}
+
+TEST_F(PacerTest, AClosedGatePausesUntilPumpedAgain) {
+  Pacer::Options options;
+  options.targets = 2;
+  options.count = 5;
+  options.interval = absl::Milliseconds(1);
+  bool open = true;
+  int sent = 0;
+  Pacer pacer(
+      loop_.get(), options, [&](size_t) { return open; },
+      [&](size_t, uint32_t) {
+        if (++sent == 3) open = false;
+      });
+  pacer.Start();
+  RunFor(*loop_, clock_, absl::Seconds(1));
+  EXPECT_EQ(sent, 3);
+  EXPECT_EQ(loop_->pending_timer_count(), 0u) << "a closed gate waits without a timer";
+  open = true;
+  pacer.Pump();
+  RunFor(*loop_, clock_, absl::Seconds(1));
+  EXPECT_EQ(sent, 10);
+  EXPECT_TRUE(pacer.exhausted());
+}
+
+TEST_F(PacerTest, StopInsideSendEndsTheRound) {
+  Pacer::Options options;
+  options.targets = 100;
+  options.interval = absl::Milliseconds(1);
+  int sent = 0;
+  std::unique_ptr<Pacer> pacer;
+  pacer = std::make_unique<Pacer>(
+      loop_.get(), options, [](size_t) { return true; },
+      [&](size_t, uint32_t) {
+        if (++sent == 7) pacer->Stop();
+      });
+  pacer->Start();
+  RunFor(*loop_, clock_, absl::Seconds(1));
+  EXPECT_EQ(sent, 7);
+  EXPECT_TRUE(pacer->stopped());
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+}
+
+}  // namespace
+}  // namespace netprobe
