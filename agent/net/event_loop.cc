@@ -93,9 +93,11 @@ void EventLoop::Run() {
 
 void EventLoop::RunOnce() {
   loop_thread_.store(std::this_thread::get_id());
-  Poll(0);
-  // Timers are due by clock_, which a fake clock moves without the timerfd.
+  // Timers first: they are due by clock_, which a fake clock moves without
+  // the timerfd, and what they make ready (a fake socket's packet) is read in
+  // the same round.
   RunExpiredTimers();
+  Poll(0);
   RunPosted();
   RunDeferred();
   loop_thread_.store(std::thread::id());

@@ -64,8 +64,8 @@ class EventLoop {
   // calls it itself.
   void RunDeferred();
 
-  // One round without blocking: the fds that are ready now, the timers due
-  // by clock(), posted and deferred tasks. For tests that drive a loop on a
+  // One round without blocking: the timers due by clock(), the fds that are
+  // ready then, posted and deferred tasks. For tests that drive a loop on a
   // fake clock (advance it, then RunOnce()). REQUIRES: Run() is not running.
   void RunOnce();
   // The earliest pending timer's deadline, if any (tests step a fake clock

@@ -140,6 +140,7 @@ void PingProbe::Send(size_t index, uint32_t sequence) {
     ToProto(now, reply.mutable_time());
     target.tally.Record(reply.result().outcome());
     EmitReply(std::move(reply));
+    CheckFinished();  // the last attempt may have failed at once
     return;
   }
   Pending pending;

@@ -6,11 +6,10 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/monotonic_clock.h"
+#include "agent/net/socket_opener.h"
 #include "agent/net/udp_echo_payload.h"
 #include "agent/probes/attempt_result.h"
 #include "agent/probes/proto_time.h"
-#include "agent/probes/stream_end.h"
 #include "agent/probes/traffic_counters.h"
 #include "agent/util/log.h"
 
@@ -37,41 +36,32 @@ size_t UdpEchoProbe::MaxEventsBeyondHighWater(const UdpEchoPlan& plan) {
 
 UdpEchoProbe::UdpEchoProbe(UdpEchoPlan plan, EventLoop* loop, Resolver* resolver,
                            std::shared_ptr<Sink> sink, std::function<void()> done)
-    : plan_(std::move(plan)),
-      loop_(loop),
+    : ProbeBase(loop, std::move(sink), std::move(done)),
+      plan_(std::move(plan)),
       resolver_(resolver),
-      sink_(std::move(sink)),
-      done_(std::move(done)),
       token_(RandomToken()) {}
 
-UdpEchoProbe::~UdpEchoProbe() { ReleaseAll(); }
+UdpEchoProbe::~UdpEchoProbe() { Release(); }
 
 void UdpEchoProbe::Start() {
-  ResolveOnLoop(resolver_, loop_, alive_, plan_.host, plan_.family, "target",
+  ResolveOnLoop(resolver_, loop_, alive(), plan_.host, plan_.family, "target",
                 plan_.admission.AddressCheck(),
                 [this](absl::StatusOr<SocketAddress> r) { OnResolved(std::move(r)); });
 }
 
-void UdpEchoProbe::FinishWith(absl::Status status) {
-  finished_ = true;
-  ReleaseAll();
-  sink_->Finish(std::move(status));
-  done_();
-}
-
 void UdpEchoProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
-  if (finished_) return;
-  if (!address.ok()) return FinishWith(address.status());
+  if (finished()) return;
+  if (!address.ok()) return Fail(address.status());
   target_ = *address;
   target_.set_port(plan_.port);
   if (plan_.setup.source && plan_.setup.source->family() != target_.family()) {
-    return FinishWith(absl::InvalidArgumentError(absl::StrCat(
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
         "target: ", plan_.host, " is ", target_.ip(),
         ", not of the family of options.source_address ", plan_.setup.source->ip())));
   }
-  auto socket = UdpSocket::Open(target_.family(), plan_.setup);
-  if (!socket.ok()) return FinishWith(socket.status());
-  socket_.emplace(*std::move(socket));
+  auto socket = loop_->sockets()->OpenUdp(target_.family(), plan_.setup);
+  if (!socket.ok()) return Fail(socket.status());
+  socket_ = *std::move(socket);
   // A connected socket hears the target's ICMP errors as send errors. When
   // the route refuses even the connect (blackhole, unreachable, prohibit,
   // a filter), each datagram goes unconnected instead, so every attempt
@@ -80,43 +70,31 @@ void UdpEchoProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   unconnected_ = !socket_->Connect(target_).ok();
   absl::Status watched = loop_->Watch(socket_->fd(), EPOLLIN,
                                       [this](uint32_t events) { OnReadable(events); });
-  if (!watched.ok()) return FinishWith(watched);
-  begun_ = true;
-  next_due_ = MonotonicNow();
-  SendNext();
+  if (!watched.ok()) return Fail(watched);
+  Pacer::Options pacing;
+  pacing.targets = 1;
+  pacing.count = plan_.count;
+  pacing.interval = plan_.interval;
+  pacing.budgets = plan_.admission.budgets;
+  pacer_.emplace(
+      loop_, std::move(pacing), [this](size_t) { return MaySend(); },
+      [this](size_t, uint32_t sequence) { Send(sequence); });
+  pacer_->Start();
+  CheckFinished();
 }
 
-void UdpEchoProbe::ScheduleNext() {
-  if (finished_ || (plan_.count != 0 && sent_ >= plan_.count)) return;
-  next_due_ = std::max(next_due_ + plan_.interval, MonotonicNow());
-  send_timer_ = loop_->RunAt(next_due_, [this] {
-    send_timer_ = 0;
-    SendNext();
+// The pacer's gate: pause rather than drop while the client reads slowly.
+bool UdpEchoProbe::MaySend() {
+  if (Writable()) return true;
+  WhenWritable([this] {
+    pacer_->Pump();
+    CheckFinished();
   });
+  return false;
 }
 
-void UdpEchoProbe::SendNext() {
-  if (finished_) return;
-  if (!sink_->Writable()) {
-    // Pause rather than drop: the next datagram waits for the client.
-    ResumeWhenWritable(*sink_, &waiting_for_sink_, alive_, [this] {
-      next_due_ = MonotonicNow();
-      SendNext();
-    });
-    return;
-  }
-  // The policy's budgets (the caller's and the agent's total).
-  const absl::Duration mono = MonotonicNow();
-  if (const absl::Duration at = plan_.admission.budgets.NextSend(mono); at > mono) {
-    send_timer_ = loop_->RunAt(at, [this] {
-      send_timer_ = 0;
-      SendNext();
-    });
-    return;
-  }
-  plan_.admission.budgets.Consume(mono);
-  const uint32_t sequence = ++sent_;
-  const absl::Time now = absl::Now();
+void UdpEchoProbe::Send(uint32_t sequence) {
+  const absl::Time now = loop_->clock()->Wall();
   const std::vector<uint8_t> datagram =
       udp_echo::Build({.token = token_, .sequence = sequence, .sent = now}, plan_.size);
   const int err = socket_->Send(datagram, unconnected_ ? &target_ : nullptr);
@@ -128,24 +106,23 @@ void UdpEchoProbe::SendNext() {
     *reply.mutable_result() = ResultFromErrno(err);
     tally_.Record(reply.result().outcome());
     Settle(sequence, Recent::State::kTimedOut);
-    Emit(std::move(reply));
+    EmitReply(std::move(reply));
   } else {
     Pending& pending = pending_[sequence];
     pending.user_sent = now;
     pending.timer =
         loop_->RunAfter(plan_.timeout, [this, sequence] { OnTimeout(sequence); });
-    tx_ids_[next_tx_id_++] = sequence;
+    tx_.Sent(sequence);
   }
-  ScheduleNext();
   CheckFinished();
 }
 
 void UdpEchoProbe::OnReadable(uint32_t events) {
   // Transmit timestamps first, so replies find their send times.
   if (events & EPOLLERR) HandleErrorQueue();
-  UdpSocket::Received datagram;
+  DatagramSocket::Received datagram;
   // Bounded per wakeup so one busy socket cannot starve the loop.
-  for (int i = 0; i < 1024 && !finished_; ++i) {
+  for (int i = 0; i < 1024 && !finished(); ++i) {
     const int err = socket_->Receive(&datagram);
     if (err == EAGAIN || err == EWOULDBLOCK) break;
     if (err != 0) {
@@ -154,19 +131,18 @@ void UdpEchoProbe::OnReadable(uint32_t events) {
     }
     HandleDatagram(datagram);
   }
-  if (!finished_ && (events & EPOLLERR)) HandleErrorQueue();
+  if (!finished() && (events & EPOLLERR)) HandleErrorQueue();
   CheckFinished();
 }
 
 void UdpEchoProbe::HandleErrorQueue() {
   ErrorQueueEntry entry;
-  for (int i = 0; i < 1024 && !finished_ && socket_->ReadErrorQueue(&entry); ++i) {
+  for (int i = 0; i < 1024 && !finished() && socket_->ReadErrorQueue(&entry); ++i) {
     if (entry.kind == ErrorQueueEntry::Kind::kTxTimestamp) {
-      auto id = tx_ids_.find(entry.tx_id);
-      if (id == tx_ids_.end()) continue;
-      auto it = pending_.find(id->second);
+      const std::optional<uint32_t> sequence = tx_.Take(entry.tx_id);
+      if (!sequence) continue;
+      auto it = pending_.find(*sequence);
       if (it != pending_.end()) it->second.kernel_sent = entry.time;
-      tx_ids_.erase(id);
       continue;
     }
     if (entry.kind != ErrorQueueEntry::Kind::kIcmpError || pending_.empty()) continue;
@@ -191,11 +167,11 @@ void UdpEchoProbe::HandleErrorQueue() {
             : ResultFromErrno(entry.err);
     tally_.Record(reply.result().outcome());
     Settle(sequence, Recent::State::kTimedOut);
-    Emit(std::move(reply));
+    EmitReply(std::move(reply));
   }
 }
 
-void UdpEchoProbe::HandleDatagram(const UdpSocket::Received& datagram) {
+void UdpEchoProbe::HandleDatagram(const DatagramSocket::Received& datagram) {
   auto parsed = udp_echo::Parse(datagram.data);
   if (!parsed || parsed->header.token != token_) {
     ++strays_;  // not an echo of ours (a connected socket hears only the target)
@@ -220,12 +196,12 @@ void UdpEchoProbe::HandleDatagram(const UdpSocket::Received& datagram) {
     reply.mutable_result()->set_outcome(v1::OUTCOME_OK);
     reply.set_duplicate(true);
     reply.set_bytes(datagram.bytes);
-    Emit(std::move(reply));
+    EmitReply(std::move(reply));
     return;
   }
   const Pending pending = it->second;
   const absl::Time sent = KernelOr(pending.kernel_sent, pending.user_sent);
-  const absl::Time received = KernelOr(datagram.meta.kernel_time, absl::Now());
+  const absl::Time received = KernelOr(datagram.meta.kernel_time, loop_->clock()->Wall());
   const absl::Duration rtt = std::max(received - sent, absl::ZeroDuration());
   Settle(sequence, Recent::State::kAnswered);
   v1::UdpEchoReply reply;
@@ -244,7 +220,7 @@ void UdpEchoProbe::HandleDatagram(const UdpSocket::Received& datagram) {
   }
   tally_.Record(v1::OUTCOME_OK, rtt);
   tally_.RecordTransit(rtt);
-  Emit(std::move(reply));
+  EmitReply(std::move(reply));
 }
 
 void UdpEchoProbe::Settle(uint32_t sequence, Recent::State state) {
@@ -258,7 +234,7 @@ void UdpEchoProbe::Settle(uint32_t sequence, Recent::State state) {
 
 void UdpEchoProbe::OnTimeout(uint32_t sequence) {
   auto it = pending_.find(sequence);
-  if (it == pending_.end() || finished_) return;
+  if (it == pending_.end() || finished()) return;
   v1::UdpEchoReply reply;
   NewReply(sequence, it->second.user_sent, &reply);
   reply.mutable_result()->set_outcome(v1::OUTCOME_TIMEOUT);
@@ -267,7 +243,7 @@ void UdpEchoProbe::OnTimeout(uint32_t sequence) {
   it->second.timer = 0;
   Settle(sequence, Recent::State::kTimedOut);
   tally_.Record(v1::OUTCOME_TIMEOUT);
-  Emit(std::move(reply));
+  EmitReply(std::move(reply));
   CheckFinished();
 }
 
@@ -288,22 +264,18 @@ void UdpEchoProbe::NewReply(uint32_t sequence, absl::Time sent,
   ToProto(sent, reply->mutable_time());
 }
 
-void UdpEchoProbe::Emit(v1::UdpEchoReply reply) {
+void UdpEchoProbe::EmitReply(v1::UdpEchoReply reply) {
   v1::UdpEchoEvent event;
   *event.mutable_reply() = std::move(reply);
-  sink_->Emit(std::move(event));
+  Emit(std::move(event));
 }
 
 void UdpEchoProbe::CheckFinished() {
-  if (finished_ || !begun_ || plan_.count == 0 || sent_ < plan_.count ||
-      !pending_.empty()) {
-    return;
-  }
-  EmitSummary();
-  FinishWith(absl::OkStatus());
+  if (finished() || !pacer_ || !pacer_->exhausted() || !pending_.empty()) return;
+  Complete();
 }
 
-void UdpEchoProbe::EmitSummary() {
+void UdpEchoProbe::AppendSummaries(std::vector<v1::UdpEchoEvent>* out) {
   if (strays_ > 0) {
     LogLine(absl::StrCat("udp echo ", plan_.host, ":", plan_.port, ": ignored ", strays_,
                          " datagrams that were not echoes of ours"));
@@ -312,31 +284,18 @@ void UdpEchoProbe::EmitSummary() {
   v1::TargetSummary* summary = event.mutable_summary();
   FillTarget(summary->mutable_target());
   tally_.Fill(summary);
-  sink_->Emit(std::move(event));
+  out->push_back(std::move(event));
 }
 
-void UdpEchoProbe::Stop(StopReason reason) {
-  if (finished_) return;
-  if (reason == StopReason::kAgentShutdown) {
-    v1::UdpEchoEvent end;
-    FillShutdownEnd(
-        "the agent is shutting down; datagrams in flight were abandoned uncounted",
-        end.mutable_end());
-    sink_->Emit(std::move(end));
-    EmitSummary();
-    FinishWith(absl::OkStatus());
-  } else {
-    FinishWith(absl::CancelledError("cancelled by the client"));
-  }
+std::string UdpEchoProbe::ShutdownDetail() const {
+  return "the agent is shutting down; datagrams in flight were abandoned uncounted";
 }
 
-void UdpEchoProbe::ReleaseAll() {
+void UdpEchoProbe::Release() {
+  if (pacer_) pacer_->Stop();
   for (auto& [sequence, pending] : pending_) loop_->Cancel(pending.timer);
   pending_.clear();
-  tx_ids_.clear();
-  if (send_timer_ != 0) loop_->Cancel(send_timer_);
-  send_timer_ = 0;
-  if (socket_.has_value()) {
+  if (socket_ != nullptr) {
     loop_->Unwatch(socket_->fd());
     socket_.reset();
   }

@@ -12,8 +12,10 @@
 #include "agent/net/resolver.h"
 #include "agent/net/udp_socket.h"
 #include "agent/probes/event_sink.h"
-#include "agent/probes/probe.h"
+#include "agent/probes/pacer.h"
+#include "agent/probes/probe_base.h"
 #include "agent/probes/target_tally.h"
+#include "agent/probes/tx_timestamps.h"
 #include "agent/probes/udp_echo_request.h"
 #include "netprobe/v1/udp.pb.h"
 
@@ -26,20 +28,19 @@ namespace netprobe {
 // from the error queue, RX from the reply); ICMP errors about our datagrams
 // (port unreachable: refused) from the error queue (IP_RECVERR), with the
 // router that sent them. Marks duplicates, reordering and corruption; the
-// summary adds RFC 3550 jitter. Not thread-safe: loop thread only.
-class UdpEchoProbe final : public Probe {
+// summary adds RFC 3550 jitter. Sends are paced by the core's Pacer; the
+// lifecycle is ProbeBase's. Not thread-safe: loop thread only.
+class UdpEchoProbe final : public ProbeBase<v1::UdpEchoEvent> {
  public:
-  using Sink = EventSink<v1::UdpEchoEvent>;
-
   UdpEchoProbe(UdpEchoPlan plan, EventLoop* loop, Resolver* resolver,
                std::shared_ptr<Sink> sink, std::function<void()> done);
   ~UdpEchoProbe() override;
 
   void Start() override;
-  void Stop(StopReason reason) override;
 
   // Events this probe may emit while its sink reports !Writable(): answers
-  // and timeouts of datagrams in flight plus the summary.
+  // and timeouts of datagrams in flight (the closing events have reserved
+  // room).
   static size_t MaxEventsBeyondHighWater(const UdpEchoPlan& plan);
 
  private:
@@ -57,42 +58,32 @@ class UdpEchoProbe final : public Probe {
   static constexpr size_t kRecent = 65536;
 
   void OnResolved(absl::StatusOr<SocketAddress> address);
-  void FinishWith(absl::Status status);
-  void ScheduleNext();
-  void SendNext();
+  bool MaySend();
+  void Send(uint32_t sequence);
   void OnReadable(uint32_t events);
   void HandleErrorQueue();
-  void HandleDatagram(const UdpSocket::Received& datagram);
+  void HandleDatagram(const DatagramSocket::Received& datagram);
   void Settle(uint32_t sequence, Recent::State state);
   void OnTimeout(uint32_t sequence);
-  void Emit(v1::UdpEchoReply reply);
+  void EmitReply(v1::UdpEchoReply reply);
   void FillTarget(v1::Endpoint* target) const;
   void NewReply(uint32_t sequence, absl::Time sent, v1::UdpEchoReply* reply) const;
   void CheckFinished();
-  void EmitSummary();
-  void ReleaseAll();
+  void Release() override;
+  void AppendSummaries(std::vector<v1::UdpEchoEvent>* out) override;
+  std::string ShutdownDetail() const override;
 
   const UdpEchoPlan plan_;
-  EventLoop* const loop_;
   Resolver* const resolver_;
-  const std::shared_ptr<Sink> sink_;
-  const std::function<void()> done_;
-  std::shared_ptr<char> alive_ = std::make_shared<char>();
   const uint32_t token_;
 
   SocketAddress target_;
   bool unconnected_ = false;  // connect() refused: sendto() each datagram
-  std::optional<UdpSocket> socket_;
-  bool begun_ = false;
-  bool finished_ = false;
-  bool waiting_for_sink_ = false;
-  EventLoop::TimerId send_timer_ = 0;
-  absl::Duration next_due_;
-  uint32_t sent_ = 0;
-  uint32_t next_tx_id_ = 0;
+  std::unique_ptr<DatagramSocket> socket_;
+  std::optional<Pacer> pacer_;  // once the socket is open
   uint32_t highest_answered_ = 0;
   std::unordered_map<uint32_t, Pending> pending_;  // by sequence
-  std::unordered_map<uint32_t, uint32_t> tx_ids_;  // TX timestamp id -> sequence
+  TxTimestamps<uint32_t> tx_;                      // -> sequence
   std::vector<Recent> recent_ = std::vector<Recent>(kRecent);
   TargetTally tally_;
   uint64_t strays_ = 0;

@@ -1,0 +1,187 @@
+#ifndef NETPROBE_TESTS_TEST_SUPPORT_FAKE_SOCKETS_H_
+#define NETPROBE_TESTS_TEST_SUPPORT_FAKE_SOCKETS_H_
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "agent/net/socket_opener.h"
+#include "agent/net/unique_fd.h"
+
+namespace netprobe::testing {
+
+// An eventfd that stands for a socket's readability, so a real EventLoop
+// watches a fake socket like a real one.
+class Readiness {
+ public:
+  Readiness() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  int fd() const { return fd_.get(); }
+  void Set() {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(fd_.get(), &one, sizeof(one));
+  }
+  void Clear() {
+    uint64_t value;
+    [[maybe_unused]] ssize_t n = read(fd_.get(), &value, sizeof(value));
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+// What a fake socket was asked to send.
+struct SentPacket {
+  std::vector<uint8_t> bytes;
+  SocketAddress to;  // invalid for a connected socket's send
+};
+
+// A scripted ICMP datagram socket. Each Send() asks `on_send` (when set) for
+// the errno to return (0: sent); replies the test Deliver()s are read in
+// order. No TX timestamps: RTTs run from the probe's own send time on the
+// probe's clock to the delivered packet's kernel_time.
+class FakeIcmpSocket final : public IcmpSocket {
+ public:
+  using OnSend = std::function<int(const SentPacket&)>;
+  FakeIcmpSocket(int family, uint16_t id) : family_(family), id_(id) {}
+
+  int fd() const override { return ready_.fd(); }
+  int family() const override { return family_; }
+  Kind kind() const override { return Kind::kDatagram; }
+  uint16_t id() const override { return id_; }
+  int Send(absl::Span<const uint8_t> message, const SocketAddress& to) override {
+    SentPacket packet{std::vector<uint8_t>(message.begin(), message.end()), to};
+    const int err = on_send ? on_send(packet) : 0;
+    if (err == 0) sent.push_back(std::move(packet));
+    return err;
+  }
+  bool Receive(Received* out) override {
+    if (inbox_.empty()) {
+      ready_.Clear();
+      return false;
+    }
+    Incoming in = std::move(inbox_.front());
+    inbox_.pop_front();
+    out->buffer = std::move(in.bytes);
+    out->data = absl::MakeConstSpan(out->buffer);
+    out->from = in.from;
+    out->kernel_time = in.kernel_time;
+    out->hop_limit = 64;
+    return true;
+  }
+  bool ReadErrorQueue(ErrorEntry*) override { return false; }
+
+  // A packet arrives: readable until read.
+  void Deliver(std::vector<uint8_t> bytes, SocketAddress from, absl::Time kernel_time) {
+    inbox_.push_back(Incoming{std::move(bytes), from, kernel_time});
+    ready_.Set();
+  }
+
+  OnSend on_send;
+  std::vector<SentPacket> sent;
+
+ private:
+  struct Incoming {
+    std::vector<uint8_t> bytes;
+    SocketAddress from;
+    absl::Time kernel_time;
+  };
+  Readiness ready_;
+  const int family_;
+  const uint16_t id_;
+  std::deque<Incoming> inbox_;
+};
+
+// A scripted UDP socket, like FakeIcmpSocket.
+class FakeDatagramSocket final : public DatagramSocket {
+ public:
+  using OnSend = std::function<int(const SentPacket&)>;
+  explicit FakeDatagramSocket(int family) : family_(family) {}
+
+  int fd() const override { return ready_.fd(); }
+  int family() const override { return family_; }
+  absl::Status Connect(const SocketAddress& peer) override {
+    peer_ = peer;
+    return connect_status;
+  }
+  int Send(absl::Span<const uint8_t> data, const SocketAddress* to) override {
+    SentPacket packet{std::vector<uint8_t>(data.begin(), data.end()),
+                      to != nullptr ? *to : SocketAddress()};
+    const int err = on_send ? on_send(packet) : 0;
+    if (err == 0) sent.push_back(std::move(packet));
+    return err;
+  }
+  int Receive(Received* out, size_t max_bytes) override {
+    if (inbox_.empty()) {
+      ready_.Clear();
+      return EAGAIN;
+    }
+    Incoming in = std::move(inbox_.front());
+    inbox_.pop_front();
+    out->bytes = in.bytes.size();
+    in.bytes.resize(std::min(in.bytes.size(), max_bytes));
+    out->data = std::move(in.bytes);
+    out->from = peer_;
+    out->meta = ReceiveMeta{};
+    out->meta.kernel_time = in.kernel_time;
+    return 0;
+  }
+  bool ReadErrorQueue(ErrorQueueEntry*) override { return false; }
+
+  void Deliver(std::vector<uint8_t> bytes, absl::Time kernel_time) {
+    inbox_.push_back(Incoming{std::move(bytes), kernel_time});
+    ready_.Set();
+  }
+
+  OnSend on_send;
+  absl::Status connect_status = absl::OkStatus();
+  std::vector<SentPacket> sent;
+
+ private:
+  struct Incoming {
+    std::vector<uint8_t> bytes;
+    absl::Time kernel_time;
+  };
+  Readiness ready_;
+  const int family_;
+  SocketAddress peer_;
+  std::deque<Incoming> inbox_;
+};
+
+// Hands probes fake sockets and lets the test reach them. Open errors can be
+// scripted (e.g. FAILED_PRECONDITION for a missing CAP_NET_RAW).
+class FakeSocketOpener final : public SocketOpener {
+ public:
+  absl::StatusOr<std::unique_ptr<IcmpSocket>> OpenIcmp(int family, uint16_t raw_id,
+                                                       const SocketSetup&) override {
+    if (!open_status.ok()) return open_status;
+    auto socket = std::make_unique<FakeIcmpSocket>(family, raw_id);
+    socket->on_send = on_icmp_send;
+    icmp.push_back(socket.get());
+    return socket;
+  }
+  absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenUdp(int family,
+                                                          const SocketSetup&) override {
+    if (!open_status.ok()) return open_status;
+    auto socket = std::make_unique<FakeDatagramSocket>(family);
+    socket->on_send = on_udp_send;
+    udp.push_back(socket.get());
+    return socket;
+  }
+
+  absl::Status open_status = absl::OkStatus();
+  FakeIcmpSocket::OnSend on_icmp_send;
+  FakeDatagramSocket::OnSend on_udp_send;
+  // Every socket opened, in order; owned by the probe (valid while it runs).
+  std::vector<FakeIcmpSocket*> icmp;
+  std::vector<FakeDatagramSocket*> udp;
+};
+
+}  // namespace netprobe::testing
+
+#endif  // NETPROBE_TESTS_TEST_SUPPORT_FAKE_SOCKETS_H_

@@ -1,0 +1,298 @@
+// PingProbe on a fake clock with scripted ICMP sockets: the probe's logic
+// (timeouts, late, duplicate and reordered replies, errors mid-run, pausing
+// for a slow client, the end of the stream) without root or a network.
+#include "agent/probes/ping_probe.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agent/net/resolver.h"
+#include "tests/test_support/fake_clock.h"
+#include "tests/test_support/fake_sockets.h"
+#include "tests/test_support/recording_sink.h"
+
+namespace netprobe {
+namespace {
+
+using testing::FakeClock;
+using testing::FakeIcmpSocket;
+using testing::FakeSocketOpener;
+using testing::RecordingSink;
+using testing::RunFor;
+using testing::SentPacket;
+
+constexpr char kTarget[] = "198.18.0.1";  // never sent to: the sockets are fakes
+
+SocketAddress TargetAddress() { return *SocketAddress::FromLiteral(kTarget, 0); }
+
+// An echo reply to `request` as a datagram ICMP socket reads it.
+std::vector<uint8_t> ReplyTo(const SentPacket& request) {
+  std::vector<uint8_t> reply = request.bytes;
+  reply[0] = 0;  // echo reply
+  return reply;
+}
+
+class PingProbeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto loop = EventLoop::Create(&clock_, &opener_);
+    ASSERT_TRUE(loop.ok()) << loop.status();
+    loop_ = *std::move(loop);
+    plan_.targets = {kTarget};
+    plan_.count = 3;
+    plan_.interval = absl::Milliseconds(100);
+    plan_.timeout = absl::Seconds(1);
+  }
+
+  void StartProbe() {
+    probe_ = std::make_unique<PingProbe>(plan_, loop_.get(), &resolver_, sink_,
+                                         [this] { ++done_; });
+    probe_->Start();
+    loop_->RunOnce();
+  }
+  FakeIcmpSocket& socket() { return *opener_.icmp.at(0); }
+  // Answers each request `delay` after it was sent (a responder).
+  void AnswerAfter(absl::Duration delay) {
+    opener_.on_icmp_send = [this, delay](const SentPacket& request) {
+      loop_->RunAfter(delay, [this, reply = ReplyTo(request)] {
+        socket().Deliver(reply, TargetAddress(), clock_.Wall());
+      });
+      return 0;
+    };
+  }
+  std::vector<v1::PingReply> Replies() const {
+    std::vector<v1::PingReply> out;
+    for (const auto& event : sink_->events()) {
+      if (event.has_reply()) out.push_back(event.reply());
+    }
+    return out;
+  }
+  const v1::TargetSummary& Summary() const {
+    for (const auto& event : sink_->events()) {
+      if (event.has_summary()) return event.summary();
+    }
+    ADD_FAILURE() << "no summary";
+    static const v1::TargetSummary none;
+    return none;
+  }
+
+  FakeClock clock_;
+  FakeSocketOpener opener_;
+  std::unique_ptr<EventLoop> loop_;
+  Resolver resolver_;
+  PingPlan plan_;
+  std::shared_ptr<RecordingSink<v1::PingEvent>> sink_ =
+      std::make_shared<RecordingSink<v1::PingEvent>>();
+  std::unique_ptr<PingProbe> probe_;
+  int done_ = 0;
+};
+
+TEST_F(PingProbeTest, RepliesGiveRttsOnTheProbesClockAndASummary) {
+  AnswerAfter(absl::Milliseconds(5));
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(1));
+  ASSERT_EQ(done_, 1);
+  ASSERT_TRUE(sink_->finished());
+  EXPECT_TRUE(sink_->status().ok()) << sink_->status();
+  const auto replies = Replies();
+  ASSERT_EQ(replies.size(), 3u);
+  for (size_t i = 0; i < replies.size(); ++i) {
+    EXPECT_EQ(replies[i].sequence(), i + 1);
+    EXPECT_EQ(replies[i].result().outcome(), v1::OUTCOME_OK);
+    EXPECT_EQ(replies[i].rtt().nanos(), 5'000'000);
+  }
+  EXPECT_EQ(Summary().sent(), 3u);
+  EXPECT_EQ(Summary().received(), 3u);
+  EXPECT_EQ(sink_->closing(), 1u) << "the summary came with the end";
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+  EXPECT_EQ(loop_->watched_fd_count(), 0u);
+}
+
+TEST_F(PingProbeTest, NoReplyTimesOutAfterExactlyTheTimeout) {
+  plan_.count = 1;
+  StartProbe();
+  RunFor(*loop_, clock_, plan_.timeout - absl::Nanoseconds(1));
+  EXPECT_TRUE(Replies().empty());
+  RunFor(*loop_, clock_, absl::Nanoseconds(1));
+  ASSERT_EQ(Replies().size(), 1u);
+  EXPECT_EQ(Replies()[0].result().outcome(), v1::OUTCOME_TIMEOUT);
+  EXPECT_EQ(Summary().received(), 0u);
+  EXPECT_EQ(done_, 1);
+}
+
+TEST_F(PingProbeTest, AReplyAfterTheTimeoutIsCountedLateNotAnswered) {
+  // The first request is answered at 250 ms, after its 200 ms timeout, while
+  // the second (sent at 100 ms, never answered) keeps the probe running.
+  plan_.count = 2;
+  plan_.timeout = absl::Milliseconds(200);
+  int request = 0;
+  opener_.on_icmp_send = [this, &request](const SentPacket& sent) {
+    if (++request == 1) {
+      loop_->RunAfter(absl::Milliseconds(250), [this, reply = ReplyTo(sent)] {
+        socket().Deliver(reply, TargetAddress(), clock_.Wall());
+      });
+    }
+    return 0;
+  };
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(2));
+  ASSERT_EQ(done_, 1);
+  const auto replies = Replies();
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].result().outcome(), v1::OUTCOME_TIMEOUT);
+  EXPECT_EQ(replies[1].result().outcome(), v1::OUTCOME_TIMEOUT);
+  EXPECT_EQ(Summary().received(), 0u);
+  EXPECT_EQ(Summary().late(), 1u);
+}
+
+TEST_F(PingProbeTest, DuplicatesAndReorderingWhileRequestsAreInFlight) {
+  plan_.count = 3;
+  plan_.interval = absl::Milliseconds(10);
+  int request = 0;
+  opener_.on_icmp_send = [this, &request](const SentPacket& sent) {
+    ++request;
+    // The first is answered last (after the second), and twice.
+    const absl::Duration delay =
+        request == 1 ? absl::Milliseconds(30) : absl::Milliseconds(5);
+    const int copies = request == 1 ? 2 : 1;
+    loop_->RunAfter(delay, [this, copies, reply = ReplyTo(sent)] {
+      for (int i = 0; i < copies; ++i) {
+        socket().Deliver(reply, TargetAddress(), clock_.Wall());
+      }
+    });
+    return 0;
+  };
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(2));
+  ASSERT_EQ(done_, 1);
+  const auto replies = Replies();
+  ASSERT_EQ(replies.size(), 4u);
+  EXPECT_EQ(replies[0].sequence(), 2u);
+  EXPECT_EQ(replies[1].sequence(), 3u);
+  EXPECT_EQ(replies[2].sequence(), 1u);
+  EXPECT_TRUE(replies[2].out_of_order());
+  EXPECT_EQ(replies[3].sequence(), 1u);
+  EXPECT_TRUE(replies[3].duplicate());
+  EXPECT_EQ(Summary().received(), 3u);
+  EXPECT_EQ(Summary().duplicates(), 1u);
+  EXPECT_EQ(Summary().reordered(), 1u);
+}
+
+TEST_F(PingProbeTest, EpermMidRunIsAResultAndTheRunGoesOn) {
+  plan_.count = 5;
+  int request = 0;
+  opener_.on_icmp_send = [this, &request](const SentPacket& sent) {
+    if (++request == 3) return EPERM;  // a firewall rule, for this one only
+    loop_->RunAfter(absl::Milliseconds(1), [this, reply = ReplyTo(sent)] {
+      socket().Deliver(reply, TargetAddress(), clock_.Wall());
+    });
+    return 0;
+  };
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(2));
+  ASSERT_EQ(done_, 1);
+  EXPECT_TRUE(sink_->status().ok());
+  const auto replies = Replies();
+  ASSERT_EQ(replies.size(), 5u);
+  EXPECT_EQ(replies[2].sequence(), 3u);
+  EXPECT_EQ(replies[2].result().outcome(), v1::OUTCOME_PROHIBITED);
+  EXPECT_EQ(Summary().sent(), 5u);
+  EXPECT_EQ(Summary().received(), 4u);
+}
+
+TEST_F(PingProbeTest, TheLastRequestFailingAtOnceStillEndsTheRun) {
+  plan_.count = 2;
+  opener_.on_icmp_send = [](const SentPacket&) { return ENETUNREACH; };
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(1));
+  EXPECT_EQ(done_, 1);
+  EXPECT_EQ(Replies().size(), 2u);
+}
+
+TEST_F(PingProbeTest, ASlowClientPausesTheProbeAndNothingIsDropped) {
+  plan_.count = 20;
+  plan_.interval = absl::Milliseconds(1);
+  AnswerAfter(absl::Microseconds(100));
+  sink_->set_capacity(4);
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(1));
+  const size_t sent_while_full = socket().sent.size();
+  EXPECT_LT(sent_while_full, 20u) << "paused at the high-water mark";
+  EXPECT_TRUE(sink_->resume_pending());
+  EXPECT_EQ(done_, 0);
+  for (int round = 0; round < 40 && done_ == 0; ++round) {
+    sink_->Drain();
+    RunFor(*loop_, clock_, absl::Milliseconds(50));
+  }
+  EXPECT_EQ(done_, 1);
+  EXPECT_EQ(Replies().size(), 20u);
+  EXPECT_EQ(sink_->dropped(), 0u);
+  EXPECT_EQ(Summary().received(), 20u);
+}
+
+TEST_F(PingProbeTest, ShutdownWithTheQueueFullStillDeliversTheEndAndSummaries) {
+  plan_.targets = {kTarget, "198.18.0.2", "198.18.0.3"};
+  plan_.count = 0;  // until stopped
+  AnswerAfter(absl::Milliseconds(1));
+  sink_->set_capacity(2, /*hard_limit=*/2);
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Milliseconds(500));
+  probe_->Stop(StopReason::kAgentShutdown);
+  ASSERT_TRUE(sink_->finished());
+  EXPECT_TRUE(sink_->status().ok());
+  EXPECT_EQ(done_, 1);
+  ASSERT_EQ(sink_->closing(), 4u);
+  const auto& events = sink_->events();
+  const auto& end = events[events.size() - 4];
+  ASSERT_TRUE(end.has_end());
+  EXPECT_EQ(end.end().reason(), v1::StreamEnd::REASON_AGENT_SHUTDOWN);
+  for (size_t i = events.size() - 3; i < events.size(); ++i) {
+    EXPECT_TRUE(events[i].has_summary());
+  }
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+  EXPECT_EQ(loop_->watched_fd_count(), 0u);
+}
+
+TEST_F(PingProbeTest, CancelEmitsNothingMoreAndReleasesTheSocket) {
+  plan_.count = 0;
+  AnswerAfter(absl::Milliseconds(1));
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Milliseconds(350));
+  const size_t before = sink_->events().size();
+  probe_->Stop(StopReason::kClientCancelled);
+  EXPECT_EQ(sink_->status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(sink_->events().size(), before);
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+  EXPECT_EQ(loop_->watched_fd_count(), 0u);
+  probe_->Stop(StopReason::kAgentShutdown);  // idempotent
+  EXPECT_EQ(sink_->finishes(), 1);
+  EXPECT_EQ(done_, 1);
+}
+
+TEST_F(PingProbeTest, ASocketThatCannotBeOpenedFailsTheRequest) {
+  opener_.open_status = absl::FailedPreconditionError("no CAP_NET_RAW");
+  StartProbe();
+  ASSERT_TRUE(sink_->finished());
+  EXPECT_EQ(sink_->status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(done_, 1);
+}
+
+TEST_F(PingProbeTest, TheGlobalRateIsHeldOverManyTargetsWithLateWakeUps) {
+  plan_.targets.clear();
+  for (int i = 1; i <= 200; ++i) plan_.targets.push_back(absl::StrCat("198.18.1.", i));
+  plan_.count = 0;
+  plan_.interval = absl::Milliseconds(10);  // 20,000/s asked of the targets
+  plan_.rate = 10000;                       // the global bound decides
+  plan_.timeout = absl::Milliseconds(50);
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(1), testing::UpTo(absl::Milliseconds(2)));
+  EXPECT_NEAR(static_cast<double>(socket().sent.size()), 10000, 100);
+  probe_->Stop(StopReason::kClientCancelled);
+}
+
+}  // namespace
+}  // namespace netprobe
