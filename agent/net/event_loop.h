@@ -38,8 +38,11 @@ class EventLoop {
   EventLoop& operator=(const EventLoop&) = delete;
 
   // Runs callbacks on the calling thread until Stop(). Posted tasks that are
-  // pending when Stop() is called still run before Run() returns.
+  // pending when Stop() is called still run before Run() returns, and so do
+  // the tasks they post and defer, up to kMaxStopRounds rounds of them (what
+  // is left then stays queued for a later Run()).
   void Run();
+  static constexpr int kMaxStopRounds = 1024;
   void Stop();
 
   // Runs `task` on the loop thread, in posting order.
@@ -49,10 +52,14 @@ class EventLoop {
   // timers and posted tasks is handled: work that many callbacks of one round
   // ask for (flushing a stream) then happens once. Loop thread only.
   void Defer(std::function<void()> task) { deferred_.push_back(std::move(task)); }
-  // Runs the deferred tasks now, including those they defer in turn. The loop
-  // calls it after every round; code driving a loop that is not running (tests)
-  // calls it itself.
+  // Runs the deferred tasks now, including those they defer in turn, up to
+  // kMaxDeferredRounds rounds; what is left runs after the loop's next poll,
+  // which then does not wait. The loop calls it after every round; code
+  // driving a loop that is not running (tests) calls it itself.
   void RunDeferred();
+  static constexpr int kMaxDeferredRounds = 64;
+  // Deferred tasks waiting (for tests).
+  size_t deferred_count() const { return deferred_.size(); }
 
   bool IsInLoopThread() const;
 
@@ -94,7 +101,9 @@ class EventLoop {
   };
 
   EventLoop(UniqueFd epoll, UniqueFd timer, UniqueFd wake);
-  void RunPosted();
+  // Runs what was posted; whether there was anything.
+  bool RunPosted();
+  void Wake();
   void RunExpiredTimers();
   void ArmTimerFd();
 
