@@ -144,9 +144,8 @@ int IcmpSocket::Send(absl::Span<const uint8_t> message, const SocketAddress& to)
 }
 
 bool IcmpSocket::Receive(Received* out) {
-  out->data.resize(65536 + 60);
   sockaddr_storage from{};
-  iovec iov{out->data.data(), out->data.size()};
+  iovec iov{buffer_.get(), kReceiveBufferSize};
   alignas(cmsghdr) char control[512];
   msghdr msg{};
   msg.msg_name = &from;
@@ -157,7 +156,7 @@ bool IcmpSocket::Receive(Received* out) {
   msg.msg_controllen = sizeof(control);
   const ssize_t n = recvmsg(fd_.get(), &msg, MSG_DONTWAIT);
   if (n < 0) return false;
-  out->data.resize(static_cast<size_t>(n));
+  out->data = absl::Span<const uint8_t>(buffer_.get(), static_cast<size_t>(n));
   out->from =
       SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&from), msg.msg_namelen);
   ReceiveMeta meta;
