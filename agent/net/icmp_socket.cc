@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <memory>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/posix_error.h"
@@ -143,9 +145,22 @@ int IcmpSocket::Send(absl::Span<const uint8_t> message, const SocketAddress& to)
   return 0;
 }
 
+namespace {
+
+// Receive()'s buffer: one per thread (sockets are loop-thread only),
+// allocated on first use and never cleared.
+uint8_t* ReceiveBuffer() {
+  static thread_local const std::unique_ptr<uint8_t[]> buffer =
+      std::make_unique_for_overwrite<uint8_t[]>(IcmpSocket::kReceiveBufferSize);
+  return buffer.get();
+}
+
+}  // namespace
+
 bool IcmpSocket::Receive(Received* out) {
+  uint8_t* const buffer = ReceiveBuffer();
   sockaddr_storage from{};
-  iovec iov{buffer_.get(), kReceiveBufferSize};
+  iovec iov{buffer, kReceiveBufferSize};
   alignas(cmsghdr) char control[512];
   msghdr msg{};
   msg.msg_name = &from;
@@ -156,7 +171,7 @@ bool IcmpSocket::Receive(Received* out) {
   msg.msg_controllen = sizeof(control);
   const ssize_t n = recvmsg(fd_.get(), &msg, MSG_DONTWAIT);
   if (n < 0) return false;
-  out->data = absl::Span<const uint8_t>(buffer_.get(), static_cast<size_t>(n));
+  out->data = absl::Span<const uint8_t>(buffer, static_cast<size_t>(n));
   out->from =
       SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&from), msg.msg_namelen);
   ReceiveMeta meta;

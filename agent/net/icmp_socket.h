@@ -2,7 +2,6 @@
 #define NETPROBE_AGENT_NET_ICMP_SOCKET_H_
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -42,15 +41,17 @@ class IcmpSocket {
   int Send(absl::Span<const uint8_t> message, const SocketAddress& to);
 
   struct Received {
-    // Raw v4: with the IP header; else ICMP only. Points into the socket's
-    // receive buffer: valid until the socket's next Receive() or its end.
+    // Raw v4: with the IP header; else ICMP only. Points into the thread's
+    // receive buffer: valid until the next Receive() of any IcmpSocket on
+    // this thread (the loop handles each packet before reading the next).
     absl::Span<const uint8_t> data;
     SocketAddress from;
     absl::Time kernel_time;  // software RX timestamp (InfinitePast if none)
     int hop_limit = -1;      // from a control message where the kernel gives it
   };
-  // Reads one datagram into the socket's one receive buffer (allocated once,
-  // never cleared); false when nothing is left (EAGAIN) or on error.
+  // Reads one datagram into the thread's one receive buffer (allocated once,
+  // never cleared: no 64 KiB zero-fill per packet, and no buffer per socket);
+  // false when nothing is left (EAGAIN) or on error.
   bool Receive(Received* out);
   // The largest datagram Receive() takes whole (an IPv4 header and 64 KiB).
   static constexpr size_t kReceiveBufferSize = 65536 + 60;
@@ -65,17 +66,12 @@ class IcmpSocket {
 
  private:
   IcmpSocket(UniqueFd fd, int family, Kind kind, uint16_t id)
-      : fd_(std::move(fd)),
-        family_(family),
-        kind_(kind),
-        id_(id),
-        buffer_(std::make_unique_for_overwrite<uint8_t[]>(kReceiveBufferSize)) {}
+      : fd_(std::move(fd)), family_(family), kind_(kind), id_(id) {}
 
   UniqueFd fd_;
   int family_;
   Kind kind_;
   uint16_t id_;
-  std::unique_ptr<uint8_t[]> buffer_;  // Receive()'s; moves with the socket
 };
 
 }  // namespace netprobe
