@@ -494,8 +494,7 @@ std::vector<Case> SocketsCases() {
        "snapshot) to 1h"},
       {"watch_interval { seconds: 3601 }", kInvalid,
        "watch_interval: 1h1s is out of range"},
-      {"watch_duration { seconds: 5 }", kInvalid,
-       "watch_duration: needs watch_interval"},
+      {"watch_duration { seconds: 5 }", kInvalid, "watch_duration: needs watch_interval"},
       {"watch_interval { seconds: 1 } watch_duration { seconds: -1 }", kInvalid,
        "watch_duration: -1s is out of range"},
   };
@@ -709,9 +708,8 @@ TEST_F(BadInputTest, SocketsAndWatchResultsAreHeldToThePolicy) {
             {"watch_interval { seconds: 1 } watch_duration { seconds: 6 }",
              StatusCode::PERMISSION_DENIED,
              "policy.limits.max_duration: watch_duration 6s is above the limit of 5s"}});
-  RunTable(Rpc::kWatchResults,
-           {{"", StatusCode::PERMISSION_DENIED,
-             "policy: WatchResults is not enabled on this agent"}});
+  RunTable(Rpc::kWatchResults, {{"", StatusCode::PERMISSION_DENIED,
+                                 "policy: WatchResults is not enabled on this agent"}});
 }
 
 // A name quoted in full would take the message past gRPC's 8 KiB metadata

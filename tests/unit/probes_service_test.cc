@@ -9,7 +9,6 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-
 #include "agent/net/event_loop.h"
 #include "agent/net/resolver.h"
 #include "agent/net/unique_fd.h"
@@ -55,8 +54,8 @@ TEST(ProbesServiceTest, ProbesRegisteredAtShutdownOutliveTheService) {
   auto registry = std::make_unique<ProbeRegistry>(loop->get());
   auto resolver = std::make_unique<Resolver>();
   std::shared_ptr<CallerSlots> slots = CallerSlots::Create();
-  auto service = std::make_unique<ProbesService>(
-      loop->get(), registry.get(), resolver.get(), 16, nullptr, slots);
+  auto service = std::make_unique<ProbesService>(loop->get(), registry.get(),
+                                                 resolver.get(), 16, nullptr, slots);
   UniqueFd target;
   const uint16_t port = BindLoopbackUdp(&target);
 
