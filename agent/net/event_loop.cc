@@ -61,18 +61,15 @@ void EventLoop::Post(std::function<void()> task) {
     absl::MutexLock lock(&post_mutex_);
     posted_.push_back(std::move(task));
   }
-  uint64_t one = 1;
-  // EAGAIN only when the counter is saturated: the loop is woken already.
-  [[maybe_unused]] ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
+  Wake();
 }
 
 void EventLoop::Stop() {
   stop_.store(true);
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
+  Wake();
 }
 
-void EventLoop::RunPosted() {
+bool EventLoop::RunPosted() {
   uint64_t counter;
   [[maybe_unused]] ssize_t n = read(wake_fd_.get(), &counter, sizeof(counter));
   std::vector<std::function<void()>> tasks;
@@ -81,13 +78,32 @@ void EventLoop::RunPosted() {
     tasks.swap(posted_);
   }
   for (auto& task : tasks) task();
+  return !tasks.empty();
+}
+
+void EventLoop::Wake() {
+  uint64_t one = 1;
+  // EAGAIN only when the counter is saturated: the loop is woken already.
+  [[maybe_unused]] ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
 }
 
 void EventLoop::Run() {
   loop_thread_.store(std::this_thread::get_id());
-  while (!stop_.load()) Poll(-1);
-  RunPosted();
-  RunDeferred();
+  // Deferred tasks RunDeferred() left (its bound) run in the next round,
+  // which must then not wait for some unrelated event.
+  while (!stop_.load()) Poll(deferred_.empty() ? -1 : 0);
+  // What was posted before Stop(), and what that posts or defers in turn (a
+  // probe's erasure posted from its own callback), runs before Run() returns.
+  // Bounded, against tasks that post themselves forever: what is left stays
+  // queued, with the wake counter set, for a later Run().
+  bool drained = false;
+  for (int round = 0; round < kMaxStopRounds && !drained; ++round) {
+    const bool ran = RunPosted();
+    RunDeferred();
+    absl::MutexLock lock(&post_mutex_);
+    drained = !ran && posted_.empty() && deferred_.empty();
+  }
+  if (!drained) Wake();
   loop_thread_.store(std::thread::id());
 }
 
@@ -142,7 +158,8 @@ void EventLoop::Poll(int timeout_ms) {
 
 void EventLoop::RunDeferred() {
   // Bounded: a task that defers itself forever would otherwise spin here.
-  for (int round = 0; round < 64 && !deferred_.empty(); ++round) {
+  // What is left runs in the next round (Run() polls without waiting then).
+  for (int round = 0; round < kMaxDeferredRounds && !deferred_.empty(); ++round) {
     std::vector<std::function<void()>> tasks;
     tasks.swap(deferred_);
     for (auto& task : tasks) task();

@@ -48,8 +48,11 @@ class EventLoop {
   EventLoop& operator=(const EventLoop&) = delete;
 
   // Runs callbacks on the calling thread until Stop(). Posted tasks that are
-  // pending when Stop() is called still run before Run() returns.
+  // pending when Stop() is called still run before Run() returns, and so do
+  // the tasks they post and defer, up to kMaxStopRounds rounds of them (what
+  // is left then stays queued for a later Run()).
   void Run();
+  static constexpr int kMaxStopRounds = 1024;
   void Stop();
 
   // Runs `task` on the loop thread, in posting order.
@@ -59,10 +62,14 @@ class EventLoop {
   // timers and posted tasks is handled: work that many callbacks of one round
   // ask for (flushing a stream) then happens once. Loop thread only.
   void Defer(std::function<void()> task) { deferred_.push_back(std::move(task)); }
-  // Runs the deferred tasks now, including those they defer in turn. The loop
-  // calls it after every round; code driving a loop that is not running (tests)
-  // calls it itself.
+  // Runs the deferred tasks now, including those they defer in turn, up to
+  // kMaxDeferredRounds rounds; what is left runs after the loop's next poll,
+  // which then does not wait. The loop calls it after every round; code
+  // driving a loop that is not running (tests) calls it itself.
   void RunDeferred();
+  static constexpr int kMaxDeferredRounds = 64;
+  // Deferred tasks waiting (for tests).
+  size_t deferred_count() const { return deferred_.size(); }
 
   // One round without blocking: the timers due by clock(), the fds that are
   // ready then, posted and deferred tasks. For tests that drive a loop on a
@@ -120,7 +127,9 @@ class EventLoop {
             UniqueFd wake);
   // Handles one epoll_wait's worth of events; `timeout_ms` as epoll_wait's.
   void Poll(int timeout_ms);
-  void RunPosted();
+  // Runs what was posted; whether there was anything.
+  bool RunPosted();
+  void Wake();
   void RunExpiredTimers();
   void ArmTimerFd();
 

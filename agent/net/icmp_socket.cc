@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <memory>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/posix_error.h"
@@ -166,11 +168,22 @@ int PosixIcmpSocket::Send(absl::Span<const uint8_t> message, const SocketAddress
   return 0;
 }
 
+namespace {
+
+// Receive()'s buffer: one per thread (sockets are loop-thread only),
+// allocated on first use and never cleared.
+uint8_t* ReceiveBuffer() {
+  static thread_local const std::unique_ptr<uint8_t[]> buffer =
+      std::make_unique_for_overwrite<uint8_t[]>(IcmpSocket::kReceiveBufferSize);
+  return buffer.get();
+}
+
+}  // namespace
+
 bool PosixIcmpSocket::Receive(Received* out) {
-  // Sized once per Received (resize only grows it the first time).
-  if (out->buffer.size() < 65536 + 60) out->buffer.resize(65536 + 60);
+  uint8_t* const buffer = ReceiveBuffer();
   sockaddr_storage from{};
-  iovec iov{out->buffer.data(), out->buffer.size()};
+  iovec iov{buffer, kReceiveBufferSize};
   alignas(cmsghdr) char control[512];
   msghdr msg{};
   msg.msg_name = &from;
@@ -181,7 +194,7 @@ bool PosixIcmpSocket::Receive(Received* out) {
   msg.msg_controllen = sizeof(control);
   const ssize_t n = recvmsg(fd_.get(), &msg, MSG_DONTWAIT);
   if (n < 0) return false;
-  out->data = absl::MakeConstSpan(out->buffer.data(), static_cast<size_t>(n));
+  out->data = absl::Span<const uint8_t>(buffer, static_cast<size_t>(n));
   out->from =
       SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&from), msg.msg_namelen);
   ReceiveMeta meta;

@@ -46,16 +46,20 @@ class IcmpSocket {
   virtual int Send(absl::Span<const uint8_t> message, const SocketAddress& to) = 0;
 
   struct Received {
-    // raw v4: with the IP header; else ICMP only. Points into a buffer the
-    // caller's Received keeps (`buffer`), valid until the next Receive().
+    // Raw v4: with the IP header; else ICMP only. Points into the socket
+    // kind's receive buffer (the kernel's: one per thread): valid until the
+    // next Receive() of any IcmpSocket on this thread.
     absl::Span<const uint8_t> data;
     SocketAddress from;
-    absl::Time kernel_time;       // software RX timestamp (InfinitePast if none)
-    int hop_limit = -1;           // from a control message where the kernel gives it
-    std::vector<uint8_t> buffer;  // reused across calls: no per-packet fill
+    absl::Time kernel_time;  // software RX timestamp (InfinitePast if none)
+    int hop_limit = -1;      // from a control message where the kernel gives it
   };
-  // Reads one datagram; false when nothing is left (EAGAIN) or on error.
+  // Reads one datagram (the kernel's socket: into the thread's one receive
+  // buffer, allocated once and never cleared: no 64 KiB zero-fill per packet
+  // and no buffer per socket); false when nothing is left (EAGAIN) or on error.
   virtual bool Receive(Received* out) = 0;
+  // The largest datagram Receive() takes whole (an IPv4 header and 64 KiB).
+  static constexpr size_t kReceiveBufferSize = 65536 + 60;
 
   // Transmit timestamps; on datagram sockets also ICMP errors, with the
   // start of our request as sent (ICMP header and payload).

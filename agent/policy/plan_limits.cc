@@ -142,4 +142,9 @@ absl::Status CheckPlanLimits(const v1::PolicyLimits& l, const CapturePlan& p) {
   return Length(l, p.duration, "duration");
 }
 
+absl::Status CheckPlanLimits(const v1::PolicyLimits& l, const SocketsPlan& p) {
+  if (p.watch_interval == absl::ZeroDuration()) return absl::OkStatus();
+  return Length(l, p.watch_duration, "watch_duration");
+}
+
 }  // namespace netprobe

@@ -6,13 +6,15 @@
 #include "agent/probes/capture_request.h"
 #include "agent/probes/multicast_request.h"
 #include "agent/probes/ping_request.h"
+#include "agent/probes/sockets_request.h"
 #include "agent/probes/tcp_connect_request.h"
 #include "agent/probes/udp_echo_request.h"
 #include "netprobe/v1/config.pb.h"
 
 namespace netprobe {
 
-// A validated request against the policy's limits for its caller.
+// A validated request against the policy's limits for its caller. Used
+// through ProbeRule (probe_rule.h), which every probe kind must have.
 // PERMISSION_DENIED naming the rule ("policy.limits.targets_per_request: 50
 // targets exceed 10") when the request asks for more than the policy allows.
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const PingPlan& plan);
@@ -21,6 +23,11 @@ absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const UdpEchoPlan& 
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const BroadcastPlan& plan);
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const MulticastPlan& plan);
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const CapturePlan& plan);
+// A watch within max_duration (watch_duration; unset runs until cancelled,
+// which a max_duration refuses). A single snapshot ends on its own. The
+// packet, target and interval limits are of probes that send: a watch's
+// interval paces netlink dumps on the host, bounded by SocketsLimits.
+absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const SocketsPlan& plan);
 
 }  // namespace netprobe
 

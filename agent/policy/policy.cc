@@ -10,20 +10,35 @@ namespace {
 
 constexpr const char* kProbes[] = {"Ping",      "TcpConnect", "UdpEcho", "Broadcast",
                                    "Multicast", "Capture",    "Sockets"};
-// A traffic tap and a reflector: off unless a policy enables them.
-constexpr const char* kDefaultEnabled[] = {"Ping", "TcpConnect", "UdpEcho", "Multicast",
-                                           "Sockets"};
+constexpr const char* kRights[] = {Policy::kWatchResults};
+// Capture and Broadcast, a traffic tap and a reflector: off unless a policy
+// enables them. Watching the agent's own scheduled results is on.
+constexpr const char* kDefaultEnabled[] = {
+    "Ping", "TcpConnect", "UdpEcho", "Multicast", "Sockets", Policy::kWatchResults};
+
+bool IsProbeOrRight(absl::string_view name) {
+  return std::find(std::begin(kProbes), std::end(kProbes), name) != std::end(kProbes) ||
+         std::find(std::begin(kRights), std::end(kRights), name) != std::end(kRights);
+}
+
+// "the Ping probe", or a right by its name ("WatchResults").
+std::string Describe(absl::string_view name) {
+  if (std::find(std::begin(kRights), std::end(kRights), name) != std::end(kRights)) {
+    return std::string(name);
+  }
+  return absl::StrCat("the ", name, " probe");
+}
 // Cloud instance metadata: a probe agent is never a way to reach it.
 constexpr const char* kDefaultDeny[] = {"169.254.169.254/32", "fd00:ec2::254/128"};
 
 absl::Status CheckProbeNames(const google::protobuf::RepeatedPtrField<std::string>& names,
                              absl::string_view field) {
   for (int i = 0; i < names.size(); ++i) {
-    if (std::find(std::begin(kProbes), std::end(kProbes), names[i]) ==
-        std::end(kProbes)) {
-      return absl::InvalidArgumentError(absl::StrCat(field, "[", i, "]: '", names[i],
-                                                     "' is not a probe (",
-                                                     absl::StrJoin(kProbes, ", "), ")"));
+    if (!IsProbeOrRight(names[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, "[", i, "]: '", names[i], "' is not a probe (",
+                       absl::StrJoin(kProbes, ", "), ") or right (",
+                       absl::StrJoin(kRights, ", "), ")"));
     }
   }
   return absl::OkStatus();
@@ -97,6 +112,8 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Build(const v1::Policy& co
 
 absl::Span<const char* const> Policy::ProbeNames() { return kProbes; }
 
+absl::Span<const char* const> Policy::RightNames() { return kRights; }
+
 std::vector<std::string> Policy::DefaultEnabledProbes() {
   return {std::begin(kDefaultEnabled), std::end(kDefaultEnabled)};
 }
@@ -121,14 +138,14 @@ absl::Status Policy::CheckProbe(const Caller& caller, absl::string_view probe) c
       if (p == probe) return absl::OkStatus();
     }
     return absl::PermissionDeniedError(absl::StrCat(
-        "policy: the ", probe, " probe is not enabled for ", caller.identity,
+        "policy: ", Describe(probe), " is not enabled for ", caller.identity,
         " (its rule enables ", absl::StrJoin(rule->enabled_probes(), ", "), ")"));
   }
   if (std::find(enabled_.begin(), enabled_.end(), probe) != enabled_.end()) {
     return absl::OkStatus();
   }
   return absl::PermissionDeniedError(absl::StrCat(
-      "policy: the ", probe, " probe is not enabled on this agent (enabled: ",
+      "policy: ", Describe(probe), " is not enabled on this agent (enabled: ",
       absl::StrJoin(enabled_, ", "), "; policy.enabled_probes or --enable-probe)"));
 }
 

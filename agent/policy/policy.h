@@ -27,13 +27,18 @@ class Policy {
   static absl::StatusOr<std::shared_ptr<const Policy>> Build(const v1::Policy& config);
   // The policy with no config: the defaults config.proto states.
   static std::shared_ptr<const Policy> Default();
-  // Every probe the agent serves, by the names GetInfo and the policy use.
+  // Every probe the agent serves, by the names GetInfo and the policy use
+  // (each is a ProbeRule's kName, agent/policy/probe_rule.h).
   static absl::Span<const char* const> ProbeNames();
-  // The probes enabled when the policy names none.
+  // Rights that are not probes but are enabled like one, by name, in
+  // enabled_probes: watching the scheduled probes' results (WatchResults).
+  static constexpr char kWatchResults[] = "WatchResults";
+  static absl::Span<const char* const> RightNames();
+  // The probes (and rights) enabled when the policy names none.
   static std::vector<std::string> DefaultEnabledProbes();
 
   // PERMISSION_DENIED "policy: the Capture probe is not enabled ..." unless
-  // `probe` may run for `caller`.
+  // `probe` (a probe or a right) may run for `caller`.
   absl::Status CheckProbe(const Caller& caller, absl::string_view probe) const;
 
   // PERMISSION_DENIED naming the rule and `field` unless `address` may be

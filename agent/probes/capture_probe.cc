@@ -1,5 +1,4 @@
 #include "agent/probes/capture_probe.h"
-#include "agent/probes/traffic_counters.h"
 
 #include <sys/epoll.h>
 
@@ -8,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/probes/proto_time.h"
 #include "agent/probes/stream_end.h"
+#include "agent/probes/traffic_counters.h"
 
 namespace netprobe {
 
@@ -243,7 +243,11 @@ void CaptureProbe::Stop(StopReason reason) {
   if (reason == StopReason::kAgentShutdown) {
     // What the ring holds already is delivered, not lost with the handle.
     if (pcap_ != nullptr && watching_ && !limit_reached_) OnReadable();
-    if (ended_ || released_) return;  // a limit or an error ended it meanwhile
+    // A limit or an error may have ended it meanwhile. If Complete() is still
+    // waiting for room (released, not ended: the queue is full), nobody reads
+    // at shutdown: its stats and end go now, into the room kept beyond the
+    // high-water mark (MaxEventsBeyondHighWater), and it finishes.
+    if (ended_) return;
     EmitBatch();
     Release();
     sink_->Emit(StatsEvent());

@@ -72,6 +72,7 @@ absl::StatusOr<CapturePlan> ValidateCapture(
                         CaptureLimits::kMaxDuration));
     if (duration > absl::ZeroDuration()) plan.duration = duration;
   }
+  plan.include_own_traffic = request.include_own_traffic();
   const std::string exclusion =
       request.include_own_traffic() ? "" : OwnTrafficExclusion(own_tcp_listeners);
   if (plan.filter.empty()) {

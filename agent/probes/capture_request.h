@@ -28,6 +28,8 @@ struct CapturePlan {
   std::string effective_filter;
   int snaplen = CaptureLimits::kMaxSnaplen;
   bool promiscuous = false;
+  // The agent's own gRPC traffic is not excluded (a privileged option).
+  bool include_own_traffic = false;
   uint64_t max_packets = CaptureLimits::kMaxPackets;
   absl::Duration duration = CaptureLimits::kMaxDuration;
   uint64_t max_bytes = CaptureLimits::kMaxBytes;

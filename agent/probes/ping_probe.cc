@@ -158,9 +158,10 @@ void PingProbe::Send(size_t index, uint32_t sequence) {
 void PingProbe::OnSocketReady(Family& family, uint32_t events) {
   // Transmit timestamps first, so replies find their requests' send times.
   if (events & EPOLLERR) HandleErrorQueue(family);
+  IcmpSocket::Received packet;
   // Bounded per round so one busy socket cannot starve the loop.
-  for (int i = 0; i < 4096 && !finished() && family.socket->Receive(&packet_); ++i) {
-    HandlePacket(family, packet_);
+  for (int i = 0; i < 4096 && !finished() && family.socket->Receive(&packet); ++i) {
+    HandlePacket(family, packet);
   }
   if (finished()) return;
   if (events & EPOLLERR) HandleErrorQueue(family);

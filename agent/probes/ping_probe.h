@@ -107,7 +107,6 @@ class PingProbe final : public ProbeBase<v1::PingEvent> {
   size_t unresolved_ = 0;
   std::optional<Pacer> pacer_;  // from Begin() on
   Family v4_, v6_;
-  IcmpSocket::Received packet_;  // its buffer is reused for every packet
   uint64_t malformed_ = 0;
 };
 

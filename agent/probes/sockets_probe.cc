@@ -18,7 +18,15 @@ SocketsProbe::SocketsProbe(SocketsPlan plan, EventLoop* loop, Resolver* worker,
 
 SocketsProbe::~SocketsProbe() { Release(); }
 
-void SocketsProbe::Start() { StartRound(); }
+void SocketsProbe::Start() {
+  if (plan_->watch_duration > absl::ZeroDuration()) {
+    watch_end_ = loop_->RunAfter(plan_->watch_duration, [this] {
+      watch_end_ = 0;
+      End(absl::OkStatus());
+    });
+  }
+  StartRound();
+}
 
 void SocketsProbe::StartRound() {
   next_round_ = 0;
@@ -125,7 +133,8 @@ void SocketsProbe::Release() {
   if (released_) return;
   released_ = true;
   if (next_round_ != 0) loop_->Cancel(next_round_);
-  next_round_ = 0;
+  if (watch_end_ != 0) loop_->Cancel(watch_end_);
+  next_round_ = watch_end_ = 0;
   pending_.clear();
 }
 

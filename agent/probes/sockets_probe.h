@@ -23,7 +23,8 @@ namespace netprobe {
 // changed sockets and the ones gone. Each round travels as snapshot events of
 // at most kSocketsPerEvent sockets, the last marked complete. A watch round
 // waits while the stream is full (the next round's diff covers the gap), so
-// nothing is dropped. Not thread-safe: loop thread only.
+// nothing is dropped. A watch with a duration ends OK when it is up.
+// Not thread-safe: loop thread only.
 class SocketsProbe final : public Probe {
  public:
   using Sink = EventSink<v1::SocketsEvent>;
@@ -64,6 +65,7 @@ class SocketsProbe final : public Probe {
   bool ended_ = false;
   absl::Duration round_started_;
   EventLoop::TimerId next_round_ = 0;
+  EventLoop::TimerId watch_end_ = 0;  // plan_->watch_duration
 };
 
 }  // namespace netprobe

@@ -143,6 +143,17 @@ absl::StatusOr<SocketsPlan> ValidateSockets(const v1::SocketsRequest& request) {
                         SocketsLimits::kMinWatchInterval,
                         SocketsLimits::kMaxWatchInterval, " (unset: one snapshot)"));
   }
+  if (request.has_watch_duration()) {
+    NETPROBE_ASSIGN_OR_RETURN(
+        plan.watch_duration,
+        DurationInRange(request.watch_duration(), "watch_duration", absl::ZeroDuration(),
+                        SocketsLimits::kMaxWatchDuration, " (unset: until cancelled)"));
+    if (plan.watch_duration != absl::ZeroDuration() &&
+        plan.watch_interval == absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          "watch_duration: needs watch_interval (a single snapshot has no duration)");
+    }
+  }
   return plan;
 }
 

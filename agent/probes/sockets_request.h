@@ -16,6 +16,7 @@ namespace netprobe {
 struct SocketsLimits {
   static constexpr absl::Duration kMinWatchInterval = absl::Milliseconds(100);
   static constexpr absl::Duration kMaxWatchInterval = absl::Hours(1);
+  static constexpr absl::Duration kMaxWatchDuration = absl::Hours(24 * 366);
 };
 
 // A validated Sockets request: the dumps to run and the filters the kernel
@@ -30,6 +31,8 @@ struct SocketsPlan {
   bool processes = false;
   // Zero: one snapshot.
   absl::Duration watch_interval = absl::ZeroDuration();
+  // Watch mode: how long the watch runs; zero: until cancelled.
+  absl::Duration watch_duration = absl::ZeroDuration();
 
   // Whether an inet socket passes local/remote/port (the kernel applied the
   // family, protocol and state filters already).

@@ -97,9 +97,11 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
     agent->responders_.push_back(std::move(responder));
   }
   agent->policy_ = std::make_unique<PolicyHolder>(options.policy);
+  // One count of each caller's probes and watches, held by what runs.
+  std::shared_ptr<CallerSlots> slots = CallerSlots::Create();
   agent->probes_service_ = std::make_unique<ProbesService>(
       agent->loop_.get(), agent->registry_.get(), agent->resolver_.get(),
-      options.stream_queue_capacity, agent->policy_.get());
+      options.stream_queue_capacity, agent->policy_.get(), slots);
 
   agent->metrics_ = std::make_unique<metrics::Registry>();
   agent->results_hub_ =
@@ -110,7 +112,8 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
       agent->loop_.get(), agent->probes_service_.get(), agent->schedule_metrics_.get());
   agent->results_service_ = std::make_unique<ResultsService>(
       agent->loop_.get(), agent->results_hub_.get(),
-      [scheduler = agent->scheduler_.get()] { return scheduler->names(); });
+      [scheduler = agent->scheduler_.get()] { return scheduler->names(); },
+      agent->policy_.get(), slots);
   agent->probe_endpoint_ = std::make_unique<ProbeEndpoint>(agent->probes_service_.get(),
                                                            options.schedule.modules);
   AddAgentMetrics(

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/posix_error.h"
-#include "agent/policy/plan_limits.h"
+#include "agent/policy/probe_rule.h"
 #include "agent/probes/broadcast_probe.h"
 #include "agent/probes/broadcast_request.h"
 #include "agent/probes/capture_probe.h"
@@ -23,12 +23,14 @@
 namespace netprobe {
 
 ProbesService::ProbesService(EventLoop* loop, ProbeRegistry* registry, Resolver* resolver,
-                             size_t queue_capacity, PolicyHolder* policy)
+                             size_t queue_capacity, PolicyHolder* policy,
+                             std::shared_ptr<CallerSlots> slots)
     : loop_(loop),
       registry_(registry),
       resolver_(resolver),
       queue_capacity_(queue_capacity),
-      policy_(policy) {
+      policy_(policy),
+      slots_(slots != nullptr ? std::move(slots) : CallerSlots::Create()) {
   // probes.proto defines only the service, so nothing else pulls its generated
   // object into a static link and reflection could not describe Probes. A
   // volatile read of its descriptor table's address keeps it linked.
@@ -47,58 +49,32 @@ std::vector<v1::ProbeSupport> ProbesService::Support() {
   return out;
 }
 
-// Counts a caller's running probes; the count drops when the probe (which
-// holds the slot in its done callback) is destroyed.
-class ProbesService::Slot {
- public:
-  Slot(ProbesService* service, std::string key)
-      : service_(service), key_(std::move(key)) {}
-  ~Slot() {
-    absl::MutexLock lock(&service_->mu_);
-    if (--service_->running_[key_] == 0) service_->running_.erase(key_);
-  }
-
- private:
-  ProbesService* const service_;
-  const std::string key_;
-};
-
 template <typename Plan>
-absl::StatusOr<Plan> ProbesService::Admit(const Caller& caller, absl::string_view probe,
-                                          absl::StatusOr<Plan> plan,
+absl::StatusOr<Plan> ProbesService::Admit(const Caller& caller, absl::StatusOr<Plan> plan,
                                           std::shared_ptr<void>* slot) {
+  // Every probe kind goes through its rule; there is no path around it.
+  static_assert(HasProbeRule<Plan>,
+                "every probe kind declares its policy rule: specialize ProbeRule<Plan> "
+                "in agent/policy/probe_rule.h");
+  using Rule = ProbeRule<Plan>;
   const std::shared_ptr<const Policy> policy =
       policy_ != nullptr ? policy_->Get() : Policy::Default();
-  if (absl::Status enabled = policy->CheckProbe(caller, probe); !enabled.ok()) {
+  if (absl::Status enabled = policy->CheckProbe(caller, Rule::kName); !enabled.ok()) {
     return enabled;
   }
   if (!plan.ok()) return plan;
   const v1::PolicyLimits limits = policy->LimitsFor(caller);
-  if constexpr (requires { CheckPlanLimits(limits, *plan); }) {
-    if (absl::Status within = CheckPlanLimits(limits, *plan); !within.ok()) return within;
-  }
-  {
+  if (absl::Status within = Rule::CheckLimits(limits, *plan); !within.ok()) return within;
+  NETPROBE_ASSIGN_OR_RETURN(*slot, slots_->Take(caller.Key(), limits));
+  if constexpr (requires { plan->admission; }) {
+    plan->admission.policy = policy;
     absl::MutexLock lock(&mu_);
-    uint32_t& running = running_[caller.Key()];
-    if (limits.has_concurrent_probes_per_client() &&
-        running >= limits.concurrent_probes_per_client()) {
-      const uint32_t now_running = running;
-      if (running == 0) running_.erase(caller.Key());
-      return absl::ResourceExhaustedError(
-          absl::StrCat("policy.limits.concurrent_probes_per_client: ", caller.Key(),
-                       " runs ", now_running, " probes, the limit"));
+    if (limits.has_packets_per_second_per_client()) {
+      plan->admission.budgets.Add(
+          budgets_.ForClient(caller.Key(), limits.packets_per_second_per_client()));
     }
-    ++running;
-    *slot = std::make_shared<Slot>(this, caller.Key());
-    if constexpr (requires { plan->admission; }) {
-      plan->admission.policy = policy;
-      if (limits.has_packets_per_second_per_client()) {
-        plan->admission.budgets.Add(
-            budgets_.ForClient(caller.Key(), limits.packets_per_second_per_client()));
-      }
-      if (limits.has_packets_per_second_total()) {
-        plan->admission.budgets.Add(budgets_.Total(limits.packets_per_second_total()));
-      }
+    if (limits.has_packets_per_second_total()) {
+      plan->admission.budgets.Add(budgets_.Total(limits.packets_per_second_total()));
     }
   }
   return plan;
@@ -159,8 +135,7 @@ absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
     const Caller& caller, const v1::PingRequest& request,
     std::shared_ptr<EventSink<v1::PingEvent>> sink) {
   std::shared_ptr<void> slot;
-  NETPROBE_ASSIGN_OR_RETURN(PingPlan plan,
-                            Admit(caller, "Ping", ValidatePing(request), &slot));
+  NETPROBE_ASSIGN_OR_RETURN(PingPlan plan, Admit(caller, ValidatePing(request), &slot));
   const ProbeRegistry::ProbeId id = registry_->NewId();
   Launch(id, std::move(plan), std::move(sink), PingMaker(), std::move(slot));
   return id;
@@ -170,9 +145,8 @@ absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
     const Caller& caller, const v1::TcpConnectRequest& request,
     std::shared_ptr<EventSink<v1::TcpConnectEvent>> sink) {
   std::shared_ptr<void> slot;
-  NETPROBE_ASSIGN_OR_RETURN(
-      TcpConnectPlan plan,
-      Admit(caller, "TcpConnect", ValidateTcpConnect(request), &slot));
+  NETPROBE_ASSIGN_OR_RETURN(TcpConnectPlan plan,
+                            Admit(caller, ValidateTcpConnect(request), &slot));
   const ProbeRegistry::ProbeId id = registry_->NewId();
   Launch(id, std::move(plan), std::move(sink), TcpConnectMaker(), std::move(slot));
   return id;
@@ -183,7 +157,7 @@ absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
     std::shared_ptr<EventSink<v1::UdpEchoEvent>> sink) {
   std::shared_ptr<void> slot;
   NETPROBE_ASSIGN_OR_RETURN(UdpEchoPlan plan,
-                            Admit(caller, "UdpEcho", ValidateUdpEcho(request), &slot));
+                            Admit(caller, ValidateUdpEcho(request), &slot));
   const ProbeRegistry::ProbeId id = registry_->NewId();
   Launch(id, std::move(plan), std::move(sink), UdpEchoMaker(), std::move(slot));
   return id;
@@ -192,7 +166,7 @@ absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
 grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
     grpc::CallbackServerContext* context, const v1::PingRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(CallerOf(*context), "Ping", ValidatePing(*request), &slot);
+  auto plan = Admit(CallerOf(*context), ValidatePing(*request), &slot);
   return Serve<v1::PingEvent, v1::PingEvents>(std::move(plan),
                                               &PingProbe::MaxEventsBeyondHighWater,
                                               PingMaker(), std::move(slot));
@@ -201,8 +175,7 @@ grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
 grpc::ServerWriteReactor<v1::TcpConnectEvents>* ProbesService::TcpConnect(
     grpc::CallbackServerContext* context, const v1::TcpConnectRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan =
-      Admit(CallerOf(*context), "TcpConnect", ValidateTcpConnect(*request), &slot);
+  auto plan = Admit(CallerOf(*context), ValidateTcpConnect(*request), &slot);
   return Serve<v1::TcpConnectEvent, v1::TcpConnectEvents>(
       std::move(plan), &TcpConnectProbe::MaxEventsBeyondHighWater, TcpConnectMaker(),
       std::move(slot));
@@ -211,7 +184,7 @@ grpc::ServerWriteReactor<v1::TcpConnectEvents>* ProbesService::TcpConnect(
 grpc::ServerWriteReactor<v1::UdpEchoEvents>* ProbesService::UdpEcho(
     grpc::CallbackServerContext* context, const v1::UdpEchoRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(CallerOf(*context), "UdpEcho", ValidateUdpEcho(*request), &slot);
+  auto plan = Admit(CallerOf(*context), ValidateUdpEcho(*request), &slot);
   return Serve<v1::UdpEchoEvent, v1::UdpEchoEvents>(
       std::move(plan), &UdpEchoProbe::MaxEventsBeyondHighWater, UdpEchoMaker(),
       std::move(slot));
@@ -223,7 +196,7 @@ grpc::ServerWriteReactor<v1::UdpEchoEvents>* ProbesService::UdpEcho(
 grpc::ServerWriteReactor<v1::BroadcastEvents>* ProbesService::Broadcast(
     grpc::CallbackServerContext* context, const v1::BroadcastRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(CallerOf(*context), "Broadcast", ValidateBroadcast(*request), &slot);
+  auto plan = Admit(CallerOf(*context), ValidateBroadcast(*request), &slot);
   if (plan.ok()) {
     if (absl::Status allowed = plan->admission.CheckTarget(plan->destination, "target");
         !allowed.ok()) {
@@ -242,7 +215,7 @@ grpc::ServerWriteReactor<v1::BroadcastEvents>* ProbesService::Broadcast(
 grpc::ServerWriteReactor<v1::MulticastEvents>* ProbesService::Multicast(
     grpc::CallbackServerContext* context, const v1::MulticastRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(CallerOf(*context), "Multicast", ValidateMulticast(*request), &slot);
+  auto plan = Admit(CallerOf(*context), ValidateMulticast(*request), &slot);
   if (plan.ok() && plan->send) {
     if (absl::Status allowed = plan->admission.CheckTarget(plan->group, "group");
         !allowed.ok()) {
@@ -273,7 +246,7 @@ grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(
     absl::MutexLock lock(&mu_);
     own = own_tcp_listeners_;
   }
-  auto plan = Admit(CallerOf(*context), "Capture", ValidateCapture(*request, own), &slot);
+  auto plan = Admit(CallerOf(*context), ValidateCapture(*request, own), &slot);
   return Serve<v1::CaptureEvent, v1::CaptureEvents>(
       std::move(plan), &CaptureProbe::MaxEventsBeyondHighWater,
       [this](const CapturePlan& plan, auto sink, std::function<void()> done) {
@@ -286,7 +259,7 @@ grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(
 grpc::ServerWriteReactor<v1::SocketsEvents>* ProbesService::Sockets(
     grpc::CallbackServerContext* context, const v1::SocketsRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(CallerOf(*context), "Sockets", ValidateSockets(*request), &slot);
+  auto plan = Admit(CallerOf(*context), ValidateSockets(*request), &slot);
   return Serve<v1::SocketsEvent, v1::SocketsEvents>(
       std::move(plan), &SocketsProbe::MaxEventsBeyondHighWater,
       [this](const SocketsPlan& plan, auto sink, std::function<void()> done) {

@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/net/event_loop.h"
 #include "agent/net/resolver.h"
+#include "agent/policy/caller_slots.h"
 #include "agent/policy/policy.h"
 #include "agent/policy/send_budget.h"
 #include "agent/probes/event_sink.h"
@@ -26,9 +27,13 @@ namespace netprobe {
 // and streams the probe's events. Thread-safe.
 class ProbesService final : public v1::Probes::CallbackService {
  public:
-  // `policy` may be null: the default policy (tests).
+  // `policy` may be null: the default policy (tests). `slots` counts each
+  // caller's running probes (shared with ResultsService); null: a table of
+  // its own. Probes hold their slot, not this service: the registry may
+  // destroy them after the service is gone.
   ProbesService(EventLoop* loop, ProbeRegistry* registry, Resolver* resolver,
-                size_t queue_capacity, PolicyHolder* policy = nullptr);
+                size_t queue_capacity, PolicyHolder* policy = nullptr,
+                std::shared_ptr<CallerSlots> slots = nullptr);
 
   // Which probes this build serves, for GetInfo.
   static std::vector<v1::ProbeSupport> Support();
@@ -81,13 +86,15 @@ class ProbesService final : public v1::Probes::CallbackService {
       size_t (*beyond_high_water)(const std::type_identity_t<Plan>&), Make make,
       std::shared_ptr<void> slot, std::optional<size_t> high_water = std::nullopt);
 
-  // The policy's verdict on a request of `probe` from `context`'s caller:
-  // the probe enabled, the plan within the caller's limits and concurrency
-  // (a slot taken, held by the probe), and its admission (target checks,
-  // send budgets) filled in. The plan's own validation error passes through.
+  // The policy's verdict on a request from `caller`, by the probe kind's
+  // ProbeRule<Plan> (agent/policy/probe_rule.h; a kind without one does not
+  // compile): the probe enabled, the plan within the caller's limits and
+  // concurrency (a slot taken, held by the probe), and its admission (target
+  // checks, send budgets) filled in. The plan's own validation error passes
+  // through.
   template <typename Plan>
-  absl::StatusOr<Plan> Admit(const Caller& caller, absl::string_view probe,
-                             absl::StatusOr<Plan> plan, std::shared_ptr<void>* slot);
+  absl::StatusOr<Plan> Admit(const Caller& caller, absl::StatusOr<Plan> plan,
+                             std::shared_ptr<void>* slot);
 
   // Launches the probe `make(plan, sink, done)` builds as `id`; `slot` is
   // held until it is destroyed.
@@ -99,7 +106,6 @@ class ProbesService final : public v1::Probes::CallbackService {
   auto PingMaker();
   auto TcpConnectMaker();
   auto UdpEchoMaker();
-  class Slot;
 
   EventLoop* const loop_;
   ProbeRegistry* const registry_;
@@ -108,8 +114,9 @@ class ProbesService final : public v1::Probes::CallbackService {
   PolicyHolder* const policy_;
   absl::Mutex mu_;
   std::vector<std::string> own_tcp_listeners_ ABSL_GUARDED_BY(mu_);
-  // Probes running per caller key, and the shared send budgets.
-  std::unordered_map<std::string, uint32_t> running_ ABSL_GUARDED_BY(mu_);
+  // Probes running per caller key; held by each probe's slot too.
+  const std::shared_ptr<CallerSlots> slots_;
+  // The shared send budgets.
   SendBudgetRegistry budgets_ ABSL_GUARDED_BY(mu_);
 };
 

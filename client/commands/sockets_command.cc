@@ -57,6 +57,9 @@ std::vector<OptionSpec> SocketsOptions() {
       {0, "src", "CIDR", "local address or prefix"},
       {0, "dst", "CIDR", "peer address or prefix"},
       {0, "watch", "INTERVAL", "after the list, print what changes every INTERVAL"},
+      {0, "duration", "DURATION",
+       "with --watch: stop watching after DURATION (a policy with max_duration "
+       "requires it)"},
   };
 }
 
@@ -94,6 +97,12 @@ absl::StatusOr<v1::SocketsRequest> BuildSocketsRequest(const ParsedOptions& opti
   auto watch = options.GetDuration("watch");
   if (!watch.ok()) return watch.status();
   if (*watch) ToProto(**watch, request.mutable_watch_interval());
+  auto duration = options.GetDuration("duration");
+  if (!duration.ok()) return duration.status();
+  if (*duration) {
+    if (!*watch) return absl::InvalidArgumentError("--duration: needs --watch");
+    ToProto(**duration, request.mutable_watch_duration());
+  }
   if (!options.positional().empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("unexpected argument '", options.positional()[0],

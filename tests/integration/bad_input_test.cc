@@ -494,6 +494,9 @@ std::vector<Case> SocketsCases() {
        "snapshot) to 1h"},
       {"watch_interval { seconds: 3601 }", kInvalid,
        "watch_interval: 1h1s is out of range"},
+      {"watch_duration { seconds: 5 }", kInvalid, "watch_duration: needs watch_interval"},
+      {"watch_interval { seconds: 1 } watch_duration { seconds: -1 }", kInvalid,
+       "watch_duration: -1s is out of range"},
   };
   Append(&cases, DurationCases("", "watch_interval",
                                "it must be from 100ms (unset: one snapshot) to 1h"));
@@ -540,6 +543,7 @@ class BadInputTest : public ::testing::Test {
     // Broadcast and Capture are off by default: on, so their fields are checked.
     v1::Policy policy;
     for (const char* probe : Policy::ProbeNames()) policy.add_enabled_probes(probe);
+    for (const char* right : Policy::RightNames()) policy.add_enabled_probes(right);
     auto built = Policy::Build(policy);
     ASSERT_THAT(built, IsOk());
     options.policy = *built;
@@ -683,6 +687,29 @@ TEST_F(BadInputTest, NonUtf8StringIsRefusedBeforeValidation) {
   EXPECT_THAT(status.error_code(),
               ::testing::AnyOf(StatusCode::INVALID_ARGUMENT, StatusCode::UNIMPLEMENTED));
   ExpectStillServing();
+}
+
+// Issue 16: Sockets and WatchResults go through the policy like the probes:
+// a watch beyond limits.max_duration, and WatchResults where the policy does
+// not enable it, are refused naming the rule.
+TEST_F(BadInputTest, SocketsAndWatchResultsAreHeldToThePolicy) {
+  v1::Policy policy;
+  for (const char* probe : Policy::ProbeNames()) policy.add_enabled_probes(probe);
+  policy.mutable_limits()->mutable_max_duration()->set_seconds(5);
+  auto built = Policy::Build(policy);
+  ASSERT_THAT(built, IsOk());
+  AgentOptions options;
+  options.policy = *built;
+  agent_->Reload(options);
+  RunTable(Rpc::kSockets,
+           {{"watch_interval { seconds: 1 }", StatusCode::PERMISSION_DENIED,
+             "policy.limits.max_duration: watch_duration unset (no end) is above the "
+             "limit of 5s"},
+            {"watch_interval { seconds: 1 } watch_duration { seconds: 6 }",
+             StatusCode::PERMISSION_DENIED,
+             "policy.limits.max_duration: watch_duration 6s is above the limit of 5s"}});
+  RunTable(Rpc::kWatchResults, {{"", StatusCode::PERMISSION_DENIED,
+                                 "policy: WatchResults is not enabled on this agent"}});
 }
 
 // A name quoted in full would take the message past gRPC's 8 KiB metadata

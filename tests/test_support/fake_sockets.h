@@ -67,8 +67,8 @@ class FakeIcmpSocket final : public IcmpSocket {
     }
     Incoming in = std::move(inbox_.front());
     inbox_.pop_front();
-    out->buffer = std::move(in.bytes);
-    out->data = absl::MakeConstSpan(out->buffer);
+    current_ = std::move(in.bytes);
+    out->data = absl::MakeConstSpan(current_);
     out->from = in.from;
     out->kernel_time = in.kernel_time;
     out->hop_limit = 64;
@@ -95,6 +95,7 @@ class FakeIcmpSocket final : public IcmpSocket {
   const int family_;
   const uint16_t id_;
   std::deque<Incoming> inbox_;
+  std::vector<uint8_t> current_;  // what the last Receive() points into
 };
 
 // A scripted UDP socket, like FakeIcmpSocket.

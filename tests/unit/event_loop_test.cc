@@ -550,6 +550,89 @@ TEST(EventLoopTest, StopBeforeRunStillRunsPostedTasks) {
   EXPECT_EQ(ran, 2);
 }
 
+// Issue 16: a task posted by a task that runs after Stop() (a probe's done
+// posting its erasure) runs too, and so do the tasks those defer.
+TEST(EventLoopTest, StopRunsWhatPendingPostsPostAndDefer) {
+  auto loop = NewLoop();
+  ASSERT_NE(loop, nullptr);
+  std::vector<int> ran;
+  loop->Post([&] {
+    ran.push_back(1);
+    loop->Post([&] {
+      ran.push_back(2);
+      loop->Defer([&] {
+        ran.push_back(3);
+        loop->Post([&] { ran.push_back(4); });
+      });
+    });
+  });
+  loop->Stop();
+  loop->Run();  // returns once all of it ran
+  EXPECT_THAT(ran, ElementsAre(1, 2, 3, 4));
+}
+
+// A task that posts itself forever cannot hold Run() after Stop(): it stops
+// after kMaxStopRounds, and what it left runs in the next Run().
+TEST(EventLoopTest, StopDrainIsBoundedAndKeepsTheRestForTheNextRun) {
+  auto loop = NewLoop();
+  ASSERT_NE(loop, nullptr);
+  int ran = 0;
+  bool again = true;
+  std::function<void()> task = [&] {
+    ++ran;
+    if (again) loop->Post(task);
+  };
+  loop->Post(task);
+  loop->Stop();
+  loop->Run();
+  EXPECT_EQ(ran, EventLoop::kMaxStopRounds);
+  again = false;
+  loop->Run();  // still stopped: drains what is left, which is one task
+  EXPECT_EQ(ran, EventLoop::kMaxStopRounds + 1);
+}
+
+// Issue 16: deferred tasks past RunDeferred()'s bound run in the next round
+// at once, not when some unrelated event wakes the loop.
+TEST(EventLoopTest, DeferredTasksBeyondTheBoundRunWithoutAnotherEvent) {
+  auto owned = NewLoop();
+  ASSERT_NE(owned, nullptr);
+  EventLoop* loop = owned.get();
+  constexpr int kChain = 3 * EventLoop::kMaxDeferredRounds;
+  int ran = 0;
+  absl::Notification chain_done;
+  std::function<void()> step = [&] {
+    if (++ran == kChain) {
+      chain_done.Notify();
+      return;
+    }
+    loop->Defer(step);
+  };
+  LoopRunner runner(loop);
+  // One post starts a chain of deferrals three times the bound; nothing else
+  // is posted, watched or timed, so only the loop's own polling can finish it.
+  loop->Post([&] { loop->Defer(step); });
+  EXPECT_TRUE(chain_done.WaitForNotificationWithTimeout(kWait))
+      << ran << " of " << kChain << " deferred tasks ran";
+  runner.StopAndJoin();
+  EXPECT_EQ(ran, kChain);
+}
+
+// Driven by hand (a loop that is not running), RunDeferred() stops at its
+// bound and leaves the rest queued.
+TEST(EventLoopTest, RunDeferredStopsAtItsBound) {
+  auto loop = NewLoop();
+  ASSERT_NE(loop, nullptr);
+  int ran = 0;
+  std::function<void()> step = [&] {
+    ++ran;
+    loop->Defer(step);
+  };
+  loop->Defer(step);
+  loop->RunDeferred();
+  EXPECT_EQ(ran, EventLoop::kMaxDeferredRounds);
+  EXPECT_EQ(loop->deferred_count(), 1u);
+}
+
 TEST(EventLoopTest, StopFromInsideACallback) {
   auto owned = NewLoop();
   ASSERT_NE(owned, nullptr);

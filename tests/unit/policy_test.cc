@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/policy/plan_limits.h"
+#include "agent/policy/probe_rule.h"
 #include "agent/policy/send_budget.h"
 #include "tests/test_support/status_matchers.h"
 
@@ -184,6 +185,91 @@ TEST(SendBudgets, TheSlowestBudgetDecides) {
   const absl::Duration now = absl::Seconds(1);
   budgets.Consume(now);
   EXPECT_EQ(budgets.NextSend(now), now + absl::Milliseconds(2));
+}
+
+// Issue 16: every probe kind has its rule, and the rules name exactly the
+// probes the policy and GetInfo know, in their order.
+template <typename... Plans>
+std::vector<std::string> RuleNames() {
+  static_assert((HasProbeRule<Plans> && ...));
+  return {std::string(ProbeRule<Plans>::kName)...};
+}
+
+TEST(ProbeRule, EveryProbeKindHasOneUnderItsPolicyName) {
+  const std::vector<std::string> rules =
+      RuleNames<PingPlan, TcpConnectPlan, UdpEchoPlan, BroadcastPlan, MulticastPlan,
+                CapturePlan, SocketsPlan>();
+  const std::vector<std::string> names(Policy::ProbeNames().begin(),
+                                       Policy::ProbeNames().end());
+  EXPECT_EQ(rules, names);
+  static_assert(!HasProbeRule<int>, "a type without a rule is not a probe kind");
+}
+
+TEST(ProbeRule, PrivilegedOptionsAreDeclaredAndReportedPerPlan) {
+  using ::testing::ElementsAre;
+  using ::testing::IsEmpty;
+  EXPECT_THAT(ProbeRule<PingPlan>::kPrivileged,
+              ElementsAre(PrivilegedOption::kMark, PrivilegedOption::kInterface,
+                          PrivilegedOption::kSourceAddress));
+  PingPlan ping;
+  EXPECT_THAT(ProbeRule<PingPlan>::Used(ping), IsEmpty());
+  ping.setup.mark = 7;
+  ping.setup.interface = "eth0";
+  EXPECT_THAT(ProbeRule<PingPlan>::Used(ping),
+              ElementsAre(PrivilegedOption::kMark, PrivilegedOption::kInterface));
+  CapturePlan capture;
+  capture.promiscuous = true;
+  capture.include_own_traffic = true;
+  EXPECT_THAT(ProbeRule<CapturePlan>::Used(capture),
+              ElementsAre(PrivilegedOption::kInterface, PrivilegedOption::kPromiscuous,
+                          PrivilegedOption::kOwnTraffic));
+  SocketsPlan sockets;
+  sockets.processes = true;
+  EXPECT_THAT(ProbeRule<SocketsPlan>::Used(sockets),
+              ElementsAre(PrivilegedOption::kProcesses));
+  // Each kind's Used() is within what it declares.
+  for (PrivilegedOption used : ProbeRule<CapturePlan>::Used(capture)) {
+    EXPECT_THAT(ProbeRule<CapturePlan>::kPrivileged, ::testing::Contains(used));
+  }
+  EXPECT_EQ(PrivilegedOptionName(PrivilegedOption::kMark), "options.mark");
+}
+
+// A Sockets watch is held to max_duration like any request that runs until
+// cancelled; a single snapshot ends by itself.
+TEST(ProbeRule, SocketsWatchIsBoundedByMaxDuration) {
+  v1::PolicyLimits limits;
+  limits.mutable_max_duration()->set_seconds(60);
+  SocketsPlan snapshot;
+  EXPECT_THAT(ProbeRule<SocketsPlan>::CheckLimits(limits, snapshot), IsOk());
+  SocketsPlan watch;
+  watch.watch_interval = absl::Seconds(1);
+  EXPECT_THAT(ProbeRule<SocketsPlan>::CheckLimits(limits, watch),
+              StatusIs(kDenied, HasSubstr("policy.limits.max_duration: watch_duration "
+                                          "unset (no end) is above the limit of 1m")));
+  watch.watch_duration = absl::Minutes(2);
+  EXPECT_THAT(ProbeRule<SocketsPlan>::CheckLimits(limits, watch),
+              StatusIs(kDenied, HasSubstr("policy.limits.max_duration: watch_duration "
+                                          "2m is above the limit of 1m")));
+  watch.watch_duration = absl::Minutes(1);
+  EXPECT_THAT(ProbeRule<SocketsPlan>::CheckLimits(limits, watch), IsOk());
+  watch.watch_duration = absl::ZeroDuration();
+  EXPECT_THAT(ProbeRule<SocketsPlan>::CheckLimits(v1::PolicyLimits(), watch), IsOk());
+}
+
+// WatchResults is a right the policy enables like a probe: on by default,
+// and only where an explicit list or a caller's rule names it.
+TEST(Policy, WatchResultsIsEnabledByThePolicy) {
+  EXPECT_THAT(Policy::Default()->CheckProbe(Anonymous(), Policy::kWatchResults), IsOk());
+  auto listed = Make(R"(enabled_probes: "Ping"
+                        identities { identity: "x509:ops" enabled_probes: "Ping" }
+                        identities { identity: "x509:dash" enabled_probes: "WatchResults" })");
+  EXPECT_THAT(listed->CheckProbe(Anonymous(), Policy::kWatchResults),
+              StatusIs(kDenied, HasSubstr("policy: WatchResults is not enabled on this "
+                                          "agent (enabled: Ping;")));
+  EXPECT_THAT(listed->CheckProbe(Identified("x509:ops"), Policy::kWatchResults),
+              StatusIs(kDenied, HasSubstr("policy: WatchResults is not enabled for "
+                                          "x509:ops (its rule enables Ping)")));
+  EXPECT_THAT(listed->CheckProbe(Identified("x509:dash"), Policy::kWatchResults), IsOk());
 }
 
 }  // namespace

@@ -1,0 +1,200 @@
+#ifndef NETPROBE_AGENT_POLICY_PROBE_RULE_H_
+#define NETPROBE_AGENT_POLICY_PROBE_RULE_H_
+
+#include <concepts>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "agent/net/socket_setup.h"
+#include "agent/policy/plan_limits.h"
+#include "agent/probes/broadcast_request.h"
+#include "agent/probes/capture_request.h"
+#include "agent/probes/multicast_request.h"
+#include "agent/probes/ping_request.h"
+#include "agent/probes/sockets_request.h"
+#include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/udp_echo_request.h"
+#include "netprobe/v1/config.pb.h"
+
+namespace netprobe {
+
+// Options a probe kind may be asked for that reach beyond probing a target:
+// they steer the host's routing or firewall, pick the agent's identity on
+// the wire, or see other people's traffic and processes. Each kind declares
+// which of them it has (ProbeRule::kPrivileged) and which a plan uses
+// (ProbeRule::Used), so the policy can require a grant for each.
+enum class PrivilegedOption {
+  kMark,           // options.mark: SO_MARK, matched by policy routing and nftables
+  kInterface,      // an interface to bind to or join on (SO_BINDTODEVICE)
+  kSourceAddress,  // options.source_address: the agent's address of the caller's choice
+  kPromiscuous,    // capture: the interface in promiscuous mode
+  kOwnTraffic,     // capture: the agent's own gRPC traffic (include_own_traffic)
+  kProcesses,      // sockets: other users' processes and their sockets (/proc)
+};
+
+// The option's name as a request spells it ("options.mark").
+inline absl::string_view PrivilegedOptionName(PrivilegedOption option) {
+  switch (option) {
+    case PrivilegedOption::kMark:
+      return "options.mark";
+    case PrivilegedOption::kInterface:
+      return "interface";
+    case PrivilegedOption::kSourceAddress:
+      return "options.source_address";
+    case PrivilegedOption::kPromiscuous:
+      return "promiscuous";
+    case PrivilegedOption::kOwnTraffic:
+      return "include_own_traffic";
+    case PrivilegedOption::kProcesses:
+      return "processes";
+  }
+  return "?";
+}
+
+// The policy rule of one probe kind, by its validated plan type:
+//   kName        the probe's name in the policy and GetInfo ("Ping")
+//   kPrivileged  the privileged options the kind has
+//   CheckLimits  the plan against the caller's v1::PolicyLimits:
+//                PERMISSION_DENIED naming the rule, else OK
+//   Used         the privileged options this plan asks for
+// Declared and never defined: ProbesService::Admit uses ProbeRule<Plan>
+// unconditionally, so a probe kind without its specialization here does not
+// compile (HasProbeRule below states what one must hold).
+template <typename Plan>
+struct ProbeRule;
+
+template <typename Plan>
+concept HasProbeRule = requires(const v1::PolicyLimits& limits, const Plan& plan) {
+  { ProbeRule<Plan>::kName } -> std::convertible_to<absl::string_view>;
+  {absl::Span<const PrivilegedOption>(ProbeRule<Plan>::kPrivileged)};
+  { ProbeRule<Plan>::CheckLimits(limits, plan) } -> std::same_as<absl::Status>;
+  { ProbeRule<Plan>::Used(plan) } -> std::same_as<std::vector<PrivilegedOption>>;
+};
+
+// What a SocketSetup (a request's SocketOptions) asks for of kMark,
+// kInterface and kSourceAddress.
+inline std::vector<PrivilegedOption> PrivilegedOptionsOf(const SocketSetup& setup) {
+  std::vector<PrivilegedOption> used;
+  if (setup.mark.has_value()) used.push_back(PrivilegedOption::kMark);
+  if (!setup.interface.empty()) used.push_back(PrivilegedOption::kInterface);
+  if (setup.source.has_value()) used.push_back(PrivilegedOption::kSourceAddress);
+  return used;
+}
+
+// The probes whose sockets take SocketOptions.
+inline constexpr PrivilegedOption kSocketOptionPrivileges[] = {
+    PrivilegedOption::kMark, PrivilegedOption::kInterface,
+    PrivilegedOption::kSourceAddress};
+
+template <>
+struct ProbeRule<PingPlan> {
+  static constexpr absl::string_view kName = "Ping";
+  static constexpr absl::Span<const PrivilegedOption> kPrivileged =
+      kSocketOptionPrivileges;
+  static absl::Status CheckLimits(const v1::PolicyLimits& l, const PingPlan& p) {
+    return CheckPlanLimits(l, p);
+  }
+  static std::vector<PrivilegedOption> Used(const PingPlan& p) {
+    return PrivilegedOptionsOf(p.setup);
+  }
+};
+
+template <>
+struct ProbeRule<TcpConnectPlan> {
+  static constexpr absl::string_view kName = "TcpConnect";
+  static constexpr absl::Span<const PrivilegedOption> kPrivileged =
+      kSocketOptionPrivileges;
+  static absl::Status CheckLimits(const v1::PolicyLimits& l, const TcpConnectPlan& p) {
+    return CheckPlanLimits(l, p);
+  }
+  static std::vector<PrivilegedOption> Used(const TcpConnectPlan& p) {
+    return PrivilegedOptionsOf(p.setup);
+  }
+};
+
+template <>
+struct ProbeRule<UdpEchoPlan> {
+  static constexpr absl::string_view kName = "UdpEcho";
+  static constexpr absl::Span<const PrivilegedOption> kPrivileged =
+      kSocketOptionPrivileges;
+  static absl::Status CheckLimits(const v1::PolicyLimits& l, const UdpEchoPlan& p) {
+    return CheckPlanLimits(l, p);
+  }
+  static std::vector<PrivilegedOption> Used(const UdpEchoPlan& p) {
+    return PrivilegedOptionsOf(p.setup);
+  }
+};
+
+// Broadcast always binds its interface (the request names it).
+template <>
+struct ProbeRule<BroadcastPlan> {
+  static constexpr absl::string_view kName = "Broadcast";
+  static constexpr absl::Span<const PrivilegedOption> kPrivileged =
+      kSocketOptionPrivileges;
+  static absl::Status CheckLimits(const v1::PolicyLimits& l, const BroadcastPlan& p) {
+    return CheckPlanLimits(l, p);
+  }
+  static std::vector<PrivilegedOption> Used(const BroadcastPlan& p) {
+    std::vector<PrivilegedOption> used = PrivilegedOptionsOf(p.setup);
+    if (p.setup.interface.empty() && !p.interface.empty()) {
+      used.push_back(PrivilegedOption::kInterface);
+    }
+    return used;
+  }
+};
+
+inline constexpr PrivilegedOption kMulticastPrivileges[] = {PrivilegedOption::kInterface};
+
+template <>
+struct ProbeRule<MulticastPlan> {
+  static constexpr absl::string_view kName = "Multicast";
+  static constexpr absl::Span<const PrivilegedOption> kPrivileged = kMulticastPrivileges;
+  static absl::Status CheckLimits(const v1::PolicyLimits& l, const MulticastPlan& p) {
+    return CheckPlanLimits(l, p);
+  }
+  static std::vector<PrivilegedOption> Used(const MulticastPlan& p) {
+    if (p.interface.empty()) return {};
+    return {PrivilegedOption::kInterface};
+  }
+};
+
+// A capture always opens an interface ("any" included).
+inline constexpr PrivilegedOption kCapturePrivileges[] = {PrivilegedOption::kInterface,
+                                                          PrivilegedOption::kPromiscuous,
+                                                          PrivilegedOption::kOwnTraffic};
+
+template <>
+struct ProbeRule<CapturePlan> {
+  static constexpr absl::string_view kName = "Capture";
+  static constexpr absl::Span<const PrivilegedOption> kPrivileged = kCapturePrivileges;
+  static absl::Status CheckLimits(const v1::PolicyLimits& l, const CapturePlan& p) {
+    return CheckPlanLimits(l, p);
+  }
+  static std::vector<PrivilegedOption> Used(const CapturePlan& p) {
+    std::vector<PrivilegedOption> used = {PrivilegedOption::kInterface};
+    if (p.promiscuous) used.push_back(PrivilegedOption::kPromiscuous);
+    if (p.include_own_traffic) used.push_back(PrivilegedOption::kOwnTraffic);
+    return used;
+  }
+};
+
+inline constexpr PrivilegedOption kSocketsPrivileges[] = {PrivilegedOption::kProcesses};
+
+template <>
+struct ProbeRule<SocketsPlan> {
+  static constexpr absl::string_view kName = "Sockets";
+  static constexpr absl::Span<const PrivilegedOption> kPrivileged = kSocketsPrivileges;
+  static absl::Status CheckLimits(const v1::PolicyLimits& l, const SocketsPlan& p) {
+    return CheckPlanLimits(l, p);
+  }
+  static std::vector<PrivilegedOption> Used(const SocketsPlan& p) {
+    if (!p.processes) return {};
+    return {PrivilegedOption::kProcesses};
+  }
+};
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_POLICY_PROBE_RULE_H_
