@@ -118,9 +118,13 @@ class AuthLabTest : public ::testing::Test {
   // `attempt` runs. tcpdump's "received by filter" is the kernel's count of
   // matching packets, including any tcpdump had not read yet when stopped.
   int IcmpFromAgentDuring(const std::function<void()>& attempt) {
+    // Echo requests only: what a ping probe sends. The agent's kernel may send
+    // other ICMP of its own (an error about some stray datagram), which says
+    // nothing about whether a probe ran, and once made this count 1.
     auto tcpdump = lab_->Spawn(
         kTarget, {"tcpdump", "-i", "eth0", "-n", "-l",
-                  absl::StrCat("icmp and src host ", lab_->host(kAgent).ipv4)});
+                  absl::StrCat("icmp[icmptype] == icmp-echo and src host ",
+                               lab_->host(kAgent).ipv4)});
     EXPECT_THAT(tcpdump, IsOk());
     if (!tcpdump.ok()) return -1;
     EXPECT_THAT(tcpdump->WaitForStderr("listening on", absl::Seconds(10)), IsOk());

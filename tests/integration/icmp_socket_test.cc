@@ -23,8 +23,9 @@ bool ReceiveWithin10s(IcmpSocket& socket, IcmpSocket::Received* out) {
 }
 
 TEST(IcmpSocketTest, RepliesComeInOneReusedBufferWithTheirOwnSize) {
-  auto socket = IcmpSocket::Open(AF_INET, 0x4e50, SocketSetup{});
-  ASSERT_THAT(socket, IsOk());
+  auto opened = IcmpSocket::Open(AF_INET, 0x4e50, SocketSetup{});
+  ASSERT_THAT(opened, IsOk());
+  IcmpSocket* socket = opened->get();
   const SocketAddress loopback = *SocketAddress::FromLiteral("127.0.0.1");
   const uint16_t id = socket->id();
   // A large echo then a small one: each reply has its own length.

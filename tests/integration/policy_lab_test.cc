@@ -204,13 +204,15 @@ TEST_F(PolicyLabTest, AFloodIsHeldToTheConfiguredRateOnTheWire) {
   ASSERT_EQ(times.size(), 1200u);
   const double rate = (times.size() - 1) / (times.back() - times.front());
   EXPECT_NEAR(rate, kRate, kRate * 0.05) << "packets/s on the wire";
-  // No 100 ms window holds more than its share plus the 1 ms bucket.
+  // No 100 ms window holds more than its share plus the budget's burst
+  // (1 ms) and its catch-up allowance (20 ms of credit a late wake-up keeps:
+  // RateLimiter::kCatchUp), plus one.
   size_t most = 0;
   for (size_t i = 0, j = 0; i < times.size(); ++i) {
     while (times[i] - times[j] >= 0.1) ++j;
     most = std::max(most, i - j + 1);
   }
-  EXPECT_LE(most, static_cast<size_t>(kRate / 10 + 2));
+  EXPECT_LE(most, static_cast<size_t>(kRate / 10 + kRate * 21 / 1000 + 1));
 }
 
 TEST_F(PolicyLabTest, SighupReloadsThePolicyAndEveryRpcIsAudited) {
