@@ -30,6 +30,9 @@ struct SocketsPlan {
   bool processes = false;
   // Zero: one snapshot.
   absl::Duration watch_interval = absl::ZeroDuration();
+  // How long a watch runs before it ends with a StreamEnd naming this limit
+  // (the policy's bound); infinite: until cancelled.
+  absl::Duration watch_duration = absl::InfiniteDuration();
 
   // Whether an inet socket passes local/remote/port (the kernel applied the
   // family, protocol and state filters already).
