@@ -31,11 +31,11 @@ struct SocketsRound {
   absl::Status error;
 };
 
-// Runs the plan's dumps through `sockets` (blocking: a worker thread's job),
+// Runs the plan's dumps through `host` (blocking: a worker thread's job),
 // filters them, adds owners when asked, and diffs against `*listing`, which
 // it replaces with this round's. `first`: report every socket.
 SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* listing,
-                         SocketOpener* sockets);
+                         SocketOpener* host);
 
 // The pure part of ListSockets, for tests: `sockets` as dumped (already
 // filtered), `owners` by inode.

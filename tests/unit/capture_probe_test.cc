@@ -192,7 +192,7 @@ TEST_F(CaptureProbeTest, HeaderThenPacketsInBatches) {
   Arrive(3);
   loop_->RunOnce();
   ASSERT_EQ(sink_->Count(IsPackets), 1u);
-  const v1::Packets& batch = sink_->events()[1].packets();
+  const v1::PacketBatch& batch = sink_->events()[1].packets();
   ASSERT_EQ(batch.packets_size(), 3);
   EXPECT_EQ(batch.packets(0).captured_length(), 60u);
   EXPECT_EQ(batch.packets(2).time().seconds(), 1'800'000'002);
