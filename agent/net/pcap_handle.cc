@@ -1,5 +1,7 @@
 #include "agent/net/pcap_handle.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 
 namespace netprobe {
@@ -42,16 +44,40 @@ void PreferCookedV2(pcap_t* pcap) {
   if (offered) pcap_set_datalink(pcap, DLT_LINUX_SLL2);
 }
 
+// The libpcap capture PcapHandle::Open hands out.
+class LivePcap final : public PcapHandle {
+ public:
+  LivePcap(pcap_t* pcap, std::string interface)
+      : pcap_(pcap), interface_(std::move(interface)) {}
+
+  absl::StatusOr<Filter> Compile(const std::string& filter) override;
+  absl::Status Install(const Filter& filter) override;
+  int fd() const override { return pcap_get_selectable_fd(pcap_.get()); }
+  int link_type() const override { return pcap_datalink(pcap_.get()); }
+  std::string link_type_name() const override;
+  int snaplen() const override { return pcap_snapshot(pcap_.get()); }
+  absl::StatusOr<int> Dispatch(int max,
+                               const std::function<void(const Frame&)>& each) override;
+  absl::StatusOr<Stats> ReadStats() override;
+
+ private:
+  struct Closer {
+    void operator()(pcap_t* p) const { pcap_close(p); }
+  };
+  std::unique_ptr<pcap_t, Closer> pcap_;
+  std::string interface_;
+};
+
 }  // namespace
 
-absl::StatusOr<PcapHandle> PcapHandle::Open(const Options& options) {
+absl::StatusOr<std::unique_ptr<PcapHandle>> PcapHandle::Open(const Options& options) {
   char error[PCAP_ERRBUF_SIZE] = "";
   pcap_t* raw = pcap_create(options.interface.c_str(), error);
   if (raw == nullptr) {
     return absl::InternalError(
         absl::StrCat("pcap_create(", options.interface, "): ", error));
   }
-  PcapHandle handle(raw, options.interface);
+  auto handle = std::make_unique<LivePcap>(raw, options.interface);
   pcap_set_snaplen(raw, options.snaplen);
   pcap_set_promisc(raw, options.promiscuous ? 1 : 0);
   pcap_set_buffer_size(raw, options.buffer_bytes);
@@ -72,7 +98,7 @@ absl::StatusOr<PcapHandle> PcapHandle::Open(const Options& options) {
   return handle;
 }
 
-absl::StatusOr<PcapHandle::Filter> PcapHandle::Compile(const std::string& filter) {
+absl::StatusOr<PcapHandle::Filter> LivePcap::Compile(const std::string& filter) {
   // The netmask only matters to "ip broadcast"; "any" has none.
   bpf_u_int32 net = 0, mask = PCAP_NETMASK_UNKNOWN;
   char error[PCAP_ERRBUF_SIZE] = "";
@@ -81,14 +107,14 @@ absl::StatusOr<PcapHandle::Filter> PcapHandle::Compile(const std::string& filter
     mask = PCAP_NETMASK_UNKNOWN;
   }
   Filter out;
-  if (pcap_compile(pcap_.get(), &out.program_, filter.c_str(), /*optimize=*/1, mask) !=
-      0) {
+  if (pcap_compile(pcap_.get(), out.mutable_program(), filter.c_str(), /*optimize=*/1,
+                   mask) != 0) {
     return absl::InvalidArgumentError(pcap_geterr(pcap_.get()));
   }
   return out;
 }
 
-absl::Status PcapHandle::Install(const Filter& filter) {
+absl::Status LivePcap::Install(const Filter& filter) {
   if (pcap_setfilter(pcap_.get(), const_cast<bpf_program*>(filter.program())) != 0) {
     return absl::InternalError(
         absl::StrCat("pcap_setfilter: ", pcap_geterr(pcap_.get())));
@@ -96,17 +122,13 @@ absl::Status PcapHandle::Install(const Filter& filter) {
   return absl::OkStatus();
 }
 
-int PcapHandle::fd() const { return pcap_get_selectable_fd(pcap_.get()); }
-int PcapHandle::link_type() const { return pcap_datalink(pcap_.get()); }
-int PcapHandle::snaplen() const { return pcap_snapshot(pcap_.get()); }
-
-std::string PcapHandle::link_type_name() const {
+std::string LivePcap::link_type_name() const {
   const char* name = pcap_datalink_val_to_name(link_type());
   return name ? name : absl::StrCat("DLT_", link_type());
 }
 
-absl::StatusOr<int> PcapHandle::Dispatch(int max,
-                                         const std::function<void(const Frame&)>& each) {
+absl::StatusOr<int> LivePcap::Dispatch(int max,
+                                       const std::function<void(const Frame&)>& each) {
   struct Context {
     const std::function<void(const Frame&)>* each;
   } context{&each};
@@ -129,7 +151,7 @@ absl::StatusOr<int> PcapHandle::Dispatch(int max,
   return n < 0 ? 0 : n;
 }
 
-absl::StatusOr<PcapHandle::Stats> PcapHandle::ReadStats() {
+absl::StatusOr<PcapHandle::Stats> LivePcap::ReadStats() {
   pcap_stat raw{};
   if (pcap_stats(pcap_.get(), &raw) != 0) {
     return absl::InternalError(absl::StrCat("pcap_stats: ", pcap_geterr(pcap_.get())));

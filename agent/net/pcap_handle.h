@@ -15,8 +15,9 @@
 namespace netprobe {
 
 // One live libpcap capture: pcap_create + pcap_activate, non-blocking, with
-// nanosecond timestamps and a selectable fd for the event loop. Not
-// thread-safe.
+// nanosecond timestamps and a selectable fd for the event loop. An interface
+// (SocketOpener::OpenPcap hands out the libpcap one, or a fake for unit
+// tests). Not thread-safe.
 class PcapHandle {
  public:
   struct Options {
@@ -31,19 +32,22 @@ class PcapHandle {
   };
   // NOT_FOUND for an unknown interface, FAILED_PRECONDITION naming
   // CAP_NET_RAW without it, else libpcap's message.
-  static absl::StatusOr<PcapHandle> Open(const Options& options);
+  static absl::StatusOr<std::unique_ptr<PcapHandle>> Open(const Options& options);
 
-  // A compiled BPF program (owns its instructions).
+  virtual ~PcapHandle() = default;
+
+  // A compiled BPF program (owns its instructions). Default-constructed it
+  // holds none (what fakes hand out).
   class Filter {
    public:
+    Filter() = default;
     Filter(Filter&& other) noexcept : program_(other.program_) { other.program_ = {}; }
     Filter& operator=(Filter&&) = delete;
     ~Filter() { pcap_freecode(&program_); }
     const bpf_program* program() const { return &program_; }
+    bpf_program* mutable_program() { return &program_; }
 
    private:
-    friend class PcapHandle;
-    Filter() = default;
     bpf_program program_{};
   };
   // Compiles a tcpdump-syntax filter for this handle (its link type, and the
@@ -51,15 +55,16 @@ class PcapHandle {
   // INVALID_ARGUMENT with libpcap's message alone when it does not compile. May
   // block: host names in the filter are resolved, so call it off the loop,
   // while no other thread uses the handle.
-  absl::StatusOr<Filter> Compile(const std::string& filter);
+  virtual absl::StatusOr<Filter> Compile(const std::string& filter) = 0;
   // Packets already in the ring when it is installed are filtered by libpcap
   // in user space, so none that fail the filter are ever handed out.
-  absl::Status Install(const Filter& filter);
+  virtual absl::Status Install(const Filter& filter) = 0;
 
-  int fd() const;
-  int link_type() const;
-  std::string link_type_name() const;
-  int snaplen() const;
+  // Readable (EPOLLIN) when packets are queued.
+  virtual int fd() const = 0;
+  virtual int link_type() const = 0;
+  virtual std::string link_type_name() const = 0;
+  virtual int snaplen() const = 0;
 
   struct Frame {
     int64_t seconds = 0;  // since the Unix epoch
@@ -69,21 +74,13 @@ class PcapHandle {
   };
   // Hands up to `max` queued packets to `each`; returns how many, 0 when
   // none are queued, or an error.
-  absl::StatusOr<int> Dispatch(int max, const std::function<void(const Frame&)>& each);
+  virtual absl::StatusOr<int> Dispatch(int max,
+                                       const std::function<void(const Frame&)>& each) = 0;
 
   struct Stats {
     uint64_t received = 0, kernel_dropped = 0, interface_dropped = 0;
   };
-  absl::StatusOr<Stats> ReadStats();
-
- private:
-  struct Closer {
-    void operator()(pcap_t* p) const { pcap_close(p); }
-  };
-  PcapHandle(pcap_t* pcap, std::string interface)
-      : pcap_(pcap), interface_(std::move(interface)) {}
-  std::unique_ptr<pcap_t, Closer> pcap_;
-  std::string interface_;
+  virtual absl::StatusOr<Stats> ReadStats() = 0;
 };
 
 }  // namespace netprobe

@@ -14,6 +14,18 @@ absl::StatusOr<std::unique_ptr<DatagramSocket>> SocketOpener::OpenUdp(
   return std::make_unique<UdpSocket>(*std::move(socket));
 }
 
+absl::StatusOr<std::unique_ptr<PcapHandle>> SocketOpener::OpenPcap(
+    const PcapHandle::Options& options) {
+  return PcapHandle::Open(options);
+}
+
+absl::StatusOr<sock_diag::ReplySummary> SocketOpener::DumpSockets(
+    const sock_diag::Query& query, std::vector<sock_diag::Socket>* out) {
+  return sock_diag::Dump(query, out);
+}
+
+SocketOwners SocketOpener::ReadOwners() { return ReadSocketOwners(); }
+
 SocketOpener* SocketOpener::Real() {
   static SocketOpener* const opener = new SocketOpener();
   return opener;

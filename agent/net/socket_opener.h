@@ -3,9 +3,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "agent/net/icmp_socket.h"
+#include "agent/net/pcap_handle.h"
+#include "agent/net/sock_diag.h"
+#include "agent/net/socket_owners.h"
 #include "agent/net/socket_setup.h"
 #include "agent/net/udp_socket.h"
 
@@ -27,6 +31,15 @@ class SocketOpener {
                                                                const SocketSetup& setup);
   virtual absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenUdp(
       int family, const SocketSetup& setup);
+  // A live capture (PcapHandle::Open).
+  virtual absl::StatusOr<std::unique_ptr<PcapHandle>> OpenPcap(
+      const PcapHandle::Options& options);
+  // The host's socket table: one sock_diag dump (sock_diag::Dump) and the
+  // sockets' owning processes (ReadSocketOwners). Blocking: worker threads
+  // only, never the loop.
+  virtual absl::StatusOr<sock_diag::ReplySummary> DumpSockets(
+      const sock_diag::Query& query, std::vector<sock_diag::Socket>* out);
+  virtual SocketOwners ReadOwners();
 
   // The kernel's sockets. Never destroyed.
   static SocketOpener* Real();

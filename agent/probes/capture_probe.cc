@@ -5,19 +5,17 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "agent/net/socket_opener.h"
 #include "agent/probes/proto_time.h"
-#include "agent/probes/stream_end.h"
 #include "agent/probes/traffic_counters.h"
 
 namespace netprobe {
 
 CaptureProbe::CaptureProbe(CapturePlan plan, EventLoop* loop, Resolver* resolver,
                            std::shared_ptr<Sink> sink, std::function<void()> done)
-    : plan_(std::move(plan)),
-      loop_(loop),
-      resolver_(resolver),
-      sink_(std::move(sink)),
-      done_(std::move(done)) {}
+    : ProbeBase(loop, std::move(sink), std::move(done)),
+      plan_(std::move(plan)),
+      resolver_(resolver) {}
 
 CaptureProbe::~CaptureProbe() { Release(); }
 
@@ -27,19 +25,17 @@ void CaptureProbe::Start() {
   options.snaplen = plan_.snaplen;
   options.promiscuous = plan_.promiscuous;
   options.buffer_bytes = kRingBytes;
-  absl::StatusOr<PcapHandle> opened = PcapHandle::Open(options);
-  if (!opened.ok()) {
-    End(opened.status());
-    return;
-  }
-  pcap_ = std::make_shared<PcapHandle>(*std::move(opened));
+  absl::StatusOr<std::unique_ptr<PcapHandle>> opened =
+      loop_->sockets()->OpenPcap(options);
+  if (!opened.ok()) return Fail(opened.status());
+  pcap_ = *std::move(opened);
   if (plan_.effective_filter.empty()) {
     Begin();
     return;
   }
   // The loop leaves the handle alone until the compiled filter is posted back;
   // the worker's reference keeps it open if the probe is released meanwhile.
-  std::weak_ptr<char> alive = alive_;
+  std::weak_ptr<char> alive = this->alive();
   resolver_->RunBlocking(
       [this, alive, loop = loop_, pcap = pcap_, filter = plan_.effective_filter] {
         auto compiled =
@@ -52,17 +48,15 @@ void CaptureProbe::Start() {
 }
 
 void CaptureProbe::OnFilterCompiled(absl::StatusOr<PcapHandle::Filter> filter) {
-  if (released_) return;
+  if (finished()) return;
   if (!filter.ok()) {
     // The caller's own filter is what failed to compile (the agent's
     // exclusion is generated and always compiles).
-    End(absl::InvalidArgumentError(absl::StrCat(
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
         "filter: '", plan_.filter, "' does not compile: ", filter.status().message())));
-    return;
   }
   if (absl::Status installed = pcap_->Install(*filter); !installed.ok()) {
-    End(std::move(installed));
-    return;
+    return Fail(std::move(installed));
   }
   Begin();
 }
@@ -75,8 +69,7 @@ void CaptureProbe::Begin() {
                                             OnReadable();
                                           });
       !watched.ok()) {
-    End(std::move(watched));
-    return;
+    return Fail(std::move(watched));
   }
   watching_ = true;
   v1::CaptureEvent event;
@@ -86,11 +79,12 @@ void CaptureProbe::Begin() {
   header->set_snaplen(static_cast<uint32_t>(pcap_->snaplen()));
   header->set_interface(plan_.interface);
   header->set_effective_filter(plan_.effective_filter);
-  sink_->Emit(std::move(event));
+  Emit(std::move(event));
   duration_timer_ = loop_->RunAfter(plan_.duration, [this] {
     duration_timer_ = 0;
-    Complete(v1::StreamEnd::REASON_LIMIT,
-             absl::StrCat("duration ", absl::FormatDuration(plan_.duration), " reached"));
+    EndCapture(
+        v1::StreamEnd::REASON_LIMIT,
+        absl::StrCat("duration ", absl::FormatDuration(plan_.duration), " reached"));
   });
   stats_timer_ = loop_->RunAfter(kStatsInterval, [this] { OnStatsTimer(); });
 }
@@ -110,18 +104,15 @@ void CaptureProbe::OnReadable() {
     handled += *n;
   }
   // The handle is closed only here, never inside its own dispatch callback.
-  if (limit_reached_) {
-    Complete(v1::StreamEnd::REASON_LIMIT, limit_detail_);
-    return;
-  }
+  if (limit_reached_) return EndCapture(v1::StreamEnd::REASON_LIMIT, limit_detail_);
   if (failed.ok() && errored_ && handled == 0) {
     failed = absl::UnavailableError("the capture socket reported an error");
   }
   if (!failed.ok()) {
     // The interface went away (or down): a result, not an RPC error.
-    Complete(v1::StreamEnd::REASON_FAILED, absl::StrCat("capture on '", plan_.interface,
-                                                        "' stopped: ", failed.message()));
-    return;
+    return EndCapture(
+        v1::StreamEnd::REASON_FAILED,
+        absl::StrCat("capture on '", plan_.interface, "' stopped: ", failed.message()));
   }
   EmitBatch();
 }
@@ -134,7 +125,7 @@ void CaptureProbe::OnPacket(const PcapHandle::Frame& frame) {
     limit_detail_ = absl::StrCat("max_bytes ", plan_.max_bytes, " reached");
     return;
   }
-  if (batch_.packets().packets_size() == 0 && !sink_->Writable()) {
+  if (batch_.packets().packets_size() == 0 && !Writable()) {
     ++agent_dropped_;
     TrafficCounters::Get().CapturePacketDropped();
     return;
@@ -161,14 +152,14 @@ void CaptureProbe::OnPacket(const PcapHandle::Frame& frame) {
 void CaptureProbe::EmitBatch() {
   if (batch_.packets().packets_size() == 0) return;
   // Started while the sink was writable: within the queue's high-water mark.
-  sink_->Emit(std::move(batch_));
+  Emit(std::move(batch_));
   batch_.Clear();
   batch_bytes_ = 0;
 }
 
 void CaptureProbe::OnStatsTimer() {
   stats_timer_ = 0;
-  if (released_) return;
+  if (finished()) return;
   v1::CaptureEvent stats = StatsEvent();
   const v1::CaptureStats& s = stats.stats();
   // While packets flow, and only when there is room: every stats event
@@ -177,9 +168,9 @@ void CaptureProbe::OnStatsTimer() {
                        s.kernel_dropped() != last_stats_.kernel_dropped() ||
                        s.agent_dropped() != last_stats_.agent_dropped() ||
                        s.delivered() != last_stats_.delivered();
-  if (changed && sink_->Writable()) {
+  if (changed && Writable()) {
     last_stats_ = s;
-    sink_->Emit(std::move(stats));
+    Emit(std::move(stats));
   }
   stats_timer_ = loop_->RunAfter(kStatsInterval, [this] { OnStatsTimer(); });
 }
@@ -201,70 +192,40 @@ v1::CaptureEvent CaptureProbe::StatsEvent() {
   return event;
 }
 
-void CaptureProbe::Complete(v1::StreamEnd::Reason reason, std::string detail) {
-  if (released_) return;
+void CaptureProbe::EndCapture(v1::StreamEnd::Reason reason, std::string detail) {
+  if (finished()) return;
   EmitBatch();
-  Release();
-  if (sink_->Writable()) {
-    EmitEnd(reason, detail);
-    End(absl::OkStatus());
-    return;
-  }
-  // The final stats and StreamEnd must not be dropped behind a full queue:
-  // nothing more is emitted now, so the queue drains.
-  std::weak_ptr<char> alive = alive_;
-  sink_->NotifyWhenWritable([this, alive, reason, detail = std::move(detail)] {
-    if (!alive.lock() || ended_) return;
-    EmitEnd(reason, detail);
-    End(absl::OkStatus());
-  });
+  Release();  // the last pcap_stats, for the final stats
+  v1::StreamEnd end;
+  end.set_reason(reason);
+  end.set_detail(std::move(detail));
+  ToProto(loop_->clock()->Wall(), end.mutable_time());
+  Complete(Closing(std::move(end)));
 }
 
-void CaptureProbe::EmitEnd(v1::StreamEnd::Reason reason, const std::string& detail) {
-  sink_->Emit(StatsEvent());
-  v1::CaptureEvent event;
-  v1::StreamEnd* end = event.mutable_end();
-  end->set_reason(reason);
-  end->set_detail(detail);
-  ToProto(absl::Now(), end->mutable_time());
-  sink_->Emit(std::move(event));
+std::vector<v1::CaptureEvent> CaptureProbe::Closing(v1::StreamEnd end) {
+  std::vector<v1::CaptureEvent> out;
+  out.push_back(StatsEvent());
+  *out.emplace_back().mutable_end() = std::move(end);
+  return out;
 }
 
-void CaptureProbe::End(absl::Status status) {
-  if (ended_) return;
-  ended_ = true;
-  Release();
-  sink_->Finish(std::move(status));
-  done_();
+void CaptureProbe::AppendShutdownClosing(v1::StreamEnd end,
+                                         std::vector<v1::CaptureEvent>* out) {
+  for (v1::CaptureEvent& event : Closing(std::move(end)))
+    out->push_back(std::move(event));
 }
 
-void CaptureProbe::Stop(StopReason reason) {
-  if (ended_) return;
-  if (reason == StopReason::kAgentShutdown) {
-    // What the ring holds already is delivered, not lost with the handle.
-    if (pcap_ != nullptr && watching_ && !limit_reached_) OnReadable();
-    // A limit or an error may have ended it meanwhile. If Complete() is still
-    // waiting for room (released, not ended: the queue is full), nobody reads
-    // at shutdown: its stats and end go now, into the room kept beyond the
-    // high-water mark (MaxEventsBeyondHighWater), and it finishes.
-    if (ended_) return;
-    EmitBatch();
-    Release();
-    sink_->Emit(StatsEvent());
-    v1::CaptureEvent end;
-    FillShutdownEnd("the agent is shutting down; the capture was stopped",
-                    end.mutable_end());
-    sink_->Emit(std::move(end));
-    End(absl::OkStatus());
-  } else {
-    Release();
-    End(absl::CancelledError("cancelled by the client"));
-  }
+void CaptureProbe::BeforeShutdown() {
+  if (watching_ && !limit_reached_) OnReadable();
+  if (!finished()) EmitBatch();
+}
+
+std::string CaptureProbe::ShutdownDetail() const {
+  return "the agent is shutting down; the capture was stopped";
 }
 
 void CaptureProbe::Release() {
-  if (released_) return;
-  released_ = true;
   if (duration_timer_ != 0) loop_->Cancel(duration_timer_);
   if (stats_timer_ != 0) loop_->Cancel(stats_timer_);
   duration_timer_ = stats_timer_ = 0;

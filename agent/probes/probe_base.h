@@ -43,6 +43,8 @@ class ProbeBase : public Probe {
       End(absl::CancelledError("cancelled by the client"), {});
       return;
     }
+    BeforeShutdown();
+    if (finished_) return;  // it ended on its own meanwhile
     Release();
     std::vector<Event> closing;
     v1::StreamEnd end;
@@ -63,6 +65,9 @@ class ProbeBase : public Probe {
   virtual void Release() = 0;
   // The per-target summaries (or a capture's final stats), in order.
   virtual void AppendSummaries(std::vector<Event>* out) = 0;
+  // The last work before an agent shutdown releases the probe (a capture
+  // delivers what its ring already holds). May end the probe.
+  virtual void BeforeShutdown() {}
   // What an agent shutdown cut short ("requests in flight were abandoned").
   virtual std::string ShutdownDetail() const = 0;
   // The closing events at shutdown: `end`, then the summaries. A probe whose

@@ -67,14 +67,15 @@ SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
   return round;
 }
 
-SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* listing) {
+SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* listing,
+                         SocketOpener* host) {
   std::vector<sock_diag::Socket> sockets;
   std::vector<sock_diag::Socket> dumped;
   std::vector<std::string> unavailable;
   absl::Status error;
   for (const sock_diag::Query& query : plan.queries) {
     dumped.clear();
-    absl::StatusOr<sock_diag::ReplySummary> done = sock_diag::Dump(query, &dumped);
+    absl::StatusOr<sock_diag::ReplySummary> done = host->DumpSockets(query, &dumped);
     if (!done.ok()) {
       if (done.status().code() == absl::StatusCode::kUnimplemented) {
         unavailable.push_back(
@@ -95,7 +96,7 @@ SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* li
     round.error = std::move(error);
     return round;
   }
-  const SocketOwners owners = plan.processes ? ReadSocketOwners() : SocketOwners();
+  const SocketOwners owners = plan.processes ? host->ReadOwners() : SocketOwners();
   SocketsRound round = DiffSockets(sockets, owners, first, listing);
   round.unavailable = std::move(unavailable);
   return round;

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "agent/net/sock_diag.h"
+#include "agent/net/socket_opener.h"
 #include "agent/net/socket_owners.h"
 #include "agent/probes/sockets_request.h"
 #include "netprobe/v1/sockets.pb.h"
@@ -30,10 +31,11 @@ struct SocketsRound {
   absl::Status error;
 };
 
-// Runs the plan's dumps (blocking: a worker thread's job), filters them,
-// adds owners when asked, and diffs against `*listing`, which it replaces
-// with this round's. `first`: report every socket.
-SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* listing);
+// Runs the plan's dumps through `host` (blocking: a worker thread's job),
+// filters them, adds owners when asked, and diffs against `*listing`, which
+// it replaces with this round's. `first`: report every socket.
+SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* listing,
+                         SocketOpener* host);
 
 // The pure part of ListSockets, for tests: `sockets` as dumped (already
 // filtered), `owners` by inode.

@@ -3,42 +3,37 @@
 #include <algorithm>
 #include <utility>
 
-#include "agent/net/monotonic_clock.h"
-#include "agent/probes/stream_end.h"
+#include "absl/strings/str_cat.h"
+#include "agent/probes/proto_time.h"
 
 namespace netprobe {
 
 SocketsProbe::SocketsProbe(SocketsPlan plan, EventLoop* loop, Resolver* worker,
                            std::shared_ptr<Sink> sink, std::function<void()> done)
-    : plan_(std::make_shared<const SocketsPlan>(std::move(plan))),
-      loop_(loop),
-      worker_(worker),
-      sink_(std::move(sink)),
-      done_(std::move(done)) {}
+    : ProbeBase(loop, std::move(sink), std::move(done)),
+      plan_(std::make_shared<const SocketsPlan>(std::move(plan))),
+      worker_(worker) {}
 
 SocketsProbe::~SocketsProbe() { Release(); }
 
 void SocketsProbe::Start() {
-  if (plan_->watch_duration > absl::ZeroDuration()) {
-    watch_end_ = loop_->RunAfter(plan_->watch_duration, [this] {
-      watch_end_ = 0;
-      End(absl::OkStatus());
-    });
-  }
+  started_ = loop_->Now();
   StartRound();
 }
 
 void SocketsProbe::StartRound() {
   next_round_ = 0;
-  if (released_ || dumping_) return;
+  if (finished() || dumping_) return;
   dumping_ = true;
-  round_started_ = MonotonicNow();
+  round_started_ = loop_->Now();
   // The worker owns the listing until the round comes back; it shares the
-  // plan, since the probe may be gone by the time the worker runs.
-  std::weak_ptr<char> alive = alive_;
+  // plan, since the probe may be gone by the time the worker runs. The
+  // opener outlives the loop.
+  std::weak_ptr<char> alive = this->alive();
   worker_->RunBlocking([this, alive, loop = loop_, plan = plan_, listing = listing_,
-                        first = first_round_] {
-    auto round = std::make_shared<SocketsRound>(ListSockets(*plan, first, listing.get()));
+                        first = first_round_, sockets = loop_->sockets()] {
+    auto round =
+        std::make_shared<SocketsRound>(ListSockets(*plan, first, listing.get(), sockets));
     loop->Post([this, alive, round] {
       if (!alive.lock()) return;
       OnRound(std::move(*round));
@@ -48,11 +43,8 @@ void SocketsProbe::StartRound() {
 
 void SocketsProbe::OnRound(SocketsRound round) {
   dumping_ = false;
-  if (released_) return;
-  if (!round.error.ok()) {
-    End(std::move(round.error));
-    return;
-  }
+  if (finished()) return;
+  if (!round.error.ok()) return Fail(std::move(round.error));
   // Events of at most kSocketsPerEvent sockets, removed ones after the rest;
   // at least one, carrying `complete`, except in a watch round where nothing
   // changed.
@@ -84,57 +76,50 @@ void SocketsProbe::OnRound(SocketsRound round) {
 }
 
 void SocketsProbe::Pump() {
-  while (!pending_.empty() && !released_) {
-    if (!sink_->Writable()) {
-      ResumeWhenWritable(*sink_, &waiting_, alive_, [this] { Pump(); });
+  while (!pending_.empty() && !finished()) {
+    if (!Writable()) {
+      WhenWritable([this] { Pump(); });
       return;
     }
-    sink_->Emit(std::move(pending_.front()));
+    Emit(std::move(pending_.front()));
     pending_.pop_front();
   }
-  if (released_) return;
-  if (plan_->watch_interval == absl::ZeroDuration()) {
-    End(absl::OkStatus());
-    return;
-  }
+  if (finished()) return;
+  if (plan_->watch_interval == absl::ZeroDuration()) return Complete();
   ScheduleNextRound();
 }
 
 void SocketsProbe::ScheduleNextRound() {
   // On the interval's grid from this round's start; a round that took longer
-  // than the interval is followed at once.
-  const absl::Duration at =
-      std::max(round_started_ + plan_->watch_interval, MonotonicNow());
+  // than the interval is followed at once. None starts at or past the bound.
+  const absl::Duration now = loop_->Now();
+  const absl::Duration at = std::max(round_started_ + plan_->watch_interval, now);
+  const absl::Duration bound = plan_->watch_duration > absl::ZeroDuration()
+                                   ? started_ + plan_->watch_duration
+                                   : absl::InfiniteDuration();
+  if (at >= bound) {
+    next_round_ = loop_->RunAt(std::max(bound, now), [this] {
+      next_round_ = 0;
+      EndWatch();
+    });
+    return;
+  }
   next_round_ = loop_->RunAt(at, [this] { StartRound(); });
 }
 
-void SocketsProbe::End(absl::Status status) {
-  if (ended_) return;
-  ended_ = true;
-  Release();
-  sink_->Finish(std::move(status));
-  done_();
-}
-
-void SocketsProbe::Stop(StopReason reason) {
-  if (ended_) return;
-  Release();
-  if (reason == StopReason::kAgentShutdown) {
-    v1::SocketsEvent end;
-    FillShutdownEnd("the agent is shutting down", end.mutable_end());
-    sink_->Emit(std::move(end));
-    End(absl::OkStatus());
-  } else {
-    End(absl::CancelledError("cancelled by the client"));
-  }
+void SocketsProbe::EndWatch() {
+  std::vector<v1::SocketsEvent> closing(1);
+  v1::StreamEnd* end = closing[0].mutable_end();
+  end->set_reason(v1::StreamEnd::REASON_LIMIT);
+  end->set_detail(absl::StrCat("watch_duration ",
+                               absl::FormatDuration(plan_->watch_duration), " reached"));
+  ToProto(loop_->clock()->Wall(), end->mutable_time());
+  Complete(std::move(closing));
 }
 
 void SocketsProbe::Release() {
-  if (released_) return;
-  released_ = true;
   if (next_round_ != 0) loop_->Cancel(next_round_);
-  if (watch_end_ != 0) loop_->Cancel(watch_end_);
-  next_round_ = watch_end_ = 0;
+  next_round_ = 0;
   pending_.clear();
 }
 

@@ -31,7 +31,9 @@ struct SocketsPlan {
   bool processes = false;
   // Zero: one snapshot.
   absl::Duration watch_interval = absl::ZeroDuration();
-  // Watch mode: how long the watch runs; zero: until cancelled.
+  // Watch mode: how long the watch runs before it ends with a StreamEnd
+  // naming this limit (the policy's max_duration bounds it); zero: until
+  // cancelled.
   absl::Duration watch_duration = absl::ZeroDuration();
 
   // Whether an inet socket passes local/remote/port (the kernel applied the
