@@ -14,6 +14,12 @@ absl::StatusOr<std::unique_ptr<DatagramSocket>> SocketOpener::OpenUdp(
   return std::make_unique<UdpSocket>(*std::move(socket));
 }
 
+absl::StatusOr<std::unique_ptr<TcpSocket>> SocketOpener::OpenTcp(int family,
+                                                                 const SocketSetup& setup,
+                                                                 TcpSocket::Close close) {
+  return TcpSocket::Open(family, setup, close);
+}
+
 SocketOpener* SocketOpener::Real() {
   static SocketOpener* const opener = new SocketOpener();
   return opener;

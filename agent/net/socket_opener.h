@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "agent/net/icmp_socket.h"
 #include "agent/net/socket_setup.h"
+#include "agent/net/tcp_socket.h"
 #include "agent/net/udp_socket.h"
 
 namespace netprobe {
@@ -27,6 +28,9 @@ class SocketOpener {
                                                                const SocketSetup& setup);
   virtual absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenUdp(
       int family, const SocketSetup& setup);
+  virtual absl::StatusOr<std::unique_ptr<TcpSocket>> OpenTcp(int family,
+                                                             const SocketSetup& setup,
+                                                             TcpSocket::Close close);
 
   // The kernel's sockets. Never destroyed.
   static SocketOpener* Real();
