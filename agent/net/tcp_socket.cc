@@ -11,6 +11,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
+#include "absl/types/optional.h"
 #include "agent/net/posix_error.h"
 #include "agent/net/unique_fd.h"
 
@@ -104,7 +105,7 @@ absl::StatusOr<std::unique_ptr<TcpSocket>> TcpSocket::Open(int family,
 }
 
 int OpenErrno(const absl::Status& status) {
-  const std::optional<absl::Cord> payload = status.GetPayload(kErrnoPayload);
+  const absl::optional<absl::Cord> payload = status.GetPayload(kErrnoPayload);
   int err = 0;
   if (!payload || !absl::SimpleAtoi(std::string(*payload), &err)) return 0;
   return err;

@@ -43,6 +43,23 @@ struct Script {
   std::string banner;  // what Receive() hands out, then the peer closes
 };
 
+Script ConnectFails(int err) {
+  Script script;
+  script.connect_errno = err;
+  return script;
+}
+Script OverAtOnce(int pending_error) {
+  Script script;
+  script.over_at_once = true;
+  script.pending_error = pending_error;
+  return script;
+}
+Script WithBanner(std::string banner) {
+  Script script;
+  script.banner = std::move(banner);
+  return script;
+}
+
 class FakeTcpOpener;
 
 // A TCP socket whose fd is an eventfd: its counter is held at the maximum
@@ -56,7 +73,7 @@ class FakeTcpSocket final : public TcpSocket {
   int fd() const override { return fd_.get(); }
   int Connect(const SocketAddress& peer) override {
     peer_ = peer;
-    if (script_.over_at_once) Complete(script_.pending_error);
+    if (script_.over_at_once) pending_error_ = script_.pending_error;
     return script_.connect_errno;
   }
   bool WritableNow() const override {
@@ -78,7 +95,7 @@ class FakeTcpSocket final : public TcpSocket {
     return out;
   }
   int Send(absl::string_view data, size_t* sent) override {
-    sent_.append(data);
+    sent_.append(data.data(), data.size());
     *sent = data.size();
     return 0;
   }
@@ -111,9 +128,8 @@ class FakeTcpSocket final : public TcpSocket {
 
 class FakeTcpOpener final : public SocketOpener {
  public:
-  absl::StatusOr<std::unique_ptr<TcpSocket>> OpenTcp(int family, const SocketSetup&,
+  absl::StatusOr<std::unique_ptr<TcpSocket>> OpenTcp(int, const SocketSetup&,
                                                      TcpSocket::Close close) override {
-    families_.push_back(family);
     closes_.push_back(close);
     if (!open_error_.ok()) return open_error_;
     ++opened_;
@@ -126,20 +142,25 @@ class FakeTcpOpener final : public SocketOpener {
 
   void set_script(Script script) { script_ = std::move(script); }
   void set_open_error(absl::Status status) { open_error_ = std::move(status); }
-  void Closed(FakeTcpSocket* socket) { std::erase(live_, socket); }
+  void Closed(FakeTcpSocket* socket) {
+    std::erase(live_, socket);
+    payloads_.push_back(socket->sent());
+  }
 
   // Sockets open now, oldest first.
   const std::vector<FakeTcpSocket*>& live() const { return live_; }
   size_t opened() const { return opened_; }
   size_t max_open() const { return max_open_; }
   const std::vector<TcpSocket::Close>& closes() const { return closes_; }
+  // What each closed socket was given to send, in closing order.
+  const std::vector<std::string>& payloads() const { return payloads_; }
 
  private:
   Script script_;
   absl::Status open_error_;
   std::vector<FakeTcpSocket*> live_;
-  std::vector<int> families_;
   std::vector<TcpSocket::Close> closes_;
+  std::vector<std::string> payloads_;
   size_t opened_ = 0;
   size_t max_open_ = 0;
 };
@@ -229,7 +250,7 @@ class TcpConnectProbeUnitTest : public ::testing::Test {
 };
 
 TEST_F(TcpConnectProbeUnitTest, RefusedAtConnectIsAResultPerAttempt) {
-  opener_.set_script({.connect_errno = ECONNREFUSED});
+  opener_.set_script(ConnectFails(ECONNREFUSED));
   Launch(Plan(1, 3));
   RunFor(*loop_, clock_, absl::Seconds(5));
   ExpectCompleteOk(3);
@@ -274,7 +295,7 @@ TEST_F(TcpConnectProbeUnitTest, RefusedViaSoErrorTimesTheHandshakeOnTheFakeClock
 }
 
 TEST_F(TcpConnectProbeUnitTest, HandshakeOverWhenConnectReturnsNeedsNoEpollRoundTrip) {
-  opener_.set_script({.over_at_once = true, .pending_error = ECONNREFUSED});
+  opener_.set_script(OverAtOnce(ECONNREFUSED));
   Launch(Plan(1, 1));
   // Finished inside Start(), before the loop ran at all.
   ExpectCompleteOk(1);
@@ -301,7 +322,7 @@ TEST_F(TcpConnectProbeUnitTest, NoAnswerTimesOutAfterExactlyThePlanTimeout) {
 }
 
 TEST_F(TcpConnectProbeUnitTest, EpermAtConnectIsAFirewallResultNotAnRpcError) {
-  opener_.set_script({.connect_errno = EPERM});
+  opener_.set_script(ConnectFails(EPERM));
   Launch(Plan(2, 2));
   RunFor(*loop_, clock_, absl::Seconds(5));
   ExpectCompleteOk(4);
@@ -333,7 +354,7 @@ TEST_F(TcpConnectProbeUnitTest, SuccessReportsTheRttFromTheFakeClockAndTheSocket
 }
 
 TEST_F(TcpConnectProbeUnitTest, SendsThePayloadAndReadsAtMostReadBytesOfTheBanner) {
-  opener_.set_script({.banner = "SSH-2.0-OpenSSH_9.2\r\n"});
+  opener_.set_script(WithBanner("SSH-2.0-OpenSSH_9.2\r\n"));
   TcpConnectPlan plan = Plan(1, 1);
   plan.send_payload = "hello\n";
   plan.read_bytes = 7;
@@ -345,6 +366,7 @@ TEST_F(TcpConnectProbeUnitTest, SendsThePayloadAndReadsAtMostReadBytesOfTheBanne
   loop_->RunOnce();
   ASSERT_TRUE(sink_->finished());
   EXPECT_EQ(Attempts()[0].banner(), "SSH-2.0");
+  EXPECT_THAT(opener_.payloads(), ElementsAre("hello\n"));
   EXPECT_EQ(Attempts()[0].result().outcome(), v1::OUTCOME_OK);
   EXPECT_THAT(opener_.closes(), ElementsAre(TcpSocket::Close::kGraceful));
   ExpectCompleteOk(1);
@@ -368,7 +390,7 @@ TEST_F(TcpConnectProbeUnitTest, SocketOptionFailureIsAnAttemptResultWithItsMessa
 
 TEST_F(TcpConnectProbeUnitTest,
        PausesWhileTheSinkIsFullAndResumesAfterDrainLosingNothing) {
-  opener_.set_script({.connect_errno = ECONNREFUSED});
+  opener_.set_script(ConnectFails(ECONNREFUSED));
   TcpConnectPlan plan = Plan(1, 50);
   plan.interval = absl::ZeroDuration();
   plan.concurrency = 4;
@@ -437,7 +459,7 @@ TEST_F(TcpConnectProbeUnitTest, NeverMoreThanConcurrencyInFlight) {
 }
 
 TEST_F(TcpConnectProbeUnitTest, AgentShutdownWithTheSinkFullDeliversEndAndEverySummary) {
-  opener_.set_script({.connect_errno = ECONNREFUSED});
+  opener_.set_script(ConnectFails(ECONNREFUSED));
   TcpConnectPlan plan = Plan(2, 100);
   plan.interval = absl::Milliseconds(10);
   // The queue is at its hard limit too: Emit() would drop; Finish() may not.
