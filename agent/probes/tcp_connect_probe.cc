@@ -100,11 +100,10 @@ void TcpConnectProbe::StartAttempt(size_t index, uint32_t sequence) {
   attempt->socket = *std::move(socket);
   attempt->started = loop_->Now();
   const int err = attempt->socket->Connect(target.address);
-  if (err == 0 || err == EINPROGRESS)
-    TrafficCounters::Get().Sent(SendingProbe::kTcpConnect);
   if (err != 0 && err != EINPROGRESS) {
     return FinishUnstarted(index, sequence, wall, ResultFromErrno(err));
   }
+  TrafficCounters::Get().Sent(SendingProbe::kTcpConnect);
   const int fd = attempt->socket->fd();
   Attempt& ref = *attempt;
   in_flight_.emplace(fd, std::move(attempt));
