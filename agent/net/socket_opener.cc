@@ -26,6 +26,12 @@ absl::StatusOr<sock_diag::ReplySummary> SocketOpener::DumpSockets(
 
 SocketOwners SocketOpener::ReadOwners() { return ReadSocketOwners(); }
 
+absl::StatusOr<std::unique_ptr<TcpSocket>> SocketOpener::OpenTcp(int family,
+                                                                 const SocketSetup& setup,
+                                                                 TcpSocket::Close close) {
+  return TcpSocket::Open(family, setup, close);
+}
+
 SocketOpener* SocketOpener::Real() {
   static SocketOpener* const opener = new SocketOpener();
   return opener;

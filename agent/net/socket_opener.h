@@ -11,6 +11,7 @@
 #include "agent/net/sock_diag.h"
 #include "agent/net/socket_owners.h"
 #include "agent/net/socket_setup.h"
+#include "agent/net/tcp_socket.h"
 #include "agent/net/udp_socket.h"
 
 namespace netprobe {
@@ -40,6 +41,9 @@ class SocketOpener {
   virtual absl::StatusOr<sock_diag::ReplySummary> DumpSockets(
       const sock_diag::Query& query, std::vector<sock_diag::Socket>* out);
   virtual SocketOwners ReadOwners();
+  virtual absl::StatusOr<std::unique_ptr<TcpSocket>> OpenTcp(int family,
+                                                             const SocketSetup& setup,
+                                                             TcpSocket::Close close);
 
   // The kernel's sockets. Never destroyed.
   static SocketOpener* Real();

@@ -1,9 +1,9 @@
 #ifndef NETPROBE_AGENT_PROBES_TCP_CONNECT_PROBE_H_
 #define NETPROBE_AGENT_PROBES_TCP_CONNECT_PROBE_H_
 
-#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -11,9 +11,9 @@
 #include "agent/net/event_loop.h"
 #include "agent/net/resolver.h"
 #include "agent/net/socket_address.h"
-#include "agent/net/unique_fd.h"
-#include "agent/probes/event_sink.h"
-#include "agent/probes/probe.h"
+#include "agent/net/tcp_socket.h"
+#include "agent/probes/pacer.h"
+#include "agent/probes/probe_base.h"
 #include "agent/probes/target_tally.h"
 #include "agent/probes/tcp_connect_request.h"
 #include "netprobe/v1/tcp.pb.h"
@@ -21,40 +21,37 @@
 namespace netprobe {
 
 // Non-blocking TCP connects driven by the event loop: `count` attempts per
-// target, one every `interval`, at most `concurrency` in flight, each bounded
-// by `timeout`. Completion is read from SO_ERROR once the socket is writable.
-// Every attempt becomes an event; each target ends with a summary.
+// target, one every `interval` (paced by the core's Pacer, one SYN of the
+// policy's send budgets each), at most `concurrency` in flight, each bounded
+// by `timeout`. Completion is read from SO_ERROR once the socket is writable;
+// an optional payload exchange follows. Every attempt becomes an event; each
+// target ends with a summary. The lifecycle is ProbeBase's.
 // Not thread-safe: loop thread only.
-class TcpConnectProbe final : public Probe {
+class TcpConnectProbe final : public ProbeBase<v1::TcpConnectEvent> {
  public:
-  using Sink = EventSink<v1::TcpConnectEvent>;
-
   TcpConnectProbe(TcpConnectPlan plan, EventLoop* loop, Resolver* resolver,
                   std::shared_ptr<Sink> sink, std::function<void()> done);
   ~TcpConnectProbe() override;
 
   void Start() override;
-  void Stop(StopReason reason) override;
 
-  // The most events this probe can emit while its sink reports !Writable():
-  // results of attempts in flight plus the summaries and the end notice.
+  // Events this probe may emit while its sink reports !Writable(): the
+  // results of attempts in flight (no attempt starts then). The closing
+  // events (StreamEnd, summaries) have their own reserved room.
   static size_t MaxEventsBeyondHighWater(const TcpConnectPlan& plan) {
-    return plan.concurrency + plan.targets.size() + 2;
+    return plan.concurrency;
   }
 
  private:
   struct Target {
     HostPort spec;
     SocketAddress address;
-    uint32_t next_sequence = 1;  // the next attempt to start
-    absl::Duration next_due;
-    EventLoop::TimerId timer = 0;
     TargetTally tally;
   };
   struct Attempt {
     size_t target = 0;
     uint32_t sequence = 0;
-    UniqueFd fd;
+    std::unique_ptr<TcpSocket> socket;
     absl::Duration started;  // monotonic, just before connect()
     absl::Time wall_time;
     EventLoop::TimerId timer = 0;
@@ -65,40 +62,32 @@ class TcpConnectProbe final : public Probe {
 
   void OnResolved(size_t target, absl::StatusOr<SocketAddress> address);
   void Begin();
-  void Pump();
-  void ScheduleNext(size_t target);
-  void StartAttempt(size_t target);
+  // The pacer's gate: a writable sink (else pause until it drains) and room
+  // under `concurrency`.
+  bool MayStart();
+  void StartAttempt(size_t target, uint32_t sequence);
   // `seen_at`: when the loop learned the socket was ready (monotonic).
   void OnSocketEvent(int fd, uint32_t events, absl::Duration seen_at);
-  static bool IsWritableNow(int fd);
   void OnConnected(Attempt& attempt);
   void ContinueExchange(Attempt& attempt, uint32_t events);
   void OnTimeout(int fd);
-  // Ends an attempt: closes its socket, emits its event, tallies it.
-  void Complete(int fd, v1::AttemptResult result);
-  void CompleteUnstarted(size_t target, uint32_t sequence, absl::Time wall,
-                         v1::AttemptResult result);
+  // Ends an attempt: closes its socket, emits its event, tallies it, and
+  // lets the pacer start the next.
+  void FinishAttempt(int fd, v1::AttemptResult result);
+  void FinishUnstarted(size_t target, uint32_t sequence, absl::Time wall,
+                       v1::AttemptResult result);
   void CheckFinished();
-  void EmitSummaries();
-  void ReleaseAll();
+  void Release() override;
+  void AppendSummaries(std::vector<v1::TcpConnectEvent>* out) override;
+  std::string ShutdownDetail() const override;
   void FillEndpoint(const Target& target, v1::Endpoint* out) const;
 
   const TcpConnectPlan plan_;
-  EventLoop* const loop_;
   Resolver* const resolver_;
-  const std::shared_ptr<Sink> sink_;
-  const std::function<void()> done_;
-  // Callbacks from other threads hold a weak reference: dead probe, no call.
-  std::shared_ptr<char> alive_ = std::make_shared<char>();
 
   std::vector<Target> targets_;
   size_t unresolved_ = 0;
-  bool begun_ = false;
-  bool finished_ = false;
-  bool waiting_for_sink_ = false;
-  bool pumping_ = false;
-  EventLoop::TimerId budget_timer_ = 0;  // waits for the policy's send budget
-  std::deque<size_t> ready_;             // targets with an attempt due; each at most once
+  std::optional<Pacer> pacer_;                                   // from Begin() on
   std::unordered_map<int, std::unique_ptr<Attempt>> in_flight_;  // by fd
 };
 
