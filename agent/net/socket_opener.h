@@ -3,9 +3,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "agent/net/icmp_socket.h"
+#include "agent/net/multicast_receiver.h"
 #include "agent/net/socket_setup.h"
 #include "agent/net/udp_socket.h"
 
@@ -27,6 +29,18 @@ class SocketOpener {
                                                                const SocketSetup& setup);
   virtual absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenUdp(
       int family, const SocketSetup& setup);
+  // An AF_INET UdpSocket with SO_BROADCAST (this socket only).
+  virtual absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenBroadcastUdp(
+      const SocketSetup& setup);
+  // JoinedUdpSocket::Open: a socket bound and joined to `group`.
+  virtual absl::StatusOr<std::unique_ptr<MulticastReceiver>> OpenMulticastReceiver(
+      const SocketAddress& group, unsigned interface_index,
+      const std::optional<SocketAddress>& source, const SocketSetup& setup);
+  // A UdpSocket of `family` that sends to groups as SetMulticastSendOptions
+  // says (out of `interface_index`, with `ttl`, looped back or not).
+  virtual absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenMulticastSender(
+      int family, const SocketSetup& setup, unsigned interface_index, int ttl,
+      bool loopback);
 
   // The kernel's sockets. Never destroyed.
   static SocketOpener* Real();
