@@ -135,7 +135,7 @@ class ScriptedUdpOpener final : public SocketOpener {
  public:
   enum class Kind { kUdp, kBroadcast, kMulticastReceiver, kMulticastSender };
   struct Opened {
-    Kind kind;
+    Kind kind = Kind::kUdp;
     std::shared_ptr<ScriptedUdp> script;
     int family = AF_INET;
     SocketSetup setup;
@@ -158,18 +158,16 @@ class ScriptedUdpOpener final : public SocketOpener {
 
   absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenUdp(
       int family, const SocketSetup& setup) override {
-    Opened o{Kind::kUdp, nullptr, family, setup};
-    return Hand(std::move(o));
+    return Hand(Base(Kind::kUdp, family, setup));
   }
   absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenBroadcastUdp(
       const SocketSetup& setup) override {
-    Opened o{Kind::kBroadcast, nullptr, AF_INET, setup};
-    return Hand(std::move(o));
+    return Hand(Base(Kind::kBroadcast, AF_INET, setup));
   }
   absl::StatusOr<std::unique_ptr<MulticastReceiver>> OpenMulticastReceiver(
       const SocketAddress& group, unsigned interface_index,
       const std::optional<SocketAddress>& source, const SocketSetup& setup) override {
-    Opened o{Kind::kMulticastReceiver, nullptr, group.family(), setup};
+    Opened o = Base(Kind::kMulticastReceiver, group.family(), setup);
     o.group = group;
     o.interface_index = interface_index;
     o.source = source;
@@ -178,7 +176,7 @@ class ScriptedUdpOpener final : public SocketOpener {
   absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenMulticastSender(
       int family, const SocketSetup& setup, unsigned interface_index, int ttl,
       bool loopback) override {
-    Opened o{Kind::kMulticastSender, nullptr, family, setup};
+    Opened o = Base(Kind::kMulticastSender, family, setup);
     o.interface_index = interface_index;
     o.ttl = ttl;
     o.loopback = loopback;
@@ -186,6 +184,13 @@ class ScriptedUdpOpener final : public SocketOpener {
   }
 
  private:
+  static Opened Base(Kind kind, int family, const SocketSetup& setup) {
+    Opened o;
+    o.kind = kind;
+    o.family = family;
+    o.setup = setup;
+    return o;
+  }
   absl::StatusOr<std::unique_ptr<ScriptedUdpSocket>> Hand(Opened o) {
     if (fail_next) {
       absl::Status status = *std::move(fail_next);

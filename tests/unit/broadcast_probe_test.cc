@@ -178,9 +178,8 @@ TEST_F(BroadcastProbeTest, ICMPErrorsAreCountedAndEndNothing) {
 }
 
 TEST_F(BroadcastProbeTest, ASendTheKernelRefusesIsAResultAndEndsAtOnce) {
-  for (const auto [err, outcome] :
-       {std::pair{EACCES, v1::OUTCOME_PROHIBITED},
-        std::pair{ENETUNREACH, v1::OUTCOME_NET_UNREACHABLE}}) {
+  for (auto [err, outcome] : {std::pair{EACCES, v1::OUTCOME_PROHIBITED},
+                              std::pair{ENETUNREACH, v1::OUTCOME_NET_UNREACHABLE}}) {
     SCOPED_TRACE(err);
     sink_ = std::make_shared<RecordingSink<Event>>();
     done_ = 0;
