@@ -1,5 +1,10 @@
 #include "agent/net/socket_opener.h"
 
+#include <sys/socket.h>
+
+#include "agent/net/multicast_send_options.h"
+#include "agent/net/posix_error.h"
+
 namespace netprobe {
 
 absl::StatusOr<std::unique_ptr<IcmpSocket>> SocketOpener::OpenIcmp(
@@ -30,6 +35,28 @@ absl::StatusOr<std::unique_ptr<TcpSocket>> SocketOpener::OpenTcp(int family,
                                                                  const SocketSetup& setup,
                                                                  TcpSocket::Close close) {
   return TcpSocket::Open(family, setup, close);
+absl::StatusOr<std::unique_ptr<DatagramSocket>> SocketOpener::OpenBroadcastUdp(
+    const SocketSetup& setup) {
+  absl::StatusOr<UdpSocket> socket = UdpSocket::Open(AF_INET, setup, {.broadcast = true});
+  if (!socket.ok()) return socket.status();
+  return std::make_unique<UdpSocket>(*std::move(socket));
+}
+
+absl::StatusOr<std::unique_ptr<MulticastReceiver>> SocketOpener::OpenMulticastReceiver(
+    const SocketAddress& group, unsigned interface_index,
+    const std::optional<SocketAddress>& source, const SocketSetup& setup) {
+  NETPROBE_ASSIGN_OR_RETURN(std::unique_ptr<JoinedUdpSocket> socket,
+                            JoinedUdpSocket::Open(group, interface_index, source, setup));
+  return std::unique_ptr<MulticastReceiver>(std::move(socket));
+}
+
+absl::StatusOr<std::unique_ptr<DatagramSocket>> SocketOpener::OpenMulticastSender(
+    int family, const SocketSetup& setup, unsigned interface_index, int ttl,
+    bool loopback) {
+  NETPROBE_ASSIGN_OR_RETURN(UdpSocket socket, UdpSocket::Open(family, setup));
+  NETPROBE_RETURN_IF_ERROR(
+      SetMulticastSendOptions(socket.fd(), family, interface_index, ttl, loopback));
+  return std::make_unique<UdpSocket>(std::move(socket));
 }
 
 SocketOpener* SocketOpener::Real() {

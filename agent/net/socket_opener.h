@@ -3,10 +3,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "agent/net/icmp_socket.h"
+#include "agent/net/multicast_receiver.h"
 #include "agent/net/pcap_handle.h"
 #include "agent/net/sock_diag.h"
 #include "agent/net/socket_owners.h"
@@ -44,6 +46,18 @@ class SocketOpener {
   virtual absl::StatusOr<std::unique_ptr<TcpSocket>> OpenTcp(int family,
                                                              const SocketSetup& setup,
                                                              TcpSocket::Close close);
+  // An AF_INET UdpSocket with SO_BROADCAST (this socket only).
+  virtual absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenBroadcastUdp(
+      const SocketSetup& setup);
+  // JoinedUdpSocket::Open: a socket bound and joined to `group`.
+  virtual absl::StatusOr<std::unique_ptr<MulticastReceiver>> OpenMulticastReceiver(
+      const SocketAddress& group, unsigned interface_index,
+      const std::optional<SocketAddress>& source, const SocketSetup& setup);
+  // A UdpSocket of `family` that sends to groups as SetMulticastSendOptions
+  // says (out of `interface_index`, with `ttl`, looped back or not).
+  virtual absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenMulticastSender(
+      int family, const SocketSetup& setup, unsigned interface_index, int ttl,
+      bool loopback);
 
   // The kernel's sockets. Never destroyed.
   static SocketOpener* Real();

@@ -25,6 +25,8 @@ class DatagramSocket {
   // Only datagrams from `peer` arrive; ICMP errors about what we send to it
   // reach the error queue.
   virtual absl::Status Connect(const SocketAddress& peer) = 0;
+  // The address the kernel bound (after Bind, Connect or a first send).
+  virtual absl::StatusOr<SocketAddress> LocalAddress() const = 0;
   // Sends one datagram, to the connected peer when `to` is null. Returns 0 or
   // the errno. Each successful send takes the next transmit-timestamp id
   // (0, 1, ...), which ReadErrorQueue reports with the kernel's send time.
@@ -70,8 +72,7 @@ class UdpSocket final : public DatagramSocket {
 
   absl::Status Bind(const SocketAddress& local);
   absl::Status Connect(const SocketAddress& peer) override;
-  // The address the kernel bound (after Bind, Connect or a first send).
-  absl::StatusOr<SocketAddress> LocalAddress() const;
+  absl::StatusOr<SocketAddress> LocalAddress() const override;
 
   int Send(absl::Span<const uint8_t> data, const SocketAddress* to = nullptr) override;
 

@@ -1,5 +1,4 @@
 #include "agent/probes/broadcast_probe.h"
-#include "agent/probes/traffic_counters.h"
 
 #include <errno.h>
 #include <sys/epoll.h>
@@ -7,10 +6,10 @@
 #include <algorithm>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
+#include "agent/net/socket_opener.h"
 #include "agent/probes/attempt_result.h"
 #include "agent/probes/proto_time.h"
-#include "agent/probes/stream_end.h"
+#include "agent/probes/traffic_counters.h"
 
 namespace netprobe {
 namespace {
@@ -29,22 +28,19 @@ void FillEndpoint(const SocketAddress& address, v1::Endpoint* out) {
 
 BroadcastProbe::BroadcastProbe(BroadcastPlan plan, EventLoop* loop,
                                std::shared_ptr<Sink> sink, std::function<void()> done)
-    : plan_(std::move(plan)),
-      loop_(loop),
-      sink_(std::move(sink)),
-      done_(std::move(done)) {}
+    : ProbeBase(loop, std::move(sink), std::move(done)), plan_(std::move(plan)) {}
 
 BroadcastProbe::~BroadcastProbe() { Release(); }
 
 void BroadcastProbe::Start() {
-  auto socket = UdpSocket::Open(AF_INET, plan_.setup, {.broadcast = true});
+  auto socket = loop_->sockets()->OpenBroadcastUdp(plan_.setup);
   if (!socket.ok()) return Fail(socket.status());
-  socket_.emplace(*std::move(socket));
+  socket_ = *std::move(socket);
   absl::Status watched = loop_->Watch(socket_->fd(), EPOLLIN,
                                       [this](uint32_t events) { OnSocketReady(events); });
   if (!watched.ok()) return Fail(watched);
 
-  user_sent_ = absl::Now();
+  user_sent_ = loop_->clock()->Wall();
   const int err = socket_->Send(plan_.payload, &plan_.destination);
   if (err == 0) TrafficCounters::Get().Sent(SendingProbe::kBroadcast);
   v1::BroadcastEvent event;
@@ -62,13 +58,11 @@ void BroadcastProbe::Start() {
     // The kernel refused (interface down, filtered, too big with DF): a
     // result, not an RPC error. Nothing can answer, so no window.
     *sent->mutable_result() = ResultFromErrno(err);
-    sink_->Emit(std::move(event));
-    Release();
-    FinishWhenWritable();
-    return;
+    Emit(std::move(event));
+    return Complete();
   }
   sent->mutable_result()->set_outcome(v1::OUTCOME_OK);
-  sink_->Emit(std::move(event));
+  Emit(std::move(event));
   window_timer_ = loop_->RunAfter(plan_.window, [this] { OnWindowEnd(); });
 }
 
@@ -90,7 +84,7 @@ void BroadcastProbe::ReadErrorQueue() {
 }
 
 void BroadcastProbe::ReadReplies() {
-  for (int i = 0; i < kMaxReadsPerRound && socket_.has_value(); ++i) {
+  for (int i = 0; i < kMaxReadsPerRound && socket_ != nullptr; ++i) {
     const int err = socket_->Receive(&received_, BroadcastLimits::kMaxPayload + 1);
     if (err == EAGAIN || err == EWOULDBLOCK) return;
     // Another errno is a pending ICMP error (IP_RECVERR sets it even on an
@@ -113,7 +107,7 @@ void BroadcastProbe::ReadReplies() {
         kernel_sent_ != absl::InfinitePast() ? kernel_sent_ : user_sent_;
     const absl::Time arrived = received_.meta.kernel_time != absl::InfinitePast()
                                    ? received_.meta.kernel_time
-                                   : absl::Now();
+                                   : loop_->clock()->Wall();
     v1::BroadcastEvent event;
     v1::BroadcastReply* reply = event.mutable_reply();
     FillEndpoint(from, reply->mutable_responder());
@@ -131,7 +125,7 @@ void BroadcastProbe::ReadReplies() {
     ++replies_;
     responders_.insert(ip);
     // Dropped and counted by the sink when the stream queue is full.
-    sink_->Emit(std::move(event));
+    Emit(std::move(event));
   }
 }
 
@@ -140,65 +134,27 @@ void BroadcastProbe::OnWindowEnd() {
   // What the kernel queued before the deadline still counts.
   ReadErrorQueue();
   ReadReplies();
-  Release();
-  FinishWhenWritable();
+  Complete();
 }
 
-void BroadcastProbe::FinishWhenWritable() {
-  if (finished_) return;
-  if (!sink_->Writable()) {
-    // The queue is full of replies: wait for room rather than drop the
-    // summary. A client that went away gets no callback; it cancels us.
-    std::weak_ptr<char> alive = alive_;
-    sink_->NotifyWhenWritable([this, alive] {
-      if (alive.lock()) FinishWhenWritable();
-    });
-    return;
-  }
-  finished_ = true;
-  EmitSummary();
-  sink_->Finish(absl::OkStatus());
-  done_();
-}
-
-void BroadcastProbe::EmitSummary() {
+void BroadcastProbe::AppendSummaries(std::vector<v1::BroadcastEvent>* out) {
   v1::BroadcastEvent event;
   v1::BroadcastSummary* summary = event.mutable_summary();
   summary->set_replies(replies_);
   summary->set_distinct_responders(responders_.size());
   summary->set_kernel_drops(kernel_drops_);
   summary->set_icmp_errors(icmp_errors_);
-  sink_->Emit(std::move(event));
+  out->push_back(std::move(event));
 }
 
-void BroadcastProbe::Stop(StopReason reason) {
-  if (finished_) return;
-  finished_ = true;
-  Release();
-  if (reason == StopReason::kAgentShutdown) {
-    v1::BroadcastEvent end;
-    FillShutdownEnd("the agent is shutting down; the reply window was cut short",
-                    end.mutable_end());
-    sink_->Emit(std::move(end));
-    EmitSummary();
-    sink_->Finish(absl::OkStatus());
-  } else {
-    sink_->Finish(absl::CancelledError("cancelled by the client"));
-  }
-  done_();
-}
-
-void BroadcastProbe::Fail(absl::Status status) {
-  finished_ = true;
-  Release();
-  sink_->Finish(std::move(status));
-  done_();
+std::string BroadcastProbe::ShutdownDetail() const {
+  return "the agent is shutting down; the reply window was cut short";
 }
 
 void BroadcastProbe::Release() {
   if (window_timer_ != 0) loop_->Cancel(window_timer_);
   window_timer_ = 0;
-  if (socket_.has_value()) {
+  if (socket_ != nullptr) {
     loop_->Unwatch(socket_->fd());
     socket_.reset();
   }

@@ -4,16 +4,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "agent/net/event_loop.h"
 #include "agent/net/udp_socket.h"
 #include "agent/probes/broadcast_request.h"
-#include "agent/probes/event_sink.h"
-#include "agent/probes/probe.h"
+#include "agent/probes/probe_base.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {
@@ -30,43 +29,34 @@ namespace netprobe {
 // (RFC 1122 3.2.2), so one is about something else and ends nothing.
 //
 // A collector cannot pause: replies the stream queue cannot take are dropped
-// and counted by the sink (Dropped events). The summary waits for room in the
-// queue, so it is never dropped on normal completion.
+// and counted by the sink (Dropped events). The summary is a closing event
+// (ProbeBase), so it is never dropped. Sockets come from loop->sockets().
 // Not thread-safe: loop thread only.
-class BroadcastProbe final : public Probe {
+class BroadcastProbe final : public ProbeBase<v1::BroadcastEvent> {
  public:
-  using Sink = EventSink<v1::BroadcastEvent>;
-
   BroadcastProbe(BroadcastPlan plan, EventLoop* loop, std::shared_ptr<Sink> sink,
                  std::function<void()> done);
   ~BroadcastProbe() override;
 
   void Start() override;
-  void Stop(StopReason reason) override;
 
  private:
   void OnSocketReady(uint32_t events);
   void ReadErrorQueue();  // REQUIRES: socket_ open
   void ReadReplies();
   void OnWindowEnd();
-  void FinishWhenWritable();
-  void EmitSummary();
-  void Fail(absl::Status status);
-  void Release();
+  void Release() override;
+  void AppendSummaries(std::vector<v1::BroadcastEvent>* out) override;
+  std::string ShutdownDetail() const override;
 
   const BroadcastPlan plan_;
-  EventLoop* const loop_;
-  const std::shared_ptr<Sink> sink_;
-  const std::function<void()> done_;
-  std::shared_ptr<char> alive_ = std::make_shared<char>();
 
-  std::optional<UdpSocket> socket_;
+  std::unique_ptr<DatagramSocket> socket_;
   EventLoop::TimerId window_timer_ = 0;
-  bool finished_ = false;
   absl::Time user_sent_ = absl::InfinitePast();
   absl::Time kernel_sent_ = absl::InfinitePast();
   uint16_t local_port_ = 0;
-  UdpSocket::Received received_;  // reused: steady-state receives do not allocate
+  DatagramSocket::Received received_;  // reused: steady-state receives do not allocate
 
   uint64_t replies_ = 0;
   uint64_t kernel_drops_ = 0;

@@ -1,34 +1,18 @@
 #include "agent/probes/multicast_probe.h"
-#include "agent/probes/traffic_counters.h"
 
 #include <errno.h>
-#include <linux/sock_diag.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/monotonic_clock.h"
-#include "agent/net/multicast_send_options.h"
 #include "agent/net/posix_error.h"
+#include "agent/net/socket_opener.h"
 #include "agent/probes/proto_time.h"
-#include "agent/probes/stream_end.h"
+#include "agent/probes/traffic_counters.h"
 
 namespace netprobe {
 namespace {
-
-// The socket's drop count from SO_MEMINFO: unlike SO_RXQ_OVFL, which rides on
-// received datagrams, it includes drops after the last datagram read.
-std::optional<uint32_t> SocketDrops(int fd) {
-  uint32_t info[SK_MEMINFO_VARS] = {};
-  socklen_t len = sizeof(info);
-  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, &len) != 0 ||
-      len <= SK_MEMINFO_DROPS * sizeof(uint32_t)) {
-    return std::nullopt;
-  }
-  return info[SK_MEMINFO_DROPS];
-}
 
 v1::AddressFamily FamilyOf(const SocketAddress& address) {
   return address.family() == AF_INET6 ? v1::ADDRESS_FAMILY_IPV6 : v1::ADDRESS_FAMILY_IPV4;
@@ -38,23 +22,14 @@ v1::AddressFamily FamilyOf(const SocketAddress& address) {
 
 MulticastProbe::MulticastProbe(MulticastPlan plan, EventLoop* loop,
                                std::shared_ptr<Sink> sink, std::function<void()> done)
-    : plan_(std::move(plan)),
-      loop_(loop),
-      sink_(std::move(sink)),
-      done_(std::move(done)) {}
+    : ProbeBase(loop, std::move(sink), std::move(done)), plan_(std::move(plan)) {}
 
 MulticastProbe::~MulticastProbe() { Release(); }
 
 void MulticastProbe::Start() {
-  if (absl::Status joined = Join(); !joined.ok()) {
-    End(std::move(joined));
-    return;
-  }
+  if (absl::Status joined = Join(); !joined.ok()) return Fail(std::move(joined));
   if (plan_.send) {
-    if (absl::Status opened = OpenSender(); !opened.ok()) {
-      End(std::move(opened));
-      return;
-    }
+    if (absl::Status opened = OpenSender(); !opened.ok()) return Fail(std::move(opened));
   }
   v1::MulticastEvent event;
   v1::MulticastJoined* joined = event.mutable_joined();
@@ -63,7 +38,7 @@ void MulticastProbe::Start() {
   joined->set_interface(plan_.interface);
   if (plan_.source) joined->set_source(plan_.source->ip());
   ToProto(joined_at_, joined->mutable_time());
-  sink_->Emit(std::move(event));
+  Emit(std::move(event));
   if (plan_.duration > absl::ZeroDuration()) {
     duration_timer_ = loop_->RunAfter(plan_.duration, [this] {
       duration_timer_ = 0;
@@ -71,39 +46,29 @@ void MulticastProbe::Start() {
     });
   }
   if (plan_.send) {
-    next_send_ = MonotonicNow();
+    next_send_ = loop_->Now();
     SendOne();
   }
 }
 
 absl::Status MulticastProbe::Join() {
-  const int family = plan_.group.family();
   SocketSetup setup;
   setup.interface = plan_.interface;  // SO_BINDTODEVICE: only that interface's copies
-  NETPROBE_ASSIGN_OR_RETURN(UdpSocket socket,
-                            UdpSocket::Open(family, setup, {.reuse_address = true}));
-  NETPROBE_RETURN_IF_ERROR(ReceiveOnlyJoinedGroups(socket.fd(), family));
-  // Bound to the group, not the wildcard: unicast to the port stays out.
-  NETPROBE_RETURN_IF_ERROR(socket.Bind(plan_.group));
-  joined_at_ = absl::Now();
-  NETPROBE_ASSIGN_OR_RETURN(
-      MulticastMembership membership,
-      MulticastMembership::Join(socket.fd(), plan_.group, plan_.interface_index,
-                                plan_.source));
-  receiver_.emplace(std::move(socket));
-  membership_.emplace(std::move(membership));
+  joined_at_ = loop_->clock()->Wall();
+  NETPROBE_ASSIGN_OR_RETURN(receiver_,
+                            loop_->sockets()->OpenMulticastReceiver(
+                                plan_.group, plan_.interface_index, plan_.source, setup));
   return loop_->Watch(receiver_->fd(), EPOLLIN,
                       [this](uint32_t events) { OnReceivable(events); });
 }
 
 absl::Status MulticastProbe::OpenSender() {
-  const int family = plan_.group.family();
   SocketSetup setup;
   setup.interface = plan_.interface;
-  NETPROBE_ASSIGN_OR_RETURN(UdpSocket socket, UdpSocket::Open(family, setup));
-  NETPROBE_RETURN_IF_ERROR(SetMulticastSendOptions(
-      socket.fd(), family, plan_.interface_index, plan_.send_ttl, plan_.loopback));
-  sender_.emplace(std::move(socket));
+  NETPROBE_ASSIGN_OR_RETURN(
+      sender_, loop_->sockets()->OpenMulticastSender(plan_.group.family(), setup,
+                                                     plan_.interface_index,
+                                                     plan_.send_ttl, plan_.loopback));
   return loop_->Watch(sender_->fd(), EPOLLIN,
                       [this](uint32_t events) { OnSenderEvents(events); });
 }
@@ -114,7 +79,7 @@ void MulticastProbe::OnReceivable(uint32_t events) {
     for (int i = 0; i < kMaxReadsPerWake && receiver_->ReadErrorQueue(&entry); ++i) {
     }
   }
-  for (int i = 0; i < kMaxReadsPerWake && !released_; ++i) {
+  for (int i = 0; i < kMaxReadsPerWake && !finished(); ++i) {
     const int err = receiver_->Receive(&buffer_, plan_.max_payload);
     if (err == EAGAIN || err == EWOULDBLOCK) return;
     if (err != 0) continue;  // an error report; the next read gets data
@@ -122,11 +87,11 @@ void MulticastProbe::OnReceivable(uint32_t events) {
   }
 }
 
-void MulticastProbe::OnDatagram(const UdpSocket::Received& datagram) {
+void MulticastProbe::OnDatagram(const DatagramSocket::Received& datagram) {
   ++received_;
   const ReceiveMeta& meta = datagram.meta;
-  const absl::Time at =
-      meta.kernel_time != absl::InfinitePast() ? meta.kernel_time : absl::Now();
+  const absl::Time at = meta.kernel_time != absl::InfinitePast() ? meta.kernel_time
+                                                                 : loop_->clock()->Wall();
   if (first_at_ == absl::InfinitePast()) first_at_ = at;
   if (meta.kernel_drops)
     kernel_drops_ = std::max<uint64_t>(kernel_drops_, *meta.kernel_drops);
@@ -145,13 +110,13 @@ void MulticastProbe::OnDatagram(const UdpSocket::Received& datagram) {
   ToProto(at, out->mutable_time());
   out->set_payload(datagram.data.data(), datagram.data.size());
   // A full stream queue drops the event and counts it (Dropped notices).
-  sink_->Emit(std::move(event));
+  Emit(std::move(event));
   if (plan_.count != 0 && received_ >= plan_.count) Complete();
 }
 
 void MulticastProbe::SendOne() {
   send_timer_ = 0;
-  if (released_) return;
+  if (finished()) return;
   ++send_sequence_;
   const std::string payload = plan_.send_payload.empty()
                                   ? absl::StrCat("netprobe mcast seq=", send_sequence_)
@@ -171,7 +136,7 @@ void MulticastProbe::SendOne() {
 
 void MulticastProbe::ScheduleSend() {
   // On the interval's grid; after a late wakeup, from now (no catch-up burst).
-  next_send_ = std::max(next_send_ + plan_.send_interval, MonotonicNow());
+  next_send_ = std::max(next_send_ + plan_.send_interval, loop_->Now());
   send_timer_ = loop_->RunAt(next_send_, [this] { SendOne(); });
 }
 
@@ -190,25 +155,7 @@ void MulticastProbe::OnSenderEvents(uint32_t events) {
   }
 }
 
-void MulticastProbe::Complete() {
-  if (released_) return;
-  Release();
-  if (sink_->Writable()) {
-    EmitSummary();
-    End(absl::OkStatus());
-    return;
-  }
-  // The summary must not be dropped behind a full queue of datagrams: nothing
-  // more is emitted now, so the queue drains to the low-water mark.
-  std::weak_ptr<char> alive = alive_;
-  sink_->NotifyWhenWritable([this, alive] {
-    if (!alive.lock() || ended_) return;
-    EmitSummary();
-    End(absl::OkStatus());
-  });
-}
-
-void MulticastProbe::EmitSummary() {
+void MulticastProbe::AppendSummaries(std::vector<v1::MulticastEvent>* out) {
   v1::MulticastEvent event;
   v1::MulticastSummary* summary = event.mutable_summary();
   summary->set_received(received_);
@@ -220,48 +167,27 @@ void MulticastProbe::EmitSummary() {
     ToProto(std::max(first_at_ - joined_at_, absl::ZeroDuration()),
             summary->mutable_time_to_first());
   }
-  sink_->Emit(std::move(event));
+  out->push_back(std::move(event));
 }
 
-void MulticastProbe::End(absl::Status status) {
-  if (ended_) return;
-  ended_ = true;
-  Release();
-  sink_->Finish(std::move(status));
-  done_();
-}
-
-void MulticastProbe::Stop(StopReason reason) {
-  if (ended_) return;
-  Release();
-  if (reason == StopReason::kAgentShutdown) {
-    v1::MulticastEvent end;
-    FillShutdownEnd("the agent is shutting down; the group was left", end.mutable_end());
-    sink_->Emit(std::move(end));
-    EmitSummary();
-    End(absl::OkStatus());
-  } else {
-    End(absl::CancelledError("cancelled by the client"));
-  }
+std::string MulticastProbe::ShutdownDetail() const {
+  return "the agent is shutting down; the group was left";
 }
 
 void MulticastProbe::Release() {
-  if (released_) return;
-  released_ = true;
   if (duration_timer_ != 0) loop_->Cancel(duration_timer_);
   if (send_timer_ != 0) loop_->Cancel(send_timer_);
   duration_timer_ = send_timer_ = 0;
-  if (sender_) {
+  if (sender_ != nullptr) {
     loop_->Unwatch(sender_->fd());
     sender_.reset();
   }
-  if (receiver_) {
-    if (auto drops = SocketDrops(receiver_->fd())) {
+  if (receiver_ != nullptr) {
+    if (auto drops = receiver_->KernelDrops()) {
       kernel_drops_ = std::max<uint64_t>(kernel_drops_, *drops);
     }
-    membership_.reset();  // leaves the group before the socket closes
     loop_->Unwatch(receiver_->fd());
-    receiver_.reset();
+    receiver_.reset();  // leaves the group, then closes the socket
   }
 }
 

@@ -3,16 +3,15 @@
 
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "agent/net/event_loop.h"
-#include "agent/net/multicast_membership.h"
+#include "agent/net/multicast_receiver.h"
 #include "agent/net/udp_socket.h"
-#include "agent/probes/event_sink.h"
 #include "agent/probes/multicast_request.h"
-#include "agent/probes/probe.h"
+#include "agent/probes/probe_base.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {
@@ -27,18 +26,16 @@ namespace netprobe {
 // and with IP_MULTICAST_ALL off, so it sees only its own join's datagrams.
 // A receiver cannot pause: events beyond the stream's queue are dropped and
 // counted by the sink; datagrams beyond the socket's buffer are dropped and
-// counted by the kernel (kernel_drops in the summary).
-// Not thread-safe: loop thread only.
-class MulticastProbe final : public Probe {
+// counted by the kernel (kernel_drops in the summary). The summary is a
+// closing event (ProbeBase), so it is never dropped. Sockets come from
+// loop->sockets(). Not thread-safe: loop thread only.
+class MulticastProbe final : public ProbeBase<v1::MulticastEvent> {
  public:
-  using Sink = EventSink<v1::MulticastEvent>;
-
   MulticastProbe(MulticastPlan plan, EventLoop* loop, std::shared_ptr<Sink> sink,
                  std::function<void()> done);
   ~MulticastProbe() override;
 
   void Start() override;
-  void Stop(StopReason reason) override;
 
  private:
   // Datagrams read per readiness callback, so a flood cannot starve the loop.
@@ -49,33 +46,23 @@ class MulticastProbe final : public Probe {
   absl::Status Join();
   absl::Status OpenSender();
   void OnReceivable(uint32_t events);
-  void OnDatagram(const UdpSocket::Received& datagram);
+  void OnDatagram(const DatagramSocket::Received& datagram);
   void SendOne();
   void ScheduleSend();
   void OnSenderEvents(uint32_t events);
-  // Count or duration reached: release, then summary and finish once the
-  // stream has room for the summary.
-  void Complete();
-  void EmitSummary();
-  void End(absl::Status status);
-  void Release();
+  void Release() override;
+  void AppendSummaries(std::vector<v1::MulticastEvent>* out) override;
+  std::string ShutdownDetail() const override;
 
   const MulticastPlan plan_;
-  EventLoop* const loop_;
-  const std::shared_ptr<Sink> sink_;
-  const std::function<void()> done_;
-  std::shared_ptr<char> alive_ = std::make_shared<char>();
 
-  std::optional<UdpSocket> receiver_;
-  std::optional<MulticastMembership> membership_;
-  std::optional<UdpSocket> sender_;
-  UdpSocket::Received buffer_;  // reused for every receive
+  std::unique_ptr<MulticastReceiver> receiver_;  // joined while open
+  std::unique_ptr<DatagramSocket> sender_;
+  DatagramSocket::Received buffer_;  // reused for every receive
   EventLoop::TimerId duration_timer_ = 0;
   EventLoop::TimerId send_timer_ = 0;
   absl::Duration next_send_;
 
-  bool released_ = false;  // sockets and timers gone: no more events
-  bool ended_ = false;     // the sink is finished and done_ called
   absl::Time joined_at_ = absl::InfinitePast();
   absl::Time first_at_ = absl::InfinitePast();
   uint64_t received_ = 0;

@@ -191,8 +191,8 @@ grpc::ServerWriteReactor<v1::UdpEchoEvents>* ProbesService::UdpEcho(
 }
 
 // Broadcast and Multicast cannot pause: what arrives beyond the queue is
-// dropped and counted by the bridge (Dropped events); the probes wait for room
-// for their summaries.
+// dropped and counted by the bridge (Dropped events); their end events and
+// summaries are closing events, queued in the bridge's reserved room.
 grpc::ServerWriteReactor<v1::BroadcastEvents>* ProbesService::Broadcast(
     grpc::CallbackServerContext* context, const v1::BroadcastRequest* request) {
   std::shared_ptr<void> slot;
