@@ -19,15 +19,15 @@ stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(default asan tsan)
 
 # A sanitizer report anywhere in a stage's test log fails the stage, even when
-# ctest's retry (until-pass) of that test passed: a report is a bug, not a
-# flake. Child processes' reports are in the log too (tests/sanitizers/
-# child_reports.cc prints them).
+# the test itself passed: a report is a bug. Each test runs once (no preset
+# retries: a test passes the first time or it is a bug). Child processes'
+# reports are in the log too (tests/sanitizers/child_reports.cc prints them).
 check_sanitizer_reports() {
   local log=$1/Testing/Temporary/LastTest.log
   [ -f "$log" ] || return 0
   local pattern='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |WARNING: ThreadSanitizer|sanitizer report of a child process'
   if grep -Eq "$pattern" "$log"; then
-    echo "test.sh: sanitizer reports in $log (a retry may have passed):" >&2
+    echo "test.sh: sanitizer reports in $log:" >&2
     grep -En "$pattern" "$log" | head -20 >&2
     return 1
   fi

@@ -35,6 +35,8 @@ absl::StatusOr<std::unique_ptr<TcpSocket>> SocketOpener::OpenTcp(int family,
                                                                  const SocketSetup& setup,
                                                                  TcpSocket::Close close) {
   return TcpSocket::Open(family, setup, close);
+}
+
 absl::StatusOr<std::unique_ptr<DatagramSocket>> SocketOpener::OpenBroadcastUdp(
     const SocketSetup& setup) {
   absl::StatusOr<UdpSocket> socket = UdpSocket::Open(AF_INET, setup, {.broadcast = true});

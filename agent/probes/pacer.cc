@@ -64,9 +64,11 @@ void Pacer::Sent(size_t target, absl::Duration now) {
     ++finished_targets_;
     return;
   }
-  // The next attempt `interval` after this one was due; a late one keeps
-  // its schedule up to kCatchUp behind (then the schedule restarts at now).
-  due_[target] = std::max(due_[target] + options_.interval, now - RateLimiter::kCatchUp);
+  // The next attempt `interval` after this one was due, so a late wake-up
+  // keeps the target's schedule; but never sooner than half an interval after
+  // this one: one target never gets two attempts back to back (an echo
+  // server may merge them, a router rate-limit its answers).
+  due_[target] = std::max(due_[target] + options_.interval, now + options_.interval / 2);
   if (due_[target] <= now) {
     ready_.push_back(target);
   } else {

@@ -18,9 +18,11 @@ namespace netprobe {
 // and the coming traceroute and throughput): each target's attempts
 // `interval` apart (`count` of them; 0: until stopped), all targets together
 // at most `rate` per second, the caller's send budgets, and the probe's own
-// gate (room in flight, a writable sink). Late wake-ups lose no credit up to
-// RateLimiter::kCatchUp, for the global rate and for each target's interval,
-// so the rate asked is the rate delivered on a busy machine.
+// gate (room in flight, a writable sink). Late wake-ups lose no credit: up to
+// RateLimiter::kCatchUp for the global rate and the budgets, and up to half
+// an interval for each target's schedule (a target's attempts are never
+// closer than half an interval), so the rate asked is the rate delivered on
+// a busy machine.
 //
 // The probe owns the pacer and calls Pump() whenever its gate may have
 // opened (an attempt completed, the sink drained); the pacer arms its own

@@ -266,11 +266,14 @@ TEST_F(PingLabTest, GlobalRateBoundIsHeldAcrossTargets) {
   const double ideal_ms = (kTargets * kCount - 1) * 1000.0 / kRate;
   EXPECT_GE(span_ms, ideal_ms - 1.0);
   EXPECT_LE(span_ms, ideal_ms * 2) << "the pacer fell far behind the rate";
-  // At most 100 ms worth plus one burst (2 requests at 2,000/s) in any window.
+  // At most 100 ms worth plus one burst (1 ms: 2 requests at 2,000/s) plus
+  // the catch-up a late wake-up keeps (RateLimiter::kCatchUp, 20 ms: 40) in
+  // any window.
   size_t begin = 0;
   for (size_t end = 0; end < sent_ms.size(); ++end) {
     while (sent_ms[end] - sent_ms[begin] >= 100.0) ++begin;
-    ASSERT_LE(end - begin + 1, size_t{kRate / 10 + 3}) << "window ending at " << end;
+    ASSERT_LE(end - begin + 1, size_t{kRate / 10 + kRate * 21 / 1000 + 1})
+        << "window ending at " << end;
   }
   const double measured_pps = (sent_ms.size() - 1) / (span_ms / 1000.0);
   RecordProperty("measured_pps", absl::StrCat(measured_pps));

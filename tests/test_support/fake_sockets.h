@@ -110,6 +110,9 @@ class FakeDatagramSocket final : public DatagramSocket {
     peer_ = peer;
     return connect_status;
   }
+  absl::StatusOr<SocketAddress> LocalAddress() const override {
+    return *SocketAddress::FromLiteral(family_ == AF_INET6 ? "::1" : "127.0.0.1", 40000);
+  }
   int Send(absl::Span<const uint8_t> data, const SocketAddress* to) override {
     SentPacket packet{std::vector<uint8_t>(data.begin(), data.end()),
                       to != nullptr ? *to : SocketAddress()};

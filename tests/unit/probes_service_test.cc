@@ -27,7 +27,7 @@ class NullSink final : public EventSink<v1::UdpEchoEvent> {
   bool Emit(v1::UdpEchoEvent) override { return true; }
   bool Writable() const override { return true; }
   void NotifyWhenWritable(std::function<void()>) override {}
-  void Finish(absl::Status) override {}
+  void Finish(absl::Status, std::vector<v1::UdpEchoEvent>) override {}
 };
 
 // A UDP socket on 127.0.0.1 with a port of the kernel's choice that never
