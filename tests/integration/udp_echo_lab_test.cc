@@ -161,12 +161,16 @@ TEST_F(UdpEchoLabTest, AnotherAgentsResponderEchoesEveryDatagramV4AndV6) {
   EXPECT_EQ(info->send_failed(), 0u);
 }
 
+// socat answers each datagram from a child of its own (RECVFROM with fork):
+// with LISTEN, one child per peer echoes through a pipe, and when the child
+// starts slowly (a busy machine) the first two datagrams meet in the pipe and
+// come back as one.
 TEST_F(UdpEchoLabTest, ForeignSocatEchoServerWorks) {
   auto port = StartForeign({"sh", "-c",
                             "p=$(/usr/bin/python3 -c 'import socket; s=socket.socket("
                             "socket.AF_INET, socket.SOCK_DGRAM); s.bind((\"\", 0)); "
                             "print(s.getsockname()[1])'); echo $p; "
-                            "exec socat -T 30 UDP4-LISTEN:$p,fork,reuseaddr PIPE"});
+                            "exec socat -T 30 UDP4-RECVFROM:$p,fork,reuseaddr PIPE"});
   ASSERT_THAT(port, IsOk());
   // socat binds just after printing; the first datagrams may find no one
   // (port unreachable), so retry a bounded number of times until it answers.
