@@ -253,13 +253,16 @@ TEST_F(SocketsProbeTest, CancelEmitsNothingMoreAndDropsTheRoundInFlight) {
   StartProbe();
   opener_.Set({Tcp(81, 2)});
   RunFor(*loop_, clock_, plan_.watch_interval);  // a round is on the worker
+  // The second round may or may not be back from the worker thread yet:
+  // whatever was emitted before the cancel, nothing comes after it.
+  const size_t before = sink_->events().size();
   probe_->Stop(StopReason::kClientCancelled);
   ASSERT_TRUE(sink_->finished());
   EXPECT_EQ(sink_->status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(done_, 1);
   probe_.reset();  // the registry destroys it; the round comes back to nobody
   FinishRound();
-  EXPECT_EQ(sink_->events().size(), 1u);
+  EXPECT_EQ(sink_->events().size(), before);
   EXPECT_EQ(sink_->closing(), 0u);
   EXPECT_EQ(loop_->pending_timer_count(), 0u);
 }
