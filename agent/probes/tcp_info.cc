@@ -72,19 +72,4 @@ void DecodeTcpInfo(const uint8_t* data, size_t len, v1::TcpInfo* out) {
 #undef NP_HAS
 }
 
-absl::Status ReadTcpInfo(int fd, v1::TcpInfo* out) {
-  tcp_info info;
-  socklen_t len = sizeof(info);
-  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) {
-    return PosixError("getsockopt(TCP_INFO)", errno);
-  }
-  DecodeTcpInfo(reinterpret_cast<const uint8_t*>(&info), len, out);
-  char congestion[32] = {};
-  socklen_t clen = sizeof(congestion) - 1;
-  if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, congestion, &clen) == 0) {
-    out->set_congestion(std::string(congestion, strnlen(congestion, clen)));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace netprobe

@@ -20,9 +20,6 @@ void DecodeTcpInfo(const uint8_t* data, size_t len, v1::TcpInfo* out);
 // Kernel TCP state name for a tcpi_state value ("ESTABLISHED", "SYN_SENT", ...).
 absl::string_view TcpStateName(uint8_t state);
 
-// getsockopt(TCP_INFO) and TCP_CONGESTION on a TCP socket into `out`.
-absl::Status ReadTcpInfo(int fd, v1::TcpInfo* out);
-
 }  // namespace netprobe
 
 #endif  // NETPROBE_AGENT_PROBES_TCP_INFO_H_
