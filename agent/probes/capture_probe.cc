@@ -11,11 +11,11 @@
 
 namespace netprobe {
 
-CaptureProbe::CaptureProbe(CapturePlan plan, EventLoop* loop, Resolver* resolver,
+CaptureProbe::CaptureProbe(CapturePlan plan, EventLoop* loop, BlockingWork work,
                            std::shared_ptr<Sink> sink, std::function<void()> done)
     : ProbeBase(loop, std::move(sink), std::move(done)),
       plan_(std::move(plan)),
-      resolver_(resolver) {}
+      work_(std::move(work)) {}
 
 CaptureProbe::~CaptureProbe() { Release(); }
 
@@ -36,7 +36,8 @@ void CaptureProbe::Start() {
   // The loop leaves the handle alone until the compiled filter is posted back;
   // the worker's reference keeps it open if the probe is released meanwhile.
   std::weak_ptr<char> alive = this->alive();
-  resolver_->RunBlocking(
+  work_.Submit(
+      BlockingPool::Queue::kDiagnostics, alive,
       [this, alive, loop = loop_, pcap = pcap_, filter = plan_.effective_filter] {
         auto compiled =
             std::make_shared<absl::StatusOr<PcapHandle::Filter>>(pcap->Compile(filter));

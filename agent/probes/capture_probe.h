@@ -25,7 +25,8 @@ namespace netprobe {
 // Flow control: a batch is started only while the sink is writable; packets
 // that arrive while it is not are dropped and counted (agent_dropped), never
 // queued, so a slow client costs at most the stream's queue of batches.
-// The filter is compiled on the resolver's worker (it may resolve names).
+// The filter is compiled on the blocking pool's diagnostics queue (it may
+// resolve names).
 // Not thread-safe: loop thread only.
 class CaptureProbe final : public ProbeBase<v1::CaptureEvent> {
  public:
@@ -46,7 +47,7 @@ class CaptureProbe final : public ProbeBase<v1::CaptureEvent> {
   static constexpr int kMaxBatchPackets = 1024;
   static constexpr int kMaxPacketsPerWake = 4096;
 
-  CaptureProbe(CapturePlan plan, EventLoop* loop, Resolver* resolver,
+  CaptureProbe(CapturePlan plan, EventLoop* loop, BlockingWork work,
                std::shared_ptr<Sink> sink, std::function<void()> done);
   ~CaptureProbe() override;
 
@@ -79,7 +80,7 @@ class CaptureProbe final : public ProbeBase<v1::CaptureEvent> {
   std::string ShutdownDetail() const override;
 
   const CapturePlan plan_;
-  Resolver* const resolver_;
+  const BlockingWork work_;
 
   // Shared with the worker while it compiles the filter.
   std::shared_ptr<PcapHandle> pcap_;

@@ -43,11 +43,11 @@ bool SameIp(const SocketAddress& a, const SocketAddress& b) {
 
 }  // namespace
 
-PingProbe::PingProbe(PingPlan plan, EventLoop* loop, Resolver* resolver,
+PingProbe::PingProbe(PingPlan plan, EventLoop* loop, BlockingWork work,
                      std::shared_ptr<Sink> sink, std::function<void()> done)
     : ProbeBase(loop, std::move(sink), std::move(done)),
       plan_(std::move(plan)),
-      resolver_(resolver),
+      work_(std::move(work)),
       token_(RandomToken()) {}
 
 PingProbe::~PingProbe() { Release(); }
@@ -59,7 +59,7 @@ void PingProbe::Start() {
     targets_[i].host = plan_.targets[i];
     const std::string field = absl::StrCat("targets[", i, "]");
     ResolveOnLoop(
-        resolver_, loop_, alive(), targets_[i].host, plan_.family, field,
+        work_, loop_, alive(), targets_[i].host, plan_.family, field,
         plan_.admission.AddressCheck(),
         [this, i](absl::StatusOr<SocketAddress> r) { OnResolved(i, std::move(r)); });
     if (finished()) return;

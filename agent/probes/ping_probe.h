@@ -30,7 +30,7 @@ namespace netprobe {
 // Not thread-safe: loop thread only.
 class PingProbe final : public ProbeBase<v1::PingEvent> {
  public:
-  PingProbe(PingPlan plan, EventLoop* loop, Resolver* resolver,
+  PingProbe(PingPlan plan, EventLoop* loop, BlockingWork work,
             std::shared_ptr<Sink> sink, std::function<void()> done);
   ~PingProbe() override;
 
@@ -100,7 +100,7 @@ class PingProbe final : public ProbeBase<v1::PingEvent> {
   void FillEndpoint(const Target& target, v1::Endpoint* out) const;
 
   const PingPlan plan_;
-  Resolver* const resolver_;
+  const BlockingWork work_;
   const uint32_t token_;
 
   std::vector<Target> targets_;

@@ -8,11 +8,11 @@
 
 namespace netprobe {
 
-SocketsProbe::SocketsProbe(SocketsPlan plan, EventLoop* loop, Resolver* worker,
+SocketsProbe::SocketsProbe(SocketsPlan plan, EventLoop* loop, BlockingWork work,
                            std::shared_ptr<Sink> sink, std::function<void()> done)
     : ProbeBase(loop, std::move(sink), std::move(done)),
       plan_(std::make_shared<const SocketsPlan>(std::move(plan))),
-      worker_(worker) {}
+      work_(std::move(work)) {}
 
 SocketsProbe::~SocketsProbe() { Release(); }
 
@@ -30,15 +30,16 @@ void SocketsProbe::StartRound() {
   // plan, since the probe may be gone by the time the worker runs. The
   // opener outlives the loop.
   std::weak_ptr<char> alive = this->alive();
-  worker_->RunBlocking([this, alive, loop = loop_, plan = plan_, listing = listing_,
-                        first = first_round_, sockets = loop_->sockets()] {
-    auto round =
-        std::make_shared<SocketsRound>(ListSockets(*plan, first, listing.get(), sockets));
-    loop->Post([this, alive, round] {
-      if (!alive.lock()) return;
-      OnRound(std::move(*round));
-    });
-  });
+  work_.Submit(BlockingPool::Queue::kDiagnostics, alive,
+               [this, alive, loop = loop_, plan = plan_, listing = listing_,
+                first = first_round_, sockets = loop_->sockets()] {
+                 auto round = std::make_shared<SocketsRound>(
+                     ListSockets(*plan, first, listing.get(), sockets));
+                 loop->Post([this, alive, round] {
+                   if (!alive.lock()) return;
+                   OnRound(std::move(*round));
+                 });
+               });
 }
 
 void SocketsProbe::OnRound(SocketsRound round) {

@@ -17,8 +17,8 @@
 namespace netprobe {
 
 // The host's sockets, as ss lists them: netlink sock_diag dumps (and, when
-// asked, the owning processes from /proc) run on the resolver's worker
-// thread, which may block; the loop only emits. One snapshot, or in watch
+// asked, the owning processes from /proc) run on the blocking pool's
+// diagnostics queue, in the caller's turn; the loop only emits. One snapshot, or in watch
 // mode a first snapshot and then, every interval, what changed: new or
 // changed sockets and the ones gone, until the plan's watch_duration (a
 // StreamEnd naming that limit). Each round travels as snapshot events of at
@@ -33,7 +33,7 @@ class SocketsProbe final : public ProbeBase<v1::SocketsEvent> {
   // have their own room.
   static size_t MaxEventsBeyondHighWater(const SocketsPlan&) { return 2; }
 
-  SocketsProbe(SocketsPlan plan, EventLoop* loop, Resolver* worker,
+  SocketsProbe(SocketsPlan plan, EventLoop* loop, BlockingWork work,
                std::shared_ptr<Sink> sink, std::function<void()> done);
   ~SocketsProbe() override;
 
@@ -53,7 +53,7 @@ class SocketsProbe final : public ProbeBase<v1::SocketsEvent> {
 
   // Shared with the worker while a round runs (the probe may go first).
   const std::shared_ptr<const SocketsPlan> plan_;
-  Resolver* const worker_;
+  const BlockingWork work_;
 
   // Handed to the worker with each round and back with its result.
   std::shared_ptr<SocketsListing> listing_ = std::make_shared<SocketsListing>();

@@ -13,11 +13,11 @@
 
 namespace netprobe {
 
-TcpConnectProbe::TcpConnectProbe(TcpConnectPlan plan, EventLoop* loop, Resolver* resolver,
+TcpConnectProbe::TcpConnectProbe(TcpConnectPlan plan, EventLoop* loop, BlockingWork work,
                                  std::shared_ptr<Sink> sink, std::function<void()> done)
     : ProbeBase(loop, std::move(sink), std::move(done)),
       plan_(std::move(plan)),
-      resolver_(resolver) {}
+      work_(std::move(work)) {}
 
 TcpConnectProbe::~TcpConnectProbe() { Release(); }
 
@@ -28,7 +28,7 @@ void TcpConnectProbe::Start() {
     targets_[i].spec = plan_.targets[i];
     const std::string field = absl::StrCat("targets[", i, "]");
     ResolveOnLoop(
-        resolver_, loop_, alive(), targets_[i].spec.host, plan_.family, field,
+        work_, loop_, alive(), targets_[i].spec.host, plan_.family, field,
         plan_.admission.AddressCheck(),
         [this, i](absl::StatusOr<SocketAddress> r) { OnResolved(i, std::move(r)); });
     if (finished()) return;

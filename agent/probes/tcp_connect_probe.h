@@ -29,7 +29,7 @@ namespace netprobe {
 // Not thread-safe: loop thread only.
 class TcpConnectProbe final : public ProbeBase<v1::TcpConnectEvent> {
  public:
-  TcpConnectProbe(TcpConnectPlan plan, EventLoop* loop, Resolver* resolver,
+  TcpConnectProbe(TcpConnectPlan plan, EventLoop* loop, BlockingWork work,
                   std::shared_ptr<Sink> sink, std::function<void()> done);
   ~TcpConnectProbe() override;
 
@@ -83,7 +83,7 @@ class TcpConnectProbe final : public ProbeBase<v1::TcpConnectEvent> {
   void FillEndpoint(const Target& target, v1::Endpoint* out) const;
 
   const TcpConnectPlan plan_;
-  Resolver* const resolver_;
+  const BlockingWork work_;
 
   std::vector<Target> targets_;
   size_t unresolved_ = 0;

@@ -34,17 +34,17 @@ size_t UdpEchoProbe::MaxEventsBeyondHighWater(const UdpEchoPlan& plan) {
   return static_cast<size_t>(in_flight) * 2 + 2;
 }
 
-UdpEchoProbe::UdpEchoProbe(UdpEchoPlan plan, EventLoop* loop, Resolver* resolver,
+UdpEchoProbe::UdpEchoProbe(UdpEchoPlan plan, EventLoop* loop, BlockingWork work,
                            std::shared_ptr<Sink> sink, std::function<void()> done)
     : ProbeBase(loop, std::move(sink), std::move(done)),
       plan_(std::move(plan)),
-      resolver_(resolver),
+      work_(std::move(work)),
       token_(RandomToken()) {}
 
 UdpEchoProbe::~UdpEchoProbe() { Release(); }
 
 void UdpEchoProbe::Start() {
-  ResolveOnLoop(resolver_, loop_, alive(), plan_.host, plan_.family, "target",
+  ResolveOnLoop(work_, loop_, alive(), plan_.host, plan_.family, "target",
                 plan_.admission.AddressCheck(),
                 [this](absl::StatusOr<SocketAddress> r) { OnResolved(std::move(r)); });
 }

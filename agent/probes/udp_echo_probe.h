@@ -32,7 +32,7 @@ namespace netprobe {
 // lifecycle is ProbeBase's. Not thread-safe: loop thread only.
 class UdpEchoProbe final : public ProbeBase<v1::UdpEchoEvent> {
  public:
-  UdpEchoProbe(UdpEchoPlan plan, EventLoop* loop, Resolver* resolver,
+  UdpEchoProbe(UdpEchoPlan plan, EventLoop* loop, BlockingWork work,
                std::shared_ptr<Sink> sink, std::function<void()> done);
   ~UdpEchoProbe() override;
 
@@ -74,7 +74,7 @@ class UdpEchoProbe final : public ProbeBase<v1::UdpEchoEvent> {
   std::string ShutdownDetail() const override;
 
   const UdpEchoPlan plan_;
-  Resolver* const resolver_;
+  const BlockingWork work_;
   const uint32_t token_;
 
   SocketAddress target_;

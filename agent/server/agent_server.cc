@@ -79,7 +79,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   NETPROBE_ASSIGN_OR_RETURN(
       ListenerCredentials credentials,
       ListenerCredentials::Load(options.transport, addresses, absl::Now()));
-  // Before the first thread (the loop's, the resolver's, gRPC's): every
+  // Before the first thread (the loop's, the blocking pool's, gRPC's): every
   // thread must inherit the dropped credentials; listeners are bound after.
   NETPROBE_RETURN_IF_ERROR(DropAgentPrivileges(options, addresses));
   credentials.Build();
@@ -88,7 +88,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   agent->options_ = options;
   NETPROBE_ASSIGN_OR_RETURN(agent->loop_, EventLoop::Create());
   agent->registry_ = std::make_unique<ProbeRegistry>(agent->loop_.get());
-  agent->resolver_ = std::make_unique<Resolver>();
+  agent->blocking_ = std::make_unique<BlockingPool>();
   for (const std::string& text : options.udp_echo) {
     NETPROBE_ASSIGN_OR_RETURN(SocketAddress address,
                               ParseUdpEchoAddress(text, "udp_echo"));
@@ -100,7 +100,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   // One count of each caller's probes and watches, held by what runs.
   std::shared_ptr<CallerSlots> slots = CallerSlots::Create();
   agent->probes_service_ = std::make_unique<ProbesService>(
-      agent->loop_.get(), agent->registry_.get(), agent->resolver_.get(),
+      agent->loop_.get(), agent->registry_.get(), agent->blocking_.get(),
       options.stream_queue_capacity, agent->policy_.get(), slots);
 
   agent->metrics_ = std::make_unique<metrics::Registry>();

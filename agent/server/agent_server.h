@@ -13,7 +13,7 @@
 #include "agent/metrics/http_endpoint.h"
 #include "agent/metrics/registry.h"
 #include "agent/net/event_loop.h"
-#include "agent/net/resolver.h"
+#include "agent/net/blocking_pool.h"
 #include "agent/policy/policy.h"
 #include "agent/probes/probe_registry.h"
 #include "agent/responders/udp_echo_responder.h"
@@ -99,7 +99,7 @@ class AgentServer {
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<ProbeRegistry> registry_;
   std::unique_ptr<PolicyHolder> policy_;
-  std::unique_ptr<Resolver> resolver_;  // before the loop is gone: joined first
+  std::unique_ptr<BlockingPool> blocking_;  // before the loop is gone: joined first
   std::thread loop_thread_;
   // Answer on the loop; destroyed before it, after Shutdown() joined its thread.
   std::vector<std::unique_ptr<UdpEchoResponder>> responders_;

@@ -22,12 +22,12 @@
 
 namespace netprobe {
 
-ProbesService::ProbesService(EventLoop* loop, ProbeRegistry* registry, Resolver* resolver,
-                             size_t queue_capacity, PolicyHolder* policy,
-                             std::shared_ptr<CallerSlots> slots)
+ProbesService::ProbesService(EventLoop* loop, ProbeRegistry* registry,
+                             BlockingPool* blocking, size_t queue_capacity,
+                             PolicyHolder* policy, std::shared_ptr<CallerSlots> slots)
     : loop_(loop),
       registry_(registry),
-      resolver_(resolver),
+      blocking_(blocking),
       queue_capacity_(queue_capacity),
       policy_(policy),
       slots_(slots != nullptr ? std::move(slots) : CallerSlots::Create()) {
@@ -110,23 +110,30 @@ void ProbesService::Launch(ProbeRegistry::ProbeId id, Plan plan,
       });
 }
 
-auto ProbesService::PingMaker() {
-  return [this](const PingPlan& plan, auto sink, std::function<void()> done) {
-    return std::make_unique<PingProbe>(plan, loop_, resolver_, std::move(sink),
+BlockingWork ProbesService::WorkOf(const Caller& caller) const {
+  return BlockingWork{blocking_, caller.Key()};
+}
+
+auto ProbesService::PingMaker(const Caller& caller) {
+  return [this, work = WorkOf(caller)](const PingPlan& plan, auto sink,
+                                       std::function<void()> done) {
+    return std::make_unique<PingProbe>(plan, loop_, work, std::move(sink),
                                        std::move(done));
   };
 }
 
-auto ProbesService::TcpConnectMaker() {
-  return [this](const TcpConnectPlan& plan, auto sink, std::function<void()> done) {
-    return std::make_unique<TcpConnectProbe>(plan, loop_, resolver_, std::move(sink),
+auto ProbesService::TcpConnectMaker(const Caller& caller) {
+  return [this, work = WorkOf(caller)](const TcpConnectPlan& plan, auto sink,
+                                       std::function<void()> done) {
+    return std::make_unique<TcpConnectProbe>(plan, loop_, work, std::move(sink),
                                              std::move(done));
   };
 }
 
-auto ProbesService::UdpEchoMaker() {
-  return [this](const UdpEchoPlan& plan, auto sink, std::function<void()> done) {
-    return std::make_unique<UdpEchoProbe>(plan, loop_, resolver_, std::move(sink),
+auto ProbesService::UdpEchoMaker(const Caller& caller) {
+  return [this, work = WorkOf(caller)](const UdpEchoPlan& plan, auto sink,
+                                       std::function<void()> done) {
+    return std::make_unique<UdpEchoProbe>(plan, loop_, work, std::move(sink),
                                           std::move(done));
   };
 }
@@ -137,7 +144,7 @@ absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
   std::shared_ptr<void> slot;
   NETPROBE_ASSIGN_OR_RETURN(PingPlan plan, Admit(caller, ValidatePing(request), &slot));
   const ProbeRegistry::ProbeId id = registry_->NewId();
-  Launch(id, std::move(plan), std::move(sink), PingMaker(), std::move(slot));
+  Launch(id, std::move(plan), std::move(sink), PingMaker(caller), std::move(slot));
   return id;
 }
 
@@ -148,7 +155,7 @@ absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
   NETPROBE_ASSIGN_OR_RETURN(TcpConnectPlan plan,
                             Admit(caller, ValidateTcpConnect(request), &slot));
   const ProbeRegistry::ProbeId id = registry_->NewId();
-  Launch(id, std::move(plan), std::move(sink), TcpConnectMaker(), std::move(slot));
+  Launch(id, std::move(plan), std::move(sink), TcpConnectMaker(caller), std::move(slot));
   return id;
 }
 
@@ -159,34 +166,37 @@ absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
   NETPROBE_ASSIGN_OR_RETURN(UdpEchoPlan plan,
                             Admit(caller, ValidateUdpEcho(request), &slot));
   const ProbeRegistry::ProbeId id = registry_->NewId();
-  Launch(id, std::move(plan), std::move(sink), UdpEchoMaker(), std::move(slot));
+  Launch(id, std::move(plan), std::move(sink), UdpEchoMaker(caller), std::move(slot));
   return id;
 }
 
 grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
     grpc::CallbackServerContext* context, const v1::PingRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(CallerOf(*context), ValidatePing(*request), &slot);
+  const Caller caller = CallerOf(*context);
+  auto plan = Admit(caller, ValidatePing(*request), &slot);
   return Serve<v1::PingEvent, v1::PingEvents>(std::move(plan),
                                               &PingProbe::MaxEventsBeyondHighWater,
-                                              PingMaker(), std::move(slot));
+                                              PingMaker(caller), std::move(slot));
 }
 
 grpc::ServerWriteReactor<v1::TcpConnectEvents>* ProbesService::TcpConnect(
     grpc::CallbackServerContext* context, const v1::TcpConnectRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(CallerOf(*context), ValidateTcpConnect(*request), &slot);
+  const Caller caller = CallerOf(*context);
+  auto plan = Admit(caller, ValidateTcpConnect(*request), &slot);
   return Serve<v1::TcpConnectEvent, v1::TcpConnectEvents>(
-      std::move(plan), &TcpConnectProbe::MaxEventsBeyondHighWater, TcpConnectMaker(),
-      std::move(slot));
+      std::move(plan), &TcpConnectProbe::MaxEventsBeyondHighWater,
+      TcpConnectMaker(caller), std::move(slot));
 }
 
 grpc::ServerWriteReactor<v1::UdpEchoEvents>* ProbesService::UdpEcho(
     grpc::CallbackServerContext* context, const v1::UdpEchoRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(CallerOf(*context), ValidateUdpEcho(*request), &slot);
+  const Caller caller = CallerOf(*context);
+  auto plan = Admit(caller, ValidateUdpEcho(*request), &slot);
   return Serve<v1::UdpEchoEvent, v1::UdpEchoEvents>(
-      std::move(plan), &UdpEchoProbe::MaxEventsBeyondHighWater, UdpEchoMaker(),
+      std::move(plan), &UdpEchoProbe::MaxEventsBeyondHighWater, UdpEchoMaker(caller),
       std::move(slot));
 }
 
@@ -196,7 +206,8 @@ grpc::ServerWriteReactor<v1::UdpEchoEvents>* ProbesService::UdpEcho(
 grpc::ServerWriteReactor<v1::BroadcastEvents>* ProbesService::Broadcast(
     grpc::CallbackServerContext* context, const v1::BroadcastRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(CallerOf(*context), ValidateBroadcast(*request), &slot);
+  const Caller caller = CallerOf(*context);
+  auto plan = Admit(caller, ValidateBroadcast(*request), &slot);
   if (plan.ok()) {
     if (absl::Status allowed = plan->admission.CheckTarget(plan->destination, "target");
         !allowed.ok()) {
@@ -215,7 +226,8 @@ grpc::ServerWriteReactor<v1::BroadcastEvents>* ProbesService::Broadcast(
 grpc::ServerWriteReactor<v1::MulticastEvents>* ProbesService::Multicast(
     grpc::CallbackServerContext* context, const v1::MulticastRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(CallerOf(*context), ValidateMulticast(*request), &slot);
+  const Caller caller = CallerOf(*context);
+  auto plan = Admit(caller, ValidateMulticast(*request), &slot);
   if (plan.ok() && plan->send) {
     if (absl::Status allowed = plan->admission.CheckTarget(plan->group, "group");
         !allowed.ok()) {
@@ -246,11 +258,13 @@ grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(
     absl::MutexLock lock(&mu_);
     own = own_tcp_listeners_;
   }
-  auto plan = Admit(CallerOf(*context), ValidateCapture(*request, own), &slot);
+  const Caller caller = CallerOf(*context);
+  auto plan = Admit(caller, ValidateCapture(*request, own), &slot);
   return Serve<v1::CaptureEvent, v1::CaptureEvents>(
       std::move(plan), &CaptureProbe::MaxEventsBeyondHighWater,
-      [this](const CapturePlan& plan, auto sink, std::function<void()> done) {
-        return std::make_unique<CaptureProbe>(plan, loop_, resolver_, std::move(sink),
+      [this, work = WorkOf(caller)](const CapturePlan& plan, auto sink,
+                                    std::function<void()> done) {
+        return std::make_unique<CaptureProbe>(plan, loop_, work, std::move(sink),
                                               std::move(done));
       },
       std::move(slot), CaptureProbe::kQueueBatches);
@@ -259,11 +273,13 @@ grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(
 grpc::ServerWriteReactor<v1::SocketsEvents>* ProbesService::Sockets(
     grpc::CallbackServerContext* context, const v1::SocketsRequest* request) {
   std::shared_ptr<void> slot;
-  auto plan = Admit(CallerOf(*context), ValidateSockets(*request), &slot);
+  const Caller caller = CallerOf(*context);
+  auto plan = Admit(caller, ValidateSockets(*request), &slot);
   return Serve<v1::SocketsEvent, v1::SocketsEvents>(
       std::move(plan), &SocketsProbe::MaxEventsBeyondHighWater,
-      [this](const SocketsPlan& plan, auto sink, std::function<void()> done) {
-        return std::make_unique<SocketsProbe>(plan, loop_, resolver_, std::move(sink),
+      [this, work = WorkOf(caller)](const SocketsPlan& plan, auto sink,
+                                    std::function<void()> done) {
+        return std::make_unique<SocketsProbe>(plan, loop_, work, std::move(sink),
                                               std::move(done));
       },
       std::move(slot));

@@ -10,7 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/net/event_loop.h"
-#include "agent/net/resolver.h"
+#include "agent/net/blocking_pool.h"
 #include "agent/policy/caller_slots.h"
 #include "agent/policy/policy.h"
 #include "agent/policy/send_budget.h"
@@ -31,7 +31,7 @@ class ProbesService final : public v1::Probes::CallbackService {
   // caller's running probes (shared with ResultsService); null: a table of
   // its own. Probes hold their slot, not this service: the registry may
   // destroy them after the service is gone.
-  ProbesService(EventLoop* loop, ProbeRegistry* registry, Resolver* resolver,
+  ProbesService(EventLoop* loop, ProbeRegistry* registry, BlockingPool* blocking,
                 size_t queue_capacity, PolicyHolder* policy = nullptr,
                 std::shared_ptr<CallerSlots> slots = nullptr);
 
@@ -102,14 +102,16 @@ class ProbesService final : public v1::Probes::CallbackService {
   void Launch(ProbeRegistry::ProbeId id, Plan plan, std::shared_ptr<Sink> sink, Make make,
               std::shared_ptr<void> slot);
 
-  // The probe factories, shared by the RPCs and Start().
-  auto PingMaker();
-  auto TcpConnectMaker();
-  auto UdpEchoMaker();
+  // The probe factories, shared by the RPCs and Start(); a probe's blocking
+  // work (name lookups, dumps) is queued in its caller's turn.
+  auto PingMaker(const Caller& caller);
+  auto TcpConnectMaker(const Caller& caller);
+  auto UdpEchoMaker(const Caller& caller);
+  BlockingWork WorkOf(const Caller& caller) const;
 
   EventLoop* const loop_;
   ProbeRegistry* const registry_;
-  Resolver* const resolver_;
+  BlockingPool* const blocking_;
   const size_t queue_capacity_;
   PolicyHolder* const policy_;
   absl::Mutex mu_;

@@ -102,7 +102,7 @@ class TcpConnectProbeTest : public ::testing::Test {
   void Launch(TcpConnectPlan plan) {
     absl::Notification started;
     loop_->Post([&] {
-      probe_ = std::make_unique<TcpConnectProbe>(std::move(plan), loop_.get(), &resolver_,
+      probe_ = std::make_unique<TcpConnectProbe>(std::move(plan), loop_.get(), work_,
                                                  sink_, [this] { ++done_calls_; });
       probe_->Start();
       started.Notify();
@@ -135,7 +135,8 @@ class TcpConnectProbeTest : public ::testing::Test {
 
   std::unique_ptr<EventLoop> loop_;
   std::thread thread_;
-  Resolver resolver_;
+  BlockingPool pool_;
+  const BlockingWork work_{&pool_, "caller"};
   std::shared_ptr<FakeSink> sink_ = std::make_shared<FakeSink>();
   std::unique_ptr<TcpConnectProbe> probe_;
   std::atomic<int> done_calls_{0};

@@ -13,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "agent/net/socket_opener.h"
 #include "agent/net/unique_fd.h"
+#include "tests/test_support/drain_pool.h"
 #include "tests/test_support/fake_clock.h"
 #include "tests/test_support/recording_sink.h"
 
@@ -121,7 +122,7 @@ class CaptureProbeTest : public ::testing::Test {
   }
 
   void StartProbe() {
-    probe_ = std::make_unique<CaptureProbe>(plan_, loop_.get(), &resolver_, sink_,
+    probe_ = std::make_unique<CaptureProbe>(plan_, loop_.get(), work_, sink_,
                                             [this] { ++done_; });
     probe_->Start();
     loop_->RunOnce();
@@ -135,9 +136,7 @@ class CaptureProbeTest : public ::testing::Test {
   }
   // Every job queued on the worker so far has run (and posted its result).
   void DrainWorker() {
-    absl::Notification ran;
-    resolver_.RunBlocking([&] { ran.Notify(); });
-    ran.WaitForNotification();
+    DrainPool(work_, BlockingPool::Queue::kDiagnostics);
   }
   size_t PacketsDelivered() const {
     size_t n = 0;
@@ -173,7 +172,8 @@ class CaptureProbeTest : public ::testing::Test {
   FakeClock clock_;
   FakeOpener opener_;
   std::unique_ptr<EventLoop> loop_;
-  Resolver resolver_;
+  BlockingPool pool_;
+  const BlockingWork work_{&pool_, "caller"};
   CapturePlan plan_;
   std::shared_ptr<Sink> sink_ = std::make_shared<Sink>();
   std::unique_ptr<CaptureProbe> probe_;

@@ -49,7 +49,7 @@ class PingProbeTest : public ::testing::Test {
   }
 
   void StartProbe() {
-    probe_ = std::make_unique<PingProbe>(plan_, loop_.get(), &resolver_, sink_,
+    probe_ = std::make_unique<PingProbe>(plan_, loop_.get(), work_, sink_,
                                          [this] { ++done_; });
     probe_->Start();
     loop_->RunOnce();
@@ -83,7 +83,8 @@ class PingProbeTest : public ::testing::Test {
   FakeClock clock_;
   FakeSocketOpener opener_;
   std::unique_ptr<EventLoop> loop_;
-  Resolver resolver_;
+  BlockingPool pool_;
+  const BlockingWork work_{&pool_, "caller"};
   PingPlan plan_;
   std::shared_ptr<RecordingSink<v1::PingEvent>> sink_ =
       std::make_shared<RecordingSink<v1::PingEvent>>();

@@ -52,10 +52,10 @@ TEST(ProbesServiceTest, ProbesRegisteredAtShutdownOutliveTheService) {
   auto loop = EventLoop::Create();
   ASSERT_THAT(loop, IsOk());
   auto registry = std::make_unique<ProbeRegistry>(loop->get());
-  auto resolver = std::make_unique<Resolver>();
+  auto blocking = std::make_unique<BlockingPool>();
   std::shared_ptr<CallerSlots> slots = CallerSlots::Create();
   auto service = std::make_unique<ProbesService>(loop->get(), registry.get(),
-                                                 resolver.get(), 16, nullptr, slots);
+                                                 blocking.get(), 16, nullptr, slots);
   UniqueFd target;
   const uint16_t port = BindLoopbackUdp(&target);
 
@@ -74,7 +74,7 @@ TEST(ProbesServiceTest, ProbesRegisteredAtShutdownOutliveTheService) {
   EXPECT_EQ(registry->active(), 2u);
 
   service.reset();
-  resolver.reset();
+  blocking.reset();
   registry.reset();  // destroys the probes, then their slots
   EXPECT_EQ(slots->running(caller.Key()), 0u);
 }

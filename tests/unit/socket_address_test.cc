@@ -61,17 +61,17 @@ TEST(ParseHostPort, Forms) {
 }
 
 TEST(Resolver, LiteralsAndFamilies) {
-  auto v4 = Resolver::ResolveLiteral("127.0.0.1", AF_UNSPEC, "t");
+  auto v4 = ResolveLiteral("127.0.0.1", AF_UNSPEC, "t");
   ASSERT_THAT(v4, IsOk());
   ASSERT_TRUE(v4->has_value());
-  auto name = Resolver::ResolveLiteral("localhost", AF_UNSPEC, "t");
+  auto name = ResolveLiteral("localhost", AF_UNSPEC, "t");
   ASSERT_THAT(name, IsOk());
   EXPECT_FALSE(name->has_value());
-  EXPECT_THAT(Resolver::ResolveLiteral("127.0.0.1", AF_INET6, "targets[0]"),
+  EXPECT_THAT(ResolveLiteral("127.0.0.1", AF_INET6, "targets[0]"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("targets[0]: 127.0.0.1 is an IPv4 address")));
   // /etc/hosts answers localhost without any network.
-  auto local = Resolver::ResolveNow("localhost", AF_INET, "t");
+  auto local = ResolveNow("localhost", AF_INET, "t");
   ASSERT_THAT(local, IsOk());
   EXPECT_EQ(local->ip(), "127.0.0.1");
   // Unresolvable names are tested in the lab, where a DNS query cannot leave

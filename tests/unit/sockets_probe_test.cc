@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "agent/net/socket_opener.h"
+#include "tests/test_support/drain_pool.h"
 #include "tests/test_support/fake_clock.h"
 #include "tests/test_support/recording_sink.h"
 
@@ -97,16 +98,14 @@ class SocketsProbeTest : public ::testing::Test {
   }
 
   void StartProbe() {
-    probe_ = std::make_unique<SocketsProbe>(plan_, loop_.get(), &worker_, sink_,
+    probe_ = std::make_unique<SocketsProbe>(plan_, loop_.get(), work_, sink_,
                                             [this] { ++done_; });
     probe_->Start();
     FinishRound();
   }
   // The round queued on the worker has run and its result is handled.
   void FinishRound() {
-    absl::Notification ran;
-    worker_.RunBlocking([&] { ran.Notify(); });
-    ran.WaitForNotification();
+    DrainPool(work_, BlockingPool::Queue::kDiagnostics);
     loop_->RunOnce();
   }
   // The watch's next round: its timer, the worker, the result.
@@ -119,7 +118,8 @@ class SocketsProbeTest : public ::testing::Test {
   FakeClock clock_;
   FakeOpener opener_;
   std::unique_ptr<EventLoop> loop_;
-  Resolver worker_;
+  BlockingPool pool_;
+  const BlockingWork work_{&pool_, "caller"};
   SocketsPlan plan_;
   std::shared_ptr<Sink> sink_ = std::make_shared<Sink>();
   std::unique_ptr<SocketsProbe> probe_;

@@ -208,7 +208,7 @@ class TcpConnectProbeUnitTest : public ::testing::Test {
 
   void Launch(TcpConnectPlan plan) {
     plan_ = plan;
-    probe_ = std::make_unique<TcpConnectProbe>(std::move(plan), loop_.get(), &resolver_,
+    probe_ = std::make_unique<TcpConnectProbe>(std::move(plan), loop_.get(), work_,
                                                sink_, [this] { ++done_calls_; });
     probe_->Start();
   }
@@ -241,7 +241,8 @@ class TcpConnectProbeUnitTest : public ::testing::Test {
   FakeClock clock_;
   FakeTcpOpener opener_;
   std::unique_ptr<EventLoop> loop_;
-  Resolver resolver_;
+  BlockingPool pool_;
+  const BlockingWork work_{&pool_, "caller"};
   std::shared_ptr<Sink> sink_ = std::make_shared<Sink>();
   TcpConnectPlan plan_;
   std::unique_ptr<TcpConnectProbe> probe_;

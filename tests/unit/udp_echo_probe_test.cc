@@ -37,7 +37,7 @@ class UdpEchoProbeTest : public ::testing::Test {
     plan_.size = 64;
   }
   void StartProbe() {
-    probe_ = std::make_unique<UdpEchoProbe>(plan_, loop_.get(), &resolver_, sink_,
+    probe_ = std::make_unique<UdpEchoProbe>(plan_, loop_.get(), work_, sink_,
                                             [this] { ++done_; });
     probe_->Start();
     loop_->RunOnce();
@@ -76,7 +76,8 @@ class UdpEchoProbeTest : public ::testing::Test {
   FakeClock clock_;
   FakeSocketOpener opener_;
   std::unique_ptr<EventLoop> loop_;
-  Resolver resolver_;
+  BlockingPool pool_;
+  const BlockingWork work_{&pool_, "caller"};
   UdpEchoPlan plan_;
   std::shared_ptr<RecordingSink<v1::UdpEchoEvent>> sink_ =
       std::make_shared<RecordingSink<v1::UdpEchoEvent>>();
