@@ -11,12 +11,12 @@
 
 #include <fstream>
 #include <functional>
-#include <regex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "tests/lab/lab.h"
 #include "tests/test_support/status_matchers.h"
 
@@ -114,30 +114,38 @@ class AuthLabTest : public ::testing::Test {
     return run.ok() ? *run : RunResult();
   }
 
-  // ICMP packets from the agent's host that reach the target's eth0 while
-  // `attempt` runs. tcpdump's "received by filter" is the kernel's count of
-  // matching packets, including any tcpdump had not read yet when stopped.
+  // Echo requests from the agent's host that reach the target's eth0 while
+  // `attempt` runs: what a ping probe sends. They are counted from the
+  // packets tcpdump decoded, not from its "received by filter" statistic,
+  // which also counts whatever arrived before the filter was attached (it
+  // made this count 1 where no probe ran). After the attempt the test sends
+  // one echo request of its own with a size no probe uses; once tcpdump has
+  // printed it, every earlier packet has been printed too.
   int IcmpFromAgentDuring(const std::function<void()>& attempt) {
-    // Echo requests only: what a ping probe sends. The agent's kernel may send
-    // other ICMP of its own (an error about some stray datagram), which says
-    // nothing about whether a probe ran, and once made this count 1.
-    auto tcpdump = lab_->Spawn(
-        kTarget, {"tcpdump", "-i", "eth0", "-n", "-l",
-                  absl::StrCat("icmp[icmptype] == icmp-echo and src host ",
-                               lab_->host(kAgent).ipv4)});
+    auto tcpdump =
+        lab_->Spawn(kTarget, {"tcpdump", "-i", "eth0", "-n", "-l",
+                              absl::StrCat("icmp[icmptype] == icmp-echo and src host ",
+                                           lab_->host(kAgent).ipv4)});
     EXPECT_THAT(tcpdump, IsOk());
     if (!tcpdump.ok()) return -1;
     EXPECT_THAT(tcpdump->WaitForStderr("listening on", absl::Seconds(10)), IsOk());
     attempt();
+    constexpr char kMarkerSize[] = "1000";     // ICMP payload bytes
+    constexpr char kMarker[] = "length 1008";  // as tcpdump prints it
+    auto marker = lab_->Exec(kAgent, {"ping", "-c", "1", "-W", "5", "-s", kMarkerSize,
+                                      lab_->host(kTarget).ipv4});
+    EXPECT_THAT(marker, IsOk());
+    EXPECT_THAT(tcpdump->WaitForStdout(kMarker, absl::Seconds(10)), IsOk());
     tcpdump->Signal(SIGINT);
     EXPECT_THAT(tcpdump->Wait(absl::Seconds(10)), IsOk());
-    std::smatch m;
-    const std::string err = tcpdump->err();
-    if (!std::regex_search(err, m, std::regex(R"((\d+) packets? received by filter)"))) {
-      ADD_FAILURE() << "tcpdump said: " << err;
-      return -1;
+    int packets = 0;
+    for (absl::string_view line : absl::StrSplit(tcpdump->out(), '\n')) {
+      if (absl::StrContains(line, "ICMP echo request") &&
+          !absl::StrContains(line, kMarker)) {
+        ++packets;
+      }
     }
-    return std::stoi(m[1]);
+    return packets;
   }
 
   // Refused: the client says why and exits 5, and no probe packet left.
