@@ -19,14 +19,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
-#include "agent/net/posix_error.h"
 #include "agent/net/unique_fd.h"
 #include "agent/policy/policy.h"
 #include "agent/schedule/schedule_config.h"
 #include "agent/server/agent_server.h"
+#include "agent/server/version.h"
 #include "agent/util/log.h"
-#include "agent/util/option_parser.h"
-#include "agent/version.h"
+#include "common/option_parser.h"
+#include "common/posix_error.h"
 #include "netprobe/v1/config.pb.h"
 
 namespace netprobe {

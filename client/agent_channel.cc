@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "agent/util/tls_files.h"
+#include "common/tls_files.h"
 
 namespace netprobe::client {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "agent/util/option_parser.h"
+#include "common/option_parser.h"
 
 namespace netprobe::client {
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "agent/util/option_parser.h"
+#include "common/option_parser.h"
 
 namespace netprobe::v1 {
 class TargetSummary;

@@ -9,7 +9,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "agent/util/option_parser.h"
 #include "client/agent_channel.h"
 #include "client/command_context.h"
 #include "client/commands/broadcast_command.h"
@@ -24,6 +23,7 @@
 #include "client/fanout/agent_list.h"
 #include "client/fanout/fanout.h"
 #include "client/interrupt.h"
+#include "common/option_parser.h"
 
 namespace netprobe::client {
 namespace {

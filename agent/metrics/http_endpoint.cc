@@ -24,8 +24,8 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/metrics/http_listen_address.h"
 #include "agent/metrics/worker_pool.h"
-#include "agent/net/posix_error.h"
 #include "agent/util/log.h"
+#include "common/posix_error.h"
 
 namespace netprobe::metrics {
 namespace {

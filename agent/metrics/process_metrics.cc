@@ -13,8 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "agent/net/posix_error.h"
 #include "agent/net/unique_fd.h"
+#include "common/posix_error.h"
 
 namespace netprobe::metrics {
 namespace {

@@ -5,8 +5,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "agent/net/posix_error.h"
 #include "agent/net/socket_opener.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 namespace {

@@ -9,10 +9,9 @@
 
 #include <cstring>
 #include <memory>
-#include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/posix_error.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 namespace {

@@ -14,8 +14,8 @@
 #include <map>
 
 #include "absl/strings/str_format.h"
-#include "agent/net/posix_error.h"
 #include "agent/net/unique_fd.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 namespace {

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/posix_error.h"
+#include "common/posix_error.h"
 
 // Linux >= 4.20; older C libraries lack the name.
 #ifndef IPV6_MULTICAST_ALL

@@ -3,7 +3,7 @@
 #include <linux/sock_diag.h>
 #include <sys/socket.h>
 
-#include "agent/net/posix_error.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 

@@ -22,8 +22,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
-#include "agent/net/posix_error.h"
 #include "agent/net/unique_fd.h"
+#include "common/posix_error.h"
 
 namespace netprobe::sock_diag {
 namespace {

@@ -3,7 +3,7 @@
 #include <sys/socket.h>
 
 #include "agent/net/multicast_send_options.h"
-#include "agent/net/posix_error.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 

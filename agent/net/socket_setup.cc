@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/posix_error.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 namespace {

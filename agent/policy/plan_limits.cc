@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "agent/probes/proto_time.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 namespace {

@@ -12,7 +12,8 @@
 #include "absl/types/span.h"
 #include "agent/net/cidr.h"
 #include "agent/net/socket_address.h"
-#include "agent/server/caller.h"
+#include "agent/policy/caller.h"
+#include "agent/probes/admission.h"
 #include "netprobe/v1/config.pb.h"
 
 namespace netprobe {
@@ -20,7 +21,7 @@ namespace netprobe {
 // A validated v1::Policy (see config.proto): which probes run, which target
 // addresses may be probed, and the limits, per caller. Immutable; shared by
 // the requests started under it. Thread-safe.
-class Policy {
+class Policy final : public TargetPolicy {
  public:
   // INVALID_ARGUMENT naming the field ("policy.deny[2]: ...") for unknown
   // probe names and bad prefixes.
@@ -43,7 +44,8 @@ class Policy {
 
   // PERMISSION_DENIED naming the rule and `field` unless `address` may be
   // probed: deny prefixes first, then the allow list when there is one.
-  absl::Status CheckTarget(const SocketAddress& address, absl::string_view field) const;
+  absl::Status CheckTarget(const SocketAddress& address,
+                           absl::string_view field) const override;
 
   // The limits for `caller`: the policy's, with an identity rule's fields
   // replacing them.

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "agent/net/posix_error.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 

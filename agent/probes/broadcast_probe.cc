@@ -8,8 +8,8 @@
 
 #include "agent/net/socket_opener.h"
 #include "agent/probes/attempt_result.h"
-#include "agent/probes/proto_time.h"
 #include "agent/probes/traffic_counters.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 namespace {

@@ -8,9 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "agent/net/posix_error.h"
 #include "agent/probes/request_fields.h"
 #include "agent/probes/socket_options.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 namespace {

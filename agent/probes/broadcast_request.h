@@ -10,7 +10,7 @@
 #include "agent/net/interfaces.h"
 #include "agent/net/socket_address.h"
 #include "agent/net/socket_setup.h"
-#include "agent/policy/admission.h"
+#include "agent/probes/admission.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {

@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/socket_opener.h"
-#include "agent/probes/proto_time.h"
 #include "agent/probes/traffic_counters.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 

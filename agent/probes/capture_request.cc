@@ -5,9 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "agent/net/posix_error.h"
 #include "agent/net/socket_address.h"
 #include "agent/probes/request_fields.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 

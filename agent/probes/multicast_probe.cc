@@ -6,10 +6,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/posix_error.h"
 #include "agent/net/socket_opener.h"
-#include "agent/probes/proto_time.h"
 #include "agent/probes/traffic_counters.h"
+#include "common/posix_error.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 namespace {

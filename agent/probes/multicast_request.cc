@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "agent/net/posix_error.h"
 #include "agent/probes/request_fields.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 namespace {

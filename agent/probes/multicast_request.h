@@ -8,7 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/net/socket_address.h"
-#include "agent/policy/admission.h"
+#include "agent/probes/admission.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {

@@ -10,7 +10,7 @@
 #include "absl/time/time.h"
 #include "agent/net/event_loop.h"
 #include "agent/net/rate_limiter.h"
-#include "agent/policy/send_budget.h"
+#include "agent/probes/send_budget.h"
 
 namespace netprobe {
 

@@ -9,9 +9,9 @@
 #include "agent/net/icmp.h"
 #include "agent/net/socket_opener.h"
 #include "agent/probes/attempt_result.h"
-#include "agent/probes/proto_time.h"
 #include "agent/probes/traffic_counters.h"
 #include "agent/util/log.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 namespace {

@@ -15,8 +15,8 @@
 #include "agent/probes/pacer.h"
 #include "agent/probes/ping_request.h"
 #include "agent/probes/probe_base.h"
-#include "agent/probes/target_tally.h"
 #include "agent/probes/tx_timestamps.h"
+#include "common/target_tally.h"
 #include "netprobe/v1/ping.pb.h"
 
 namespace netprobe {
@@ -30,8 +30,8 @@ namespace netprobe {
 // Not thread-safe: loop thread only.
 class PingProbe final : public ProbeBase<v1::PingEvent> {
  public:
-  PingProbe(PingPlan plan, EventLoop* loop, BlockingWork work,
-            std::shared_ptr<Sink> sink, std::function<void()> done);
+  PingProbe(PingPlan plan, EventLoop* loop, BlockingWork work, std::shared_ptr<Sink> sink,
+            std::function<void()> done);
   ~PingProbe() override;
 
   void Start() override;

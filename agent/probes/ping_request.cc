@@ -4,9 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "agent/net/posix_error.h"
 #include "agent/probes/request_fields.h"
 #include "agent/probes/socket_options.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 absl::StatusOr<PingPlan> ValidatePing(const v1::PingRequest& request) {

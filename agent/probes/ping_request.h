@@ -7,7 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/net/socket_setup.h"
-#include "agent/policy/admission.h"
+#include "agent/probes/admission.h"
 #include "netprobe/v1/ping.pb.h"
 
 namespace netprobe {

@@ -11,7 +11,7 @@
 #include "agent/net/event_loop.h"
 #include "agent/probes/event_sink.h"
 #include "agent/probes/probe.h"
-#include "agent/probes/proto_time.h"
+#include "common/proto_time.h"
 #include "netprobe/v1/common.pb.h"
 
 namespace netprobe {

@@ -11,9 +11,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "agent/net/posix_error.h"
 #include "agent/net/socket_address.h"
-#include "agent/probes/proto_time.h"
+#include "common/posix_error.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 namespace {

@@ -9,8 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/net/capabilities.h"
-#include "agent/net/posix_error.h"
 #include "agent/net/unique_fd.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 namespace {

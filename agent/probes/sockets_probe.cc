@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "agent/probes/proto_time.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 

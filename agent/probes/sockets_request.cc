@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/posix_error.h"
 #include "agent/probes/request_fields.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 namespace {

@@ -3,7 +3,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
-#include "agent/probes/proto_time.h"
+#include "common/proto_time.h"
 #include "netprobe/v1/common.pb.h"
 
 namespace netprobe {

@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "agent/net/socket_opener.h"
 #include "agent/probes/attempt_result.h"
-#include "agent/probes/proto_time.h"
 #include "agent/probes/tcp_info.h"
 #include "agent/probes/traffic_counters.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 

@@ -14,8 +14,8 @@
 #include "agent/net/tcp_socket.h"
 #include "agent/probes/pacer.h"
 #include "agent/probes/probe_base.h"
-#include "agent/probes/target_tally.h"
 #include "agent/probes/tcp_connect_request.h"
+#include "common/target_tally.h"
 #include "netprobe/v1/tcp.pb.h"
 
 namespace netprobe {

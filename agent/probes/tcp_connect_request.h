@@ -8,7 +8,7 @@
 #include "absl/time/time.h"
 #include "agent/net/socket_address.h"
 #include "agent/net/socket_setup.h"
-#include "agent/policy/admission.h"
+#include "agent/probes/admission.h"
 #include "netprobe/v1/tcp.pb.h"
 
 namespace netprobe {

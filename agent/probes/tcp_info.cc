@@ -9,8 +9,8 @@
 
 #include <cstring>
 
-#include "agent/net/posix_error.h"
-#include "agent/probes/proto_time.h"
+#include "common/posix_error.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 

@@ -14,9 +14,9 @@
 #include "agent/probes/event_sink.h"
 #include "agent/probes/pacer.h"
 #include "agent/probes/probe_base.h"
-#include "agent/probes/target_tally.h"
 #include "agent/probes/tx_timestamps.h"
 #include "agent/probes/udp_echo_request.h"
+#include "common/target_tally.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {

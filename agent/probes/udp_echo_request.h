@@ -7,7 +7,7 @@
 #include "absl/time/time.h"
 #include "agent/net/socket_setup.h"
 #include "agent/net/udp_echo_payload.h"
-#include "agent/policy/admission.h"
+#include "agent/probes/admission.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {

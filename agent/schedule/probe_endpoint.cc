@@ -7,8 +7,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "agent/metrics/exposition.h"
-#include "agent/probes/proto_time.h"
 #include "agent/schedule/single_run.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 namespace {

@@ -7,8 +7,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/metrics/http_endpoint.h"
+#include "agent/schedule/probe_starter.h"
 #include "agent/schedule/schedule_config.h"
-#include "agent/server/probes_service.h"
 
 namespace netprobe {
 
@@ -24,7 +24,7 @@ namespace netprobe {
 // at most the module's timeout plus a second.
 class ProbeEndpoint {
  public:
-  ProbeEndpoint(ProbesService* service, std::vector<ModuleSpec> modules)
+  ProbeEndpoint(ProbeStarter* service, std::vector<ModuleSpec> modules)
       : service_(service), modules_(std::move(modules)) {}
 
   // The modules from now on (SIGHUP); runs in progress keep theirs.
@@ -33,7 +33,7 @@ class ProbeEndpoint {
   metrics::HttpReply Handle(const metrics::HttpQuery& query);
 
  private:
-  ProbesService* const service_;
+  ProbeStarter* const service_;
   absl::Mutex mu_;
   std::vector<ModuleSpec> modules_ ABSL_GUARDED_BY(mu_);
 };

@@ -1,7 +1,7 @@
 #include "agent/schedule/probe_metrics.h"
 
-#include "agent/probes/proto_time.h"
 #include "agent/schedule/single_run.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 namespace {

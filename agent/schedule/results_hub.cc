@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "agent/probes/proto_time.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 namespace {
@@ -17,7 +17,8 @@ v1::WatchResultsEvent EndEvent() {
 // Ends the streams with a StreamEnd and OK, on the loop thread: Emit() is
 // loop-thread only (the bridge defers its write start on the loop), and
 // EndAll() and Subscribe() are called from others (shutdown, gRPC).
-void EndOnLoop(EventLoop* loop, std::vector<std::shared_ptr<ResultsHub::Bridge>> bridges) {
+void EndOnLoop(EventLoop* loop,
+               std::vector<std::shared_ptr<ResultsHub::Bridge>> bridges) {
   loop->Post([bridges = std::move(bridges)] {
     for (const auto& bridge : bridges) {
       bridge->Emit(EndEvent());

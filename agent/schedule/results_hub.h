@@ -8,7 +8,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/net/event_loop.h"
-#include "agent/server/stream_bridge.h"
+#include "agent/probes/stream_bridge.h"
 #include "netprobe/v1/schedule.pb.h"
 
 namespace netprobe {

@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "agent/probes/event_sink.h"
-#include "agent/probes/proto_time.h"
+#include "common/proto_time.h"
 #include "netprobe/v1/ping.pb.h"
 #include "netprobe/v1/tcp.pb.h"
 #include "netprobe/v1/udp.pb.h"

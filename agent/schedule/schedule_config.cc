@@ -7,7 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "agent/probes/proto_time.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 namespace {

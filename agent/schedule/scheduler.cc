@@ -5,8 +5,8 @@
 
 #include "absl/synchronization/notification.h"
 #include "agent/net/monotonic_clock.h"
-#include "agent/probes/proto_time.h"
 #include "agent/schedule/single_run.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 namespace {

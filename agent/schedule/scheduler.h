@@ -12,9 +12,9 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/net/event_loop.h"
 #include "agent/probes/probe_registry.h"
+#include "agent/schedule/probe_starter.h"
 #include "agent/schedule/run_collector.h"
 #include "agent/schedule/schedule_config.h"
-#include "agent/server/probes_service.h"
 #include "netprobe/v1/schedule.pb.h"
 
 namespace netprobe {
@@ -37,14 +37,14 @@ class ScheduleObserver {
   virtual void OnRemoved(const std::string& name) = 0;
 };
 
-// Runs the scheduled probes on their intervals through ProbesService::Start
+// Runs the scheduled probes on their intervals through ProbeStarter::Start
 // (the RPCs' validation, policy and probe code), each as the caller
 // "scheduler:NAME". Runs start at fixed rate (due times never drift); a run
 // due while the previous one is still going is skipped and reported. The
 // state lives on the loop; the public methods are thread-safe.
 class Scheduler {
  public:
-  Scheduler(EventLoop* loop, ProbesService* service, ScheduleObserver* observer)
+  Scheduler(EventLoop* loop, ProbeStarter* service, ScheduleObserver* observer)
       : loop_(loop), service_(service), observer_(observer) {}
   // REQUIRES: Stop() was called while the loop ran (or nothing was Set).
   ~Scheduler() = default;
@@ -77,7 +77,7 @@ class Scheduler {
   void Finished(size_t index, uint64_t generation, uint64_t run, RunOutcome outcome);
 
   EventLoop* const loop_;
-  ProbesService* const service_;
+  ProbeStarter* const service_;
   ScheduleObserver* const observer_;
   // Loop thread only.
   std::vector<Entry> entries_;

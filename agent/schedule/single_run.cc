@@ -24,7 +24,7 @@ struct EventOf<v1::UdpEchoRequest> {
 
 }  // namespace
 
-absl::StatusOr<ProbeRegistry::ProbeId> StartRun(ProbesService* service,
+absl::StatusOr<ProbeRegistry::ProbeId> StartRun(ProbeStarter* service,
                                                 const Caller& caller,
                                                 const ProbeRequest& request,
                                                 RttObserver on_rtt,

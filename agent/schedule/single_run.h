@@ -8,17 +8,16 @@
 #include "absl/status/statusor.h"
 #include "agent/probes/probe_registry.h"
 #include "agent/schedule/probe_request.h"
+#include "agent/schedule/probe_starter.h"
 #include "agent/schedule/run_collector.h"
-#include "agent/server/caller.h"
-#include "agent/server/probes_service.h"
 
 namespace netprobe {
 
 // Starts one run of `request` for `caller` through the RPC's code path
 // (validation, policy, probe). `done` runs once, on the loop thread, when
-// the probe finishes, unless it is cancelled first (ProbesService::Cancel).
+// the probe finishes, unless it is cancelled first (ProbeStarter::Cancel).
 // On error nothing was started and `done` is never called.
-absl::StatusOr<ProbeRegistry::ProbeId> StartRun(ProbesService* service,
+absl::StatusOr<ProbeRegistry::ProbeId> StartRun(ProbeStarter* service,
                                                 const Caller& caller,
                                                 const ProbeRequest& request,
                                                 RttObserver on_rtt,

@@ -1,7 +1,7 @@
 #include "agent/server/agent_metrics.h"
 
 #include "agent/probes/traffic_counters.h"
-#include "agent/version.h"
+#include "agent/server/version.h"
 
 namespace netprobe {
 

@@ -12,7 +12,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/metrics/process_metrics.h"
-#include "agent/net/posix_error.h"
 #include "agent/server/agent_metrics.h"
 #include "agent/server/listen_address.h"
 #include "agent/server/privileges.h"
@@ -20,6 +19,7 @@
 #include "agent/server/stream_reactor.h"
 #include "agent/server/unix_socket_file.h"
 #include "agent/util/log.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 namespace {

@@ -10,7 +10,7 @@
 #include "agent/net/interfaces.h"
 #include "agent/server/caller.h"
 #include "agent/server/grpc_status.h"
-#include "agent/version.h"
+#include "agent/server/version.h"
 
 namespace netprobe {
 namespace {

@@ -8,16 +8,6 @@
 
 namespace netprobe {
 
-std::string Caller::Key() const {
-  if (!identity.empty()) return identity;
-  // "ipv4:198.18.0.11:40112" -> "ipv4:198.18.0.11"; "ipv6:[::1]:5" -> "ipv6:[::1]".
-  const size_t colon = peer.rfind(':');
-  if (absl::StartsWith(peer, "ipv") && colon != std::string::npos && colon > 5) {
-    return peer.substr(0, colon);
-  }
-  return peer.empty() ? "unix" : peer;
-}
-
 std::string IdentityOf(const grpc::AuthContext& auth) {
   auto first = [&auth](const char* property) -> std::string {
     const std::vector<grpc::string_ref> values = auth.FindPropertyValues(property);

@@ -15,9 +15,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/net/capabilities.h"
-#include "agent/net/posix_error.h"
 #include "agent/responders/udp_echo_responder.h"
 #include "agent/util/log.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 namespace {

@@ -1,7 +1,6 @@
 #include "agent/server/probes_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/posix_error.h"
 #include "agent/policy/probe_rule.h"
 #include "agent/probes/broadcast_probe.h"
 #include "agent/probes/broadcast_request.h"
@@ -19,6 +18,7 @@
 #include "agent/probes/udp_echo_request.h"
 #include "agent/server/caller.h"
 #include "agent/server/stream_reactor.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 

@@ -9,15 +9,16 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "agent/net/event_loop.h"
 #include "agent/net/blocking_pool.h"
+#include "agent/net/event_loop.h"
 #include "agent/policy/caller_slots.h"
 #include "agent/policy/policy.h"
-#include "agent/policy/send_budget.h"
 #include "agent/probes/event_sink.h"
 #include "agent/probes/probe_registry.h"
+#include "agent/probes/send_budget.h"
+#include "agent/probes/stream_bridge.h"
+#include "agent/schedule/probe_starter.h"
 #include "agent/server/caller.h"
-#include "agent/server/stream_bridge.h"
 #include "netprobe/v1/agent.pb.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 
@@ -25,7 +26,7 @@ namespace netprobe {
 
 // The Probes service: validates each request, launches its probe on the loop
 // and streams the probe's events. Thread-safe.
-class ProbesService final : public v1::Probes::CallbackService {
+class ProbesService final : public v1::Probes::CallbackService, public ProbeStarter {
  public:
   // `policy` may be null: the default policy (tests). `slots` counts each
   // caller's running probes (shared with ResultsService); null: a table of
@@ -42,21 +43,17 @@ class ProbesService final : public v1::Probes::CallbackService {
   // captures exclude unless asked to include it.
   void SetOwnTcpListeners(std::vector<std::string> listeners);
 
-  // In-process runs (scheduled probes, /probe scrapes): the RPC's validation,
-  // policy checks and probe, with `caller` standing for the client and
-  // `sink` for its stream. On success the probe is launched and will finish
-  // `sink` exactly once; Cancel(id) stops it without events. On error
-  // nothing was launched and `sink` is untouched.
+  // In-process runs (scheduled probes, /probe scrapes; see ProbeStarter).
   absl::StatusOr<ProbeRegistry::ProbeId> Start(
       const Caller& caller, const v1::PingRequest& request,
-      std::shared_ptr<EventSink<v1::PingEvent>> sink);
+      std::shared_ptr<EventSink<v1::PingEvent>> sink) override;
   absl::StatusOr<ProbeRegistry::ProbeId> Start(
       const Caller& caller, const v1::TcpConnectRequest& request,
-      std::shared_ptr<EventSink<v1::TcpConnectEvent>> sink);
+      std::shared_ptr<EventSink<v1::TcpConnectEvent>> sink) override;
   absl::StatusOr<ProbeRegistry::ProbeId> Start(
       const Caller& caller, const v1::UdpEchoRequest& request,
-      std::shared_ptr<EventSink<v1::UdpEchoEvent>> sink);
-  void Cancel(ProbeRegistry::ProbeId id) { registry_->Cancel(id); }
+      std::shared_ptr<EventSink<v1::UdpEchoEvent>> sink) override;
+  void Cancel(ProbeRegistry::ProbeId id) override { registry_->Cancel(id); }
 
   grpc::ServerWriteReactor<v1::PingEvents>* Ping(grpc::CallbackServerContext*,
                                                  const v1::PingRequest*) override;

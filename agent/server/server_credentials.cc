@@ -3,8 +3,8 @@
 #include <grpcpp/security/server_credentials.h>
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/posix_error.h"
-#include "agent/util/tls_files.h"
+#include "common/posix_error.h"
+#include "common/tls_files.h"
 
 namespace netprobe {
 

@@ -12,7 +12,7 @@
 #include "agent/server/listen_address.h"
 #include "agent/server/server_limits.h"
 #include "agent/server/token_auth.h"
-#include "agent/util/option_parser.h"
+#include "common/option_parser.h"
 #include "netprobe/v1/agent.pb.h"
 #include "netprobe/v1/config.pb.h"
 

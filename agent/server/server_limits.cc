@@ -6,7 +6,7 @@
 #include <climits>
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/posix_error.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 namespace {

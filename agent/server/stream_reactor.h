@@ -9,8 +9,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/probes/stream_bridge.h"
 #include "agent/server/grpc_status.h"
-#include "agent/server/stream_bridge.h"
 
 namespace netprobe {
 

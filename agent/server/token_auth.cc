@@ -9,9 +9,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "agent/net/posix_error.h"
 #include "agent/util/log.h"
-#include "agent/util/tls_files.h"
+#include "common/posix_error.h"
+#include "common/tls_files.h"
 
 namespace netprobe {
 namespace {

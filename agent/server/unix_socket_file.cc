@@ -8,8 +8,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/posix_error.h"
 #include "agent/net/unique_fd.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 

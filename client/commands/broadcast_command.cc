@@ -4,12 +4,12 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "agent/probes/proto_time.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
 #include "client/output/broadcast_text.h"
 #include "client/output/json_lines.h"
 #include "client/output/tcp_text.h"
+#include "common/proto_time.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 
 namespace netprobe::client {

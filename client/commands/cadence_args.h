@@ -2,8 +2,8 @@
 #define NETPROBE_CLIENT_COMMANDS_CADENCE_ARGS_H_
 
 #include "absl/status/status.h"
-#include "agent/probes/proto_time.h"
-#include "agent/util/option_parser.h"
+#include "common/option_parser.h"
+#include "common/proto_time.h"
 
 namespace netprobe::client {
 

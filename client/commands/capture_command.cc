@@ -10,7 +10,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "agent/probes/proto_time.h"
 #include "client/exit_codes.h"
 #include "client/fanout/fanout.h"
 #include "client/interrupt.h"
@@ -19,6 +18,7 @@
 #include "client/output/packet_text.h"
 #include "client/output/pcap_writer.h"
 #include "client/output/tcp_text.h"
+#include "common/proto_time.h"
 #include "netprobe/v1/agent.grpc.pb.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 

@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agent/util/option_parser.h"
 #include "client/command_context.h"
+#include "common/option_parser.h"
 #include "netprobe/v1/capture.pb.h"
 
 namespace netprobe::client {

@@ -3,8 +3,8 @@
 
 #include <vector>
 
-#include "agent/util/option_parser.h"
 #include "client/command_context.h"
+#include "common/option_parser.h"
 
 namespace netprobe::client {
 

@@ -4,9 +4,6 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/posix_error.h"
-#include "agent/probes/proto_time.h"
-#include "agent/probes/target_tally.h"
 #include "client/commands/cadence_args.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
@@ -14,6 +11,9 @@
 #include "client/output/json_lines.h"
 #include "client/output/ping_text.h"
 #include "client/output/tcp_text.h"
+#include "common/posix_error.h"
+#include "common/proto_time.h"
+#include "common/target_tally.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 
 namespace netprobe::client {

@@ -2,7 +2,7 @@
 #define NETPROBE_CLIENT_COMMANDS_SOCKET_ARGS_H_
 
 #include "absl/status/status.h"
-#include "agent/util/option_parser.h"
+#include "common/option_parser.h"
 #include "netprobe/v1/common.pb.h"
 
 namespace netprobe::client {

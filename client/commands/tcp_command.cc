@@ -1,14 +1,14 @@
 #include "client/commands/tcp_command.h"
 
 #include "absl/strings/str_cat.h"
-#include "agent/net/posix_error.h"
-#include "agent/probes/proto_time.h"
 #include "client/commands/cadence_args.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
 #include "client/output/json_lines.h"
 #include "client/output/tcp_text.h"
+#include "common/posix_error.h"
+#include "common/proto_time.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 
 namespace netprobe::client {

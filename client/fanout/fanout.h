@@ -9,9 +9,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "agent/util/option_parser.h"
 #include "client/command_context.h"
 #include "client/fanout/agent_list.h"
+#include "common/option_parser.h"
 
 namespace netprobe::client {
 

@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "agent/probes/proto_time.h"
 #include "client/output/tcp_text.h"
+#include "common/proto_time.h"
 
 namespace netprobe::client {
 namespace {

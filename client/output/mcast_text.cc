@@ -4,8 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
-#include "agent/probes/proto_time.h"
 #include "client/output/tcp_text.h"
+#include "common/proto_time.h"
 
 namespace netprobe::client {
 namespace {

@@ -22,7 +22,7 @@ case "$name" in
     pkgs=(absl_time absl_strings absl_str_format)
     ;;
   sock_diag_fuzzer)
-    sources=("$root/agent/net/sock_diag.cc" "$root/agent/net/posix_error.cc")
+    sources=("$root/agent/net/sock_diag.cc" "$root/common/posix_error.cc")
     pkgs=(absl_statusor absl_status absl_strings absl_str_format absl_time)
     ;;
   request_fuzzer)
@@ -39,9 +39,10 @@ case "$name" in
     for f in ping tcp_connect udp_echo broadcast multicast capture sockets; do
       sources+=("$root/agent/probes/${f}_request.cc")
     done
+    sources+=("$root/common/posix_error.cc")
     for f in probes/request_fields probes/socket_options net/socket_address \
-      net/posix_error net/capabilities net/cidr net/sock_diag net/interfaces \
-      policy/policy policy/plan_limits schedule/schedule_config \
+      net/capabilities net/cidr net/sock_diag net/interfaces \
+      policy/policy policy/caller policy/plan_limits schedule/schedule_config \
       schedule/probe_request; do
       sources+=("$root/agent/$f.cc")
     done

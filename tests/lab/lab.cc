@@ -15,7 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "agent/net/posix_error.h"
+#include "common/posix_error.h"
 
 namespace netprobe::testing {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/monotonic_clock.h"
-#include "agent/net/posix_error.h"
+#include "common/posix_error.h"
 
 extern char** environ;
 

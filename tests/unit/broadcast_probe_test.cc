@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "agent/probes/proto_time.h"
+#include "common/proto_time.h"
 #include "tests/test_support/fake_clock.h"
 #include "tests/test_support/recording_sink.h"
 #include "tests/test_support/scripted_udp.h"

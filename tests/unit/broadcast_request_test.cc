@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <net/if.h>
 
-#include "agent/probes/proto_time.h"
+#include "common/proto_time.h"
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe {

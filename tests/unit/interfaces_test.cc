@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "agent/net/posix_error.h"
+#include "common/posix_error.h"
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe {

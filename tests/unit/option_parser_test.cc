@@ -1,4 +1,4 @@
-#include "agent/util/option_parser.h"
+#include "common/option_parser.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

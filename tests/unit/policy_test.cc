@@ -6,7 +6,7 @@
 
 #include "agent/policy/plan_limits.h"
 #include "agent/policy/probe_rule.h"
-#include "agent/policy/send_budget.h"
+#include "agent/probes/send_budget.h"
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe {

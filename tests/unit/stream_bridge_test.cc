@@ -1,4 +1,4 @@
-#include "agent/server/stream_bridge.h"
+#include "agent/probes/stream_bridge.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "agent/probes/target_tally.h"
+#include "common/target_tally.h"
 
 #include <gtest/gtest.h>
 

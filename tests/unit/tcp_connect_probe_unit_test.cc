@@ -18,8 +18,8 @@
 #include "absl/strings/str_cat.h"
 #include "agent/net/socket_opener.h"
 #include "agent/net/unique_fd.h"
-#include "agent/probes/proto_time.h"
 #include "agent/probes/tcp_connect_probe.h"
+#include "common/proto_time.h"
 #include "tests/test_support/fake_clock.h"
 #include "tests/test_support/recording_sink.h"
 #include "tests/test_support/status_matchers.h"
@@ -208,8 +208,8 @@ class TcpConnectProbeUnitTest : public ::testing::Test {
 
   void Launch(TcpConnectPlan plan) {
     plan_ = plan;
-    probe_ = std::make_unique<TcpConnectProbe>(std::move(plan), loop_.get(), work_,
-                                               sink_, [this] { ++done_calls_; });
+    probe_ = std::make_unique<TcpConnectProbe>(std::move(plan), loop_.get(), work_, sink_,
+                                               [this] { ++done_calls_; });
     probe_->Start();
   }
 

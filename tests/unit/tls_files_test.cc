@@ -1,4 +1,4 @@
-#include "agent/util/tls_files.h"
+#include "common/tls_files.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

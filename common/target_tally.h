@@ -1,5 +1,5 @@
-#ifndef NETPROBE_AGENT_PROBES_TARGET_TALLY_H_
-#define NETPROBE_AGENT_PROBES_TARGET_TALLY_H_
+#ifndef NETPROBE_COMMON_TARGET_TALLY_H_
+#define NETPROBE_COMMON_TARGET_TALLY_H_
 
 #include <cstdint>
 #include <map>
@@ -63,4 +63,4 @@ class TargetTally {
 
 }  // namespace netprobe
 
-#endif  // NETPROBE_AGENT_PROBES_TARGET_TALLY_H_
+#endif  // NETPROBE_COMMON_TARGET_TALLY_H_

@@ -1,5 +1,5 @@
-#ifndef NETPROBE_AGENT_POLICY_SEND_BUDGET_H_
-#define NETPROBE_AGENT_POLICY_SEND_BUDGET_H_
+#ifndef NETPROBE_AGENT_PROBES_SEND_BUDGET_H_
+#define NETPROBE_AGENT_PROBES_SEND_BUDGET_H_
 
 #include <algorithm>
 #include <cstdint>
@@ -93,4 +93,4 @@ class SendBudgetRegistry {
 
 }  // namespace netprobe
 
-#endif  // NETPROBE_AGENT_POLICY_SEND_BUDGET_H_
+#endif  // NETPROBE_AGENT_PROBES_SEND_BUDGET_H_

@@ -1,4 +1,4 @@
-#include "agent/util/tls_files.h"
+#include "common/tls_files.h"
 
 #include <fcntl.h>
 #include <openssl/bio.h>

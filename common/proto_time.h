@@ -1,5 +1,5 @@
-#ifndef NETPROBE_AGENT_PROBES_PROTO_TIME_H_
-#define NETPROBE_AGENT_PROBES_PROTO_TIME_H_
+#ifndef NETPROBE_COMMON_PROTO_TIME_H_
+#define NETPROBE_COMMON_PROTO_TIME_H_
 
 #include <google/protobuf/duration.pb.h>
 #include <google/protobuf/timestamp.pb.h>
@@ -30,4 +30,4 @@ inline absl::Time FromProto(const google::protobuf::Timestamp& t) {
 
 }  // namespace netprobe
 
-#endif  // NETPROBE_AGENT_PROBES_PROTO_TIME_H_
+#endif  // NETPROBE_COMMON_PROTO_TIME_H_

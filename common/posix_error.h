@@ -1,5 +1,5 @@
-#ifndef NETPROBE_AGENT_NET_POSIX_ERROR_H_
-#define NETPROBE_AGENT_NET_POSIX_ERROR_H_
+#ifndef NETPROBE_COMMON_POSIX_ERROR_H_
+#define NETPROBE_COMMON_POSIX_ERROR_H_
 
 #include <string>
 
@@ -35,4 +35,4 @@ absl::Status PosixError(absl::string_view context, int err);
     return std::move(NETPROBE_CONCAT_(_statusor_, __LINE__)).status(); \
   lhs = std::move(NETPROBE_CONCAT_(_statusor_, __LINE__)).value()
 
-#endif  // NETPROBE_AGENT_NET_POSIX_ERROR_H_
+#endif  // NETPROBE_COMMON_POSIX_ERROR_H_

@@ -1,5 +1,5 @@
-#ifndef NETPROBE_AGENT_SCHEDULE_RESULTS_SERVICE_H_
-#define NETPROBE_AGENT_SCHEDULE_RESULTS_SERVICE_H_
+#ifndef NETPROBE_AGENT_SERVER_RESULTS_SERVICE_H_
+#define NETPROBE_AGENT_SERVER_RESULTS_SERVICE_H_
 
 #include <functional>
 #include <memory>
@@ -47,4 +47,4 @@ class ResultsService final : public v1::Results::CallbackService {
 
 }  // namespace netprobe
 
-#endif  // NETPROBE_AGENT_SCHEDULE_RESULTS_SERVICE_H_
+#endif  // NETPROBE_AGENT_SERVER_RESULTS_SERVICE_H_

@@ -1,5 +1,5 @@
-#ifndef NETPROBE_AGENT_SERVER_STREAM_BRIDGE_H_
-#define NETPROBE_AGENT_SERVER_STREAM_BRIDGE_H_
+#ifndef NETPROBE_AGENT_PROBES_STREAM_BRIDGE_H_
+#define NETPROBE_AGENT_PROBES_STREAM_BRIDGE_H_
 
 #include <cstdint>
 #include <deque>
@@ -300,4 +300,4 @@ class StreamBridge final
 
 }  // namespace netprobe
 
-#endif  // NETPROBE_AGENT_SERVER_STREAM_BRIDGE_H_
+#endif  // NETPROBE_AGENT_PROBES_STREAM_BRIDGE_H_

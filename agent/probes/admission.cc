@@ -1,6 +1,4 @@
-#include "agent/policy/admission.h"
-
-#include "agent/policy/policy.h"
+#include "agent/probes/admission.h"
 
 namespace netprobe {
 

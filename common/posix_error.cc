@@ -1,4 +1,4 @@
-#include "agent/net/posix_error.h"
+#include "common/posix_error.h"
 
 #include <string.h>
 

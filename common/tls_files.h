@@ -1,5 +1,5 @@
-#ifndef NETPROBE_AGENT_UTIL_TLS_FILES_H_
-#define NETPROBE_AGENT_UTIL_TLS_FILES_H_
+#ifndef NETPROBE_COMMON_TLS_FILES_H_
+#define NETPROBE_COMMON_TLS_FILES_H_
 
 #include <string>
 
@@ -42,4 +42,4 @@ absl::StatusOr<std::string> CheckCaBundle(absl::string_view pem, absl::string_vi
 
 }  // namespace netprobe
 
-#endif  // NETPROBE_AGENT_UTIL_TLS_FILES_H_
+#endif  // NETPROBE_COMMON_TLS_FILES_H_

@@ -1,5 +1,5 @@
-#ifndef NETPROBE_AGENT_UTIL_OPTION_PARSER_H_
-#define NETPROBE_AGENT_UTIL_OPTION_PARSER_H_
+#ifndef NETPROBE_COMMON_OPTION_PARSER_H_
+#define NETPROBE_COMMON_OPTION_PARSER_H_
 
 #include <map>
 #include <optional>
@@ -71,4 +71,4 @@ absl::StatusOr<absl::Duration> ParseDurationArg(absl::string_view text);
 
 }  // namespace netprobe
 
-#endif  // NETPROBE_AGENT_UTIL_OPTION_PARSER_H_
+#endif  // NETPROBE_COMMON_OPTION_PARSER_H_

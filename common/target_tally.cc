@@ -1,9 +1,9 @@
-#include "agent/probes/target_tally.h"
+#include "common/target_tally.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "agent/probes/proto_time.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 namespace {

@@ -1,5 +1,5 @@
-#ifndef NETPROBE_AGENT_VERSION_H_
-#define NETPROBE_AGENT_VERSION_H_
+#ifndef NETPROBE_AGENT_SERVER_VERSION_H_
+#define NETPROBE_AGENT_SERVER_VERSION_H_
 
 namespace netprobe {
 
@@ -8,4 +8,4 @@ inline constexpr char kNetprobeVersion[] = NETPROBE_VERSION;
 
 }  // namespace netprobe
 
-#endif  // NETPROBE_AGENT_VERSION_H_
+#endif  // NETPROBE_AGENT_SERVER_VERSION_H_

@@ -1,4 +1,4 @@
-#include "agent/schedule/results_service.h"
+#include "agent/server/results_service.h"
 
 #include <algorithm>
 

@@ -1,0 +1,2 @@
+// Fixture: the policy layer stays free of gRPC.
+#include <grpcpp/grpcpp.h>
