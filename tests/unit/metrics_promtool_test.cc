@@ -41,7 +41,7 @@ class PromtoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (access(NETPROBE_PROMTOOL, X_OK) != 0) {
-      GTEST_SKIP() << "promtool not found (scripts/install-deps.sh installs prometheus)";
+      FAIL() << "promtool not found (scripts/install-deps.sh installs prometheus)";
     }
   }
 };

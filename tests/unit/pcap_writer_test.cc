@@ -184,7 +184,7 @@ class TcpdumpReads : public ::testing::Test {
  protected:
   void SetUp() override {
     if (access(kTcpdump, X_OK) != 0) {
-      GTEST_SKIP() << kTcpdump << " is missing (scripts/install-deps.sh installs it)";
+      FAIL() << kTcpdump << " is missing (scripts/install-deps.sh installs it)";
     }
     const char* tmp = std::getenv("TMPDIR");
     std::string pattern =
