@@ -28,7 +28,7 @@ void Pacer::Start() {
 void Pacer::Pump() {
   if (pumping_ || stopped_ || !started_) return;
   pumping_ = true;
-  while (!stopped_) {
+  for (int burst = 0; !stopped_; ++burst) {
     const absl::Duration now = loop_->Now();
     while (!waiting_.empty() && waiting_.top().at <= now) {
       ready_.push_back(waiting_.top().target);
@@ -43,6 +43,10 @@ void Pacer::Pump() {
     const absl::Duration budget_at = options_.budgets.NextSend(now);
     if (rate_at > now || budget_at > now) {
       ArmTimer(std::max(rate_.WakeAt(now), options_.budgets.WakeAt(now)));
+      break;
+    }
+    if (burst == kMaxBurst) {
+      ArmTimer(now);
       break;
     }
     const size_t target = ready_.front();
