@@ -39,18 +39,6 @@ class PosixIcmpSocket final : public IcmpSocket {
   uint16_t id_;
 };
 
-absl::Status SetOpt(int fd, int level, int name, const void* value, socklen_t len,
-                    const char* what) {
-  if (setsockopt(fd, level, name, value, len) != 0) {
-    return PosixError(absl::StrCat("setsockopt(", what, ")"), errno);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status SetInt(int fd, int level, int name, int value, const char* what) {
-  return SetOpt(fd, level, name, &value, sizeof(value), what);
-}
-
 // Accepts echo replies carrying `id` and every error type; drops the rest.
 // IPv4 raw sockets see the IP header first, ICMPv6 raw sockets the ICMPv6
 // header (the iputils layout).
@@ -82,8 +70,8 @@ absl::Status AttachIdFilter(int fd, bool v6, uint16_t id) {
     };
   }
   sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
-  return SetOpt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program),
-                "SO_ATTACH_FILTER");
+  return SetSocketOption(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program),
+                         "SO_ATTACH_FILTER");
 }
 
 absl::Status FilterTypes(int fd, bool v6) {
@@ -94,13 +82,14 @@ absl::Status FilterTypes(int fd, bool v6) {
                      ICMP6_TIME_EXCEEDED, ICMP6_PARAM_PROB}) {
       ICMP6_FILTER_SETPASS(type, &filter);
     }
-    return SetOpt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof(filter),
-                  "ICMP6_FILTER");
+    return SetSocketOption(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof(filter),
+                           "ICMP6_FILTER");
   }
   icmp_filter filter;
   filter.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) |
                   (1u << ICMP_TIME_EXCEEDED) | (1u << ICMP_PARAMETERPROB));
-  return SetOpt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof(filter), "ICMP_FILTER");
+  return SetSocketOption(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof(filter),
+                         "ICMP_FILTER");
 }
 
 }  // namespace
@@ -127,11 +116,11 @@ absl::StatusOr<std::unique_ptr<IcmpSocket>> IcmpSocket::Open(int family, uint16_
   // Room for bursts of replies from many targets.
   int rcvbuf = 4 << 20;
   setsockopt(fdn, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-  NETPROBE_RETURN_IF_ERROR(SetInt(fdn, SOL_SOCKET, SO_TIMESTAMPING,
-                                  SoftwareTimestampingFlags(), "SO_TIMESTAMPING"));
+  NETPROBE_RETURN_IF_ERROR(SetIntSocketOption(
+      fdn, SOL_SOCKET, SO_TIMESTAMPING, SoftwareTimestampingFlags(), "SO_TIMESTAMPING"));
   if (v6) {
     NETPROBE_RETURN_IF_ERROR(
-        SetInt(fdn, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"));
+        SetIntSocketOption(fdn, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"));
   }
   uint16_t id = raw_id;
   if (kind == Kind::kRaw) {
@@ -140,10 +129,11 @@ absl::StatusOr<std::unique_ptr<IcmpSocket>> IcmpSocket::Open(int family, uint16_
   } else {
     // Errors for what this socket sent arrive on its error queue.
     NETPROBE_RETURN_IF_ERROR(
-        v6 ? SetInt(fdn, IPPROTO_IPV6, IPV6_RECVERR, 1, "IPV6_RECVERR")
-           : SetInt(fdn, IPPROTO_IP, IP_RECVERR, 1, "IP_RECVERR"));
+        v6 ? SetIntSocketOption(fdn, IPPROTO_IPV6, IPV6_RECVERR, 1, "IPV6_RECVERR")
+           : SetIntSocketOption(fdn, IPPROTO_IP, IP_RECVERR, 1, "IP_RECVERR"));
     if (!v6)
-      NETPROBE_RETURN_IF_ERROR(SetInt(fdn, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
+      NETPROBE_RETURN_IF_ERROR(
+          SetIntSocketOption(fdn, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
     if (!setup.source) {  // The kernel's identifier is the bound "port".
       sockaddr_storage any{};
       any.ss_family = family;

@@ -10,16 +10,22 @@
 #include "common/posix_error.h"
 
 namespace netprobe {
-namespace {
 
-absl::Status SetInt(int fd, int level, int name, int value, const char* what) {
+absl::Status SetSocketOption(int fd, int level, int name, const void* value,
+                             socklen_t length, const char* what) {
+  if (setsockopt(fd, level, name, value, length) != 0) {
+    return PosixError(absl::StrCat("setsockopt(", what, ")"), errno);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetIntSocketOption(int fd, int level, int name, int value,
+                                const char* what) {
   if (setsockopt(fd, level, name, &value, sizeof(value)) != 0) {
     return PosixError(absl::StrCat("setsockopt(", what, "=", value, ")"), errno);
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::Status ApplySocketSetup(int fd, int family, bool tcp, const SocketSetup& setup) {
   const bool v6 = family == AF_INET6;
@@ -32,47 +38,52 @@ absl::Status ApplySocketSetup(int fd, int family, bool tcp, const SocketSetup& s
   }
   if (setup.ttl) {
     NETPROBE_RETURN_IF_ERROR(
-        v6 ? SetInt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, *setup.ttl, "IPV6_UNICAST_HOPS")
-           : SetInt(fd, IPPROTO_IP, IP_TTL, *setup.ttl, "IP_TTL"));
+        v6 ? SetIntSocketOption(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, *setup.ttl,
+                                "IPV6_UNICAST_HOPS")
+           : SetIntSocketOption(fd, IPPROTO_IP, IP_TTL, *setup.ttl, "IP_TTL"));
   }
   if (setup.tos) {
     NETPROBE_RETURN_IF_ERROR(
-        v6 ? SetInt(fd, IPPROTO_IPV6, IPV6_TCLASS, *setup.tos, "IPV6_TCLASS")
-           : SetInt(fd, IPPROTO_IP, IP_TOS, *setup.tos, "IP_TOS"));
+        v6 ? SetIntSocketOption(fd, IPPROTO_IPV6, IPV6_TCLASS, *setup.tos, "IPV6_TCLASS")
+           : SetIntSocketOption(fd, IPPROTO_IP, IP_TOS, *setup.tos, "IP_TOS"));
   }
   if (setup.dont_fragment != SocketSetup::Df::kDefault) {
     const bool set = setup.dont_fragment == SocketSetup::Df::kSet;
     NETPROBE_RETURN_IF_ERROR(
-        v6 ? SetInt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER,
-                    set ? IPV6_PMTUDISC_PROBE : IPV6_PMTUDISC_DONT, "IPV6_MTU_DISCOVER")
-           : SetInt(fd, IPPROTO_IP, IP_MTU_DISCOVER,
-                    set ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT, "IP_MTU_DISCOVER"));
+        v6 ? SetIntSocketOption(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER,
+                                set ? IPV6_PMTUDISC_PROBE : IPV6_PMTUDISC_DONT,
+                                "IPV6_MTU_DISCOVER")
+           : SetIntSocketOption(fd, IPPROTO_IP, IP_MTU_DISCOVER,
+                                set ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT,
+                                "IP_MTU_DISCOVER"));
   }
   if (setup.send_buffer) {
     NETPROBE_RETURN_IF_ERROR(
-        SetInt(fd, SOL_SOCKET, SO_SNDBUF, *setup.send_buffer, "SO_SNDBUF"));
+        SetIntSocketOption(fd, SOL_SOCKET, SO_SNDBUF, *setup.send_buffer, "SO_SNDBUF"));
   }
   if (setup.receive_buffer) {
-    NETPROBE_RETURN_IF_ERROR(
-        SetInt(fd, SOL_SOCKET, SO_RCVBUF, *setup.receive_buffer, "SO_RCVBUF"));
+    NETPROBE_RETURN_IF_ERROR(SetIntSocketOption(fd, SOL_SOCKET, SO_RCVBUF,
+                                                *setup.receive_buffer, "SO_RCVBUF"));
   }
   if (setup.priority) {
     NETPROBE_RETURN_IF_ERROR(
-        SetInt(fd, SOL_SOCKET, SO_PRIORITY, *setup.priority, "SO_PRIORITY"));
+        SetIntSocketOption(fd, SOL_SOCKET, SO_PRIORITY, *setup.priority, "SO_PRIORITY"));
   }
   if (setup.mark) {
-    NETPROBE_RETURN_IF_ERROR(
-        SetInt(fd, SOL_SOCKET, SO_MARK, static_cast<int>(*setup.mark), "SO_MARK"));
+    NETPROBE_RETURN_IF_ERROR(SetIntSocketOption(
+        fd, SOL_SOCKET, SO_MARK, static_cast<int>(*setup.mark), "SO_MARK"));
   }
   if (tcp && setup.tcp_nodelay) {
-    NETPROBE_RETURN_IF_ERROR(SetInt(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY"));
+    NETPROBE_RETURN_IF_ERROR(
+        SetIntSocketOption(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY"));
   }
   if (tcp && setup.tcp_keepalive_idle) {
-    NETPROBE_RETURN_IF_ERROR(SetInt(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE"));
     NETPROBE_RETURN_IF_ERROR(
-        SetInt(fd, IPPROTO_TCP, TCP_KEEPIDLE,
-               static_cast<int>(absl::ToInt64Seconds(*setup.tcp_keepalive_idle)),
-               "TCP_KEEPIDLE"));
+        SetIntSocketOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE"));
+    NETPROBE_RETURN_IF_ERROR(SetIntSocketOption(
+        fd, IPPROTO_TCP, TCP_KEEPIDLE,
+        static_cast<int>(absl::ToInt64Seconds(*setup.tcp_keepalive_idle)),
+        "TCP_KEEPIDLE"));
   }
   if (setup.source) {
     if (setup.source->family() != family) {

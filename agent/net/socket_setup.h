@@ -1,6 +1,8 @@
 #ifndef NETPROBE_AGENT_NET_SOCKET_SETUP_H_
 #define NETPROBE_AGENT_NET_SOCKET_SETUP_H_
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,6 +27,12 @@ struct SocketSetup {
   bool tcp_nodelay = false;
   std::optional<absl::Duration> tcp_keepalive_idle;
 };
+
+// setsockopt() of one option; the error names `what` and the errno.
+absl::Status SetSocketOption(int fd, int level, int name, const void* value,
+                             socklen_t length, const char* what);
+// The same for an int option; the error names its value too.
+absl::Status SetIntSocketOption(int fd, int level, int name, int value, const char* what);
 
 // Applies `setup` to a fresh socket of `family` (AF_INET or AF_INET6), before
 // it connects or sends. `tcp` enables the TCP-only options. The error names

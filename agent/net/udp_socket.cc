@@ -5,19 +5,10 @@
 #include <sys/socket.h>
 
 #include "absl/strings/str_cat.h"
+#include "agent/net/socket_setup.h"
 #include "common/posix_error.h"
 
 namespace netprobe {
-namespace {
-
-absl::Status SetInt(int fd, int level, int name, int value, const char* what) {
-  if (setsockopt(fd, level, name, &value, sizeof(value)) != 0) {
-    return PosixError(absl::StrCat("setsockopt(", what, ")"), errno);
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::StatusOr<UdpSocket> UdpSocket::Open(int family, const SocketSetup& setup,
                                           Extras extras) {
@@ -26,24 +17,31 @@ absl::StatusOr<UdpSocket> UdpSocket::Open(int family, const SocketSetup& setup,
   if (!fd) return PosixError(v6 ? "socket(UDPv6)" : "socket(UDP)", errno);
   const int n = fd.get();
   if (extras.reuse_address) {
-    NETPROBE_RETURN_IF_ERROR(SetInt(n, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"));
+    NETPROBE_RETURN_IF_ERROR(
+        SetIntSocketOption(n, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"));
   }
   if (extras.broadcast) {
-    NETPROBE_RETURN_IF_ERROR(SetInt(n, SOL_SOCKET, SO_BROADCAST, 1, "SO_BROADCAST"));
+    NETPROBE_RETURN_IF_ERROR(
+        SetIntSocketOption(n, SOL_SOCKET, SO_BROADCAST, 1, "SO_BROADCAST"));
   }
-  NETPROBE_RETURN_IF_ERROR(SetInt(n, SOL_SOCKET, SO_TIMESTAMPING,
-                                  SoftwareTimestampingFlags(), "SO_TIMESTAMPING"));
-  NETPROBE_RETURN_IF_ERROR(SetInt(n, SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL"));
+  NETPROBE_RETURN_IF_ERROR(SetIntSocketOption(
+      n, SOL_SOCKET, SO_TIMESTAMPING, SoftwareTimestampingFlags(), "SO_TIMESTAMPING"));
+  NETPROBE_RETURN_IF_ERROR(
+      SetIntSocketOption(n, SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL"));
   if (v6) {
-    NETPROBE_RETURN_IF_ERROR(SetInt(n, IPPROTO_IPV6, IPV6_RECVERR, 1, "IPV6_RECVERR"));
     NETPROBE_RETURN_IF_ERROR(
-        SetInt(n, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"));
+        SetIntSocketOption(n, IPPROTO_IPV6, IPV6_RECVERR, 1, "IPV6_RECVERR"));
     NETPROBE_RETURN_IF_ERROR(
-        SetInt(n, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO"));
+        SetIntSocketOption(n, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT"));
+    NETPROBE_RETURN_IF_ERROR(
+        SetIntSocketOption(n, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO"));
   } else {
-    NETPROBE_RETURN_IF_ERROR(SetInt(n, IPPROTO_IP, IP_RECVERR, 1, "IP_RECVERR"));
-    NETPROBE_RETURN_IF_ERROR(SetInt(n, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
-    NETPROBE_RETURN_IF_ERROR(SetInt(n, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO"));
+    NETPROBE_RETURN_IF_ERROR(
+        SetIntSocketOption(n, IPPROTO_IP, IP_RECVERR, 1, "IP_RECVERR"));
+    NETPROBE_RETURN_IF_ERROR(
+        SetIntSocketOption(n, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
+    NETPROBE_RETURN_IF_ERROR(
+        SetIntSocketOption(n, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO"));
   }
   NETPROBE_RETURN_IF_ERROR(ApplySocketSetup(n, family, /*tcp=*/false, setup));
   return UdpSocket(std::move(fd), family);

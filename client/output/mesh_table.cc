@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/output/loss_text.h"
 #include "client/output/tcp_text.h"
 
 namespace netprobe::client {
@@ -28,12 +29,6 @@ std::string TargetText(const v1::Endpoint& e) {
 
 int W(size_t width) { return static_cast<int>(width); }
 
-std::string Loss(double percent) {
-  return percent == static_cast<int>(percent)
-             ? absl::StrFormat("%d%%", static_cast<int>(percent))
-             : absl::StrFormat("%.1f%%", percent);
-}
-
 }  // namespace
 
 std::string FormatMeshTable(absl::string_view what,
@@ -43,7 +38,7 @@ std::string FormatMeshTable(absl::string_view what,
   for (const MeshAgent& agent : agents) {
     for (const v1::TargetSummary& s : agent.summaries) {
       rows.push_back({agent.name, TargetText(s.target()), absl::StrCat(s.sent()),
-                      absl::StrCat(s.received()), Loss(s.loss_percent()),
+                      absl::StrCat(s.received()), FormatLossPercent(s.loss_percent()),
                       s.rtt().count() > 0 ? absl::StrCat(Millis(s.rtt().min()), "/",
                                                          Millis(s.rtt().avg()), "/",
                                                          Millis(s.rtt().max()))

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/output/loss_text.h"
 #include "client/output/tcp_text.h"
 
 namespace netprobe::client {
@@ -9,13 +10,6 @@ namespace {
 
 const std::string& Shown(const v1::Endpoint& target) {
   return target.address().empty() ? target.host() : target.address();
-}
-
-std::string Loss(double percent) {
-  // ping prints "0%" and "33.3333%"; one decimal is enough to read.
-  return percent == static_cast<int>(percent)
-             ? absl::StrFormat("%d%%", static_cast<int>(percent))
-             : absl::StrFormat("%.1f%%", percent);
 }
 
 }  // namespace
@@ -59,7 +53,7 @@ std::string FormatPingSummary(const v1::TargetSummary& s) {
                         s.received());
   if (s.duplicates() > 0) absl::StrAppendFormat(&out, ", +%d duplicates", s.duplicates());
   if (s.errors() > 0) absl::StrAppendFormat(&out, ", +%d errors", s.errors());
-  absl::StrAppendFormat(&out, ", %s packet loss", Loss(s.loss_percent()));
+  absl::StrAppendFormat(&out, ", %s packet loss", FormatLossPercent(s.loss_percent()));
   if (s.late() > 0) absl::StrAppendFormat(&out, ", %d late", s.late());
   absl::StrAppend(&out, "\n");
   if (s.rtt().count() > 0) {
@@ -88,8 +82,9 @@ std::string FormatFpingReply(const v1::PingReply& r) {
 }
 
 std::string FormatFpingSummary(const v1::TargetSummary& s) {
-  std::string out = absl::StrFormat("%s : xmt/rcv/%%loss = %d/%d/%s", Shown(s.target()),
-                                    s.sent(), s.received(), Loss(s.loss_percent()));
+  std::string out =
+      absl::StrFormat("%s : xmt/rcv/%%loss = %d/%d/%s", Shown(s.target()), s.sent(),
+                      s.received(), FormatLossPercent(s.loss_percent()));
   if (s.rtt().count() > 0) {
     absl::StrAppendFormat(&out, ", min/avg/max = %s/%s/%s", Millis(s.rtt().min()),
                           Millis(s.rtt().avg()), Millis(s.rtt().max()));

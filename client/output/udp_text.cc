@@ -3,22 +3,17 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/output/loss_text.h"
 #include "client/output/tcp_text.h"
 
 namespace netprobe::client {
 namespace {
 
-std::string Shown(const v1::Endpoint& target) {
+std::string ShownWithPort(const v1::Endpoint& target) {
   const std::string& ip = target.address().empty() ? target.host() : target.address();
   return target.family() == v1::ADDRESS_FAMILY_IPV6
              ? absl::StrCat("[", ip, "]:", target.port())
              : absl::StrCat(ip, ":", target.port());
-}
-
-std::string Loss(double percent) {
-  return percent == static_cast<int>(percent)
-             ? absl::StrFormat("%d%%", static_cast<int>(percent))
-             : absl::StrFormat("%.1f%%", percent);
 }
 
 }  // namespace
@@ -28,7 +23,7 @@ std::string FormatUdpEchoHeader(const v1::Endpoint& target, uint32_t size) {
                                ? absl::StrCat("[", target.host(), "]")
                                : target.host();
   return absl::StrFormat("UDP ECHO %s:%d (%s) %d bytes\n", host, target.port(),
-                         Shown(target), size);
+                         ShownWithPort(target), size);
 }
 
 std::string FormatUdpEchoReply(const v1::UdpEchoReply& r) {
@@ -38,9 +33,9 @@ std::string FormatUdpEchoReply(const v1::UdpEchoReply& r) {
       std::string line =
           r.duplicate()
               ? absl::StrFormat("%d bytes from %s: seq=%d (DUP!)", r.bytes(),
-                                Shown(r.target()), r.sequence())
+                                ShownWithPort(r.target()), r.sequence())
               : absl::StrFormat("%d bytes from %s: seq=%d time=%s ms", r.bytes(),
-                                Shown(r.target()), r.sequence(), Millis(r.rtt()));
+                                ShownWithPort(r.target()), r.sequence(), Millis(r.rtt()));
       if (r.out_of_order()) absl::StrAppend(&line, " (out of order)");
       if (r.corrupted()) absl::StrAppend(&line, " (payload corrupted)");
       return line + "\n";
@@ -52,7 +47,7 @@ std::string FormatUdpEchoReply(const v1::UdpEchoReply& r) {
         return absl::StrFormat("From %s seq=%d %s\n", result.reported_by(), r.sequence(),
                                result.detail());
       }
-      return absl::StrFormat("udp: %s seq=%d: %s%s\n", Shown(r.target()), r.sequence(),
+      return absl::StrFormat("udp: %s seq=%d: %s%s\n", ShownWithPort(r.target()), r.sequence(),
                              result.error().empty() ? "" : result.error() + " ",
                              result.detail());
   }
@@ -60,11 +55,11 @@ std::string FormatUdpEchoReply(const v1::UdpEchoReply& r) {
 
 std::string FormatUdpEchoSummary(const v1::TargetSummary& s) {
   std::string out =
-      absl::StrFormat("\n--- %s udp echo statistics ---\n", Shown(s.target()));
+      absl::StrFormat("\n--- %s udp echo statistics ---\n", ShownWithPort(s.target()));
   absl::StrAppendFormat(&out, "%d datagrams sent, %d received", s.sent(), s.received());
   if (s.duplicates() > 0) absl::StrAppendFormat(&out, ", +%d duplicates", s.duplicates());
   if (s.errors() > 0) absl::StrAppendFormat(&out, ", +%d errors", s.errors());
-  absl::StrAppendFormat(&out, ", %s loss", Loss(s.loss_percent()));
+  absl::StrAppendFormat(&out, ", %s loss", FormatLossPercent(s.loss_percent()));
   if (s.reordered() > 0) absl::StrAppendFormat(&out, ", %d reordered", s.reordered());
   if (s.corrupted() > 0) absl::StrAppendFormat(&out, ", %d corrupted", s.corrupted());
   if (s.late() > 0) absl::StrAppendFormat(&out, ", %d late", s.late());

@@ -59,7 +59,7 @@ case "$name" in
 esac
 sources+=("$root/tests/fuzz/$name.cc")
 # shellcheck disable=SC2054  # the commas are in -fsanitize= lists
-flags=(-std=c++20 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined)
+flags=(-std=c++20 -O1 -gline-tables-only -fsanitize=address,undefined -fno-sanitize-recover=undefined)
 
 # True when $1 (an object) is missing or older than a file it was built from.
 stale() {

@@ -24,10 +24,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
-double Ms(const google::protobuf::Duration& d) {
-  return d.seconds() * 1e3 + d.nanos() / 1e6;
-}
-
 struct BroadcastRun {
   int exit_code = -1;
   std::string err;

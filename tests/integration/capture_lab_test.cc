@@ -26,9 +26,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kPython[] = "/usr/bin/python3";
-constexpr char kTcpdump[] = "/usr/bin/tcpdump";
-
 // argv: host port count size. Sends `count` datagrams of `size` bytes ("seq N"
 // padded) to host:port from one socket, as fast as it can, then prints its
 // source port.

@@ -25,8 +25,6 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-constexpr char kPython[] = "/usr/bin/python3";
-
 // argv: family(4|6) group port local_ipv4 count interval_s tag. Sends
 // "TAG N" to the group out of eth0 with TTL / hop limit 1, at most `count`
 // datagrams: the test kills it once the receivers have what they need.
@@ -63,10 +61,6 @@ s.settimeout(20)
 data, source = s.recvfrom(2048)
 print('got', source[0], data.decode(), flush=True)
 )";
-
-double Ms(const google::protobuf::Duration& d) {
-  return d.seconds() * 1e3 + d.nanos() / 1e6;
-}
 
 struct McastRun {
   int exit_code = -1;

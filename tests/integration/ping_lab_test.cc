@@ -21,10 +21,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-double Ms(const google::protobuf::Duration& d) {
-  return d.seconds() * 1e3 + d.nanos() / 1e6;
-}
-
 struct PingRun {
   int exit_code = -1;
   std::string err;

@@ -24,8 +24,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kTcpdump[] = "/usr/bin/tcpdump";
-
 class PolicyLabTest : public ::testing::Test {
  protected:
   static constexpr int kAgent = 0, kAllowed = 1, kDenied = 2;

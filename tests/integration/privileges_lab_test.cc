@@ -35,7 +35,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-constexpr char kPython[] = "/usr/bin/python3";
 constexpr uint64_t kNetRawAdmin = (1ull << CAP_NET_RAW) | (1ull << CAP_NET_ADMIN);
 constexpr uint64_t kBindService = 1ull << CAP_NET_BIND_SERVICE;
 

@@ -26,8 +26,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kPython[] = "/usr/bin/python3";
-
 // argv: peer_ipv4 peer_port unix_dir tag. Holds, in this host: a TCP
 // listener (the peer's connector opens two connections to it, one with 1000
 // unread bytes queued); a connection out to the peer's listener with 300

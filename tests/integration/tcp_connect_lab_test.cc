@@ -30,10 +30,6 @@ struct ClientRun {
   absl::Duration elapsed;
 };
 
-double Ms(const google::protobuf::Duration& d) {
-  return d.seconds() * 1e3 + d.nanos() / 1e6;
-}
-
 class TcpConnectLabTest : public ::testing::Test {
  protected:
   void SetUp() override {

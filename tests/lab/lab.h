@@ -1,6 +1,8 @@
 #ifndef NETPROBE_TESTS_LAB_LAB_H_
 #define NETPROBE_TESTS_LAB_LAB_H_
 
+#include <google/protobuf/duration.pb.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +12,15 @@
 #include "tests/test_support/subprocess.h"
 
 namespace netprobe::testing {
+
+// The foreign tools the lab tests run (scripts/install-deps.sh installs them).
+inline constexpr char kPython[] = "/usr/bin/python3";
+inline constexpr char kTcpdump[] = "/usr/bin/tcpdump";
+
+// A reported duration in milliseconds.
+inline double Ms(const google::protobuf::Duration& d) {
+  return d.seconds() * 1e3 + d.nanos() / 1e6;
+}
 
 // One lab host: a network namespace with eth0 on the lab's bridge.
 struct LabHost {
