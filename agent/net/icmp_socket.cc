@@ -116,6 +116,9 @@ absl::StatusOr<std::unique_ptr<IcmpSocket>> IcmpSocket::Open(int family, uint16_
   // Room for bursts of replies from many targets.
   int rcvbuf = 4 << 20;
   setsockopt(fdn, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  // The kernel's count of replies dropped for want of room, with each reply.
+  NETPROBE_RETURN_IF_ERROR(
+      SetIntSocketOption(fdn, SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL"));
   NETPROBE_RETURN_IF_ERROR(SetIntSocketOption(
       fdn, SOL_SOCKET, SO_TIMESTAMPING, SoftwareTimestampingFlags(), "SO_TIMESTAMPING"));
   if (v6) {
@@ -190,6 +193,7 @@ bool PosixIcmpSocket::Receive(Received* out) {
   ParseReceiveControl(msg, &meta);
   out->kernel_time = meta.kernel_time;
   out->hop_limit = meta.hop_limit;
+  out->kernel_drops = meta.kernel_drops;
   return true;
 }
 

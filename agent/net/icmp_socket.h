@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -53,6 +54,9 @@ class IcmpSocket {
     SocketAddress from;
     absl::Time kernel_time;  // software RX timestamp (InfinitePast if none)
     int hop_limit = -1;      // from a control message where the kernel gives it
+    // SO_RXQ_OVFL: datagrams the kernel dropped on this socket so far (its
+    // receive buffer was full); nullopt when the kernel did not say.
+    std::optional<uint32_t> kernel_drops;
   };
   // Reads one datagram (the kernel's socket: into the thread's one receive
   // buffer, allocated once and never cleared: no 64 KiB zero-fill per packet

@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -161,6 +162,9 @@ void PingProbe::OnSocketReady(Family& family, uint32_t events) {
   IcmpSocket::Received packet;
   // Bounded per round so one busy socket cannot starve the loop.
   for (int i = 0; i < 4096 && !finished() && family.socket->Receive(&packet); ++i) {
+    if (packet.kernel_drops) {
+      family.kernel_drops = std::max<uint64_t>(family.kernel_drops, *packet.kernel_drops);
+    }
     HandlePacket(family, packet);
   }
   if (finished()) return;
@@ -361,6 +365,9 @@ void PingProbe::AppendSummaries(std::vector<v1::PingEvent>* out) {
     v1::TargetSummary* summary = event.mutable_summary();
     FillEndpoint(target, summary->mutable_target());
     target.tally.Fill(summary);
+    if (target.address.valid()) {
+      summary->set_kernel_drops(FamilyOf(target.address.family()).kernel_drops);
+    }
     out->push_back(std::move(event));
   }
 }

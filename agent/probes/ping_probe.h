@@ -76,6 +76,7 @@ class PingProbe final : public ProbeBase<v1::PingEvent> {
     TxTimestamps<uint16_t> tx;                      // -> 16-bit wire sequence
     // By 16-bit wire sequence; at most 65536 entries, grown as packets finish.
     std::unordered_map<uint16_t, Recent> recent;
+    uint64_t kernel_drops = 0;  // the socket's SO_RXQ_OVFL count
   };
 
   void OnResolved(size_t target, absl::StatusOr<SocketAddress> address);

@@ -55,6 +55,10 @@ std::string FormatPingSummary(const v1::TargetSummary& s) {
   if (s.errors() > 0) absl::StrAppendFormat(&out, ", +%d errors", s.errors());
   absl::StrAppendFormat(&out, ", %s packet loss", FormatLossPercent(s.loss_percent()));
   if (s.late() > 0) absl::StrAppendFormat(&out, ", %d late", s.late());
+  if (s.kernel_drops() > 0) {
+    absl::StrAppendFormat(&out, ", %d dropped by the kernel (receive buffer full)",
+                          s.kernel_drops());
+  }
   absl::StrAppend(&out, "\n");
   if (s.rtt().count() > 0) {
     absl::StrAppendFormat(&out, "rtt min/avg/max/mdev = %s/%s/%s/%s ms\n",
@@ -88,6 +92,9 @@ std::string FormatFpingSummary(const v1::TargetSummary& s) {
   if (s.rtt().count() > 0) {
     absl::StrAppendFormat(&out, ", min/avg/max = %s/%s/%s", Millis(s.rtt().min()),
                           Millis(s.rtt().avg()), Millis(s.rtt().max()));
+  }
+  if (s.kernel_drops() > 0) {
+    absl::StrAppendFormat(&out, ", %d dropped by the kernel", s.kernel_drops());
   }
   return out + "\n";
 }

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "agent/net/socket_opener.h"
@@ -72,13 +73,16 @@ class FakeIcmpSocket final : public IcmpSocket {
     out->from = in.from;
     out->kernel_time = in.kernel_time;
     out->hop_limit = 64;
+    out->kernel_drops = in.kernel_drops;
     return true;
   }
   bool ReadErrorQueue(ErrorEntry*) override { return false; }
 
   // A packet arrives: readable until read.
-  void Deliver(std::vector<uint8_t> bytes, SocketAddress from, absl::Time kernel_time) {
-    inbox_.push_back(Incoming{std::move(bytes), from, kernel_time});
+  // `kernel_drops`: the socket's SO_RXQ_OVFL count the packet carries.
+  void Deliver(std::vector<uint8_t> bytes, SocketAddress from, absl::Time kernel_time,
+               std::optional<uint32_t> kernel_drops = std::nullopt) {
+    inbox_.push_back(Incoming{std::move(bytes), from, kernel_time, kernel_drops});
     ready_.Set();
   }
 
@@ -90,6 +94,7 @@ class FakeIcmpSocket final : public IcmpSocket {
     std::vector<uint8_t> bytes;
     SocketAddress from;
     absl::Time kernel_time;
+    std::optional<uint32_t> kernel_drops;
   };
   Readiness ready_;
   const int family_;

@@ -113,6 +113,25 @@ TEST_F(PingProbeTest, RepliesGiveRttsOnTheProbesClockAndASummary) {
   EXPECT_EQ(loop_->watched_fd_count(), 0u);
 }
 
+TEST_F(PingProbeTest, RepliesTheKernelDroppedAreReportedInTheSummary) {
+  // The socket's SO_RXQ_OVFL count comes with each reply: 0, then 5 (the
+  // socket's total, not an increment); the second request's reply is lost.
+  int replies = 0;
+  opener_.on_icmp_send = [&](const SentPacket& request) {
+    const int n = replies++;
+    if (n == 1) return 0;
+    loop_->RunAfter(absl::Milliseconds(5), [this, n, reply = ReplyTo(request)] {
+      socket().Deliver(reply, TargetAddress(), clock_.Wall(), n == 0 ? 0u : 5u);
+    });
+    return 0;
+  };
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(2));
+  ASSERT_EQ(done_, 1);
+  EXPECT_EQ(Summary().received(), 2u);
+  EXPECT_EQ(Summary().kernel_drops(), 5u);
+}
+
 TEST_F(PingProbeTest, NoReplyTimesOutAfterExactlyTheTimeout) {
   plan_.count = 1;
   StartProbe();
