@@ -45,7 +45,7 @@ void Pacer::Pump() {
       ArmTimer(std::max(rate_.WakeAt(now), options_.budgets.WakeAt(now)));
       break;
     }
-    if (burst == kMaxBurst) {
+    if (options_.max_burst > 0 && burst == options_.max_burst) {
       ArmTimer(now);
       break;
     }

@@ -102,6 +102,7 @@ void PingProbe::Begin() {
   pacing.interval = plan_.interval;
   pacing.rate = plan_.rate;
   pacing.budgets = plan_.admission.budgets;
+  pacing.max_burst = Pacer::kSharedSocketBurst;  // every reply on one socket
   pacer_.emplace(
       loop_, std::move(pacing), [this](size_t target) { return MaySend(target); },
       [this](size_t target, uint32_t sequence) { Send(target, sequence); });

@@ -76,6 +76,7 @@ void UdpEchoProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   pacing.count = plan_.count;
   pacing.interval = plan_.interval;
   pacing.budgets = plan_.admission.budgets;
+  pacing.max_burst = Pacer::kSharedSocketBurst;  // every echo on one socket
   pacer_.emplace(
       loop_, std::move(pacing), [this](size_t) { return MaySend(); },
       [this](size_t, uint32_t sequence) { Send(sequence); });

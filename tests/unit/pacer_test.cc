@@ -84,13 +84,14 @@ TEST_F(PacerTest, HoldsTheGlobalRateWithin1PercentWhenWakeUpsComeLate) {
 
 TEST_F(PacerTest, ACatchUpGoesInBurstsWithTheLoopPollingBetween) {
   // 100,000/s over 1,000 targets; every 50th wake-up comes 10 ms late, which
-  // leaves 1,000 sends due at once: they go kMaxBurst at a time, each burst
+  // leaves 1,000 sends due at once: they go max_burst at a time, each burst
   // from a timer of its own (the loop polls, and reads replies, between
   // them), and the rate is still the one asked.
   Pacer::Options options;
   options.targets = 1000;
   options.interval = absl::Milliseconds(1);
   options.rate = 100000;
+  options.max_burst = Pacer::kSharedSocketBurst;
   int max_burst = 0, burst = 0, wake_ups = 0;
   Pacer pacer(
       loop_.get(), options, [](size_t) { return true; },
@@ -107,8 +108,8 @@ TEST_F(PacerTest, ACatchUpGoesInBurstsWithTheLoopPollingBetween) {
   EXPECT_NEAR(pacer.total_sent() / seconds, 100000, 1000) << pacer.total_sent();
   // A step of the fake loop runs the timers due twice (before its poll and in
   // it), so a step sees at most two bursts; the real loop polls before each.
-  EXPECT_GT(max_burst, Pacer::kMaxBurst / 2);
-  EXPECT_LE(max_burst, 2 * Pacer::kMaxBurst);
+  EXPECT_GT(max_burst, Pacer::kSharedSocketBurst / 2);
+  EXPECT_LE(max_burst, 2 * Pacer::kSharedSocketBurst);
 }
 
 TEST_F(PacerTest, WithoutLateWakeUpsTheRateIsExact) {
