@@ -37,13 +37,16 @@ std::vector<OptionSpec> AgentOptionSpecs() {
       {0, "listen", "ADDR",
        absl::StrCat("listen on unix:/PATH, HOST:PORT or [V6]:PORT; repeatable "
                     "(default unix:",
-                    kDefaultUnixSocket, " and ", kDefaultTcpListen, ")"),
+                    kDefaultUnixSocket,
+                    " alone; TCP needs --client-ca or --token-file, or --insecure)"),
        true},
-      {0, "insecure", "", "allow plaintext listeners on non-loopback addresses"},
+      {0, "insecure", "",
+       "allow TCP listeners that take anonymous calls (plaintext off loopback)"},
       {0, "config", "FILE",
        "AgentConfig in protobuf text format (proto/netprobe/v1/config.proto)"},
       {0, "unix-socket-mode", "OCTAL", "permissions of unix sockets (default 0660)"},
-      {0, "unix-socket-group", "NAME", "group owning unix sockets (default the agent's)"},
+      {0, "unix-socket-group", "NAME",
+       "group owning unix sockets (default netprobe when it exists, else the agent's)"},
       {0, "stream-queue", "N", "events buffered per stream, 16..65536 (default 256)"},
       {0, "udp-echo", "PORT|ADDR:PORT",
        "run a UDP echo responder (RFC 862) there; repeatable or comma-separated; "
@@ -265,8 +268,10 @@ int Run(int argc, char** argv) {
     }
     auto reloaded = BuildOptions(*flags);
     if (!reloaded.ok()) {
-      LogLine(absl::StrCat("netprobe-agent: SIGHUP: not reloaded: ",
-                           reloaded.status().message()));
+      LogLine(absl::StrCat(
+          "netprobe-agent: SIGHUP: not reloaded, the running configuration (policy, "
+          "scheduled probes, modules) stays in force: ",
+          reloaded.status().message()));
       continue;
     }
     (*agent)->Reload(*reloaded);

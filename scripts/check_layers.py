@@ -20,7 +20,7 @@ ALLOWED = {
     "agent/probes": {"agent/net", "agent/util", "common"},
     "agent/responders": {"agent/net", "common"},
     "agent/metrics": {"agent/net", "agent/util", "common"},
-    "agent/policy": {"agent/probes", "agent/net", "common"},
+    "agent/policy": {"agent/probes", "agent/net", "agent/util", "common"},
     "agent/schedule": {"agent/policy", "agent/probes", "agent/metrics", "agent/net",
                        "agent/util", "common"},
     "agent/server": {"agent/schedule", "agent/policy", "agent/probes", "agent/responders",

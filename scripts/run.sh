@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the agent and the CLI, starts the agent in
-# the background with its built-in defaults (unix:/run/netprobe/agent.sock and
-# 127.0.0.1:7431) and shows it answering `netprobe info`. Run as root.
+# the background with its built-in defaults (the unix socket
+# /run/netprobe/agent.sock alone: no TCP port) and shows it answering
+# `netprobe info`. Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,5 +22,5 @@ else
 fi
 build/client/netprobe info
 echo
-echo "Try: build/client/netprobe tcp -c 3 127.0.0.1:7431"
+echo "Try: build/client/netprobe ping -c 3 127.0.0.1"
 echo "Stop it: kill \$(pgrep -f build/agent/netprobe-agent)"

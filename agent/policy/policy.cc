@@ -1,9 +1,12 @@
 #include "agent/policy/policy.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/net/local_addresses.h"
+#include "common/posix_error.h"
 
 namespace netprobe {
 namespace {
@@ -65,6 +68,79 @@ const uint8_t* AddressBytes(const SocketAddress& address) {
       &reinterpret_cast<const sockaddr_in*>(address.get())->sin_addr);
 }
 
+uint32_t Bit(PrivilegedOption option) { return 1u << static_cast<int>(option); }
+
+constexpr uint32_t AllGrants() {
+  uint32_t all = 0;
+  for (PrivilegedOption option : kAllPrivilegedOptions) {
+    all |= 1u << static_cast<int>(option);
+  }
+  return all;
+}
+
+// "mark", "interface", ...: the names a rule's grants take.
+std::string GrantNames() {
+  std::vector<std::string> names;
+  for (PrivilegedOption option : kAllPrivilegedOptions) {
+    names.emplace_back(GrantName(option));
+  }
+  return absl::StrJoin(names, ", ");
+}
+
+// A rule's grants as bits; nullopt when it names none.
+absl::StatusOr<std::optional<uint32_t>> ParseGrants(
+    const google::protobuf::RepeatedPtrField<std::string>& names,
+    absl::string_view field) {
+  if (names.empty()) return std::nullopt;
+  uint32_t bits = 0;
+  for (int i = 0; i < names.size(); ++i) {
+    if (names[i] == "*") {
+      bits |= AllGrants();
+    } else if (names[i] == "none") {
+      if (names.size() > 1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, "[", i, "]: 'none' contradicts the other grants given with it"));
+      }
+    } else if (std::optional<PrivilegedOption> option = GrantByName(names[i])) {
+      bits |= Bit(*option);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(field, "[", i, "]: '", names[i],
+                                                     "' is not a grant (", GrantNames(),
+                                                     ", or * for all, none for none)"));
+    }
+  }
+  return bits;
+}
+
+// Local targets from a TCP caller without the grant.
+class NoLocalTargets final : public TargetPolicy {
+ public:
+  NoLocalTargets(std::shared_ptr<const Policy> policy, std::string caller)
+      : policy_(std::move(policy)), caller_(std::move(caller)) {}
+
+  absl::Status CheckTarget(const SocketAddress& address,
+                           absl::string_view field) const override {
+    if (IsLocalAddress(address)) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          field, ": ", address.ip(),
+          " is on the agent's host (loopback, unspecified or one of its addresses); a "
+          "caller over TCP needs the grant local_targets to probe it, which ",
+          caller_, " does not have (policy.identities[].grants)"));
+    }
+    return policy_->CheckTarget(address, field);
+  }
+
+ private:
+  std::shared_ptr<const Policy> policy_;
+  std::string caller_;
+};
+
+// How the audit log and errors name a caller.
+std::string CallerName(const Caller& caller) {
+  if (!caller.identity.empty()) return caller.identity;
+  return absl::StrCat("anonymous caller ", caller.peer.empty() ? "?" : caller.peer);
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Policy>> Policy::Build(const v1::Policy& config) {
@@ -98,14 +174,28 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Build(const v1::Policy& co
     const v1::IdentityRule& rule = config.identities(i);
     const std::string field = absl::StrCat("policy.identities[", i, "]");
     if (rule.identity().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ".identity: empty (\"x509:NAME\", \"token:NAME\" or \"*\")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field,
+                       ".identity: empty (\"x509:NAME\", \"token:NAME\", \"unix:uid=N\", "
+                       "\"unix:user=NAME\", \"unix:group=NAME\", \"unix:*\" or \"*\")"));
     }
+    NETPROBE_ASSIGN_OR_RETURN(
+        IdentityPattern pattern,
+        ParseIdentityPattern(rule.identity(), absl::StrCat(field, ".identity")));
+    for (int j = 0; j < i; ++j) {
+      NETPROBE_RETURN_IF_ERROR(CheckNoOverlap(policy->patterns_[j],
+                                              absl::StrCat("policy.identities[", j, "]"),
+                                              pattern, field));
+    }
+    policy->patterns_.push_back(std::move(pattern));
     if (absl::Status st = CheckProbeNames(rule.enabled_probes(),
                                           absl::StrCat(field, ".enabled_probes"));
         !st.ok()) {
       return st;
     }
+    NETPROBE_ASSIGN_OR_RETURN(std::optional<uint32_t> grants,
+                              ParseGrants(rule.grants(), absl::StrCat(field, ".grants")));
+    policy->grants_.push_back(grants);
   }
   return std::shared_ptr<const Policy>(std::move(policy));
 }
@@ -123,12 +213,58 @@ std::shared_ptr<const Policy> Policy::Default() {
   return kDefault;
 }
 
-const v1::IdentityRule* Policy::RuleFor(const Caller& caller) const {
-  if (caller.identity.empty()) return nullptr;
-  for (const v1::IdentityRule& rule : config_.identities()) {
-    if (rule.identity() == caller.identity || rule.identity() == "*") return &rule;
+int Policy::RuleIndex(const Caller& caller) const {
+  for (size_t i = 0; i < patterns_.size(); ++i) {
+    if (patterns_[i].Matches(caller)) return static_cast<int>(i);
   }
-  return nullptr;
+  return -1;
+}
+
+const v1::IdentityRule* Policy::RuleFor(const Caller& caller) const {
+  const int index = RuleIndex(caller);
+  return index < 0 ? nullptr : &config_.identities(index);
+}
+
+bool Policy::Granted(const Caller& caller, PrivilegedOption option) const {
+  if (caller.origin == Caller::Origin::kSchedule) return true;
+  if (caller.origin == Caller::Origin::kProbeEndpoint) {
+    return option != PrivilegedOption::kLocalTargets;
+  }
+  const int index = RuleIndex(caller);
+  if (index >= 0 && grants_[index].has_value())
+    return (*grants_[index] & Bit(option)) != 0;
+  return caller.unix_peer.has_value() && caller.unix_peer->uid == 0;
+}
+
+absl::Status Policy::CheckGrants(const Caller& caller, absl::string_view probe,
+                                 absl::Span<const PrivilegedOption> used) const {
+  for (PrivilegedOption option : used) {
+    if (option == PrivilegedOption::kLocalTargets || Granted(caller, option)) continue;
+    const int index = RuleIndex(caller);
+    const std::string rule =
+        index >= 0 && grants_[index].has_value()
+            ? absl::StrCat("its rule policy.identities[", index, "] ('",
+                           patterns_[index].text, "') grants ",
+                           absl::StrJoin(config_.identities(index).grants(), ", "))
+            : std::string(
+                  "by default only root on the unix socket holds grants; a "
+                  "policy.identities rule's grants give them to others");
+    return absl::PermissionDeniedError(
+        absl::StrCat("policy: ", probe, " with ", PrivilegedOptionName(option),
+                     " needs the grant '", GrantName(option), "', which ",
+                     CallerName(caller), " does not hold (", rule, ")"));
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const TargetPolicy> TargetPolicyFor(std::shared_ptr<const Policy> policy,
+                                                    const Caller& caller) {
+  if (caller.unix_peer.has_value() ||
+      policy->Granted(caller, PrivilegedOption::kLocalTargets)) {
+    // (A scheduled probe holds every grant.)
+    return policy;
+  }
+  return std::make_shared<NoLocalTargets>(std::move(policy), CallerName(caller));
 }
 
 absl::Status Policy::CheckProbe(const Caller& caller, absl::string_view probe) const {

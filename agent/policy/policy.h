@@ -13,6 +13,8 @@
 #include "agent/net/cidr.h"
 #include "agent/net/socket_address.h"
 #include "agent/policy/caller.h"
+#include "agent/policy/identity_pattern.h"
+#include "agent/policy/privileged_option.h"
 #include "agent/probes/admission.h"
 #include "netprobe/v1/config.pb.h"
 
@@ -24,7 +26,10 @@ namespace netprobe {
 class Policy final : public TargetPolicy {
  public:
   // INVALID_ARGUMENT naming the field ("policy.deny[2]: ...") for unknown
-  // probe names and bad prefixes.
+  // probe or grant names, bad prefixes, identities that are not one
+  // (ParseIdentityPattern: unknown users and groups, ids out of range) and
+  // rules that overlap (CheckNoOverlap). Looks names up in the user
+  // database: call it off the event loop.
   static absl::StatusOr<std::shared_ptr<const Policy>> Build(const v1::Policy& config);
   // The policy with no config: the defaults config.proto states.
   static std::shared_ptr<const Policy> Default();
@@ -54,14 +59,38 @@ class Policy final : public TargetPolicy {
   // The rule that applies to `caller`, or null.
   const v1::IdentityRule* RuleFor(const Caller& caller) const;
 
+  // Whether `caller` holds the grant for `option`: its rule's grants when
+  // the rule names any; else every grant for root on the unix socket and
+  // none for anyone else. Requests of the config: see Caller::Origin.
+  bool Granted(const Caller& caller, PrivilegedOption option) const;
+  // PERMISSION_DENIED naming the first of `used` that `caller` holds no
+  // grant for (and `probe`, the rule, how to grant it); else OK.
+  // kLocalTargets is not checked here: which targets are local is known
+  // once they are resolved (TargetPolicyFor).
+  absl::Status CheckGrants(const Caller& caller, absl::string_view probe,
+                           absl::Span<const PrivilegedOption> used) const;
+
  private:
   Policy() = default;
+  // The index of the rule that applies to `caller`, or -1.
+  int RuleIndex(const Caller& caller) const;
 
   v1::Policy config_;
   std::vector<std::string> enabled_;
   std::vector<Cidr> allow_;
   std::vector<Cidr> deny_;
+  std::vector<IdentityPattern> patterns_;  // one per config_.identities()
+  // Per rule: a bit per PrivilegedOption; nullopt when the rule names none.
+  std::vector<std::optional<uint32_t>> grants_;
 };
+
+// The target policy of one request of `caller` under `policy`: the
+// policy's, and for a caller on TCP without the grant local_targets, no
+// target on the agent's host (IsLocalAddress): a remote caller must not use
+// the agent to reach services that listen on loopback or on the agent's
+// addresses only. Unix-socket callers are on the host already.
+std::shared_ptr<const TargetPolicy> TargetPolicyFor(std::shared_ptr<const Policy> policy,
+                                                    const Caller& caller);
 
 // The policy in force; replaced on SIGHUP. Thread-safe.
 class PolicyHolder {

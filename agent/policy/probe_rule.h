@@ -9,6 +9,7 @@
 #include "absl/types/span.h"
 #include "agent/net/socket_setup.h"
 #include "agent/policy/plan_limits.h"
+#include "agent/policy/privileged_option.h"
 #include "agent/probes/broadcast_request.h"
 #include "agent/probes/capture_request.h"
 #include "agent/probes/multicast_request.h"
@@ -19,39 +20,6 @@
 #include "netprobe/v1/config.pb.h"
 
 namespace netprobe {
-
-// Options a probe kind may be asked for that reach beyond probing a target:
-// they steer the host's routing or firewall, pick the agent's identity on
-// the wire, or see other people's traffic and processes. Each kind declares
-// which of them it has (ProbeRule::kPrivileged) and which a plan uses
-// (ProbeRule::Used), so the policy can require a grant for each.
-enum class PrivilegedOption {
-  kMark,           // options.mark: SO_MARK, matched by policy routing and nftables
-  kInterface,      // an interface to bind to or join on (SO_BINDTODEVICE)
-  kSourceAddress,  // options.source_address: the agent's address of the caller's choice
-  kPromiscuous,    // capture: the interface in promiscuous mode
-  kOwnTraffic,     // capture: the agent's own gRPC traffic (include_own_traffic)
-  kProcesses,      // sockets: other users' processes and their sockets (/proc)
-};
-
-// The option's name as a request spells it ("options.mark").
-inline absl::string_view PrivilegedOptionName(PrivilegedOption option) {
-  switch (option) {
-    case PrivilegedOption::kMark:
-      return "options.mark";
-    case PrivilegedOption::kInterface:
-      return "interface";
-    case PrivilegedOption::kSourceAddress:
-      return "options.source_address";
-    case PrivilegedOption::kPromiscuous:
-      return "promiscuous";
-    case PrivilegedOption::kOwnTraffic:
-      return "include_own_traffic";
-    case PrivilegedOption::kProcesses:
-      return "processes";
-  }
-  return "?";
-}
 
 // The policy rule of one probe kind, by its validated plan type:
 //   kName        the probe's name in the policy and GetInfo ("Ping")
@@ -74,19 +42,36 @@ concept HasProbeRule = requires(const v1::PolicyLimits& limits, const Plan& plan
 };
 
 // What a SocketSetup (a request's SocketOptions) asks for of kMark,
-// kInterface and kSourceAddress.
+// kInterface, kSourceAddress and kPriority.
 inline std::vector<PrivilegedOption> PrivilegedOptionsOf(const SocketSetup& setup) {
   std::vector<PrivilegedOption> used;
   if (setup.mark.has_value()) used.push_back(PrivilegedOption::kMark);
   if (!setup.interface.empty()) used.push_back(PrivilegedOption::kInterface);
   if (setup.source.has_value()) used.push_back(PrivilegedOption::kSourceAddress);
+  if (setup.priority.has_value() && *setup.priority > kMaxUngrantedPriority) {
+    used.push_back(PrivilegedOption::kPriority);
+  }
   return used;
 }
 
-// The probes whose sockets take SocketOptions.
+// The probes whose sockets take SocketOptions and whose targets are
+// addresses (a local one needs kLocalTargets from a TCP caller, checked
+// once resolved: Policy::ForCaller).
 inline constexpr PrivilegedOption kSocketOptionPrivileges[] = {
     PrivilegedOption::kMark, PrivilegedOption::kInterface,
-    PrivilegedOption::kSourceAddress};
+    PrivilegedOption::kSourceAddress, PrivilegedOption::kPriority,
+    PrivilegedOption::kLocalTargets};
+
+// TCP connect can also send the caller's bytes.
+inline constexpr PrivilegedOption kTcpConnectPrivileges[] = {
+    PrivilegedOption::kMark,          PrivilegedOption::kInterface,
+    PrivilegedOption::kSourceAddress, PrivilegedOption::kPriority,
+    PrivilegedOption::kLocalTargets,  PrivilegedOption::kTcpPayload};
+
+// Broadcast and multicast have no unicast target.
+inline constexpr PrivilegedOption kBroadcastPrivileges[] = {
+    PrivilegedOption::kMark, PrivilegedOption::kInterface,
+    PrivilegedOption::kSourceAddress, PrivilegedOption::kPriority};
 
 template <>
 struct ProbeRule<PingPlan> {
@@ -104,13 +89,14 @@ struct ProbeRule<PingPlan> {
 template <>
 struct ProbeRule<TcpConnectPlan> {
   static constexpr absl::string_view kName = "TcpConnect";
-  static constexpr absl::Span<const PrivilegedOption> kPrivileged =
-      kSocketOptionPrivileges;
+  static constexpr absl::Span<const PrivilegedOption> kPrivileged = kTcpConnectPrivileges;
   static absl::Status CheckLimits(const v1::PolicyLimits& l, const TcpConnectPlan& p) {
     return CheckPlanLimits(l, p);
   }
   static std::vector<PrivilegedOption> Used(const TcpConnectPlan& p) {
-    return PrivilegedOptionsOf(p.setup);
+    std::vector<PrivilegedOption> used = PrivilegedOptionsOf(p.setup);
+    if (!p.send_payload.empty()) used.push_back(PrivilegedOption::kTcpPayload);
+    return used;
   }
 };
 
@@ -131,8 +117,7 @@ struct ProbeRule<UdpEchoPlan> {
 template <>
 struct ProbeRule<BroadcastPlan> {
   static constexpr absl::string_view kName = "Broadcast";
-  static constexpr absl::Span<const PrivilegedOption> kPrivileged =
-      kSocketOptionPrivileges;
+  static constexpr absl::Span<const PrivilegedOption> kPrivileged = kBroadcastPrivileges;
   static absl::Status CheckLimits(const v1::PolicyLimits& l, const BroadcastPlan& p) {
     return CheckPlanLimits(l, p);
   }

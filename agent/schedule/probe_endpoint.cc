@@ -113,6 +113,7 @@ metrics::HttpReply ProbeEndpoint::Handle(const metrics::HttpQuery& query) {
   }
   Caller caller;
   caller.peer = query.peer;
+  caller.origin = Caller::Origin::kProbeEndpoint;
   auto wait = std::make_shared<RunWait>();
   absl::StatusOr<ProbeRegistry::ProbeId> id =
       StartRun(service_, caller, WithTarget(module->request, target_param->second),

@@ -140,6 +140,7 @@ void Scheduler::Due(size_t index, uint64_t generation) {
   const uint64_t run = ++entry.runs;
   Caller caller;
   caller.peer = "scheduler:" + entry.spec.name;
+  caller.origin = Caller::Origin::kSchedule;
   const ScheduledProbeSpec* spec = &entry.spec;
   absl::StatusOr<ProbeRegistry::ProbeId> id = StartRun(
       service_, caller, entry.spec.request,

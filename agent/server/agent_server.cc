@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/metrics/process_metrics.h"
+#include "agent/net/unix_listener.h"
 #include "agent/server/agent_metrics.h"
 #include "agent/server/listen_address.h"
 #include "agent/server/privileges.h"
@@ -19,6 +20,7 @@
 #include "agent/server/stream_reactor.h"
 #include "agent/server/unix_socket_file.h"
 #include "agent/util/log.h"
+#include "agent/util/user_database.h"
 #include "common/posix_error.h"
 
 namespace netprobe {
@@ -40,34 +42,22 @@ absl::Status PrepareUnixSocketDir(const std::string& path) {
   return PosixError(absl::StrCat("unix socket directory ", dir), errno);
 }
 
-absl::Status SetUnixSocketAccess(const std::string& path, uint32_t mode,
-                                 const std::string& group) {
-  if (!group.empty()) {
-    struct group* gr = getgrnam(group.c_str());
-    if (gr == nullptr) {
-      return absl::NotFoundError(
-          absl::StrCat("unix socket group '", group, "' not found"));
-    }
-    if (chown(path.c_str(), static_cast<uid_t>(-1), gr->gr_gid) != 0) {
-      return PosixError(absl::StrCat("chown ", path), errno);
-    }
-  }
-  if (chmod(path.c_str(), mode) != 0)
-    return PosixError(absl::StrCat("chmod ", path), errno);
-  return absl::OkStatus();
-}
+// The default unix socket group: `netprobe` when the host has it.
+constexpr char kDefaultSocketGroup[] = "netprobe";
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions options) {
-  if (options.listen.empty()) {
-    options.listen = {absl::StrCat("unix:", kDefaultUnixSocket), kDefaultTcpListen};
+  if (options.listen.empty())
+    options.listen = {absl::StrCat("unix:", kDefaultUnixSocket)};
+  if (options.unix_socket_group.empty() && GroupByName(kDefaultSocketGroup).has_value()) {
+    options.unix_socket_group = kDefaultSocketGroup;
   }
   std::vector<ListenAddress> addresses;
   for (const std::string& text : options.listen) {
     NETPROBE_ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(text));
-    NETPROBE_RETURN_IF_ERROR(CheckListenerSecurity(address, options.insecure,
-                                                   options.transport.Authenticated()));
+    NETPROBE_RETURN_IF_ERROR(
+        CheckListenerSecurity(address, options.insecure, options.transport.Security()));
     if (address.kind == ListenAddress::Kind::kUnix) {
       NETPROBE_RETURN_IF_ERROR(PrepareUnixSocketDir(address.path));
       NETPROBE_RETURN_IF_ERROR(CheckUnixSocketFree(address.path));
@@ -82,10 +72,31 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   // Before the first thread (the loop's, the blocking pool's, gRPC's): every
   // thread must inherit the dropped credentials; listeners are bound after.
   NETPROBE_RETURN_IF_ERROR(DropAgentPrivileges(options, addresses));
+  // Still a single thread: ListenUnix sets the socket's mode by the umask.
+  std::optional<gid_t> socket_group;
+  if (!options.unix_socket_group.empty()) {
+    NETPROBE_ASSIGN_OR_RETURN(
+        socket_group, LookUpGroup(options.unix_socket_group, "unix_socket_group"));
+  }
+  std::vector<UniqueFd> unix_listeners;
+  std::vector<std::string> unix_paths;
+  for (const ListenAddress& address : addresses) {
+    if (address.kind != ListenAddress::Kind::kUnix) continue;
+    NETPROBE_ASSIGN_OR_RETURN(
+        UniqueFd listener,
+        ListenUnix(address.path, options.unix_socket_mode, socket_group));
+    unix_listeners.push_back(std::move(listener));
+    unix_paths.push_back(address.path);
+  }
   credentials.Build();
 
   std::unique_ptr<AgentServer> agent(new AgentServer());
   agent->options_ = options;
+  for (const std::string& path : unix_paths) {
+    agent->unix_paths_.push_back(path);
+    agent->unix_identities_.push_back(IdentityOf(path));
+  }
+  agent->unix_acceptor_ = std::make_unique<UnixAcceptor>(std::move(unix_listeners));
   NETPROBE_ASSIGN_OR_RETURN(agent->loop_, EventLoop::Create());
   agent->registry_ = std::make_unique<ProbeRegistry>(agent->loop_.get());
   agent->blocking_ = std::make_unique<BlockingPool>();
@@ -132,10 +143,11 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   grpc::ServerBuilder builder;
   std::vector<int> ports(addresses.size(), 0);
   for (size_t i = 0; i < addresses.size(); ++i) {
+    // Unix sockets are the UnixAcceptor's.
+    if (addresses[i].kind == ListenAddress::Kind::kUnix) continue;
     // CheckListenerSecurity() and ListenerCredentials::Load() allowed each.
-    builder.AddListeningPort(
-        addresses[i].ToGrpcUri(), credentials.For(addresses[i]),
-        addresses[i].kind == ListenAddress::Kind::kTcp ? &ports[i] : nullptr);
+    builder.AddListeningPort(addresses[i].ToGrpcUri(), credentials.For(addresses[i]),
+                             &ports[i]);
   }
   ApplyServerLimits(options.limits, &builder);
   agent->tokens_ = credentials.tokens();
@@ -174,10 +186,6 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   }
   for (size_t i = 0; i < addresses.size(); ++i) {
     if (addresses[i].kind == ListenAddress::Kind::kUnix) {
-      agent->unix_paths_.push_back(addresses[i].path);
-      agent->unix_identities_.push_back(IdentityOf(addresses[i].path));
-      NETPROBE_RETURN_IF_ERROR(SetUnixSocketAccess(
-          addresses[i].path, options.unix_socket_mode, options.unix_socket_group));
       agent->bound_.push_back(absl::StrCat("unix:", addresses[i].path));
     } else {
       ListenAddress bound = addresses[i];
@@ -185,6 +193,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
       agent->bound_.push_back(bound.ToGrpcUri());
     }
   }
+  NETPROBE_RETURN_IF_ERROR(agent->unix_acceptor_->Start(agent->server_.get()));
   agent->agent_service_->SetListenAddresses(agent->bound_);
   if (options.transport.tls() || agent->tokens_ != nullptr) {
     LogLine(absl::StrCat("netprobe-agent: ", credentials.summary()));
@@ -244,6 +253,8 @@ void AgentServer::Shutdown() {
   // streams end with a StreamEnd like the probes' streams.
   if (scheduler_ != nullptr && loop_thread_.joinable()) scheduler_->Stop();
   if (results_hub_ != nullptr) results_hub_->EndAll();
+  // No new unix connections; those open get the server's GOAWAY below.
+  if (unix_acceptor_ != nullptr) unix_acceptor_->Stop();
   if (server_ != nullptr) {
     if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(false);
     // Probes end with a StreamEnd and their summaries; Shutdown() then waits

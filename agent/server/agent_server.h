@@ -27,19 +27,21 @@
 #include "agent/server/results_service.h"
 #include "agent/server/server_credentials.h"
 #include "agent/server/server_limits.h"
+#include "agent/server/unix_acceptor.h"
 #include "agent/server/unix_socket_file.h"
 
 namespace netprobe {
 
 inline constexpr char kDefaultUnixSocket[] = "/run/netprobe/agent.sock";
-inline constexpr char kDefaultTcpListen[] = "127.0.0.1:7431";
 
 struct AgentOptions {
-  // Empty: unix:kDefaultUnixSocket and kDefaultTcpListen.
+  // Empty: unix:kDefaultUnixSocket alone. TCP listeners need callers to prove who
+  // they are (CheckListenerSecurity), loopback ones too, unless `insecure`.
   std::vector<std::string> listen;
   bool insecure = false;
   uint32_t unix_socket_mode = 0660;
-  std::string unix_socket_group;  // empty: the agent's own group
+  std::string
+      unix_socket_group;  // empty: `netprobe` if the host has it, else the agent's
   size_t stream_queue_capacity = 256;
   absl::Duration shutdown_grace = absl::Seconds(5);
   // UDP echo responders ("PORT", "ADDR:PORT"); none by default.
@@ -113,8 +115,9 @@ class AgentServer {
   std::unique_ptr<ResultsService> results_service_;
   std::unique_ptr<ProbeEndpoint> probe_endpoint_;
   std::unique_ptr<metrics::MetricsHttpServer> http_;  // after what its routes use
-  std::unique_ptr<grpc::Server> server_;  // after the services: destroyed first
-  std::shared_ptr<TokenStore> tokens_;    // null without --token-file
+  std::unique_ptr<grpc::Server> server_;         // after the services: destroyed first
+  std::unique_ptr<UnixAcceptor> unix_acceptor_;  // hands connections to server_
+  std::shared_ptr<TokenStore> tokens_;           // null without --token-file
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/server/token_auth.h"
+#include "agent/server/unix_peers.h"
 
 namespace netprobe {
 
@@ -37,8 +38,13 @@ std::string IdentityOf(const grpc::AuthContext& auth) {
 }
 
 Caller CallerOf(const grpc::ServerContextBase& context) {
+  const std::string peer = context.peer();
+  // A connection of the agent's unix sockets (UnixAcceptor).
+  if (std::optional<Caller> unix_caller = UnixPeers::Get().Find(peer)) {
+    return *std::move(unix_caller);
+  }
   Caller caller;
-  caller.peer = context.peer();
+  caller.peer = peer;
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth != nullptr) caller.identity = IdentityOf(*auth);
   return caller;

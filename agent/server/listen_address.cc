@@ -79,10 +79,18 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
 }
 
 absl::Status CheckListenerSecurity(const ListenAddress& address, bool insecure,
-                                   bool authenticated) {
-  if (address.kind == ListenAddress::Kind::kUnix || address.loopback || insecure ||
-      authenticated) {
+                                   ListenerSecurity security) {
+  if (address.kind == ListenAddress::Kind::kUnix || insecure) return absl::OkStatus();
+  if (security.identifies_callers && (address.loopback || security.tls)) {
     return absl::OkStatus();
+  }
+  if (address.loopback) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen address '", address.ToGrpcUri(),
+        "': any local user reaches a loopback port, so it takes only callers who "
+        "prove who they are: tokens (--token-file) or client certificates "
+        "(--tls-cert, --tls-key, --client-ca); or pass --insecure to accept anyone "
+        "(the unix socket, the default, names each caller by uid)"));
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "listen address '", address.ToGrpcUri(),

@@ -26,12 +26,22 @@ struct ListenAddress {
 // INVALID_ARGUMENT names the value and what is wrong with it.
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text);
 
-// Whether a listener on `address` is allowed. Unix sockets and loopback TCP
-// always are; other TCP when `authenticated` (TCP listeners have TLS and
-// callers prove who they are: client certificates or tokens), else only with
-// `insecure`. TLS alone would still let anyone who reaches it send probes.
+// How TCP listeners are secured, as far as CheckListenerSecurity asks.
+struct ListenerSecurity {
+  bool tls = false;
+  // Callers prove who they are: client certificates (with TLS) or tokens.
+  bool identifies_callers = false;
+};
+
+// Whether a listener on `address` is allowed. Unix sockets always are (the
+// kernel names each caller, and the file's mode and group decide who may
+// connect). A TCP listener, loopback included, needs callers that prove who
+// they are, and off loopback TLS as well (a token must not cross the network
+// in plaintext); else only with `insecure`, which takes anonymous callers.
+// Any local user reaches a loopback port, so an anonymous one would hand
+// every user the agent's powers.
 absl::Status CheckListenerSecurity(const ListenAddress& address, bool insecure,
-                                   bool authenticated = false);
+                                   ListenerSecurity security = {});
 
 }  // namespace netprobe
 

@@ -17,6 +17,7 @@
 #include "agent/net/capabilities.h"
 #include "agent/responders/udp_echo_responder.h"
 #include "agent/util/log.h"
+#include "agent/util/user_database.h"
 #include "common/posix_error.h"
 
 namespace netprobe {
@@ -26,35 +27,6 @@ struct CapFree {
   void operator()(cap_t caps) const { cap_free(caps); }
 };
 using UniqueCaps = std::unique_ptr<std::remove_pointer_t<cap_t>, CapFree>;
-
-// getpw*_r/getgr*_r want a buffer; entries with many members need more than
-// sysconf's hint, hence the retry on ERANGE.
-template <typename Entry, typename Key>
-bool LookUp(int (*fn)(Key, Entry*, char*, size_t, Entry**), Key key, Entry* entry,
-            std::vector<char>* buffer) {
-  buffer->resize(16384);
-  for (;;) {
-    Entry* found = nullptr;
-    const int rc = fn(key, entry, buffer->data(), buffer->size(), &found);
-    if (rc == ERANGE && buffer->size() < (1u << 24)) {
-      buffer->resize(buffer->size() * 4);
-      continue;
-    }
-    return rc == 0 && found != nullptr;
-  }
-}
-
-absl::StatusOr<gid_t> LookUpGroup(const std::string& name, const char* what) {
-  group entry;
-  std::vector<char> buffer;
-  uint32_t id = 0;
-  if (LookUp(getgrnam_r, name.c_str(), &entry, &buffer) ||
-      (absl::SimpleAtoi(name, &id) && LookUp(getgrgid_r, gid_t{id}, &entry, &buffer))) {
-    return entry.gr_gid;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat(what, ": no group '", name, "' on this host"));
-}
 
 std::string CapName(cap_value_t cap) {
   char* name = cap_to_name(cap);
@@ -111,31 +83,15 @@ absl::Status Verify(const RunAs& run_as, bool switched, cap_t want) {
 
 absl::StatusOr<RunAs> ResolveRunAs(const std::string& user, const std::string& group,
                                    const std::string& socket_group) {
-  passwd pw;
-  std::vector<char> buffer;
-  uint32_t id = 0;
-  if (!LookUp(getpwnam_r, user.c_str(), &pw, &buffer) &&
-      !(absl::SimpleAtoi(user, &id) && LookUp(getpwuid_r, uid_t{id}, &pw, &buffer))) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("user: no user '", user, "' on this host"));
-  }
+  NETPROBE_ASSIGN_OR_RETURN(const UserEntry user_entry, LookUpUser(user, "user"));
   RunAs run_as;
-  run_as.user = pw.pw_name;
-  run_as.uid = pw.pw_uid;
-  run_as.gid = pw.pw_gid;
+  run_as.user = user_entry.name;
+  run_as.uid = user_entry.uid;
+  run_as.gid = user_entry.gid;
   if (!group.empty()) {
     NETPROBE_ASSIGN_OR_RETURN(run_as.gid, LookUpGroup(group, "group"));
   }
-  int count = 32;
-  for (;;) {
-    run_as.groups.resize(count);
-    const int listed = count;
-    if (getgrouplist(pw.pw_name, run_as.gid, run_as.groups.data(), &count) >= 0) {
-      run_as.groups.resize(count);
-      break;
-    }
-    if (count <= listed) count = listed * 2;  // glibc sets it; others may not
-  }
+  run_as.groups = GroupsOf(run_as.user, run_as.gid);
   if (!socket_group.empty()) {
     NETPROBE_ASSIGN_OR_RETURN(const gid_t gid,
                               LookUpGroup(socket_group, "unix_socket_group"));

@@ -63,11 +63,13 @@ absl::StatusOr<Plan> ProbesService::Admit(const Caller& caller, absl::StatusOr<P
     return enabled;
   }
   if (!plan.ok()) return plan;
+  NETPROBE_RETURN_IF_ERROR(policy->CheckGrants(
+      caller, absl::StrCat("the ", Rule::kName, " probe"), Rule::Used(*plan)));
   const v1::PolicyLimits limits = policy->LimitsFor(caller);
   if (absl::Status within = Rule::CheckLimits(limits, *plan); !within.ok()) return within;
   NETPROBE_ASSIGN_OR_RETURN(*slot, slots_->Take(caller.Key(), limits));
   if constexpr (requires { plan->admission; }) {
-    plan->admission.policy = policy;
+    plan->admission.policy = TargetPolicyFor(policy, caller);
     absl::MutexLock lock(&mu_);
     if (limits.has_packets_per_second_per_client()) {
       plan->admission.budgets.Add(

@@ -34,10 +34,10 @@ struct TransportOptions {
   std::string token_file;
 
   bool tls() const { return !tls_cert.empty(); }
-  // TLS, and callers prove who they are: what makes a non-loopback TCP
-  // listener acceptable without --insecure (CheckListenerSecurity).
-  bool Authenticated() const {
-    return tls() && (!client_ca.empty() || !token_file.empty());
+  // What CheckListenerSecurity asks of these options.
+  ListenerSecurity Security() const {
+    return {.tls = tls(),
+            .identifies_callers = (tls() && !client_ca.empty()) || !token_file.empty()};
   }
 };
 

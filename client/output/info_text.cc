@@ -31,7 +31,7 @@ std::string FormatAgentInfo(const v1::AgentInfo& info) {
                       : security.client_certificates() ? "mutual TLS"
                                                        : "TLS";
     if (security.tokens()) absl::StrAppend(&tcp, ", bearer tokens");
-    absl::StrAppendFormat(&out, "security   tcp: %s; unix: file permissions\n", tcp);
+    absl::StrAppendFormat(&out, "security   tcp: %s; unix: callers by uid\n", tcp);
   }
   for (const v1::UdpEchoResponder& echo : info.udp_echo_responders()) {
     absl::StrAppendFormat(&out,

@@ -157,8 +157,9 @@ class ForeignClientTest(unittest.TestCase):
 
         cls.socket_path = os.path.join(cls.tmp, "agent.sock")
         cls.unix_target = "unix:" + cls.socket_path
+        # --insecure: anonymous callers on the loopback listener.
         command = [ARGS.agent_bin, "--listen", cls.unix_target,
-                   "--listen", "127.0.0.1:0"]
+                   "--listen", "127.0.0.1:0", "--insecure"]
         cls.agent = subprocess.Popen(command, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)

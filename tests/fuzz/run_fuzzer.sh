@@ -41,8 +41,9 @@ case "$name" in
     done
     sources+=("$root/common/posix_error.cc")
     for f in probes/request_fields probes/socket_options net/socket_address \
-      net/capabilities net/cidr net/sock_diag net/interfaces \
-      policy/policy policy/caller policy/plan_limits schedule/schedule_config \
+      net/capabilities net/cidr net/sock_diag net/interfaces net/local_addresses \
+      policy/policy policy/caller policy/identity_pattern policy/plan_limits \
+      util/user_database schedule/schedule_config \
       schedule/probe_request; do
       sources+=("$root/agent/$f.cc")
     done

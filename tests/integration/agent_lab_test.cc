@@ -119,10 +119,11 @@ TEST_F(AgentLabTest, EveryRpcIsLoggedWithPeerMethodCodeAndDuration) {
   ASSERT_THAT(agent->Client({"info"}), IsOk());
   auto line = agent->process().WaitForStderr("GetInfo", absl::Seconds(5));
   ASSERT_THAT(line, IsOk());
-  EXPECT_THAT(*line, HasSubstr("rpc peer="));
+  // The kernel names the unix caller: its process and its uid.
+  EXPECT_THAT(*line, HasSubstr("rpc peer=unix:pid="));
   EXPECT_THAT(*line,
-              HasSubstr("identity=- method=/netprobe.v1.Agent/GetInfo request={} code=OK "
-                        "duration="));
+              HasSubstr("identity=unix:uid=0(root) method=/netprobe.v1.Agent/GetInfo "
+                        "request={} code=OK duration="));
 }
 
 }  // namespace

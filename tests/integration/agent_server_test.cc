@@ -45,6 +45,7 @@ class AgentServerTest : public ::testing::Test {
   absl::StatusOr<std::unique_ptr<AgentServer>> StartAgent() {
     AgentOptions options;
     options.listen = {socket_, "127.0.0.1:0"};
+    options.insecure = true;  // anonymous callers on the loopback listener
     options.shutdown_grace = absl::Seconds(3);
     return AgentServer::Start(options);
   }

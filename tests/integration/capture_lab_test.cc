@@ -466,8 +466,10 @@ TEST_F(CaptureLabTest, InterfaceRemovedMidCaptureEndsTheStreamAsFailed) {
 }
 
 TEST_F(CaptureLabTest, OwnGrpcTrafficIsExcludedUnlessAsked) {
-  // A second agent in the same host that also listens on TCP; the client
-  // reaches it over the lab network, so its stream crosses eth0.
+  // A second agent in the same host that also listens on TCP; a ping stream
+  // from the peer over the lab network crosses eth0 while root captures
+  // there through the unix socket (promiscuous and own-traffic captures
+  // need grants, which root holds there).
   auto tcp_agent =
       LabAgent::Start(*lab_, kAgent,
                       {"--listen", absl::StrCat(lab_->host(kAgent).ipv4, ":0"),
@@ -479,15 +481,19 @@ TEST_F(CaptureLabTest, OwnGrpcTrafficIsExcludedUnlessAsked) {
   }
   ASSERT_FALSE(tcp_address.empty());
   auto run = [&](std::vector<std::string> extra) {
-    std::vector<std::string> argv = {"--agent", tcp_address,  "--json", "capture", "-i",
-                                     "eth0",    "--duration", "1s",     "tcp"};
+    // 15 replies 200 ms apart: the stream sends events through the whole
+    // 1 s capture, which starts once the first reply came back.
+    auto stream = lab_->Spawn(kPeer, {NETPROBE_CLIENT_BIN, "--agent", tcp_address, "ping",
+                                      "-c", "15", "-i", "200ms", lab_->host(kPeer).ipv4});
+    EXPECT_THAT(stream, IsOk());
+    if (!stream.ok()) return CaptureRun();
+    EXPECT_THAT(stream->WaitForStdout("bytes from", absl::Seconds(10)), IsOk());
+    std::vector<std::string> argv = {"--json",     "capture", "-i", "eth0",
+                                     "--duration", "1s",      "tcp"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    auto result = lab_->Exec(kPeer, [&] {
-      std::vector<std::string> full = {NETPROBE_CLIENT_BIN};
-      full.insert(full.end(), argv.begin(), argv.end());
-      return full;
-    }());
+    auto result = tcp_agent->Client(argv);
     EXPECT_THAT(result, IsOk());
+    EXPECT_THAT(stream->Wait(absl::Seconds(10)), IsOk());
     return result.ok() ? ParseJson(result->exit_code, result->out, result->err)
                        : CaptureRun();
   };
@@ -498,6 +504,7 @@ TEST_F(CaptureLabTest, OwnGrpcTrafficIsExcludedUnlessAsked) {
   EXPECT_TRUE(excluded.packets.empty());
   CaptureRun included = run({"--own-traffic"});
   EXPECT_EQ(included.exit_code, 0) << included.err;
+  ASSERT_EQ(included.headers.size(), 1u) << included.err;
   EXPECT_EQ(included.headers[0].effective_filter(), "tcp");
   EXPECT_FALSE(included.packets.empty());
 }

@@ -236,9 +236,10 @@ TEST_F(PolicyLabTest, SighupReloadsThePolicyAndEveryRpcIsAudited) {
   EXPECT_EQ(still->exit_code, 0) << still->err;
   // The audit lines: who, what, which targets, the outcome.
   const std::string& log = agent_->process().err();
-  EXPECT_THAT(log, HasSubstr(absl::StrCat("identity=- method=/netprobe.v1.Probes/Ping "
-                                          "request={targets: \"",
-                                          target, "\" count: 1")));
+  EXPECT_THAT(log, HasSubstr(absl::StrCat(
+                       "identity=unix:uid=0(root) method=/netprobe.v1.Probes/Ping "
+                       "request={targets: \"",
+                       target, "\" count: 1")));
   EXPECT_THAT(log, HasSubstr("code=PERMISSION_DENIED"));
   EXPECT_THAT(log, HasSubstr("is denied by policy.deny"));
 }

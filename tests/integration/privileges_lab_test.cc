@@ -193,7 +193,7 @@ TEST_F(PrivilegesLabTest, DroppedAgentRunsEveryProbe) {
   // Capture and Broadcast are off unless enabled (policy).
   auto agent = LabAgent::Start(*lab_, kAgent,
                                {"--user", "nobody", "--listen", "127.0.0.1:0",
-                                "--enable-probe", "Capture,Broadcast"});
+                                "--insecure", "--enable-probe", "Capture,Broadcast"});
   ASSERT_THAT(agent, IsOk());
   const pid_t pid = agent->process().pid();
   const Dropped dropped{nobody_uid_, nobody_gid_, kNetRawAdmin, kNetRawAdmin, 0, 1};
@@ -277,7 +277,8 @@ TEST_F(PrivilegesLabTest, DroppedAgentRunsEveryProbe) {
 // CAP_NET_BIND_SERVICE too; both are bound after the drop.
 TEST_F(PrivilegesLabTest, LowPortKeepsBindService) {
   auto agent = LabAgent::Start(
-      *lab_, kAgent, {"--user", "nobody", "--udp-echo", "7", "--listen", "127.0.0.1:79"});
+      *lab_, kAgent,
+      {"--user", "nobody", "--udp-echo", "7", "--listen", "127.0.0.1:79", "--insecure"});
   ASSERT_THAT(agent, IsOk());
   const uint64_t caps = kNetRawAdmin | kBindService;
   ExpectEveryThread(agent->process().pid(), {nobody_uid_, nobody_gid_, caps, caps, 0, 1});

@@ -112,13 +112,13 @@ TEST(FormatAgentInfoTest, SecurityLineWhenTheAgentSendsIt) {
   EXPECT_THAT(FormatAgentInfo(info), Not(HasSubstr("security")));
   info.mutable_transport_security();
   EXPECT_THAT(FormatAgentInfo(info),
-              HasSubstr("\nsecurity   tcp: plaintext; unix: file permissions\n"));
+              HasSubstr("\nsecurity   tcp: plaintext; unix: callers by uid\n"));
   info.mutable_transport_security()->set_tls(true);
   info.mutable_transport_security()->set_client_certificates(true);
   info.mutable_transport_security()->set_tokens(true);
   EXPECT_THAT(
       FormatAgentInfo(info),
-      HasSubstr("\nsecurity   tcp: mutual TLS, bearer tokens; unix: file permissions\n"));
+      HasSubstr("\nsecurity   tcp: mutual TLS, bearer tokens; unix: callers by uid\n"));
 }
 
 TEST(FormatAgentInfoTest, InterfaceLines) {

@@ -178,9 +178,14 @@ TEST(CheckListenerSecurityTest, NonLoopbackTcpNeedsInsecure) {
 TEST(CheckListenerSecurityTest, NonLoopbackTcpWithAuthenticatedCallersNeedsNoInsecure) {
   for (const char* text : {"0.0.0.0:7431", "[2001:db8::1]:7431", "198.18.0.10:0"}) {
     ListenAddress a = ParseOk(text);
-    EXPECT_THAT(CheckListenerSecurity(a, /*insecure=*/false, /*authenticated=*/true),
+    EXPECT_THAT(CheckListenerSecurity(a, /*insecure=*/false,
+                                      {.tls = true, .identifies_callers = true}),
                 IsOk())
         << text;
+    EXPECT_THAT(CheckListenerSecurity(a, /*insecure=*/false,
+                                      {.tls = false, .identifies_callers = true}),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not loopback")))
+        << "tokens in plaintext off loopback: " << text;
   }
   EXPECT_THAT(CheckListenerSecurity(ParseOk("0.0.0.0:7431"), /*insecure=*/false),
               StatusIs(absl::StatusCode::kInvalidArgument,
@@ -188,12 +193,32 @@ TEST(CheckListenerSecurityTest, NonLoopbackTcpWithAuthenticatedCallersNeedsNoIns
                              HasSubstr("--token-file"), HasSubstr("--insecure"))));
 }
 
-TEST(CheckListenerSecurityTest, UnixAndLoopbackAlwaysAllowed) {
-  for (const char* text :
-       {"unix:/run/netprobe/agent.sock", "unix:rel.sock", "127.0.0.1:0", "[::1]:7431",
-        "localhost:1", "[::ffff:127.0.0.1]:1"}) {
+TEST(CheckListenerSecurityTest, UnixAlwaysAllowed) {
+  for (const char* text : {"unix:/run/netprobe/agent.sock", "unix:rel.sock"}) {
     ListenAddress a = ParseOk(text);
     EXPECT_THAT(CheckListenerSecurity(a, /*insecure=*/false), IsOk()) << text;
+    EXPECT_THAT(CheckListenerSecurity(a, /*insecure=*/true), IsOk()) << text;
+  }
+}
+
+// Any local user reaches a loopback port: anonymous callers there only with
+// --insecure; tokens (plaintext is fine on loopback) or client certificates.
+TEST(CheckListenerSecurityTest, LoopbackTcpNeedsCallersWhoProveWhoTheyAre) {
+  for (const char* text :
+       {"127.0.0.1:0", "[::1]:7431", "localhost:1", "[::ffff:127.0.0.1]:1"}) {
+    ListenAddress a = ParseOk(text);
+    EXPECT_THAT(CheckListenerSecurity(a, /*insecure=*/false),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("any local user"), HasSubstr("--token-file"),
+                               HasSubstr("--client-ca"), HasSubstr("--insecure"))))
+        << text;
+    EXPECT_THAT(CheckListenerSecurity(a, /*insecure=*/false, {.tls = true}),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << "TLS alone names no caller: " << text;
+    EXPECT_THAT(CheckListenerSecurity(a, /*insecure=*/false,
+                                      {.tls = false, .identifies_callers = true}),
+                IsOk())
+        << text;
     EXPECT_THAT(CheckListenerSecurity(a, /*insecure=*/true), IsOk()) << text;
   }
 }

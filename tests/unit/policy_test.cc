@@ -28,9 +28,9 @@ std::shared_ptr<const Policy> Make(const std::string& text) {
 
 SocketAddress At(const char* ip) { return *SocketAddress::FromLiteral(ip); }
 
-Caller Anonymous() { return Caller{"", "unix:"}; }
+Caller Anonymous() { return Caller{.identity = "", .peer = "ipv4:198.18.0.9:4000"}; }
 Caller Identified(const std::string& identity) {
-  return Caller{identity, "ipv4:198.18.0.11:4000"};
+  return Caller{.identity = identity, .peer = "ipv4:198.18.0.11:4000"};
 }
 
 TEST(Policy, DefaultEnablesAllButCaptureAndBroadcastAndDeniesMetadata) {
@@ -210,9 +210,20 @@ TEST(ProbeRule, PrivilegedOptionsAreDeclaredAndReportedPerPlan) {
   using ::testing::IsEmpty;
   EXPECT_THAT(ProbeRule<PingPlan>::kPrivileged,
               ElementsAre(PrivilegedOption::kMark, PrivilegedOption::kInterface,
-                          PrivilegedOption::kSourceAddress));
+                          PrivilegedOption::kSourceAddress, PrivilegedOption::kPriority,
+                          PrivilegedOption::kLocalTargets));
   PingPlan ping;
   EXPECT_THAT(ProbeRule<PingPlan>::Used(ping), IsEmpty());
+  ping.setup.priority = 6;  // what any process may set
+  EXPECT_THAT(ProbeRule<PingPlan>::Used(ping), IsEmpty());
+  ping.setup.priority = 7;
+  EXPECT_THAT(ProbeRule<PingPlan>::Used(ping), ElementsAre(PrivilegedOption::kPriority));
+  ping.setup.priority.reset();
+  TcpConnectPlan tcp;
+  EXPECT_THAT(ProbeRule<TcpConnectPlan>::Used(tcp), IsEmpty());
+  tcp.send_payload = "GET /";
+  EXPECT_THAT(ProbeRule<TcpConnectPlan>::Used(tcp),
+              ElementsAre(PrivilegedOption::kTcpPayload));
   ping.setup.mark = 7;
   ping.setup.interface = "eth0";
   EXPECT_THAT(ProbeRule<PingPlan>::Used(ping),

@@ -59,7 +59,10 @@ TEST(ProbesServiceTest, ProbesRegisteredAtShutdownOutliveTheService) {
   UniqueFd target;
   const uint16_t port = BindLoopbackUdp(&target);
 
-  const Caller caller{"", "unix:"};
+  // Root on the unix socket: loopback targets need no grant there.
+  const Caller caller{.identity = "unix:uid=0(root)",
+                      .peer = "unix:pid=1,gid=0(root)",
+                      .unix_peer = UnixCaller{}};
   for (int i = 0; i < 2; ++i) {
     v1::UdpEchoRequest request;
     request.set_target(absl::StrCat("127.0.0.1:", port));

@@ -1,0 +1,97 @@
+#include "agent/server/unix_acceptor.h"
+
+#include <errno.h>
+#include <grpcpp/server_posix.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include "absl/strings/str_cat.h"
+#include "agent/net/unix_listener.h"
+#include "agent/server/unix_peers.h"
+#include "agent/util/log.h"
+#include "common/posix_error.h"
+
+namespace netprobe {
+namespace {
+
+// After accept() found no descriptor left, the next try waits this long: the
+// backlog holds the callers meanwhile, and the thread does not spin.
+constexpr int kOutOfFdsBackoffMs = 100;
+
+}  // namespace
+
+UnixAcceptor::UnixAcceptor(std::vector<UniqueFd> listeners)
+    : listeners_(std::move(listeners)) {}
+
+UnixAcceptor::~UnixAcceptor() { Stop(); }
+
+absl::Status UnixAcceptor::Start(grpc::Server* server) {
+  server_ = server;
+  wake_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_) return PosixError("eventfd", errno);
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "np-unix-accept");
+    Run();
+  });
+  return absl::OkStatus();
+}
+
+void UnixAcceptor::Stop() {
+  if (!thread_.joinable()) return;
+  const uint64_t one = 1;
+  (void)!write(wake_.get(), &one, sizeof(one));
+  thread_.join();
+}
+
+void UnixAcceptor::Run() {
+  std::vector<pollfd> fds;
+  fds.push_back({wake_.get(), POLLIN, 0});
+  for (const UniqueFd& listener : listeners_) fds.push_back({listener.get(), POLLIN, 0});
+  while (true) {
+    const int timeout = out_of_fds_ ? kOutOfFdsBackoffMs : -1;
+    // While out of descriptors only the wake-up is watched: the listeners
+    // stay readable and would wake the thread at once.
+    const int ready = poll(fds.data(), out_of_fds_ ? 1 : fds.size(), timeout);
+    if (ready < 0 && errno != EINTR) {
+      LogLine(absl::StrCat("netprobe-agent: unix socket poll: ", strerror(errno)));
+      return;
+    }
+    if (fds[0].revents != 0) return;
+    out_of_fds_ = false;
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents != 0 || ready == 0) AcceptAll(fds[i].fd);
+    }
+  }
+}
+
+void UnixAcceptor::AcceptAll(int listener) {
+  while (true) {
+    const int fd = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        if (!out_of_fds_) {
+          LogLine(absl::StrCat("netprobe-agent: unix socket accept: ", strerror(errno),
+                               "; callers wait in the backlog"));
+        }
+        refused_.fetch_add(1);
+        out_of_fds_ = true;
+      }
+      return;  // EAGAIN, or a connection that went away before it was accepted
+    }
+    absl::StatusOr<PeerCredentials> credentials = PeerCredentialsOf(fd);
+    if (!credentials.ok()) {
+      LogLine(absl::StrCat("netprobe-agent: unix connection refused: ",
+                           credentials.status().message()));
+      close(fd);
+      refused_.fetch_add(1);
+      continue;
+    }
+    UnixPeers::Get().Set(fd, UnixCallerOf(*credentials));
+    accepted_.fetch_add(1);
+    grpc::AddInsecureChannelFromFd(server_, fd);  // gRPC owns fd from here
+  }
+}
+
+}  // namespace netprobe
