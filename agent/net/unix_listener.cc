@@ -51,14 +51,20 @@ absl::StatusOr<UniqueFd> ListenUnix(const std::string& path, uint32_t mode,
     unlink(path.c_str());
     return PosixError(absl::StrCat(what, " unix socket ", path), error);
   };
-  if (group.has_value()) {
-    UniqueFd file(open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!file) return fail("open", errno);
-    if (fstat(file.get(), &st) != 0) return fail("fstat", errno);
-    if (!S_ISSOCK(st.st_mode)) return fail("(replaced while binding)", EEXIST);
-    if (fchownat(file.get(), "", static_cast<uid_t>(-1), *group, AT_EMPTY_PATH) != 0) {
-      return fail(absl::StrCat("chown to group ", *group, ":"), errno);
-    }
+  UniqueFd file(open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!file) return fail("open", errno);
+  if (fstat(file.get(), &st) != 0) return fail("fstat", errno);
+  if (!S_ISSOCK(st.st_mode)) return fail("(replaced while binding)", EEXIST);
+  // A default ACL on the directory would win over the umask.
+  if ((st.st_mode & 0777) != mode) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "unix socket %s: bound with mode %04o, not %04o (a default ACL on its "
+        "directory?); refusing to listen",
+        path, st.st_mode & 0777, mode));
+  }
+  if (group.has_value() &&
+      fchownat(file.get(), "", static_cast<uid_t>(-1), *group, AT_EMPTY_PATH) != 0) {
+    return fail(absl::StrCat("chown to group ", *group, ":"), errno);
   }
   if (listen(fd.get(), backlog) != 0) return fail("listen", errno);
   return fd;

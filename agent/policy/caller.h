@@ -38,8 +38,8 @@ struct Caller {
   // is refused as for any caller over TCP.
   enum class Origin { kCall, kSchedule, kProbeEndpoint };
   Origin origin = Origin::kCall;
-  // What limits count against: the identity, else the peer's address (port
-  // dropped), else "unix".
+  // What limits count against: "unix:uid=N" for a unix caller, else the
+  // identity, else the peer's address (port dropped), else "unix".
   std::string Key() const;
 };
 

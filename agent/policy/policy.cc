@@ -239,7 +239,12 @@ bool Policy::Granted(const Caller& caller, PrivilegedOption option) const {
 absl::Status Policy::CheckGrants(const Caller& caller, absl::string_view probe,
                                  absl::Span<const PrivilegedOption> used) const {
   for (PrivilegedOption option : used) {
-    if (option == PrivilegedOption::kLocalTargets || Granted(caller, option)) continue;
+    // Unix callers are on the host already; a TCP caller's unicast targets
+    // are checked once resolved (TargetPolicyFor).
+    if ((option == PrivilegedOption::kLocalTargets && caller.unix_peer.has_value()) ||
+        Granted(caller, option)) {
+      continue;
+    }
     const int index = RuleIndex(caller);
     const std::string rule =
         index >= 0 && grants_[index].has_value()

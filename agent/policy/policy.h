@@ -65,8 +65,9 @@ class Policy final : public TargetPolicy {
   bool Granted(const Caller& caller, PrivilegedOption option) const;
   // PERMISSION_DENIED naming the first of `used` that `caller` holds no
   // grant for (and `probe`, the rule, how to grant it); else OK.
-  // kLocalTargets is not checked here: which targets are local is known
-  // once they are resolved (TargetPolicyFor).
+  // kLocalTargets in `used` (a multicast send looped back to the host)
+  // needs no grant from a unix caller; unicast targets are checked once
+  // resolved (TargetPolicyFor).
   absl::Status CheckGrants(const Caller& caller, absl::string_view probe,
                            absl::Span<const PrivilegedOption> used) const;
 

@@ -130,7 +130,9 @@ struct ProbeRule<BroadcastPlan> {
   }
 };
 
-inline constexpr PrivilegedOption kMulticastPrivileges[] = {PrivilegedOption::kInterface};
+// A looped-back send reaches listeners on the agent's own host.
+inline constexpr PrivilegedOption kMulticastPrivileges[] = {
+    PrivilegedOption::kInterface, PrivilegedOption::kLocalTargets};
 
 template <>
 struct ProbeRule<MulticastPlan> {
@@ -140,8 +142,10 @@ struct ProbeRule<MulticastPlan> {
     return CheckPlanLimits(l, p);
   }
   static std::vector<PrivilegedOption> Used(const MulticastPlan& p) {
-    if (p.interface.empty()) return {};
-    return {PrivilegedOption::kInterface};
+    std::vector<PrivilegedOption> used;
+    if (!p.interface.empty()) used.push_back(PrivilegedOption::kInterface);
+    if (p.loopback) used.push_back(PrivilegedOption::kLocalTargets);
+    return used;
   }
 };
 

@@ -4,9 +4,12 @@
 #include <grp.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -50,8 +53,20 @@ constexpr char kDefaultSocketGroup[] = "netprobe";
 absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions options) {
   if (options.listen.empty())
     options.listen = {absl::StrCat("unix:", kDefaultUnixSocket)};
-  if (options.unix_socket_group.empty() && GroupByName(kDefaultSocketGroup).has_value()) {
-    options.unix_socket_group = kDefaultSocketGroup;
+  // The default group only where the agent may give the socket to it: as
+  // root (it joins the group when it drops to --user), or as a member.
+  if (std::optional<gid_t> netprobe = GroupByName(kDefaultSocketGroup);
+      options.unix_socket_group.empty() && netprobe.has_value()) {
+    std::vector<gid_t> groups(NGROUPS_MAX);
+    const int count = getgroups(static_cast<int>(groups.size()), groups.data());
+    groups.resize(count < 0 ? 0 : count);
+    if (geteuid() == 0 || getegid() == *netprobe ||
+        std::find(groups.begin(), groups.end(), *netprobe) != groups.end()) {
+      options.unix_socket_group = kDefaultSocketGroup;
+    } else {
+      LogLine(absl::StrCat("netprobe-agent: not root nor in group ", kDefaultSocketGroup,
+                           ": the unix socket keeps the agent's group"));
+    }
   }
   std::vector<ListenAddress> addresses;
   for (const std::string& text : options.listen) {

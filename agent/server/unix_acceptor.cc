@@ -56,7 +56,8 @@ void UnixAcceptor::Run() {
     const int ready = poll(fds.data(), out_of_fds_ ? 1 : fds.size(), timeout);
     if (ready < 0 && errno != EINTR) {
       LogLine(absl::StrCat("netprobe-agent: unix socket poll: ", strerror(errno)));
-      return;
+      out_of_fds_ = true;  // back off, then try again
+      continue;
     }
     if (fds[0].revents != 0) return;
     out_of_fds_ = false;
@@ -70,15 +71,20 @@ void UnixAcceptor::AcceptAll(int listener) {
   while (true) {
     const int fd = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        if (!out_of_fds_) {
-          LogLine(absl::StrCat("netprobe-agent: unix socket accept: ", strerror(errno),
-                               "; callers wait in the backlog"));
-        }
-        refused_.fetch_add(1);
-        out_of_fds_ = true;
+      // EAGAIN, or a connection that went away before it was accepted.
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+          errno == ECONNABORTED) {
+        return;
       }
-      return;  // EAGAIN, or a connection that went away before it was accepted
+      // Out of descriptors or memory, or worse: the listener stays readable,
+      // so back off rather than spin.
+      if (!out_of_fds_) {
+        LogLine(absl::StrCat("netprobe-agent: unix socket accept: ", strerror(errno),
+                             "; callers wait in the backlog"));
+      }
+      refused_.fetch_add(1);
+      out_of_fds_ = true;
+      return;
     }
     absl::StatusOr<PeerCredentials> credentials = PeerCredentialsOf(fd);
     if (!credentials.ok()) {

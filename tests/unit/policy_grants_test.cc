@@ -237,5 +237,26 @@ TEST(Policy, ATcpCallerWithoutTheGrantCannotTargetTheAgentsHost) {
               StatusIs(kDenied, HasSubstr("policy.deny")));
 }
 
+TEST(Policy, AUnixCallersLimitsCountByUidWhateverItsName) {
+  Caller named = Unix(1000, 1000);
+  named.identity = "unix:uid=1000(alice)";
+  EXPECT_EQ(named.Key(), "unix:uid=1000");
+  EXPECT_EQ(Unix(1000, 1000).Key(), named.Key());
+  EXPECT_EQ(Tcp("token:ci").Key(), "token:ci");
+}
+
+// A multicast send looped back to the host reaches its listeners: a local
+// target, free to unix callers, granted to TCP ones.
+TEST(Policy, ALoopedBackMulticastSendIsALocalTarget) {
+  auto policy = Make(R"(identities { identity: "token:ops" grants: "local_targets" })");
+  const PrivilegedOption local[] = {PrivilegedOption::kLocalTargets};
+  EXPECT_THAT(policy->CheckGrants(Unix(1000, 1000), "the Multicast probe", local),
+              IsOk());
+  EXPECT_THAT(policy->CheckGrants(Tcp("token:ops"), "the Multicast probe", local),
+              IsOk());
+  EXPECT_THAT(policy->CheckGrants(Tcp("token:ci"), "the Multicast probe", local),
+              StatusIs(kDenied, HasSubstr("needs the grant 'local_targets'")));
+}
+
 }  // namespace
 }  // namespace netprobe
