@@ -37,12 +37,6 @@ bool IsUnixKind(IdentityPattern::Kind kind) {
          kind == IdentityPattern::Kind::kGroup;
 }
 
-// "100(users)", or "100".
-std::string GroupText(gid_t gid) {
-  const std::string name = GroupName(gid);
-  return name.empty() ? absl::StrCat(gid) : absl::StrCat(gid, "(", name, ")");
-}
-
 // The user of a uid pattern is in the group of a group pattern.
 bool UserInGroup(const IdentityPattern& uid, const IdentityPattern& group) {
   return std::find(uid.user_groups.begin(), uid.user_groups.end(), group.id) !=

@@ -11,11 +11,6 @@ namespace {
 
 constexpr absl::string_view kFdPeerPrefix = "fd:";
 
-// "1000(alice)", or "1000" when the name is unknown.
-std::string IdWithName(uint32_t id, const std::string& name) {
-  return name.empty() ? absl::StrCat(id) : absl::StrCat(id, "(", name, ")");
-}
-
 }  // namespace
 
 UnixPeers& UnixPeers::Get() {
@@ -41,11 +36,9 @@ std::optional<Caller> UnixPeers::Find(absl::string_view peer) const {
 
 Caller UnixCallerOf(const PeerCredentials& credentials) {
   Caller caller;
-  caller.identity =
-      absl::StrCat("unix:uid=", IdWithName(credentials.uid, UserName(credentials.uid)));
+  caller.identity = absl::StrCat("unix:uid=", UserText(credentials.uid));
   caller.peer =
-      absl::StrCat("unix:pid=", credentials.pid,
-                   ",gid=", IdWithName(credentials.gid, GroupName(credentials.gid)));
+      absl::StrCat("unix:pid=", credentials.pid, ",gid=", GroupText(credentials.gid));
   caller.unix_peer = UnixCaller{.uid = credentials.uid,
                                 .gid = credentials.gid,
                                 .groups = credentials.groups,

@@ -76,6 +76,18 @@ std::string GroupName(gid_t gid) {
   return LookUp(getgrgid_r, gid, &entry, &buffer) ? entry.gr_name : "";
 }
 
+namespace {
+
+std::string IdWithName(uint32_t id, const std::string& name) {
+  return name.empty() ? absl::StrCat(id) : absl::StrCat(id, "(", name, ")");
+}
+
+}  // namespace
+
+std::string UserText(uid_t uid) { return IdWithName(uid, UserName(uid)); }
+
+std::string GroupText(gid_t gid) { return IdWithName(gid, GroupName(gid)); }
+
 std::vector<gid_t> GroupsOf(const std::string& user, gid_t primary) {
   std::vector<gid_t> groups;
   int count = 32;

@@ -35,6 +35,9 @@ std::optional<gid_t> GroupByName(const std::string& name);
 // Names of ids; empty when the database has none.
 std::string UserName(uid_t uid);
 std::string GroupName(gid_t gid);
+// "1000(alice)", or "1000" when the database has no name for the id.
+std::string UserText(uid_t uid);
+std::string GroupText(gid_t gid);
 
 // Every group `user` is in: `primary` and the groups listing it (getgrouplist).
 std::vector<gid_t> GroupsOf(const std::string& user, gid_t primary);
