@@ -168,11 +168,28 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   agent->tokens_ = credentials.tokens();
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
+  CallGuardOptions guard_options;
+  guard_options.max_resets_per_connection = options.limits.max_resets_per_connection;
+  guard_options.audit_lines_per_connection = options.limits.audit_lines_per_connection;
+  guard_options.on_connection_ended =
+      [ended = &agent->metrics_->Counter(
+           "netprobe_connections_closed_total",
+           "gRPC connections the agent closed, by reason (resets: HTTP/2 rapid reset)")] {
+        ended->Add({{"reason", "resets"}});
+      };
+  guard_options.on_line_summarised = [summarised = &agent->metrics_->Counter(
+                                          "netprobe_audit_lines_summarised_total",
+                                          "Finished calls counted in an \"rpc flood\" "
+                                          "summary instead of an audit line")] {
+    summarised->Add({});
+  };
+  agent->call_guard_ = std::make_unique<CallGuard>(std::move(guard_options));
   interceptors.push_back(std::make_unique<RpcLogInterceptorFactory>(
       [rpcs = &RpcCounter(agent->metrics_.get())](absl::string_view method,
                                                   absl::string_view code) {
         rpcs->Add({{"method", std::string(method)}, {"code", std::string(code)}});
-      }));
+      },
+      agent->call_guard_.get()));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   AgentFacts facts;
@@ -214,9 +231,13 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
     LogLine(absl::StrCat("netprobe-agent: ", credentials.summary()));
   }
   std::vector<std::string> tcp_listeners;
-  for (const std::string& bound : agent->bound_) {
-    if (!absl::StartsWith(bound, "unix:")) tcp_listeners.push_back(bound);
+  std::vector<uint16_t> tcp_ports;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (addresses[i].kind == ListenAddress::Kind::kUnix) continue;
+    tcp_listeners.push_back(agent->bound_[i]);
+    tcp_ports.push_back(static_cast<uint16_t>(ports[i]));
   }
+  agent->call_guard_->SetTcpPorts(std::move(tcp_ports));
   agent->probes_service_->SetOwnTcpListeners(std::move(tcp_listeners));
   if (auto* health = agent->server_->GetHealthCheckService()) {
     for (const char* service :

@@ -23,6 +23,7 @@
 #include "agent/schedule/schedule_config.h"
 #include "agent/schedule/scheduler.h"
 #include "agent/server/agent_service.h"
+#include "agent/server/call_guard.h"
 #include "agent/server/probes_service.h"
 #include "agent/server/results_service.h"
 #include "agent/server/server_credentials.h"
@@ -115,6 +116,7 @@ class AgentServer {
   std::unique_ptr<ResultsService> results_service_;
   std::unique_ptr<ProbeEndpoint> probe_endpoint_;
   std::unique_ptr<metrics::MetricsHttpServer> http_;  // after what its routes use
+  std::unique_ptr<CallGuard> call_guard_;             // the interceptors' (server_ first)
   std::unique_ptr<grpc::Server> server_;         // after the services: destroyed first
   std::unique_ptr<UnixAcceptor> unix_acceptor_;  // hands connections to server_
   std::shared_ptr<TokenStore> tokens_;           // null without --token-file

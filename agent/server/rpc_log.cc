@@ -3,6 +3,8 @@
 #include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -35,57 +37,97 @@ const char* CodeName(grpc::StatusCode code) {
   return index >= 0 && index < 17 ? kNames[index] : "UNKNOWN";
 }
 
+// A call's audit line is written once both its status was sent (or meant to
+// be: a reset call's status goes nowhere) and its close was received, the
+// point from which gRPC knows whether the client cancelled it; whichever
+// comes second writes it. A call that never reports its close is written
+// when the interceptor goes, as not reset.
 class RpcLogInterceptor final : public grpc::experimental::Interceptor {
  public:
   RpcLogInterceptor(grpc::experimental::ServerRpcInfo* info,
-                    const RpcLogInterceptorFactory::OnFinished* on_finished)
-      : info_(info), on_finished_(on_finished), start_(MonotonicNow()) {}
+                    const RpcLogInterceptorFactory::OnFinished* on_finished,
+                    CallGuard* guard)
+      : info_(info), on_finished_(on_finished), guard_(guard), start_(MonotonicNow()) {}
+
+  ~RpcLogInterceptor() override {
+    if (status_ && !finished_) Finished();
+  }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
-        methods->GetRecvMessage() != nullptr && request_.empty() &&
-        absl::StartsWith(info_->method(), "/netprobe.v1.")) {
-      // Our own services' requests are protobuf messages; gRPC's health
-      // service hands over a ByteBuffer, so only ours are read.
-      const auto* message =
-          static_cast<const google::protobuf::Message*>(methods->GetRecvMessage());
-      request_ = message->ShortDebugString();
-      if (request_.size() > kMaxRequestText) {
-        request_ = absl::StrCat(request_.substr(0, kMaxRequestText), "...");
+        methods->GetRecvMessage() != nullptr) {
+      got_request_ = true;
+      if (request_.empty() && absl::StartsWith(info_->method(), "/netprobe.v1.")) {
+        const auto* message =
+            static_cast<const google::protobuf::Message*>(methods->GetRecvMessage());
+        request_ = message->ShortDebugString();
+        if (request_.size() > kMaxRequestText) {
+          request_.resize(kMaxRequestText);
+          request_ += "...";
+        }
       }
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      const grpc::Status status = methods->GetSendStatus();
-      const double ms = absl::ToDoubleMilliseconds(MonotonicNow() - start_);
-      const Caller caller = CallerOf(*info_->server_context());
-      std::string line = absl::StrFormat(
-          "rpc peer=%s identity=%s method=%s request={%s} code=%s duration=%.1fms",
-          caller.peer, caller.identity.empty() ? "-" : caller.identity, info_->method(),
-          request_, CodeName(status.error_code()), ms);
-      if (!status.ok())
-        absl::StrAppend(&line, " message=\"", status.error_message(), "\"");
-      LogLine(line);
-      if (*on_finished_) (*on_finished_)(info_->method(), CodeName(status.error_code()));
+      status_ = methods->GetSendStatus();
+      duration_ = MonotonicNow() - start_;
+      const grpc::ServerContextBase& context = *info_->server_context();
+      caller_ = CallerOf(context);
+      peer_ = context.peer();
+      if (closed_) Finished();
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_CLOSE)) {
+      closed_ = true;
+      reset_ = info_->server_context()->IsCancelled();
+      if (status_) Finished();
     }
     methods->Proceed();
   }
 
  private:
+  void Finished() {
+    finished_ = true;
+    const char* code = reset_ ? "CANCELLED" : CodeName(status_->error_code());
+    if (guard_ == nullptr || guard_->OnCallFinished(peer_, caller_.peer, caller_.identity,
+                                                    info_->method(), code, reset_)) {
+      std::string line = absl::StrFormat(
+          "rpc peer=%s identity=%s method=%s request={%s} code=%s duration=%.1fms",
+          caller_.peer, caller_.identity.empty() ? "-" : caller_.identity,
+          info_->method(), request_, code, absl::ToDoubleMilliseconds(duration_));
+      if (reset_) {
+        absl::StrAppend(&line, " message=\"reset by the client",
+                        got_request_ ? "" : " before its request", "\"");
+      } else if (!status_->ok()) {
+        absl::StrAppend(&line, " message=\"", status_->error_message(), "\"");
+      }
+      LogLine(line);
+    }
+    if (*on_finished_) (*on_finished_)(info_->method(), code);
+  }
+
   // The audit line shows this much of the request (targets, options).
   static constexpr size_t kMaxRequestText = 1024;
 
   grpc::experimental::ServerRpcInfo* const info_;
   const RpcLogInterceptorFactory::OnFinished* const on_finished_;  // the factory's
+  CallGuard* const guard_;
   const absl::Duration start_;
+  bool got_request_ = false;
   std::string request_;
+  std::optional<grpc::Status> status_;  // once sent
+  absl::Duration duration_;
+  Caller caller_;
+  std::string peer_;
+  bool closed_ = false;
+  bool reset_ = false;
+  bool finished_ = false;
 };
 
 }  // namespace
 
 grpc::experimental::Interceptor* RpcLogInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new RpcLogInterceptor(info, &on_finished_);
+  return new RpcLogInterceptor(info, &on_finished_, guard_);
 }
 
 }  // namespace netprobe

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "absl/strings/string_view.h"
+#include "agent/server/call_guard.h"
 
 namespace netprobe {
 
@@ -15,6 +16,9 @@ namespace netprobe {
 // short text, at most 1 KiB), status code, message when not OK, duration:
 //   rpc peer=unix: identity=- method=/netprobe.v1.Probes/Ping
 //   request={targets: "198.18.0.11" count: 3} code=OK duration=2003.1ms
+// A call the client reset (cancelled before its end) says code=CANCELLED
+// whatever status the server meant to send. Every finished call passes
+// through the CallGuard, which may summarise its line instead.
 class RpcLogInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
@@ -22,14 +26,17 @@ class RpcLogInterceptorFactory final
   // agent's RPC metrics); any thread.
   using OnFinished =
       std::function<void(absl::string_view method, absl::string_view code)>;
-  explicit RpcLogInterceptorFactory(OnFinished on_finished = nullptr)
-      : on_finished_(std::move(on_finished)) {}
+  // `guard` (may be null: every line is written) outlives the server.
+  explicit RpcLogInterceptorFactory(OnFinished on_finished = nullptr,
+                                    CallGuard* guard = nullptr)
+      : on_finished_(std::move(on_finished)), guard_(guard) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
 
  private:
   const OnFinished on_finished_;
+  CallGuard* const guard_;
 };
 
 }  // namespace netprobe

@@ -130,6 +130,16 @@ absl::StatusOr<ServerLimits> ServerLimitsFromConfig(const v1::ServerLimits& conf
     NETPROBE_RETURN_IF_ERROR(
         CheckNumber("max_threads", config.max_threads(), 2, 1024, &limits.max_threads));
   }
+  if (config.has_max_resets_per_connection()) {
+    NETPROBE_RETURN_IF_ERROR(CheckNumber("max_resets_per_connection",
+                                         config.max_resets_per_connection(), 10, 100000,
+                                         &limits.max_resets_per_connection));
+  }
+  if (config.has_audit_lines_per_connection()) {
+    NETPROBE_RETURN_IF_ERROR(CheckNumber("audit_lines_per_connection",
+                                         config.audit_lines_per_connection(), 1, 1000000,
+                                         &limits.audit_lines_per_connection));
+  }
   return limits;
 }
 

@@ -56,6 +56,12 @@ struct ServerLimits {
   // Threads of synchronous services (reflection); probes use the callback
   // API and the event loop.
   int max_threads = 32;
+  // CallGuard: resets per connection within 10 s before it is closed (a
+  // flood resets thousands a second, each call costing ~20 KB until gRPC
+  // frees it; Ctrl-C and deadlines reset one at a time), and audit lines
+  // per connection within 10 s before they are summarised.
+  uint32_t max_resets_per_connection = 200;
+  uint32_t audit_lines_per_connection = 100;
 };
 
 // The defaults with the fields set in `config` replaced. INVALID_ARGUMENT

@@ -44,6 +44,9 @@ class Process {
                                             absl::Duration timeout) {
     return WaitForLine(out_, needle, timeout);
   }
+  // Reads what output is available within `timeout` (a child that logs a lot
+  // blocks on a full pipe unless someone reads it).
+  void Drain(absl::Duration timeout) { Pump(timeout); }
   // Waits for exit; returns the exit code (-signal when killed).
   absl::StatusOr<int> Wait(absl::Duration timeout);
   void Signal(int sig);

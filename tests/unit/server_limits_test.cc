@@ -41,6 +41,8 @@ TEST(ServerLimitsTest, DefaultsAsDocumented) {
   EXPECT_EQ(args[GRPC_ARG_MAX_CONNECTION_AGE_MS], 3600000);
   // Open calls are never cut by the age limit.
   EXPECT_EQ(args[GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS], INT_MAX);
+  EXPECT_EQ(limits->max_resets_per_connection, 200u);
+  EXPECT_EQ(limits->audit_lines_per_connection, 100u);
 }
 
 TEST(ServerLimitsTest, ConfigReplacesFieldsAndZeroTurnsAgeAndIdleOff) {
@@ -52,10 +54,14 @@ TEST(ServerLimitsTest, ConfigReplacesFieldsAndZeroTurnsAgeAndIdleOff) {
   config.mutable_max_connection_age()->set_seconds(0);
   config.mutable_max_connection_age_grace()->set_seconds(30);
   config.set_max_threads(4);
+  config.set_max_resets_per_connection(50);
+  config.set_audit_lines_per_connection(1);
   auto limits = ServerLimitsFromConfig(config);
   ASSERT_THAT(limits, IsOk());
   EXPECT_EQ(limits->max_receive_message_bytes, 4096);
   EXPECT_EQ(limits->max_threads, 4);
+  EXPECT_EQ(limits->max_resets_per_connection, 50u);
+  EXPECT_EQ(limits->audit_lines_per_connection, 1u);
   std::map<std::string, int> args = Args(*limits);
   EXPECT_EQ(args[GRPC_ARG_MAX_CONCURRENT_STREAMS], 8);
   EXPECT_EQ(args[GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS], 3000);
@@ -86,6 +92,18 @@ TEST(ServerLimitsTest, OutOfRangeNamesTheField) {
   EXPECT_THAT(ServerLimitsFromConfig(age),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("max_connection_age: must be 0 (off) or from 1m")));
+  v1::ServerLimits resets;
+  resets.set_max_resets_per_connection(9);  // a few Ctrl-Cs must not end a connection
+  EXPECT_THAT(
+      ServerLimitsFromConfig(resets),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("server_limits.max_resets_per_connection: must be from 10 "
+                         "to 100000")));
+  v1::ServerLimits lines;
+  lines.set_audit_lines_per_connection(0);  // every caller's first calls are audited
+  EXPECT_THAT(ServerLimitsFromConfig(lines),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("audit_lines_per_connection: must be from 1")));
 }
 
 }  // namespace
