@@ -230,6 +230,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   if (options.transport.tls() || agent->tokens_ != nullptr) {
     LogLine(absl::StrCat("netprobe-agent: ", credentials.summary()));
   }
+  agent->credential_watchers_ = WatchCredentialFiles(credentials);
   std::vector<std::string> tcp_listeners;
   std::vector<uint16_t> tcp_ports;
   for (size_t i = 0; i < addresses.size(); ++i) {

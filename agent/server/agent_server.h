@@ -24,6 +24,7 @@
 #include "agent/schedule/scheduler.h"
 #include "agent/server/agent_service.h"
 #include "agent/server/call_guard.h"
+#include "agent/server/credential_watch.h"
 #include "agent/server/probes_service.h"
 #include "agent/server/results_service.h"
 #include "agent/server/server_credentials.h"
@@ -120,6 +121,7 @@ class AgentServer {
   std::unique_ptr<grpc::Server> server_;         // after the services: destroyed first
   std::unique_ptr<UnixAcceptor> unix_acceptor_;  // hands connections to server_
   std::shared_ptr<TokenStore> tokens_;           // null without --token-file
+  std::vector<std::unique_ptr<FileWatcher>> credential_watchers_;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };

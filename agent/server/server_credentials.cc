@@ -1,6 +1,12 @@
 #include "agent/server/server_credentials.h"
 
+#include <fcntl.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <unistd.h>
+
+#include <initializer_list>
 
 #include "absl/strings/str_cat.h"
 #include "common/posix_error.h"
@@ -98,9 +104,50 @@ absl::StatusOr<ListenerCredentials> ListenerCredentials::Load(
   return out;
 }
 
+namespace {
+
+// The first of `paths` (non-empty ones) this process cannot open for
+// reading, or "".
+std::string FirstUnreadable(std::initializer_list<const std::string*> paths) {
+  for (const std::string* path : paths) {
+    if (path->empty()) continue;
+    const int fd = open(path->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return *path;
+    close(fd);
+  }
+  return "";
+}
+
+}  // namespace
+
 void ListenerCredentials::Build() {
   if (options_.tls()) {
-    tls_ = grpc::SslServerCredentials(ssl_);
+    const std::string unreadable =
+        FirstUnreadable({&options_.tls_cert, &options_.tls_key, &options_.client_ca});
+    if (unreadable.empty()) {
+      auto provider =
+          std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+              options_.tls_key, options_.tls_cert, options_.client_ca,
+              static_cast<unsigned>(absl::ToInt64Seconds(kCertificateRefresh)));
+      grpc::experimental::TlsServerCredentialsOptions tls(provider);
+      tls.watch_identity_key_cert_pairs();
+      if (!options_.client_ca.empty()) tls.watch_root_certs();
+      tls.set_cert_request_type(
+          options_.client_ca.empty()
+              ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+      tls_ = grpc::experimental::TlsServerCredentials(tls);
+      rotates_ = true;
+      absl::StrAppend(&summary_, "; certificate files re-read every ",
+                      absl::FormatDuration(kCertificateRefresh),
+                      " (rotation without restart)");
+    } else {
+      tls_ = grpc::SslServerCredentials(ssl_);
+      absl::StrAppend(
+          &summary_, "; certificate rotation off: ", unreadable,
+          " is not readable by uid ", geteuid(),
+          " (the agent's user after dropping root); a restart loads new files");
+    }
     ssl_ = grpc::SslServerCredentialsOptions();  // the key: gRPC holds it now
   }
   if (processor_ == nullptr) return;

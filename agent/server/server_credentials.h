@@ -62,10 +62,22 @@ class ListenerCredentials {
       const TransportOptions& options, const std::vector<ListenAddress>& addresses,
       absl::Time now);
 
-  // Creates the gRPC credentials from what Load() read. Creating them starts
-  // gRPC's threads (grpc_init), so call it after the privilege drop, which
-  // needs the process to have a single thread.
+  // Creates the gRPC credentials. Creating them starts gRPC's threads
+  // (grpc_init), so call it after the privilege drop, which needs the
+  // process to have a single thread. With TLS, when the agent's user (after
+  // the drop) can read the certificate, key and client CA files, gRPC's
+  // FileWatcherCertificateProvider re-reads them every
+  // kCertificateRefresh and new handshakes use what it found (rotation
+  // without restart; open connections keep theirs); otherwise the
+  // credentials hold what Load() read, and summary() says rotation is off
+  // and why.
   void Build();
+
+  static constexpr absl::Duration kCertificateRefresh = absl::Seconds(5);
+  // Whether gRPC follows changes of the certificate files (after Build()).
+  bool rotates() const { return rotates_; }
+  // The certificate, key and client CA files ("" when unused).
+  const TransportOptions& options() const { return options_; }
 
   // REQUIRES: Build(). Unix: plaintext. TCP: TLS (with client certificates and/or the
   // token processor as configured); without TLS, on loopback with tokens, gRPC's local
@@ -87,6 +99,7 @@ class ListenerCredentials {
   std::shared_ptr<grpc::ServerCredentials> local_tcp_;      // null unless tokens w/o TLS
   std::shared_ptr<TokenStore> tokens_;
   std::string summary_;
+  bool rotates_ = false;
 };
 
 }  // namespace netprobe
