@@ -48,6 +48,8 @@ std::vector<OptionSpec> AgentOptionSpecs() {
       {0, "unix-socket-group", "NAME",
        "group owning unix sockets (default netprobe when it exists, else the agent's)"},
       {0, "stream-queue", "N", "events buffered per stream, 16..65536 (default 256)"},
+      {0, "stream-queue-bytes", "N",
+       "bytes of events buffered per stream, 65536..1073741824 (default 8388608)"},
       {0, "udp-echo", "PORT|ADDR:PORT",
        "run a UDP echo responder (RFC 862) there; repeatable or comma-separated; "
        "port 0: the kernel chooses (see `netprobe info`)",
@@ -112,6 +114,9 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
     if (config.has_stream_queue_capacity()) {
       options.stream_queue_capacity = config.stream_queue_capacity();
     }
+    if (config.has_stream_queue_bytes()) {
+      options.stream_queue_bytes = config.stream_queue_bytes();
+    }
     options.udp_echo.assign(config.udp_echo().begin(), config.udp_echo().end());
     NETPROBE_RETURN_IF_ERROR(
         ApplyTransportConfig(config, &options.transport, &options.limits));
@@ -175,6 +180,14 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
   if (queue) options.stream_queue_capacity = *queue;
   if (options.stream_queue_capacity < 16 || options.stream_queue_capacity > 65536) {
     return absl::InvalidArgumentError("stream_queue_capacity: must be from 16 to 65536");
+  }
+  NETPROBE_ASSIGN_OR_RETURN(
+      auto queue_bytes, flags.GetUint("stream-queue-bytes", 65536, uint64_t{1} << 30));
+  if (queue_bytes) options.stream_queue_bytes = *queue_bytes;
+  if (options.stream_queue_bytes < 65536 ||
+      options.stream_queue_bytes > (size_t{1} << 30)) {
+    return absl::InvalidArgumentError(
+        "stream_queue_bytes: must be from 65536 to 1073741824 (1 GiB)");
   }
   NETPROBE_ASSIGN_OR_RETURN(auto grace, flags.GetDuration("shutdown-grace"));
   if (grace) options.shutdown_grace = *grace;

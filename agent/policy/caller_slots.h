@@ -15,18 +15,19 @@
 namespace netprobe {
 
 // What each caller runs at once (probes and WatchResults streams), by caller
-// key, against limits.concurrent_probes_per_client. A slot is an opaque
-// handle whose destruction frees its place; it holds the table, so it may
-// outlive whoever took it (a probe destroyed by the registry after the
-// services are gone at shutdown). Thread-safe.
+// key, against limits.concurrent_probes_per_client, and all callers together
+// against limits.concurrent_probes_total (Policy::LimitsFor fills both in). A slot is an
+// opaque handle whose destruction frees its place; it holds the table, so it may outlive
+// whoever took it (a probe destroyed by the registry after the services are gone at
+// shutdown). Thread-safe.
 class CallerSlots : public std::enable_shared_from_this<CallerSlots> {
  public:
   static std::shared_ptr<CallerSlots> Create() {
     return std::shared_ptr<CallerSlots>(new CallerSlots());
   }
 
-  // A slot for `key`, or RESOURCE_EXHAUSTED naming the rule when the caller
-  // runs as many as `limits` allow.
+  // A slot for `key`, or RESOURCE_EXHAUSTED naming the rule when the caller,
+  // or all callers, run as many as `limits` allow.
   absl::StatusOr<std::shared_ptr<void>> Take(const std::string& key,
                                              const v1::PolicyLimits& limits) {
     absl::MutexLock lock(&mu_);
@@ -38,7 +39,14 @@ class CallerSlots : public std::enable_shared_from_this<CallerSlots> {
           absl::StrCat("policy.limits.concurrent_probes_per_client: ", key, " runs ", now,
                        " probes, the limit"));
     }
+    if (limits.has_concurrent_probes_total() &&
+        total_ >= limits.concurrent_probes_total()) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("policy.limits.concurrent_probes_total: the agent runs ", total_,
+                       " probes for all callers, the limit"));
+    }
     ++running_[key];
+    ++total_;
     return std::shared_ptr<void>(std::make_shared<Slot>(shared_from_this(), key));
   }
 
@@ -68,10 +76,12 @@ class CallerSlots : public std::enable_shared_from_this<CallerSlots> {
     absl::MutexLock lock(&mu_);
     auto it = running_.find(key);
     if (it != running_.end() && --it->second == 0) running_.erase(it);
+    --total_;
   }
 
   mutable absl::Mutex mu_;
   std::unordered_map<std::string, uint32_t> running_ ABSL_GUARDED_BY(mu_);
+  uint32_t total_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace netprobe

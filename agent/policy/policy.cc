@@ -322,6 +322,14 @@ v1::PolicyLimits Policy::LimitsFor(const Caller& caller) const {
       *limits.mutable_capture_max_duration() = r.capture_max_duration();
     }
   }
+  // Limits on by default (issue 17): what a caller, and all callers, may
+  // hold open.
+  if (!limits.has_concurrent_probes_per_client()) {
+    limits.set_concurrent_probes_per_client(kDefaultConcurrentProbesPerClient);
+  }
+  if (!limits.has_concurrent_probes_total()) {
+    limits.set_concurrent_probes_total(kDefaultConcurrentProbesTotal);
+  }
   return limits;
 }
 

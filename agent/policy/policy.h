@@ -53,8 +53,11 @@ class Policy final : public TargetPolicy {
                            absl::string_view field) const override;
 
   // The limits for `caller`: the policy's, with an identity rule's fields
-  // replacing them.
+  // replacing them, and the concurrency limits' defaults where neither sets
+  // them.
   v1::PolicyLimits LimitsFor(const Caller& caller) const;
+  static constexpr uint32_t kDefaultConcurrentProbesPerClient = 64;
+  static constexpr uint32_t kDefaultConcurrentProbesTotal = 1024;
 
   // The rule that applies to `caller`, or null.
   const v1::IdentityRule* RuleFor(const Caller& caller) const;

@@ -16,7 +16,7 @@
 
 namespace netprobe {
 
-// Limits of one stream's queue, in events.
+// Limits of one stream's queue, in events and in bytes.
 struct StreamLimits {
   // Writable() turns false at this many queued events: pausing probes stop
   // starting new work. It turns true again (resume callbacks run) at half.
@@ -26,6 +26,14 @@ struct StreamLimits {
   // they emit is ever dropped; captures set it equal to high_water. The
   // closing events (Finish) are never dropped: they come on top.
   size_t hard_limit = 256;
+  // Bytes of queued events (their encoded size; the batch being written is
+  // apart, at most kMaxBytesPerMessage plus one event). Writable() turns
+  // false at half of it and true again at a quarter; an event that would
+  // take the queue beyond it is dropped and counted, unless the queue is
+  // empty (an event larger than the limit still goes out alone). Pausing
+  // probes' events are small (a ping reply is ~100 bytes), so their
+  // in-flight results fit in the half above the pause.
+  size_t max_bytes = size_t{8} << 20;
 };
 
 // Most events and bytes packed into one stream message.
@@ -86,7 +94,7 @@ class StreamBridge final
       writing_ = false;
       if (!ok) {
         closed_ = true;  // The client is gone; what is queued cannot be sent.
-        queue_.clear();
+        ClearQueueLocked();
       } else {
         delivered_ += in_flight_.events_size();
       }
@@ -103,7 +111,7 @@ class StreamBridge final
     {
       absl::MutexLock lock(&mu_);
       closed_ = true;
-      queue_.clear();  // The batch in flight is apart and stays until OnWriteDone().
+      ClearQueueLocked();  // The batch in flight is apart and stays until OnWriteDone().
       if (!finish_requested_) {
         finish_requested_ = true;
         final_status_ = absl::CancelledError("cancelled by the client");
@@ -131,14 +139,16 @@ class StreamBridge final
     {
       absl::MutexLock lock(&mu_);
       if (closed_ || finish_requested_) return false;
-      if (queue_.size() >= limits_.hard_limit) {
+      const size_t size = event.ByteSizeLong();
+      if (queue_.size() >= limits_.hard_limit ||
+          (!queue_.empty() && queued_bytes_ + size > limits_.max_bytes)) {
         TrafficCounters::Get().StreamEventDropped();
         ++dropped_pending_;
         ++dropped_total_;
         return false;
       }
       FlushDroppedLocked();
-      queue_.push_back(std::move(event));
+      PushLocked(std::move(event));
       schedule = !writing_ && !flush_scheduled_;
       flush_scheduled_ |= schedule;
     }
@@ -165,7 +175,8 @@ class StreamBridge final
 
   bool Writable() const override {
     absl::MutexLock lock(&mu_);
-    return !closed_ && queue_.size() < limits_.high_water;
+    return !closed_ && queue_.size() < limits_.high_water &&
+           queued_bytes_ < limits_.max_bytes / 2;
   }
 
   void NotifyWhenWritable(std::function<void()> resume) override {
@@ -173,7 +184,7 @@ class StreamBridge final
     {
       absl::MutexLock lock(&mu_);
       if (closed_) return;
-      if (queue_.size() <= limits_.high_water / 2) {
+      if (LowWaterLocked()) {
         now = true;
       } else {
         resume_ = std::move(resume);
@@ -193,7 +204,7 @@ class StreamBridge final
       FlushDroppedLocked();
       // Beyond hard_limit: the closing events' room is reserved.
       if (!closed_) {
-        for (Event& event : closing) queue_.push_back(std::move(event));
+        for (Event& event : closing) PushLocked(std::move(event));
       }
       action = NextActionLocked();
     }
@@ -213,6 +224,10 @@ class StreamBridge final
     absl::MutexLock lock(&mu_);
     return queue_.size();
   }
+  size_t queued_bytes() const {
+    absl::MutexLock lock(&mu_);
+    return queued_bytes_;
+  }
 
  private:
   struct Action {
@@ -226,8 +241,23 @@ class StreamBridge final
   // The pending resume callback once the waiting queue (what a new batch has
   // not taken) is down to the low-water mark. Call after NextActionLocked().
   std::function<void()> TakeResumeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!resume_ || queue_.size() > limits_.high_water / 2) return nullptr;
+    if (!resume_ || !LowWaterLocked()) return nullptr;
     return std::exchange(resume_, nullptr);
+  }
+
+  bool LowWaterLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return queue_.size() <= limits_.high_water / 2 &&
+           queued_bytes_ <= limits_.max_bytes / 4;
+  }
+
+  void PushLocked(Event event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    queued_bytes_ += event.ByteSizeLong();
+    queue_.push_back(std::move(event));
+  }
+
+  void ClearQueueLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    queue_.clear();
+    queued_bytes_ = 0;
   }
 
   // Puts a Dropped notice in the queue for drops not yet reported. It may take
@@ -240,7 +270,7 @@ class StreamBridge final
     dropped->set_total(dropped_total_);
     dropped->set_reason("the client read too slowly; the agent's stream queue was full");
     dropped_pending_ = 0;
-    queue_.push_back(std::move(notice));
+    PushLocked(std::move(notice));
   }
 
   // Decides the next writer call. The batch in flight is a member of its own,
@@ -253,7 +283,9 @@ class StreamBridge final
       size_t bytes = 0;
       while (!queue_.empty() && in_flight_.events_size() < kMaxEventsPerMessage &&
              (in_flight_.events_size() == 0 || bytes < kMaxBytesPerMessage)) {
-        bytes += queue_.front().ByteSizeLong();
+        const size_t size = queue_.front().ByteSizeLong();
+        bytes += size;
+        queued_bytes_ -= size;
         *in_flight_.add_events() = std::move(queue_.front());
         queue_.pop_front();
       }
@@ -285,6 +317,7 @@ class StreamBridge final
   mutable absl::Mutex mu_;
   Writer* writer_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::deque<Event> queue_ ABSL_GUARDED_BY(mu_);  // waiting, not in flight
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // queue_'s encoded size
   Batch in_flight_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool flush_scheduled_ ABSL_GUARDED_BY(mu_) = false;

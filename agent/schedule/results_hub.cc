@@ -31,10 +31,7 @@ void EndOnLoop(EventLoop* loop,
 
 std::shared_ptr<ResultsHub::Bridge> ResultsHub::Subscribe(
     std::vector<std::string> probes) {
-  StreamLimits limits;
-  limits.high_water = queue_capacity_;
-  limits.hard_limit = queue_capacity_;
-  auto bridge = std::make_shared<Bridge>(loop_, limits);
+  auto bridge = std::make_shared<Bridge>(loop_, queue_);
   bool ended;
   {
     absl::MutexLock lock(&mu_);

@@ -21,8 +21,7 @@ class ResultsHub {
  public:
   using Bridge = StreamBridge<v1::WatchResultsEvent, v1::WatchResultsEvents>;
 
-  ResultsHub(EventLoop* loop, size_t queue_capacity)
-      : loop_(loop), queue_capacity_(queue_capacity) {}
+  ResultsHub(EventLoop* loop, StreamLimits queue) : loop_(loop), queue_(queue) {}
 
   // A new subscriber to the results of the probes named in `probes` (all
   // when empty). The hub holds it weakly: it goes when its stream is done.
@@ -47,7 +46,7 @@ class ResultsHub {
   std::vector<Subscriber> Live() const;
 
   EventLoop* const loop_;
-  const size_t queue_capacity_;
+  const StreamLimits queue_;  // each subscriber's
   mutable absl::Mutex mu_;
   mutable std::vector<Subscriber> subscribers_ ABSL_GUARDED_BY(mu_);
   bool ended_ ABSL_GUARDED_BY(mu_) = false;

@@ -125,13 +125,16 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   agent->policy_ = std::make_unique<PolicyHolder>(options.policy);
   // One count of each caller's probes and watches, held by what runs.
   std::shared_ptr<CallerSlots> slots = CallerSlots::Create();
+  const StreamLimits queue = {.high_water = options.stream_queue_capacity,
+                              .hard_limit = options.stream_queue_capacity,
+                              .max_bytes = options.stream_queue_bytes};
   agent->probes_service_ = std::make_unique<ProbesService>(
-      agent->loop_.get(), agent->registry_.get(), agent->blocking_.get(),
-      options.stream_queue_capacity, agent->policy_.get(), slots);
+      agent->loop_.get(), agent->registry_.get(), agent->blocking_.get(), queue,
+      agent->policy_.get(), slots);
 
   agent->metrics_ = std::make_unique<metrics::Registry>();
   agent->results_hub_ =
-      std::make_unique<ResultsHub>(agent->loop_.get(), options.stream_queue_capacity);
+      std::make_unique<ResultsHub>(agent->loop_.get(), queue);
   agent->schedule_metrics_ =
       std::make_unique<ScheduleMetrics>(agent->metrics_.get(), agent->results_hub_.get());
   agent->scheduler_ = std::make_unique<Scheduler>(

@@ -45,6 +45,8 @@ struct AgentOptions {
   std::string
       unix_socket_group;  // empty: `netprobe` if the host has it, else the agent's
   size_t stream_queue_capacity = 256;
+  // Bytes of events queued per stream (StreamLimits::max_bytes).
+  size_t stream_queue_bytes = size_t{8} << 20;
   absl::Duration shutdown_grace = absl::Seconds(5);
   // UDP echo responders ("PORT", "ADDR:PORT"); none by default.
   std::vector<std::string> udp_echo;

@@ -49,8 +49,9 @@ class CallGuard {
   void SetTcpPorts(std::vector<uint16_t> ports);
 
   // A finished call on connection `peer` (gRPC's peer string); `reset`: the
-  // client cancelled it. `shown_peer`, `identity`, `method`, `code` are its
-  // audit line's. Returns whether to write that line (false: summarised).
+  // client cancelled it before the agent answered. `shown_peer`, `identity`,
+  // `method`, `code` are its audit line's. Returns whether to write that line
+  // (false: summarised).
   bool OnCallFinished(absl::string_view peer, absl::string_view shown_peer,
                       absl::string_view identity, absl::string_view method,
                       absl::string_view code, bool reset);

@@ -23,12 +23,12 @@
 namespace netprobe {
 
 ProbesService::ProbesService(EventLoop* loop, ProbeRegistry* registry,
-                             BlockingPool* blocking, size_t queue_capacity,
+                             BlockingPool* blocking, StreamLimits queue,
                              PolicyHolder* policy, std::shared_ptr<CallerSlots> slots)
     : loop_(loop),
       registry_(registry),
       blocking_(blocking),
-      queue_capacity_(queue_capacity),
+      queue_(queue),
       policy_(policy),
       slots_(slots != nullptr ? std::move(slots) : CallerSlots::Create()) {
   // probes.proto defines only the service, so nothing else pulls its generated
@@ -89,8 +89,8 @@ grpc::ServerWriteReactor<Batch>* ProbesService::Serve(
     std::shared_ptr<void> slot, std::optional<size_t> high_water) {
   using Reactor = StreamReactor<Event, Batch>;
   if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
-  StreamLimits limits;
-  limits.high_water = high_water.value_or(queue_capacity_);
+  StreamLimits limits = queue_;
+  limits.high_water = high_water.value_or(queue_.high_water);
   limits.hard_limit =
       limits.high_water + (beyond_high_water ? beyond_high_water(*plan) : 0);
   auto bridge = std::make_shared<typename Reactor::Bridge>(loop_, limits);

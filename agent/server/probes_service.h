@@ -33,7 +33,7 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
   // its own. Probes hold their slot, not this service: the registry may
   // destroy them after the service is gone.
   ProbesService(EventLoop* loop, ProbeRegistry* registry, BlockingPool* blocking,
-                size_t queue_capacity, PolicyHolder* policy = nullptr,
+                StreamLimits queue, PolicyHolder* policy = nullptr,
                 std::shared_ptr<CallerSlots> slots = nullptr);
 
   // Which probes this build serves, for GetInfo.
@@ -109,7 +109,7 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
   EventLoop* const loop_;
   ProbeRegistry* const registry_;
   BlockingPool* const blocking_;
-  const size_t queue_capacity_;
+  const StreamLimits queue_;  // each stream's, before a probe's adjustments
   PolicyHolder* const policy_;
   absl::Mutex mu_;
   std::vector<std::string> own_tcp_listeners_ ABSL_GUARDED_BY(mu_);

@@ -68,6 +68,9 @@ class RpcLogInterceptor final : public grpc::experimental::Interceptor {
         }
       }
     }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE)) {
+      sent_message_ = true;
+    }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       status_ = methods->GetSendStatus();
       duration_ = MonotonicNow() - start_;
@@ -78,7 +81,12 @@ class RpcLogInterceptor final : public grpc::experimental::Interceptor {
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_CLOSE)) {
       closed_ = true;
-      reset_ = info_->server_context()->IsCancelled();
+      // Only a callback-API call may ask here: a synchronous one's
+      // IsCancelled() plucks this very close from its queue and recurses
+      // (reflection is the agent's one synchronous service).
+      reset_ = dynamic_cast<grpc::CallbackServerContext*>(info_->server_context()) !=
+                   nullptr &&
+               info_->server_context()->IsCancelled();
       if (status_) Finished();
     }
     methods->Proceed();
@@ -88,8 +96,13 @@ class RpcLogInterceptor final : public grpc::experimental::Interceptor {
   void Finished() {
     finished_ = true;
     const char* code = reset_ ? "CANCELLED" : CodeName(status_->error_code());
-    if (guard_ == nullptr || guard_->OnCallFinished(peer_, caller_.peer, caller_.identity,
-                                                    info_->method(), code, reset_)) {
+    // Only a reset before any answer counts against the rapid-reset budget:
+    // a client that read results and then cancelled (Ctrl-C, a monitor
+    // that has what it wanted) made the agent do the work it asked for.
+    const bool unanswered_reset = reset_ && !sent_message_;
+    if (guard_ == nullptr ||
+        guard_->OnCallFinished(peer_, caller_.peer, caller_.identity, info_->method(),
+                               code, unanswered_reset)) {
       std::string line = absl::StrFormat(
           "rpc peer=%s identity=%s method=%s request={%s} code=%s duration=%.1fms",
           caller_.peer, caller_.identity.empty() ? "-" : caller_.identity,
@@ -120,6 +133,7 @@ class RpcLogInterceptor final : public grpc::experimental::Interceptor {
   std::string peer_;
   bool closed_ = false;
   bool reset_ = false;
+  bool sent_message_ = false;
   bool finished_ = false;
 };
 

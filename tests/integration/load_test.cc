@@ -37,6 +37,7 @@
 #include "agent/probes/traffic_counters.h"
 #include "agent/server/agent_server.h"
 #include "agent/server/stream_reactor.h"
+#include "common/posix_error.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 #include "tests/test_support/ports.h"
 #include "tests/test_support/proc_self.h"
@@ -255,6 +256,12 @@ class LoadTest : public ::testing::Test {
     AgentOptions options;
     options.listen = {socket_};
     options.shutdown_grace = absl::Seconds(3);
+    // One caller holds 1,000 streams here: above the default limits (64 per
+    // caller, 1,024 in all), which the load is not about.
+    v1::Policy policy;
+    policy.mutable_limits()->set_concurrent_probes_per_client(5000);
+    policy.mutable_limits()->set_concurrent_probes_total(5000);
+    NETPROBE_ASSIGN_OR_RETURN(options.policy, Policy::Build(policy));
     return AgentServer::Start(options);
   }
 

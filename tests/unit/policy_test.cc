@@ -83,6 +83,24 @@ TEST(Policy, IdentityRulesEnableProbesAndReplaceLimits) {
   EXPECT_EQ(policy->LimitsFor(Anonymous()).max_duration().seconds(), 60);
 }
 
+// Issue 17: concurrency limits are on without a policy saying so; a policy
+// or an identity rule replaces them.
+TEST(Policy, ConcurrencyLimitsHaveDefaults) {
+  auto none = Make("");
+  EXPECT_EQ(none->LimitsFor(Anonymous()).concurrent_probes_per_client(), 64u);
+  EXPECT_EQ(none->LimitsFor(Anonymous()).concurrent_probes_total(), 1024u);
+  EXPECT_EQ(Policy::Default()
+                ->LimitsFor(Identified("unix:uid=0(root)"))
+                .concurrent_probes_per_client(),
+            64u);
+  auto set = Make(R"(
+    limits { concurrent_probes_per_client: 8 concurrent_probes_total: 100 }
+    identities { identity: "x509:ops" limits { concurrent_probes_per_client: 500 } })");
+  EXPECT_EQ(set->LimitsFor(Anonymous()).concurrent_probes_per_client(), 8u);
+  EXPECT_EQ(set->LimitsFor(Anonymous()).concurrent_probes_total(), 100u);
+  EXPECT_EQ(set->LimitsFor(Identified("x509:ops")).concurrent_probes_per_client(), 500u);
+}
+
 TEST(Policy, BadConfigNamesTheField) {
   v1::Policy config;
   config.add_enabled_probes("Tcpdump");

@@ -54,8 +54,8 @@ TEST(ProbesServiceTest, ProbesRegisteredAtShutdownOutliveTheService) {
   auto registry = std::make_unique<ProbeRegistry>(loop->get());
   auto blocking = std::make_unique<BlockingPool>();
   std::shared_ptr<CallerSlots> slots = CallerSlots::Create();
-  auto service = std::make_unique<ProbesService>(loop->get(), registry.get(),
-                                                 blocking.get(), 16, nullptr, slots);
+  auto service = std::make_unique<ProbesService>(
+      loop->get(), registry.get(), blocking.get(), StreamLimits{16, 16}, nullptr, slots);
   UniqueFd target;
   const uint16_t port = BindLoopbackUdp(&target);
 
@@ -97,6 +97,25 @@ TEST(CallerSlotsTest, LimitNamesTheRuleAndFreesWithTheSlot) {
   EXPECT_THAT(slots->Take("token:other", limits), IsOk());
   first->reset();
   EXPECT_THAT(slots->Take("unix", limits), IsOk());
+}
+
+// All callers together are held to concurrent_probes_total.
+TEST(CallerSlotsTest, TotalLimitCountsEveryCaller) {
+  std::shared_ptr<CallerSlots> slots = CallerSlots::Create();
+  v1::PolicyLimits limits;
+  limits.set_concurrent_probes_per_client(10);
+  limits.set_concurrent_probes_total(2);
+  auto a = slots->Take("unix:uid=1000(alice)", limits);
+  auto b = slots->Take("token:ci", limits);
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  auto c = slots->Take("x509:ops", limits);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(
+      std::string(c.status().message()),
+      ::testing::HasSubstr("policy.limits.concurrent_probes_total: the agent runs 2"));
+  b->reset();
+  EXPECT_THAT(slots->Take("x509:ops", limits), IsOk());
 }
 
 }  // namespace

@@ -83,7 +83,7 @@ class ResultsHubTest : public ::testing::Test {
 TEST_F(ResultsHubTest, SlowSubscriberLosesCountedResultsOthersGetAll) {
   constexpr size_t kQueue = 16;
   constexpr int kResults = 100;
-  ResultsHub hub(loop_.get(), kQueue);
+  ResultsHub hub(loop_.get(), StreamLimits{kQueue, kQueue});
   auto fast = hub.Subscribe({});
   auto stuck = hub.Subscribe({});
   auto other = hub.Subscribe({"b"});

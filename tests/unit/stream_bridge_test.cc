@@ -512,6 +512,55 @@ TEST_F(StreamBridgeTest, DropsAtHardLimitThenSendsDroppedNoticeBeforeNextEvent) 
   EXPECT_EQ(bridge->delivered(), 12u);  // the notices are events too
 }
 
+// Issue 17: the queue is bounded in bytes too: big events (banners, packets)
+// from a slow reader cost at most max_bytes, whatever the event count.
+TEST_F(StreamBridgeTest, QueueIsBoundedInBytesAndDropsAreCounted) {
+  auto bridge = std::make_shared<Bridge>(
+      loop_.get(),
+      StreamLimits{.high_water = 1000, .hard_limit = 1000, .max_bytes = 10000});
+  bridge->Attach(&writer_);
+  EXPECT_TRUE(Emit(*bridge, BigAttempt(1, 3000)));  // in flight: apart from the queue
+  EXPECT_TRUE(Emit(*bridge, BigAttempt(2, 3000)));
+  EXPECT_TRUE(bridge->Writable());  // ~3 KB queued: below half
+  EXPECT_TRUE(Emit(*bridge, BigAttempt(3, 3000)));
+  EXPECT_FALSE(bridge->Writable());  // ~6 KB: above half, pausing probes stop
+  EXPECT_TRUE(Emit(*bridge, BigAttempt(4, 3000)));
+  EXPECT_FALSE(Emit(*bridge, BigAttempt(5, 3000)));  // would pass 10,000 bytes
+  EXPECT_TRUE(Emit(*bridge, Attempt(6)));            // a small one still fits
+  EXPECT_EQ(bridge->dropped_total(), 1u);
+  EXPECT_LE(bridge->queued_bytes(), 10000u);
+  EXPECT_GT(bridge->queued_bytes(), 9000u);
+  CompleteAll(*bridge);
+  EXPECT_EQ(bridge->queued_bytes(), 0u);
+  EXPECT_TRUE(bridge->Writable());
+  EXPECT_TRUE(Emit(*bridge, Attempt(7)));
+  CompleteAll(*bridge);
+  // The notice goes before the next event queued after the drop.
+  EXPECT_THAT(writer_.Batches(), ElementsAre("a1", "a2 a3 a4 d1/1 a6", "a7"));
+  // An event bigger than the whole limit still goes out, alone.
+  EXPECT_TRUE(Emit(*bridge, BigAttempt(8, 20000)));
+  CompleteAll(*bridge);
+  EXPECT_EQ(bridge->dropped_total(), 1u);
+}
+
+// Pausing probes resume once the queue is down to a quarter of its bytes.
+TEST_F(StreamBridgeTest, ResumesAtAQuarterOfTheBytes) {
+  auto bridge = std::make_shared<Bridge>(
+      loop_.get(),
+      StreamLimits{.high_water = 1000, .hard_limit = 1000, .max_bytes = 10000});
+  EXPECT_TRUE(Emit(*bridge, BigAttempt(1, 3000)));  // unattached: all of it queued
+  EXPECT_TRUE(Emit(*bridge, BigAttempt(2, 3000)));
+  EXPECT_FALSE(bridge->Writable());
+  bool resumed = false;
+  bridge->NotifyWhenWritable([&] { resumed = true; });
+  RunPosted();
+  EXPECT_FALSE(resumed);
+  bridge->Attach(&writer_);  // both leave in one batch: the queue is empty
+  RunPosted();
+  EXPECT_TRUE(resumed);
+  CompleteAll(*bridge);
+}
+
 TEST_F(StreamBridgeTest, NoticeIsQueuedWhenRoomFreesNotWhenDropsHappen) {
   auto bridge = MakeBridge(2, 2);
   EXPECT_TRUE(Emit(*bridge, Attempt(1)));
@@ -1325,9 +1374,10 @@ class StreamBridgeContractTest : public ::testing::Test {
     ASSERT_THAT(loop, IsOk());
     loop_ = *std::move(loop);
   }
-  std::shared_ptr<TrackedBridge> MakeBridge(size_t high_water, size_t hard_limit) {
-    return std::make_shared<TrackedBridge>(loop_.get(),
-                                           StreamLimits{high_water, hard_limit});
+  std::shared_ptr<TrackedBridge> MakeBridge(size_t high_water, size_t hard_limit,
+                                            size_t max_bytes = StreamLimits{}.max_bytes) {
+    return std::make_shared<TrackedBridge>(
+        loop_.get(), StreamLimits{high_water, hard_limit, max_bytes});
   }
   // Emits `event` in a loop round of its own (see StreamBridgeTest::Emit).
   bool Emit(TrackedBridge& bridge, TrackedEvent event) {
@@ -1415,7 +1465,7 @@ TEST_F(StreamBridgeContractTest, DetachLeavesTheBatchInFlightAlone) {
 // events while it holds fewer than kMaxBytesPerMessage bytes.
 TEST_F(StreamBridgeContractTest, ByteBoundStopsAtExactlyAMebibyte) {
   constexpr size_t kMax = kMaxBytesPerMessage;
-  auto shared = MakeBridge(100, 100);
+  auto shared = MakeBridge(100, 100, 16 * kMax);  // all of it queued before Attach
   TrackedBridge& bridge = *shared;
   ASSERT_TRUE(Emit(bridge, TrackedEvent(1, kMax / 2)));
   ASSERT_TRUE(Emit(bridge, TrackedEvent(2, kMax / 2)));  // exactly kMax: ends the batch
