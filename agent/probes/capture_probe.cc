@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -83,9 +84,7 @@ void CaptureProbe::Begin() {
   Emit(std::move(event));
   duration_timer_ = loop_->RunAfter(plan_.duration, [this] {
     duration_timer_ = 0;
-    EndCapture(
-        v1::StreamEnd::REASON_LIMIT,
-        absl::StrCat("duration ", absl::FormatDuration(plan_.duration), " reached"));
+    StartDrain();
   });
   stats_timer_ = loop_->RunAfter(kStatsInterval, [this] { OnStatsTimer(); });
 }
@@ -93,16 +92,19 @@ void CaptureProbe::Begin() {
 void CaptureProbe::OnReadable() {
   int handled = 0;
   absl::Status failed;
-  while (handled < kMaxPacketsPerWake && !limit_reached_) {
+  while (handled < kMaxPacketsPerWake && !limit_reached_ &&
+         !(draining_ && drain_left_ == 0)) {
+    int want = kMaxPacketsPerWake - handled;
+    if (draining_) want = static_cast<int>(std::min<uint64_t>(drain_left_, want));
     absl::StatusOr<int> n =
-        pcap_->Dispatch(kMaxPacketsPerWake - handled,
-                        [this](const PcapHandle::Frame& f) { OnPacket(f); });
+        pcap_->Dispatch(want, [this](const PcapHandle::Frame& f) { OnPacket(f); });
     if (!n.ok()) {
       failed = n.status();
       break;
     }
     if (*n == 0) break;
     handled += *n;
+    if (draining_) drain_left_ -= std::min<uint64_t>(drain_left_, *n);
   }
   // The handle is closed only here, never inside its own dispatch callback.
   if (limit_reached_) return EndCapture(v1::StreamEnd::REASON_LIMIT, limit_detail_);
@@ -115,6 +117,7 @@ void CaptureProbe::OnReadable() {
         v1::StreamEnd::REASON_FAILED,
         absl::StrCat("capture on '", plan_.interface, "' stopped: ", failed.message()));
   }
+  if (draining_ && drain_left_ == 0) return EndDuration();
   EmitBatch();
 }
 
@@ -150,6 +153,37 @@ void CaptureProbe::OnPacket(const PcapHandle::Frame& frame) {
   }
 }
 
+void CaptureProbe::StartDrain() {
+  if (pcap_ == nullptr || !watching_) return EndDuration();
+  absl::StatusOr<PcapHandle::Stats> now = pcap_->ReadStats();
+  if (!now.ok()) return EndDuration();
+  kernel_ = *now;
+  final_stats_ = true;
+  // What the kernel counted as received and is neither delivered nor dropped
+  // is still in the ring, some of it in a block the kernel has not handed
+  // over yet (TPACKET_V3 retires a block after the buffer timeout): exactly
+  // that many packets are taken (FIFO), so that at the end
+  // received == delivered + dropped by the agent + dropped by the kernel.
+  const uint64_t accounted = delivered_ + agent_dropped_ + kernel_.kernel_dropped;
+  drain_left_ = kernel_.received > accounted ? kernel_.received - accounted : 0;
+  draining_ = true;
+  OnReadable();
+  if (finished() || drain_left_ == 0) return;
+  drain_timer_ = loop_->RunAfter(kDrainWait, [this] {
+    drain_timer_ = 0;
+    // Not handed over in time: discarded with the handle, so dropped by us.
+    agent_dropped_ += drain_left_;
+    TrafficCounters::Get().CapturePacketDropped(drain_left_);
+    drain_left_ = 0;
+    EndDuration();
+  });
+}
+
+void CaptureProbe::EndDuration() {
+  EndCapture(v1::StreamEnd::REASON_LIMIT,
+             absl::StrCat("duration ", absl::FormatDuration(plan_.duration), " reached"));
+}
+
 void CaptureProbe::EmitBatch() {
   if (batch_.packets().packets_size() == 0) return;
   // Started while the sink was writable: within the queue's high-water mark.
@@ -177,7 +211,7 @@ void CaptureProbe::OnStatsTimer() {
 }
 
 v1::CaptureEvent CaptureProbe::StatsEvent() {
-  if (pcap_ != nullptr && watching_) {
+  if (pcap_ != nullptr && watching_ && !final_stats_) {
     if (absl::StatusOr<PcapHandle::Stats> now = pcap_->ReadStats(); now.ok()) {
       kernel_ = *now;
     }
@@ -229,10 +263,13 @@ std::string CaptureProbe::ShutdownDetail() const {
 void CaptureProbe::Release() {
   if (duration_timer_ != 0) loop_->Cancel(duration_timer_);
   if (stats_timer_ != 0) loop_->Cancel(stats_timer_);
-  duration_timer_ = stats_timer_ = 0;
+  if (drain_timer_ != 0) loop_->Cancel(drain_timer_);
+  duration_timer_ = stats_timer_ = drain_timer_ = 0;
   if (pcap_ != nullptr && watching_) {
-    if (absl::StatusOr<PcapHandle::Stats> last = pcap_->ReadStats(); last.ok()) {
-      kernel_ = *last;
+    if (!final_stats_) {
+      if (absl::StatusOr<PcapHandle::Stats> last = pcap_->ReadStats(); last.ok()) {
+        kernel_ = *last;
+      }
     }
     loop_->Unwatch(pcap_->fd());
     watching_ = false;

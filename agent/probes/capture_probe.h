@@ -46,6 +46,9 @@ class CaptureProbe final : public ProbeBase<v1::CaptureEvent> {
   // (so a flood cannot starve the loop's other work).
   static constexpr int kMaxBatchPackets = 1024;
   static constexpr int kMaxPacketsPerWake = 4096;
+  // Longest wait at the duration's end for packets the kernel counted but
+  // has not handed over (several of libpcap's 10 ms block timeouts).
+  static constexpr absl::Duration kDrainWait = absl::Milliseconds(100);
 
   CaptureProbe(CapturePlan plan, EventLoop* loop, BlockingWork work,
                std::shared_ptr<Sink> sink, std::function<void()> done);
@@ -61,6 +64,13 @@ class CaptureProbe final : public ProbeBase<v1::CaptureEvent> {
   void OnReadable();
   void OnPacket(const PcapHandle::Frame& frame);
   void EmitBatch();
+  // At the duration's end: reads the final pcap_stats and takes from the ring
+  // the packets they count as received but not yet read, waiting up to
+  // kDrainWait for the kernel to hand them over; what it does not hand over
+  // is counted as dropped by the agent. So every packet is delivered or
+  // counted as dropped (tcpdump leaves those uncounted).
+  void StartDrain();
+  void EndDuration();
   void OnStatsTimer();
   v1::CaptureEvent StatsEvent();
   // A limit was reached or the capture failed: the batch so far, then the
@@ -96,6 +106,10 @@ class CaptureProbe final : public ProbeBase<v1::CaptureEvent> {
   bool limit_reached_ = false;
   std::string limit_detail_;
   PcapHandle::Stats kernel_;  // last pcap_stats read
+  bool final_stats_ = false;  // kernel_ is the final read (StartDrain)
+  bool draining_ = false;     // the duration is over: only drain_left_ more
+  uint64_t drain_left_ = 0;
+  EventLoop::TimerId drain_timer_ = 0;
   uint64_t delivered_ = 0;
   uint64_t delivered_bytes_ = 0;
   uint64_t agent_dropped_ = 0;

@@ -26,8 +26,8 @@ class TrafficCounters {
     sent_[static_cast<int>(probe)].fetch_add(1, std::memory_order_relaxed);
   }
   void StreamEventDropped() { stream_dropped_.fetch_add(1, std::memory_order_relaxed); }
-  void CapturePacketDropped() {
-    capture_dropped_.fetch_add(1, std::memory_order_relaxed);
+  void CapturePacketDropped(uint64_t packets = 1) {
+    capture_dropped_.fetch_add(packets, std::memory_order_relaxed);
   }
 
   uint64_t sent(int probe) const { return sent_[probe].load(std::memory_order_relaxed); }

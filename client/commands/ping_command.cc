@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/commands/cadence_args.h"
+#include "client/commands/local_tallies.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -17,44 +18,7 @@
 #include "netprobe/v1/probes.grpc.pb.h"
 
 namespace netprobe::client {
-namespace {
-
-// What the client saw per target, so Ctrl-C on an endless run still prints
-// ping's statistics (the agent's summaries do not come after a cancel).
-class LocalTallies {
- public:
-  void Add(const v1::PingReply& reply) {
-    Entry& entry = entries_[reply.target().host()];
-    entry.target = reply.target();
-    if (reply.duplicate()) {
-      entry.tally.RecordDuplicate();
-    } else {
-      entry.tally.Record(reply.result().outcome(),
-                         reply.result().outcome() == v1::OUTCOME_OK
-                             ? std::optional<absl::Duration>(FromProto(reply.rtt()))
-                             : std::nullopt);
-    }
-  }
-  std::vector<v1::TargetSummary> Summaries() const {
-    std::vector<v1::TargetSummary> out;
-    for (const auto& [host, entry] : entries_) {
-      v1::TargetSummary summary;
-      *summary.mutable_target() = entry.target;
-      entry.tally.Fill(&summary);
-      out.push_back(std::move(summary));
-    }
-    return out;
-  }
-
- private:
-  struct Entry {
-    v1::Endpoint target;
-    TargetTally tally;
-  };
-  std::map<std::string, Entry> entries_;
-};
-
-}  // namespace
+namespace {}  // namespace
 
 std::vector<OptionSpec> PingOptions() {
   return {
@@ -132,7 +96,9 @@ int RunPing(const CommandContext& ctx) {
       if (ctx.json) WriteJsonLine(ctx.out, event);
       std::string text;
       if (event.has_reply()) {
-        tallies.Add(event.reply());
+        const v1::PingReply& reply = event.reply();
+        tallies.Add(reply.target(), reply.result().outcome(), FromProto(reply.rtt()),
+                    reply.duplicate());
         if (!fping_style && announced.insert(event.reply().target().host()).second) {
           text = FormatPingHeader(event.reply().target(), size);
         }

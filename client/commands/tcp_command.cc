@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/commands/cadence_args.h"
+#include "client/commands/local_tallies.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -107,14 +108,29 @@ int RunTcp(const CommandContext& ctx) {
       stub->TcpConnect(&context, *request);
   v1::TcpConnectEvents batch;
   bool any_target_unreached = false;
+  LocalTallies tallies;  // for the statistics after Ctrl-C, as tcping prints
   while (reader->Read(&batch)) {
     for (const v1::TcpConnectEvent& event : batch.events()) {
+      if (event.has_attempt()) {
+        const v1::TcpAttempt& attempt = event.attempt();
+        tallies.Add(attempt.target(), attempt.result().outcome(),
+                    FromProto(attempt.connect_time()));
+      }
       any_target_unreached |= ShowTcpEvent(ctx, event);
     }
     std::fflush(ctx.out);  // Pipelines see each batch as it arrives.
   }
   const grpc::Status status = reader->Finish();
-  if (interrupt.interrupted()) return kExitInterrupted;
+  if (interrupt.interrupted()) {
+    // The agent stopped at the cancel; the statistics are what this client saw.
+    for (const v1::TargetSummary& summary : tallies.Summaries()) {
+      v1::TcpConnectEvent event;
+      *event.mutable_summary() = summary;
+      ShowTcpEvent(ctx, event);
+    }
+    std::fflush(ctx.out);
+    return kExitInterrupted;
+  }
   if (!status.ok()) return ReportRpcError(ctx, "tcp", status);
   return any_target_unreached ? kExitProbeFailed : kExitOk;
 }

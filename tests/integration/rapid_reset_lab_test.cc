@@ -21,7 +21,8 @@
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe::testing {
-namespace {
+// Named, not anonymous: unity builds put several test files in one unit.
+namespace rapid_reset_lab {
 
 using ::testing::HasSubstr;
 
@@ -156,5 +157,5 @@ TEST(RapidResetLabTest, FloodOfResetStreamsIsBoundedAndTheAgentServesOn) {
   EXPECT_THAT(log, HasSubstr("message=\"reset by the client"));
 }
 
-}  // namespace
+}  // namespace rapid_reset_lab
 }  // namespace netprobe::testing

@@ -47,6 +47,18 @@ class FakePcap final : public PcapHandle {
     const uint64_t one = 1;
     ASSERT_EQ(write(event_.get(), &one, sizeof(one)), 8);
   }
+  // Counted by the kernel but still in a block it has not handed over
+  // (TPACKET_V3 before the block's timeout): not readable until HandOver.
+  void ArriveHeld(std::vector<uint8_t> packet) {
+    held_.push_back(std::move(packet));
+    ++state_->received;
+  }
+  void HandOver() {
+    for (auto& packet : held_) queued_.push_back(std::move(packet));
+    held_.clear();
+    const uint64_t one = 1;
+    ASSERT_EQ(write(event_.get(), &one, sizeof(one)), 8);
+  }
 
   absl::StatusOr<Filter> Compile(const std::string& filter) override {
     if (filter == "bad") return absl::InvalidArgumentError("syntax error");
@@ -86,6 +98,7 @@ class FakePcap final : public PcapHandle {
   std::shared_ptr<PcapState> state_;
   UniqueFd event_;
   std::deque<std::vector<uint8_t>> queued_;
+  std::vector<std::vector<uint8_t>> held_;
   std::string compiled_;
 };
 
@@ -134,10 +147,14 @@ class CaptureProbeTest : public ::testing::Test {
       opener_.last_->Arrive(std::vector<uint8_t>(size, static_cast<uint8_t>(i)));
     }
   }
-  // Every job queued on the worker so far has run (and posted its result).
-  void DrainWorker() {
-    DrainPool(work_, BlockingPool::Queue::kDiagnostics);
+  void ArriveHeld(int count, size_t size = 60) {
+    ASSERT_TRUE(opener_.state_->open);
+    for (int i = 0; i < count; ++i) {
+      opener_.last_->ArriveHeld(std::vector<uint8_t>(size, static_cast<uint8_t>(i)));
+    }
   }
+  // Every job queued on the worker so far has run (and posted its result).
+  void DrainWorker() { DrainPool(work_, BlockingPool::Queue::kDiagnostics); }
   size_t PacketsDelivered() const {
     size_t n = 0;
     for (const auto& e : sink_->events())
@@ -248,6 +265,39 @@ TEST_F(CaptureProbeTest, DurationEndsItOnTheClock) {
   RunFor(*loop_, clock_, absl::Milliseconds(1));
   ExpectClosing(v1::StreamEnd::REASON_LIMIT, "duration 3s reached");
   EXPECT_EQ(FinalStats().delivered(), 2u);
+  ExpectReleased();
+}
+
+TEST_F(CaptureProbeTest, AtTheDurationsEndPacketsTheKernelCountedAreStillDelivered) {
+  plan_.duration = absl::Seconds(3);
+  StartProbe();
+  Arrive(2);
+  ArriveHeld(3);
+  RunFor(*loop_, clock_, absl::Seconds(3));
+  EXPECT_FALSE(sink_->finished()) << "waits for the block the kernel holds";
+  opener_.last_->HandOver();
+  Arrive(4);  // after the final pcap_stats: not counted, not taken
+  RunFor(*loop_, clock_, absl::Milliseconds(1));
+  ExpectClosing(v1::StreamEnd::REASON_LIMIT, "duration 3s reached");
+  EXPECT_EQ(FinalStats().received(), 5u);
+  EXPECT_EQ(FinalStats().delivered(), 5u);
+  EXPECT_EQ(FinalStats().agent_dropped(), 0u);
+  ExpectReleased();
+}
+
+TEST_F(CaptureProbeTest, PacketsNotHandedOverInTimeAreCountedAsDroppedByTheAgent) {
+  plan_.duration = absl::Seconds(3);
+  StartProbe();
+  Arrive(2);
+  ArriveHeld(3);
+  RunFor(*loop_, clock_, absl::Seconds(3));
+  RunFor(*loop_, clock_, CaptureProbe::kDrainWait - absl::Milliseconds(1));
+  EXPECT_FALSE(sink_->finished());
+  RunFor(*loop_, clock_, absl::Milliseconds(1));
+  ExpectClosing(v1::StreamEnd::REASON_LIMIT, "duration 3s reached");
+  EXPECT_EQ(FinalStats().received(), 5u);
+  EXPECT_EQ(FinalStats().delivered(), 2u);
+  EXPECT_EQ(FinalStats().agent_dropped(), 3u);
   ExpectReleased();
 }
 

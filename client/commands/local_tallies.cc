@@ -1,0 +1,29 @@
+#include "client/commands/local_tallies.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace netprobe::client {
+
+void LocalTallies::Add(const v1::Endpoint& target, v1::Outcome outcome,
+                       std::optional<absl::Duration> rtt, bool duplicate) {
+  Entry& entry = entries_[absl::StrCat(target.host(), " ", target.port())];
+  entry.target = target;
+  if (duplicate) {
+    entry.tally.RecordDuplicate();
+  } else {
+    entry.tally.Record(outcome, outcome == v1::OUTCOME_OK ? rtt : std::nullopt);
+  }
+}
+
+std::vector<v1::TargetSummary> LocalTallies::Summaries() const {
+  std::vector<v1::TargetSummary> out;
+  for (const auto& [key, entry] : entries_) {
+    v1::TargetSummary summary;
+    *summary.mutable_target() = entry.target;
+    entry.tally.Fill(&summary);
+    out.push_back(std::move(summary));
+  }
+  return out;
+}
+
+}  // namespace netprobe::client

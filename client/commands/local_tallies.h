@@ -1,0 +1,36 @@
+#ifndef NETPROBE_CLIENT_COMMANDS_LOCAL_TALLIES_H_
+#define NETPROBE_CLIENT_COMMANDS_LOCAL_TALLIES_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/target_tally.h"
+#include "netprobe/v1/common.pb.h"
+
+namespace netprobe::client {
+
+// What the client saw per target (by host and port), so Ctrl-C on a run
+// still prints the classic tool's statistics: the agent's summaries do not
+// come after a cancel. Ping and TCP connect; UDP echo keeps its own (jitter).
+class LocalTallies {
+ public:
+  // One answer or attempt of `target`; `rtt` for an OK one.
+  void Add(const v1::Endpoint& target, v1::Outcome outcome,
+           std::optional<absl::Duration> rtt, bool duplicate = false);
+  // One summary per target seen, in host:port order.
+  std::vector<v1::TargetSummary> Summaries() const;
+
+ private:
+  struct Entry {
+    v1::Endpoint target;
+    TargetTally tally;
+  };
+  std::map<std::string, Entry> entries_;
+};
+
+}  // namespace netprobe::client
+
+#endif  // NETPROBE_CLIENT_COMMANDS_LOCAL_TALLIES_H_
