@@ -72,7 +72,12 @@ std::vector<OptionSpec> AgentOptionSpecs() {
        "mutual TLS: TCP clients must present a certificate signed by a CA in FILE"},
       {0, "metrics-listen", "HOST:PORT",
        "serve Prometheus metrics (/metrics) and blackbox-style probes "
-       "(/probe?module=&target=) over plain HTTP there; port 0: the kernel chooses"},
+       "(/probe?module=&target=) there; port 0: the kernel chooses"},
+      {0, "metrics-web-config", "FILE",
+       "TLS and basic auth for the metrics endpoint: a web config file as Prometheus "
+       "exporters use (tls_server_config, basic_auth_users, http_server_config)"},
+      {0, "metrics-token-file", "FILE",
+       "bearer tokens for the metrics endpoint; FILE: NAME TOKEN per line"},
       {0, "token-file", "FILE",
        "require a bearer token on every call over TCP; FILE: NAME TOKEN per line"},
       {'h', "help", "", "show this help"},
@@ -124,6 +129,8 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
     options.user = config.user();
     options.group = config.group();
     options.metrics_listen = config.metrics_listen();
+    options.metrics_web_config = config.metrics_web_config();
+    options.metrics_token_file = config.metrics_token_file();
     NETPROBE_ASSIGN_OR_RETURN(options.schedule, ValidateSchedule(config));
     if (config.has_shutdown_grace()) {
       options.shutdown_grace = absl::Seconds(config.shutdown_grace().seconds()) +
@@ -174,6 +181,15 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
   if (flags.Has("unix-socket-group"))
     options.unix_socket_group = flags.Get("unix-socket-group");
   if (flags.Has("metrics-listen")) options.metrics_listen = flags.Get("metrics-listen");
+  if (flags.Has("metrics-web-config"))
+    options.metrics_web_config = flags.Get("metrics-web-config");
+  if (flags.Has("metrics-token-file"))
+    options.metrics_token_file = flags.Get("metrics-token-file");
+  if (options.metrics_listen.empty() &&
+      (!options.metrics_web_config.empty() || !options.metrics_token_file.empty())) {
+    return absl::InvalidArgumentError(
+        "--metrics-web-config and --metrics-token-file need --metrics-listen");
+  }
   if (flags.Has("user")) options.user = flags.Get("user");
   if (flags.Has("group")) options.group = flags.Get("group");
   NETPROBE_ASSIGN_OR_RETURN(auto queue, flags.GetUint("stream-queue", 16, 65536));
@@ -263,8 +279,7 @@ int Run(int argc, char** argv) {
                        " listening on ",
                        absl::StrJoin((*agent)->bound_addresses(), " ")));
   if (!(*agent)->metrics_address().empty()) {
-    LogLine(absl::StrCat("netprobe-agent: metrics on http://",
-                         (*agent)->metrics_address(), "/metrics"));
+    LogLine(absl::StrCat("netprobe-agent: metrics on ", (*agent)->metrics_description()));
   }
   for (const std::string& address : (*agent)->udp_echo_addresses()) {
     LogLine(absl::StrCat("netprobe-agent: udp echo responder on ", address));

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libpcap-dev libcap-dev libgtest-dev libgmock-dev libssl-dev
-  libcpp-httplib-dev
+  libcpp-httplib-dev libyaml-cpp-dev libcrypt-dev
   # benchmarks: tests/bench/micro_bench (Google Benchmark)
   libbenchmark-dev
   # fuzzing: clang 14 with its libFuzzer and sanitizer runtimes
@@ -16,6 +16,9 @@ packages=(
   # tests: the lab, faults, foreign tools and a foreign gRPC client
   iproute2 nftables tcpdump iputils-ping socat procps libcap2-bin openssl
   python3 python3-grpcio python3-protobuf python3-yaml util-linux mount
+  # tests: bcrypt hashes for the metrics endpoint's basic auth users, made by
+  # the tool its docs name (htpasswd -B), and curl as an HTTPS client
+  apache2-utils curl
   # tests: a real Prometheus server scrapes the agent in the lab, and promtool
   # (in the same package) checks the /metrics exposition
   prometheus

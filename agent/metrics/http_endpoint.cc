@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -18,6 +20,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -36,6 +39,8 @@ thread_local bool t_reject_connection = false;
 // Set by the request handler when the connection must close after its reply
 // (a request we did not read whole).
 thread_local bool t_close_after_reply = false;
+// The access configuration of the connection the worker serves (null: none).
+thread_local const HttpAccess::Snapshot* t_access = nullptr;
 
 using Clock = std::chrono::steady_clock;
 
@@ -80,31 +85,36 @@ void AddressOf(int fd, bool peer, std::string& ip, int& port) {
   ip = text;
 }
 
-// A connected socket as httplib's request parser reads it: reads buffered
-// (the parser reads headers a byte at a time); each request must arrive
-// whole within the read timeout and kMaxRequestBytes, so a slow or endless
-// request cannot hold a worker or grow memory; each write waits at most the
-// write timeout.
+// A connected socket as httplib's request parser reads it, plain or TLS:
+// reads buffered (the parser reads headers a byte at a time); each request
+// must arrive whole within the read timeout and kMaxRequestBytes, so a slow
+// or endless request cannot hold a worker or grow memory; each write waits
+// at most the write timeout. With TLS the socket is non-blocking and every
+// wait is a poll with the same deadlines.
 class ConnectionStream final : public httplib::Stream {
  public:
-  ConnectionStream(int fd, absl::Duration read_timeout, absl::Duration write_timeout)
-      : fd_(fd), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+  ConnectionStream(int fd, SSL* ssl, absl::Duration read_timeout,
+                   absl::Duration write_timeout)
+      : fd_(fd), ssl_(ssl), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
 
   // Starts the read deadline and byte budget of the next request.
   void BeginRequest() {
     read_deadline_ = Clock::now() + absl::ToChronoNanoseconds(read_timeout_);
     request_bytes_ = 0;
   }
+  // Bytes read and not yet handed to the parser (here or in OpenSSL).
+  bool Buffered() const {
+    return begin_ < end_ || (ssl_ != nullptr && SSL_pending(ssl_) > 0);
+  }
 
   bool is_readable() const override {
-    return begin_ < end_ || WaitFdUntil(fd_, POLLIN, read_deadline_);
+    return Buffered() || WaitFdUntil(fd_, POLLIN, read_deadline_);
   }
   bool is_writable() const override { return WaitFd(fd_, POLLOUT, write_timeout_); }
 
   ssize_t read(char* ptr, size_t size) override {
     if (request_bytes_ >= kMaxRequestBytes) return -1;
     if (begin_ == end_) {
-      if (!WaitFdUntil(fd_, POLLIN, read_deadline_)) return -1;
       ssize_t n = Recv(buffer_, sizeof(buffer_));
       if (n <= 0) return n;
       begin_ = 0;
@@ -118,7 +128,17 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   ssize_t write(const char* ptr, size_t size) override {
-    if (!WaitFd(fd_, POLLOUT, write_timeout_)) return -1;
+    const Clock::time_point deadline =
+        Clock::now() + absl::ToChronoNanoseconds(write_timeout_);
+    if (ssl_ != nullptr) {
+      for (;;) {
+        ERR_clear_error();
+        int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+        if (n > 0) return n;
+        if (!WaitForTls(SSL_get_error(ssl_, n), deadline)) return -1;
+      }
+    }
+    if (!WaitFdUntil(fd_, POLLOUT, deadline)) return -1;
     for (;;) {
       ssize_t n = send(fd_, ptr, size, MSG_NOSIGNAL);
       if (n >= 0 || errno != EINTR) return n;
@@ -134,7 +154,26 @@ class ConnectionStream final : public httplib::Stream {
   socket_t socket() const override { return fd_; }
 
  private:
+  // After an SSL call failed with `error`: waits for what OpenSSL wants until
+  // `deadline`; false when it is not a wait (an error or the peer closed).
+  bool WaitForTls(int error, Clock::time_point deadline) const {
+    if (error == SSL_ERROR_WANT_READ) return WaitFdUntil(fd_, POLLIN, deadline);
+    if (error == SSL_ERROR_WANT_WRITE) return WaitFdUntil(fd_, POLLOUT, deadline);
+    return false;
+  }
+
   ssize_t Recv(char* ptr, size_t size) {
+    if (ssl_ != nullptr) {
+      for (;;) {
+        ERR_clear_error();
+        int n = SSL_read(ssl_, ptr, static_cast<int>(size));
+        if (n > 0) return n;
+        const int error = SSL_get_error(ssl_, n);
+        if (error == SSL_ERROR_ZERO_RETURN) return 0;
+        if (!WaitForTls(error, read_deadline_)) return -1;
+      }
+    }
+    if (!WaitFdUntil(fd_, POLLIN, read_deadline_)) return -1;
     for (;;) {
       ssize_t n = recv(fd_, ptr, size, 0);
       if (n >= 0 || errno != EINTR) return n;
@@ -142,12 +181,64 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   const int fd_;
+  SSL* const ssl_;
   const absl::Duration read_timeout_, write_timeout_;
   Clock::time_point read_deadline_;
   size_t request_bytes_ = 0;
   char buffer_[4096];
   size_t begin_ = 0, end_ = 0;
 };
+
+// The TLS side of a connection: the handshake within `timeout`, then the
+// SSL for ConnectionStream; shut down and freed with the object.
+class TlsSession {
+ public:
+  explicit TlsSession(int fd) : fd_(fd) {}
+  ~TlsSession() {
+    if (ssl_ == nullptr) return;
+    if (established_) SSL_shutdown(ssl_);  // close_notify, not waited for
+    SSL_free(ssl_);
+  }
+  TlsSession(const TlsSession&) = delete;
+  TlsSession& operator=(const TlsSession&) = delete;
+
+  bool Handshake(SSL_CTX* ctx, absl::Duration timeout) {
+    const int flags = fcntl(fd_, F_GETFL);
+    if (flags < 0 || fcntl(fd_, F_SETFL, flags | O_NONBLOCK) != 0) return false;
+    ssl_ = SSL_new(ctx);
+    if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) return false;
+    const Clock::time_point deadline = Clock::now() + absl::ToChronoNanoseconds(timeout);
+    for (;;) {
+      ERR_clear_error();
+      int rc = SSL_accept(ssl_);
+      if (rc == 1) return established_ = true;
+      const int error = SSL_get_error(ssl_, rc);
+      bool ready = false;
+      if (error == SSL_ERROR_WANT_READ) ready = WaitFdUntil(fd_, POLLIN, deadline);
+      if (error == SSL_ERROR_WANT_WRITE) ready = WaitFdUntil(fd_, POLLOUT, deadline);
+      if (!ready) {
+        ERR_clear_error();
+        return false;
+      }
+    }
+  }
+  SSL* ssl() const { return ssl_; }
+
+ private:
+  const int fd_;
+  SSL* ssl_ = nullptr;
+  bool established_ = false;
+};
+
+// Whether the first bytes on a TLS port are plain HTTP (a request line), not
+// a TLS record (0x16, handshake): peeked, within `timeout`.
+bool LooksLikePlainHttp(int fd, absl::Duration timeout) {
+  if (!WaitFd(fd, POLLIN, timeout)) return false;
+  char first[4];
+  ssize_t n = recv(fd, first, sizeof(first), MSG_PEEK | MSG_DONTWAIT);
+  if (n < 1) return false;
+  return absl::ascii_isupper(static_cast<unsigned char>(first[0]));
+}
 
 std::string PeerString(const std::string& ip, int port) {
   if (ip.find(':') != std::string::npos) return absl::StrCat("ipv6:[", ip, "]:", port);
@@ -222,6 +313,8 @@ class MetricsHttpServer::Impl {
   void Serve(Server& server, int fd);
   // Answers 503 without reading the request.
   void Reject(int fd);
+  // Counts a connection or request that options_.access refused.
+  void Refused(absl::string_view reason);
   // The pre-routing handler: every request ends here.
   void Handle(const httplib::Request& req, httplib::Response& res);
   // Registers a connection so Stop() can wake it; false when stopping.
@@ -267,6 +360,10 @@ bool MetricsHttpServer::Impl::Server::process_and_close_socket(socket_t fd) {
 }
 
 void MetricsHttpServer::Impl::Reject(int fd) {
+  if (options_.access != nullptr && options_.access->ForConnection()->tls != nullptr) {
+    close(fd);  // no handshake on the accepting thread: closed, counted
+    return;
+  }
   const std::string body =
       absl::StrCat("busy: ", options_.max_workers, " requests in progress and ",
                    options_.max_queued, " waiting; try again later\n");
@@ -310,11 +407,31 @@ void MetricsHttpServer::Impl::Serve(Server& server, int fd) {
     close(fd);
     return;
   }
-  ConnectionStream stream(fd, options_.read_timeout, options_.write_timeout);
+  std::shared_ptr<const HttpAccess::Snapshot> access;
+  if (options_.access != nullptr) access = options_.access->ForConnection();
+  TlsSession tls(fd);
+  if (access != nullptr && access->tls != nullptr) {
+    if (LooksLikePlainHttp(fd, options_.read_timeout)) {
+      // As Go's servers answer: the client is told what went wrong.
+      static constexpr absl::string_view kReply =
+          "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Connection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+      [[maybe_unused]] ssize_t sent =
+          send(fd, kReply.data(), kReply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      Refused("plain_http");
+      return CloseTracked(fd);
+    }
+    if (!tls.Handshake(access->tls.get(), options_.read_timeout)) {
+      Refused("tls_handshake");
+      return CloseTracked(fd);
+    }
+  }
+  t_access = access.get();
+  ConnectionStream stream(fd, tls.ssl(), options_.read_timeout, options_.write_timeout);
   absl::Duration wait = options_.read_timeout;  // for the first request
   for (size_t left = std::max<size_t>(1, options_.keep_alive_max_requests); left > 0;
        --left) {
-    if (!WaitFd(fd, POLLIN, wait)) break;
+    if (!stream.Buffered() && !WaitFd(fd, POLLIN, wait)) break;
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) break;
@@ -330,7 +447,12 @@ void MetricsHttpServer::Impl::Serve(Server& server, int fd) {
     if (!ok || connection_closed || t_close_after_reply) break;
     wait = options_.keep_alive_timeout;
   }
+  t_access = nullptr;
   CloseTracked(fd);
+}
+
+void MetricsHttpServer::Impl::Refused(absl::string_view reason) {
+  if (options_.on_refused) options_.on_refused(reason);
 }
 
 void MetricsHttpServer::Impl::Handle(const httplib::Request& req,
@@ -343,6 +465,18 @@ void MetricsHttpServer::Impl::Handle(const httplib::Request& req,
     t_close_after_reply = true;
     res.set_header("Connection", "close");
   };
+  if (const HttpAccess::Snapshot* access = t_access; access != nullptr) {
+    for (const auto& [name, value] : access->config.headers) res.set_header(name, value);
+    if (!options_.access->Authorized(*access, req.get_header_value("Authorization"))) {
+      Refused("unauthorized");
+      if (!access->config.basic_auth_users.empty()) {
+        res.set_header("WWW-Authenticate", "Basic realm=\"netprobe\", charset=\"UTF-8\"");
+      }
+      if (access->bearer) res.set_header("WWW-Authenticate", "Bearer realm=\"netprobe\"");
+      close_after();  // a body may follow, unread
+      return text(401, "unauthorized: valid credentials are required\n");
+    }
+  }
   if (req.method != "GET") {
     close_after();  // a body may follow, unread
     res.set_header("Allow", "GET");

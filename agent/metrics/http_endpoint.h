@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/metrics/http_access.h"
 #include "agent/metrics/registry.h"
 
 namespace netprobe::metrics {
@@ -57,6 +58,12 @@ struct HttpServerOptions {
   // Called on the accepting thread for every connection turned away with 503
   // (to count it in a metric). Must not block.
   std::function<void()> on_rejected;
+  // TLS and authentication (http_access.h); null: plain HTTP, anyone.
+  std::shared_ptr<HttpAccess> access;
+  // Called on a worker for every connection or request refused by `access`:
+  // "tls_handshake" (failed or timed out), "plain_http" (HTTP sent to the
+  // TLS port: answered 400) or "unauthorized" (answered 401). Must not block.
+  std::function<void(absl::string_view reason)> on_refused;
 };
 
 struct HttpServerStats {
@@ -66,7 +73,8 @@ struct HttpServerStats {
   uint64_t rejected_connections = 0;  // answered 503 since Start
 };
 
-// A small HTTP/1.1 server (cpp-httplib) for Prometheus scrapes: GET only,
+// A small HTTP/1.1 server (cpp-httplib) for Prometheus scrapes, over TLS
+// (OpenSSL) when options.access says so: GET only,
 // exact paths, no request bodies. Unknown paths get 404 listing the known
 // ones; other methods get 405. Threads are named "np-http" (accepting) and
 // "np-http-work" (workers) and block all signals. Thread-safe.

@@ -18,6 +18,7 @@
 #include "agent/net/unix_listener.h"
 #include "agent/server/agent_metrics.h"
 #include "agent/server/listen_address.h"
+#include "agent/server/metrics_bearer.h"
 #include "agent/server/privileges.h"
 #include "agent/server/rpc_log.h"
 #include "agent/server/stream_reactor.h"
@@ -133,8 +134,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
       agent->policy_.get(), slots);
 
   agent->metrics_ = std::make_unique<metrics::Registry>();
-  agent->results_hub_ =
-      std::make_unique<ResultsHub>(agent->loop_.get(), queue);
+  agent->results_hub_ = std::make_unique<ResultsHub>(agent->loop_.get(), queue);
   agent->schedule_metrics_ =
       std::make_unique<ScheduleMetrics>(agent->metrics_.get(), agent->results_hub_.get());
   agent->scheduler_ = std::make_unique<Scheduler>(
@@ -266,9 +266,36 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
              "netprobe_http_rejected_total",
              "Metrics endpoint connections turned away (503) while every worker was "
              "busy")] { rejected->Add({}); };
+    NETPROBE_ASSIGN_OR_RETURN(metrics::HttpAccess::BearerCheck bearer,
+                              MetricsBearerCheck(options.metrics_token_file));
+    NETPROBE_ASSIGN_OR_RETURN(
+        http_options.access,
+        metrics::HttpAccess::Open(options.metrics_web_config, std::move(bearer)));
+    http_options.on_refused =
+        [refused = &agent->metrics_->Counter(
+             "netprobe_http_refused_total",
+             "Metrics endpoint connections or requests refused: reason tls_handshake, "
+             "plain_http (HTTP to the TLS port) or unauthorized (401)")](
+            absl::string_view reason) {
+          refused->Add({{"reason", std::string(reason)}});
+        };
+    std::shared_ptr<const metrics::HttpAccess::Snapshot> access =
+        http_options.access->ForConnection();
     NETPROBE_ASSIGN_OR_RETURN(
         agent->http_, metrics::MetricsHttpServer::Start(options.metrics_listen,
                                                         std::move(routes), http_options));
+    std::vector<std::string> needs, credentials;
+    if (access->tls != nullptr && access->config.tls->client_auth ==
+                                      metrics::ClientAuth::kRequireAndVerifyClientCert) {
+      needs.push_back("client certificate");
+    }
+    if (!access->config.basic_auth_users.empty()) credentials.push_back("basic auth");
+    if (access->bearer) credentials.push_back("bearer token");
+    if (!credentials.empty()) needs.push_back(absl::StrJoin(credentials, " or "));
+    agent->metrics_description_ = absl::StrCat(
+        access->tls != nullptr ? "https://" : "http://", agent->http_->bound(),
+        "/metrics",
+        needs.empty() ? "" : absl::StrCat(" (", absl::StrJoin(needs, " and "), ")"));
   }
   return agent;
 }

@@ -62,6 +62,10 @@ struct AgentOptions {
   std::string group;
   // Prometheus endpoint (/metrics, /probe): "HOST:PORT"; empty: off.
   std::string metrics_listen;
+  // Its web config file (metrics/web_config.h) and bearer token file
+  // (token_auth.h's format); empty: none.
+  std::string metrics_web_config;
+  std::string metrics_token_file;
   // Scheduled probes and /probe modules (config).
   ScheduleConfig schedule;
 };
@@ -86,6 +90,10 @@ class AgentServer {
   const std::vector<std::string>& bound_addresses() const { return bound_; }
   // The metrics endpoint's bound address ("127.0.0.1:9431"); empty when off.
   std::string metrics_address() const;
+  // Its URL: "https://127.0.0.1:9431/metrics" with TLS (at start), "http://..."
+  // without, and what it requires ("client certificate", "basic auth",
+  // "bearer token"); empty when off.
+  std::string metrics_description() const { return metrics_description_; }
   // The UDP echo responders' bound addresses ("[::]:7").
   std::vector<std::string> udp_echo_addresses() const;
   size_t active_probes() const { return registry_->active(); }
@@ -119,7 +127,8 @@ class AgentServer {
   std::unique_ptr<ResultsService> results_service_;
   std::unique_ptr<ProbeEndpoint> probe_endpoint_;
   std::unique_ptr<metrics::MetricsHttpServer> http_;  // after what its routes use
-  std::unique_ptr<CallGuard> call_guard_;             // the interceptors' (server_ first)
+  std::string metrics_description_;
+  std::unique_ptr<CallGuard> call_guard_;        // the interceptors' (server_ first)
   std::unique_ptr<grpc::Server> server_;         // after the services: destroyed first
   std::unique_ptr<UnixAcceptor> unix_acceptor_;  // hands connections to server_
   std::shared_ptr<TokenStore> tokens_;           // null without --token-file

@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "tests/lab/lab.h"
+#include "tests/lab/test_certificates.h"
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe::testing {
@@ -48,28 +49,11 @@ class AuthLabTest : public ::testing::Test {
 
   std::string File(absl::string_view name) const { return absl::StrCat(dir_, "/", name); }
 
-  void Openssl(std::vector<std::string> args) {
-    args.insert(args.begin(), "openssl");
-    auto run = RunCommand(args);
-    ASSERT_THAT(run, IsOk());
-    ASSERT_EQ(run->exit_code, 0) << absl::StrJoin(args, " ") << "\n" << run->err;
-  }
-
   // A self-signed CA, and a certificate it signs for `name` with `extensions`.
-  void MakeCa(const std::string& name) {
-    Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-keyout", File(name + ".key"), "-out", File(name + ".pem"),
-             "-days", "2", "-subj", "/CN=" + name});
-  }
+  void MakeCa(const std::string& name) { ASSERT_THAT(MakeTestCa(dir_, name), IsOk()); }
   void MakeLeaf(const std::string& name, const std::string& ca,
                 const std::string& extensions) {
-    std::ofstream(File(name + ".ext")) << extensions;
-    Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-             "-keyout", File(name + ".key"), "-out", File(name + ".csr"), "-subj",
-             "/CN=" + name});
-    Openssl({"x509", "-req", "-in", File(name + ".csr"), "-CA", File(ca + ".pem"),
-             "-CAkey", File(ca + ".key"), "-CAcreateserial", "-out", File(name + ".pem"),
-             "-days", "2", "-extfile", File(name + ".ext")});
+    ASSERT_THAT(MakeTestLeaf(dir_, name, ca, extensions), IsOk());
   }
   void MakeCertificates() {
     ASSERT_NO_FATAL_FAILURE(MakeCa("ca"));

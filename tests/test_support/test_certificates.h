@@ -1,0 +1,47 @@
+#ifndef NETPROBE_TESTS_TEST_SUPPORT_TEST_CERTIFICATES_H_
+#define NETPROBE_TESTS_TEST_SUPPORT_TEST_CERTIFICATES_H_
+
+namespace netprobe::testing {
+
+// Made once with the openssl CLI (EC P-256): a CA, a certificate it signed
+// (CN=agent1, O=netprobe tests; valid 2026-11-30 to 2126-11-06), the
+// certificate's key, and an unrelated key. Test times are explicit, so the
+// clock of the machine does not matter.
+inline constexpr char kCaPem[] = R"pem(-----BEGIN CERTIFICATE-----
+MIIBlzCCAT2gAwIBAgIUQHMfwU5T+cqKz9S1sygYFTbsfEcwCgYIKoZIzj0EAwIw
+IDEeMBwGA1UEAwwVbmV0cHJvYmUgdW5pdCB0ZXN0IENBMCAXDTI2MTEzMDA5MjQx
+OVoYDzIxMjYxMTA2MDkyNDE5WjAgMR4wHAYDVQQDDBVuZXRwcm9iZSB1bml0IHRl
+c3QgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQyN9eIaLA6XQQVilHUQv1r
+CpIXhvxkJDTuC0KRsQe0og1LoxTVQUGBReCsN4kvb1pruOZLlYNlW8pV/8J9MqfR
+o1MwUTAdBgNVHQ4EFgQUQajlG+PLlBr2bi51J51CWtWrgVwwHwYDVR0jBBgwFoAU
+QajlG+PLlBr2bi51J51CWtWrgVwwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQD
+AgNIADBFAiBjM3njmp0Yj2VhgmfF92+FNk28n3FyHImKj3vy3Y/gDgIhAM6SRZRS
+xpaq6wCBzolzk3TaojoL2gM7uow5Xp2BlqCv
+-----END CERTIFICATE-----
+)pem";
+inline constexpr char kLeafPem[] = R"pem(-----BEGIN CERTIFICATE-----
+MIIBRTCB7QIUcJNZQTg8sZw6Xr5I4+/edese3tEwCgYIKoZIzj0EAwIwIDEeMBwG
+A1UEAwwVbmV0cHJvYmUgdW5pdCB0ZXN0IENBMCAXDTI2MTEzMDA5MjQxOVoYDzIx
+MjYxMTA2MDkyNDE5WjAqMQ8wDQYDVQQDDAZhZ2VudDExFzAVBgNVBAoMDm5ldHBy
+b2JlIHRlc3RzMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEdreB396nUdqySwD
+WstoVwRw25miCTSKZqqw6wVYJtFdQFYw+UcHijGRVD3nsfQY1RvCdDi/YGDTjU/4
+hp/h2zAKBggqhkjOPQQDAgNHADBEAiAxgMPBT026xQUx+JyiLDDML/yNnbwcefub
+mN75dp7tZgIgBriwfVDISIo+S5fr3NzJ+x3nC6peUDaic2CV6qyouvc=
+-----END CERTIFICATE-----
+)pem";
+inline constexpr char kLeafKey[] = R"pem(-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbpF4oLUQIP1GDkaD
+k9Nqck8tCbwlAGSIYlItcRF2IFShRANCAAQR2t4Hf3qdR2rJLANay2hXBHDbmaIJ
+NIpmqrDrBVgm0V1AVjD5RweKMZFUPeex9BjVG8J0OL9gYNONT/iGn+Hb
+-----END PRIVATE KEY-----
+)pem";
+inline constexpr char kOtherKey[] = R"pem(-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgdbO+1ZO80DHIPu9l
+hsos7hEXHKTCPj/rHIkNtG4cEsuhRANCAAQS3ERTIrqKxjFOT2UaWRALHL/RaYjr
+VmO9AvL9JfxR5kFMRtJNLXNL3CVSryeBnPoaLA2apE7YFHj4W12xNG6g
+-----END PRIVATE KEY-----
+)pem";
+
+}  // namespace netprobe::testing
+
+#endif  // NETPROBE_TESTS_TEST_SUPPORT_TEST_CERTIFICATES_H_
