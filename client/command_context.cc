@@ -15,6 +15,7 @@ void CommandContext::ApplyDeadline(grpc::ClientContext* context,
 
 int ReportRpcError(const CommandContext& ctx, const char* what,
                    const grpc::Status& status) {
+  if (ctx.on_rpc_error) ctx.on_rpc_error(status);
   const char* agent = ctx.agent.c_str();
   const std::string text = status.error_message();  // a copy, not a reference
   const char* message = text.c_str();

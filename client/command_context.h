@@ -38,6 +38,9 @@ struct CommandContext {
   // Ctrl-C), for the table by agent at the end. May be called from the
   // command's thread; the callee synchronizes.
   std::function<void(const v1::TargetSummary&)> on_summary;
+  // Set when the command runs on many agents: ReportRpcError calls it with
+  // the failed call's status, for the JSON line of a failed agent.
+  std::function<void(const grpc::Status&)> on_rpc_error;
 
   // Sets the deadline on `context`: --timeout, else `fallback` (none when
   // fallback is infinite).

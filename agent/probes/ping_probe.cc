@@ -71,6 +71,12 @@ void PingProbe::OnResolved(size_t target, absl::StatusOr<SocketAddress> address)
   if (finished()) return;
   if (!address.ok()) return Fail(address.status());
   address->set_port(0);
+  // The unspecified address names this host (the kernel delivers to it; its
+  // replies come from loopback), so it is pinged as loopback, as iputils does.
+  if (address->ip() == "0.0.0.0" || address->ip() == "::") {
+    address = *SocketAddress::FromLiteral(
+        address->family() == AF_INET ? "127.0.0.1" : "::1", 0);
+  }
   targets_[target].address = *address;
   if (--unresolved_ == 0) Begin();
 }

@@ -6,7 +6,7 @@ namespace netprobe::client {
 
 void LocalTallies::Add(const v1::Endpoint& target, v1::Outcome outcome,
                        std::optional<absl::Duration> rtt, bool duplicate) {
-  Entry& entry = entries_[absl::StrCat(target.host(), " ", target.port())];
+  Entry& entry = entries_[Key(target)];
   entry.target = target;
   if (duplicate) {
     entry.tally.RecordDuplicate();
@@ -15,9 +15,18 @@ void LocalTallies::Add(const v1::Endpoint& target, v1::Outcome outcome,
   }
 }
 
+std::string LocalTallies::Key(const v1::Endpoint& target) {
+  return absl::StrCat(target.host(), " ", target.port());
+}
+
+void LocalTallies::Summarized(const v1::Endpoint& target) {
+  summarized_.insert(Key(target));
+}
+
 std::vector<v1::TargetSummary> LocalTallies::Summaries() const {
   std::vector<v1::TargetSummary> out;
   for (const auto& [key, entry] : entries_) {
+    if (summarized_.count(key) > 0) continue;
     v1::TargetSummary summary;
     *summary.mutable_target() = entry.target;
     entry.tally.Fill(&summary);

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,9 @@ class LocalTallies {
   // One answer or attempt of `target`; `rtt` for an OK one.
   void Add(const v1::Endpoint& target, v1::Outcome outcome,
            std::optional<absl::Duration> rtt, bool duplicate = false);
-  // One summary per target seen, in host:port order.
+  // The agent's summary of `target` arrived: it is not summed up again.
+  void Summarized(const v1::Endpoint& target);
+  // One summary per target seen and not Summarized, in host:port order.
   std::vector<v1::TargetSummary> Summaries() const;
 
  private:
@@ -28,7 +31,9 @@ class LocalTallies {
     v1::Endpoint target;
     TargetTally tally;
   };
+  static std::string Key(const v1::Endpoint& target);
   std::map<std::string, Entry> entries_;
+  std::set<std::string> summarized_;
 };
 
 }  // namespace netprobe::client

@@ -123,7 +123,7 @@ absl::StatusOr<v1::MulticastRequest> BuildMcastRequest(const ParsedOptions& opti
   if (*max_payload) request.set_max_payload(static_cast<uint32_t>(**max_payload));
   request.set_send(options.Has("send"));
   request.set_send_payload(options.Get("payload"));
-  auto ttl = options.GetUint("ttl", 0, kUint32Max);
+  auto ttl = options.GetUint("ttl", 1, 255);
   if (!ttl.ok()) return ttl.status();
   if (*ttl) request.set_send_ttl(static_cast<uint32_t>(**ttl));
   request.set_loopback(options.Has("loopback"));

@@ -105,6 +105,7 @@ int RunPing(const CommandContext& ctx) {
         text += fping_style ? FormatFpingReply(event.reply())
                             : FormatPingReply(event.reply());
       } else if (event.has_summary()) {
+        tallies.Summarized(event.summary().target());
         if (!summaries_seen && fping_style && !ctx.json) text = "\n";
         summaries_seen = true;
         if (!ctx.json) std::fwrite(text.data(), 1, text.size(), ctx.out);
@@ -122,8 +123,9 @@ int RunPing(const CommandContext& ctx) {
   const grpc::Status status = reader->Finish();
   if (interrupt.interrupted()) {
     // The agent stopped at the cancel; the statistics are what this client saw.
-    if (fping_style && !ctx.json) std::fputs("\n", ctx.out);
-    for (const v1::TargetSummary& summary : tallies.Summaries()) {
+    const std::vector<v1::TargetSummary> left = tallies.Summaries();
+    if (fping_style && !ctx.json && !left.empty()) std::fputs("\n", ctx.out);
+    for (const v1::TargetSummary& summary : left) {
       if (ctx.json) {
         v1::PingEvent event;
         *event.mutable_summary() = summary;

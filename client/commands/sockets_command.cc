@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
 #include "client/output/json_lines.h"
@@ -148,6 +149,13 @@ int RunSockets(const CommandContext& ctx) {
           for (auto& s : *snapshot.mutable_removed())
             round.removed.push_back(std::move(s));
           if (!snapshot.complete()) break;
+          if (rounds == 0 && snapshot.unavailable_size() > 0) {
+            // An empty table must not read as "no such sockets" (ss falls
+            // back to /proc for some of these; the agent says why instead).
+            std::fprintf(ctx.err,
+                         "netprobe sockets: not listed, this kernel cannot: %s\n",
+                         absl::StrJoin(snapshot.unavailable(), "; ").c_str());
+          }
           if (rounds++ > 0) {
             text = absl::StrFormat("--- %s: %d new or changed, %d gone\n",
                                    absl::FormatTime("%H:%M:%S", absl::Now(), zone),

@@ -116,6 +116,7 @@ int RunTcp(const CommandContext& ctx) {
         tallies.Add(attempt.target(), attempt.result().outcome(),
                     FromProto(attempt.connect_time()));
       }
+      if (event.has_summary()) tallies.Summarized(event.summary().target());
       any_target_unreached |= ShowTcpEvent(ctx, event);
     }
     std::fflush(ctx.out);  // Pipelines see each batch as it arrives.

@@ -2,13 +2,18 @@
 
 #include <errno.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace netprobe::client {
 namespace {
@@ -26,6 +31,66 @@ bool NameChar(char c) {
 bool BadAddressChar(char c) {
   const unsigned char u = static_cast<unsigned char>(c);
   return u <= 0x20 || u == 0x7f || c == ',' || c == '"' || c == '\\' || c == '#';
+}
+
+constexpr char kAddressForms[] =
+    "HOST:PORT, [IPV6]:PORT, unix:PATH or unix-abstract:NAME";
+
+// The address is one gRPC reaches as meant: a unix socket with a path, or a
+// host with a port from 1 to 65535 (gRPC takes "localhost:99999" as port
+// 34463, "127.0.0.1" as port 0, and "/run/x.sock" as a DNS name).
+absl::Status CheckAddressForm(absl::string_view entry, absl::string_view address) {
+  const auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", entry, "': ", why, " (forms: ", kAddressForms, ")"));
+  };
+  absl::string_view rest = address;
+  for (absl::string_view unix_scheme : {"unix:", "unix-abstract:"}) {
+    if (absl::ConsumePrefix(&rest, unix_scheme)) {
+      if (rest.empty()) return bad(absl::StrCat(unix_scheme, " needs a socket name"));
+      return absl::OkStatus();
+    }
+  }
+  if (absl::StartsWith(address, "/") || absl::StartsWith(address, ".")) {
+    return bad(absl::StrCat("a socket path needs 'unix:' before it: unix:", address));
+  }
+  for (absl::string_view scheme : {"ipv4:", "ipv6:", "dns:"}) {
+    if (absl::ConsumePrefix(&rest, scheme)) break;
+  }
+  if (absl::ConsumePrefix(&rest, "//")) {  // dns://[authority]/HOST:PORT
+    const size_t slash = rest.find('/');
+    rest =
+        slash == absl::string_view::npos ? absl::string_view() : rest.substr(slash + 1);
+  }
+  absl::string_view host, port;
+  if (absl::StartsWith(rest, "[")) {
+    const size_t close = rest.find(']');
+    if (close == absl::string_view::npos) return bad("'[' without ']'");
+    host = rest.substr(1, close - 1);
+    if (rest.size() == close + 1) return bad("no port after the address: [IPV6]:PORT");
+    if (rest[close + 1] != ':') return bad("':PORT' must follow ']'");
+    port = rest.substr(close + 2);
+  } else {
+    const size_t colon = rest.rfind(':');
+    if (colon == absl::string_view::npos) {
+      return bad(absl::StrCat("no port: give HOST:PORT, e.g. ", rest, ":7431"));
+    }
+    if (rest.find(':') != colon)
+      return bad("an IPv6 address goes in brackets: [IPV6]:PORT");
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  if (host.empty()) return bad("no host before ':PORT'");
+  uint32_t number = 0;
+  const bool digits = !port.empty() && port.size() <= 5 &&
+                      std::all_of(port.begin(), port.end(), [](char c) {
+                        return absl::ascii_isdigit(static_cast<unsigned char>(c));
+                      });
+  if (digits) (void)absl::SimpleAtoi(port, &number);
+  if (!digits || number < 1 || number > 65535) {
+    return bad(absl::StrCat("port '", port, "' is not from 1 to 65535"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -69,6 +134,7 @@ absl::StatusOr<AgentSpec> ParseAgentEntry(absl::string_view entry) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", entry, "': more than one '=' (NAME=ADDR)"));
   }
+  if (absl::Status form = CheckAddressForm(entry, address); !form.ok()) return form;
   spec.address = std::string(address);
   if (spec.name.empty()) spec.name = spec.address;
   return spec;

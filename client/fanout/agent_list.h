@@ -18,8 +18,10 @@ struct AgentSpec {
 };
 
 // One entry: "ADDR" or "NAME=ADDR" (split at the first '='). NAME is 1 to 64
-// of A-Z a-z 0-9 . _ - @ : / [ ]; ADDR is non-empty and has no spaces, commas,
-// quotes or control characters. INVALID_ARGUMENT says what is wrong.
+// of A-Z a-z 0-9 . _ - @ : / [ ]; ADDR has no spaces, commas, quotes or
+// control characters and is unix:PATH, unix-abstract:NAME, HOST:PORT or
+// [IPV6]:PORT (gRPC's ipv4:, ipv6: and dns: prefixes allowed) with a port
+// from 1 to 65535. INVALID_ARGUMENT says what is wrong and the forms.
 absl::StatusOr<AgentSpec> ParseAgentEntry(absl::string_view entry);
 
 // The values of --agent (and $NETPROBE_AGENT): each is one entry or a

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -85,6 +87,7 @@ int RunOnAgents(const CommandContext& base, const std::vector<FanoutAgent>& agen
   std::mutex mesh_mu;
   std::vector<MeshAgent> mesh(agents.size());
   std::vector<int> codes(agents.size(), kExitAgentError);
+  std::vector<std::optional<grpc::Status>> errors(agents.size());
   std::vector<std::thread> threads;
   threads.reserve(agents.size());
   for (size_t i = 0; i < agents.size(); ++i) {
@@ -112,6 +115,7 @@ int RunOnAgents(const CommandContext& base, const std::vector<FanoutAgent>& agen
           mesh[i].summaries.push_back(summary);
         };
       }
+      ctx.on_rpc_error = [&, i](const grpc::Status& status) { errors[i] = status; };
       codes[i] = run(ctx);
       // Whatever the command left unflushed goes out before the table.
       out.Close();
@@ -134,6 +138,25 @@ int RunOnAgents(const CommandContext& base, const std::vector<FanoutAgent>& agen
   if (mesh_title != nullptr && !base.json && measured) {
     const std::string table = absl::StrCat("\n", FormatMeshTable(mesh_title, mesh));
     std::fwrite(table.data(), 1, table.size(), base.out);
+    std::fflush(base.out);
+  }
+  if (base.json) {
+    // One object per failed agent, so a pipeline sees it as the others'
+    // results: {"agent":"NAME","error":{...}}.
+    for (size_t i = 0; i < agents.size(); ++i) {
+      if (Answered(codes[i]) || codes[i] == kExitInterrupted) continue;
+      std::string error = absl::StrCat("{\"exit_code\":", codes[i],
+                                       ",\"meaning\":", JsonQuote(mesh[i].failure));
+      if (errors[i].has_value()) {
+        absl::StrAppend(&error, ",\"code\":",
+                        JsonQuote(absl::StatusCodeToString(
+                            static_cast<absl::StatusCode>(errors[i]->error_code()))),
+                        ",\"message\":", JsonQuote(errors[i]->error_message()));
+      }
+      const std::string line = absl::StrCat("{\"agent\":", JsonQuote(agents[i].spec.name),
+                                            ",\"error\":", error, "}}\n");
+      std::fwrite(line.data(), 1, line.size(), base.out);
+    }
     std::fflush(base.out);
   }
   if (!failed.empty()) {

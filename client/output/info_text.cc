@@ -17,12 +17,13 @@ std::string FormatUptime(int64_t seconds) {
 
 std::string FormatAgentInfo(const v1::AgentInfo& info) {
   std::string out;
-  absl::StrAppendFormat(&out,
-                        "agent      netprobe-agent %s (gRPC %s), pid %d, uid %d%s\n",
-                        info.version(), info.grpc_version(), info.pid(), info.uid(),
-                        info.user().empty() ? "" : absl::StrCat(" (", info.user(), ")"));
-  absl::StrAppendFormat(&out, "host       %s, %s, up %s\n", info.hostname(),
-                        info.kernel(), FormatUptime(info.uptime().seconds()));
+  // The uptime is the agent's (since its start), not the host's.
+  absl::StrAppendFormat(
+      &out, "agent      netprobe-agent %s (gRPC %s), pid %d, uid %d%s, up %s\n",
+      info.version(), info.grpc_version(), info.pid(), info.uid(),
+      info.user().empty() ? "" : absl::StrCat(" (", info.user(), ")"),
+      FormatUptime(info.uptime().seconds()));
+  absl::StrAppendFormat(&out, "host       %s, %s\n", info.hostname(), info.kernel());
   absl::StrAppendFormat(&out, "listening  %s\n",
                         absl::StrJoin(info.listen_addresses(), " "));
   if (info.has_transport_security()) {  // agents before issue 8 send none

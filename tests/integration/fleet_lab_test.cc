@@ -181,6 +181,7 @@ TEST_F(FleetLabTest, EveryJsonLineCarriesItsAgent) {
   ASSERT_THAT(run, IsOk());
   EXPECT_EQ(run->exit_code, 6) << run->err;
   std::map<std::string, int> replies, summaries;
+  int failures = 0;
   for (absl::string_view line : absl::StrSplit(run->out, '\n', absl::SkipEmpty())) {
     ASSERT_TRUE(absl::StartsWith(line, "{\"agent\":\"")) << line;
     google::protobuf::Struct object;
@@ -188,6 +189,17 @@ TEST_F(FleetLabTest, EveryJsonLineCarriesItsAgent) {
         google::protobuf::util::JsonStringToMessage(std::string(line), &object).ok())
         << line;
     const std::string agent = object.fields().at("agent").string_value();
+    if (agent == "h2") {
+      // The stopped agent: one object saying how it failed.
+      ASSERT_EQ(object.fields().count("error"), 1u) << line;
+      const auto& error = object.fields().at("error").struct_value().fields();
+      EXPECT_EQ(error.at("exit_code").number_value(), 3) << line;
+      EXPECT_EQ(error.at("meaning").string_value(), "agent unreachable") << line;
+      EXPECT_EQ(error.at("code").string_value(), "UNAVAILABLE") << line;
+      EXPECT_FALSE(error.at("message").string_value().empty()) << line;
+      ++failures;
+      continue;
+    }
     EXPECT_TRUE(agent == "h0" || agent == "h1") << line;
     // Without its label the line is the PingEvent the agent sent.
     object.mutable_fields()->erase("agent");
@@ -207,6 +219,7 @@ TEST_F(FleetLabTest, EveryJsonLineCarriesItsAgent) {
   EXPECT_EQ(summaries["h0"], 3);
   EXPECT_EQ(summaries["h1"], 3);
   EXPECT_EQ(replies.count("h2"), 0u);
+  EXPECT_EQ(failures, 1) << run->out;
   EXPECT_FALSE(absl::StrContains(run->out, "statistics by agent"));  // no table
   EXPECT_THAT(run->err, HasSubstr("[h2] netprobe: ping: agent "));
 }

@@ -177,6 +177,22 @@ TEST_F(PingLabTest, ManyTargetsInOneRequestLikeFping) {
               HasSubstr(absl::StrCat(lab_->host(kFar).ipv4, " : [0], 64 bytes, ")));
 }
 
+TEST_F(PingLabTest, TheUnspecifiedAddressIsThisHostLikeIputilsPing) {
+  // iputils ping in the agent's host: 0.0.0.0 is answered (from loopback).
+  auto iputils = lab_->Exec(kNear, {"ping", "-c", "1", "-W", "2", "0.0.0.0"});
+  ASSERT_THAT(iputils, IsOk());
+  ASSERT_EQ(iputils->exit_code, 0) << iputils->out << iputils->err;
+  for (const char* unspecified : {"0.0.0.0", "::"}) {
+    PingRun run = Ping({"-c", "2", "-i", "50ms", "-W", "2s", unspecified});
+    EXPECT_EQ(run.exit_code, 0) << unspecified << " " << run.err;
+    ASSERT_EQ(run.summaries.size(), 1u) << unspecified;
+    EXPECT_EQ(run.summaries[0].received(), 2u) << unspecified;
+    EXPECT_EQ(run.summaries[0].target().host(), unspecified);
+    EXPECT_EQ(run.summaries[0].target().address(),
+              std::string(unspecified) == "::" ? "::1" : "127.0.0.1");
+  }
+}
+
 TEST_F(PingLabTest, ConcurrentPingersNeverSeeEachOthersReplies) {
   // iputils ping and a second request of ours run alongside.
   auto iputils = lab_->Spawn(

@@ -260,6 +260,25 @@ TEST_F(SocketsLabTest, UdpListMatchesSs) {
   ExpectSameAsSs({"-u", "-a"}, {"-u", "-a"}, "udp", 2);
 }
 
+TEST_F(SocketsLabTest, KindsTheKernelCannotListAreSaidOnStderr) {
+  // Raw sockets need raw_diag, which some kernels lack: what the JSON lists
+  // as unavailable, the text form says on stderr (never a silent empty table).
+  const Listing json = List({"-w", "-a"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  ASSERT_FALSE(json.snapshots.empty());
+  auto text = agent_->Client({"sockets", "-w", "-a"});
+  ASSERT_THAT(text, IsOk());
+  EXPECT_EQ(text->exit_code, 0) << text->err;
+  const auto& unavailable = json.snapshots.back().unavailable();
+  if (unavailable.empty()) {
+    EXPECT_THAT(text->err, ::testing::Not(HasSubstr("not listed"))) << text->err;
+  } else {
+    EXPECT_THAT(text->err,
+                HasSubstr("netprobe sockets: not listed, this kernel cannot: "));
+    for (const std::string& kind : unavailable) EXPECT_THAT(text->err, HasSubstr(kind));
+  }
+}
+
 TEST_F(SocketsLabTest, UnixListMatchesSs) {
   // The agent's listener; the holder's listener, pair and datagram socket.
   ExpectSameAsSs({"-x", "-a"}, {"-x", "-a"}, "unix", 5);

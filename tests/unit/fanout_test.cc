@@ -60,6 +60,36 @@ TEST(AgentEntryTest, BadEntriesSayWhat) {
               HasSubstr("longer than 64"));
 }
 
+TEST(AgentEntryTest, AddressesGrpcWouldMisreadAreRefusedNamingTheForms) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"localhost:99999", "port '99999' is not from 1 to 65535"},
+      {"localhost:0", "port '0' is not from 1 to 65535"},
+      {"localhost:http", "port 'http' is not from 1 to 65535"},
+      {"127.0.0.1", "no port: give HOST:PORT, e.g. 127.0.0.1:7431"},
+      {"/run/netprobe/agent.sock",
+       "needs 'unix:' before it: unix:/run/netprobe/agent.sock"},
+      {"unix:", "unix: needs a socket name"},
+      {"unix-abstract:", "unix-abstract: needs a socket name"},
+      {"2001:2::a", "an IPv6 address goes in brackets"},
+      {"[2001:2::a]", "no port after the address"},
+      {"[2001:2::a", "'[' without ']'"},
+      {":7431", "no host before ':PORT'"},
+  };
+  for (const auto& [entry, message] : cases) {
+    absl::Status status = ParseAgentEntry(entry).status();
+    EXPECT_THAT(status.message(), HasSubstr(message)) << entry;
+    EXPECT_THAT(
+        status.message(),
+        HasSubstr("(forms: HOST:PORT, [IPV6]:PORT, unix:PATH or unix-abstract:NAME)"))
+        << entry;
+  }
+  for (const char* good :
+       {"localhost:7431", "dns:///agent.example:7431", "ipv4:1.2.3.4:1",
+        "ipv6:[::1]:65535", "unix-abstract:netprobe", "unix:agent.sock"}) {
+    EXPECT_THAT(ParseAgentEntry(good), IsOk()) << good;
+  }
+}
+
 TEST(AgentListTest, RepeatedAndCommaSeparated) {
   auto list = ParseAgentList({"a=unix:/a.sock,b=unix:/b.sock", "198.18.0.12:7431"});
   ASSERT_THAT(list, IsOk());

@@ -82,8 +82,8 @@ std::vector<std::string> Lines(const std::string& text) {
 
 TEST(FormatAgentInfoTest, WholeOutput) {
   EXPECT_EQ(FormatAgentInfo(MakeInfo()),
-            "agent      netprobe-agent 0.1.0 (gRPC 1.51.1), pid 4242, uid 0\n"
-            "host       lab-agent, Linux 6.1.0-18-amd64 x86_64, up 1h2m3s\n"
+            "agent      netprobe-agent 0.1.0 (gRPC 1.51.1), pid 4242, uid 0, up 1h2m3s\n"
+            "host       lab-agent, Linux 6.1.0-18-amd64 x86_64\n"
             "listening  unix:/run/netprobe/agent.sock 127.0.0.1:7431\n"
             "caps       CAP_NET_RAW CAP_NET_ADMIN\n"
             "probes     TcpConnect\n"
@@ -104,7 +104,7 @@ TEST(FormatAgentInfoTest, UserFollowsTheUid) {
   info.set_user("nobody");
   EXPECT_EQ(
       Lines(FormatAgentInfo(info))[0],
-      "agent      netprobe-agent 0.1.0 (gRPC 1.51.1), pid 4242, uid 65534 (nobody)");
+      "agent      netprobe-agent 0.1.0 (gRPC 1.51.1), pid 4242, uid 65534 (nobody), up 1h2m3s");
 }
 
 TEST(FormatAgentInfoTest, SecurityLineWhenTheAgentSendsIt) {
@@ -151,7 +151,7 @@ TEST(FormatAgentInfoTest, EmptyListsSayNone) {
   EXPECT_THAT(text, HasSubstr("caps       (none)\n"));
   EXPECT_THAT(text, HasSubstr("probes     (none)\n"));
   EXPECT_THAT(text, Not(HasSubstr("not yet")));
-  EXPECT_THAT(text, HasSubstr("up 0s\n"));
+  EXPECT_THAT(text, HasSubstr(", up 0s\n"));
   EXPECT_TRUE(text.size() > 0 && text.back() == '\n');
   EXPECT_THAT(text, HasSubstr("interfaces\n"));
 }
