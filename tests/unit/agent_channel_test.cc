@@ -7,6 +7,7 @@
 
 namespace netprobe::client {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -100,5 +101,6 @@ TEST(ClassifyAuthProblemTest, Grpc151Messages) {
             AuthProblem::kNone);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::client

@@ -13,6 +13,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using Queue = BlockingPool::Queue;
 using ::testing::ElementsAre;
@@ -182,5 +183,6 @@ TEST(BlockingPoolTest, DestroyingThePoolDropsWhatIsQueued) {
   EXPECT_EQ(dropped.use_count(), 1);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -14,6 +14,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using testing::FakeClock;
 using testing::RecordingSink;
@@ -271,5 +272,6 @@ TEST_F(BroadcastProbeTest, CancelEmitsNothingMoreAndClosesTheSocket) {
   EXPECT_EQ(done_, 1);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -11,6 +11,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -172,5 +173,6 @@ TEST(ValidateBroadcast, SocketOptionsAreCheckedAndMayNotNameAnotherInterface) {
                        HasSubstr("options.source_address: a broadcast is IPv4")));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -9,6 +9,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
@@ -101,5 +102,6 @@ TEST(AuditThrottleTest, QuietConnectionsAreForgotten) {
       throttle.Admit("fd:9", "unix:pid=2", "", "/a", "OK", kStart + absl::Seconds(21)));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

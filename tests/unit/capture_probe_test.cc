@@ -19,6 +19,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using testing::FakeClock;
 using testing::RecordingSink;
@@ -394,5 +395,6 @@ TEST_F(CaptureProbeTest, AFilterThatDoesNotCompileFailsTheRequestNamingIt) {
   ExpectReleased();
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -9,6 +9,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -128,5 +129,6 @@ TEST(OwnTrafficExclusion, NoListenersOrUnparsableOnesExcludeNothing) {
   EXPECT_EQ(OwnTrafficExclusion({"localhost:7431"}), "not (tcp port 7431)");
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -8,6 +8,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -76,5 +77,6 @@ TEST(Cidr, BadInputNamesTheField) {
   EXPECT_THAT(Cidr::Parse("", "local"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

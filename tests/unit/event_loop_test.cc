@@ -23,6 +23,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -689,5 +690,6 @@ TEST(EventLoopTest, CountsReturnToZeroAfterMixedUse) {
   EXPECT_EQ(loop->pending_timer_count(), 0u);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -22,6 +22,7 @@
 
 namespace netprobe::client {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::testing::ElementsAre;
@@ -340,5 +341,6 @@ TEST(MeshTableTest, PortsAndNamesResolvedToAnotherAddress) {
   EXPECT_THAT(table, HasSubstr("[2001:2::a]:7 "));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::client

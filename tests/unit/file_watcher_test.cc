@@ -13,6 +13,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 std::string TempDir() {
   char dir[] = "/tmp/netprobe-file-watcher-XXXXXX";
@@ -56,5 +57,6 @@ TEST(FileWatcherTest, CallsOnceAChangeIsSeenAndNotBefore) {
   std::filesystem::remove_all(dir);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

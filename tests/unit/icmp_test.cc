@@ -8,6 +8,7 @@
 
 namespace netprobe::icmp {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -290,5 +291,6 @@ TEST(ParseDatagramEchoReply, NoIpHeader) {
   EXPECT_FALSE(ParseDatagramEchoReply(false, Bytes{0, 0}).ok());
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::icmp

@@ -16,6 +16,7 @@
 
 namespace netprobe::client {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::testing::Contains;
 using ::testing::HasSubstr;
@@ -234,5 +235,6 @@ TEST(ExitCodeForTest, Mapping) {
   EXPECT_EQ(kExitAgentError, 4);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::client

@@ -15,6 +15,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::testing::AllOf;
@@ -162,5 +163,6 @@ TEST(PosixErrorTest, StatusMacros) {
             absl::StatusCode::kAborted);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -10,6 +10,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -223,5 +224,6 @@ TEST(CheckListenerSecurityTest, LoopbackTcpNeedsCallersWhoProveWhoTheyAre) {
   }
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

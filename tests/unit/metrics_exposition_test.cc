@@ -9,6 +9,7 @@
 
 namespace netprobe::metrics {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 TEST(ValidNames, MetricNames) {
   for (const char* good :
@@ -109,5 +110,6 @@ TEST(ExpositionWriter, FamiliesAndSamples) {
   EXPECT_EQ(out.Take(), "");  // Take() empties it
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::metrics

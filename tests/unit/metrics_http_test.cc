@@ -28,6 +28,7 @@
 
 namespace netprobe::metrics {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -401,5 +402,6 @@ TEST_F(MetricsHttpTest, StopClosesIdleKeepAliveConnections) {
   (*server)->Stop();                                  // idempotent
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::metrics

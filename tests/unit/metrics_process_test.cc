@@ -8,6 +8,7 @@
 
 namespace netprobe::metrics {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -85,5 +86,6 @@ TEST(ProcessMetricsCollector, WritesEveryMetricOfThisProcess) {
   EXPECT_THAT(text, HasSubstr("\nnetprobe_threads 1\n"));  // gtest runs on one thread
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::metrics

@@ -17,6 +17,7 @@
 
 namespace netprobe::metrics {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::RunCommand;
@@ -87,5 +88,6 @@ TEST_F(PromtoolTest, BrokenExpositionFails) {
   EXPECT_THAT(lint.out + lint.err, ::testing::HasSubstr("_total"));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::metrics

@@ -11,6 +11,7 @@
 
 namespace netprobe::metrics {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -215,5 +216,6 @@ TEST(Registry, ConcurrentUpdatesAndRenders) {
   }
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::metrics

@@ -23,6 +23,7 @@
 
 namespace netprobe::metrics {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::kCaPem;
@@ -308,5 +309,6 @@ TEST(HttpAccessTest, ABadFileAtStartIsAnError) {
               HasSubstr("--metrics-web-config /nonexistent/web.yml"));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::metrics

@@ -12,6 +12,7 @@
 
 namespace netprobe::metrics {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 // Polls `done` every millisecond for at most `timeout`.
 bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
@@ -126,5 +127,6 @@ TEST(WorkerPool, ShutdownRunsQueuedTasksThenRefuses) {
   EXPECT_EQ(pool.stats().threads, 0u);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::metrics

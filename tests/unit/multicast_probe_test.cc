@@ -14,6 +14,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using testing::FakeClock;
 using testing::RecordingSink;
@@ -262,5 +263,6 @@ TEST_F(MulticastProbeTest, CancelEmitsNothingMoreAndClosesTheSockets) {
   EXPECT_EQ(sink_->finishes(), 1);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -9,6 +9,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -189,5 +190,6 @@ TEST(ValidateMulticast, SendOptionsHaveLimitsAndNeedSend) {
                                            "from 1 to 255")));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

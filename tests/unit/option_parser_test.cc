@@ -12,6 +12,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -299,5 +300,6 @@ TEST(OptionParserTest, HelpListsEveryOptionAligned) {
   }
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -10,6 +10,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using testing::FakeClock;
 using testing::RunFor;
@@ -202,5 +203,6 @@ TEST_F(PacerTest, StopInsideSendEndsTheRound) {
   EXPECT_EQ(loop_->pending_timer_count(), 0u);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -15,6 +15,7 @@
 
 namespace netprobe::client {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::testing::AnyOf;
 using ::testing::EndsWith;
@@ -516,5 +517,6 @@ TEST(FormatCaptureTotals, TcpdumpClosingLines) {
             "1 packet dropped by agent (client read too slowly)\n");
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::client

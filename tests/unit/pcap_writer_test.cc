@@ -26,6 +26,7 @@
 
 namespace netprobe::client {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::RunCommand;
@@ -302,5 +303,6 @@ TEST_F(TcpdumpReads, RawIpFromEitherDltRaw) {
   }
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::client

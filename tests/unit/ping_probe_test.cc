@@ -17,6 +17,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using testing::FakeClock;
 using testing::FakeIcmpSocket;
@@ -314,5 +315,6 @@ TEST_F(PingProbeTest, TheGlobalRateIsHeldOverManyTargetsWithLateWakeUps) {
   probe_->Stop(StopReason::kClientCancelled);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -4,6 +4,7 @@
 
 namespace netprobe::client {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 v1::TargetSummary Lossy(uint64_t kernel_drops) {
   v1::TargetSummary s;
@@ -28,5 +29,6 @@ TEST(FormatPingSummary, NamesRepliesTheKernelDroppedOnlyWhenThereWereSome) {
   EXPECT_EQ(FormatFpingSummary(Lossy(0)), "198.18.0.1 : xmt/rcv/%loss = 10/7/30%\n");
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::client

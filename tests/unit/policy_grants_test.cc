@@ -11,6 +11,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -258,5 +259,6 @@ TEST(Policy, ALoopedBackMulticastSendIsALocalTarget) {
               StatusIs(kDenied, HasSubstr("needs the grant 'local_targets'")));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

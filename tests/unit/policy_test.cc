@@ -11,6 +11,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -301,5 +302,6 @@ TEST(Policy, WatchResultsIsEnabledByThePolicy) {
   EXPECT_THAT(listed->CheckProbe(Identified("x509:dash"), Policy::kWatchResults), IsOk());
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -18,6 +18,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 
@@ -118,5 +119,6 @@ TEST(CallerSlotsTest, TotalLimitCountsEveryCaller) {
   EXPECT_THAT(slots->Take("x509:ops", limits), IsOk());
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

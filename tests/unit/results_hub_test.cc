@@ -12,6 +12,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 
@@ -127,5 +128,6 @@ TEST_F(ResultsHubTest, SlowSubscriberLosesCountedResultsOthersGetAll) {
   late->Detach();
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

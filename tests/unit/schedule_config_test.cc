@@ -10,6 +10,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -217,5 +218,6 @@ TEST(ProbeRequestTest, LongestRunBoundsEachKind) {
   EXPECT_EQ(LongestRun(tcp, "t").value_or(absl::ZeroDuration()), absl::Seconds(12));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

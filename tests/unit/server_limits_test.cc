@@ -11,6 +11,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -106,5 +107,6 @@ TEST(ServerLimitsTest, OutOfRangeNamesTheField) {
                        HasSubstr("audit_lines_per_connection: must be from 1")));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

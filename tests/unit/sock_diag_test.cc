@@ -31,6 +31,7 @@
 
 namespace netprobe::sock_diag {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -839,5 +840,6 @@ TEST(Dump, RejectsQueriesWithoutADumpAndStopsAtTheLimit) {
   EXPECT_TRUE(sockets.empty());
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::sock_diag

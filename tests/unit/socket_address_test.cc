@@ -8,6 +8,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -78,5 +79,6 @@ TEST(Resolver, LiteralsAndFamilies) {
   // the machine; here it would reach the host's resolver.
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

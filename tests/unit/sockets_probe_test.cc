@@ -18,6 +18,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using testing::FakeClock;
 using testing::RecordingSink;
@@ -277,5 +278,6 @@ TEST_F(SocketsProbeTest, AFailedDumpFailsTheRequest) {
   EXPECT_EQ(done_, 1);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -9,6 +9,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -131,5 +132,6 @@ TEST(DiffSockets, FirstRoundReportsAllThenOnlyChangesAndRemovals) {
   EXPECT_EQ(listing.size(), 2u);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

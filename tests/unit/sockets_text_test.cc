@@ -5,6 +5,7 @@
 
 namespace netprobe::client {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::testing::HasSubstr;
 
@@ -80,5 +81,6 @@ TEST(FormatSocketsTable, TcpInfoLineFollowsItsSocket) {
   EXPECT_THAT(text, HasSubstr("198.18.0.11:5000\n\t cwnd:10\n"));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::client

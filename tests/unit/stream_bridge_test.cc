@@ -28,6 +28,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -1514,5 +1515,6 @@ TEST_F(StreamBridgeContractTest, CustomEventCarriesTheDroppedNotice) {
   EXPECT_THAT(notice.dropped.reason(), HasSubstr("too slowly"));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -4,6 +4,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 int64_t Us(const google::protobuf::Duration& d) {
   return d.seconds() * 1000000 + d.nanos() / 1000;
@@ -85,5 +86,6 @@ TEST(TargetTally, Rfc3550JitterOfFixedTransits) {
   EXPECT_EQ(three.jitter().nanos(), 9375);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

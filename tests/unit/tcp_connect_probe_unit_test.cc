@@ -26,6 +26,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::FakeClock;
 using ::netprobe::testing::IsOk;
@@ -512,5 +513,6 @@ TEST_F(TcpConnectProbeUnitTest, CancelEmitsNothingMoreAndClosesEverySocket) {
   EXPECT_EQ(done_calls_, 1);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -7,6 +7,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -231,5 +232,6 @@ TEST(ValidateTcpConnect, MalformedDurationsAreRefused) {
                        HasSubstr("options.tcp_keepalive_idle: nanos -3")));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

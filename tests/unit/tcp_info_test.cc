@@ -7,6 +7,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 // A kernel struct tcp_info as fixed bytes, built field by field.
 std::vector<uint8_t> Sample() {
@@ -97,5 +98,6 @@ TEST(TcpStateName, KnownAndUnknown) {
   EXPECT_EQ(TcpStateName(200), "UNKNOWN");
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

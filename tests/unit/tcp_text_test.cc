@@ -8,6 +8,7 @@
 
 namespace netprobe::client {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::StatusIs;
@@ -141,5 +142,6 @@ TEST(BuildTcpRequest, RejectsBadOptionsNamingThem) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("-t/--ttl: '0'")));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::client

@@ -12,6 +12,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::kCaPem;
@@ -99,5 +100,6 @@ TEST(ReadSmallFileTest, SecretsMustNotBeReadableByEveryone) {
   rmdir(dir);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -15,6 +15,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::netprobe::testing::FakeAuthContext;
 using ::netprobe::testing::IsOk;
@@ -263,5 +264,6 @@ TEST(IdentityOfTest, LocalCredentialsAreAnonymous) {
   EXPECT_EQ(IdentityOf(local), "");
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -6,6 +6,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 TEST(TxTimestamps, EachTimestampFindsItsSendOnce) {
   TxTimestamps<uint16_t> tx;
@@ -50,5 +51,6 @@ TEST(TxTimestamps, ResetStartsTheCounterAgain) {
   EXPECT_EQ(tx.Take(0), std::optional<uint16_t>(6));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -15,6 +15,7 @@
 
 namespace netprobe {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using testing::FakeClock;
 using testing::FakeDatagramSocket;
@@ -223,5 +224,6 @@ TEST_F(UdpEchoProbeTest, CancelEmitsNothingMore) {
   EXPECT_EQ(loop_->watched_fd_count(), 0u);
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe
