@@ -14,6 +14,7 @@ enum ExitCode : int {
   kExitAgentError = 4,        // the agent refused or could not run the request
   kExitNotAuthenticated = 5,  // TLS handshake failed or the token was refused
   kExitPartialFailure = 6,    // many agents: some failed (2-5), others answered
+  kExitDeadline = 7,          // --timeout ended the run; its statistics were printed
   kExitInterrupted = 130,     // SIGINT/SIGTERM, like a shell's 128 + SIGINT
 };
 
@@ -28,6 +29,8 @@ inline ExitCode ExitCodeFor(const grpc::Status& status) {
     case grpc::StatusCode::OUT_OF_RANGE:
       return kExitBadArguments;
     case grpc::StatusCode::UNAVAILABLE:
+    // The agent ends a stream with its statistics before the deadline
+    // (kExitDeadline); DEADLINE_EXCEEDED means it did not answer in time.
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return kExitAgentUnreachable;
     case grpc::StatusCode::UNAUTHENTICATED:
@@ -54,6 +57,8 @@ inline const char* ExitCodeMeaning(int code) {
       return "not authenticated";
     case kExitPartialFailure:
       return "some agents failed";
+    case kExitDeadline:
+      return "deadline reached";
     case kExitInterrupted:
       return "interrupted";
     default:

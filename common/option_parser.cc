@@ -32,7 +32,11 @@ absl::StatusOr<std::optional<uint64_t>> ParsedOptions::GetUint(
   if (!Has(long_name)) return std::optional<uint64_t>();
   const std::string text = Get(long_name);
   uint64_t value = 0;
-  if (!absl::SimpleAtoi(text, &value) || value < min || value > max) {
+  // Hexadecimal with 0x, as iputils takes -Q 0x10.
+  const bool hex = absl::StartsWithIgnoreCase(text, "0x") && text.size() > 2;
+  const bool parsed = hex ? absl::SimpleHexAtoi(absl::string_view(text).substr(2), &value)
+                          : absl::SimpleAtoi(text, &value);
+  if (!parsed || value < min || value > max) {
     return absl::InvalidArgumentError(
         absl::StrFormat("%s: '%s' is not a whole number from %d to %d", Label(long_name),
                         text, min, max));

@@ -30,7 +30,8 @@ class ParsedOptions {
   std::vector<std::string> GetAll(absl::string_view long_name) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
-  // Typed getters; INVALID_ARGUMENT names the option and the limits.
+  // Typed getters; INVALID_ARGUMENT names the option and the limits. Whole
+  // numbers are decimal, or hexadecimal after 0x (ping -Q 0x10).
   absl::StatusOr<std::optional<uint64_t>> GetUint(absl::string_view long_name,
                                                   uint64_t min, uint64_t max) const;
   // "2s", "500ms", "1m", or a bare number of seconds like ping's "-i 0.2".

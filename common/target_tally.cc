@@ -90,4 +90,10 @@ void TargetTally::Fill(v1::TargetSummary* out) const {
   }
 }
 
+void CountAnnouncedAttempts(uint64_t sent, v1::TargetSummary* summary) {
+  if (sent <= summary->sent()) return;
+  summary->set_sent(sent);
+  summary->set_loss_percent(100.0 * (sent - summary->received()) / sent);
+}
+
 }  // namespace netprobe

@@ -37,6 +37,9 @@ class TargetTally {
  public:
   // One finished attempt. `rtt` is recorded for OUTCOME_OK only.
   void Record(v1::Outcome outcome, std::optional<absl::Duration> rtt = std::nullopt);
+  // An attempt sent whose answer was still awaited when the run was cut
+  // short (deadline, shutdown): sent and lost, with no outcome, as ping -w.
+  void RecordUnanswered() { ++sent_; }
   void RecordDuplicate() { ++duplicates_; }
   void RecordReordered() { ++reordered_; }
   void RecordLate() { ++late_; }
@@ -60,6 +63,11 @@ class TargetTally {
   double jitter_ns_ = 0;
   DurationSamples rtt_;
 };
+
+// A client's summary of a run it stopped itself: `sent` attempts were
+// announced (AttemptSent), some still waiting for their outcome; they count
+// as sent and lost, as ping's "transmitted" does.
+void CountAnnouncedAttempts(uint64_t sent, v1::TargetSummary* summary);
 
 }  // namespace netprobe
 

@@ -49,7 +49,8 @@ absl::StatusOr<MulticastMembership> MulticastMembership::Join(
   if (rc != 0) {
     const int err = errno;
     if (err == ENODEV && interface_index == 0) {
-      return absl::FailedPreconditionError(
+      // The caller left out an argument this host needs (CLI: -I): exit 2.
+      return absl::InvalidArgumentError(
           absl::StrCat("interface: no route to the group ", group.ip(),
                        " picks an interface to join on; pass an interface"));
     }

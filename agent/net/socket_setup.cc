@@ -48,14 +48,25 @@ absl::Status ApplySocketSetup(int fd, int family, bool tcp, const SocketSetup& s
            : SetIntSocketOption(fd, IPPROTO_IP, IP_TOS, *setup.tos, "IP_TOS"));
   }
   if (setup.dont_fragment != SocketSetup::Df::kDefault) {
-    const bool set = setup.dont_fragment == SocketSetup::Df::kSet;
-    NETPROBE_RETURN_IF_ERROR(
-        v6 ? SetIntSocketOption(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER,
-                                set ? IPV6_PMTUDISC_PROBE : IPV6_PMTUDISC_DONT,
-                                "IPV6_MTU_DISCOVER")
-           : SetIntSocketOption(fd, IPPROTO_IP, IP_MTU_DISCOVER,
-                                set ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT,
-                                "IP_MTU_DISCOVER"));
+    // The IPv4 and IPv6 values are the same numbers (linux/in.h, in6.h).
+    int mode = IP_PMTUDISC_DONT;
+    switch (setup.dont_fragment) {
+      case SocketSetup::Df::kSet:
+        mode = IP_PMTUDISC_PROBE;
+        break;
+      case SocketSetup::Df::kDo:
+        mode = IP_PMTUDISC_DO;
+        break;
+      case SocketSetup::Df::kWant:
+        mode = IP_PMTUDISC_WANT;
+        break;
+      default:
+        break;
+    }
+    NETPROBE_RETURN_IF_ERROR(v6 ? SetIntSocketOption(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER,
+                                                     mode, "IPV6_MTU_DISCOVER")
+                                : SetIntSocketOption(fd, IPPROTO_IP, IP_MTU_DISCOVER,
+                                                     mode, "IP_MTU_DISCOVER"));
   }
   if (setup.send_buffer) {
     NETPROBE_RETURN_IF_ERROR(

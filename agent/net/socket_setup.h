@@ -20,7 +20,8 @@ struct SocketSetup {
   std::optional<SocketAddress> source;  // bind() before connect/send
   std::optional<int> ttl;               // IP_TTL / IPV6_UNICAST_HOPS
   std::optional<int> tos;               // IP_TOS / IPV6_TCLASS
-  enum class Df { kDefault, kSet, kClear } dont_fragment = Df::kDefault;
+  // IP(V6)_MTU_DISCOVER: kSet PROBE, kClear DONT, kDo DO, kWant WANT.
+  enum class Df { kDefault, kSet, kClear, kDo, kWant } dont_fragment = Df::kDefault;
   std::optional<int> send_buffer, receive_buffer;
   std::optional<int> priority;   // SO_PRIORITY
   std::optional<uint32_t> mark;  // SO_MARK

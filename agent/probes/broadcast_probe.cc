@@ -147,8 +147,8 @@ void BroadcastProbe::AppendSummaries(std::vector<v1::BroadcastEvent>* out) {
   out->push_back(std::move(event));
 }
 
-std::string BroadcastProbe::ShutdownDetail() const {
-  return "the agent is shutting down; the reply window was cut short";
+std::string BroadcastProbe::CutShortDetail() const {
+  return "the reply window was cut short";
 }
 
 void BroadcastProbe::Release() {

@@ -47,7 +47,7 @@ class BroadcastProbe final : public ProbeBase<v1::BroadcastEvent> {
   void OnWindowEnd();
   void Release() override;
   void AppendSummaries(std::vector<v1::BroadcastEvent>* out) override;
-  std::string ShutdownDetail() const override;
+  std::string CutShortDetail() const override;
 
   const BroadcastPlan plan_;
 

@@ -251,14 +251,12 @@ void CaptureProbe::AppendShutdownClosing(v1::StreamEnd end,
     out->push_back(std::move(event));
 }
 
-void CaptureProbe::BeforeShutdown() {
+void CaptureProbe::BeforeCutShort() {
   if (watching_ && !limit_reached_) OnReadable();
   if (!finished()) EmitBatch();
 }
 
-std::string CaptureProbe::ShutdownDetail() const {
-  return "the agent is shutting down; the capture was stopped";
-}
+std::string CaptureProbe::CutShortDetail() const { return "the capture was stopped"; }
 
 void CaptureProbe::Release() {
   if (duration_timer_ != 0) loop_->Cancel(duration_timer_);

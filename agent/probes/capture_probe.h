@@ -86,8 +86,8 @@ class CaptureProbe final : public ProbeBase<v1::CaptureEvent> {
   void AppendShutdownClosing(v1::StreamEnd end,
                              std::vector<v1::CaptureEvent>* out) override;
   // What the ring holds already is delivered, not lost with the handle.
-  void BeforeShutdown() override;
-  std::string ShutdownDetail() const override;
+  void BeforeCutShort() override;
+  std::string CutShortDetail() const override;
 
   const CapturePlan plan_;
   const BlockingWork work_;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/socket_opener.h"
+#include "agent/probes/attempt_sent.h"
 #include "agent/probes/traffic_counters.h"
 #include "common/posix_error.h"
 #include "common/proto_time.h"
@@ -125,11 +126,22 @@ void MulticastProbe::SendOne() {
       sender_->Send(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(payload.data()),
                                         payload.size()),
                     &plan_.group);
-  if (err == 0) {
+  if (err != 0) {
+    ++send_errors_;
+  } else {
     ++sent_;
     TrafficCounters::Get().Sent(SendingProbe::kMulticast);
-  } else {
-    ++send_errors_;
+    if (plan_.report_sends) {
+      v1::Endpoint group;
+      group.set_host(plan_.group.ip());
+      group.set_address(plan_.group.ip());
+      group.set_port(plan_.group.port());
+      group.set_family(plan_.group.family() == AF_INET6 ? v1::ADDRESS_FAMILY_IPV6
+                                                        : v1::ADDRESS_FAMILY_IPV4);
+      // A full stream queue drops the event and counts it, like datagrams.
+      Emit(AttemptSentEvent<v1::MulticastEvent>(std::move(group), send_sequence_,
+                                                loop_->clock()->Wall()));
+    }
   }
   ScheduleSend();
 }
@@ -170,9 +182,7 @@ void MulticastProbe::AppendSummaries(std::vector<v1::MulticastEvent>* out) {
   out->push_back(std::move(event));
 }
 
-std::string MulticastProbe::ShutdownDetail() const {
-  return "the agent is shutting down; the group was left";
-}
+std::string MulticastProbe::CutShortDetail() const { return "the group was left"; }
 
 void MulticastProbe::Release() {
   if (duration_timer_ != 0) loop_->Cancel(duration_timer_);

@@ -52,7 +52,7 @@ class MulticastProbe final : public ProbeBase<v1::MulticastEvent> {
   void OnSenderEvents(uint32_t events);
   void Release() override;
   void AppendSummaries(std::vector<v1::MulticastEvent>* out) override;
-  std::string ShutdownDetail() const override;
+  std::string CutShortDetail() const override;
 
   const MulticastPlan plan_;
 

@@ -73,6 +73,7 @@ absl::Status ValidateSend(const v1::MulticastRequest& request, MulticastPlan* pl
   }
   if (request.send_ttl() != 0) plan->send_ttl = static_cast<int>(request.send_ttl());
   plan->loopback = request.loopback();
+  plan->report_sends = request.report_sends();
   return absl::OkStatus();
 }
 

@@ -41,6 +41,7 @@ struct MulticastPlan {
   absl::Duration send_interval = MulticastLimits::kDefaultSendInterval;
   int send_ttl = MulticastLimits::kDefaultSendTtl;
   bool loopback = false;
+  bool report_sends = false;  // an AttemptSent per datagram sent
   // Set by the server from the policy: target checks and send budgets.
   Admission admission;
 };

@@ -10,6 +10,7 @@
 #include "agent/net/icmp.h"
 #include "agent/net/socket_opener.h"
 #include "agent/probes/attempt_result.h"
+#include "agent/probes/attempt_sent.h"
 #include "agent/probes/traffic_counters.h"
 #include "agent/util/log.h"
 #include "common/proto_time.h"
@@ -137,6 +138,11 @@ void PingProbe::Send(size_t index, uint32_t sequence) {
   const std::vector<uint8_t> message = icmp::BuildEchoRequest(
       target.address.family() == AF_INET6, family.socket->id(), wire, token_, plan_.size);
   const absl::Time now = loop_->clock()->Wall();
+  if (plan_.report_sends) {
+    v1::Endpoint endpoint;
+    FillEndpoint(target, &endpoint);
+    Emit(AttemptSentEvent<v1::PingEvent>(std::move(endpoint), sequence, now));
+  }
   const int err = family.socket->Send(message, target.address);
   if (err == 0) TrafficCounters::Get().Sent(SendingProbe::kPing);
   if (err != 0) {
@@ -379,8 +385,16 @@ void PingProbe::AppendSummaries(std::vector<v1::PingEvent>* out) {
   }
 }
 
-std::string PingProbe::ShutdownDetail() const {
-  return "the agent is shutting down; requests in flight were abandoned uncounted";
+void PingProbe::BeforeCutShort() {
+  for (Family* family : {&v4_, &v6_}) {
+    for (const auto& [seq, pending] : family->pending) {
+      targets_[pending.target].tally.RecordUnanswered();
+    }
+  }
+}
+
+std::string PingProbe::CutShortDetail() const {
+  return "requests in flight are counted as sent and lost";
 }
 
 void PingProbe::Release() {

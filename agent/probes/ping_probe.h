@@ -96,7 +96,8 @@ class PingProbe final : public ProbeBase<v1::PingEvent> {
   void CheckFinished();
   void Release() override;
   void AppendSummaries(std::vector<v1::PingEvent>* out) override;
-  std::string ShutdownDetail() const override;
+  void BeforeCutShort() override;
+  std::string CutShortDetail() const override;
   Family& FamilyOf(int af) { return af == AF_INET6 ? v6_ : v4_; }
   void FillEndpoint(const Target& target, v1::Endpoint* out) const;
 

@@ -70,6 +70,7 @@ absl::StatusOr<PingPlan> ValidatePing(const v1::PingRequest& request) {
     return absl::InvalidArgumentError(
         "options.source_address: its family differs from the requested family");
   }
+  plan.report_sends = request.report_sends();
   return plan;
 }
 

@@ -32,6 +32,7 @@ struct PingPlan {
   absl::Duration timeout = absl::Seconds(1);
   uint32_t size = PingLimits::kDefaultSize;
   uint32_t rate = PingLimits::kDefaultRate;  // requests per second, all targets
+  bool report_sends = false;                 // an AttemptSent per request
   SocketSetup setup;
   // Set by the server from the policy: target checks and send budgets.
   Admission admission;

@@ -9,6 +9,7 @@ namespace netprobe {
 enum class StopReason {
   kClientCancelled,  // the client went away: release everything, emit nothing
   kAgentShutdown,    // SIGTERM: emit StreamEnd and summaries, then finish
+  kDeadline,         // the call's deadline is near: the same, with REASON_DEADLINE
 };
 
 // A running probe. Knows nothing of gRPC: it was built from a validated

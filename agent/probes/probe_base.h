@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "agent/net/event_loop.h"
 #include "agent/probes/event_sink.h"
 #include "agent/probes/probe.h"
@@ -22,8 +23,8 @@ namespace netprobe {
 //  - Complete(): it finished on its own: the summaries, then OK;
 //  - Fail(status): the request could not run (resolution, socket): the RPC's
 //    error, no summaries;
-//  - Stop(kAgentShutdown): a StreamEnd saying what was cut short, the
-//    summaries, then OK;
+//  - Stop(kAgentShutdown) and Stop(kDeadline): a StreamEnd saying why and
+//    what was cut short, the summaries, then OK;
 //  - Stop(kClientCancelled): nothing more is emitted.
 // Each releases the probe's resources first, hands the closing events to
 // EventSink::Finish (never dropped, whatever the queue holds: their room is
@@ -43,13 +44,17 @@ class ProbeBase : public Probe {
       End(absl::CancelledError("cancelled by the client"), {});
       return;
     }
-    BeforeShutdown();
+    BeforeCutShort();
     if (finished_) return;  // it ended on its own meanwhile
     Release();
     std::vector<Event> closing;
     v1::StreamEnd end;
-    end.set_reason(v1::StreamEnd::REASON_AGENT_SHUTDOWN);
-    end.set_detail(ShutdownDetail());
+    const bool deadline = reason == StopReason::kDeadline;
+    end.set_reason(deadline ? v1::StreamEnd::REASON_DEADLINE
+                            : v1::StreamEnd::REASON_AGENT_SHUTDOWN);
+    end.set_detail(absl::StrCat(
+        deadline ? "the call's deadline was reached" : "the agent is shutting down", "; ",
+        CutShortDetail()));
     ToProto(loop_->clock()->Wall(), end.mutable_time());
     AppendShutdownClosing(std::move(end), &closing);
     End(absl::OkStatus(), std::move(closing));
@@ -65,12 +70,15 @@ class ProbeBase : public Probe {
   virtual void Release() = 0;
   // The per-target summaries (or a capture's final stats), in order.
   virtual void AppendSummaries(std::vector<Event>* out) = 0;
-  // The last work before an agent shutdown releases the probe (a capture
-  // delivers what its ring already holds). May end the probe.
-  virtual void BeforeShutdown() {}
-  // What an agent shutdown cut short ("requests in flight were abandoned").
-  virtual std::string ShutdownDetail() const = 0;
-  // The closing events at shutdown: `end`, then the summaries. A probe whose
+  // The last work before an agent shutdown or the call's deadline releases
+  // the probe (a capture delivers what its ring already holds; a prober
+  // counts the attempts in flight as sent and lost, as ping does at -w).
+  // May end the probe.
+  virtual void BeforeCutShort() {}
+  // What being cut short did to the work in flight ("the group was left"),
+  // after the StreamEnd's reason ("the agent is shutting down; ...").
+  virtual std::string CutShortDetail() const = 0;
+  // The closing events when cut short: `end`, then the summaries. A probe whose
   // clients expect another order overrides it.
   virtual void AppendShutdownClosing(v1::StreamEnd end, std::vector<Event>* out) {
     Event event;

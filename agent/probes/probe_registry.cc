@@ -14,8 +14,8 @@ size_t ProbeRegistry::pending_launches() const {
   return pending_.size();
 }
 
-void ProbeRegistry::Launch(ProbeId id, Factory factory) {
-  loop_->Post([this, id, factory = std::move(factory)]() mutable {
+void ProbeRegistry::Launch(ProbeId id, Factory factory, absl::Duration stop_after) {
+  loop_->Post([this, id, factory = std::move(factory), stop_after]() mutable {
     bool cancelled = false;
     {
       absl::MutexLock lock(&pending_mu_);
@@ -40,7 +40,16 @@ void ProbeRegistry::Launch(ProbeId id, Factory factory) {
     probes_.emplace(id, std::move(probe));
     active_.store(probes_.size());
     raw->Start();
-    if (shutting_down_) raw->Stop(StopReason::kAgentShutdown);
+    if (shutting_down_) {
+      raw->Stop(StopReason::kAgentShutdown);
+    } else if (stop_after != absl::InfiniteDuration() && probes_.count(id) > 0) {
+      deadlines_[id] = loop_->RunAfter(stop_after, [this, id] {
+        deadlines_.erase(id);
+        if (auto it = probes_.find(id); it != probes_.end()) {
+          it->second->Stop(StopReason::kDeadline);
+        }
+      });
+    }
   });
 }
 
@@ -73,6 +82,10 @@ void ProbeRegistry::StopAll(StopReason reason) {
 }
 
 void ProbeRegistry::Erase(ProbeId id) {
+  if (auto it = deadlines_.find(id); it != deadlines_.end()) {
+    loop_->Cancel(it->second);
+    deadlines_.erase(it);
+  }
   probes_.erase(id);
   active_.store(probes_.size());
 }

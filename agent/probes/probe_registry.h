@@ -9,6 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "agent/net/event_loop.h"
 #include "agent/probes/probe.h"
 
@@ -32,8 +33,10 @@ class ProbeRegistry {
   // Builds and starts a probe. After StopAll(kAgentShutdown), a launched probe
   // is stopped at once with that reason. A probe cancelled before its launch
   // ran on the loop is never built: its factory (and what it holds) is
-  // destroyed, and nothing is sent.
-  void Launch(ProbeId id, Factory factory);
+  // destroyed, and nothing is sent. A finite `stop_after` stops the probe
+  // with kDeadline that long after its launch, unless it ended before.
+  void Launch(ProbeId id, Factory factory,
+              absl::Duration stop_after = absl::InfiniteDuration());
   // Stops one probe because its client is gone, whether it runs already or is
   // still to be launched. Unknown or ended ids are fine.
   void Cancel(ProbeId id);
@@ -58,6 +61,7 @@ class ProbeRegistry {
   std::unordered_map<ProbeId, bool> pending_ ABSL_GUARDED_BY(pending_mu_);
   // Loop thread only.
   std::unordered_map<ProbeId, std::unique_ptr<Probe>> probes_;
+  std::unordered_map<ProbeId, EventLoop::TimerId> deadlines_;
   bool shutting_down_ = false;
 };
 

@@ -88,6 +88,12 @@ absl::StatusOr<SocketSetup> ValidateSocketOptions(const v1::SocketOptions& optio
     case v1::DONT_FRAGMENT_CLEAR:
       setup.dont_fragment = SocketSetup::Df::kClear;
       break;
+    case v1::DONT_FRAGMENT_DO:
+      setup.dont_fragment = SocketSetup::Df::kDo;
+      break;
+    case v1::DONT_FRAGMENT_WANT:
+      setup.dont_fragment = SocketSetup::Df::kWant;
+      break;
     default:
       break;
   }

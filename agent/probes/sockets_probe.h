@@ -49,7 +49,7 @@ class SocketsProbe final : public ProbeBase<v1::SocketsEvent> {
   void Release() override;
   // No summaries: the snapshots are the result.
   void AppendSummaries(std::vector<v1::SocketsEvent>*) override {}
-  std::string ShutdownDetail() const override { return "the agent is shutting down"; }
+  std::string CutShortDetail() const override { return "the watch was stopped"; }
 
   // Shared with the worker while a round runs (the probe may go first).
   const std::shared_ptr<const SocketsPlan> plan_;

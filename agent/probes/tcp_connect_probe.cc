@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/net/socket_opener.h"
 #include "agent/probes/attempt_result.h"
+#include "agent/probes/attempt_sent.h"
 #include "agent/probes/tcp_info.h"
 #include "agent/probes/traffic_counters.h"
 #include "common/proto_time.h"
@@ -81,6 +82,11 @@ void TcpConnectProbe::StartAttempt(size_t index, uint32_t sequence) {
   Target& target = targets_[index];
   const absl::Time wall = loop_->clock()->Wall();
   const int family = target.address.family();
+  if (plan_.report_sends) {
+    v1::Endpoint endpoint;
+    FillEndpoint(target, &endpoint);
+    Emit(AttemptSentEvent<v1::TcpConnectEvent>(std::move(endpoint), sequence, wall));
+  }
   absl::StatusOr<std::unique_ptr<TcpSocket>> socket = loop_->sockets()->OpenTcp(
       family, plan_.setup,
       plan_.graceful_close ? TcpSocket::Close::kGraceful : TcpSocket::Close::kReset);
@@ -267,8 +273,14 @@ void TcpConnectProbe::AppendSummaries(std::vector<v1::TcpConnectEvent>* out) {
   }
 }
 
-std::string TcpConnectProbe::ShutdownDetail() const {
-  return "the agent is shutting down; attempts in flight were abandoned uncounted";
+void TcpConnectProbe::BeforeCutShort() {
+  for (const auto& [fd, attempt] : in_flight_) {
+    targets_[attempt->target].tally.RecordUnanswered();
+  }
+}
+
+std::string TcpConnectProbe::CutShortDetail() const {
+  return "attempts in flight are counted as sent and lost";
 }
 
 void TcpConnectProbe::Release() {

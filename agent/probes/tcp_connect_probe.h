@@ -79,7 +79,8 @@ class TcpConnectProbe final : public ProbeBase<v1::TcpConnectEvent> {
   void CheckFinished();
   void Release() override;
   void AppendSummaries(std::vector<v1::TcpConnectEvent>* out) override;
-  std::string ShutdownDetail() const override;
+  void BeforeCutShort() override;
+  std::string CutShortDetail() const override;
   void FillEndpoint(const Target& target, v1::Endpoint* out) const;
 
   const TcpConnectPlan plan_;

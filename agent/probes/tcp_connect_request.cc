@@ -80,6 +80,7 @@ absl::StatusOr<TcpConnectPlan> ValidateTcpConnect(const v1::TcpConnectRequest& r
   plan.send_payload = request.send_payload();
   plan.read_bytes = request.read_bytes();
   plan.graceful_close = request.graceful_close();
+  plan.report_sends = request.report_sends();
   return plan;
 }
 

@@ -37,6 +37,7 @@ struct TcpConnectPlan {
   std::string send_payload;
   uint32_t read_bytes = 0;
   bool graceful_close = false;
+  bool report_sends = false;  // an AttemptSent per connect()
   // Set by the server from the policy: target checks and send budgets.
   Admission admission;
 };

@@ -9,6 +9,7 @@
 #include "agent/net/socket_opener.h"
 #include "agent/net/udp_echo_payload.h"
 #include "agent/probes/attempt_result.h"
+#include "agent/probes/attempt_sent.h"
 #include "agent/probes/traffic_counters.h"
 #include "agent/util/log.h"
 #include "common/proto_time.h"
@@ -98,6 +99,11 @@ void UdpEchoProbe::Send(uint32_t sequence) {
   const absl::Time now = loop_->clock()->Wall();
   const std::vector<uint8_t> datagram =
       udp_echo::Build({.token = token_, .sequence = sequence, .sent = now}, plan_.size);
+  if (plan_.report_sends) {
+    v1::Endpoint endpoint;
+    FillTarget(&endpoint);
+    Emit(AttemptSentEvent<v1::UdpEchoEvent>(std::move(endpoint), sequence, now));
+  }
   const int err = socket_->Send(datagram, unconnected_ ? &target_ : nullptr);
   if (err == 0) TrafficCounters::Get().Sent(SendingProbe::kUdpEcho);
   if (err != 0) {
@@ -288,8 +294,12 @@ void UdpEchoProbe::AppendSummaries(std::vector<v1::UdpEchoEvent>* out) {
   out->push_back(std::move(event));
 }
 
-std::string UdpEchoProbe::ShutdownDetail() const {
-  return "the agent is shutting down; datagrams in flight were abandoned uncounted";
+void UdpEchoProbe::BeforeCutShort() {
+  for (size_t i = 0; i < pending_.size(); ++i) tally_.RecordUnanswered();
+}
+
+std::string UdpEchoProbe::CutShortDetail() const {
+  return "datagrams in flight are counted as sent and lost";
 }
 
 void UdpEchoProbe::Release() {

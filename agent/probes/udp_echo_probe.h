@@ -71,7 +71,8 @@ class UdpEchoProbe final : public ProbeBase<v1::UdpEchoEvent> {
   void CheckFinished();
   void Release() override;
   void AppendSummaries(std::vector<v1::UdpEchoEvent>* out) override;
-  std::string ShutdownDetail() const override;
+  void BeforeCutShort() override;
+  std::string CutShortDetail() const override;
 
   const UdpEchoPlan plan_;
   const BlockingWork work_;

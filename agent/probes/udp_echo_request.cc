@@ -55,6 +55,7 @@ absl::StatusOr<UdpEchoPlan> ValidateUdpEcho(const v1::UdpEchoRequest& request) {
     return absl::InvalidArgumentError(
         "options.source_address: its family differs from the requested family");
   }
+  plan.report_sends = request.report_sends();
   return plan;
 }
 

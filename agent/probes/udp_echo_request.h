@@ -30,6 +30,7 @@ struct UdpEchoPlan {
   absl::Duration interval = absl::Seconds(1);
   absl::Duration timeout = absl::Seconds(1);
   uint32_t size = UdpEchoLimits::kDefaultSize;
+  bool report_sends = false;  // an AttemptSent per datagram
   SocketSetup setup;
   // Set by the server from the policy: target checks and send budgets.
   Admission admission;

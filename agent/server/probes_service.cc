@@ -18,9 +18,22 @@
 #include "agent/probes/udp_echo_request.h"
 #include "agent/server/caller.h"
 #include "agent/server/stream_reactor.h"
+#include "common/deadline_grace.h"
 #include "common/posix_error.h"
 
 namespace netprobe {
+namespace {
+
+absl::Duration StopAfterFor(const grpc::CallbackServerContext& context) {
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteDuration();
+  }
+  return StopBeforeDeadline(
+      absl::FromChrono(deadline - std::chrono::system_clock::now()));
+}
+
+}  // namespace
 
 ProbesService::ProbesService(EventLoop* loop, ProbeRegistry* registry,
                              BlockingPool* blocking, StreamLimits queue,
@@ -84,7 +97,7 @@ absl::StatusOr<Plan> ProbesService::Admit(const Caller& caller, absl::StatusOr<P
 
 template <typename Event, typename Batch, typename Plan, typename Make>
 grpc::ServerWriteReactor<Batch>* ProbesService::Serve(
-    absl::StatusOr<Plan> plan,
+    const grpc::CallbackServerContext& context, absl::StatusOr<Plan> plan,
     size_t (*beyond_high_water)(const std::type_identity_t<Plan>&), Make make,
     std::shared_ptr<void> slot, std::optional<size_t> high_water) {
   using Reactor = StreamReactor<Event, Batch>;
@@ -97,19 +110,22 @@ grpc::ServerWriteReactor<Batch>* ProbesService::Serve(
   const ProbeRegistry::ProbeId id = registry_->NewId();
   auto* reactor =
       new Reactor(bridge, [registry = registry_, id] { registry->Cancel(id); });
-  Launch(id, *std::move(plan), std::move(bridge), std::move(make), std::move(slot));
+  Launch(id, *std::move(plan), std::move(bridge), std::move(make), std::move(slot),
+         StopAfterFor(context));
   return reactor;
 }
 
 template <typename Plan, typename Sink, typename Make>
 void ProbesService::Launch(ProbeRegistry::ProbeId id, Plan plan,
                            std::shared_ptr<Sink> sink, Make make,
-                           std::shared_ptr<void> slot) {
+                           std::shared_ptr<void> slot, absl::Duration stop_after) {
   registry_->Launch(
-      id, [sink = std::move(sink), make = std::move(make), plan = std::move(plan),
-           slot = std::move(slot)](std::function<void()> done) {
+      id,
+      [sink = std::move(sink), make = std::move(make), plan = std::move(plan),
+       slot = std::move(slot)](std::function<void()> done) {
         return make(plan, sink, [done = std::move(done), slot] { done(); });
-      });
+      },
+      stop_after);
 }
 
 BlockingWork ProbesService::WorkOf(const Caller& caller) const {
@@ -177,7 +193,7 @@ grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
   std::shared_ptr<void> slot;
   const Caller caller = CallerOf(*context);
   auto plan = Admit(caller, ValidatePing(*request), &slot);
-  return Serve<v1::PingEvent, v1::PingEvents>(std::move(plan),
+  return Serve<v1::PingEvent, v1::PingEvents>(*context, std::move(plan),
                                               &PingProbe::MaxEventsBeyondHighWater,
                                               PingMaker(caller), std::move(slot));
 }
@@ -188,7 +204,7 @@ grpc::ServerWriteReactor<v1::TcpConnectEvents>* ProbesService::TcpConnect(
   const Caller caller = CallerOf(*context);
   auto plan = Admit(caller, ValidateTcpConnect(*request), &slot);
   return Serve<v1::TcpConnectEvent, v1::TcpConnectEvents>(
-      std::move(plan), &TcpConnectProbe::MaxEventsBeyondHighWater,
+      *context, std::move(plan), &TcpConnectProbe::MaxEventsBeyondHighWater,
       TcpConnectMaker(caller), std::move(slot));
 }
 
@@ -198,8 +214,8 @@ grpc::ServerWriteReactor<v1::UdpEchoEvents>* ProbesService::UdpEcho(
   const Caller caller = CallerOf(*context);
   auto plan = Admit(caller, ValidateUdpEcho(*request), &slot);
   return Serve<v1::UdpEchoEvent, v1::UdpEchoEvents>(
-      std::move(plan), &UdpEchoProbe::MaxEventsBeyondHighWater, UdpEchoMaker(caller),
-      std::move(slot));
+      *context, std::move(plan), &UdpEchoProbe::MaxEventsBeyondHighWater,
+      UdpEchoMaker(caller), std::move(slot));
 }
 
 // Broadcast and Multicast cannot pause: what arrives beyond the queue is
@@ -217,7 +233,7 @@ grpc::ServerWriteReactor<v1::BroadcastEvents>* ProbesService::Broadcast(
     }
   }
   return Serve<v1::BroadcastEvent, v1::BroadcastEvents>(
-      std::move(plan), nullptr,
+      *context, std::move(plan), nullptr,
       [this](const BroadcastPlan& plan, auto sink, std::function<void()> done) {
         return std::make_unique<BroadcastProbe>(plan, loop_, std::move(sink),
                                                 std::move(done));
@@ -237,7 +253,7 @@ grpc::ServerWriteReactor<v1::MulticastEvents>* ProbesService::Multicast(
     }
   }
   return Serve<v1::MulticastEvent, v1::MulticastEvents>(
-      std::move(plan), nullptr,
+      *context, std::move(plan), nullptr,
       [this](const MulticastPlan& plan, auto sink, std::function<void()> done) {
         return std::make_unique<MulticastProbe>(plan, loop_, std::move(sink),
                                                 std::move(done));
@@ -263,7 +279,7 @@ grpc::ServerWriteReactor<v1::CaptureEvents>* ProbesService::Capture(
   const Caller caller = CallerOf(*context);
   auto plan = Admit(caller, ValidateCapture(*request, own), &slot);
   return Serve<v1::CaptureEvent, v1::CaptureEvents>(
-      std::move(plan), &CaptureProbe::MaxEventsBeyondHighWater,
+      *context, std::move(plan), &CaptureProbe::MaxEventsBeyondHighWater,
       [this, work = WorkOf(caller)](const CapturePlan& plan, auto sink,
                                     std::function<void()> done) {
         return std::make_unique<CaptureProbe>(plan, loop_, work, std::move(sink),
@@ -278,7 +294,7 @@ grpc::ServerWriteReactor<v1::SocketsEvents>* ProbesService::Sockets(
   const Caller caller = CallerOf(*context);
   auto plan = Admit(caller, ValidateSockets(*request), &slot);
   return Serve<v1::SocketsEvent, v1::SocketsEvents>(
-      std::move(plan), &SocketsProbe::MaxEventsBeyondHighWater,
+      *context, std::move(plan), &SocketsProbe::MaxEventsBeyondHighWater,
       [this, work = WorkOf(caller)](const SocketsPlan& plan, auto sink,
                                     std::function<void()> done) {
         return std::make_unique<SocketsProbe>(plan, loop_, work, std::move(sink),

@@ -76,10 +76,12 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
   // bounds what the probe may emit after it paused; null for probes that
   // cannot pause (their excess is dropped and counted). `high_water`, in
   // events, defaults to the agent's stream queue capacity.
-  // `slot` is held until the probe is destroyed (see Slot).
+  // `slot` is held until the probe is destroyed (see Slot). A call with a
+  // deadline ends kDeadlineGrace before it (common/deadline_grace.h), with
+  // its StreamEnd and summaries.
   template <typename Event, typename Batch, typename Plan, typename Make>
   grpc::ServerWriteReactor<Batch>* Serve(
-      absl::StatusOr<Plan> plan,
+      const grpc::CallbackServerContext& context, absl::StatusOr<Plan> plan,
       size_t (*beyond_high_water)(const std::type_identity_t<Plan>&), Make make,
       std::shared_ptr<void> slot, std::optional<size_t> high_water = std::nullopt);
 
@@ -97,7 +99,8 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
   // held until it is destroyed.
   template <typename Plan, typename Sink, typename Make>
   void Launch(ProbeRegistry::ProbeId id, Plan plan, std::shared_ptr<Sink> sink, Make make,
-              std::shared_ptr<void> slot);
+              std::shared_ptr<void> slot,
+              absl::Duration stop_after = absl::InfiniteDuration());
 
   // The probe factories, shared by the RPCs and Start(); a probe's blocking
   // work (name lookups, dumps) is queued in its caller's turn.

@@ -9,6 +9,7 @@
 #include "client/output/broadcast_text.h"
 #include "client/output/json_lines.h"
 #include "client/output/tcp_text.h"
+#include "client/stream_end_exit.h"
 #include "common/proto_time.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 
@@ -66,6 +67,7 @@ int RunBroadcast(const CommandContext& ctx) {
   auto stub = v1::Probes::NewStub(ctx.channel);
   auto reader = stub->Broadcast(&context, *request);
   v1::BroadcastEvents batch;
+  StreamEndExit end_exit;
   // What this client saw, for the closing line after Ctrl-C.
   uint64_t replies = 0;
   std::set<std::string> responders;
@@ -88,6 +90,7 @@ int RunBroadcast(const CommandContext& ctx) {
       } else if (event.has_dropped()) {
         text = FormatDropped(event.dropped());
       } else if (event.has_end()) {
+        end_exit.Note(event.end());
         text = FormatStreamEnd(event.end());
       }
       if (!ctx.json) std::fwrite(text.data(), 1, text.size(), ctx.out);
@@ -111,7 +114,7 @@ int RunBroadcast(const CommandContext& ctx) {
     return kExitInterrupted;
   }
   if (!status.ok()) return ReportRpcError(ctx, "broadcast", status);
-  return responders_found > 0 ? kExitOk : kExitProbeFailed;
+  return end_exit.Exit(responders_found > 0 ? kExitOk : kExitProbeFailed);
 }
 
 }  // namespace netprobe::client

@@ -7,13 +7,14 @@
 
 namespace netprobe::client {
 
-// -c/--count (1..max_count), -i/--interval and -W/--wait into a request with
-// `count`, `interval` and `timeout` fields (ping, tcp, udp). Options not given
-// leave the agent's defaults.
+// -c/--count (min_count..max_count; 0, where allowed, runs until
+// interrupted), -i/--interval and -W/--wait into a request with `count`,
+// `interval` and `timeout` fields (ping, tcp, udp). Options not given leave
+// the agent's defaults.
 template <typename Request>
-absl::Status ApplyCadenceArgs(const ParsedOptions& options, uint64_t max_count,
-                              Request* request) {
-  auto count = options.GetUint("count", 1, max_count);
+absl::Status ApplyCadenceArgs(const ParsedOptions& options, uint64_t min_count,
+                              uint64_t max_count, Request* request) {
+  auto count = options.GetUint("count", min_count, max_count);
   if (!count.ok()) return count.status();
   if (*count) request->set_count(static_cast<uint32_t>(**count));
   auto interval = options.GetDuration("interval");

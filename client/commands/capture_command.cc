@@ -18,6 +18,7 @@
 #include "client/output/packet_text.h"
 #include "client/output/pcap_writer.h"
 #include "client/output/tcp_text.h"
+#include "client/stream_end_exit.h"
 #include "common/proto_time.h"
 #include "netprobe/v1/agent.grpc.pb.h"
 #include "netprobe/v1/probes.grpc.pb.h"
@@ -110,14 +111,17 @@ absl::StatusOr<v1::CaptureRequest> BuildCaptureRequest(const ParsedOptions& opti
   request.set_interface(options.Get("interface"));
   // Filter words come last, as with tcpdump; the agent compiles them.
   request.set_filter(absl::StrJoin(options.positional(), " "));
-  auto snaplen =
-      options.GetUint("snapshot-length", 0, std::numeric_limits<uint32_t>::max());
+  // The agent's bounds (capture.proto), quoted by the CLI as the agent would.
+  // -s 0 is tcpdump's "the default, 262144"; -c 0 the default: no count.
+  constexpr uint64_t kMaxSnaplen = 262144, kMaxPackets = 100000000,
+                     kMaxBytes = uint64_t{16} << 30;
+  auto snaplen = options.GetUint("snapshot-length", 0, kMaxSnaplen);
   if (!snaplen.ok()) return snaplen.status();
-  if (*snaplen) request.set_snaplen(static_cast<uint32_t>(**snaplen));
-  auto count = options.GetUint("count", 1, std::numeric_limits<uint64_t>::max());
+  if (*snaplen && **snaplen != 0) request.set_snaplen(static_cast<uint32_t>(**snaplen));
+  auto count = options.GetUint("count", 0, kMaxPackets);
   if (!count.ok()) return count.status();
   if (*count) request.set_max_packets(**count);
-  auto max_bytes = options.GetUint("max-bytes", 1, std::numeric_limits<uint64_t>::max());
+  auto max_bytes = options.GetUint("max-bytes", 1, kMaxBytes);
   if (!max_bytes.ok()) return max_bytes.status();
   if (*max_bytes) request.set_max_bytes(**max_bytes);
   auto duration = options.GetDuration("duration");
@@ -160,6 +164,7 @@ int RunCapture(const CommandContext& ctx) {
   auto reader = stub->Capture(&context, *request);
 
   v1::CaptureEvents batch;
+  StreamEndExit end_exit;
   v1::CaptureStats stats;  // the agent's latest totals
   uint64_t captured = 0;   // packets this client received
   bool failed = false;
@@ -208,6 +213,7 @@ int RunCapture(const CommandContext& ctx) {
           text = FormatDropped(event.dropped());
           break;
         case v1::CaptureEvent::kEnd:
+          end_exit.Note(event.end());
           failed |= event.end().reason() == v1::StreamEnd::REASON_FAILED;
           if (event.end().reason() != v1::StreamEnd::REASON_LIMIT) {
             std::fputs(FormatStreamEnd(event.end()).c_str(), ctx.err);
@@ -257,7 +263,7 @@ int RunCapture(const CommandContext& ctx) {
   }
   if (interrupt.interrupted()) return kExitInterrupted;
   if (!status.ok()) return ReportRpcError(ctx, "capture", status);
-  return failed ? kExitProbeFailed : kExitOk;
+  return end_exit.Exit(failed ? kExitProbeFailed : kExitOk);
 }
 
 }  // namespace netprobe::client

@@ -15,6 +15,12 @@ void LocalTallies::Add(const v1::Endpoint& target, v1::Outcome outcome,
   }
 }
 
+void LocalTallies::Sent(const v1::Endpoint& target) {
+  Entry& entry = entries_[Key(target)];
+  entry.target = target;
+  ++entry.sent;
+}
+
 std::string LocalTallies::Key(const v1::Endpoint& target) {
   return absl::StrCat(target.host(), " ", target.port());
 }
@@ -30,6 +36,7 @@ std::vector<v1::TargetSummary> LocalTallies::Summaries() const {
     v1::TargetSummary summary;
     *summary.mutable_target() = entry.target;
     entry.tally.Fill(&summary);
+    CountAnnouncedAttempts(entry.sent, &summary);
     out.push_back(std::move(summary));
   }
   return out;

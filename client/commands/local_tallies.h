@@ -21,6 +21,9 @@ class LocalTallies {
   // One answer or attempt of `target`; `rtt` for an OK one.
   void Add(const v1::Endpoint& target, v1::Outcome outcome,
            std::optional<absl::Duration> rtt, bool duplicate = false);
+  // An AttemptSent of `target`: the attempt counts as sent, answered or not,
+  // as ping's "transmitted" counts the request still waiting for its reply.
+  void Sent(const v1::Endpoint& target);
   // The agent's summary of `target` arrived: it is not summed up again.
   void Summarized(const v1::Endpoint& target);
   // One summary per target seen and not Summarized, in host:port order.
@@ -30,6 +33,7 @@ class LocalTallies {
   struct Entry {
     v1::Endpoint target;
     TargetTally tally;
+    uint64_t sent = 0;  // AttemptSent events
   };
   static std::string Key(const v1::Endpoint& target);
   std::map<std::string, Entry> entries_;

@@ -1,6 +1,7 @@
 #include "client/commands/mcast_command.h"
 
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -11,6 +12,7 @@
 #include "client/output/json_lines.h"
 #include "client/output/mcast_text.h"
 #include "client/output/tcp_text.h"
+#include "client/stream_end_exit.h"
 #include "common/proto_time.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 
@@ -69,6 +71,7 @@ class LocalTally {
     sources_.insert(datagram.source().address());
     summary_.set_distinct_sources(sources_.size());
   }
+  void Sent() { summary_.set_sent(summary_.sent() + 1); }
   const v1::MulticastSummary& summary() const { return summary_; }
 
  private:
@@ -127,6 +130,8 @@ absl::StatusOr<v1::MulticastRequest> BuildMcastRequest(const ParsedOptions& opti
   if (!ttl.ok()) return ttl.status();
   if (*ttl) request.set_send_ttl(static_cast<uint32_t>(**ttl));
   request.set_loopback(options.Has("loopback"));
+  // Each send announced, so a Ctrl-C's statistics count what was sent.
+  request.set_report_sends(request.send());
   return request;
 }
 
@@ -147,6 +152,8 @@ int RunMcast(const CommandContext& ctx) {
   v1::MulticastEvents batch;
   LocalTally tally;
   bool any_received = false;
+  StreamEndExit end_exit;
+  std::optional<v1::MulticastSummary> final;
   while (reader->Read(&batch)) {
     for (const v1::MulticastEvent& event : batch.events()) {
       if (ctx.json) WriteJsonLine(ctx.out, event);
@@ -161,7 +168,11 @@ int RunMcast(const CommandContext& ctx) {
           tally.Add(event.datagram());
           text = FormatMcastDatagram(event.datagram(), zone);
           break;
+        case v1::MulticastEvent::kSent:
+          tally.Sent();
+          break;
         case v1::MulticastEvent::kSummary:
+          final = event.summary();
           any_received |= event.summary().received() > 0;
           text = FormatMcastSummary(group_port, event.summary());
           break;
@@ -169,6 +180,7 @@ int RunMcast(const CommandContext& ctx) {
           text = FormatDropped(event.dropped());
           break;
         case v1::MulticastEvent::kEnd:
+          end_exit.Note(event.end());
           text = FormatStreamEnd(event.end());
           break;
         default:
@@ -194,7 +206,11 @@ int RunMcast(const CommandContext& ctx) {
     return kExitInterrupted;
   }
   if (!status.ok()) return ReportRpcError(ctx, "mcast", status);
-  return any_received ? kExitOk : kExitProbeFailed;
+  // A run that sends succeeds when every datagram went out (what others
+  // received is theirs to say); one that only listens when it received.
+  const bool sent_all =
+      request->send() && final && final->sent() > 0 && final->send_errors() == 0;
+  return end_exit.Exit(any_received || sent_all ? kExitOk : kExitProbeFailed);
 }
 
 }  // namespace netprobe::client

@@ -12,31 +12,64 @@
 #include "client/output/json_lines.h"
 #include "client/output/ping_text.h"
 #include "client/output/tcp_text.h"
+#include "client/stream_end_exit.h"
+#include "common/deadline_grace.h"
 #include "common/posix_error.h"
 #include "common/proto_time.h"
 #include "common/target_tally.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 
 namespace netprobe::client {
-namespace {}  // namespace
 
 std::vector<OptionSpec> PingOptions() {
   return {
-      {'c', "count", "N", "echo requests per target (default: until interrupted)"},
+      {'c', "count", "N",
+       "echo requests per target (default 0: until interrupted or -w)"},
       {'i', "interval", "DURATION",
        "between requests to one target (default 1s, min 1ms)"},
       {'W', "wait", "DURATION", "time to wait for each reply (default 1s)"},
+      {'w', "deadline", "DURATION",
+       "stop after this long and print the statistics, like ping -w"},
       {'s', "size", "BYTES", "ICMP payload bytes (default 56, max 65507)"},
       {'t', "ttl", "N", "IP TTL / hop limit"},
-      {'Q', "tos", "N", "IP TOS / traffic class"},
+      {'Q', "tos", "N", "IP TOS / traffic class, decimal or 0x hex"},
       {'I', "interface", "IFACE|ADDR", "send from this interface or source address"},
       {'4', "ipv4", "", "IPv4 only"},
       {'6', "ipv6", "", "IPv6 only"},
       {0, "rate", "PPS",
        "at most this many requests per second, all targets (default 20000)"},
-      {'D', "dont-fragment", "", "set DF; never fragment locally"},
+      {'M', "pmtudisc", "do|dont|want|probe",
+       "path MTU discovery, like ping -M: do (DF, refuse above the path MTU), "
+       "dont (fragment), want (DF until a smaller MTU is learnt), probe (DF, "
+       "ignore the path MTU)"},
+      {0, "dont-fragment", "", "set DF; never fragment locally (-M probe)"},
+      {'D', "timestamps", "", "print the Unix time of each reply before it"},
+      {'q', "quiet", "", "print only the header and the statistics"},
+      {'n', "numeric", "",
+       "numeric addresses (always: the agent reports the address it used)"},
+      {'O', "outstanding", "",
+       "report each request not answered in time (no answer yet for icmp_seq=N)"},
   };
 }
+
+namespace {
+
+absl::StatusOr<v1::DontFragment> PmtuDiscovery(const ParsedOptions& options) {
+  if (options.Has("pmtudisc") && options.Has("dont-fragment")) {
+    return absl::InvalidArgumentError("-M and --dont-fragment exclude each other");
+  }
+  if (options.Has("dont-fragment")) return v1::DONT_FRAGMENT_SET;
+  if (!options.Has("pmtudisc")) return v1::DONT_FRAGMENT_DEFAULT;
+  const std::string mode = options.Get("pmtudisc");
+  if (mode == "do") return v1::DONT_FRAGMENT_DO;
+  if (mode == "dont") return v1::DONT_FRAGMENT_CLEAR;
+  if (mode == "want") return v1::DONT_FRAGMENT_WANT;
+  if (mode == "probe") return v1::DONT_FRAGMENT_SET;
+  return absl::InvalidArgumentError(
+      absl::StrCat("-M/--pmtudisc: '", mode, "' is not one of do, dont, want, probe"));
+}
+
+}  // namespace
 
 absl::StatusOr<v1::PingRequest> BuildPingRequest(const ParsedOptions& options) {
   v1::PingRequest request;
@@ -44,7 +77,7 @@ absl::StatusOr<v1::PingRequest> BuildPingRequest(const ParsedOptions& options) {
     return absl::InvalidArgumentError("no target: give one or more hosts");
   }
   for (const std::string& target : options.positional()) request.add_targets(target);
-  NETPROBE_RETURN_IF_ERROR(ApplyCadenceArgs(options, 1000000, &request));
+  NETPROBE_RETURN_IF_ERROR(ApplyCadenceArgs(options, 0, 1000000, &request));
   auto size = options.GetUint("size", 0, 65507);
   if (!size.ok()) return size.status();
   if (*size) request.set_size(static_cast<uint32_t>(**size));
@@ -57,9 +90,16 @@ absl::StatusOr<v1::PingRequest> BuildPingRequest(const ParsedOptions& options) {
     return st;
   }
   request.set_family(family);
-  if (options.Has("dont-fragment")) {
-    request.mutable_options()->set_dont_fragment(v1::DONT_FRAGMENT_SET);
+  NETPROBE_ASSIGN_OR_RETURN(const v1::DontFragment df, PmtuDiscovery(options));
+  request.mutable_options()->set_dont_fragment(df);
+  auto deadline = options.GetDuration("deadline");
+  if (!deadline.ok()) return deadline.status();
+  if (*deadline && **deadline <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("-w/--deadline: must be above 0");
   }
+  // Every request is announced as it leaves: the header comes at once and
+  // a Ctrl-C counts the requests still waiting for their replies.
+  request.set_report_sends(true);
   return request;
 }
 
@@ -73,21 +113,37 @@ int RunPing(const CommandContext& ctx) {
   // Like ping for one target, like fping for several.
   const bool fping_style = request->targets_size() > 1;
   const uint32_t size = request->has_size() ? request->size() : 56;
+  const bool quiet = ctx.options.Has("quiet");
+  const bool timestamps = ctx.options.Has("timestamps");
+  const bool outstanding = ctx.options.Has("outstanding");
+  const std::optional<absl::Duration> own_deadline =
+      *ctx.options.GetDuration("deadline");  // checked by BuildPingRequest
   grpc::ClientContext context;
   ctx.ApplyDeadline(&context, absl::InfiniteDuration());
+  if (own_deadline) {
+    // The agent ends the probe kDeadlineGrace before the call's deadline.
+    const auto end = std::chrono::system_clock::now() +
+                     absl::ToChronoNanoseconds(*own_deadline + kDeadlineGrace);
+    if (end < context.deadline()) context.set_deadline(end);
+  }
   CancelOnInterrupt interrupt(&context);
   auto stub = v1::Probes::NewStub(ctx.channel);
   auto reader = stub->Ping(&context, *request);
   v1::PingEvents batch;
   LocalTallies tallies;
   std::set<std::string> announced;
+  std::optional<absl::Time> first_sent;  // this client's clock, for "time Nms"
+  StreamEndExit end_exit;
   bool any_unreached = false;
   auto show_summary = [&](const v1::TargetSummary& summary) {
-    any_unreached |= summary.received() == 0;
+    any_unreached |= summary.received() == 0 || (own_deadline && request->count() != 0 &&
+                                                 summary.received() < request->count());
     if (ctx.on_summary) ctx.on_summary(summary);
     if (ctx.json) return;
+    std::optional<absl::Duration> elapsed;
+    if (first_sent) elapsed = absl::Now() - *first_sent;
     const std::string text =
-        fping_style ? FormatFpingSummary(summary) : FormatPingSummary(summary);
+        fping_style ? FormatFpingSummary(summary) : FormatPingSummary(summary, elapsed);
     std::fwrite(text.data(), 1, text.size(), ctx.out);
   };
   bool summaries_seen = false;
@@ -95,15 +151,23 @@ int RunPing(const CommandContext& ctx) {
     for (const v1::PingEvent& event : batch.events()) {
       if (ctx.json) WriteJsonLine(ctx.out, event);
       std::string text;
-      if (event.has_reply()) {
+      if (event.has_sent()) {
+        tallies.Sent(event.sent().target());
+        if (!first_sent) first_sent = absl::Now();
+        if (!fping_style && announced.insert(event.sent().target().host()).second) {
+          text = FormatPingHeader(event.sent().target(), size);
+        }
+      } else if (event.has_reply()) {
         const v1::PingReply& reply = event.reply();
         tallies.Add(reply.target(), reply.result().outcome(), FromProto(reply.rtt()),
                     reply.duplicate());
-        if (!fping_style && announced.insert(event.reply().target().host()).second) {
-          text = FormatPingHeader(event.reply().target(), size);
+        const bool timed_out = reply.result().outcome() == v1::OUTCOME_TIMEOUT;
+        if (!quiet && (!timed_out || outstanding)) {
+          if (timestamps) {
+            text = FormatPingTimestamp(FromProto(reply.time()) + FromProto(reply.rtt()));
+          }
+          text += fping_style ? FormatFpingReply(reply) : FormatPingReply(reply);
         }
-        text += fping_style ? FormatFpingReply(event.reply())
-                            : FormatPingReply(event.reply());
       } else if (event.has_summary()) {
         tallies.Summarized(event.summary().target());
         if (!summaries_seen && fping_style && !ctx.json) text = "\n";
@@ -114,7 +178,9 @@ int RunPing(const CommandContext& ctx) {
       } else if (event.has_dropped()) {
         text = FormatDropped(event.dropped());
       } else if (event.has_end()) {
-        text = FormatStreamEnd(event.end());
+        end_exit.Note(event.end());
+        // ping -w ends at its deadline without a word, as iputils does.
+        if (!(own_deadline && end_exit.deadline())) text = FormatStreamEnd(event.end());
       }
       if (!ctx.json) std::fwrite(text.data(), 1, text.size(), ctx.out);
     }
@@ -137,7 +203,8 @@ int RunPing(const CommandContext& ctx) {
     return kExitInterrupted;
   }
   if (!status.ok()) return ReportRpcError(ctx, "ping", status);
-  return any_unreached ? kExitProbeFailed : kExitOk;
+  return end_exit.Exit(any_unreached ? kExitProbeFailed : kExitOk,
+                       own_deadline.has_value());
 }
 
 }  // namespace netprobe::client

@@ -10,8 +10,9 @@
 
 namespace netprobe::client {
 
-// `netprobe ping [-c N] [-i INTERVAL] [-W TIMEOUT] [-s SIZE] [-t TTL] [-Q TOS]
-//                [-I IFACE|ADDR] [-4|-6] [--rate PPS] TARGET...`
+// `netprobe ping [-c N] [-i INTERVAL] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL]
+//                [-Q TOS] [-I IFACE|ADDR] [-4|-6] [--rate PPS] [-M do|dont|want|probe]
+//                [-D] [-q] [-n] [-O] TARGET...`
 std::vector<OptionSpec> PingOptions();
 absl::StatusOr<v1::PingRequest> BuildPingRequest(const ParsedOptions& options);
 int RunPing(const CommandContext& ctx);

@@ -11,6 +11,7 @@
 #include "client/output/json_lines.h"
 #include "client/output/sockets_text.h"
 #include "client/output/tcp_text.h"
+#include "client/stream_end_exit.h"
 #include "common/proto_time.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 
@@ -132,6 +133,7 @@ int RunSockets(const CommandContext& ctx) {
   auto stub = v1::Probes::NewStub(ctx.channel);
   auto reader = stub->Sockets(&context, *request);
   v1::SocketsEvents batch;
+  StreamEndExit end_exit;
   Round round;
   int rounds = 0;
   while (reader->Read(&batch)) {
@@ -175,6 +177,7 @@ int RunSockets(const CommandContext& ctx) {
           text = FormatDropped(event.dropped());
           break;
         case v1::SocketsEvent::kEnd:
+          end_exit.Note(event.end());
           text = FormatStreamEnd(event.end());
           break;
         default:
@@ -187,7 +190,7 @@ int RunSockets(const CommandContext& ctx) {
   const grpc::Status status = reader->Finish();
   if (interrupt.interrupted()) return kExitInterrupted;
   if (!status.ok()) return ReportRpcError(ctx, "sockets", status);
-  return kExitOk;
+  return end_exit.Exit(kExitOk);
 }
 
 }  // namespace netprobe::client

@@ -8,6 +8,7 @@
 #include "client/interrupt.h"
 #include "client/output/json_lines.h"
 #include "client/output/tcp_text.h"
+#include "client/stream_end_exit.h"
 #include "common/posix_error.h"
 #include "common/proto_time.h"
 #include "netprobe/v1/probes.grpc.pb.h"
@@ -40,7 +41,7 @@ absl::StatusOr<v1::TcpConnectRequest> BuildTcpRequest(const ParsedOptions& optio
     return absl::InvalidArgumentError("no target: give one or more HOST:PORT");
   }
   for (const std::string& target : options.positional()) request.add_targets(target);
-  NETPROBE_RETURN_IF_ERROR(ApplyCadenceArgs(options, 100000, &request));
+  NETPROBE_RETURN_IF_ERROR(ApplyCadenceArgs(options, 1, 100000, &request));
   auto concurrency = options.GetUint("concurrency", 1, 4096);
   if (!concurrency.ok()) return concurrency.status();
   if (*concurrency) request.set_concurrency(static_cast<uint32_t>(**concurrency));
@@ -56,6 +57,9 @@ absl::StatusOr<v1::TcpConnectRequest> BuildTcpRequest(const ParsedOptions& optio
   request.set_send_payload(options.Get("send"));
   request.set_tcp_info(options.Has("info"));
   request.set_graceful_close(options.Has("graceful"));
+  // Each connect() is announced as it starts, so a Ctrl-C counts the
+  // attempts still waiting for their outcome.
+  request.set_report_sends(true);
   return request;
 }
 
@@ -109,8 +113,15 @@ int RunTcp(const CommandContext& ctx) {
   v1::TcpConnectEvents batch;
   bool any_target_unreached = false;
   LocalTallies tallies;  // for the statistics after Ctrl-C, as tcping prints
+  StreamEndExit end_exit;
   while (reader->Read(&batch)) {
     for (const v1::TcpConnectEvent& event : batch.events()) {
+      if (event.has_sent()) {
+        tallies.Sent(event.sent().target());
+        if (ctx.json) WriteJsonLine(ctx.out, event);
+        continue;
+      }
+      if (event.has_end()) end_exit.Note(event.end());
       if (event.has_attempt()) {
         const v1::TcpAttempt& attempt = event.attempt();
         tallies.Add(attempt.target(), attempt.result().outcome(),
@@ -133,7 +144,7 @@ int RunTcp(const CommandContext& ctx) {
     return kExitInterrupted;
   }
   if (!status.ok()) return ReportRpcError(ctx, "tcp", status);
-  return any_target_unreached ? kExitProbeFailed : kExitOk;
+  return end_exit.Exit(any_target_unreached ? kExitProbeFailed : kExitOk);
 }
 
 }  // namespace netprobe::client

@@ -8,6 +8,7 @@
 #include "client/output/json_lines.h"
 #include "client/output/tcp_text.h"
 #include "client/output/udp_text.h"
+#include "client/stream_end_exit.h"
 #include "common/posix_error.h"
 #include "common/proto_time.h"
 #include "common/target_tally.h"
@@ -36,7 +37,7 @@ absl::StatusOr<v1::UdpEchoRequest> BuildUdpEchoRequest(const ParsedOptions& opti
         "give exactly one HOST:PORT (an echo responder, e.g. an agent's --udp-echo)");
   }
   request.set_target(options.positional()[0]);
-  NETPROBE_RETURN_IF_ERROR(ApplyCadenceArgs(options, 1000000, &request));
+  NETPROBE_RETURN_IF_ERROR(ApplyCadenceArgs(options, 0, 1000000, &request));
   auto size = options.GetUint("size", 24, 65507);
   if (!size.ok()) return size.status();
   if (*size) request.set_size(static_cast<uint32_t>(**size));
@@ -46,6 +47,9 @@ absl::StatusOr<v1::UdpEchoRequest> BuildUdpEchoRequest(const ParsedOptions& opti
     return st;
   }
   request.set_family(family);
+  // Each datagram is announced as it leaves: the header comes at once and a
+  // Ctrl-C counts the datagrams still waiting for their echo.
+  request.set_report_sends(true);
   return request;
 }
 
@@ -66,19 +70,26 @@ int RunUdp(const CommandContext& ctx) {
   // What this client saw, for the statistics after Ctrl-C (the agent sends
   // no summary after a cancel).
   TargetTally local;
+  uint64_t sent = 0;  // AttemptSent events
   v1::Endpoint target;
   bool announced = false, summary_seen = false, any_received = false;
+  StreamEndExit end_exit;
+  auto announce = [&](const v1::Endpoint& endpoint) -> std::string {
+    if (announced) return "";
+    announced = true;
+    target = endpoint;
+    return FormatUdpEchoHeader(target, size);
+  };
   while (reader->Read(&batch)) {
     for (const v1::UdpEchoEvent& event : batch.events()) {
       if (ctx.json) WriteJsonLine(ctx.out, event);
       std::string text;
-      if (event.has_reply()) {
+      if (event.has_sent()) {
+        ++sent;
+        text = announce(event.sent().target());
+      } else if (event.has_reply()) {
         const v1::UdpEchoReply& reply = event.reply();
-        if (!announced) {
-          announced = true;
-          target = reply.target();
-          text = FormatUdpEchoHeader(target, size);
-        }
+        text = announce(reply.target());
         if (reply.duplicate()) {
           local.RecordDuplicate();
         } else if (reply.result().outcome() == v1::OUTCOME_OK) {
@@ -96,6 +107,7 @@ int RunUdp(const CommandContext& ctx) {
       } else if (event.has_dropped()) {
         text = FormatDropped(event.dropped());
       } else if (event.has_end()) {
+        end_exit.Note(event.end());
         text = FormatStreamEnd(event.end());
       }
       if (!ctx.json) std::fwrite(text.data(), 1, text.size(), ctx.out);
@@ -108,6 +120,7 @@ int RunUdp(const CommandContext& ctx) {
       v1::UdpEchoEvent event;
       *event.mutable_summary()->mutable_target() = target;
       local.Fill(event.mutable_summary());
+      CountAnnouncedAttempts(sent, event.mutable_summary());
       if (ctx.on_summary) ctx.on_summary(event.summary());
       if (ctx.json) {
         WriteJsonLine(ctx.out, event);
@@ -119,7 +132,7 @@ int RunUdp(const CommandContext& ctx) {
     return kExitInterrupted;
   }
   if (!status.ok()) return ReportRpcError(ctx, "udp", status);
-  return any_received ? kExitOk : kExitProbeFailed;
+  return end_exit.Exit(any_received ? kExitOk : kExitProbeFailed);
 }
 
 }  // namespace netprobe::client

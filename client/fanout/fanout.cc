@@ -21,7 +21,9 @@ namespace {
 
 constexpr char kPlaceholder[] = "{agent}";
 
-bool Answered(int code) { return code == kExitOk || code == kExitProbeFailed; }
+bool Answered(int code) {
+  return code == kExitOk || code == kExitProbeFailed || code == kExitDeadline;
+}
 
 }  // namespace
 

@@ -15,8 +15,18 @@ const std::string& Shown(const v1::Endpoint& target) {
 }  // namespace
 
 std::string FormatPingHeader(const v1::Endpoint& target, uint32_t size) {
-  return absl::StrFormat("PING %s (%s) %d data bytes\n", target.host(), Shown(target),
-                         size);
+  if (target.family() == v1::ADDRESS_FAMILY_IPV6) {
+    return absl::StrFormat("PING %s(%s) %d data bytes\n", target.host(), Shown(target),
+                           size);
+  }
+  // 20 bytes of IPv4 header and 8 of ICMP header.
+  return absl::StrFormat("PING %s (%s) %d(%d) bytes of data.\n", target.host(),
+                         Shown(target), size, size + 28);
+}
+
+std::string FormatPingTimestamp(absl::Time time) {
+  const int64_t micros = absl::ToUnixMicros(time);
+  return absl::StrFormat("[%d.%06d] ", micros / 1000000, micros % 1000000);
 }
 
 std::string FormatPingReply(const v1::PingReply& r) {
@@ -35,7 +45,7 @@ std::string FormatPingReply(const v1::PingReply& r) {
       return line + "\n";
     }
     case v1::OUTCOME_TIMEOUT:
-      return absl::StrFormat("Request timeout for icmp_seq=%d\n", r.sequence());
+      return absl::StrFormat("no answer yet for icmp_seq=%d\n", r.sequence());
     default:
       if (!result.reported_by().empty()) {
         return absl::StrFormat("From %s icmp_seq=%d %s\n", result.reported_by(),
@@ -47,7 +57,8 @@ std::string FormatPingReply(const v1::PingReply& r) {
   }
 }
 
-std::string FormatPingSummary(const v1::TargetSummary& s) {
+std::string FormatPingSummary(const v1::TargetSummary& s,
+                              std::optional<absl::Duration> elapsed) {
   std::string out = absl::StrFormat("\n--- %s ping statistics ---\n", s.target().host());
   absl::StrAppendFormat(&out, "%d packets transmitted, %d received", s.sent(),
                         s.received());
@@ -58,6 +69,9 @@ std::string FormatPingSummary(const v1::TargetSummary& s) {
   if (s.kernel_drops() > 0) {
     absl::StrAppendFormat(&out, ", %d dropped by the kernel (receive buffer full)",
                           s.kernel_drops());
+  }
+  if (elapsed) {
+    absl::StrAppendFormat(&out, ", time %dms", absl::ToInt64Milliseconds(*elapsed));
   }
   absl::StrAppend(&out, "\n");
   if (s.rtt().count() > 0) {

@@ -1,23 +1,32 @@
 #ifndef NETPROBE_CLIENT_OUTPUT_PING_TEXT_H_
 #define NETPROBE_CLIENT_OUTPUT_PING_TEXT_H_
 
+#include <optional>
 #include <string>
 
+#include "absl/time/time.h"
 #include "netprobe/v1/ping.pb.h"
 
 namespace netprobe::client {
 
-// "PING web (198.18.0.11) 56 data bytes"
+// iputils' header, IPv4 with the IP packet size, IPv6 without:
+//   "PING web (198.18.0.11) 56(84) bytes of data."
+//   "PING web6(2001:db8::11) 56 data bytes"
 std::string FormatPingHeader(const v1::Endpoint& target, uint32_t size);
 
 // One reply the way iputils ping prints it:
 //   "64 bytes from 198.18.0.11: icmp_seq=1 ttl=64 time=0.045 ms"
 //   "From 198.18.1.1 icmp_seq=2 Time to live exceeded"
-//   "Request timeout for icmp_seq=3"
+//   "no answer yet for icmp_seq=3" (a timeout: ping -O prints it, else none)
 std::string FormatPingReply(const v1::PingReply& reply);
 
-// ping's closing block for one target.
-std::string FormatPingSummary(const v1::TargetSummary& summary);
+// ping -D's prefix of a line: "[1733312345.123456] ".
+std::string FormatPingTimestamp(absl::Time time);
+
+// ping's closing block for one target; `elapsed` (ping's "time 4005ms"),
+// when known, from the first request to the end of the run.
+std::string FormatPingSummary(const v1::TargetSummary& summary,
+                              std::optional<absl::Duration> elapsed = std::nullopt);
 
 // One reply the way fping prints it with many targets (sequence from 0):
 //   "198.18.0.11 : [0], 64 bytes, 0.045 ms"

@@ -322,5 +322,120 @@ TEST_F(PingLabTest, BadInputIsRejectedWithTheFieldNamed) {
   EXPECT_THAT(result->err, HasSubstr("targets: 4097 targets exceed the limit of 4096"));
 }
 
+// The "N packets transmitted" of a text run's statistics, and its "time".
+struct Transmitted {
+  int sent = -1, received = -1, time_ms = -1;
+};
+Transmitted ParseStatistics(const std::string& out) {
+  Transmitted t;
+  std::smatch m;
+  if (std::regex_search(out, m,
+                        std::regex(R"((\d+) packets transmitted, (\d+) received.*)"))) {
+    t.sent = std::stoi(m[1]);
+    t.received = std::stoi(m[2]);
+    std::smatch time;
+    const std::string line = m[0];
+    if (std::regex_search(line, time, std::regex(R"(time (\d+)ms)"))) {
+      t.time_ms = std::stoi(time[1]);
+    }
+  }
+  return t;
+}
+
+// Issue 18, items 1 and 2: the target drops every echo request. Ctrl-C
+// after a second prints what iputils prints: the header, which came at once
+// (no reply could bring it), and statistics counting every request sent,
+// those still waiting for their reply included. The count is exact (the
+// target's nftables counter) and within one of iputils stopped the same way.
+TEST_F(PingLabTest, CtrlCBeforeAnyReplyPrintsTheHeaderAndCountsEveryRequestSent) {
+  const std::string far = lab_->host(kFar).ipv4;
+  ASSERT_THAT(FilterFarInput("icmp type echo-request counter drop"), IsOk());
+  auto client = Process::Start({NETPROBE_CLIENT_BIN, "--agent", agent_->address(), "ping",
+                                "-i", "0.2", "-W", "5", far});
+  ASSERT_THAT(client, IsOk());
+  const std::string header =
+      absl::StrCat("PING ", far, " (", far, ") 56(84) bytes of data.");
+  ASSERT_THAT(client->WaitForStdout(header, absl::Seconds(5)), IsOk())
+      << client->out() << client->err();
+  absl::SleepFor(absl::Seconds(1));  // the run's length: about 6 requests
+  client->Signal(SIGINT);
+  auto code = client->Wait(absl::Seconds(5));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 130);
+  const Transmitted ours = ParseStatistics(client->out());
+  EXPECT_THAT(client->out(), HasSubstr("received, 100% packet loss, time "))
+      << client->out();
+  EXPECT_THAT(client->out(), ::testing::Not(HasSubstr("icmp_seq")))
+      << "no per-request lines without -O, as iputils";
+  auto counter = lab_->Exec(kFar, {"nft", "list", "table", "inet", "lab"});
+  ASSERT_THAT(counter, IsOk());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(counter->out, m, std::regex(R"(counter packets (\d+))")))
+      << counter->out;
+  EXPECT_EQ(ours.sent, std::stoi(m[1])) << client->out();
+  EXPECT_GE(ours.sent, 5);
+  EXPECT_LE(ours.sent, 8);
+  EXPECT_GE(ours.time_ms, 900);
+
+  // stdbuf: iputils buffers its stdout when it is a pipe.
+  auto iputils =
+      lab_->Spawn(kNear, {"stdbuf", "-oL", "ping", "-n", "-i", "0.2", "-W", "5", far});
+  ASSERT_THAT(iputils, IsOk());
+  ASSERT_THAT(iputils->WaitForStdout("bytes of data.", absl::Seconds(5)), IsOk());
+  absl::SleepFor(absl::Seconds(1));
+  iputils->Signal(SIGINT);
+  ASSERT_THAT(iputils->Wait(absl::Seconds(5)), IsOk());
+  const Transmitted theirs = ParseStatistics(iputils->out());
+  EXPECT_NEAR(ours.sent, theirs.sent, 1) << "ours:\n"
+                                         << client->out() << "iputils:\n"
+                                         << iputils->out();
+}
+
+// Issue 18, item 3: -w ends the run at its deadline with the statistics and
+// iputils' exit codes (0 with replies, 1 without); --timeout ends it with
+// the statistics too and exits 7, not "agent unreachable".
+TEST_F(PingLabTest, DeadlinesEndTheRunWithItsStatisticsLikePingW) {
+  const std::string far = lab_->host(kFar).ipv4;
+  const absl::Time start = absl::Now();
+  auto ours = agent_->Client({"ping", "-w", "1", "-i", "0.2", far}, absl::Seconds(10));
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_THAT(ours, IsOk());
+  EXPECT_EQ(ours->exit_code, 0) << ours->out << ours->err;
+  EXPECT_GE(took, absl::Seconds(1));
+  EXPECT_LT(took, absl::Seconds(3));
+  EXPECT_THAT(ours->out, ::testing::Not(HasSubstr("stream ended early")));
+  const Transmitted our_stats = ParseStatistics(ours->out);
+  EXPECT_GE(our_stats.received, our_stats.sent - 1) << ours->out;
+  auto theirs = lab_->Exec(kNear, {"ping", "-n", "-w", "1", "-i", "0.2", far});
+  ASSERT_THAT(theirs, IsOk());
+  EXPECT_EQ(theirs->exit_code, 0);
+  EXPECT_NEAR(our_stats.sent, ParseStatistics(theirs->out).sent, 1)
+      << "ours:\n"
+      << ours->out << "iputils:\n"
+      << theirs->out;
+
+  // -c 0 (the default) with -w, nobody answering: exit 1 like iputils.
+  ASSERT_THAT(FilterFarInput("icmp type echo-request drop"), IsOk());
+  auto silent =
+      agent_->Client({"ping", "-c", "0", "-w", "1", "-i", "0.2", far}, absl::Seconds(10));
+  ASSERT_THAT(silent, IsOk());
+  EXPECT_EQ(silent->exit_code, 1) << silent->out << silent->err;
+  EXPECT_THAT(silent->out, HasSubstr("received, 100% packet loss"));
+  auto silent_iputils = lab_->Exec(kNear, {"ping", "-n", "-w", "1", "-i", "0.2", far});
+  ASSERT_THAT(silent_iputils, IsOk());
+  EXPECT_EQ(silent_iputils->exit_code, 1);
+
+  // --timeout: the statistics, a note, exit 7.
+  auto cut =
+      agent_->Client({"--timeout", "1s", "ping", "-i", "0.2", far}, absl::Seconds(10));
+  ASSERT_THAT(cut, IsOk());
+  EXPECT_EQ(cut->exit_code, 7) << cut->out << cut->err;
+  EXPECT_THAT(cut->out, HasSubstr("stream ended early: DEADLINE: the call's deadline was "
+                                  "reached; requests in flight are counted as sent and "
+                                  "lost"));
+  EXPECT_THAT(cut->out, HasSubstr("received, 100% packet loss"));
+  EXPECT_THAT(cut->err, ::testing::Not(HasSubstr("unreachable")));
+}
+
 }  // namespace
 }  // namespace netprobe::testing

@@ -112,10 +112,6 @@ TEST_F(ProcessFaultLabTest, AgentKilledMidStreamIsUnavailableAndARestartRebinds)
   EXPECT_THAT(ping->out, HasSubstr("3 packets transmitted, 3 received"));
 }
 
-// The CLI's side of SIGTERM (agent_server_test holds the in-process one):
-// the run ends at once with a StreamEnd naming the shutdown and the summary
-// of what was sent, the client exits 0, the agent exits 0 and removes its
-// socket.
 // A second agent on a live agent's socket path refuses to start, rather than
 // take the socket away silently; the first keeps answering, and still owns
 // (and at exit removes) its socket file.
@@ -139,6 +135,12 @@ TEST_F(ProcessFaultLabTest, SecondAgentOnALiveSocketRefusesToStart) {
   EXPECT_NE(stat(path_.c_str(), &st), 0) << "the socket file stays after exit";
 }
 
+// The CLI's side of SIGTERM (agent_server_test holds the in-process one):
+// the run ends at once with a StreamEnd naming the shutdown and the summary
+// of what was sent (the request in flight counted as sent, like every one
+// the agent announced), the client exits 3 (the agent went away: a script
+// must not take the cut-short run for a whole one), the agent exits 0 and
+// removes its socket.
 TEST_F(ProcessFaultLabTest, AgentTerminatedMidStreamEndsTheRunWithItsSummary) {
   auto agent = StartAgent();
   ASSERT_THAT(agent, IsOk());
@@ -150,10 +152,10 @@ TEST_F(ProcessFaultLabTest, AgentTerminatedMidStreamEndsTheRunWithItsSummary) {
   auto code = client.Wait(absl::Seconds(10));
   ASSERT_THAT(code, IsOk());
   const absl::Duration ended = MonotonicNow() - stopped_at;
-  EXPECT_EQ(*code, 0) << client.err();
+  EXPECT_EQ(*code, 3) << client.err();
   EXPECT_LT(ended, absl::Seconds(3));
 
-  int replies = 0, ends = 0;
+  int replies = 0, ends = 0, sent = 0;
   std::vector<v1::TargetSummary> summaries;
   for (absl::string_view line : absl::StrSplit(client.out(), '\n', absl::SkipEmpty())) {
     v1::PingEvent event;
@@ -161,6 +163,7 @@ TEST_F(ProcessFaultLabTest, AgentTerminatedMidStreamEndsTheRunWithItsSummary) {
         google::protobuf::util::JsonStringToMessage(std::string(line), &event).ok())
         << line;
     replies += event.has_reply() && event.reply().result().outcome() == v1::OUTCOME_OK;
+    sent += event.has_sent();
     if (event.has_end()) {
       ++ends;
       EXPECT_EQ(event.end().reason(), v1::StreamEnd::REASON_AGENT_SHUTDOWN);
@@ -173,6 +176,7 @@ TEST_F(ProcessFaultLabTest, AgentTerminatedMidStreamEndsTheRunWithItsSummary) {
   EXPECT_GE(summaries[0].sent(), 3u);
   EXPECT_LT(summaries[0].sent(), 100u);
   EXPECT_EQ(summaries[0].received(), static_cast<uint64_t>(replies));
+  EXPECT_EQ(summaries[0].sent(), static_cast<uint64_t>(sent)) << client.out();
   EXPECT_GE(replies, 3);
   RecordProperty("sent_before_sigterm", static_cast<int>(summaries[0].sent()));
 

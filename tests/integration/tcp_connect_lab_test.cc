@@ -275,6 +275,42 @@ TEST_F(TcpConnectLabTest, CtrlCCancelsTheProbeOnTheAgent) {
   EXPECT_THAT(*line, HasSubstr("method=/netprobe.v1.Probes/TcpConnect"));
 }
 
+// Issue 18, items 1 and 2: `tcp -c 5 -W 5` against a port whose SYNs are
+// dropped, stopped by Ctrl-C before any outcome: the statistics count the
+// attempts still waiting (one AttemptSent each), where they said nothing.
+TEST_F(TcpConnectLabTest, CtrlCBeforeAnyOutcomeCountsTheAttemptsInFlight) {
+  auto listener = ListenTcpInNetns(lab_->host(1).netns);
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT(FilterInput(listener->port, "drop"), IsOk());
+  auto client =
+      Process::Start({NETPROBE_CLIENT_BIN, "--agent", agent_->address(), "--json", "tcp",
+                      "-c", "5", "-i", "100ms", "-W", "5", Target(1, listener->port)});
+  ASSERT_THAT(client, IsOk());
+  ASSERT_THAT(client->WaitForStdout("\"sequence\":3", absl::Seconds(10)), IsOk())
+      << client->err();
+  client->Signal(SIGINT);
+  auto code = client->Wait(absl::Seconds(5));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 130);
+  int sent = 0, outcomes = 0;
+  std::vector<v1::TargetSummary> summaries;
+  for (absl::string_view line : absl::StrSplit(client->out(), '\n', absl::SkipEmpty())) {
+    v1::TcpConnectEvent event;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(std::string(line), &event).ok())
+        << line;
+    sent += event.has_sent();
+    outcomes += event.has_attempt();
+    if (event.has_summary()) summaries.push_back(event.summary());
+  }
+  EXPECT_EQ(outcomes, 0) << client->out();
+  EXPECT_GE(sent, 3);
+  ASSERT_EQ(summaries.size(), 1u) << client->out();
+  EXPECT_EQ(summaries[0].sent(), static_cast<uint64_t>(sent));
+  EXPECT_EQ(summaries[0].received(), 0u);
+  EXPECT_EQ(summaries[0].loss_percent(), 100.0);
+}
+
 TEST_F(TcpConnectLabTest, BadInputIsRejectedWithTheFieldNamed) {
   struct Case {
     std::vector<std::string> args;

@@ -315,6 +315,51 @@ TEST_F(PingProbeTest, TheGlobalRateIsHeldOverManyTargetsWithLateWakeUps) {
   probe_->Stop(StopReason::kClientCancelled);
 }
 
+// Issue 18: report_sends announces every request before its outcome, and a
+// run cut short by its call's deadline ends like ping -w: a StreamEnd saying
+// so, then a summary counting the requests still in flight as sent and lost.
+TEST_F(PingProbeTest, ADeadlineCountsTheRequestsInFlightAsSentAndLost) {
+  plan_.count = 0;
+  plan_.timeout = absl::Seconds(5);
+  plan_.report_sends = true;
+  opener_.on_icmp_send = [](const SentPacket&) { return 0; };  // nobody answers
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Milliseconds(350));  // sends at 0, 100, 200, 300 ms
+  std::vector<uint32_t> announced;
+  for (const auto& event : sink_->events()) {
+    if (event.has_sent()) {
+      announced.push_back(event.sent().sequence());
+      EXPECT_EQ(event.sent().target().address(), kTarget);
+    }
+  }
+  EXPECT_EQ(announced, (std::vector<uint32_t>{1, 2, 3, 4}));
+  EXPECT_TRUE(Replies().empty());
+  probe_->Stop(StopReason::kDeadline);
+  ASSERT_TRUE(sink_->finished());
+  EXPECT_TRUE(sink_->status().ok()) << sink_->status();
+  const auto& events = sink_->events();
+  ASSERT_GE(events.size(), 2u);
+  const v1::PingEvent& end = events[events.size() - 2];
+  ASSERT_TRUE(end.has_end());
+  EXPECT_EQ(end.end().reason(), v1::StreamEnd::REASON_DEADLINE);
+  EXPECT_EQ(end.end().detail(),
+            "the call's deadline was reached; requests in flight are counted as sent "
+            "and lost");
+  EXPECT_EQ(Summary().sent(), 4u);
+  EXPECT_EQ(Summary().received(), 0u);
+  EXPECT_EQ(Summary().loss_percent(), 100.0);
+  EXPECT_TRUE(Summary().outcomes().empty()) << "no outcome was invented";
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+  EXPECT_EQ(done_, 1);
+}
+
+TEST_F(PingProbeTest, WithoutReportSendsNoSentEvents) {
+  AnswerAfter(absl::Milliseconds(5));
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(1));
+  for (const auto& event : sink_->events()) EXPECT_FALSE(event.has_sent());
+}
+
 }  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -241,7 +241,8 @@ TEST_F(SocketsProbeTest, ShutdownWithTheSinkFullStillDeliversStreamEnd) {
   ASSERT_EQ(sink_->closing(), 1u);
   ASSERT_EQ(sink_->events().size(), 2u);
   EXPECT_EQ(sink_->events().back().end().reason(), v1::StreamEnd::REASON_AGENT_SHUTDOWN);
-  EXPECT_EQ(sink_->events().back().end().detail(), "the agent is shutting down");
+  EXPECT_EQ(sink_->events().back().end().detail(),
+            "the agent is shutting down; the watch was stopped");
   EXPECT_EQ(done_, 1);
   EXPECT_EQ(loop_->pending_timer_count(), 0u);
   sink_->Drain();

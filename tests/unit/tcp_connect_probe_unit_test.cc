@@ -478,8 +478,9 @@ TEST_F(TcpConnectProbeUnitTest, AgentShutdownWithTheSinkFullDeliversEndAndEveryS
   ASSERT_EQ(events.size(), 6u);
   ASSERT_TRUE(events[3].has_end());
   EXPECT_EQ(events[3].end().reason(), v1::StreamEnd::REASON_AGENT_SHUTDOWN);
-  EXPECT_EQ(events[3].end().detail(),
-            "the agent is shutting down; attempts in flight were abandoned uncounted");
+  EXPECT_EQ(
+      events[3].end().detail(),
+      "the agent is shutting down; attempts in flight are counted as sent and lost");
   EXPECT_EQ(FromProto(events[3].end().time()), clock_.Wall());
   ASSERT_TRUE(events[4].has_summary());
   ASSERT_TRUE(events[5].has_summary());
