@@ -22,7 +22,7 @@ constexpr absl::string_view kErrnoPayload = "netprobe/socket-errno";
 
 class KernelTcpSocket final : public TcpSocket {
  public:
-  explicit KernelTcpSocket(UniqueFd fd) : fd_(std::move(fd)) {}
+  KernelTcpSocket(UniqueFd fd, int family) : fd_(std::move(fd)), family_(family) {}
 
   int fd() const override { return fd_.get(); }
 
@@ -40,6 +40,14 @@ class KernelTcpSocket final : public TcpSocket {
     socklen_t len = sizeof(err);
     if (getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
     return err;
+  }
+
+  bool ReadIcmpError(ErrorQueueEntry* out) override {
+    // Bounded: the queue holds what the kernel put there for this attempt.
+    for (int i = 0; i < 8 && ReadErrorQueue(fd_.get(), family_, out); ++i) {
+      if (out->kind == ErrorQueueEntry::Kind::kIcmpError) return true;
+    }
+    return false;
   }
 
   absl::StatusOr<SocketAddress> LocalAddress() const override {
@@ -86,6 +94,7 @@ class KernelTcpSocket final : public TcpSocket {
 
  private:
   UniqueFd fd_;
+  const int family_;
 };
 
 }  // namespace
@@ -96,12 +105,23 @@ absl::StatusOr<std::unique_ptr<TcpSocket>> TcpSocket::Open(int family,
   UniqueFd fd(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return SocketCallError(errno);
   NETPROBE_RETURN_IF_ERROR(ApplySocketSetup(fd.get(), family, /*tcp=*/true, setup));
+  // ICMP errors to the error queue, so a failed connect can name the router
+  // that sent time exceeded or admin-prohibited (the kernel queues them in
+  // SYN_SENT only when asked).
+  const int on = 1;
+  if (family == AF_INET6
+          ? setsockopt(fd.get(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on)) != 0
+          : setsockopt(fd.get(), IPPROTO_IP, IP_RECVERR, &on, sizeof(on)) != 0) {
+    return PosixError(
+        family == AF_INET6 ? "setsockopt(IPV6_RECVERR)" : "setsockopt(IP_RECVERR)",
+        errno);
+  }
   if (close == Close::kReset) {
     // Best effort, as a refused option changes nothing the attempt reports.
     linger abort{1, 0};
     setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
   }
-  return std::make_unique<KernelTcpSocket>(std::move(fd));
+  return std::make_unique<KernelTcpSocket>(std::move(fd), family);
 }
 
 int OpenErrno(const absl::Status& status) {

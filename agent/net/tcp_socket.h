@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "agent/net/datagram_messages.h"
 #include "agent/net/socket_address.h"
 #include "agent/net/socket_setup.h"
 
@@ -52,6 +53,10 @@ class TcpSocket {
   virtual bool WritableNow() const = 0;
   // SO_ERROR: 0 once connected, else why the connect failed.
   virtual int PendingError() = 0;
+  // The ICMP error behind a failed connect, when one came (the socket asks
+  // for them: IP_RECVERR / IPV6_RECVERR): type, code and the router or host
+  // that sent it, where SO_ERROR only says EHOSTUNREACH. False when none.
+  virtual bool ReadIcmpError(ErrorQueueEntry* out) { return false; }
   // getsockname(): the local address and port the kernel chose.
   virtual absl::StatusOr<SocketAddress> LocalAddress() const = 0;
 

@@ -139,7 +139,17 @@ void TcpConnectProbe::OnSocketEvent(int fd, uint32_t events, absl::Duration seen
   if (attempt.connected) return ContinueExchange(attempt, events);
   const int err = attempt.socket->PendingError();
   ToProto(seen_at - attempt.started, attempt.event.mutable_connect_time());
-  if (err != 0) return FinishAttempt(fd, ResultFromErrno(err));
+  if (err != 0) {
+    ErrorQueueEntry icmp;
+    if (attempt.socket->ReadIcmpError(&icmp) && icmp.offender.valid()) {
+      v1::AttemptResult result =
+          ResultFromIcmpError(targets_[attempt.target].address.family() == AF_INET6,
+                              icmp.icmp_type, icmp.icmp_code, icmp.offender.ip());
+      result.set_error(ErrnoName(err));
+      return FinishAttempt(fd, std::move(result));
+    }
+    return FinishAttempt(fd, ResultFromErrno(err));
+  }
   OnConnected(attempt);
 }
 

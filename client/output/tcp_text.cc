@@ -57,6 +57,8 @@ std::string FormatTcpAttempt(const v1::TcpAttempt& a) {
     default:
       line = absl::StrFormat("%s to %s: seq=%d", OutcomeWord(r.outcome()),
                              Target(a.target()), a.sequence());
+      // As udp and ping name it: the router or host the ICMP error came from.
+      if (!r.reported_by().empty()) absl::StrAppend(&line, " from ", r.reported_by());
       if (a.has_connect_time())
         absl::StrAppend(&line, " time=", Millis(a.connect_time()), " ms");
       if (!r.error().empty())

@@ -311,6 +311,69 @@ TEST_F(TcpConnectLabTest, CtrlCBeforeAnyOutcomeCountsTheAttemptsInFlight) {
   EXPECT_EQ(summaries[0].loss_percent(), 100.0);
 }
 
+// Issue 18, item 5: through a router, an ICMP error to a SYN is reported as
+// udp and ping report it: time exceeded (TTL 1) and admin-prohibited (an
+// nftables reject on the router), each with the router that sent it, read
+// from the socket's error queue (IP_RECVERR), not a bare EHOSTUNREACH.
+TEST(TcpConnectRoutedLabTest, IcmpErrorsNameTheRouterThatSentThem) {
+  constexpr int kNear = 0, kRouter = 1, kFar = 2;
+  auto lab = Lab::CreateRouted();
+  ASSERT_THAT(lab, IsOk());
+  auto agent = LabAgent::Start(**lab, kNear);
+  ASSERT_THAT(agent, IsOk());
+  auto listener = ListenTcpInNetns((*lab)->host(kFar).netns);
+  ASSERT_THAT(listener, IsOk());
+  auto attempt_of = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--json", "tcp", "-c", "1", "-W", "3s"});
+    auto result = agent->Client(args);
+    EXPECT_THAT(result, IsOk());
+    v1::TcpAttempt attempt;
+    if (!result.ok()) return attempt;
+    for (absl::string_view line : absl::StrSplit(result->out, '\n', absl::SkipEmpty())) {
+      v1::TcpConnectEvent event;
+      EXPECT_TRUE(
+          google::protobuf::util::JsonStringToMessage(std::string(line), &event).ok());
+      if (event.has_attempt()) attempt = event.attempt();
+    }
+    return attempt;
+  };
+  for (bool v6 : {false, true}) {
+    const LabHost& far = (*lab)->host(kFar);
+    const std::string target = v6 ? absl::StrCat("[", far.ipv6, "]:", listener->port)
+                                  : absl::StrCat(far.ipv4, ":", listener->port);
+    const std::string router =
+        v6 ? (*lab)->host(kRouter).ipv6 : (*lab)->host(kRouter).ipv4;
+    const v1::TcpAttempt expired = attempt_of({"-t", "1", target});
+    EXPECT_EQ(expired.result().outcome(), v1::OUTCOME_TIME_EXCEEDED)
+        << expired.DebugString();
+    EXPECT_EQ(expired.result().reported_by(), router);
+    EXPECT_EQ(expired.result().icmp_type(), v6 ? 3u : 11u);
+
+    ASSERT_THAT(
+        (*lab)->Nft(
+            kRouter,
+            absl::StrCat("table inet lab {\n chain forward {\n"
+                         "  type filter hook forward priority 0; policy accept;\n"
+                         "  tcp dport ",
+                         listener->port,
+                         " meta nfproto ipv4 reject with icmp type admin-prohibited\n"
+                         "  tcp dport ",
+                         listener->port,
+                         " meta nfproto ipv6 reject with icmpv6 type "
+                         "admin-prohibited\n }\n}\n")),
+        IsOk());
+    const v1::TcpAttempt refused = attempt_of({target});
+    EXPECT_EQ(refused.result().outcome(), v1::OUTCOME_PROHIBITED)
+        << refused.DebugString();
+    EXPECT_EQ(refused.result().reported_by(), router);
+    auto text = agent->Client({"tcp", "-c", "1", target});
+    ASSERT_THAT(text, IsOk());
+    EXPECT_THAT(text->out, HasSubstr(absl::StrCat("prohibited to ", target)));
+    EXPECT_THAT(text->out, HasSubstr(absl::StrCat(" from ", router))) << text->out;
+    ASSERT_THAT((*lab)->Exec(kRouter, {"nft", "delete", "table", "inet", "lab"}), IsOk());
+  }
+}
+
 TEST_F(TcpConnectLabTest, BadInputIsRejectedWithTheFieldNamed) {
   struct Case {
     std::vector<std::string> args;
