@@ -90,9 +90,10 @@ std::string Usage() {
     absl::StrAppend(&out, absl::StrFormat("  %-10s %s\n", c.name, c.summary));
   absl::StrAppend(&out, "\nGlobal options:\n", OptionParser(GlobalOptions()).Help(),
                   "\nExit codes: 0 ok, 1 probe failed, 2 bad arguments, 3 agent "
-                  "unreachable, 4 agent refused or failed the request, 5 not "
-                  "authenticated (TLS handshake or token refused), 6 some agents "
-                  "failed while others answered (many agents), 130 interrupted.\n");
+                  "unreachable or shut down mid-run, 4 agent refused or failed the "
+                  "request, 5 not authenticated (TLS handshake or token refused), 6 "
+                  "some agents failed while others answered (many agents), 7 "
+                  "--timeout ended the run (statistics printed), 130 interrupted.\n");
   return out;
 }
 
