@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/net/unique_fd.h"
 #include "agent/policy/policy.h"
+#include "agent/schedule/probe_metrics.h"
 #include "agent/schedule/schedule_config.h"
 #include "agent/server/agent_server.h"
 #include "agent/server/version.h"
@@ -78,6 +79,9 @@ std::vector<OptionSpec> AgentOptionSpecs() {
        "exporters use (tls_server_config, basic_auth_users, http_server_config)"},
       {0, "metrics-token-file", "FILE",
        "bearer tokens for the metrics endpoint; FILE: NAME TOKEN per line"},
+      {0, "metrics-rtt-buckets", "SECONDS,...",
+       "upper bounds of the netprobe_probe_rtt_seconds buckets, ascending (default "
+       "0.00001,0.000025,...,10)"},
       {0, "token-file", "FILE",
        "require a bearer token on every call over TCP; FILE: NAME TOKEN per line"},
       {'h', "help", "", "show this help"},
@@ -131,6 +135,12 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
     options.metrics_listen = config.metrics_listen();
     options.metrics_web_config = config.metrics_web_config();
     options.metrics_token_file = config.metrics_token_file();
+    if (config.metrics_rtt_buckets_size() > 0) {
+      options.metrics_rtt_buckets.assign(config.metrics_rtt_buckets().begin(),
+                                         config.metrics_rtt_buckets().end());
+      NETPROBE_RETURN_IF_ERROR(
+          CheckRttBuckets(options.metrics_rtt_buckets, "metrics_rtt_buckets"));
+    }
     NETPROBE_ASSIGN_OR_RETURN(options.schedule, ValidateSchedule(config));
     if (config.has_shutdown_grace()) {
       options.shutdown_grace = absl::Seconds(config.shutdown_grace().seconds()) +
@@ -185,6 +195,19 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
     options.metrics_web_config = flags.Get("metrics-web-config");
   if (flags.Has("metrics-token-file"))
     options.metrics_token_file = flags.Get("metrics-token-file");
+  if (flags.Has("metrics-rtt-buckets")) {
+    options.metrics_rtt_buckets.clear();
+    for (absl::string_view part : absl::StrSplit(flags.Get("metrics-rtt-buckets"), ',')) {
+      double bound = 0;
+      if (!absl::SimpleAtod(part, &bound)) {
+        return absl::InvalidArgumentError(absl::StrCat("--metrics-rtt-buckets: '", part,
+                                                       "' is not a number of seconds"));
+      }
+      options.metrics_rtt_buckets.push_back(bound);
+    }
+    NETPROBE_RETURN_IF_ERROR(
+        CheckRttBuckets(options.metrics_rtt_buckets, "--metrics-rtt-buckets"));
+  }
   if (options.metrics_listen.empty() &&
       (!options.metrics_web_config.empty() || !options.metrics_token_file.empty())) {
     return absl::InvalidArgumentError(

@@ -2,6 +2,7 @@
 
 #include "client/agent_channel.h"
 #include "client/exit_codes.h"
+#include "client/field_flags.h"
 
 namespace netprobe::client {
 
@@ -24,26 +25,26 @@ int ReportRpcError(const CommandContext& ctx, const char* what,
       break;
     case AuthProblem::kTokenRefused:
       std::fprintf(ctx.err,
-                   "netprobe: %s: agent %s refused the call: %s (give a token the agent "
+                   "netprobe %s: agent %s refused the call: %s (give a token the agent "
                    "knows with --token-file FILE or $NETPROBE_TOKEN)\n",
                    what, agent, message);
       return kExitNotAuthenticated;
     case AuthProblem::kAgentNotTrusted:
       std::fprintf(ctx.err,
-                   "netprobe: %s: TLS: the certificate of agent %s is not trusted: %s "
+                   "netprobe %s: TLS: the certificate of agent %s is not trusted: %s "
                    "(--tls-ca must hold the CA that signed it, and the certificate must "
                    "name the host of --agent, or --tls-server-name)\n",
                    what, agent, message);
       return kExitNotAuthenticated;
     case AuthProblem::kAgentWithoutTls:
       std::fprintf(ctx.err,
-                   "netprobe: %s: TLS: agent %s answered in plaintext: it does not use "
+                   "netprobe %s: TLS: agent %s answered in plaintext: it does not use "
                    "TLS there (leave out --tls-ca): %s\n",
                    what, agent, message);
       return kExitNotAuthenticated;
     case AuthProblem::kHandshakeRefused:
       std::fprintf(ctx.err,
-                   "netprobe: %s: agent %s closed the connection before any call: %s\n",
+                   "netprobe %s: agent %s closed the connection before any call: %s\n",
                    what, agent,
                    ctx.tls ? "it wants a client certificate signed by a CA it trusts "
                              "(--tls-cert FILE --tls-key FILE)"
@@ -52,10 +53,13 @@ int ReportRpcError(const CommandContext& ctx, const char* what,
   }
   const int code = ExitCodeFor(status);
   if (code == kExitAgentUnreachable) {
-    std::fprintf(ctx.err, "netprobe: %s: agent %s unreachable: %s\n", what,
+    std::fprintf(ctx.err, "netprobe %s: agent %s unreachable: %s\n", what,
                  ctx.agent.c_str(), status.error_message().c_str());
   } else {
-    std::fprintf(ctx.err, "netprobe: %s: %s\n", what, status.error_message().c_str());
+    // The agent names the request's field; say which flag set it too.
+    const std::string flag = FlagForAgentMessage(what, text);
+    std::fprintf(ctx.err, "netprobe %s: %s%s%s\n", what, flag.c_str(),
+                 flag.empty() ? "" : ": ", message);
   }
   return code;
 }

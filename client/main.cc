@@ -19,6 +19,7 @@
 #include "client/commands/sockets_command.h"
 #include "client/commands/tcp_command.h"
 #include "client/commands/udp_command.h"
+#include "client/commands/watch_command.h"
 #include "client/exit_codes.h"
 #include "client/fanout/agent_list.h"
 #include "client/fanout/fanout.h"
@@ -58,6 +59,8 @@ constexpr Command kCommands[] = {
      CaptureOptions, RunCapture},
     {"sockets", "the agent host's sockets with TCP_INFO and processes, like ss",
      SocketsOptions, RunSockets},
+    {"watch", "the agent's scheduled probes' results as each run ends", WatchOptions,
+     RunWatch},
 };
 
 std::vector<OptionSpec> GlobalOptions() {

@@ -21,6 +21,8 @@ class DurationSamples {
 
   void Add(absl::Duration d);
   uint64_t count() const { return count_; }
+  // The running mean; zero when there are no samples.
+  absl::Duration mean() const { return absl::Nanoseconds(static_cast<int64_t>(mean_)); }
   // Leaves `out` untouched when there are no samples.
   void Fill(v1::DurationStats* out) const;
 
@@ -51,6 +53,11 @@ class TargetTally {
 
   uint64_t sent() const { return sent_; }
   uint64_t received() const { return received_; }
+  // The mean RTT of the OK attempts so far; none before the first.
+  std::optional<absl::Duration> rtt_mean() const {
+    if (rtt_.count() == 0) return std::nullopt;
+    return rtt_.mean();
+  }
   // Fills sent, received, loss, errors, duplicates, reordered, rtt, outcomes.
   void Fill(v1::TargetSummary* out) const;
 

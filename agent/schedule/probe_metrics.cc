@@ -1,5 +1,8 @@
 #include "agent/schedule/probe_metrics.h"
 
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
 #include "agent/schedule/single_run.h"
 #include "common/proto_time.h"
 
@@ -22,11 +25,32 @@ metrics::Labels TargetLabels(const ScheduledProbeSpec& spec, const std::string& 
 }  // namespace
 
 std::vector<double> RttBuckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+  return {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+          0.025,   0.05,     0.1,     0.25,   0.5,     1,      2.5,   5,      10};
 }
 
-ScheduleMetrics::ScheduleMetrics(metrics::Registry* registry, ResultsHub* hub)
+absl::Status CheckRttBuckets(const std::vector<double>& buckets,
+                             absl::string_view field) {
+  if (buckets.empty() || buckets.size() > kMaxRttBuckets) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", buckets.size(), " buckets; give 1 to ", kMaxRttBuckets));
+  }
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    if (!std::isfinite(buckets[i]) || buckets[i] <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, "[", i, "]: ", buckets[i], " is not a number of seconds above 0"));
+    }
+    if (i > 0 && buckets[i] <= buckets[i - 1]) {
+      return absl::InvalidArgumentError(absl::StrCat(field, "[", i, "]: ", buckets[i],
+                                                     " is not above ", buckets[i - 1],
+                                                     ": the bounds must ascend"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+ScheduleMetrics::ScheduleMetrics(metrics::Registry* registry, ResultsHub* hub,
+                                 std::vector<double> rtt_buckets)
     : registry_(registry),
       hub_(hub),
       success_(registry->Gauge("netprobe_probe_success",
@@ -36,7 +60,7 @@ ScheduleMetrics::ScheduleMetrics(metrics::Registry* registry, ResultsHub* hub)
           "netprobe_probe_rtt_seconds",
           "RTT (connect time for TcpConnect) of each answered attempt "
           "of a scheduled probe",
-          RttBuckets())),
+          rtt_buckets.empty() ? RttBuckets() : std::move(rtt_buckets))),
       rtt_avg_(registry->Gauge("netprobe_probe_rtt_avg_seconds",
                                "Average RTT of the scheduled probe's last run")),
       loss_(registry->Gauge("netprobe_probe_loss_ratio",

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "agent/metrics/registry.h"
 #include "agent/schedule/results_hub.h"
 #include "agent/schedule/scheduler.h"
@@ -27,7 +29,10 @@ namespace netprobe {
 // Thread-safe (the registry is; the hub is fed on the loop thread).
 class ScheduleMetrics final : public ScheduleObserver {
  public:
-  ScheduleMetrics(metrics::Registry* registry, ResultsHub* hub);
+  // `rtt_buckets`: the RTT histogram's upper bounds (CheckRttBuckets);
+  // empty: RttBuckets().
+  ScheduleMetrics(metrics::Registry* registry, ResultsHub* hub,
+                  std::vector<double> rtt_buckets = {});
 
   void OnRtt(const ScheduledProbeSpec& spec, const std::string& target,
              absl::Duration rtt) override;
@@ -53,8 +58,13 @@ class ScheduleMetrics final : public ScheduleObserver {
   metrics::GaugeFamily& run_duration_;
 };
 
-// The RTT histogram's buckets, in seconds: 100us to 10s.
+// The RTT histogram's default buckets, in seconds: 10us to 10s in 1-2.5-5
+// steps (lab and data-centre RTTs of 20 to 100us fall apart, not all in one).
 std::vector<double> RttBuckets();
+// Checks configured buckets (`field` names them in the error): 1 to
+// kMaxRttBuckets finite values above 0, strictly ascending.
+inline constexpr size_t kMaxRttBuckets = 64;
+absl::Status CheckRttBuckets(const std::vector<double>& buckets, absl::string_view field);
 
 }  // namespace netprobe
 

@@ -62,8 +62,15 @@ void Scheduler::OnLoop(std::function<void()> task) {
 
 void Scheduler::Set(std::vector<ScheduledProbeSpec> probes) {
   if (stop_requested_) return;
-  std::vector<std::string> names;
-  for (const ScheduledProbeSpec& spec : probes) names.push_back(spec.name);
+  std::vector<v1::ScheduledProbeInfo> described;
+  for (const ScheduledProbeSpec& spec : probes) {
+    v1::ScheduledProbeInfo& info = described.emplace_back();
+    info.set_name(spec.name);
+    info.set_kind(KindOf(spec.request));
+    ToProto(spec.interval, info.mutable_interval());
+    for (const std::string& target : RequestTargets(spec.request)) info.add_targets(target);
+    for (const auto& [key, value] : spec.labels) (*info.mutable_labels())[key] = value;
+  }
   OnLoop([this, &probes] {
     if (stopped_) return;
     // A probe whose labels or kind change is a new series: the old go.
@@ -88,7 +95,7 @@ void Scheduler::Set(std::vector<ScheduledProbeSpec> probes) {
     for (size_t i = 0; i < entries_.size(); ++i) Arm(i);
   });
   absl::MutexLock lock(&names_mu_);
-  names_ = std::move(names);
+  described_ = std::move(described);
 }
 
 void Scheduler::Stop() {
@@ -98,12 +105,19 @@ void Scheduler::Stop() {
     Clear();
   });
   absl::MutexLock lock(&names_mu_);
-  names_.clear();
+  described_.clear();
 }
 
 std::vector<std::string> Scheduler::names() const {
   absl::MutexLock lock(&names_mu_);
-  return names_;
+  std::vector<std::string> names;
+  for (const v1::ScheduledProbeInfo& info : described_) names.push_back(info.name());
+  return names;
+}
+
+std::vector<v1::ScheduledProbeInfo> Scheduler::Describe() const {
+  absl::MutexLock lock(&names_mu_);
+  return described_;
 }
 
 void Scheduler::Clear() {

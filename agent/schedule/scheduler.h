@@ -15,6 +15,7 @@
 #include "agent/schedule/probe_starter.h"
 #include "agent/schedule/run_collector.h"
 #include "agent/schedule/schedule_config.h"
+#include "netprobe/v1/agent.pb.h"
 #include "netprobe/v1/schedule.pb.h"
 
 namespace netprobe {
@@ -59,6 +60,8 @@ class Scheduler {
 
   // The names of the scheduled probes now configured.
   std::vector<std::string> names() const;
+  // The schedule now configured, as GetInfo shows it.
+  std::vector<v1::ScheduledProbeInfo> Describe() const;
 
  private:
   struct Entry {
@@ -86,7 +89,7 @@ class Scheduler {
   std::atomic<bool> stop_requested_{false};
 
   mutable absl::Mutex names_mu_;
-  std::vector<std::string> names_ ABSL_GUARDED_BY(names_mu_);
+  std::vector<v1::ScheduledProbeInfo> described_ ABSL_GUARDED_BY(names_mu_);
 };
 
 }  // namespace netprobe

@@ -135,8 +135,8 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
 
   agent->metrics_ = std::make_unique<metrics::Registry>();
   agent->results_hub_ = std::make_unique<ResultsHub>(agent->loop_.get(), queue);
-  agent->schedule_metrics_ =
-      std::make_unique<ScheduleMetrics>(agent->metrics_.get(), agent->results_hub_.get());
+  agent->schedule_metrics_ = std::make_unique<ScheduleMetrics>(
+      agent->metrics_.get(), agent->results_hub_.get(), options.metrics_rtt_buckets);
   agent->scheduler_ = std::make_unique<Scheduler>(
       agent->loop_.get(), agent->probes_service_.get(), agent->schedule_metrics_.get());
   agent->results_service_ = std::make_unique<ResultsService>(
@@ -202,6 +202,9 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   for (const auto& responder : agent->responders_) {
     facts.udp_echo.push_back(responder.get());
   }
+  facts.schedule = [scheduler = agent->scheduler_.get()] {
+    return scheduler->Describe();
+  };
   agent->agent_service_ =
       std::make_unique<AgentService>(std::move(facts), agent->policy_.get());
   builder.RegisterService(agent->agent_service_.get());
@@ -296,6 +299,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
         access->tls != nullptr ? "https://" : "http://", agent->http_->bound(),
         "/metrics",
         needs.empty() ? "" : absl::StrCat(" (", absl::StrJoin(needs, " and "), ")"));
+    agent->agent_service_->SetMetrics(agent->metrics_description_);
   }
   return agent;
 }

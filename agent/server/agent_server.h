@@ -66,6 +66,8 @@ struct AgentOptions {
   // (token_auth.h's format); empty: none.
   std::string metrics_web_config;
   std::string metrics_token_file;
+  // Upper bounds of the RTT histogram (CheckRttBuckets); empty: RttBuckets().
+  std::vector<double> metrics_rtt_buckets;
   // Scheduled probes and /probe modules (config).
   ScheduleConfig schedule;
 };

@@ -71,6 +71,17 @@ void DescribeAgent(const AgentFacts& facts, v1::AgentInfo* info) {
     responder->Describe(info->add_udp_echo_responders());
   }
   info->set_grpc_version(grpc::Version());
+  info->set_metrics(facts.metrics);
+  if (facts.schedule) {
+    for (v1::ScheduledProbeInfo& probe : facts.schedule()) {
+      *info->add_schedule() = std::move(probe);
+    }
+  }
+}
+
+void AgentService::SetMetrics(std::string description) {
+  absl::MutexLock lock(&mu_);
+  facts_.metrics = std::move(description);
 }
 
 void AgentService::SetListenAddresses(std::vector<std::string> addresses) {

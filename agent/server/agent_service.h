@@ -1,6 +1,7 @@
 #ifndef NETPROBE_AGENT_SERVER_AGENT_SERVICE_H_
 #define NETPROBE_AGENT_SERVER_AGENT_SERVICE_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ struct AgentFacts {
   v1::TransportSecurity transport_security;
   // Owned by the server and alive as long as the service.
   std::vector<const UdpEchoResponder*> udp_echo;
+  // The metrics endpoint's description; empty: none.
+  std::string metrics;
+  // The schedule in force, asked per call (it changes on reload); may be null.
+  std::function<std::vector<v1::ScheduledProbeInfo>()> schedule;
 };
 
 // Fills `info` from the host as it is now (interfaces, capabilities, uname).
@@ -35,6 +40,8 @@ class AgentService final : public v1::Agent::CallbackService {
 
   // The addresses are known only once the server has bound them.
   void SetListenAddresses(std::vector<std::string> addresses);
+  // Known once the metrics listener has bound.
+  void SetMetrics(std::string description);
 
   grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* context,
                                     const v1::GetInfoRequest* request,

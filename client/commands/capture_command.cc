@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -84,13 +85,33 @@ InterfaceNames AgentInterfaceNames(const CommandContext& ctx) {
   return names;
 }
 
+// tcpdump's "EN10MB (Ethernet)": libpcap's name of the link type and its
+// description (pcap_datalink_val_to_description) for the types Linux has.
+std::string LinkTypeWithDescription(const std::string& name) {
+  static const std::map<std::string, std::string>* descriptions =
+      new std::map<std::string, std::string>{
+          {"EN10MB", "Ethernet"},
+          {"LINUX_SLL", "Linux cooked v1"},
+          {"LINUX_SLL2", "Linux cooked v2"},
+          {"RAW", "Raw IP"},
+          {"NULL", "BSD loopback"},
+          {"LOOP", "OpenBSD loopback"},
+          {"IPV4", "Raw IPv4"},
+          {"IPV6", "Raw IPv6"},
+      };
+  auto it = descriptions->find(name);
+  return it == descriptions->end() ? name : absl::StrCat(name, " (", it->second, ")");
+}
+
 }  // namespace
 
 std::vector<OptionSpec> CaptureOptions() {
   return {
       {'i', "interface", "IFACE", "interface to capture on (default \"any\")"},
       {'s', "snapshot-length", "SNAPLEN",
-       "bytes kept per packet, 1..262144 (default all)"},
+       "bytes kept per packet, 0..262144 (default and 0: all, as tcpdump)"},
+      {'S', "absolute-tcp-sequence-numbers", "",
+       "print absolute TCP sequence numbers (default: relative, as tcpdump)"},
       {'c', "count", "N", "stop after N packets"},
       {0, "duration", "DURATION", "stop after this long (the agent's limit is 24h)"},
       {0, "max-bytes", "BYTES", "stop before the captured bytes exceed BYTES"},
@@ -165,6 +186,8 @@ int RunCapture(const CommandContext& ctx) {
 
   v1::CaptureEvents batch;
   StreamEndExit end_exit;
+  TcpSequenceNumbers sequences;  // tcpdump's relative numbers, unless -S
+  const bool absolute = ctx.options.Has("absolute-tcp-sequence-numbers");
   v1::CaptureStats stats;  // the agent's latest totals
   uint64_t captured = 0;   // packets this client received
   bool failed = false;
@@ -185,7 +208,8 @@ int RunCapture(const CommandContext& ctx) {
           }
           std::fprintf(ctx.err,
                        "listening on %s, link-type %s, snapshot length %u bytes\n",
-                       h.interface().c_str(), h.link_type_name().c_str(), h.snaplen());
+                       h.interface().c_str(),
+                       LinkTypeWithDescription(h.link_type_name()).c_str(), h.snaplen());
           if (output.writer) {
             write_error = output.writer->Begin(h.link_type(), h.snaplen(), h.interface());
           }
@@ -200,9 +224,10 @@ int RunCapture(const CommandContext& ctx) {
                   output.writer->Write(FromProto(packet.time()), packet.original_length(),
                                        Bytes(packet.data()));
             } else if (!ctx.json) {
-              text += FormatPacketLine(output.link_type, FromProto(packet.time()),
-                                       packet.original_length(), Bytes(packet.data()),
-                                       zone, &interface_names);
+              text +=
+                  FormatPacketLine(output.link_type, FromProto(packet.time()),
+                                   packet.original_length(), Bytes(packet.data()), zone,
+                                   &interface_names, absolute ? nullptr : &sequences);
             }
           }
           break;

@@ -21,6 +21,18 @@ void LocalTallies::Sent(const v1::Endpoint& target) {
   ++entry.sent;
 }
 
+LocalTallies::Running LocalTallies::RunningOf(const v1::Endpoint& target) const {
+  Running out;
+  auto it = entries_.find(Key(target));
+  if (it == entries_.end()) return out;
+  const TargetTally& tally = it->second.tally;
+  out.avg = tally.rtt_mean();
+  if (tally.sent() > 0) {
+    out.loss_percent = 100.0 * (tally.sent() - tally.received()) / tally.sent();
+  }
+  return out;
+}
+
 std::string LocalTallies::Key(const v1::Endpoint& target) {
   return absl::StrCat(target.host(), " ", target.port());
 }

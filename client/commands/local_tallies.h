@@ -24,6 +24,13 @@ class LocalTallies {
   // An AttemptSent of `target`: the attempt counts as sent, answered or not,
   // as ping's "transmitted" counts the request still waiting for its reply.
   void Sent(const v1::Endpoint& target);
+  // fping's running figures of `target` after its latest outcome: the mean
+  // RTT (none before a reply) and the loss over the outcomes so far.
+  struct Running {
+    std::optional<absl::Duration> avg;
+    double loss_percent = 0;
+  };
+  Running RunningOf(const v1::Endpoint& target) const;
   // The agent's summary of `target` arrived: it is not summed up again.
   void Summarized(const v1::Endpoint& target);
   // One summary per target seen and not Summarized, in host:port order.

@@ -1,11 +1,13 @@
 #include "client/commands/ping_command.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "client/commands/cadence_args.h"
 #include "client/commands/local_tallies.h"
+#include "client/commands/ping_targets.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -49,6 +51,12 @@ std::vector<OptionSpec> PingOptions() {
        "numeric addresses (always: the agent reports the address it used)"},
       {'O', "outstanding", "",
        "report each request not answered in time (no answer yet for icmp_seq=N)"},
+      {'a', "alive", "", "print only the targets that answered, like fping -a"},
+      {'u', "unreachable", "",
+       "print only the targets that never answered, like fping -u"},
+      {'g', "generate", "",
+       "the targets are a CIDR block or START END, like fping -g (a CIDR target "
+       "stands for its addresses anyway)"},
   };
 }
 
@@ -76,8 +84,19 @@ absl::StatusOr<v1::PingRequest> BuildPingRequest(const ParsedOptions& options) {
   if (options.positional().empty()) {
     return absl::InvalidArgumentError("no target: give one or more hosts");
   }
-  for (const std::string& target : options.positional()) request.add_targets(target);
+  NETPROBE_ASSIGN_OR_RETURN(
+      const std::vector<std::string> targets,
+      ExpandPingTargets(options.positional(), options.Has("generate")));
+  for (const std::string& target : targets) request.add_targets(target);
+  if (options.Has("alive") && options.Has("unreachable")) {
+    return absl::InvalidArgumentError("-a and -u exclude each other");
+  }
   NETPROBE_RETURN_IF_ERROR(ApplyCadenceArgs(options, 0, 1000000, &request));
+  // -a / -u answer "which targets answer?": one request each, as fping's
+  // default mode, unless -c asks for more.
+  if ((options.Has("alive") || options.Has("unreachable")) && !options.Has("count")) {
+    request.set_count(1);
+  }
   auto size = options.GetUint("size", 0, 65507);
   if (!size.ok()) return size.status();
   if (*size) request.set_size(static_cast<uint32_t>(**size));
@@ -116,6 +135,14 @@ int RunPing(const CommandContext& ctx) {
   const bool quiet = ctx.options.Has("quiet");
   const bool timestamps = ctx.options.Has("timestamps");
   const bool outstanding = ctx.options.Has("outstanding");
+  // fping -a / -u: only the names, once the run is over.
+  const bool alive = ctx.options.Has("alive"),
+             unreachable = ctx.options.Has("unreachable");
+  const bool names_only = alive || unreachable;
+  size_t width = 0;  // fping pads the target column to the longest target
+  for (const std::string& target : request->targets())
+    width = std::max(width, target.size());
+  std::vector<std::pair<std::string, bool>> answered;  // target, any reply
   const std::optional<absl::Duration> own_deadline =
       *ctx.options.GetDuration("deadline");  // checked by BuildPingRequest
   grpc::ClientContext context;
@@ -138,12 +165,13 @@ int RunPing(const CommandContext& ctx) {
   auto show_summary = [&](const v1::TargetSummary& summary) {
     any_unreached |= summary.received() == 0 || (own_deadline && request->count() != 0 &&
                                                  summary.received() < request->count());
+    answered.emplace_back(summary.target().host(), summary.received() > 0);
     if (ctx.on_summary) ctx.on_summary(summary);
-    if (ctx.json) return;
+    if (ctx.json || names_only) return;
     std::optional<absl::Duration> elapsed;
     if (first_sent) elapsed = absl::Now() - *first_sent;
-    const std::string text =
-        fping_style ? FormatFpingSummary(summary) : FormatPingSummary(summary, elapsed);
+    const std::string text = fping_style ? FormatFpingSummary(summary, width)
+                                         : FormatPingSummary(summary, elapsed);
     std::fwrite(text.data(), 1, text.size(), ctx.out);
   };
   bool summaries_seen = false;
@@ -162,15 +190,23 @@ int RunPing(const CommandContext& ctx) {
         tallies.Add(reply.target(), reply.result().outcome(), FromProto(reply.rtt()),
                     reply.duplicate());
         const bool timed_out = reply.result().outcome() == v1::OUTCOME_TIMEOUT;
-        if (!quiet && (!timed_out || outstanding)) {
+        // fping -c prints its timeouts; ping only with -O.
+        if (!quiet && !names_only && (fping_style || !timed_out || outstanding)) {
           if (timestamps) {
             text = FormatPingTimestamp(FromProto(reply.time()) + FromProto(reply.rtt()));
           }
-          text += fping_style ? FormatFpingReply(reply) : FormatPingReply(reply);
+          if (fping_style) {
+            const LocalTallies::Running running = tallies.RunningOf(reply.target());
+            text += FormatFpingReply(reply, width, running.avg, running.loss_percent);
+          } else {
+            text += FormatPingReply(reply);
+          }
         }
       } else if (event.has_summary()) {
         tallies.Summarized(event.summary().target());
-        if (!summaries_seen && fping_style && !ctx.json) text = "\n";
+        if (!summaries_seen && fping_style && !ctx.json && !quiet && !names_only) {
+          text = "\n";
+        }
         summaries_seen = true;
         if (!ctx.json) std::fwrite(text.data(), 1, text.size(), ctx.out);
         text.clear();
@@ -187,10 +223,20 @@ int RunPing(const CommandContext& ctx) {
     std::fflush(ctx.out);
   }
   const grpc::Status status = reader->Finish();
+  // fping -a / -u: the names, in the order of the summaries.
+  auto show_names = [&] {
+    if (!names_only || ctx.json) return;
+    for (const auto& [target, any] : answered) {
+      if (any == alive) std::fprintf(ctx.out, "%s\n", target.c_str());
+    }
+    std::fflush(ctx.out);
+  };
   if (interrupt.interrupted()) {
     // The agent stopped at the cancel; the statistics are what this client saw.
     const std::vector<v1::TargetSummary> left = tallies.Summaries();
-    if (fping_style && !ctx.json && !left.empty()) std::fputs("\n", ctx.out);
+    if (fping_style && !ctx.json && !left.empty() && !quiet && !names_only) {
+      std::fputs("\n", ctx.out);
+    }
     for (const v1::TargetSummary& summary : left) {
       if (ctx.json) {
         v1::PingEvent event;
@@ -199,10 +245,12 @@ int RunPing(const CommandContext& ctx) {
       }
       show_summary(summary);
     }
+    show_names();
     std::fflush(ctx.out);
     return kExitInterrupted;
   }
   if (!status.ok()) return ReportRpcError(ctx, "ping", status);
+  show_names();
   return end_exit.Exit(any_unreached ? kExitProbeFailed : kExitOk,
                        own_deadline.has_value());
 }

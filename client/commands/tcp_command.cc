@@ -1,8 +1,12 @@
 #include "client/commands/tcp_command.h"
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/commands/cadence_args.h"
 #include "client/commands/local_tallies.h"
+#include "client/commands/port_list.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -14,7 +18,6 @@
 #include "netprobe/v1/probes.grpc.pb.h"
 
 namespace netprobe::client {
-namespace {}  // namespace
 
 std::vector<OptionSpec> TcpOptions() {
   return {
@@ -32,6 +35,10 @@ std::vector<OptionSpec> TcpOptions() {
       {0, "send", "TEXT", "send TEXT after connecting"},
       {0, "read", "N", "read up to N bytes of banner after connecting"},
       {0, "graceful", "", "close with FIN instead of RST"},
+      {'z', "scan", "",
+       "one line per port, open/closed/filtered, like nc -zv or nmap (the default "
+       "for port lists: HOST:80-85,443)"},
+      {'q', "quiet", "", "print only the statistics (a scan: only its totals)"},
   };
 }
 
@@ -40,7 +47,11 @@ absl::StatusOr<v1::TcpConnectRequest> BuildTcpRequest(const ParsedOptions& optio
   if (options.positional().empty()) {
     return absl::InvalidArgumentError("no target: give one or more HOST:PORT");
   }
-  for (const std::string& target : options.positional()) request.add_targets(target);
+  for (const std::string& target : options.positional()) {
+    NETPROBE_ASSIGN_OR_RETURN(const std::vector<std::string> expanded,
+                              ExpandPorts(target));
+    for (const std::string& one : expanded) request.add_targets(one);
+  }
   NETPROBE_RETURN_IF_ERROR(ApplyCadenceArgs(options, 1, 100000, &request));
   auto concurrency = options.GetUint("concurrency", 1, 4096);
   if (!concurrency.ok()) return concurrency.status();
@@ -65,11 +76,21 @@ absl::StatusOr<v1::TcpConnectRequest> BuildTcpRequest(const ParsedOptions& optio
 
 namespace {
 
+// How the text output looks: per attempt (tcping), per port (a scan), or
+// only the statistics (-q); a scan tallies the ports by state.
+struct TcpView {
+  bool scan = false;
+  bool quiet = false;
+  std::map<std::string, int> states;  // "open", "closed", "filtered", ...
+};
+
 // Writes one event as text lines or a JSON line (unflushed); returns true for
 // the summary of a target that never connected.
-bool ShowTcpEvent(const CommandContext& ctx, const v1::TcpConnectEvent& event) {
+bool ShowTcpEvent(const CommandContext& ctx, const v1::TcpConnectEvent& event,
+                  TcpView* view) {
   const bool unreached = event.has_summary() && event.summary().received() == 0;
   if (event.has_summary() && ctx.on_summary) ctx.on_summary(event.summary());
+  if (event.has_attempt()) ++view->states[TcpScanState(event.attempt().result())];
   if (ctx.json) {
     WriteJsonLine(ctx.out, event);
     return unreached;
@@ -77,10 +98,12 @@ bool ShowTcpEvent(const CommandContext& ctx, const v1::TcpConnectEvent& event) {
   std::string text;
   switch (event.event_case()) {
     case v1::TcpConnectEvent::kAttempt:
-      text = FormatTcpAttempt(event.attempt());
+      if (view->quiet) break;
+      text = view->scan ? FormatTcpScanLine(event.attempt())
+                        : FormatTcpAttempt(event.attempt());
       break;
     case v1::TcpConnectEvent::kSummary:
-      text = absl::StrCat("\n", FormatTcpSummary(event.summary()));
+      if (!view->scan) text = absl::StrCat("\n", FormatTcpSummary(event.summary()));
       break;
     case v1::TcpConnectEvent::kDropped:
       text = FormatDropped(event.dropped());
@@ -93,6 +116,24 @@ bool ShowTcpEvent(const CommandContext& ctx, const v1::TcpConnectEvent& event) {
   }
   std::fwrite(text.data(), 1, text.size(), ctx.out);
   return unreached;
+}
+
+// A scan's closing line: "6 ports: 2 open, 1 closed, 3 filtered".
+std::string ScanTotals(const TcpView& view) {
+  int ports = 0;
+  std::vector<std::string> parts;
+  for (const char* state : {"open", "closed", "filtered"}) {
+    auto it = view.states.find(state);
+    parts.push_back(absl::StrCat(it == view.states.end() ? 0 : it->second, " ", state));
+  }
+  for (const auto& [state, n] : view.states) {
+    ports += n;
+    if (state != "open" && state != "closed" && state != "filtered") {
+      parts.push_back(absl::StrCat(n, " ", state));
+    }
+  }
+  return absl::StrCat(
+      ports, ports == 1 ? " port: " : " ports: ", absl::StrJoin(parts, ", "), "\n");
 }
 
 }  // namespace
@@ -112,6 +153,12 @@ int RunTcp(const CommandContext& ctx) {
       stub->TcpConnect(&context, *request);
   v1::TcpConnectEvents batch;
   bool any_target_unreached = false;
+  TcpView view;
+  view.quiet = ctx.options.Has("quiet");
+  view.scan = ctx.options.Has("scan");
+  for (const std::string& target : ctx.options.positional()) {
+    view.scan |= HasPortList(target);
+  }
   LocalTallies tallies;  // for the statistics after Ctrl-C, as tcping prints
   StreamEndExit end_exit;
   while (reader->Read(&batch)) {
@@ -128,7 +175,7 @@ int RunTcp(const CommandContext& ctx) {
                     FromProto(attempt.connect_time()));
       }
       if (event.has_summary()) tallies.Summarized(event.summary().target());
-      any_target_unreached |= ShowTcpEvent(ctx, event);
+      any_target_unreached |= ShowTcpEvent(ctx, event, &view);
     }
     std::fflush(ctx.out);  // Pipelines see each batch as it arrives.
   }
@@ -138,12 +185,18 @@ int RunTcp(const CommandContext& ctx) {
     for (const v1::TargetSummary& summary : tallies.Summaries()) {
       v1::TcpConnectEvent event;
       *event.mutable_summary() = summary;
-      ShowTcpEvent(ctx, event);
+      ShowTcpEvent(ctx, event, &view);
     }
+    if (view.scan && !ctx.json) std::fputs(ScanTotals(view).c_str(), ctx.out);
     std::fflush(ctx.out);
     return kExitInterrupted;
   }
   if (!status.ok()) return ReportRpcError(ctx, "tcp", status);
+  if (view.scan) {
+    // As nc -z: success when some port is open.
+    if (!ctx.json) std::fputs(ScanTotals(view).c_str(), ctx.out);
+    return end_exit.Exit(view.states.count("open") > 0 ? kExitOk : kExitProbeFailed);
+  }
   return end_exit.Exit(any_target_unreached ? kExitProbeFailed : kExitOk);
 }
 

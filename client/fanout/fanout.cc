@@ -166,7 +166,7 @@ int RunOnAgents(const CommandContext& base, const std::vector<FanoutAgent>& agen
         failed.size() == agents.size()
             ? absl::StrCat("all ", agents.size(), " agents failed")
             : absl::StrCat(failed.size(), " of ", agents.size(), " agents failed");
-    std::fprintf(base.err, "netprobe: %s: %s: %s\n", std::string(command).c_str(),
+    std::fprintf(base.err, "netprobe %s: %s: %s\n", std::string(command).c_str(),
                  how_many.c_str(), absl::StrJoin(failed, ", ").c_str());
   }
   return CombineExitCodes(codes);

@@ -3,6 +3,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "client/output/label_text.h"
+#include "common/proto_time.h"
 
 namespace netprobe::client {
 
@@ -41,6 +44,18 @@ std::string FormatAgentInfo(const v1::AgentInfo& info) {
                           echo.address(), echo.received(), echo.echoed(),
                           echo.send_failed(), echo.ignored_privileged_source(),
                           echo.kernel_drops());
+  }
+  absl::StrAppendFormat(
+      &out, "metrics    %s\n",
+      info.metrics().empty() ? "(none: no --metrics-listen)" : info.metrics());
+  if (info.schedule().empty()) absl::StrAppend(&out, "schedule   (none)\n");
+  for (const v1::ScheduledProbeInfo& probe : info.schedule()) {
+    absl::StrAppendFormat(&out, "schedule   %s: %s every %s to %s", probe.name(),
+                          probe.kind(), absl::FormatDuration(FromProto(probe.interval())),
+                          absl::StrJoin(probe.targets(), " "));
+    if (!probe.labels().empty())
+      absl::StrAppend(&out, " ", FormatLabelSet(probe.labels()));
+    absl::StrAppend(&out, "\n");
   }
   absl::StrAppendFormat(
       &out, "caps       %s\n",

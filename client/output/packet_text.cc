@@ -175,8 +175,9 @@ struct Endpoints {
 
 class Decoder {
  public:
-  Decoder(uint64_t frame_length, const InterfaceNames* names)
-      : frame_length_(frame_length), names_(names) {}
+  Decoder(uint64_t frame_length, const InterfaceNames* names,
+          TcpSequenceNumbers* sequences)
+      : frame_length_(frame_length), names_(names), sequences_(sequences) {}
 
   std::string Take() { return std::move(out_); }
 
@@ -534,12 +535,16 @@ class Decoder {
       return Appendf(" [bad hdr length %u - too long, > %u]", header_length, l.wire());
     }
     const uint64_t payload = l.wire() - header_length;
-    const uint32_t seq = l.U32(4);
+    uint32_t seq = l.U32(4), ack = l.U32(8);
+    if (sequences_ != nullptr) {
+      sequences_->Relativize(ends.src, l.U16(0), ends.dst, l.U16(2), flags & kSyn,
+                             flags & kAck, &seq, &ack);
+    }
     if (payload > 0 || (flags & (kSyn | kFin | kRst))) {
       Appendf(", seq %u", seq);
       if (payload > 0) Appendf(":%u", static_cast<uint32_t>(seq + payload));
     }
-    if (flags & kAck) Appendf(", ack %u", l.U32(8));
+    if (flags & kAck) Appendf(", ack %u", ack);
     Appendf(", win %u", l.U16(14));
     if (flags & kUrg) Appendf(", urg %u", l.U16(18));
     if (header_length > 20) {
@@ -966,25 +971,64 @@ class Decoder {
 
   const uint64_t frame_length_;
   const InterfaceNames* const names_;
-  std::string mac_addresses_;  // "src > dst, " of an Ethernet frame
+  TcpSequenceNumbers* const sequences_;  // null: absolute numbers
+  std::string mac_addresses_;            // "src > dst, " of an Ethernet frame
   std::string out_;
 };
 
 }  // namespace
 
+void TcpSequenceNumbers::Relativize(const std::string& src, uint32_t sport,
+                                    const std::string& dst, uint32_t dport, bool syn,
+                                    bool ack_set, uint32_t* seq, uint32_t* ack) {
+  // As tcpdump: only packets with ACK take part; the key names the
+  // conversation whichever way the packet goes.
+  if (!ack_set) return;
+  const std::string forward = absl::StrCat(src, ".", sport, ">", dst, ".", dport);
+  const std::string backward = absl::StrCat(dst, ".", dport, ">", src, ".", sport);
+  const bool reversed = backward < forward;
+  const std::string& key = reversed ? backward : forward;
+  auto it = conversations_.find(key);
+  if (it == conversations_.end() || syn) {
+    if (it == conversations_.end() && conversations_.size() >= kMaxConversations) {
+      conversations_.clear();
+    }
+    Bases& bases = conversations_[key];
+    // The first packet is printed as it is; its numbers become the bases.
+    if (reversed) {
+      bases.ack = *seq;
+      bases.seq = *ack - 1;
+    } else {
+      bases.seq = *seq;
+      bases.ack = *ack - 1;
+    }
+    return;
+  }
+  if (reversed) {
+    *seq -= it->second.ack;
+    *ack -= it->second.seq;
+  } else {
+    *seq -= it->second.seq;
+    *ack -= it->second.ack;
+  }
+}
+
 std::string DescribePacket(uint32_t link_type, uint32_t original_length,
-                           absl::Span<const uint8_t> data, const InterfaceNames* names) {
+                           absl::Span<const uint8_t> data, const InterfaceNames* names,
+                           TcpSequenceNumbers* sequences) {
   const Layer packet(data, original_length);
-  Decoder decoder(packet.wire(), names);
+  Decoder decoder(packet.wire(), names, sequences);
   decoder.Link(link_type, packet);
   return decoder.Take();
 }
 
 std::string FormatPacketLine(uint32_t link_type, absl::Time time,
                              uint32_t original_length, absl::Span<const uint8_t> data,
-                             absl::TimeZone zone, const InterfaceNames* names) {
+                             absl::TimeZone zone, const InterfaceNames* names,
+                             TcpSequenceNumbers* sequences) {
   return absl::StrCat(absl::FormatTime("%H:%M:%E6S", time, zone), " ",
-                      DescribePacket(link_type, original_length, data, names), "\n");
+                      DescribePacket(link_type, original_length, data, names, sequences),
+                      "\n");
 }
 
 }  // namespace netprobe::client

@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "client/output/loss_text.h"
 #include "client/output/tcp_text.h"
+#include "common/proto_time.h"
 
 namespace netprobe::client {
 namespace {
@@ -82,27 +83,38 @@ std::string FormatPingSummary(const v1::TargetSummary& s,
   return out;
 }
 
-std::string FormatFpingReply(const v1::PingReply& r) {
-  const std::string who = Shown(r.target());
+std::string FormatFpingReply(const v1::PingReply& r, size_t width,
+                             std::optional<absl::Duration> avg, double loss_percent) {
+  const std::string who = absl::StrFormat("%-*s", width, r.target().host());
   const uint32_t index = r.sequence() == 0 ? 0 : r.sequence() - 1;
+  google::protobuf::Duration mean;
+  if (avg) ToProto(*avg, &mean);
+  const std::string running =
+      absl::StrFormat(" (%s avg, %s loss)", avg ? Millis(mean) : std::string("NaN"),
+                      FormatLossPercent(loss_percent));
   switch (r.result().outcome()) {
     case v1::OUTCOME_OK:
+      if (r.duplicate()) {
+        return absl::StrFormat("%s : [%d], %d bytes, %s ms (DUP!)\n", who, index,
+                               r.bytes(), Millis(r.rtt()));
+      }
       return absl::StrFormat("%s : [%d], %d bytes, %s ms%s\n", who, index, r.bytes(),
-                             Millis(r.rtt()), r.duplicate() ? " (DUP!)" : "");
+                             Millis(r.rtt()), running);
     case v1::OUTCOME_TIMEOUT:
-      return absl::StrFormat("%s : [%d], timed out\n", who, index);
+      return absl::StrFormat("%s : [%d], timed out%s\n", who, index, running);
     default:
-      return absl::StrFormat("%s : [%d], %s%s\n", who, index, r.result().detail(),
+      return absl::StrFormat("%s : [%d], %s%s%s\n", who, index, r.result().detail(),
                              r.result().reported_by().empty()
                                  ? ""
-                                 : absl::StrCat(" from ", r.result().reported_by()));
+                                 : absl::StrCat(" from ", r.result().reported_by()),
+                             running);
   }
 }
 
-std::string FormatFpingSummary(const v1::TargetSummary& s) {
+std::string FormatFpingSummary(const v1::TargetSummary& s, size_t width) {
   std::string out =
-      absl::StrFormat("%s : xmt/rcv/%%loss = %d/%d/%s", Shown(s.target()), s.sent(),
-                      s.received(), FormatLossPercent(s.loss_percent()));
+      absl::StrFormat("%-*s : xmt/rcv/%%loss = %d/%d/%s", width, s.target().host(),
+                      s.sent(), s.received(), FormatLossPercent(s.loss_percent()));
   if (s.rtt().count() > 0) {
     absl::StrAppendFormat(&out, ", min/avg/max = %s/%s/%s", Millis(s.rtt().min()),
                           Millis(s.rtt().avg()), Millis(s.rtt().max()));

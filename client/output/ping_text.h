@@ -28,13 +28,18 @@ std::string FormatPingTimestamp(absl::Time time);
 std::string FormatPingSummary(const v1::TargetSummary& summary,
                               std::optional<absl::Duration> elapsed = std::nullopt);
 
-// One reply the way fping prints it with many targets (sequence from 0):
-//   "198.18.0.11 : [0], 64 bytes, 0.045 ms"
-std::string FormatFpingReply(const v1::PingReply& reply);
+// One reply the way fping -c prints it with many targets (sequence from 0),
+// the target as given padded to `width` (the longest target's), with the
+// target's running average and loss:
+//   "198.18.0.11 : [0], 64 bytes, 0.045 ms (0.045 avg, 0% loss)"
+//   "web         : [1], timed out (0.045 avg, 50% loss)"
+//   "198.18.0.12 : [0], timed out (NaN avg, 100% loss)"
+std::string FormatFpingReply(const v1::PingReply& reply, size_t width,
+                             std::optional<absl::Duration> avg, double loss_percent);
 
-// fping's per-target line:
+// fping's per-target line, the target padded to `width`:
 //   "198.18.0.11 : xmt/rcv/%loss = 3/3/0%, min/avg/max = 0.040/0.045/0.050"
-std::string FormatFpingSummary(const v1::TargetSummary& summary);
+std::string FormatFpingSummary(const v1::TargetSummary& summary, size_t width = 0);
 
 }  // namespace netprobe::client
 

@@ -88,6 +88,34 @@ std::string FormatTcpAttempt(const v1::TcpAttempt& a) {
   return line;
 }
 
+std::string TcpScanState(const v1::AttemptResult& r) {
+  switch (r.outcome()) {
+    case v1::OUTCOME_OK:
+      return "open";
+    case v1::OUTCOME_REFUSED:
+      return "closed";
+    case v1::OUTCOME_TIMEOUT:
+    case v1::OUTCOME_PROHIBITED:
+      return "filtered";
+    default:
+      return OutcomeWord(r.outcome());
+  }
+}
+
+std::string FormatTcpScanLine(const v1::TcpAttempt& a) {
+  const v1::AttemptResult& r = a.result();
+  std::string line = absl::StrCat(Target(a.target()), " ", TcpScanState(r));
+  if (r.outcome() == v1::OUTCOME_OK) {
+    absl::StrAppend(&line, " ", Millis(a.connect_time()), " ms");
+  } else if (r.outcome() != v1::OUTCOME_REFUSED) {
+    std::string why =
+        r.outcome() == v1::OUTCOME_TIMEOUT ? r.detail() : OutcomeWord(r.outcome());
+    if (!r.reported_by().empty()) absl::StrAppend(&why, " from ", r.reported_by());
+    if (!why.empty()) absl::StrAppend(&line, " (", why, ")");
+  }
+  return line + "\n";
+}
+
 std::string FormatTcpSummary(const v1::TargetSummary& s) {
   std::string out =
       absl::StrFormat("--- %s tcp connect statistics ---\n", Target(s.target()));

@@ -14,6 +14,15 @@ namespace netprobe::client {
 // plus an indented tcp_info line when the event carries one.
 std::string FormatTcpAttempt(const v1::TcpAttempt& attempt);
 
+// A scan's line per port, nmap's states (open: connected; closed: RST;
+// filtered: no answer or an ICMP prohibited; else the outcome's words):
+//   "198.18.0.11:80 (198.18.0.11) open 0.142 ms"
+//   "198.18.0.11:81 (198.18.0.11) closed"
+//   "198.18.0.11:82 (198.18.0.11) filtered (no answer within 3s)"
+std::string FormatTcpScanLine(const v1::TcpAttempt& attempt);
+// The state FormatTcpScanLine names ("open", "closed", "filtered", ...).
+std::string TcpScanState(const v1::AttemptResult& result);
+
 // The per-target summary block, like ping's:
 //   "--- web:80 (198.18.0.11) tcp connect statistics ---"
 //   "3 attempts, 2 connected, 33.3% failed (REFUSED 1)"

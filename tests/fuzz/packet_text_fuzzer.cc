@@ -32,6 +32,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       netprobe::client::DescribePacket(link_type, original, packet, &names);
   // One packet, one line: nothing the packet holds may break it.
   if (text.find('\n') != std::string::npos) std::abort();
+  // Twice through one conversation table: relative sequence numbers too.
+  netprobe::client::TcpSequenceNumbers sequences;
+  for (int i = 0; i < 2; ++i) {
+    const std::string relative =
+        netprobe::client::DescribePacket(link_type, original, packet, &names, &sequences);
+    if (relative.find('\n') != std::string::npos) std::abort();
+  }
   const std::string line =
       netprobe::client::FormatPacketLine(link_type, absl::FromUnixSeconds(1700000000),
                                          original, packet, absl::UTCTimeZone());

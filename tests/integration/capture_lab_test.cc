@@ -510,6 +510,83 @@ TEST_F(CaptureLabTest, OwnGrpcTrafficIsExcludedUnlessAsked) {
   EXPECT_FALSE(included.packets.empty());
 }
 
+// Issue 18: TCP sequence numbers are relative per conversation, as tcpdump
+// prints them by default ("seq 1:101, ack 1"), and absolute with -S: a TCP
+// exchange captured as text (both ways) and to a pcap that tcpdump -r reads
+// (both ways) gives the same lines after the timestamp.
+TEST_F(CaptureLabTest, TcpSequenceNumbersAreRelativeLikeTcpdumpAndAbsoluteWithS) {
+  constexpr char kServer[] = R"(
+import socket
+s = socket.socket()
+s.bind(("0.0.0.0", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+data = c.recv(1000)
+c.sendall(data * 2)
+c.shutdown(socket.SHUT_WR)
+c.recv(1000)
+c.close()
+)";
+  constexpr char kClient[] = R"(
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+c.sendall(b"x" * 100)
+got = b""
+while True:
+    more = c.recv(1000)
+    if not more:
+        break
+    got += more
+c.close()
+print(len(got), flush=True)
+)";
+  auto server = lab_->Spawn(kAgent, {kPython, "-c", kServer});
+  ASSERT_THAT(server, IsOk());
+  auto port_line = server->WaitForStdout("", absl::Seconds(10));
+  ASSERT_THAT(port_line, IsOk());
+  const std::string port(absl::StripAsciiWhitespace(*port_line));
+  const std::string pcap = absl::StrCat(lab_->dir(), "/tcp.pcap");
+  const std::vector<std::string> common = {"-i",  "eth0", "--duration", "2s",
+                                           "tcp", "port", port};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), common.begin(), common.end());
+    return extra;
+  };
+  Process relative = StartCapture(with({}));
+  Process absolute = StartCapture(with({"-S"}));
+  Process to_pcap = StartCapture(with({"-w", pcap}));
+  auto client =
+      lab_->Exec(kPeer, {kPython, "-c", kClient, lab_->host(kAgent).ipv4, port});
+  ASSERT_THAT(client, IsOk());
+  EXPECT_EQ(absl::StripAsciiWhitespace(client->out), "200") << client->err;
+  for (Process* p : {&relative, &absolute, &to_pcap}) {
+    auto code = p->Wait(absl::Seconds(20));
+    ASSERT_THAT(code, IsOk());
+    EXPECT_EQ(*code, 0) << p->err();
+  }
+  auto after_time = [](const std::string& text) {
+    std::vector<std::string> out;
+    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+      out.emplace_back(line.substr(line.find(' ')));
+    }
+    return out;
+  };
+  auto tcpdump_relative = RunCommand({kTcpdump, "-n", "-r", pcap});
+  auto tcpdump_absolute = RunCommand({kTcpdump, "-n", "-S", "-r", pcap});
+  ASSERT_THAT(tcpdump_relative, IsOk());
+  ASSERT_THAT(tcpdump_absolute, IsOk());
+  const std::vector<std::string> ours = after_time(relative.out());
+  ASSERT_GE(ours.size(), 6u) << relative.out();
+  EXPECT_EQ(ours, after_time(tcpdump_relative->out));
+  EXPECT_EQ(after_time(absolute.out()), after_time(tcpdump_absolute->out));
+  EXPECT_THAT(relative.out(), HasSubstr(", seq 1:101, ack 1, "));
+  EXPECT_THAT(relative.out(), HasSubstr(", seq 1:201, ack 101, "));
+  EXPECT_THAT(absolute.out(), ::testing::Not(HasSubstr(", seq 1:101, ")));
+  EXPECT_THAT(relative.err(), HasSubstr("link-type EN10MB (Ethernet)"));
+  ASSERT_THAT(server->Wait(absl::Seconds(10)), IsOk());
+}
+
 TEST_F(CaptureLabTest, BadInputIsRejectedNamingTheField) {
   struct Case {
     std::vector<std::string> args;

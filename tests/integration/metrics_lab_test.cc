@@ -5,6 +5,7 @@
 // query API must return our metrics, and `promtool check metrics` must pass
 // on what the agent serves.
 #include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -14,7 +15,9 @@
 
 #include <fstream>
 #include <map>
+#include <regex>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -352,6 +355,59 @@ TEST_F(MetricsLabTest, WatchResultsStreamsEachRunAndNamesUnknownProbes) {
   }
   EXPECT_TRUE(ended);
   EXPECT_THAT(reader->Finish().error_code(), grpc::StatusCode::OK);
+}
+
+// Issue 18: `netprobe watch` prints the scheduled results a line each (JSON
+// with --json), ends after -c N, at --timeout (exit 7), and names an unknown
+// probe (exit 2); `netprobe info` shows the metrics endpoint and schedule.
+TEST_F(MetricsLabTest, CliWatchesTheResultsAndInfoShowsTheSchedule) {
+  StartAgent(ScheduledConfig(target_));
+  auto info = agent_->Client({"info"});
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(info->exit_code, 0) << info->err;
+  EXPECT_THAT(info->out,
+              HasSubstr(absl::StrCat("\nmetrics    http://", metrics_, "/metrics\n")));
+  EXPECT_THAT(info->out,
+              HasSubstr(absl::StrCat("\nschedule   lab-ping: Ping every 2s to ", target_,
+                                     " {site=\"lab\"}\n")));
+  EXPECT_THAT(info->out,
+              HasSubstr(absl::StrCat("\nschedule   closed-port: TcpConnect every 2s to ",
+                                     target_, ":9\n")));
+
+  auto watch = agent_->Client({"watch", "-c", "2", "lab-ping"});
+  ASSERT_THAT(watch, IsOk());
+  EXPECT_EQ(watch->exit_code, 0) << watch->err;
+  const std::regex line(absl::StrCat(
+      R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z lab-ping #(\d+) )", target_,
+      R"( : xmt/rcv/%loss = 2/2/0%, min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ \{site="lab"\})"));
+  std::vector<std::string> lines = absl::StrSplit(watch->out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << watch->out;
+  std::smatch first, second;
+  ASSERT_TRUE(std::regex_match(lines[0], first, line)) << lines[0];
+  ASSERT_TRUE(std::regex_match(lines[1], second, line)) << lines[1];
+  EXPECT_EQ(std::stoi(second[1]), std::stoi(first[1]) + 1) << "consecutive runs";
+
+  // Refused connections: the run fails, and so does the watch that saw it.
+  auto refused = agent_->Client({"--json", "watch", "-c", "1", "closed-port"});
+  ASSERT_THAT(refused, IsOk());
+  EXPECT_EQ(refused->exit_code, 1) << refused->err;
+  v1::WatchResultsEvent event;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  std::string(absl::StripTrailingAsciiWhitespace(refused->out)), &event)
+                  .ok())
+      << refused->out;
+  EXPECT_EQ(event.result().probe(), "closed-port");
+  EXPECT_FALSE(event.result().success());
+
+  auto bounded = agent_->Client({"--timeout", "1500ms", "watch", "closed-port"});
+  ASSERT_THAT(bounded, IsOk());
+  EXPECT_EQ(bounded->exit_code, 7) << bounded->err;
+  EXPECT_EQ(bounded->err, "");
+
+  auto unknown = agent_->Client({"watch", "nope"});
+  ASSERT_THAT(unknown, IsOk());
+  EXPECT_EQ(unknown->exit_code, 2);
+  EXPECT_THAT(unknown->err, HasSubstr("no scheduled probe named 'nope'"));
 }
 
 TEST_F(MetricsLabTest, SighupReplacesTheSchedule) {

@@ -168,13 +168,86 @@ TEST_F(PingLabTest, ManyTargetsInOneRequestLikeFping) {
                               lab_->host(kFar).ipv6, "198.18.0.99"});
   ASSERT_THAT(text, IsOk());
   EXPECT_EQ(text->exit_code, 1);  // 198.18.0.99 never answers
+  // The target column is padded to the longest target, as fping pads it.
+  const size_t width = lab_->host(kFar).ipv6.size();
+  auto padded = [&](const std::string& host) {
+    return host + std::string(width - host.size(), ' ');
+  };
   for (const std::string& host :
        {lab_->host(kRouter).ipv4, lab_->host(kFar).ipv4, lab_->host(kFar).ipv6}) {
-    EXPECT_THAT(text->out, HasSubstr(absl::StrCat(host, " : xmt/rcv/%loss = 3/3/0%")));
+    EXPECT_THAT(text->out,
+                HasSubstr(absl::StrCat(padded(host), " : xmt/rcv/%loss = 3/3/0%")));
   }
-  EXPECT_THAT(text->out, HasSubstr("198.18.0.99 : xmt/rcv/%loss = 3/0/100%"));
-  EXPECT_THAT(text->out,
-              HasSubstr(absl::StrCat(lab_->host(kFar).ipv4, " : [0], 64 bytes, ")));
+  EXPECT_THAT(text->out, HasSubstr(absl::StrCat(padded("198.18.0.99"),
+                                                " : xmt/rcv/%loss = 3/0/100%")));
+  EXPECT_THAT(text->out, HasSubstr(absl::StrCat(padded(lab_->host(kFar).ipv4),
+                                                " : [0], 64 bytes, ")));
+}
+
+// Issue 18: with many targets the output is fping's, line for line: the
+// padded column, "(avg, loss)" on each reply, timeouts, the summaries; -a
+// and -u list the targets that did and did not answer; -g and CIDR
+// targets stand for a block's host addresses. fping 5 in the same host
+// runs the same request; times are masked, everything else must match.
+TEST_F(PingLabTest, ManyTargetsPrintWhatFpingPrints) {
+  const std::vector<std::string> targets = {lab_->host(kRouter).ipv4,
+                                            lab_->host(kFar).ipv4, lab_->host(kFar).ipv6,
+                                            "198.18.0.99"};
+  auto mask = [](const std::string& text) {
+    std::vector<std::string> lines;
+    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+      lines.push_back(
+          std::regex_replace(std::string(line), std::regex(R"([0-9]+\.[0-9]+)"), "T"));
+    }
+    std::sort(lines.begin(), lines.end());
+    return absl::StrJoin(lines, "\n");
+  };
+  std::vector<std::string> ours_args = {"ping", "-c", "2", "-i", "20ms", "-W", "300ms"};
+  std::vector<std::string> fping_args = {"fping", "-c", "2", "-p", "20", "-t", "300"};
+  for (const std::string& t : targets) {
+    ours_args.push_back(t);
+    fping_args.push_back(t);
+  }
+  auto ours = agent_->Client(ours_args);
+  auto theirs = lab_->Exec(kNear, fping_args);
+  ASSERT_THAT(ours, IsOk());
+  ASSERT_THAT(theirs, IsOk());
+  EXPECT_EQ(ours->exit_code, 1);
+  EXPECT_EQ(theirs->exit_code, 1);
+  // fping writes the replies to stdout, the summaries to stderr; any ICMP
+  // error lines of its own (stderr) are not part of the comparison.
+  std::string fping_lines = theirs->out;
+  for (absl::string_view line : absl::StrSplit(theirs->err, '\n', absl::SkipEmpty())) {
+    if (absl::StrContains(line, "xmt/rcv")) absl::StrAppend(&fping_lines, line, "\n");
+  }
+  EXPECT_EQ(mask(ours->out), mask(fping_lines)) << "ours:\n"
+                                                << ours->out << "fping:\n"
+                                                << theirs->out << theirs->err;
+
+  // fping's -a and -u list names in its default mode (no -c; -r 0: one
+  // request each); ours send one request each unless -c says otherwise.
+  for (const char* flag : {"-a", "-u"}) {
+    auto our_names =
+        agent_->Client({"ping", flag, "-W", "300ms", targets[0], targets[1], targets[3]});
+    auto fping_names = lab_->Exec(kNear, {"fping", flag, "-r", "0", "-t", "300",
+                                          targets[0], targets[1], targets[3]});
+    ASSERT_THAT(our_names, IsOk());
+    ASSERT_THAT(fping_names, IsOk());
+    EXPECT_EQ(mask(our_names->out), mask(fping_names->out)) << flag;
+  }
+  // -g with a block of the lab: .9 is nobody, .10 is the agent's own host.
+  auto our_block = agent_->Client({"ping", "-a", "-g", "-W", "300ms", "198.18.0.8/30"});
+  auto fping_block =
+      lab_->Exec(kNear, {"fping", "-a", "-g", "-r", "0", "-t", "300", "198.18.0.8/30"});
+  ASSERT_THAT(our_block, IsOk());
+  ASSERT_THAT(fping_block, IsOk());
+  EXPECT_EQ(our_block->out, fping_block->out);
+  EXPECT_EQ(our_block->out, "198.18.0.10\n");
+  auto too_big = agent_->Client({"ping", "-g", "10.0.0.0/8"});
+  ASSERT_THAT(too_big, IsOk());
+  EXPECT_EQ(too_big->exit_code, 2);
+  EXPECT_THAT(too_big->err, HasSubstr("10.0.0.0/8: 16777216 addresses exceed the 4096 "
+                                      "targets of one request"));
 }
 
 TEST_F(PingLabTest, TheUnspecifiedAddressIsThisHostLikeIputilsPing) {

@@ -374,6 +374,67 @@ TEST(TcpConnectRoutedLabTest, IcmpErrorsNameTheRouterThatSentThem) {
   }
 }
 
+// Issue 18: a port list scans like `nc -zv` (and nmap's states): one line
+// per port, open/closed/filtered, and the totals; each port's state equals
+// what OpenBSD nc finds from the same host.
+TEST_F(TcpConnectLabTest, PortListScanAgreesWithNcZv) {
+  auto open1 = ListenTcpInNetns(lab_->host(1).netns);
+  auto open2 = ListenTcpInNetns(lab_->host(1).netns);
+  auto closed = ListenTcpInNetns(lab_->host(1).netns);
+  auto filtered = ListenTcpInNetns(lab_->host(1).netns);
+  ASSERT_THAT(open1, IsOk());
+  ASSERT_THAT(open2, IsOk());
+  ASSERT_THAT(closed, IsOk());
+  ASSERT_THAT(filtered, IsOk());
+  closed->fd.reset();  // nobody listens there any more: RST
+  ASSERT_THAT(FilterInput(filtered->port, "drop"), IsOk());
+  const std::string host = lab_->host(1).ipv4;
+  const std::vector<uint16_t> ports = {open1->port, open2->port, closed->port,
+                                       filtered->port};
+  auto ours = agent_->Client(
+      {"tcp", "-W", "1s", absl::StrCat(host, ":", absl::StrJoin(ports, ","))});
+  ASSERT_THAT(ours, IsOk());
+  EXPECT_EQ(ours->exit_code, 0) << ours->out << ours->err;
+  EXPECT_THAT(ours->out, HasSubstr("4 ports: 2 open, 1 closed, 1 filtered\n"))
+      << ours->out;
+  EXPECT_THAT(ours->out, ::testing::Not(HasSubstr("statistics")));
+
+  std::vector<std::string> nc_argv = {"nc", "-zv", "-w", "1", host};
+  for (uint16_t port : ports) nc_argv.push_back(absl::StrCat(port));
+  auto theirs = lab_->Exec(0, nc_argv);
+  ASSERT_THAT(theirs, IsOk());
+  const std::string nc_out = theirs->out + theirs->err;
+  for (uint16_t port : ports) {
+    std::string nc_state = "?";
+    if (absl::StrContains(nc_out, absl::StrCat(" ", port, " port [tcp/"))) {
+      nc_state = "open";  // "Connection to H P port [tcp/*] succeeded!"
+    } else if (absl::StrContains(
+                   nc_out,
+                   absl::StrCat("port ", port, " (tcp) failed: Connection refused"))) {
+      nc_state = "closed";
+    } else if (absl::StrContains(nc_out,
+                                 absl::StrCat("port ", port, " (tcp) timed out"))) {
+      nc_state = "filtered";
+    }
+    EXPECT_THAT(ours->out,
+                HasSubstr(absl::StrCat(host, ":", port, " (", host, ") ", nc_state)))
+        << "nc says:\n"
+        << nc_out << "ours:\n"
+        << ours->out;
+  }
+
+  // -q: the totals alone.
+  auto quiet = agent_->Client(
+      {"tcp", "-q", "-W", "1s", absl::StrCat(host, ":", open1->port, ",", closed->port)});
+  ASSERT_THAT(quiet, IsOk());
+  EXPECT_EQ(quiet->out, "2 ports: 1 open, 1 closed, 0 filtered\n");
+  // A range that runs backwards is refused before any call.
+  auto backwards = agent_->Client({"tcp", absl::StrCat(host, ":90-80")});
+  ASSERT_THAT(backwards, IsOk());
+  EXPECT_EQ(backwards->exit_code, 2);
+  EXPECT_THAT(backwards->err, HasSubstr("range '90-80' runs backwards"));
+}
+
 TEST_F(TcpConnectLabTest, BadInputIsRejectedWithTheFieldNamed) {
   struct Case {
     std::vector<std::string> args;

@@ -86,6 +86,8 @@ TEST(FormatAgentInfoTest, WholeOutput) {
             "agent      netprobe-agent 0.1.0 (gRPC 1.51.1), pid 4242, uid 0, up 1h2m3s\n"
             "host       lab-agent, Linux 6.1.0-18-amd64 x86_64\n"
             "listening  unix:/run/netprobe/agent.sock 127.0.0.1:7431\n"
+            "metrics    (none: no --metrics-listen)\n"
+            "schedule   (none)\n"
             "caps       CAP_NET_RAW CAP_NET_ADMIN\n"
             "probes     TcpConnect\n"
             "not yet    Capture\n"
@@ -103,9 +105,9 @@ TEST(FormatAgentInfoTest, UserFollowsTheUid) {
   v1::AgentInfo info = MakeInfo();
   info.set_uid(65534);
   info.set_user("nobody");
-  EXPECT_EQ(
-      Lines(FormatAgentInfo(info))[0],
-      "agent      netprobe-agent 0.1.0 (gRPC 1.51.1), pid 4242, uid 65534 (nobody), up 1h2m3s");
+  EXPECT_EQ(Lines(FormatAgentInfo(info))[0],
+            "agent      netprobe-agent 0.1.0 (gRPC 1.51.1), pid 4242, uid 65534 "
+            "(nobody), up 1h2m3s");
 }
 
 TEST(FormatAgentInfoTest, SecurityLineWhenTheAgentSendsIt) {
@@ -143,6 +145,33 @@ TEST(FormatAgentInfoTest, ProbesThePolicyDisablesAreListedApart) {
   EXPECT_THAT(lines, Contains("probes     TcpConnect"));
   EXPECT_THAT(lines, Contains("off        Broadcast (the agent's policy)"));
   EXPECT_THAT(lines, Contains("not yet    Capture"));
+}
+
+// Issue 18: info names the metrics endpoint and the schedule in force.
+TEST(FormatAgentInfoTest, MetricsListenerAndScheduleLines) {
+  v1::AgentInfo info = MakeInfo();
+  info.set_metrics("https://198.18.0.10:9431/metrics (basic auth)");
+  v1::ScheduledProbeInfo* ping = info.add_schedule();
+  ping->set_name("loopback-ping");
+  ping->set_kind("Ping");
+  ping->mutable_interval()->set_seconds(10);
+  ping->add_targets("127.0.0.1");
+  ping->add_targets("::1");
+  (*ping->mutable_labels())["tier"] = "db";
+  (*ping->mutable_labels())["site"] = "lab \"a\"";
+  v1::ScheduledProbeInfo* tcp = info.add_schedule();
+  tcp->set_name("web");
+  tcp->set_kind("TcpConnect");
+  tcp->mutable_interval()->set_nanos(1500000000 % 1000000000);
+  tcp->mutable_interval()->set_seconds(1);
+  tcp->add_targets("198.18.0.1:443");
+  const std::vector<std::string> lines = Lines(FormatAgentInfo(info));
+  EXPECT_THAT(lines,
+              Contains("metrics    https://198.18.0.10:9431/metrics (basic auth)"));
+  EXPECT_THAT(lines, Contains("schedule   loopback-ping: Ping every 10s to 127.0.0.1 ::1 "
+                              "{site=\"lab \\\"a\\\"\",tier=\"db\"}"));
+  EXPECT_THAT(lines, Contains("schedule   web: TcpConnect every 1.5s to 198.18.0.1:443"));
+  EXPECT_THAT(lines, Not(Contains("schedule   (none)")));
 }
 
 TEST(FormatAgentInfoTest, EmptyListsSayNone) {

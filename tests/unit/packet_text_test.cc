@@ -517,6 +517,38 @@ TEST(FormatCaptureTotals, TcpdumpClosingLines) {
             "1 packet dropped by agent (client read too slowly)\n");
 }
 
+// tcpdump's relative numbers (print-tcp.c): the SYN (no ACK) and the first
+// packet with ACK (the SYN-ACK) print as they are and set the bases; after
+// them both directions count from 1.
+TEST(TcpSequenceNumbers, RelativeToTheConversationsFirstAckedPacket) {
+  TcpSequenceNumbers table;
+  const std::string client = "198.18.0.11", server = "198.18.0.10";
+  uint32_t seq = 1000, ack = 0;
+  table.Relativize(client, 40000, server, 80, /*syn=*/true, /*ack_set=*/false, &seq,
+                   &ack);
+  EXPECT_EQ(seq, 1000u) << "a SYN without ACK stays absolute";
+  seq = 5000, ack = 1001;  // SYN-ACK
+  table.Relativize(server, 80, client, 40000, true, true, &seq, &ack);
+  EXPECT_EQ(seq, 5000u);
+  EXPECT_EQ(ack, 1001u);
+  seq = 1001, ack = 5001;  // the client's ACK, then data both ways
+  table.Relativize(client, 40000, server, 80, false, true, &seq, &ack);
+  EXPECT_EQ(seq, 1u);
+  EXPECT_EQ(ack, 1u);
+  seq = 5001, ack = 1101;
+  table.Relativize(server, 80, client, 40000, false, true, &seq, &ack);
+  EXPECT_EQ(seq, 1u);
+  EXPECT_EQ(ack, 101u);
+  // Another conversation keeps its own bases.
+  seq = 77, ack = 88;
+  table.Relativize(client, 40001, server, 80, false, true, &seq, &ack);
+  EXPECT_EQ(seq, 77u);
+  seq = 78, ack = 89;
+  table.Relativize(client, 40001, server, 80, false, true, &seq, &ack);
+  EXPECT_EQ(seq, 1u);
+  EXPECT_EQ(ack, 2u);
+}
+
 }  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::client

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "client/commands/local_tallies.h"
+#include "client/commands/ping_targets.h"
 #include "client/output/ping_text.h"
 #include "tests/test_support/status_matchers.h"
 
@@ -115,6 +116,69 @@ TEST(LocalTallies, RequestsStillInFlightCountAsSentAndLost) {
   EXPECT_EQ(summaries[0].received(), 1u);
   EXPECT_DOUBLE_EQ(summaries[0].loss_percent(), 80.0);
   EXPECT_EQ(summaries[0].outcomes().at("OUTCOME_TIMEOUT"), 1u);
+}
+
+TEST(ExpandPingTargets, CidrBlocksAndRangesLikeFpingG) {
+  auto block = ExpandPingTargets({"198.18.0.8/30"}, false);
+  ASSERT_THAT(block, IsOk());
+  EXPECT_EQ(*block, (std::vector<std::string>{"198.18.0.9", "198.18.0.10"}));
+  auto p2p = ExpandPingTargets({"198.18.0.8/31", "web"}, false);
+  ASSERT_THAT(p2p, IsOk());
+  EXPECT_EQ(*p2p, (std::vector<std::string>{"198.18.0.8", "198.18.0.9", "web"}));
+  auto v6 = ExpandPingTargets({"2001:db8::/126"}, false);
+  ASSERT_THAT(v6, IsOk());
+  EXPECT_EQ(*v6, (std::vector<std::string>{"2001:db8::", "2001:db8::1", "2001:db8::2",
+                                           "2001:db8::3"}));
+  auto range = ExpandPingTargets({"198.18.0.254", "198.18.1.1"}, true);
+  ASSERT_THAT(range, IsOk());
+  EXPECT_EQ(*range, (std::vector<std::string>{"198.18.0.254", "198.18.0.255",
+                                              "198.18.1.0", "198.18.1.1"}));
+  auto unaligned = ExpandPingTargets({"198.18.0.13/30"}, true);
+  ASSERT_THAT(unaligned, IsOk());
+  EXPECT_EQ(unaligned->front(), "198.18.0.13");
+  EXPECT_EQ(unaligned->size(), 2u);
+  auto big = ExpandPingTargets({"198.18.0.0/20"}, false);
+  ASSERT_THAT(big, IsOk());
+  EXPECT_EQ(big->size(), 4094u);
+
+  EXPECT_THAT(
+      ExpandPingTargets({"10.0.0.0/8"}, true),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("10.0.0.0/8: 16777216 addresses exceed the 4096 targets")));
+  EXPECT_THAT(ExpandPingTargets({"198.18.0.0/19"}, false),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("8192 addresses")));
+  EXPECT_THAT(
+      ExpandPingTargets({"198.18.0.0/33"}, false),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a CIDR block")));
+  EXPECT_THAT(
+      ExpandPingTargets({"198.18.1.1", "198.18.0.1"}, true),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("END is before START")));
+  EXPECT_THAT(ExpandPingTargets({"web"}, true),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("-g: give one CIDR block, or START END")));
+  std::vector<std::string> many(4097, "198.18.0.1");
+  EXPECT_THAT(ExpandPingTargets(many, false),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("targets: 4097 targets exceed the limit of 4096")));
+}
+
+TEST(PingText, FpingLinesArePaddedAndCarryTheRunningFigures) {
+  v1::PingReply r;
+  r.mutable_target()->set_host("198.18.0.1");
+  r.set_sequence(1);
+  r.set_bytes(64);
+  r.mutable_result()->set_outcome(v1::OUTCOME_OK);
+  r.mutable_rtt()->set_nanos(53000);
+  EXPECT_EQ(FormatFpingReply(r, 13, absl::Microseconds(53), 0),
+            "198.18.0.1    : [0], 64 bytes, 0.053 ms (0.053 avg, 0% loss)\n");
+  r.set_sequence(2);
+  r.mutable_result()->set_outcome(v1::OUTCOME_TIMEOUT);
+  EXPECT_EQ(FormatFpingReply(r, 10, std::nullopt, 100),
+            "198.18.0.1 : [1], timed out (NaN avg, 100% loss)\n");
+  v1::TargetSummary s;
+  s.mutable_target()->set_host("::1");
+  s.set_sent(2);
+  EXPECT_EQ(FormatFpingSummary(s, 9), "::1       : xmt/rcv/%loss = 2/0/0%\n");
 }
 
 }  // namespace NETPROBE_UNITY_ID

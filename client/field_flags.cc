@@ -1,0 +1,112 @@
+#include "client/field_flags.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace netprobe::client {
+namespace {
+
+struct FieldFlag {
+  const char* field;
+  const char* flag;
+};
+
+// The socket options every sending probe's -t/-Q/-I set (socket_args.cc).
+constexpr FieldFlag kSocketFields[] = {
+    {"options.ttl", "-t/--ttl"},
+    {"options.tos", "-Q/--tos"},
+    {"options.interface", "-I/--interface"},
+    {"options.source_address", "-I/--interface"},
+    {"family", "-4/-6"},
+};
+
+constexpr FieldFlag kPing[] = {
+    {"count", "-c/--count"},         {"interval", "-i/--interval"},
+    {"timeout", "-W/--wait"},        {"deadline", "-w/--deadline"},
+    {"size", "-s/--size"},           {"rate_limit", "--rate"},
+    {"options.dont_fragment", "-M"},
+};
+constexpr FieldFlag kTcp[] = {
+    {"count", "-c/--count"},    {"interval", "-i/--interval"},
+    {"timeout", "-W/--wait"},   {"concurrency", "--concurrency"},
+    {"send_payload", "--send"}, {"read_bytes", "--read"},
+};
+constexpr FieldFlag kUdp[] = {
+    {"count", "-c/--count"},
+    {"interval", "-i/--interval"},
+    {"timeout", "-W/--wait"},
+    {"size", "-s/--size"},
+};
+constexpr FieldFlag kMcast[] = {
+    {"interface", "-I/--interface"},
+    {"source", "--source"},
+    {"count", "-c/--count"},
+    {"duration", "--duration"},
+    {"max_payload", "--max-payload"},
+    {"send_payload", "--payload"},
+    {"send_interval", "--send-interval"},
+    {"send_ttl", "-t/--ttl"},
+};
+constexpr FieldFlag kCapture[] = {
+    {"interface", "-i/--interface"}, {"snaplen", "-s/--snapshot-length"},
+    {"max_packets", "-c/--count"},   {"duration", "--duration"},
+    {"max_bytes", "--max-bytes"},    {"filter", "the filter expression"},
+};
+constexpr FieldFlag kSockets[] = {
+    {"states", "--state"},         {"local", "--src"},
+    {"remote", "--dst"},           {"port", "--port"},
+    {"watch_interval", "--watch"}, {"watch_duration", "--duration"},
+    {"family", "-4/-6"},
+};
+constexpr FieldFlag kBroadcast[] = {
+    {"interface", "-I/--interface"}, {"port", "-p/--port"},    {"address", "--address"},
+    {"window", "-w/--window"},       {"payload", "--payload"},
+};
+
+template <size_t N>
+std::string Find(const FieldFlag (&table)[N], absl::string_view field) {
+  for (const FieldFlag& entry : table) {
+    if (field == entry.field) return entry.flag;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string FlagForAgentMessage(absl::string_view command, absl::string_view message) {
+  const size_t colon = message.find(':');
+  if (colon == absl::string_view::npos || colon == 0) return "";
+  absl::string_view field = message.substr(0, colon);
+  // "targets[2]" is the third HOST (or HOST:PORT) argument.
+  if (absl::StartsWith(field, "targets[") && absl::EndsWith(field, "]")) {
+    size_t index = 0;
+    if (!absl::SimpleAtoi(field.substr(8, field.size() - 9), &index)) return "";
+    return command == "udp" ? "" : absl::StrCat("target argument ", index + 1);
+  }
+  if (field == "targets" || field == "target") return "the target arguments";
+  std::string flag;
+  if (command == "ping") {
+    flag = Find(kPing, field);
+  } else if (command == "tcp") {
+    flag = Find(kTcp, field);
+  } else if (command == "udp") {
+    flag = Find(kUdp, field);
+  } else if (command == "mcast") {
+    flag = Find(kMcast, field);
+  } else if (command == "capture") {
+    flag = Find(kCapture, field);
+  } else if (command == "sockets") {
+    flag = Find(kSockets, field);
+  } else if (command == "broadcast") {
+    flag = Find(kBroadcast, field);
+  }
+  if (flag.empty() && (command == "ping" || command == "tcp" || command == "udp")) {
+    flag = Find(kSocketFields, field);
+  }
+  return flag;
+}
+
+}  // namespace netprobe::client
