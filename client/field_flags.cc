@@ -1,6 +1,6 @@
 #include "client/field_flags.h"
 
-#include <utility>
+#include <span>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -66,8 +66,23 @@ constexpr FieldFlag kBroadcast[] = {
     {"window", "-w/--window"},       {"payload", "--payload"},
 };
 
-template <size_t N>
-std::string Find(const FieldFlag (&table)[N], absl::string_view field) {
+struct CommandFields {
+  const char* command;
+  std::span<const FieldFlag> fields;
+  bool socket_options;  // -t/-Q/-I/-4/-6 set its `options` and `family`
+};
+
+constexpr CommandFields kCommands[] = {
+    {"ping", kPing, true},
+    {"tcp", kTcp, true},
+    {"udp", kUdp, true},
+    {"mcast", kMcast, false},
+    {"capture", kCapture, false},
+    {"sockets", kSockets, false},
+    {"broadcast", kBroadcast, false},
+};
+
+std::string Find(std::span<const FieldFlag> table, absl::string_view field) {
   for (const FieldFlag& entry : table) {
     if (field == entry.field) return entry.flag;
   }
@@ -87,26 +102,13 @@ std::string FlagForAgentMessage(absl::string_view command, absl::string_view mes
     return command == "udp" ? "" : absl::StrCat("target argument ", index + 1);
   }
   if (field == "targets" || field == "target") return "the target arguments";
-  std::string flag;
-  if (command == "ping") {
-    flag = Find(kPing, field);
-  } else if (command == "tcp") {
-    flag = Find(kTcp, field);
-  } else if (command == "udp") {
-    flag = Find(kUdp, field);
-  } else if (command == "mcast") {
-    flag = Find(kMcast, field);
-  } else if (command == "capture") {
-    flag = Find(kCapture, field);
-  } else if (command == "sockets") {
-    flag = Find(kSockets, field);
-  } else if (command == "broadcast") {
-    flag = Find(kBroadcast, field);
+  for (const CommandFields& entry : kCommands) {
+    if (command != entry.command) continue;
+    std::string flag = Find(entry.fields, field);
+    if (flag.empty() && entry.socket_options) flag = Find(kSocketFields, field);
+    return flag;
   }
-  if (flag.empty() && (command == "ping" || command == "tcp" || command == "udp")) {
-    flag = Find(kSocketFields, field);
-  }
-  return flag;
+  return "";
 }
 
 }  // namespace netprobe::client

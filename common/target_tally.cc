@@ -75,7 +75,7 @@ void TargetTally::RecordTransit(absl::Duration transit) {
 void TargetTally::Fill(v1::TargetSummary* out) const {
   out->set_sent(sent_);
   out->set_received(received_);
-  out->set_loss_percent(sent_ == 0 ? 0.0 : 100.0 * (sent_ - received_) / sent_);
+  out->set_loss_percent(loss_percent());
   out->set_errors(errors_);
   out->set_duplicates(duplicates_);
   out->set_reordered(reordered_);

@@ -58,6 +58,10 @@ class TargetTally {
     if (rtt_.count() == 0) return std::nullopt;
     return rtt_.mean();
   }
+  // 100 * (sent - received) / sent; 0 before the first attempt.
+  double loss_percent() const {
+    return sent_ == 0 ? 0.0 : 100.0 * static_cast<double>(sent_ - received_) / sent_;
+  }
   // Fills sent, received, loss, errors, duplicates, reordered, rtt, outcomes.
   void Fill(v1::TargetSummary* out) const;
 

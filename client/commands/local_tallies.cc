@@ -27,9 +27,7 @@ LocalTallies::Running LocalTallies::RunningOf(const v1::Endpoint& target) const 
   if (it == entries_.end()) return out;
   const TargetTally& tally = it->second.tally;
   out.avg = tally.rtt_mean();
-  if (tally.sent() > 0) {
-    out.loss_percent = 100.0 * (tally.sent() - tally.received()) / tally.sent();
-  }
+  out.loss_percent = tally.loss_percent();
   return out;
 }
 
