@@ -112,7 +112,6 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
     agent->unix_paths_.push_back(path);
     agent->unix_identities_.push_back(IdentityOf(path));
   }
-  agent->unix_acceptor_ = std::make_unique<UnixAcceptor>(std::move(unix_listeners));
   NETPROBE_ASSIGN_OR_RETURN(agent->loop_, EventLoop::Create());
   agent->registry_ = std::make_unique<ProbeRegistry>(agent->loop_.get());
   agent->blocking_ = std::make_unique<BlockingPool>();
@@ -187,6 +186,21 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
     summarised->Add({});
   };
   agent->call_guard_ = std::make_unique<CallGuard>(std::move(guard_options));
+  UnixAcceptorOptions acceptor_options;
+  acceptor_options.max_connections_per_uid = options.limits.max_unix_connections_per_uid;
+  acceptor_options.on_accepted = [guard =
+                                      agent->call_guard_.get()](absl::string_view peer) {
+    guard->OnNewConnection(peer);
+  };
+  acceptor_options.on_over_limit =
+      [refused = &agent->metrics_->Counter(
+           "netprobe_connections_refused_total",
+           "Connections the agent closed as it accepted them, by reason (unix_per_uid: "
+           "the uid held server_limits.max_unix_connections_per_uid)")] {
+        refused->Add({{"reason", "unix_per_uid"}});
+      };
+  agent->unix_acceptor_ = std::make_unique<UnixAcceptor>(std::move(unix_listeners),
+                                                         std::move(acceptor_options));
   interceptors.push_back(std::make_unique<RpcLogInterceptorFactory>(
       [rpcs = &RpcCounter(agent->metrics_.get())](absl::string_view method,
                                                   absl::string_view code) {

@@ -75,6 +75,11 @@ bool CallGuard::OnCallFinished(absl::string_view peer, absl::string_view shown_p
   return log;
 }
 
+void CallGuard::OnNewConnection(absl::string_view peer) {
+  absl::MutexLock lock(&mu_);
+  resets_.Forget(peer);
+}
+
 void CallGuard::EndConnection(const std::string& peer, const std::string& shown_peer,
                               const std::string& identity) {
   absl::Status ended;

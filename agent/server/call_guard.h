@@ -56,6 +56,10 @@ class CallGuard {
                       absl::string_view identity, absl::string_view method,
                       absl::string_view code, bool reset);
 
+  // A new connection is named `peer` (the agent accepted a unix connection
+  // whose descriptor number an ended one had): its reset budget starts whole.
+  void OnNewConnection(absl::string_view peer);
+
  private:
   void Tick();
   // Shuts the connection down; logs what was done.

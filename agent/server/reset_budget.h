@@ -29,6 +29,10 @@ class ResetBudget {
 
   // Forgets connections quiet for a whole window (ended ones included).
   void Sweep(absl::Time now);
+  // Forgets `peer`: a new connection now has its name (a unix connection's
+  // "fd:N" is the number of a descriptor, reused after the old one closed),
+  // and starts with a whole budget.
+  void Forget(absl::string_view peer) { by_peer_.erase(peer); }
 
   size_t connections() const { return by_peer_.size(); }
   uint32_t max_resets() const { return max_resets_; }

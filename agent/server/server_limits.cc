@@ -140,6 +140,11 @@ absl::StatusOr<ServerLimits> ServerLimitsFromConfig(const v1::ServerLimits& conf
                                          config.audit_lines_per_connection(), 1, 1000000,
                                          &limits.audit_lines_per_connection));
   }
+  if (config.has_max_unix_connections_per_uid()) {
+    NETPROBE_RETURN_IF_ERROR(CheckNumber("max_unix_connections_per_uid",
+                                         config.max_unix_connections_per_uid(), 1, 65536,
+                                         &limits.max_unix_connections_per_uid));
+  }
   return limits;
 }
 

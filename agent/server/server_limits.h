@@ -62,6 +62,10 @@ struct ServerLimits {
   // per connection within 10 s before they are summarised.
   uint32_t max_resets_per_connection = 200;
   uint32_t audit_lines_per_connection = 100;
+  // Open unix connections per uid (root excepted): each costs the agent a
+  // descriptor, and the CLI holds one per run; 64 is far above what a person
+  // runs at once, and far below the agent's descriptor limit.
+  uint32_t max_unix_connections_per_uid = 64;
 };
 
 // The defaults with the fields set in `config` replaced. INVALID_ARGUMENT

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/unix_listener.h"
@@ -19,11 +20,13 @@ namespace {
 // After accept() found no descriptor left, the next try waits this long: the
 // backlog holds the callers meanwhile, and the thread does not spin.
 constexpr int kOutOfFdsBackoffMs = 100;
+// A user refused over the limit may retry in a loop: one log line per this.
+constexpr absl::Duration kLimitLineEvery = absl::Seconds(10);
 
 }  // namespace
 
-UnixAcceptor::UnixAcceptor(std::vector<UniqueFd> listeners)
-    : listeners_(std::move(listeners)) {}
+UnixAcceptor::UnixAcceptor(std::vector<UniqueFd> listeners, UnixAcceptorOptions options)
+    : listeners_(std::move(listeners)), options_(std::move(options)) {}
 
 UnixAcceptor::~UnixAcceptor() { Stop(); }
 
@@ -94,10 +97,45 @@ void UnixAcceptor::AcceptAll(int listener) {
       refused_.fetch_add(1);
       continue;
     }
-    UnixPeers::Get().Set(fd, UnixCallerOf(*credentials));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+      LogLine(absl::StrCat("netprobe-agent: unix connection refused: fstat: ",
+                           strerror(errno)));
+      close(fd);
+      refused_.fetch_add(1);
+      continue;
+    }
+    Caller caller = UnixCallerOf(*credentials);
+    if (OverLimit(credentials->uid, caller.identity)) {
+      close(fd);
+      refused_.fetch_add(1);
+      if (options_.on_over_limit) options_.on_over_limit();
+      continue;
+    }
+    UnixPeers::Get().Set(fd, std::move(caller), st.st_ino);
+    if (options_.on_accepted) options_.on_accepted(absl::StrCat("fd:", fd));
     accepted_.fetch_add(1);
     grpc::AddInsecureChannelFromFd(server_, fd);  // gRPC owns fd from here
   }
+}
+
+bool UnixAcceptor::OverLimit(uid_t uid, const std::string& who) {
+  const uint32_t limit = options_.max_connections_per_uid;
+  if (uid == 0 || limit == 0) return false;
+  const size_t open = UnixPeers::Get().OpenConnectionsOf(uid);
+  if (open < limit) return false;
+  ++unlogged_over_limit_;
+  const absl::Time now = absl::Now();
+  if (now - last_limit_line_ >= kLimitLineEvery) {
+    LogLine(absl::StrCat(
+        "netprobe-agent: unix connection of ", who, " closed: that uid holds ", open,
+        " open connections, the limit ",
+        "(server_limits.max_unix_connections_per_uid is ", limit, "); ",
+        unlogged_over_limit_, " such connection(s) closed since the last line"));
+    last_limit_line_ = now;
+    unlogged_over_limit_ = 0;
+  }
+  return true;
 }
 
 }  // namespace netprobe

@@ -5,13 +5,28 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "agent/net/unique_fd.h"
 
 namespace netprobe {
+
+struct UnixAcceptorOptions {
+  // Open connections one uid may hold (root excepted; 0: no limit). A
+  // further one is closed as it is accepted, so a local user cannot take
+  // every descriptor of the agent and lock the others out.
+  uint32_t max_connections_per_uid = 0;
+  // On the accept thread, for each connection handed to gRPC, with the peer
+  // string gRPC gives its calls ("fd:N").
+  std::function<void(absl::string_view peer)> on_accepted;
+  // On the accept thread, for each connection closed over the limit.
+  std::function<void()> on_over_limit;
+};
 
 // Accepts the connections of the agent's unix sockets itself, so that every
 // call knows who is calling: it reads the peer's credentials (SO_PEERCRED,
@@ -21,7 +36,7 @@ namespace netprobe {
 class UnixAcceptor {
  public:
   // `listeners`: listening sockets (ListenUnix), non-blocking.
-  explicit UnixAcceptor(std::vector<UniqueFd> listeners);
+  UnixAcceptor(std::vector<UniqueFd> listeners, UnixAcceptorOptions options);
   ~UnixAcceptor();
 
   // Starts the thread. `server` must outlive Stop().
@@ -32,16 +47,22 @@ class UnixAcceptor {
   void Stop();
 
   // Connections accepted and handed to gRPC; refused (credentials could not
-  // be read, or the process was out of descriptors).
+  // be read, the process was out of descriptors, or the uid's limit).
   uint64_t accepted() const { return accepted_.load(); }
   uint64_t refused() const { return refused_.load(); }
 
  private:
   void Run();
   void AcceptAll(int listener);
+  // Whether a new connection of `uid` (named `who`) is over its limit; logs
+  // the first refusal and then at most one line per 10 s with their count.
+  bool OverLimit(uid_t uid, const std::string& who);
 
   std::vector<UniqueFd> listeners_;
-  UniqueFd wake_;  // eventfd: Stop()
+  const UnixAcceptorOptions options_;
+  absl::Time last_limit_line_ = absl::InfinitePast();  // the thread's
+  uint64_t unlogged_over_limit_ = 0;                   // the thread's
+  UniqueFd wake_;                                      // eventfd: Stop()
   grpc::Server* server_ = nullptr;
   std::thread thread_;
   std::atomic<uint64_t> accepted_{0};

@@ -1,5 +1,7 @@
 #include "agent/server/unix_peers.h"
 
+#include <sys/stat.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -18,9 +20,9 @@ UnixPeers& UnixPeers::Get() {
   return *kPeers;
 }
 
-void UnixPeers::Set(int fd, Caller caller) {
+void UnixPeers::Set(int fd, Caller caller, ino_t inode) {
   absl::MutexLock lock(&mu_);
-  by_fd_[fd] = std::move(caller);
+  by_fd_[fd] = Entry{std::move(caller), inode};
 }
 
 std::optional<Caller> UnixPeers::Find(absl::string_view peer) const {
@@ -31,7 +33,27 @@ std::optional<Caller> UnixPeers::Find(absl::string_view peer) const {
   absl::MutexLock lock(&mu_);
   auto it = by_fd_.find(fd);
   if (it == by_fd_.end()) return std::nullopt;
-  return it->second;
+  return it->second.caller;
+}
+
+size_t UnixPeers::OpenConnectionsOf(uid_t uid) {
+  absl::MutexLock lock(&mu_);
+  size_t open = 0;
+  for (auto it = by_fd_.begin(); it != by_fd_.end();) {
+    const Entry& entry = it->second;
+    if (!entry.caller.unix_peer.has_value() || entry.caller.unix_peer->uid != uid) {
+      ++it;
+      continue;
+    }
+    struct stat st;
+    if (fstat(it->first, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == entry.inode) {
+      ++open;
+      ++it;
+    } else {
+      by_fd_.erase(it++);
+    }
+  }
+  return open;
 }
 
 Caller UnixCallerOf(const PeerCredentials& credentials) {

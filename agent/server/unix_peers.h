@@ -1,6 +1,8 @@
 #ifndef NETPROBE_AGENT_SERVER_UNIX_PEERS_H_
 #define NETPROBE_AGENT_SERVER_UNIX_PEERS_H_
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 
@@ -24,13 +26,24 @@ class UnixPeers {
  public:
   static UnixPeers& Get();
 
-  void Set(int fd, Caller caller);
+  // `inode`: the connection's socket inode (fstat), which tells it apart
+  // from whatever later gets its descriptor number.
+  void Set(int fd, Caller caller, ino_t inode);
   // The caller of a call whose gRPC peer is `peer`; nullopt for other peers.
   std::optional<Caller> Find(absl::string_view peer) const;
 
+  // Connections of `uid` still open: each entry of that uid whose descriptor
+  // still holds its socket (gRPC closes a connection's descriptor when it
+  // ends); entries whose descriptor was closed or reused are dropped.
+  size_t OpenConnectionsOf(uid_t uid);
+
  private:
+  struct Entry {
+    Caller caller;
+    ino_t inode = 0;
+  };
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<int, Caller> by_fd_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int, Entry> by_fd_ ABSL_GUARDED_BY(mu_);
 };
 
 // The Caller of a unix connection's credentials: identity

@@ -582,6 +582,8 @@ def check_systemd(c, src):
             "netprobe-agent.service: [Service] and [Install]")
     service = parser["Service"] if parser.has_section("Service") else {}
     c.check(service.get("User") == "netprobe", "netprobe-agent.service: User=netprobe")
+    c.check(bool(service.get("MemoryMax")),
+            "netprobe-agent.service: MemoryMax bounds a flood's memory (README: Server limits)")
     c.check("netprobe-agent" in service.get("ExecStart", ""),
             "netprobe-agent.service: ExecStart runs netprobe-agent")
     for key in ("AmbientCapabilities", "CapabilityBoundingSet"):

@@ -6,7 +6,7 @@
 // capture reader from reading. Then it checks what the issue asks:
 //  - every stream ended with its summaries, and per target sent == the sum
 //    of its outcomes, received == its OK outcomes (nothing unaccounted);
-//  - the flooding caller (token:flood, 200 packets/s) was held to its rate
+//  - the flooding caller (token:flood, 100 packets/s) was held to its rate
 //    while a fast caller without a rate limit was not slowed to it;
 //  - the slow reader's capture accounts for every packet (captured, or
 //    dropped by the agent or the kernel);

@@ -15,10 +15,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "tests/lab/lab.h"
 #include "tests/test_support/status_matchers.h"
 
@@ -172,6 +175,64 @@ TEST_F(UnixIdentityLabTest, NobodyIsRefusedByTheSocketAGroupMemberIsServedByUid)
   EXPECT_THAT(
       agent_->process().WaitForStderr("identity=unix:uid=0(root)", absl::Seconds(10)),
       IsOk());
+}
+
+// A uid holds at most server_limits.max_unix_connections_per_uid open
+// connections: one more is closed as it is accepted (and logged), root and
+// other uids are still served, and a closed connection frees its place.
+TEST_F(UnixIdentityLabTest, AUidHoldsAtMostItsLimitOfConnectionsOthersAreServed) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartAgent("server_limits { max_unix_connections_per_uid: 3 }"));
+  const std::string path = std::string(absl::StripPrefix(agent_->address(), "unix:"));
+  // Three connections of uid kNoGrants that speak HTTP/2 (the client
+  // preface and an empty SETTINGS frame) and then hold still.
+  const std::string holder = absl::StrCat(
+      "import signal, socket\n"
+      "held = []\n"
+      "for _ in range(3):\n"
+      "    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+      "    s.connect('",
+      path, "')\n",
+      "    s.sendall(b'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n' + bytes(3) + b'\\x04' + "
+      "bytes(5))\n"
+      "    held.append(s)\n"
+      "print('held', flush=True)\n"
+      "signal.pause()\n");
+  auto holding =
+      lab_->Spawn(kAgent, {"setpriv", absl::StrCat("--reuid=", kNoGrants),
+                           absl::StrCat("--regid=", kNoGrants),
+                           absl::StrCat("--groups=", users_gid_), kPython, "-c", holder});
+  ASSERT_THAT(holding, IsOk());
+  ASSERT_THAT(holding->WaitForStdout("held", absl::Seconds(10)), IsOk());
+
+  // The unix socket's backlog is accepted in order: the three are the
+  // agent's before this fourth connection.
+  const RunResult over = Call(kNoGrants, "GetInfo", "");
+  EXPECT_NE(over.exit_code, 0) << over.out << over.err;
+  EXPECT_THAT(over.out, HasSubstr("status: 14 ")) << over.err;  // UNAVAILABLE
+  EXPECT_THAT(agent_->process().WaitForStderr(
+                  absl::StrCat("unix connection of unix:uid=", kNoGrants,
+                               " closed: that uid holds 3 open connections, the limit "
+                               "(server_limits.max_unix_connections_per_uid is 3)"),
+                  absl::Seconds(10)),
+              IsOk());
+  EXPECT_EQ(Call(std::nullopt, "GetInfo", "").exit_code, 0);
+  EXPECT_EQ(Call(kAllGrants, "GetInfo", "").exit_code, 0);
+
+  // The holder goes; once the agent has closed its side of those
+  // connections (ss lists none on the socket's path), the uid is served.
+  holding->Signal(SIGKILL);
+  EXPECT_THAT(holding->Wait(absl::Seconds(10)), IsOk());
+  bool closed = false;
+  for (int i = 0; i < 200 && !closed; ++i) {  // bounded: 10 s
+    auto ss = lab_->Exec(kAgent, {"ss", "-xH", "state", "connected"});
+    ASSERT_THAT(ss, IsOk());
+    closed = !absl::StrContains(ss->out, path);
+    if (!closed) absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(closed) << "the agent kept the closed connections open";
+  const RunResult served = Call(kNoGrants, "GetInfo", "");
+  EXPECT_EQ(served.exit_code, 0) << served.out << served.err;
 }
 
 TEST_F(UnixIdentityLabTest, AUidRuleLimitsThatUidAndNotRoot) {

@@ -49,6 +49,19 @@ TEST(ResetBudgetTest, SweepForgetsQuietConnections) {
   EXPECT_EQ(budget.connections(), 0u);
 }
 
+TEST(ResetBudgetTest, ANewConnectionOnAReusedDescriptorStartsWithAWholeBudget) {
+  ResetBudget budget(3, absl::Seconds(10));
+  for (int i = 0; i < 3; ++i) budget.Record("fd:12", true, kStart);
+  EXPECT_TRUE(budget.Record("fd:12", true, kStart));  // ended
+  // The agent accepts a new unix connection on descriptor 12 within the
+  // same window: without Forget it would inherit the ended one's state.
+  budget.Forget("fd:12");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(budget.Record("fd:12", true, kStart + absl::Seconds(1))) << i;
+  }
+  EXPECT_TRUE(budget.Record("fd:12", true, kStart + absl::Seconds(1)));
+}
+
 TEST(AuditThrottleTest, LogsTheFirstCallsAndSummarisesTheRestPerConnection) {
   AuditThrottle throttle(2, absl::Seconds(10));
   const auto admit = [&](absl::string_view peer, absl::string_view method,

@@ -44,6 +44,7 @@ TEST(ServerLimitsTest, DefaultsAsDocumented) {
   EXPECT_EQ(args[GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS], INT_MAX);
   EXPECT_EQ(limits->max_resets_per_connection, 200u);
   EXPECT_EQ(limits->audit_lines_per_connection, 100u);
+  EXPECT_EQ(limits->max_unix_connections_per_uid, 64u);
 }
 
 TEST(ServerLimitsTest, ConfigReplacesFieldsAndZeroTurnsAgeAndIdleOff) {
@@ -105,6 +106,16 @@ TEST(ServerLimitsTest, OutOfRangeNamesTheField) {
   EXPECT_THAT(ServerLimitsFromConfig(lines),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("audit_lines_per_connection: must be from 1")));
+  v1::ServerLimits unix_connections;
+  unix_connections.set_max_unix_connections_per_uid(0);  // nobody but root could call
+  EXPECT_THAT(ServerLimitsFromConfig(unix_connections),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("server_limits.max_unix_connections_per_uid: must be "
+                                 "from 1 to 65536")));
+  unix_connections.set_max_unix_connections_per_uid(3);
+  auto three = ServerLimitsFromConfig(unix_connections);
+  ASSERT_THAT(three, IsOk());
+  EXPECT_EQ(three->max_unix_connections_per_uid, 3u);
 }
 
 }  // namespace NETPROBE_UNITY_ID
