@@ -16,6 +16,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -117,8 +118,15 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
     NETPROBE_ASSIGN_OR_RETURN(v1::AgentConfig config, ReadConfig(flags.Get("config")));
     options.listen.assign(config.listen().begin(), config.listen().end());
     options.insecure = config.insecure();
-    if (config.has_unix_socket_mode())
+    if (config.has_unix_socket_mode()) {
+      if (config.unix_socket_mode() > 0777) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "unix_socket_mode: %04o is not a mode from 0 to 0777 (write it in octal "
+            "with a leading 0, e.g. 0660)",
+            config.unix_socket_mode()));
+      }
       options.unix_socket_mode = config.unix_socket_mode();
+    }
     options.unix_socket_group = config.unix_socket_group();
     if (config.has_stream_queue_capacity()) {
       options.stream_queue_capacity = config.stream_queue_capacity();

@@ -235,6 +235,101 @@ TEST_F(UnixIdentityLabTest, AUidHoldsAtMostItsLimitOfConnectionsOthersAreServed)
   EXPECT_EQ(served.exit_code, 0) << served.out << served.err;
 }
 
+// Bad identity rules: the agent refuses to start (exit 2) naming the rule;
+// after a SIGHUP it keeps the running policy and says so.
+TEST_F(UnixIdentityLabTest, BadIdentityRulesRefuseTheStartAndAReloadKeepsThePolicy) {
+  const std::string socket = absl::StrCat(lab_->dir(), "/bad.sock");
+  const std::string bad_file = absl::StrCat(lab_->dir(), "/bad.textproto");
+  const struct {
+    std::string rules;
+    std::string says;
+  } kBad[] = {
+      {"identities { identity: \"unix:user=np-no-such-user\" }",
+       "no user 'np-no-such-user' on this host"},
+      {"identities { identity: \"unix:uid=4294967295\" }",
+       "uid '4294967295' is out of range (0 to 4294967294)"},
+      {"identities { identity: \"unix:group=np-no-such-group\" }", "np-no-such-group"},
+      {absl::StrCat("identities { identity: \"unix:uid=", kNoGrants,
+                    "\" } identities { identity: \"unix:uid=", kNoGrants, "\" }"),
+       "overlaps"},
+  };
+  for (const auto& bad : kBad) {
+    std::ofstream(bad_file, std::ios::trunc) << "policy { " << bad.rules << " }\n";
+    auto run = lab_->Exec(kAgent,
+                          {NETPROBE_AGENT_BIN, "--listen", absl::StrCat("unix:", socket),
+                           "--config", bad_file},
+                          absl::Seconds(15));
+    ASSERT_THAT(run, IsOk());
+    EXPECT_EQ(run->exit_code, 2) << bad.rules << "\n" << run->err;
+    EXPECT_THAT(run->err, HasSubstr(bad.says)) << bad.rules;
+    EXPECT_THAT(run->err, HasSubstr("policy.identities")) << bad.rules;
+  }
+
+  // Running with a rule that limits kNoGrants to Ping; each bad policy sent
+  // by SIGHUP is refused and the rule stays in force.
+  const std::string good =
+      absl::StrCat("policy { identities { identity: \"unix:uid=", kNoGrants,
+                   "\" enabled_probes: \"Ping\" } }");
+  ASSERT_NO_FATAL_FAILURE(StartAgent(good));
+  const std::string config = absl::StrCat(lab_->dir(), "/agent-", configs_, ".textproto");
+  const std::string tcp =
+      absl::StrCat("targets: \"", lab_->host(kTarget).ipv4, ":9\" count: 1");
+  for (const auto& bad : kBad) {
+    std::ofstream(config, std::ios::trunc) << "policy { " << bad.rules << " }\n";
+    agent_->process().Signal(SIGHUP);
+    // Each bad policy's message is its own: the line is this reload's.
+    auto line = agent_->process().WaitForStderr(bad.says, absl::Seconds(10));
+    ASSERT_THAT(line, IsOk()) << bad.rules;
+    EXPECT_THAT(*line, HasSubstr("SIGHUP: not reloaded, the running configuration "
+                                 "(policy, scheduled probes, modules) stays in force"));
+    EXPECT_THAT(Call(kNoGrants, "TcpConnect", tcp).out, HasSubstr(kDenied)) << bad.rules;
+  }
+  // A good reload is taken.
+  std::ofstream(config, std::ios::trunc) << "\n";
+  agent_->process().Signal(SIGHUP);
+  ASSERT_THAT(agent_->process().WaitForStderr("SIGHUP: configuration reloaded",
+                                              absl::Seconds(10)),
+              IsOk());
+  EXPECT_EQ(Call(kNoGrants, "TcpConnect", tcp).exit_code, 0);
+}
+
+// The socket's mode from the config is checked like the flag's, and a
+// symlink where the socket goes is neither followed nor replaced.
+TEST_F(UnixIdentityLabTest, ConfigModeIsCheckedAndASymlinkAtThePathIsNotFollowed) {
+  const std::string config = absl::StrCat(lab_->dir(), "/mode.textproto");
+  std::ofstream(config) << "unix_socket_mode: 01666\n";
+  const std::string socket = absl::StrCat(lab_->dir(), "/mode.sock");
+  auto mode = lab_->Exec(
+      kAgent,
+      {NETPROBE_AGENT_BIN, "--listen", absl::StrCat("unix:", socket), "--config", config},
+      absl::Seconds(15));
+  ASSERT_THAT(mode, IsOk());
+  EXPECT_EQ(mode->exit_code, 2) << mode->err;
+  EXPECT_THAT(mode->err,
+              HasSubstr("unix_socket_mode: 1666 is not a mode from 0 to 0777"));
+
+  const std::string victim = absl::StrCat(lab_->dir(), "/victim");
+  std::ofstream(victim) << "keep\n";
+  ASSERT_EQ(chmod(victim.c_str(), 0600), 0);
+  const std::string link = absl::StrCat(lab_->dir(), "/link.sock");
+  std::filesystem::create_symlink(victim, link);
+  auto linked =
+      lab_->Exec(kAgent, {NETPROBE_AGENT_BIN, "--listen", absl::StrCat("unix:", link)},
+                 absl::Seconds(15));
+  ASSERT_THAT(linked, IsOk());
+  EXPECT_EQ(linked->exit_code, 1) << linked->err;  // cannot start (not bad flags)
+  EXPECT_THAT(linked->err,
+              HasSubstr(absl::StrCat(link, ": the path exists and is not a socket")));
+  struct stat st;
+  ASSERT_EQ(stat(victim.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u) << "the symlink's target was changed";
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  std::ifstream in(victim);
+  std::string text;
+  std::getline(in, text);
+  EXPECT_EQ(text, "keep");
+}
+
 TEST_F(UnixIdentityLabTest, AUidRuleLimitsThatUidAndNotRoot) {
   ASSERT_NO_FATAL_FAILURE(
       StartAgent(absl::StrCat("policy { identities { identity: \"unix:uid=", kNoGrants,
