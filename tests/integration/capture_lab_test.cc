@@ -440,6 +440,24 @@ TEST_F(CaptureLabTest, AgentShutdownEndsTheCaptureWithItsStats) {
   EXPECT_EQ(run.stats.back().delivered(), 4u);
 }
 
+// Issue 18, item 3: a capture cut by --timeout ends at the deadline with
+// tcpdump's totals and the end's reason, and exits 7, not as an agent that
+// could not be reached.
+TEST_F(CaptureLabTest, TimeoutEndsTheCaptureWithItsTotalsAndExitCode7) {
+  const absl::Time start = absl::Now();
+  Process client = StartCapture({"--timeout", "3s", "-i", "eth0", "udp"});
+  SendUdp(kPeer, 4);
+  auto code = client.Wait(absl::Seconds(15));
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 7) << client.out() << client.err();
+  EXPECT_LT(took, absl::Seconds(6)) << "the capture outlived its deadline";
+  EXPECT_THAT(client.err(), HasSubstr("stream ended early: DEADLINE")) << client.err();
+  EXPECT_THAT(client.err(), HasSubstr("4 packets captured\n")) << client.err();
+  EXPECT_THAT(client.err(), HasSubstr("4 packets received by filter\n")) << client.err();
+  EXPECT_THAT(client.err(), ::testing::Not(HasSubstr("unreachable")));
+}
+
 TEST_F(CaptureLabTest, InterfaceRemovedMidCaptureEndsTheStreamAsFailed) {
   // A second interface in the agent's host (a veth pair: this kernel has no
   // dummy driver), removed while it is captured.

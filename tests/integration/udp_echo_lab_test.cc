@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <regex>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -233,6 +236,45 @@ TEST_F(UdpEchoLabTest, DroppedRepliesTimeOut) {
   for (const v1::UdpEchoReply& r : run.replies) {
     EXPECT_EQ(r.result().outcome(), v1::OUTCOME_TIMEOUT);
   }
+}
+
+// Issue 18, items 1 and 2: Ctrl-C before any reply still prints the header
+// (at once) and the statistics, and "sent" counts every datagram that left,
+// those still waiting for their reply included: the responder host's
+// nftables counter saw exactly as many.
+TEST_F(UdpEchoLabTest, CtrlCBeforeAnyReplyPrintsTheStatisticsCountingEveryDatagramSent) {
+  ASSERT_THAT(lab_->Nft(kResponder, absl::StrCat("table inet lab {\n chain input {\n"
+                                                 "  type filter hook input priority 0; "
+                                                 "policy accept;\n  udp dport ",
+                                                 port_, " counter drop\n }\n}\n")),
+              IsOk());
+  const std::string target = Target(kResponder, port_);
+  auto client = Process::Start({NETPROBE_CLIENT_BIN, "--agent", agent_->address(), "udp",
+                                "-i", "0.2", "-W", "5", target});
+  ASSERT_THAT(client, IsOk());
+  ASSERT_THAT(client->WaitForStdout(absl::StrCat("UDP ECHO ", target), absl::Seconds(5)),
+              IsOk())
+      << client->out() << client->err();
+  absl::SleepFor(absl::Seconds(1));  // the run's length: about 6 datagrams
+  client->Signal(SIGINT);
+  auto code = client->Wait(absl::Seconds(5));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 130);
+  std::smatch ours;
+  const std::string out = client->out();
+  ASSERT_TRUE(
+      std::regex_search(out, ours, std::regex(R"((\d+) datagrams sent, 0 received)")))
+      << out;
+  auto counter = lab_->Exec(kResponder, {"nft", "list", "table", "inet", "lab"});
+  ASSERT_THAT(counter, IsOk());
+  std::smatch theirs;
+  ASSERT_TRUE(
+      std::regex_search(counter->out, theirs, std::regex(R"(counter packets (\d+))")))
+      << counter->out;
+  EXPECT_EQ(std::stoi(ours[1]), std::stoi(theirs[1])) << out;
+  EXPECT_GE(std::stoi(ours[1]), 5) << out;
+  EXPECT_LE(std::stoi(ours[1]), 8) << out;
+  EXPECT_THAT(out, HasSubstr("100% loss")) << out;
 }
 
 TEST_F(UdpEchoLabTest, DuplicatesAreMarkedAndCounted) {
