@@ -224,6 +224,24 @@ TEST_F(PingLabTest, ManyTargetsPrintWhatFpingPrints) {
                                                 << ours->out << "fping:\n"
                                                 << theirs->out << theirs->err;
 
+  // -q: the per-target summaries alone, as fping -q prints them.
+  ours_args.insert(ours_args.begin() + 1, "-q");
+  fping_args.insert(fping_args.begin() + 1, "-q");
+  auto ours_quiet = agent_->Client(ours_args);
+  auto theirs_quiet = lab_->Exec(kNear, fping_args);
+  ASSERT_THAT(ours_quiet, IsOk());
+  ASSERT_THAT(theirs_quiet, IsOk());
+  EXPECT_EQ(ours_quiet->exit_code, theirs_quiet->exit_code);
+  std::string fping_summaries;
+  for (absl::string_view line :
+       absl::StrSplit(theirs_quiet->err, '\n', absl::SkipEmpty())) {
+    if (absl::StrContains(line, "xmt/rcv")) absl::StrAppend(&fping_summaries, line, "\n");
+  }
+  EXPECT_EQ(theirs_quiet->out, "");
+  EXPECT_EQ(mask(ours_quiet->out), mask(fping_summaries)) << "ours:\n"
+                                                          << ours_quiet->out << "fping:\n"
+                                                          << theirs_quiet->err;
+
   // fping's -a and -u list names in its default mode (no -c; -r 0: one
   // request each); ours send one request each unless -c says otherwise.
   for (const char* flag : {"-a", "-u"}) {
@@ -462,6 +480,61 @@ TEST_F(PingLabTest, CtrlCBeforeAnyReplyPrintsTheHeaderAndCountsEveryRequestSent)
   EXPECT_NEAR(ours.sent, theirs.sent, 1) << "ours:\n"
                                          << client->out() << "iputils:\n"
                                          << iputils->out();
+}
+
+// Issue 18, ping's flags end to end, each beside iputils ping run the same
+// way: -q prints the header and the statistics only; -D puts iputils'
+// [seconds.micros] before each reply; -O reports a request not answered in
+// time as "no answer yet for icmp_seq=N".
+TEST_F(PingLabTest, QuietTimestampsAndOutstandingLikeIputils) {
+  const std::string far = lab_->host(kFar).ipv4;
+  const auto with = [](std::vector<std::string> head,
+                       const std::vector<std::string>& tail) {
+    head.insert(head.end(), tail.begin(), tail.end());
+    return head;
+  };
+  const std::vector<std::string> quiet = {"-q", "-c", "3", "-i", "0.2", far};
+  auto ours = agent_->Client(with({"ping"}, quiet));
+  auto theirs = lab_->Exec(kNear, with({"ping", "-n"}, quiet));
+  ASSERT_THAT(ours, IsOk());
+  ASSERT_THAT(theirs, IsOk());
+  for (const std::string* out : {&ours->out, &theirs->out}) {
+    EXPECT_THAT(*out, HasSubstr(absl::StrCat("PING ", far, " (", far, ") 56(84) bytes")));
+    EXPECT_THAT(*out, HasSubstr("3 packets transmitted, 3 received, 0% packet loss"));
+    EXPECT_THAT(*out, ::testing::Not(HasSubstr("bytes from"))) << *out;
+  }
+
+  const std::regex stamped(R"(\[\d{10}\.\d{6}\] 64 bytes from \S+: icmp_seq=\d+ )");
+  const std::vector<std::string> timestamps = {"-D", "-c", "2", "-i", "0.2", far};
+  ours = agent_->Client(with({"ping"}, timestamps));
+  theirs = lab_->Exec(kNear, with({"ping", "-n"}, timestamps));
+  ASSERT_THAT(ours, IsOk());
+  ASSERT_THAT(theirs, IsOk());
+  for (const std::string* out : {&ours->out, &theirs->out}) {
+    int lines = 0;
+    for (auto it = std::sregex_iterator(out->begin(), out->end(), stamped);
+         it != std::sregex_iterator(); ++it) {
+      ++lines;
+    }
+    EXPECT_EQ(lines, 2) << *out;
+  }
+
+  ASSERT_THAT(FilterFarInput("icmp type echo-request drop"), IsOk());
+  const std::vector<std::string> outstanding = {"-O",  "-c", "2", "-i",
+                                                "0.5", "-W", "1", far};
+  ours = agent_->Client(with({"ping"}, outstanding));
+  theirs = lab_->Exec(kNear, with({"ping", "-n"}, outstanding));
+  ASSERT_THAT(ours, IsOk());
+  ASSERT_THAT(theirs, IsOk());
+  EXPECT_EQ(ours->exit_code, 1);
+  EXPECT_EQ(theirs->exit_code, 1);
+  // iputils says it for a request when the next one leaves unanswered: the
+  // first of two here; ours for each at its -W.
+  EXPECT_THAT(theirs->out, HasSubstr("no answer yet for icmp_seq=1\n")) << theirs->out;
+  EXPECT_THAT(ours->out, HasSubstr("no answer yet for icmp_seq=1\n")) << ours->out;
+  EXPECT_THAT(ours->out,
+              HasSubstr("2 packets transmitted, 0 received, 100% packet loss"));
+  EXPECT_THAT(ours->out, ::testing::Not(HasSubstr("Request timeout"))) << ours->out;
 }
 
 // Issue 18, item 3: -w ends the run at its deadline with the statistics and
