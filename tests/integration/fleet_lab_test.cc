@@ -251,6 +251,49 @@ TEST_F(FleetLabTest, InterruptCancelsEveryAgentsCall) {
       << client->out();
 }
 
+// Issue 18, item 2: Ctrl-C while no reply has come: the table counts every
+// request each agent sent, those still waiting included, so the rows of
+// agents that ran alike compare alike; the target's nftables counter saw
+// exactly their sum.
+TEST_F(FleetLabTest, CtrlCBeforeAnyReplyTheTableCountsEveryRequestSent) {
+  const std::string target = lab_->host(kStopped).ipv4;
+  ASSERT_THAT(lab_->Nft(kStopped,
+                        "table inet lab {\n chain input {\n"
+                        "  type filter hook input priority 0; policy accept;\n"
+                        "  icmp type echo-request counter drop\n }\n}\n"),
+              IsOk());
+  auto client = Process::Start(
+      {NETPROBE_CLIENT_BIN, "--agent", absl::StrCat("h0=", Address(0)), "--agent",
+       absl::StrCat("h1=", Address(1)), "ping", "-i", "0.2", "-W", "5", target});
+  ASSERT_THAT(client, IsOk());
+  ASSERT_THAT(client->WaitForStdout("[h0] PING ", absl::Seconds(10)), IsOk());
+  ASSERT_THAT(client->WaitForStdout("[h1] PING ", absl::Seconds(10)), IsOk());
+  absl::SleepFor(absl::Seconds(1));  // the run's length: about 6 requests each
+  client->Signal(SIGINT);
+  auto code = client->Wait(absl::Seconds(10));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 130) << client->err();
+  int sum = 0;
+  for (const char* agent : {"h0", "h1"}) {
+    std::smatch row;
+    const std::string out = client->out();
+    ASSERT_TRUE(std::regex_search(
+        out, row,
+        std::regex(absl::StrCat("\n", agent, " +", target, " +([0-9]+) +0 +100%"))))
+        << out;
+    const int sent = std::stoi(row[1]);
+    EXPECT_GE(sent, 5) << out;
+    EXPECT_LE(sent, 8) << out;
+    sum += sent;
+  }
+  auto counter = lab_->Exec(kStopped, {"nft", "list", "table", "inet", "lab"});
+  ASSERT_THAT(counter, IsOk());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(counter->out, m, std::regex(R"(counter packets (\d+))")))
+      << counter->out;
+  EXPECT_EQ(sum, std::stoi(m[1])) << client->out();
+}
+
 TEST_F(FleetLabTest, CaptureToStdoutIsRefusedWithManyAgents) {
   std::vector<std::string> argv = {
       NETPROBE_CLIENT_BIN, "--agent", Address(0), "--agent", Address(1),
