@@ -286,12 +286,9 @@ TEST_F(FleetLabTest, CtrlCBeforeAnyReplyTheTableCountsEveryRequestSent) {
     EXPECT_LE(sent, 8) << out;
     sum += sent;
   }
-  auto counter = lab_->Exec(kStopped, {"nft", "list", "table", "inet", "lab"});
-  ASSERT_THAT(counter, IsOk());
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(counter->out, m, std::regex(R"(counter packets (\d+))")))
-      << counter->out;
-  EXPECT_EQ(sum, std::stoi(m[1])) << client->out();
+  auto counted = lab_->NftCounterPackets(kStopped);
+  ASSERT_THAT(counted, IsOk());
+  EXPECT_EQ(sum, *counted) << client->out();
 }
 
 TEST_F(FleetLabTest, CaptureToStdoutIsRefusedWithManyAgents) {

@@ -458,12 +458,9 @@ TEST_F(PingLabTest, CtrlCBeforeAnyReplyPrintsTheHeaderAndCountsEveryRequestSent)
       << client->out();
   EXPECT_THAT(client->out(), ::testing::Not(HasSubstr("icmp_seq")))
       << "no per-request lines without -O, as iputils";
-  auto counter = lab_->Exec(kFar, {"nft", "list", "table", "inet", "lab"});
-  ASSERT_THAT(counter, IsOk());
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(counter->out, m, std::regex(R"(counter packets (\d+))")))
-      << counter->out;
-  EXPECT_EQ(ours.sent, std::stoi(m[1])) << client->out();
+  auto counted = lab_->NftCounterPackets(kFar);
+  ASSERT_THAT(counted, IsOk());
+  EXPECT_EQ(ours.sent, *counted) << client->out();
   EXPECT_GE(ours.sent, 5);
   EXPECT_LE(ours.sent, 8);
   EXPECT_GE(ours.time_ms, 900);

@@ -265,13 +265,9 @@ TEST_F(UdpEchoLabTest, CtrlCBeforeAnyReplyPrintsTheStatisticsCountingEveryDatagr
   ASSERT_TRUE(
       std::regex_search(out, ours, std::regex(R"((\d+) datagrams sent, 0 received)")))
       << out;
-  auto counter = lab_->Exec(kResponder, {"nft", "list", "table", "inet", "lab"});
-  ASSERT_THAT(counter, IsOk());
-  std::smatch theirs;
-  ASSERT_TRUE(
-      std::regex_search(counter->out, theirs, std::regex(R"(counter packets (\d+))")))
-      << counter->out;
-  EXPECT_EQ(std::stoi(ours[1]), std::stoi(theirs[1])) << out;
+  auto theirs = lab_->NftCounterPackets(kResponder);
+  ASSERT_THAT(theirs, IsOk());
+  EXPECT_EQ(std::stoi(ours[1]), *theirs) << out;
   EXPECT_GE(std::stoi(ours[1]), 5) << out;
   EXPECT_LE(std::stoi(ours[1]), 8) << out;
   EXPECT_THAT(out, HasSubstr("100% loss")) << out;

@@ -236,6 +236,20 @@ absl::Status Lab::Nft(int host, const std::string& ruleset) const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> Lab::NftCounterPackets(int host) const {
+  auto listed = Exec(host, {"nft", "list", "table", "inet", "lab"});
+  if (!listed.ok()) return listed.status();
+  absl::string_view text = listed->out;
+  const size_t at = text.find("counter packets ");
+  int packets = 0;
+  if (at == absl::string_view::npos ||
+      !absl::SimpleAtoi(text.substr(at + 16, text.find(' ', at + 16) - (at + 16)),
+                        &packets)) {
+    return absl::InternalError(absl::StrCat("no counter in the lab table: ", text));
+  }
+  return packets;
+}
+
 absl::StatusOr<LabAgent> LabAgent::Start(const Lab& lab, int host,
                                          std::vector<std::string> extra_args,
                                          std::vector<std::string> wrapper) {

@@ -61,6 +61,8 @@ class Lab {
   absl::StatusOr<Process> Spawn(int host, const std::vector<std::string>& argv) const;
   // Runs `nft -f -` semantics: applies a ruleset text inside host i.
   absl::Status Nft(int host, const std::string& ruleset) const;
+  // The packets counted by the one `counter` of host i's `inet lab` table.
+  absl::StatusOr<int> NftCounterPackets(int host) const;
 
   // The argv prefix that runs a command in host i.
   std::vector<std::string> InHost(int host, const std::vector<std::string>& argv) const;
