@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -36,6 +37,17 @@ std::vector<const v1::SocketEntry*> Pointers(const std::vector<v1::SocketEntry>&
   return out;
 }
 
+// ss drops the State column when the filter selects one state: true for one
+// state name that is not one of ss's groups.
+bool SingleState(const v1::SocketsRequest& request) {
+  if (request.listening_only() || request.states_size() != 1) return false;
+  const std::string name = absl::AsciiStrToLower(request.states(0));
+  for (const char* group : {"all", "connected", "synchronized", "bucket", "big"}) {
+    if (name == group) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<OptionSpec> SocketsOptions() {
@@ -48,7 +60,12 @@ std::vector<OptionSpec> SocketsOptions() {
       {'a', "all", "", "sockets in every state (default: connected ones only)"},
       {'i', "info", "", "TCP_INFO of each TCP socket, as ss -i"},
       {'p', "processes", "", "the processes holding each socket, as ss -p"},
-      {'n', "numeric", "", "accepted for ss's sake: addresses are always numeric"},
+      {'m', "memory", "", "socket memory, as ss -m: skmem:(r,rb,t,tb,f,w,o,bl,d)"},
+      {'o', "options", "", "timers, as ss -o: timer:(keepalive,119min,0)"},
+      {'e', "extended", "", "details, as ss -e: uid, ino, sk (cookie), v6only"},
+      {'H', "no-header", "", "no header line, as ss -H"},
+      {'n', "numeric", "",
+       "rates in plain bps as ss -n (addresses and ports are always numeric)"},
       {'4', "ipv4", "", "IPv4 sockets only"},
       {'6', "ipv6", "", "IPv6 sockets only"},
       {0, "state", "STATE",
@@ -124,6 +141,12 @@ int RunSockets(const CommandContext& ctx) {
   table.netid = request->protocols_size() != 1;
   table.processes = request->processes();
   table.tcp_info = request->tcp_info();
+  table.numeric = ctx.options.Has("numeric");
+  table.memory = ctx.options.Has("memory");
+  table.timers = ctx.options.Has("options");
+  table.details = ctx.options.Has("extended");
+  table.header = !ctx.options.Has("no-header");
+  table.state = !SingleState(*request);
   const bool watching = request->has_watch_interval();
   const absl::TimeZone zone = absl::LocalTimeZone();
 
