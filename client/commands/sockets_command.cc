@@ -7,12 +7,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/commands/sockets_filter.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
 #include "client/output/json_lines.h"
 #include "client/output/sockets_text.h"
 #include "client/output/tcp_text.h"
 #include "client/stream_end_exit.h"
+#include "common/posix_error.h"
 #include "common/proto_time.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 
@@ -99,8 +101,17 @@ absl::StatusOr<v1::SocketsRequest> BuildSocketsRequest(const ParsedOptions& opti
   }
   request.set_listening_only(listening);
   for (const std::string& s : states) request.add_states(s);
+  request.set_local(options.Get("src"));
+  request.set_remote(options.Get("dst"));
+  // ss's filter expression, after the options: "state established and dport
+  // = :443".
+  NETPROBE_RETURN_IF_ERROR(ApplySsFilter(options.positional(), &request));
+  if ((listening || all) && request.states_size() > 0 && states.empty()) {
+    return absl::InvalidArgumentError(
+        "filter: 'state' not with -l or -a (they choose states)");
+  }
   // Like ss: without -a or -l, connected sockets only.
-  if (!listening && !all && states.empty()) request.add_states("connected");
+  if (!listening && !all && request.states_size() == 0) request.add_states("connected");
   if (options.Has("ipv4") && options.Has("ipv6")) {
     return absl::InvalidArgumentError("-4 and -6: give one");
   }
@@ -111,8 +122,6 @@ absl::StatusOr<v1::SocketsRequest> BuildSocketsRequest(const ParsedOptions& opti
   auto port = options.GetUint("port", 1, 65535);
   if (!port.ok()) return port.status();
   if (*port) request.set_port(static_cast<uint32_t>(**port));
-  request.set_local(options.Get("src"));
-  request.set_remote(options.Get("dst"));
   auto watch = options.GetDuration("watch");
   if (!watch.ok()) return watch.status();
   if (*watch) ToProto(**watch, request.mutable_watch_interval());
@@ -121,11 +130,6 @@ absl::StatusOr<v1::SocketsRequest> BuildSocketsRequest(const ParsedOptions& opti
   if (*duration) {
     if (!*watch) return absl::InvalidArgumentError("--duration: needs --watch");
     ToProto(**duration, request.mutable_watch_duration());
-  }
-  if (!options.positional().empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unexpected argument '", options.positional()[0],
-                     "' (filters are options: --state, --port, --src, --dst)"));
   }
   return request;
 }

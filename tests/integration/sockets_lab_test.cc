@@ -521,6 +521,44 @@ TEST_F(SocketsLabTest, FiltersSelectByStatePortAddressAndFamily) {
   }
 }
 
+TEST_F(SocketsLabTest, SsFilterExpressionsSelectWhatSsSelects) {
+  const std::string me = lab_->host(kAgent).ipv4, peer = lab_->host(kPeer).ipv4;
+  const std::string port = absl::StrCat(":", port_), peer_port = ":" + peer_port_;
+  // The same words to both tools; each selects some of the test's sockets.
+  const std::vector<std::vector<std::string>> filters = {
+      {"sport", "=", port},
+      {"dport", "=", peer_port},
+      {"dport", peer_port},
+      {"dst", peer},
+      {"dst", peer + ":" + peer_port_},
+      {"src", me + "/32", "and", "sport", "=", port},
+      {"dst", "198.18.0.0/15", "sport", "==", port},
+  };
+  for (const auto& filter : filters) {
+    std::vector<std::string> args = {"-t", "-a"};
+    args.insert(args.end(), filter.begin(), filter.end());
+    SCOPED_TRACE(absl::StrJoin(args, " "));
+    ExpectSameAsSs(args, args, "tcp", 1);
+  }
+  // `state NAME` as ss (no -a): ss drops its State column then, so rows are
+  // compared by address and port.
+  auto ours =
+      agent_->Client({"sockets", "-H", "-t", "state", "established", "sport", port});
+  ASSERT_THAT(ours, IsOk());
+  ASSERT_EQ(ours->exit_code, 0) << ours->err;
+  auto ss =
+      lab_->Exec(kAgent, {"ss", "-H", "-n", "-t", "state", "established", "sport", port});
+  ASSERT_THAT(ss, IsOk());
+  EXPECT_EQ(Comparable(ours->out, false), Comparable(ss->out, false)) << ss->out;
+  EXPECT_EQ(Comparable(ours->out, false).size(), 2u) << ours->out;
+  // What ss has and this does not is refused, naming the word.
+  auto refused =
+      agent_->Client({"sockets", "-t", "dport", "=", port, "or", "sport", "=", port});
+  ASSERT_THAT(refused, IsOk());
+  EXPECT_EQ(refused->exit_code, 2);
+  EXPECT_THAT(refused->err, HasSubstr("netprobe sockets: filter: 'or' is not supported"));
+}
+
 TEST_F(SocketsLabTest, WatchEmitsNewAndGoneSockets) {
   std::vector<std::string> argv = {NETPROBE_CLIENT_BIN,
                                    "--agent",
@@ -570,6 +608,9 @@ TEST_F(SocketsLabTest, BadInputIsRejectedNamingTheField) {
       {{"--watch", "10ms"}, "watch_interval: 10ms is out of range"},
       {{"-x", "--port", "22"}, "protocols: UNIX with a family, address or port filter"},
       {{"--port", "70000"}, "--port"},
+      {{"dport", "=", ":70000"}, "dport: ':70000' is not a port 1..65535"},
+      {{"-a", "state", "listening"}, "filter: 'state' not with -l or -a"},
+      {{"dst", "not-an-address"}, "'not-an-address' is not an address"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args = {"sockets"};

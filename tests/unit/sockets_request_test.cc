@@ -102,6 +102,41 @@ TEST(SocketsPlan, MatchesPortAndPrefixesOnEitherSide) {
   EXPECT_FALSE(plan->Matches(Tcp("198.18.0.10", 22, "198.18.2.5", 40000, 1)));
 }
 
+TEST(SocketsPlan, LocalAndRemotePortsMatchTheirOwnSide) {
+  v1::SocketsRequest request;
+  request.set_local_port(22);
+  auto sport = ValidateSockets(request);
+  ASSERT_THAT(sport, IsOk());
+  EXPECT_TRUE(sport->Matches(Tcp("198.18.0.10", 22, "198.18.1.5", 40000, 1)));
+  EXPECT_FALSE(sport->Matches(Tcp("198.18.0.10", 40000, "198.18.1.5", 22, 1)));
+  request.clear_local_port();
+  request.set_remote_port(443);
+  auto dport = ValidateSockets(request);
+  ASSERT_THAT(dport, IsOk());
+  EXPECT_TRUE(dport->Matches(Tcp("198.18.0.10", 40000, "198.18.1.5", 443, 1)));
+  EXPECT_FALSE(dport->Matches(Tcp("198.18.0.10", 443, "198.18.1.5", 40000, 1)));
+  // A unix socket has no port: it never matches a port filter.
+  sock_diag::Socket unix_socket;
+  unix_socket.family = AF_UNIX;
+  EXPECT_FALSE(dport->Matches(unix_socket));
+
+  v1::SocketsRequest bad;
+  bad.set_local_port(65536);
+  EXPECT_THAT(
+      ValidateSockets(bad),
+      StatusIs(kInvalid, HasSubstr("local_port: 65536 is out of range 0..65535")));
+  bad.clear_local_port();
+  bad.set_remote_port(70000);
+  EXPECT_THAT(
+      ValidateSockets(bad),
+      StatusIs(kInvalid, HasSubstr("remote_port: 70000 is out of range 0..65535")));
+  v1::SocketsRequest unix_port;
+  unix_port.add_protocols(v1::SOCKET_PROTOCOL_UNIX);
+  unix_port.set_remote_port(22);
+  EXPECT_THAT(ValidateSockets(unix_port),
+              StatusIs(kInvalid, HasSubstr("protocols: UNIX")));
+}
+
 TEST(DiffSockets, FirstRoundReportsAllThenOnlyChangesAndRemovals) {
   SocketsListing listing;
   sock_diag::Socket a = Tcp("198.18.0.10", 22, "198.18.0.11", 40000, 1);
