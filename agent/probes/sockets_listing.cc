@@ -3,6 +3,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <map>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "agent/probes/sock_diag_entry.h"
 
@@ -67,6 +70,39 @@ SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
   return round;
 }
 
+v1::SocketsSummary Summarize(const Sockstat& counters,
+                             const std::vector<sock_diag::Socket>& sockets) {
+  v1::SocketsSummary out;
+  out.set_sockets_used(counters.sockets_used);
+  out.set_tcp_inuse(counters.tcp_inuse);
+  out.set_tcp6_inuse(counters.tcp6_inuse);
+  out.set_tcp_orphan(counters.tcp_orphan);
+  out.set_tcp_alloc(counters.tcp_alloc);
+  out.set_tcp_timewait(counters.tcp_tw);
+  out.set_tcp_established(counters.tcp_curr_estab);
+  out.set_udp_inuse(counters.udp_inuse);
+  out.set_udp6_inuse(counters.udp6_inuse);
+  out.set_raw_inuse(counters.raw_inuse);
+  out.set_raw6_inuse(counters.raw6_inuse);
+  out.set_frag_inuse(counters.frag_inuse);
+  out.set_frag6_inuse(counters.frag6_inuse);
+  // Counted by (netid, state) in a sorted map: the same listing gives the
+  // same order.
+  std::map<std::pair<std::string, std::string>, uint64_t> counts;
+  for (const sock_diag::Socket& socket : sockets) {
+    v1::SocketEntry entry;
+    ToSocketEntry(socket, &entry);
+    ++counts[{entry.netid(), entry.state()}];
+  }
+  for (const auto& [key, count] : counts) {
+    v1::SocketCount* listed = out.add_listed();
+    listed->set_netid(key.first);
+    listed->set_state(key.second);
+    listed->set_count(count);
+  }
+  return out;
+}
+
 SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* listing,
                          SocketOpener* host) {
   std::vector<sock_diag::Socket> sockets;
@@ -96,9 +132,22 @@ SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* li
     round.error = std::move(error);
     return round;
   }
+  std::optional<v1::SocketsSummary> summary;
+  if (plan.summary) {
+    absl::StatusOr<Sockstat> counters = host->ReadSocketCounters();
+    if (!counters.ok()) {
+      SocketsRound round;
+      round.error = absl::Status(
+          counters.status().code(),
+          absl::StrCat("the socket summary (ss -s): ", counters.status().message()));
+      return round;
+    }
+    summary = Summarize(*counters, sockets);
+  }
   const SocketOwners owners = plan.processes ? host->ReadOwners() : SocketOwners();
   SocketsRound round = DiffSockets(sockets, owners, first, listing);
   round.unavailable = std::move(unavailable);
+  round.summary = std::move(summary);
   return round;
 }
 

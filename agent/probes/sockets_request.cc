@@ -149,6 +149,7 @@ absl::StatusOr<SocketsPlan> ValidateSockets(const v1::SocketsRequest& request) {
         sock_diag::Query{.family = AF_UNIX, .protocol = 0, .states = states});
   }
   plan.processes = request.processes();
+  plan.summary = request.summary();
   if (request.has_watch_interval()) {
     NETPROBE_ASSIGN_OR_RETURN(
         plan.watch_interval,

@@ -31,6 +31,7 @@ struct SocketsPlan {
   uint16_t local_port = 0;   // 0: any
   uint16_t remote_port = 0;  // 0: any
   bool processes = false;
+  bool summary = false;  // ss -s: the kernel's counters and the listing's
   // Zero: one snapshot.
   absl::Duration watch_interval = absl::ZeroDuration();
   // Watch mode: how long the watch runs before it ends with a StreamEnd

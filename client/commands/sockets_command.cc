@@ -50,6 +50,15 @@ bool SingleState(const v1::SocketsRequest& request) {
   return true;
 }
 
+// `ss -s` with no kind and no filter prints the summary and no table.
+bool SummaryOnly(const ParsedOptions& options) {
+  if (!options.Has("summary") || !options.positional().empty()) return false;
+  for (const char* kind : {"tcp", "udp", "unix", "raw"}) {
+    if (options.Has(kind)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<OptionSpec> SocketsOptions() {
@@ -66,6 +75,8 @@ std::vector<OptionSpec> SocketsOptions() {
       {'o', "options", "", "timers, as ss -o: timer:(keepalive,119min,0)"},
       {'e', "extended", "", "details, as ss -e: uid, ino, sk (cookie), v6only"},
       {'H', "no-header", "", "no header line, as ss -H"},
+      {'s', "summary", "",
+       "socket counts, as ss -s; alone (no kind, no filter): the summary only"},
       {'n', "numeric", "",
        "rates in plain bps as ss -n (addresses and ports are always numeric)"},
       {'4', "ipv4", "", "IPv4 sockets only"},
@@ -110,8 +121,12 @@ absl::StatusOr<v1::SocketsRequest> BuildSocketsRequest(const ParsedOptions& opti
     return absl::InvalidArgumentError(
         "filter: 'state' not with -l or -a (they choose states)");
   }
-  // Like ss: without -a or -l, connected sockets only.
-  if (!listening && !all && request.states_size() == 0) request.add_states("connected");
+  request.set_summary(options.Has("summary"));
+  // Like ss: without -a or -l, connected sockets only; but a summary alone
+  // counts every state.
+  if (!listening && !all && request.states_size() == 0 && !SummaryOnly(options)) {
+    request.add_states("connected");
+  }
   if (options.Has("ipv4") && options.Has("ipv6")) {
     return absl::InvalidArgumentError("-4 and -6: give one");
   }
@@ -152,6 +167,7 @@ int RunSockets(const CommandContext& ctx) {
   table.header = !ctx.options.Has("no-header");
   table.state = !SingleState(*request);
   const bool watching = request->has_watch_interval();
+  const bool summary_only = SummaryOnly(ctx.options);
   const absl::TimeZone zone = absl::LocalTimeZone();
 
   grpc::ClientContext context;
@@ -189,6 +205,14 @@ int RunSockets(const CommandContext& ctx) {
             text = absl::StrFormat("--- %s: %d new or changed, %d gone\n",
                                    absl::FormatTime("%H:%M:%S", absl::Now(), zone),
                                    round.sockets.size(), round.removed.size());
+          }
+          if (snapshot.has_summary()) {
+            absl::StrAppend(&text, FormatSocketsSummary(snapshot.summary()));
+            if (summary_only) {
+              round.Clear();
+              break;
+            }
+            absl::StrAppend(&text, "\n");
           }
           if (rounds == 1 || !round.sockets.empty()) {
             absl::StrAppend(&text, FormatSocketsTable(Pointers(round.sockets), table));

@@ -246,6 +246,43 @@ std::string FormatTcpInfoLine(const v1::TcpInfo& t, const SocketsTableOptions& o
   return out;
 }
 
+std::string FormatSocketsSummary(const v1::SocketsSummary& s) {
+  // ss's print_summary: TCP's total counts allocated and time-wait sockets;
+  // "closed" is what is allocated but not in the hash tables.
+  std::string out = absl::StrFormat(
+      "Total: %d\nTCP:   %d (estab %d, closed %d, orphaned %d, timewait %d)\n\n",
+      s.sockets_used(), s.tcp_alloc() + s.tcp_timewait(), s.tcp_established(),
+      s.tcp_alloc() - (s.tcp_inuse() + s.tcp6_inuse() - s.tcp_timewait()), s.tcp_orphan(),
+      s.tcp_timewait());
+  absl::StrAppend(&out, "Transport Total     IP        IPv6\n");
+  const auto row = [&out](const char* name, int64_t v4, int64_t v6) {
+    absl::StrAppendFormat(&out, "%s\t  %-9d %-9d %-9d\n", name, v4 + v6, v4, v6);
+  };
+  row("RAW", s.raw_inuse(), s.raw6_inuse());
+  row("UDP", s.udp_inuse(), s.udp6_inuse());
+  row("TCP", s.tcp_inuse(), s.tcp6_inuse());
+  row("INET", s.raw_inuse() + s.udp_inuse() + s.tcp_inuse(),
+      s.raw6_inuse() + s.udp6_inuse() + s.tcp6_inuse());
+  row("FRAG", s.frag_inuse(), s.frag6_inuse());
+  absl::StrAppend(&out, "\nListed:");
+  if (s.listed().empty()) absl::StrAppend(&out, " none");
+  // `listed` comes sorted by netid, then state.
+  for (int i = 0; i < s.listed_size();) {
+    const std::string& netid = s.listed(i).netid();
+    uint64_t total = 0;
+    std::string states;
+    for (; i < s.listed_size() && s.listed(i).netid() == netid; ++i) {
+      total += s.listed(i).count();
+      absl::StrAppend(&states, states.empty() ? "" : ", ", s.listed(i).state(), " ",
+                      s.listed(i).count());
+    }
+    absl::StrAppend(&out, out.back() == ':' ? " " : "; ", netid, " ", total, " (", states,
+                    ")");
+  }
+  absl::StrAppend(&out, "\n");
+  return out;
+}
+
 namespace {
 
 // What ss prints after the columns: timer, details, and the -m / -i line

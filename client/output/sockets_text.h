@@ -60,6 +60,17 @@ std::string FormatSkmem(const v1::SocketEntry& socket);
 // ss -e's " uid:1000 ino:4242 sk:1f v6only:0 <->" (uid when not 0).
 std::string FormatDetails(const v1::SocketEntry& socket);
 
+// ss -s's block from the agent's kernel counters, then what the listing held:
+//   Total: 10
+//   TCP:   38 (estab 2, closed 2, orphaned 0, timewait 31)
+//
+//   Transport Total     IP        IPv6
+//   RAW       0         0         0
+//   ... (UDP, TCP, INET, FRAG; tab-separated as ss)
+//
+//   Listed: tcp 3 (ESTAB 2, LISTEN 1); udp 1 (UNCONN 1)
+std::string FormatSocketsSummary(const v1::SocketsSummary& summary);
+
 // users:(("python3",pid=12,fd=3),("python3",pid=13,fd=3))
 std::string FormatProcesses(const v1::SocketEntry& socket);
 

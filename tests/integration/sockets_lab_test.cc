@@ -559,6 +559,49 @@ TEST_F(SocketsLabTest, SsFilterExpressionsSelectWhatSsSelects) {
   EXPECT_THAT(refused->err, HasSubstr("netprobe sockets: filter: 'or' is not supported"));
 }
 
+TEST_F(SocketsLabTest, SummaryIsSsSummaryOfTheAgentsNamespace) {
+  // The figures of this namespace's sockets (in use per protocol and family,
+  // established, time-wait) are ss -s's; TCP's "closed" and "orphaned" and
+  // the total come from host-wide or every-kind counters that other
+  // processes move between the two reads, so only their presence is checked.
+  auto ours = agent_->Client({"sockets", "-s"});
+  ASSERT_THAT(ours, IsOk());
+  ASSERT_EQ(ours->exit_code, 0) << ours->err;
+  auto ss = lab_->Exec(kAgent, {"ss", "-s"});
+  ASSERT_THAT(ss, IsOk());
+  const std::vector<std::string> our_lines = absl::StrSplit(ours->out, '\n');
+  const std::vector<std::string> ss_lines = absl::StrSplit(ss->out, '\n');
+  ASSERT_GE(our_lines.size(), 10u) << ours->out;
+  ASSERT_GE(ss_lines.size(), 9u) << ss->out;
+  EXPECT_TRUE(absl::StartsWith(our_lines[0], "Total: ")) << ours->out;
+  // "TCP:   N (estab E, closed C, orphaned O, timewait T)": E and T.
+  const auto estab_and_timewait = [](const std::string& line) {
+    std::vector<std::string> parts = absl::StrSplit(line, absl::ByAnyChar("(,)"));
+    EXPECT_EQ(parts.size(), 6u) << line;
+    return parts.size() < 5 ? std::string() : parts[1] + "," + parts[4];
+  };
+  EXPECT_EQ(estab_and_timewait(our_lines[1]), estab_and_timewait(ss_lines[1]))
+      << "ours:\n"
+      << ours->out << "ss:\n"
+      << ss->out;
+  EXPECT_EQ(estab_and_timewait(our_lines[1]), "estab 3, timewait 0")
+      << "the holder's three connections";
+  // The Transport table, character for character.
+  for (size_t i = 2; i <= 8; ++i) {
+    EXPECT_EQ(our_lines[i], ss_lines[i]) << "line " << i << "\nours:\n"
+                                         << ours->out << "ss:\n"
+                                         << ss->out;
+  }
+  // Then what the agent listed: the holder's TCP sockets among them.
+  EXPECT_THAT(ours->out, HasSubstr("\nListed: tcp ")) << ours->out;
+  EXPECT_THAT(ours->out, HasSubstr("ESTAB 3")) << ours->out;
+  EXPECT_THAT(ours->out, ::testing::Not(HasSubstr("Recv-Q"))) << "the summary only";
+  // With a kind: the summary, then the table.
+  auto both = agent_->Client({"sockets", "-s", "-t"});
+  ASSERT_THAT(both, IsOk());
+  EXPECT_THAT(both->out, HasSubstr("\n\nState Recv-Q Send-Q")) << both->out;
+}
+
 TEST_F(SocketsLabTest, WatchEmitsNewAndGoneSockets) {
   std::vector<std::string> argv = {NETPROBE_CLIENT_BIN,
                                    "--agent",

@@ -244,6 +244,47 @@ TEST(FormatSocketsTable, TcpInfoLineFollowsItsSocket) {
   EXPECT_THAT(text, HasSubstr("198.18.0.11:5000\n\t cwnd:10\n"));
 }
 
+TEST(FormatSocketsSummary, SsBlockThenWhatWasListed) {
+  v1::SocketsSummary s;
+  s.set_sockets_used(10);
+  s.set_tcp_inuse(4);
+  s.set_tcp6_inuse(5);
+  s.set_tcp_orphan(1);
+  s.set_tcp_alloc(7);
+  s.set_tcp_timewait(3);
+  s.set_tcp_established(2);
+  s.set_udp_inuse(2);
+  s.set_udp6_inuse(6);
+  s.set_raw_inuse(1);
+  s.set_raw6_inuse(7);
+  s.set_frag_inuse(3);
+  s.set_frag6_inuse(8);
+  auto add = [&s](const char* netid, const char* state, uint64_t count) {
+    v1::SocketCount* c = s.add_listed();
+    c->set_netid(netid);
+    c->set_state(state);
+    c->set_count(count);
+  };
+  add("tcp", "ESTAB", 2);
+  add("tcp", "LISTEN", 1);
+  add("udp", "UNCONN", 1);
+  // ss 6.1's print_summary for these figures.
+  EXPECT_EQ(FormatSocketsSummary(s),
+            "Total: 10\n"
+            "TCP:   10 (estab 2, closed 1, orphaned 1, timewait 3)\n"
+            "\n"
+            "Transport Total     IP        IPv6\n"
+            "RAW\t  8         1         7        \n"
+            "UDP\t  8         2         6        \n"
+            "TCP\t  9         4         5        \n"
+            "INET\t  25        7         18       \n"
+            "FRAG\t  11        3         8        \n"
+            "\n"
+            "Listed: tcp 3 (ESTAB 2, LISTEN 1); udp 1 (UNCONN 1)\n");
+  s.clear_listed();
+  EXPECT_THAT(FormatSocketsSummary(s), ::testing::EndsWith("\nListed: none\n"));
+}
+
 }  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::client
