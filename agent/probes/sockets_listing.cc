@@ -30,6 +30,22 @@ std::string KindName(const sock_diag::Query& q) {
   return *family ? absl::StrCat(protocol, " (", family, ")") : protocol;
 }
 
+// What a watch compares: the entry without what moves with the clock alone
+// (a timer's time left, TCP_INFO's time since the last send, receive and ACK),
+// or every idle socket with a keepalive timer would "change" every round.
+std::string Comparable(const v1::SocketEntry& entry) {
+  if (!entry.has_timer() && !entry.has_tcp_info()) return entry.SerializeAsString();
+  v1::SocketEntry stable = entry;
+  if (stable.has_timer()) stable.mutable_timer()->clear_expires();
+  if (stable.has_tcp_info()) {
+    v1::TcpInfo* info = stable.mutable_tcp_info();
+    info->clear_last_data_sent();
+    info->clear_last_data_recv();
+    info->clear_last_ack_recv();
+  }
+  return stable.SerializeAsString();
+}
+
 }  // namespace
 
 SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
@@ -51,7 +67,7 @@ SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
         }
       }
     }
-    std::string serialized = entry.SerializeAsString();
+    std::string serialized = Comparable(entry);
     const std::string identity = Identity(socket);
     auto before = listing->find(identity);
     const bool changed =

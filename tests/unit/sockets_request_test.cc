@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <linux/tcp.h>
+
+#include <cstring>
 
 #include "agent/probes/sockets_listing.h"
 #include "tests/test_support/status_matchers.h"
@@ -165,6 +168,30 @@ TEST(DiffSockets, FirstRoundReportsAllThenOnlyChangesAndRemovals) {
   ASSERT_EQ(next.removed.size(), 1u);
   EXPECT_EQ(next.removed[0].remote().port(), 40001u);
   EXPECT_EQ(listing.size(), 2u);
+}
+
+TEST(DiffSockets, TimeLeftAndTimeSinceAloneAreNoChange) {
+  SocketsListing listing;
+  sock_diag::Socket a = Tcp("198.18.0.10", 22, "198.18.0.11", 40000, 1);
+  a.timer = 2;  // keepalive
+  a.expires_ms = 7200000;
+  tcp_info info{};
+  info.tcpi_state = 1;
+  info.tcpi_last_data_sent = 10;
+  std::memcpy(a.tcp_info.data(), &info, sizeof(info));
+  a.tcp_info_size = sizeof(info);
+  ASSERT_EQ(DiffSockets({a}, {}, true, &listing).changed.size(), 1u);
+  // A round later: the timer and the idle time moved on, nothing else.
+  a.expires_ms = 7199000;
+  info.tcpi_last_data_sent = 1010;
+  std::memcpy(a.tcp_info.data(), &info, sizeof(info));
+  EXPECT_TRUE(DiffSockets({a}, {}, false, &listing).changed.empty());
+  // A retransmit timer instead of keepalive is a change.
+  a.timer = 1;
+  SocketsRound next = DiffSockets({a}, {}, false, &listing);
+  ASSERT_EQ(next.changed.size(), 1u);
+  EXPECT_EQ(next.changed[0].timer().name(), "on");
+  EXPECT_EQ(next.changed[0].timer().expires().seconds(), 7199) << "sent with its time";
 }
 
 }  // namespace NETPROBE_UNITY_ID
