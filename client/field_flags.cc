@@ -58,6 +58,7 @@ constexpr FieldFlag kCapture[] = {
 constexpr FieldFlag kSockets[] = {
     {"states", "--state"},         {"local", "--src"},
     {"remote", "--dst"},           {"port", "--port"},
+    {"local_port", "sport"},       {"remote_port", "dport"},
     {"watch_interval", "--watch"}, {"watch_duration", "--duration"},
     {"family", "-4/-6"},
 };

@@ -128,6 +128,22 @@ bool DecodeInet(absl::Span<const uint8_t> payload, int protocol, std::vector<Soc
           case INET_DIAG_SKMEMINFO:
             CopyMemInfo(value, &s);
             break;
+          case INET_DIAG_SKV6ONLY:
+            if (value.empty()) {
+              ++*malformed;
+              break;
+            }
+            s.has_v6only = true;
+            s.v6only = value[0] != 0;
+            break;
+          case INET_DIAG_SHUTDOWN:
+            if (value.empty()) {
+              ++*malformed;
+              break;
+            }
+            s.has_shutdown = true;
+            s.shutdown = value[0];
+            break;
           default:
             break;
         }

@@ -118,6 +118,14 @@ struct Socket {
   uint8_t timer = 0;       // idiag_timer: 0 none, 1 retransmit, 2 keepalive, ...
   uint8_t retransmits = 0;
   uint32_t expires_ms = 0;  // until the timer fires
+  // IPv6 only, from INET_DIAG_SKV6ONLY (the kernel sends it for listening and
+  // unconnected IPv6 sockets, the ones a wildcard address can belong to):
+  // IPV6_V6ONLY is set.
+  bool has_v6only = false;
+  bool v6only = false;
+  // INET_DIAG_SHUTDOWN: bit 0 reads shut down, bit 1 writes.
+  bool has_shutdown = false;
+  uint8_t shutdown = 0;
 
   // Bytes queued. TCP listeners: accept backlog / its limit. Unix listeners:
   // pending connections / backlog limit.

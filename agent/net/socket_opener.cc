@@ -31,6 +31,8 @@ absl::StatusOr<sock_diag::ReplySummary> SocketOpener::DumpSockets(
 
 SocketOwners SocketOpener::ReadOwners() { return ReadSocketOwners(); }
 
+absl::StatusOr<Sockstat> SocketOpener::ReadSocketCounters() { return ReadSockstat(); }
+
 absl::StatusOr<std::unique_ptr<TcpSocket>> SocketOpener::OpenTcp(int family,
                                                                  const SocketSetup& setup,
                                                                  TcpSocket::Close close) {

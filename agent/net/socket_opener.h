@@ -13,6 +13,7 @@
 #include "agent/net/sock_diag.h"
 #include "agent/net/socket_owners.h"
 #include "agent/net/socket_setup.h"
+#include "agent/net/sockstat.h"
 #include "agent/net/tcp_socket.h"
 #include "agent/net/udp_socket.h"
 
@@ -43,6 +44,8 @@ class SocketOpener {
   virtual absl::StatusOr<sock_diag::ReplySummary> DumpSockets(
       const sock_diag::Query& query, std::vector<sock_diag::Socket>* out);
   virtual SocketOwners ReadOwners();
+  // The kernel's socket counters (ReadSockstat), as ss -s reads them.
+  virtual absl::StatusOr<Sockstat> ReadSocketCounters();
   virtual absl::StatusOr<std::unique_ptr<TcpSocket>> OpenTcp(int family,
                                                              const SocketSetup& setup,
                                                              TcpSocket::Close close);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "agent/probes/tcp_info.h"
+#include "common/proto_time.h"
 
 namespace netprobe {
 namespace {
@@ -72,6 +73,13 @@ absl::string_view NetidOf(const sock_diag::Socket& socket) {
   }
 }
 
+// ss -o's timer names, by idiag_timer value.
+absl::string_view TimerName(uint8_t timer) {
+  static constexpr const char* kNames[] = {"off",      "on",      "keepalive",
+                                           "timewait", "persist", "delack"};
+  return timer < sizeof(kNames) / sizeof(kNames[0]) ? kNames[timer] : "unknown";
+}
+
 }  // namespace
 
 void ToSocketEntry(const sock_diag::Socket& socket, v1::SocketEntry* entry) {
@@ -103,6 +111,25 @@ void ToSocketEntry(const sock_diag::Socket& socket, v1::SocketEntry* entry) {
   entry->set_rcvbuf(meminfo(SK_MEMINFO_RCVBUF));
   entry->set_wmem_alloc(meminfo(SK_MEMINFO_WMEM_ALLOC));
   entry->set_sndbuf(meminfo(SK_MEMINFO_SNDBUF));
+  if (socket.meminfo_count > SK_MEMINFO_OPTMEM) {
+    entry->set_fwd_alloc(meminfo(SK_MEMINFO_FWD_ALLOC));
+    entry->set_wmem_queued(meminfo(SK_MEMINFO_WMEM_QUEUED));
+    entry->set_optmem(meminfo(SK_MEMINFO_OPTMEM));
+  }
+  if (socket.meminfo_count > SK_MEMINFO_BACKLOG) {
+    entry->set_backlog(meminfo(SK_MEMINFO_BACKLOG));
+  }
+  if (socket.meminfo_count > SK_MEMINFO_DROPS)
+    entry->set_drops(meminfo(SK_MEMINFO_DROPS));
+  entry->set_cookie(socket.cookie);
+  if (socket.family == AF_INET6 && socket.has_v6only) entry->set_v6only(socket.v6only);
+  if (socket.has_shutdown) entry->set_shutdown(socket.shutdown);
+  if (socket.timer != 0) {
+    v1::SocketTimer* timer = entry->mutable_timer();
+    timer->set_name(std::string(TimerName(socket.timer)));
+    ToProto(absl::Milliseconds(socket.expires_ms), timer->mutable_expires());
+    timer->set_retransmits(socket.retransmits);
+  }
 }
 
 }  // namespace netprobe

@@ -3,6 +3,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <map>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "agent/probes/sock_diag_entry.h"
 
@@ -27,6 +30,22 @@ std::string KindName(const sock_diag::Query& q) {
   return *family ? absl::StrCat(protocol, " (", family, ")") : protocol;
 }
 
+// What a watch compares: the entry without what moves with the clock alone
+// (a timer's time left, TCP_INFO's time since the last send, receive and ACK),
+// or every idle socket with a keepalive timer would "change" every round.
+std::string Comparable(const v1::SocketEntry& entry) {
+  if (!entry.has_timer() && !entry.has_tcp_info()) return entry.SerializeAsString();
+  v1::SocketEntry stable = entry;
+  if (stable.has_timer()) stable.mutable_timer()->clear_expires();
+  if (stable.has_tcp_info()) {
+    v1::TcpInfo* info = stable.mutable_tcp_info();
+    info->clear_last_data_sent();
+    info->clear_last_data_recv();
+    info->clear_last_ack_recv();
+  }
+  return stable.SerializeAsString();
+}
+
 }  // namespace
 
 SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
@@ -48,7 +67,7 @@ SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
         }
       }
     }
-    std::string serialized = entry.SerializeAsString();
+    std::string serialized = Comparable(entry);
     const std::string identity = Identity(socket);
     auto before = listing->find(identity);
     const bool changed =
@@ -65,6 +84,39 @@ SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
   }
   *listing = std::move(now);
   return round;
+}
+
+v1::SocketsSummary Summarize(const Sockstat& counters,
+                             const std::vector<sock_diag::Socket>& sockets) {
+  v1::SocketsSummary out;
+  out.set_sockets_used(counters.sockets_used);
+  out.set_tcp_inuse(counters.tcp_inuse);
+  out.set_tcp6_inuse(counters.tcp6_inuse);
+  out.set_tcp_orphan(counters.tcp_orphan);
+  out.set_tcp_alloc(counters.tcp_alloc);
+  out.set_tcp_timewait(counters.tcp_tw);
+  out.set_tcp_established(counters.tcp_curr_estab);
+  out.set_udp_inuse(counters.udp_inuse);
+  out.set_udp6_inuse(counters.udp6_inuse);
+  out.set_raw_inuse(counters.raw_inuse);
+  out.set_raw6_inuse(counters.raw6_inuse);
+  out.set_frag_inuse(counters.frag_inuse);
+  out.set_frag6_inuse(counters.frag6_inuse);
+  // Counted by (netid, state) in a sorted map: the same listing gives the
+  // same order.
+  std::map<std::pair<std::string, std::string>, uint64_t> counts;
+  for (const sock_diag::Socket& socket : sockets) {
+    v1::SocketEntry entry;
+    ToSocketEntry(socket, &entry);
+    ++counts[{entry.netid(), entry.state()}];
+  }
+  for (const auto& [key, count] : counts) {
+    v1::SocketCount* listed = out.add_listed();
+    listed->set_netid(key.first);
+    listed->set_state(key.second);
+    listed->set_count(count);
+  }
+  return out;
 }
 
 SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* listing,
@@ -96,9 +148,22 @@ SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* li
     round.error = std::move(error);
     return round;
   }
+  std::optional<v1::SocketsSummary> summary;
+  if (plan.summary) {
+    absl::StatusOr<Sockstat> counters = host->ReadSocketCounters();
+    if (!counters.ok()) {
+      SocketsRound round;
+      round.error = absl::Status(
+          counters.status().code(),
+          absl::StrCat("the socket summary (ss -s): ", counters.status().message()));
+      return round;
+    }
+    summary = Summarize(*counters, sockets);
+  }
   const SocketOwners owners = plan.processes ? host->ReadOwners() : SocketOwners();
   SocketsRound round = DiffSockets(sockets, owners, first, listing);
   round.unavailable = std::move(unavailable);
+  round.summary = std::move(summary);
   return round;
 }
 

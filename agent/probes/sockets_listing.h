@@ -1,6 +1,7 @@
 #ifndef NETPROBE_AGENT_PROBES_SOCKETS_LISTING_H_
 #define NETPROBE_AGENT_PROBES_SOCKETS_LISTING_H_
 
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -29,6 +30,8 @@ struct SocketsRound {
   std::vector<std::string> unavailable;
   // A dump that failed for another reason: the round is not trustworthy.
   absl::Status error;
+  // When the plan asks for it: the kernel's counters and the listing's.
+  std::optional<v1::SocketsSummary> summary;
 };
 
 // Runs the plan's dumps through `host` (blocking: a worker thread's job),
@@ -36,6 +39,11 @@ struct SocketsRound {
 // it replaces with this round's. `first`: report every socket.
 SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* listing,
                          SocketOpener* host);
+
+// ss -s's figures: `counters` and how many of `sockets` (as dumped and
+// filtered) there are per netid and state.
+v1::SocketsSummary Summarize(const Sockstat& counters,
+                             const std::vector<sock_diag::Socket>& sockets);
 
 // The pure part of ListSockets, for tests: `sockets` as dumped (already
 // filtered), `owners` by inode.

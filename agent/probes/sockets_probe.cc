@@ -69,6 +69,7 @@ void SocketsProbe::OnRound(SocketsRound round) {
       snapshot->set_complete(true);
       for (std::string& kind : round.unavailable)
         snapshot->add_unavailable(std::move(kind));
+      if (round.summary) *snapshot->mutable_summary() = std::move(*round.summary);
     }
     pending_.push_back(std::move(event));
   } while (taken < total);

@@ -29,7 +29,8 @@ absl::StatusOr<std::optional<Cidr>> ParsePrefix(const std::string& text,
 }
 
 bool HasInetFilter(const SocketsPlan& plan) {
-  return plan.local || plan.remote || plan.port != 0;
+  return plan.local || plan.remote || plan.port != 0 || plan.local_port != 0 ||
+         plan.remote_port != 0;
 }
 
 }  // namespace
@@ -37,6 +38,8 @@ bool HasInetFilter(const SocketsPlan& plan) {
 bool SocketsPlan::Matches(const sock_diag::Socket& socket) const {
   if (socket.family == AF_UNIX) return !HasInetFilter(*this);
   if (port != 0 && socket.local.port != port && socket.remote.port != port) return false;
+  if (local_port != 0 && socket.local.port != local_port) return false;
+  if (remote_port != 0 && socket.remote.port != remote_port) return false;
   if (local && !local->Contains(socket.family, socket.local.address.data())) return false;
   if (remote && !remote->Contains(socket.family, socket.remote.address.data())) {
     return false;
@@ -76,6 +79,16 @@ absl::StatusOr<SocketsPlan> ValidateSockets(const v1::SocketsRequest& request) {
         absl::StrCat("port: ", request.port(), " is out of range 0..65535 (0: any)"));
   }
   plan.port = static_cast<uint16_t>(request.port());
+  if (request.local_port() > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("local_port: ", request.local_port(),
+                                                   " is out of range 0..65535 (0: any)"));
+  }
+  plan.local_port = static_cast<uint16_t>(request.local_port());
+  if (request.remote_port() > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("remote_port: ", request.remote_port(),
+                                                   " is out of range 0..65535 (0: any)"));
+  }
+  plan.remote_port = static_cast<uint16_t>(request.remote_port());
   std::vector<int> families;
   switch (request.family()) {
     case v1::ADDRESS_FAMILY_UNSPECIFIED:
@@ -136,6 +149,7 @@ absl::StatusOr<SocketsPlan> ValidateSockets(const v1::SocketsRequest& request) {
         sock_diag::Query{.family = AF_UNIX, .protocol = 0, .states = states});
   }
   plan.processes = request.processes();
+  plan.summary = request.summary();
   if (request.has_watch_interval()) {
     NETPROBE_ASSIGN_OR_RETURN(
         plan.watch_interval,

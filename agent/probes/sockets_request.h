@@ -27,8 +27,11 @@ struct SocketsPlan {
   // Inet filters (a unix socket never matches one).
   std::optional<Cidr> local;
   std::optional<Cidr> remote;
-  uint16_t port = 0;  // either side; 0: any
+  uint16_t port = 0;         // either side; 0: any
+  uint16_t local_port = 0;   // 0: any
+  uint16_t remote_port = 0;  // 0: any
   bool processes = false;
+  bool summary = false;  // ss -s: the kernel's counters and the listing's
   // Zero: one snapshot.
   absl::Duration watch_interval = absl::ZeroDuration();
   // Watch mode: how long the watch runs before it ends with a StreamEnd
@@ -36,7 +39,7 @@ struct SocketsPlan {
   // cancelled.
   absl::Duration watch_duration = absl::ZeroDuration();
 
-  // Whether an inet socket passes local/remote/port (the kernel applied the
+  // Whether an inet socket passes local/remote and the ports (the kernel applied the
   // family, protocol and state filters already).
   bool Matches(const sock_diag::Socket& socket) const;
 };

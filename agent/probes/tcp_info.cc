@@ -22,6 +22,61 @@ absl::string_view TcpStateName(uint8_t state) {
   return state < sizeof(kNames) / sizeof(kNames[0]) ? kNames[state] : "UNKNOWN";
 }
 
+namespace {
+
+// The fields ss -i prints beyond the classic ones, each checked against `len`
+// on its own: a kernel's struct ends anywhere between two fields.
+void DecodeMoreTcpInfo(const tcp_info& info, size_t len, v1::TcpInfo* out) {
+#define NP_HAS(field) (offsetof(tcp_info, field) + sizeof(info.field) <= len)
+  if (NP_HAS(tcpi_options)) out->set_backoff(info.tcpi_backoff);
+  if (NP_HAS(tcpi_rto)) ToProto(absl::Microseconds(info.tcpi_rto), out->mutable_rto());
+  if (NP_HAS(tcpi_ato)) ToProto(absl::Microseconds(info.tcpi_ato), out->mutable_ato());
+  if (NP_HAS(tcpi_sacked)) out->set_sacked(info.tcpi_sacked);
+  // tcpi_last_* are in milliseconds.
+  if (NP_HAS(tcpi_last_data_sent)) {
+    ToProto(absl::Milliseconds(info.tcpi_last_data_sent), out->mutable_last_data_sent());
+  }
+  if (NP_HAS(tcpi_last_data_recv)) {
+    ToProto(absl::Milliseconds(info.tcpi_last_data_recv), out->mutable_last_data_recv());
+  }
+  if (NP_HAS(tcpi_last_ack_recv)) {
+    ToProto(absl::Milliseconds(info.tcpi_last_ack_recv), out->mutable_last_ack_recv());
+  }
+  if (NP_HAS(tcpi_rcv_ssthresh)) out->set_rcv_ssthresh(info.tcpi_rcv_ssthresh);
+  if (NP_HAS(tcpi_advmss)) out->set_advmss(info.tcpi_advmss);
+  if (NP_HAS(tcpi_reordering)) out->set_reordering(info.tcpi_reordering);
+  if (NP_HAS(tcpi_rcv_rtt)) {
+    ToProto(absl::Microseconds(info.tcpi_rcv_rtt), out->mutable_rcv_rtt());
+  }
+  // ~0 is the kernel's "no pacing limit".
+  if (NP_HAS(tcpi_pacing_rate) && info.tcpi_pacing_rate != ~uint64_t{0}) {
+    out->set_pacing_rate(info.tcpi_pacing_rate);
+  }
+  if (NP_HAS(tcpi_max_pacing_rate) && info.tcpi_max_pacing_rate != ~uint64_t{0}) {
+    out->set_max_pacing_rate(info.tcpi_max_pacing_rate);
+  }
+  if (NP_HAS(tcpi_segs_in)) {
+    out->set_segs_out(info.tcpi_segs_out);
+    out->set_segs_in(info.tcpi_segs_in);
+  }
+  if (NP_HAS(tcpi_notsent_bytes)) out->set_notsent_bytes(info.tcpi_notsent_bytes);
+  if (NP_HAS(tcpi_data_segs_out)) {
+    out->set_data_segs_in(info.tcpi_data_segs_in);
+    out->set_data_segs_out(info.tcpi_data_segs_out);
+  }
+  // The app-limited bit came with tcpi_delivery_rate (Linux 4.9); before, its
+  // byte was padding.
+  if (NP_HAS(tcpi_delivery_rate)) {
+    out->set_delivery_rate_app_limited(info.tcpi_delivery_rate_app_limited != 0);
+  }
+  if (NP_HAS(tcpi_delivered)) out->set_delivered(info.tcpi_delivered);
+  if (NP_HAS(tcpi_bytes_retrans)) out->set_bytes_retrans(info.tcpi_bytes_retrans);
+  if (NP_HAS(tcpi_snd_wnd)) out->set_snd_wnd(info.tcpi_snd_wnd);
+#undef NP_HAS
+}
+
+}  // namespace
+
 void DecodeTcpInfo(const uint8_t* data, size_t len, v1::TcpInfo* out) {
   // Before the memcpy: with nothing to copy `data` may be null (UB there).
   if (len == 0) return;
@@ -69,6 +124,7 @@ void DecodeTcpInfo(const uint8_t* data, size_t len, v1::TcpInfo* out) {
     ToProto(absl::Microseconds(info.tcpi_sndbuf_limited), out->mutable_sndbuf_limited());
   }
   if (NP_HAS(tcpi_bytes_sent)) out->set_bytes_sent(info.tcpi_bytes_sent);
+  DecodeMoreTcpInfo(info, len, out);
 #undef NP_HAS
 }
 

@@ -3,15 +3,18 @@
 #include <cstdio>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/commands/sockets_filter.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
 #include "client/output/json_lines.h"
 #include "client/output/sockets_text.h"
 #include "client/output/tcp_text.h"
 #include "client/stream_end_exit.h"
+#include "common/posix_error.h"
 #include "common/proto_time.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 
@@ -36,6 +39,26 @@ std::vector<const v1::SocketEntry*> Pointers(const std::vector<v1::SocketEntry>&
   return out;
 }
 
+// ss drops the State column when the filter selects one state: true for one
+// state name that is not one of ss's groups.
+bool SingleState(const v1::SocketsRequest& request) {
+  if (request.listening_only() || request.states_size() != 1) return false;
+  const std::string name = absl::AsciiStrToLower(request.states(0));
+  for (const char* group : {"all", "connected", "synchronized", "bucket", "big"}) {
+    if (name == group) return false;
+  }
+  return true;
+}
+
+// `ss -s` with no kind and no filter prints the summary and no table.
+bool SummaryOnly(const ParsedOptions& options) {
+  if (!options.Has("summary") || !options.positional().empty()) return false;
+  for (const char* kind : {"tcp", "udp", "unix", "raw"}) {
+    if (options.Has(kind)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<OptionSpec> SocketsOptions() {
@@ -48,7 +71,14 @@ std::vector<OptionSpec> SocketsOptions() {
       {'a', "all", "", "sockets in every state (default: connected ones only)"},
       {'i', "info", "", "TCP_INFO of each TCP socket, as ss -i"},
       {'p', "processes", "", "the processes holding each socket, as ss -p"},
-      {'n', "numeric", "", "accepted for ss's sake: addresses are always numeric"},
+      {'m', "memory", "", "socket memory, as ss -m: skmem:(r,rb,t,tb,f,w,o,bl,d)"},
+      {'o', "options", "", "timers, as ss -o: timer:(keepalive,119min,0)"},
+      {'e', "extended", "", "details, as ss -e: uid, ino, sk (cookie), v6only"},
+      {'H', "no-header", "", "no header line, as ss -H"},
+      {'s', "summary", "",
+       "socket counts, as ss -s; alone (no kind, no filter): the summary only"},
+      {'n', "numeric", "",
+       "rates in plain bps as ss -n (addresses and ports are always numeric)"},
       {'4', "ipv4", "", "IPv4 sockets only"},
       {'6', "ipv6", "", "IPv6 sockets only"},
       {0, "state", "STATE",
@@ -82,8 +112,21 @@ absl::StatusOr<v1::SocketsRequest> BuildSocketsRequest(const ParsedOptions& opti
   }
   request.set_listening_only(listening);
   for (const std::string& s : states) request.add_states(s);
-  // Like ss: without -a or -l, connected sockets only.
-  if (!listening && !all && states.empty()) request.add_states("connected");
+  request.set_local(options.Get("src"));
+  request.set_remote(options.Get("dst"));
+  // ss's filter expression, after the options: "state established and dport
+  // = :443".
+  NETPROBE_RETURN_IF_ERROR(ApplySsFilter(options.positional(), &request));
+  if ((listening || all) && request.states_size() > 0 && states.empty()) {
+    return absl::InvalidArgumentError(
+        "filter: 'state' not with -l or -a (they choose states)");
+  }
+  request.set_summary(options.Has("summary"));
+  // Like ss: without -a or -l, connected sockets only; but a summary alone
+  // counts every state.
+  if (!listening && !all && request.states_size() == 0 && !SummaryOnly(options)) {
+    request.add_states("connected");
+  }
   if (options.Has("ipv4") && options.Has("ipv6")) {
     return absl::InvalidArgumentError("-4 and -6: give one");
   }
@@ -94,8 +137,6 @@ absl::StatusOr<v1::SocketsRequest> BuildSocketsRequest(const ParsedOptions& opti
   auto port = options.GetUint("port", 1, 65535);
   if (!port.ok()) return port.status();
   if (*port) request.set_port(static_cast<uint32_t>(**port));
-  request.set_local(options.Get("src"));
-  request.set_remote(options.Get("dst"));
   auto watch = options.GetDuration("watch");
   if (!watch.ok()) return watch.status();
   if (*watch) ToProto(**watch, request.mutable_watch_interval());
@@ -104,11 +145,6 @@ absl::StatusOr<v1::SocketsRequest> BuildSocketsRequest(const ParsedOptions& opti
   if (*duration) {
     if (!*watch) return absl::InvalidArgumentError("--duration: needs --watch");
     ToProto(**duration, request.mutable_watch_duration());
-  }
-  if (!options.positional().empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unexpected argument '", options.positional()[0],
-                     "' (filters are options: --state, --port, --src, --dst)"));
   }
   return request;
 }
@@ -124,7 +160,14 @@ int RunSockets(const CommandContext& ctx) {
   table.netid = request->protocols_size() != 1;
   table.processes = request->processes();
   table.tcp_info = request->tcp_info();
+  table.numeric = ctx.options.Has("numeric");
+  table.memory = ctx.options.Has("memory");
+  table.timers = ctx.options.Has("options");
+  table.details = ctx.options.Has("extended");
+  table.header = !ctx.options.Has("no-header");
+  table.state = !SingleState(*request);
   const bool watching = request->has_watch_interval();
+  const bool summary_only = SummaryOnly(ctx.options);
   const absl::TimeZone zone = absl::LocalTimeZone();
 
   grpc::ClientContext context;
@@ -162,6 +205,14 @@ int RunSockets(const CommandContext& ctx) {
             text = absl::StrFormat("--- %s: %d new or changed, %d gone\n",
                                    absl::FormatTime("%H:%M:%S", absl::Now(), zone),
                                    round.sockets.size(), round.removed.size());
+          }
+          if (snapshot.has_summary()) {
+            absl::StrAppend(&text, FormatSocketsSummary(snapshot.summary()));
+            if (summary_only) {
+              round.Clear();
+              break;
+            }
+            absl::StrAppend(&text, "\n");
           }
           if (rounds == 1 || !round.sockets.empty()) {
             absl::StrAppend(&text, FormatSocketsTable(Pointers(round.sockets), table));

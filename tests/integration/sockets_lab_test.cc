@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
@@ -294,28 +295,51 @@ TEST_F(SocketsLabTest, DefaultListIsConnectedSocketsLikeSs) {
   ExpectSameAsSs({"-l", "-t"}, {"-l", "-t"}, "tcp", 1);
 }
 
-// "rtt:0.034/0.017" -> {"rtt", "0.034/0.017"}, for each field of ss -i.
+// "rtt:0.034/0.017" -> {"rtt", "0.034/0.017"}, for each field of ss -i; the
+// fields ss writes as two words ("send 1.2Gbps", "pacing_rate 2.3Gbps",
+// "delivery_rate ...") -> {"send", "1.2Gbps"}; a bare word ("app_limited",
+// "cubic") -> {word, ""}.
 std::map<std::string, std::string> SsInfoFields(absl::string_view line) {
   std::map<std::string, std::string> out;
-  for (absl::string_view word : absl::StrSplit(line, ' ', absl::SkipWhitespace())) {
+  std::vector<absl::string_view> words =
+      absl::StrSplit(line, ' ', absl::SkipWhitespace());
+  for (size_t i = 0; i < words.size(); ++i) {
+    absl::string_view word = words[i];
     const size_t colon = word.find(':');
-    if (colon == absl::string_view::npos) continue;
-    out[std::string(word.substr(0, colon))] = std::string(word.substr(colon + 1));
+    if (colon != absl::string_view::npos) {
+      out[std::string(word.substr(0, colon))] = std::string(word.substr(colon + 1));
+    } else if ((word == "send" || word == "pacing_rate" || word == "delivery_rate") &&
+               i + 1 < words.size()) {
+      out[std::string(word)] = std::string(words[++i]);
+    } else {
+      out[std::string(word)] = "";
+    }
   }
   return out;
 }
 
+// Whole milliseconds of a Duration (lastsnd, lastrcv, lastack).
+int64_t WholeMs(const google::protobuf::Duration& d) {
+  return d.seconds() * 1000 + d.nanos() / 1000000;
+}
+
 TEST_F(SocketsLabTest, TcpInfoAgreesWithSsI) {
   // The holder's connection out to the peer: idle since its 300 bytes were
-  // acknowledged, so both tools read the same kernel values.
+  // acknowledged, so both tools read the same kernel values (but for the
+  // time since the last packet, which grows between the two reads).
+  const absl::Time before = absl::Now();
   const Listing ours =
       List({"-t", "-i", "--dst", lab_->host(kPeer).ipv4, "--port", peer_port_});
   ASSERT_EQ(ours.sockets.size(), 1u) << ours.err;
   const v1::SocketEntry& s = ours.sockets[0];
   ASSERT_TRUE(s.has_tcp_info());
   const v1::TcpInfo& t = s.tcp_info();
-  const std::string ss = Ss({"-t", "-i", "dst", lab_->host(kPeer).ipv4, "sport", "=",
-                             absl::StrCat(":", s.local().port())});
+  const std::vector<std::string> filter = {"dst", lab_->host(kPeer).ipv4, "sport", "=",
+                                           absl::StrCat(":", s.local().port())};
+  std::vector<std::string> ss_args = {"-t", "-i"};
+  ss_args.insert(ss_args.end(), filter.begin(), filter.end());
+  const std::string ss = Ss(ss_args);
+  const int64_t elapsed_ms = absl::ToInt64Milliseconds(absl::Now() - before) + 1;
   const std::vector<std::string> lines = absl::StrSplit(ss, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 2u) << ss;
   std::map<std::string, std::string> f = SsInfoFields(lines[1]);
@@ -324,13 +348,157 @@ TEST_F(SocketsLabTest, TcpInfoAgreesWithSsI) {
   EXPECT_EQ(f["bytes_acked"], absl::StrCat(t.bytes_acked()));
   EXPECT_EQ(f["bytes_sent"], absl::StrCat(t.bytes_sent()));
   EXPECT_EQ(f["pmtu"], absl::StrCat(t.pmtu()));
+  EXPECT_EQ(f["advmss"], absl::StrCat(t.advmss()));
+  EXPECT_EQ(f["segs_out"], absl::StrCat(t.segs_out()));
+  EXPECT_EQ(f["segs_in"], absl::StrCat(t.segs_in()));
+  EXPECT_EQ(f["data_segs_out"], absl::StrCat(t.data_segs_out()));
+  EXPECT_EQ(f["snd_wnd"], absl::StrCat(t.snd_wnd()));
+  EXPECT_EQ(f["rcv_space"], absl::StrCat(t.rcv_space()));
+  EXPECT_EQ(f["rcv_ssthresh"], absl::StrCat(t.rcv_ssthresh()));
+  EXPECT_EQ(f["rto"], absl::StrCat(WholeMs(t.rto())));
+  EXPECT_EQ(f.count("app_limited"), t.delivery_rate_app_limited() ? 1u : 0u) << lines[1];
   EXPECT_EQ(t.bytes_sent(), 300u);
+  EXPECT_TRUE(t.has_snd_wnd() && t.has_segs_out() && t.has_pacing_rate());
   EXPECT_THAT(lines[1], HasSubstr(absl::StrCat(" ", t.congestion(), " ")));
   double ss_rtt = 0;
   ASSERT_TRUE(absl::SimpleAtod(std::vector<std::string>(absl::StrSplit(f["rtt"], '/'))[0],
                                &ss_rtt));
   const double our_rtt = t.rtt().seconds() * 1e3 + t.rtt().nanos() / 1e6;
   EXPECT_NEAR(our_rtt, ss_rtt, 0.0015 + ss_rtt * 0.1);
+  // The time since the last data sent and ACK received: ss read later.
+  for (const auto& [name, ms] :
+       {std::pair<std::string, int64_t>{"lastsnd", WholeMs(t.last_data_sent())},
+        {"lastack", WholeMs(t.last_ack_recv())}}) {
+    int64_t ss_ms = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(f[name], &ss_ms)) << name << " in " << lines[1];
+    EXPECT_GE(ss_ms, ms) << name;
+    EXPECT_LE(ss_ms, ms + elapsed_ms) << name;
+  }
+
+  // Our text line, rates in ss's units: the same words as ss's, numeric
+  // (-n) and human.
+  for (const bool numeric : {true, false}) {
+    std::vector<std::string> args = {
+        "sockets", "-t", "-i", "--dst", lab_->host(kPeer).ipv4, "--port", peer_port_};
+    if (numeric) args.push_back("-n");
+    auto text = agent_->Client(args);
+    ASSERT_THAT(text, IsOk());
+    ASSERT_EQ(text->exit_code, 0) << text->err;
+    const std::vector<std::string> our_lines =
+        absl::StrSplit(text->out, '\n', absl::SkipEmpty());
+    ASSERT_EQ(our_lines.size(), 3u) << text->out;
+    std::vector<std::string> argv = {"ss", "-H", "-t", "-i"};
+    if (numeric) argv.push_back("-n");
+    argv.insert(argv.end(), filter.begin(), filter.end());
+    auto ss_text = lab_->Exec(kAgent, argv);
+    ASSERT_THAT(ss_text, IsOk());
+    const std::vector<std::string> ss_lines =
+        absl::StrSplit(ss_text->out, '\n', absl::SkipEmpty());
+    ASSERT_EQ(ss_lines.size(), 2u) << ss_text->out;
+    std::map<std::string, std::string> ours_f = SsInfoFields(our_lines[2]);
+    std::map<std::string, std::string> ss_f = SsInfoFields(ss_lines[1]);
+    for (const char* key : {"send", "pacing_rate", "delivery_rate", "mss", "cwnd",
+                            "bytes_acked", "segs_out", "snd_wnd", "rto", "minrtt"}) {
+      EXPECT_EQ(ours_f[key], ss_f[key])
+          << key << (numeric ? " (-n)" : "") << "\nours: " << our_lines[2]
+          << "\nss:   " << ss_lines[1];
+    }
+    EXPECT_TRUE(absl::EndsWith(ss_f["delivery_rate"], "bps")) << ss_lines[1];
+  }
+}
+
+// Holds, in the agent's host: an IPv6 wildcard listener that takes IPv4 too
+// (IPV6_V6ONLY 0), a v6only one, and a connection with SO_KEEPALIVE from
+// 127.0.0.1 to the first (accepted). Prints "ready", holds them 120 s at most.
+constexpr char kDualStack[] = R"(
+import socket, time
+d = socket.socket(socket.AF_INET6); d.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+d.bind(('::', 0)); d.listen(4)
+o = socket.socket(socket.AF_INET6); o.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+o.bind(('::', 0)); o.listen(4)
+k = socket.socket(); k.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+k.connect(('127.0.0.1', d.getsockname()[1]))
+a, _ = d.accept()
+print('ready', d.getsockname()[1], o.getsockname()[1], flush=True)
+time.sleep(120)
+)";
+
+// A table as both tools print it, made comparable: trailing blanks cut; a
+// socket's "\t..." line joined to its own; ss -e's cgroup (which the agent
+// does not report) and a timer's remaining time (which runs on between the two
+// reads) left out; the rows sorted (the kernel's order is not ss's), the
+// header first.
+std::vector<std::string> Comparable(const std::string& text, bool header) {
+  std::vector<std::string> rows;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    line = absl::StripTrailingAsciiWhitespace(line);
+    if (absl::StartsWith(line, "\t") && !rows.empty()) {
+      absl::StrAppend(&rows.back(), "\n", line);
+    } else {
+      rows.emplace_back(line);
+    }
+  }
+  for (std::string& row : rows) {
+    if (size_t at = row.find(" cgroup:"); at != std::string::npos) {
+      row.erase(at, row.find(' ', at + 1) - at);
+    }
+    if (size_t at = row.find("timer:("); at != std::string::npos) {
+      const size_t from = row.find(',', at), to = row.find(',', from + 1);
+      if (from != std::string::npos && to != std::string::npos) {
+        row.replace(from + 1, to - from - 1, "T");
+      }
+    }
+  }
+  std::sort(rows.begin() + (header && !rows.empty() ? 1 : 0), rows.end());
+  return rows;
+}
+
+TEST_F(SocketsLabTest, TextTableMatchesSsColumnForColumn) {
+  auto dual = lab_->Spawn(kAgent, {kPython, "-c", kDualStack});
+  ASSERT_THAT(dual, IsOk());
+  auto ready = dual->WaitForStdout("ready", absl::Seconds(10));
+  ASSERT_THAT(ready, IsOk()) << dual->err();
+  const std::vector<std::string> ports =
+      absl::StrSplit(absl::StripAsciiWhitespace(ready->substr(6)), ' ');
+  ASSERT_EQ(ports.size(), 2u);
+  struct Case {
+    std::vector<std::string> ours, ss;
+  };
+  const std::vector<Case> cases = {
+      {{"-t", "-a"}, {"-t", "-a"}},
+      {{"-t", "-l"}, {"-t", "-l"}},
+      {{"-t", "-l", "-H"}, {"-t", "-l", "-H"}},
+      {{"-t", "-l", "-m", "-e"}, {"-t", "-l", "-m", "-e"}},
+      {{"-t", "-o", "-e"}, {"-t", "-o", "-e"}},
+      {{"-t", "-a", "-o"}, {"-t", "-a", "-o"}},
+      {{"-t", "--state", "listening"}, {"-t", "state", "listening"}},
+      {{"-u", "-a"}, {"-u", "-a"}},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"sockets"};
+    args.insert(args.end(), c.ours.begin(), c.ours.end());
+    auto ours = agent_->Client(args);
+    ASSERT_THAT(ours, IsOk());
+    ASSERT_EQ(ours->exit_code, 0) << ours->err;
+    std::vector<std::string> argv = {"ss", "-n"};
+    argv.insert(argv.end(), c.ss.begin(), c.ss.end());
+    auto ss = lab_->Exec(kAgent, argv);
+    ASSERT_THAT(ss, IsOk());
+    const bool header = std::find(c.ss.begin(), c.ss.end(), "-H") == c.ss.end();
+    EXPECT_EQ(absl::StrJoin(Comparable(ours->out, header), "\n"),
+              absl::StrJoin(Comparable(ss->out, header), "\n"))
+        << absl::StrJoin(c.ours, " ") << "\nours:\n"
+        << ours->out << "ss:\n"
+        << ss->out;
+  }
+  // The wildcards as ss names them.
+  auto listening = agent_->Client({"sockets", "-t", "-l"});
+  ASSERT_THAT(listening, IsOk());
+  EXPECT_THAT(listening->out, HasSubstr(absl::StrCat(" *:", ports[0], " ")));
+  EXPECT_THAT(listening->out, HasSubstr(absl::StrCat(" [::]:", ports[1], " ")));
+  auto extended = agent_->Client({"sockets", "-t", "-e"});
+  ASSERT_THAT(extended, IsOk());
+  EXPECT_THAT(extended->out, HasSubstr("timer:(keepalive,"));
 }
 
 TEST_F(SocketsLabTest, FiltersSelectByStatePortAddressAndFamily) {
@@ -351,6 +519,87 @@ TEST_F(SocketsLabTest, FiltersSelectByStatePortAddressAndFamily) {
   for (const v1::SocketEntry& s : v6.sockets) {
     EXPECT_EQ(s.local().family(), v1::ADDRESS_FAMILY_IPV6);
   }
+}
+
+TEST_F(SocketsLabTest, SsFilterExpressionsSelectWhatSsSelects) {
+  const std::string me = lab_->host(kAgent).ipv4, peer = lab_->host(kPeer).ipv4;
+  const std::string port = absl::StrCat(":", port_), peer_port = ":" + peer_port_;
+  // The same words to both tools; each selects some of the test's sockets.
+  const std::vector<std::vector<std::string>> filters = {
+      {"sport", "=", port},
+      {"dport", "=", peer_port},
+      {"dport", peer_port},
+      {"dst", peer},
+      {"dst", peer + ":" + peer_port_},
+      {"src", me + "/32", "and", "sport", "=", port},
+      {"dst", "198.18.0.0/15", "sport", "==", port},
+  };
+  for (const auto& filter : filters) {
+    std::vector<std::string> args = {"-t", "-a"};
+    args.insert(args.end(), filter.begin(), filter.end());
+    SCOPED_TRACE(absl::StrJoin(args, " "));
+    ExpectSameAsSs(args, args, "tcp", 1);
+  }
+  // `state NAME` as ss (no -a): ss drops its State column then, so rows are
+  // compared by address and port.
+  auto ours =
+      agent_->Client({"sockets", "-H", "-t", "state", "established", "sport", port});
+  ASSERT_THAT(ours, IsOk());
+  ASSERT_EQ(ours->exit_code, 0) << ours->err;
+  auto ss =
+      lab_->Exec(kAgent, {"ss", "-H", "-n", "-t", "state", "established", "sport", port});
+  ASSERT_THAT(ss, IsOk());
+  EXPECT_EQ(Comparable(ours->out, false), Comparable(ss->out, false)) << ss->out;
+  EXPECT_EQ(Comparable(ours->out, false).size(), 2u) << ours->out;
+  // What ss has and this does not is refused, naming the word.
+  auto refused =
+      agent_->Client({"sockets", "-t", "dport", "=", port, "or", "sport", "=", port});
+  ASSERT_THAT(refused, IsOk());
+  EXPECT_EQ(refused->exit_code, 2);
+  EXPECT_THAT(refused->err, HasSubstr("netprobe sockets: filter: 'or' is not supported"));
+}
+
+TEST_F(SocketsLabTest, SummaryIsSsSummaryOfTheAgentsNamespace) {
+  // The figures of this namespace's sockets (in use per protocol and family,
+  // established, time-wait) are ss -s's; TCP's "closed" and "orphaned" and
+  // the total come from host-wide or every-kind counters that other
+  // processes move between the two reads, so only their presence is checked.
+  auto ours = agent_->Client({"sockets", "-s"});
+  ASSERT_THAT(ours, IsOk());
+  ASSERT_EQ(ours->exit_code, 0) << ours->err;
+  auto ss = lab_->Exec(kAgent, {"ss", "-s"});
+  ASSERT_THAT(ss, IsOk());
+  const std::vector<std::string> our_lines = absl::StrSplit(ours->out, '\n');
+  const std::vector<std::string> ss_lines = absl::StrSplit(ss->out, '\n');
+  ASSERT_GE(our_lines.size(), 10u) << ours->out;
+  ASSERT_GE(ss_lines.size(), 9u) << ss->out;
+  EXPECT_TRUE(absl::StartsWith(our_lines[0], "Total: ")) << ours->out;
+  // "TCP:   N (estab E, closed C, orphaned O, timewait T)": E and T.
+  const auto estab_and_timewait = [](const std::string& line) {
+    std::vector<std::string> parts = absl::StrSplit(line, absl::ByAnyChar("(,)"));
+    EXPECT_EQ(parts.size(), 6u) << line;
+    return parts.size() < 5 ? std::string() : parts[1] + "," + parts[4];
+  };
+  EXPECT_EQ(estab_and_timewait(our_lines[1]), estab_and_timewait(ss_lines[1]))
+      << "ours:\n"
+      << ours->out << "ss:\n"
+      << ss->out;
+  EXPECT_EQ(estab_and_timewait(our_lines[1]), "estab 3, timewait 0")
+      << "the holder's three connections";
+  // The Transport table, character for character.
+  for (size_t i = 2; i <= 8; ++i) {
+    EXPECT_EQ(our_lines[i], ss_lines[i]) << "line " << i << "\nours:\n"
+                                         << ours->out << "ss:\n"
+                                         << ss->out;
+  }
+  // Then what the agent listed: the holder's TCP sockets among them.
+  EXPECT_THAT(ours->out, HasSubstr("\nListed: tcp ")) << ours->out;
+  EXPECT_THAT(ours->out, HasSubstr("ESTAB 3")) << ours->out;
+  EXPECT_THAT(ours->out, ::testing::Not(HasSubstr("Recv-Q"))) << "the summary only";
+  // With a kind: the summary, then the table.
+  auto both = agent_->Client({"sockets", "-s", "-t"});
+  ASSERT_THAT(both, IsOk());
+  EXPECT_THAT(both->out, HasSubstr("\n\nState Recv-Q Send-Q")) << both->out;
 }
 
 TEST_F(SocketsLabTest, WatchEmitsNewAndGoneSockets) {
@@ -402,6 +651,9 @@ TEST_F(SocketsLabTest, BadInputIsRejectedNamingTheField) {
       {{"--watch", "10ms"}, "watch_interval: 10ms is out of range"},
       {{"-x", "--port", "22"}, "protocols: UNIX with a family, address or port filter"},
       {{"--port", "70000"}, "--port"},
+      {{"dport", "=", ":70000"}, "dport: ':70000' is not a port 1..65535"},
+      {{"-a", "state", "listening"}, "filter: 'state' not with -l or -a"},
+      {{"dst", "not-an-address"}, "'not-an-address' is not an address"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args = {"sockets"};

@@ -231,7 +231,7 @@ TEST(ParseReply, SeveralTcpMessagesThenDone) {
                         .rqueue = 5,
                         .wqueue = 7}),
                Attr(INET_DIAG_INFO, info), Attr(INET_DIAG_CONG, Text("cubic\0"s)),
-               Attr(INET_DIAG_SKMEMINFO, MemInfo(100)), Attr(INET_DIAG_SHUTDOWN, {0})})),
+               Attr(INET_DIAG_SKMEMINFO, MemInfo(100)), Attr(INET_DIAG_SHUTDOWN, {2})})),
       Done(),
   });
   std::vector<Socket> sockets;
@@ -295,6 +295,67 @@ TEST(ParseReply, SeveralTcpMessagesThenDone) {
   EXPECT_EQ(entry.rcvbuf(), 101u);
   EXPECT_EQ(entry.wmem_alloc(), 102u);
   EXPECT_EQ(entry.sndbuf(), 103u);
+  // ss -m's f, w, o, bl, d; -o's timer; -e's cookie and shutdown.
+  EXPECT_EQ(entry.fwd_alloc(), 104u);
+  EXPECT_EQ(entry.wmem_queued(), 105u);
+  EXPECT_EQ(entry.optmem(), 106u);
+  EXPECT_EQ(entry.backlog(), 107u);
+  EXPECT_EQ(entry.drops(), 108u);
+  EXPECT_EQ(entry.timer().name(), "on");
+  EXPECT_EQ(entry.timer().expires().nanos(), 200000000);
+  EXPECT_EQ(entry.timer().retransmits(), 2u);
+  EXPECT_EQ(entry.cookie(), 0x2200000011u);
+  EXPECT_EQ(entry.shutdown(), 2u);
+  EXPECT_FALSE(entry.has_v6only()) << "IPv4";
+  // Without SK_MEMINFO's later values (an older kernel), they are absent.
+  Socket old_kernel = conn;
+  old_kernel.meminfo_count = 7;
+  entry.Clear();
+  ToSocketEntry(old_kernel, &entry);
+  EXPECT_TRUE(entry.has_optmem());
+  EXPECT_FALSE(entry.has_backlog());
+  EXPECT_FALSE(entry.has_drops());
+  old_kernel.meminfo_count = 4;
+  old_kernel.timer = 0;
+  entry.Clear();
+  ToSocketEntry(old_kernel, &entry);
+  EXPECT_FALSE(entry.has_fwd_alloc());
+  EXPECT_FALSE(entry.has_timer());
+}
+
+TEST(ParseReply, V6onlyOfWildcardListeners) {
+  const InetFields wildcard{
+      .family = AF_INET6, .state = kListen, .src = "::", .sport = 7007, .dst = "::"};
+  const Bytes reply = Cat({
+      Message(SOCK_DIAG_BY_FAMILY,
+              Cat({InetMsg(wildcard), Attr(INET_DIAG_SKV6ONLY, {0})})),
+      Message(SOCK_DIAG_BY_FAMILY,
+              Cat({InetMsg(wildcard), Attr(INET_DIAG_SKV6ONLY, {1})})),
+      Message(SOCK_DIAG_BY_FAMILY, InetMsg(wildcard)),
+      // An empty attribute is malformed: dropped, counted.
+      Message(SOCK_DIAG_BY_FAMILY,
+              Cat({InetMsg(wildcard), Attr(INET_DIAG_SKV6ONLY, {})})),
+  });
+  std::vector<Socket> sockets;
+  const auto summary = Parse(reply, IPPROTO_TCP, &sockets);
+  ASSERT_THAT(summary, IsOk());
+  EXPECT_EQ(summary->malformed, 1u);
+  ASSERT_EQ(sockets.size(), 4u);
+  EXPECT_TRUE(sockets[0].has_v6only);
+  EXPECT_FALSE(sockets[0].v6only);
+  EXPECT_TRUE(sockets[1].v6only);
+  EXPECT_FALSE(sockets[2].has_v6only);
+  EXPECT_FALSE(sockets[3].has_v6only);
+  v1::SocketEntry entry;
+  ToSocketEntry(sockets[0], &entry);
+  ASSERT_TRUE(entry.has_v6only());
+  EXPECT_FALSE(entry.v6only());
+  entry.Clear();
+  ToSocketEntry(sockets[1], &entry);
+  EXPECT_TRUE(entry.v6only());
+  entry.Clear();
+  ToSocketEntry(sockets[2], &entry);
+  EXPECT_FALSE(entry.has_v6only());
 }
 
 TEST(ParseReply, UdpOverIpv6) {

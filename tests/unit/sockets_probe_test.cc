@@ -56,6 +56,19 @@ class FakeOpener final : public SocketOpener {
     summary.sockets = out->size();
     return summary;
   }
+  absl::StatusOr<Sockstat> ReadSocketCounters() override {
+    absl::MutexLock lock(&mu_);
+    if (!counters_error_.ok()) return counters_error_;
+    Sockstat counters;
+    counters.sockets_used = 12;
+    counters.tcp_inuse = 3;
+    counters.tcp_curr_estab = 2;
+    return counters;
+  }
+  void FailCounters(absl::Status error) {
+    absl::MutexLock lock(&mu_);
+    counters_error_ = std::move(error);
+  }
   SocketOwners ReadOwners() override {
     SocketOwners owners;
     owners[101].push_back(SocketOwner{42, "nginx", 7});
@@ -79,6 +92,7 @@ class FakeOpener final : public SocketOpener {
   absl::Mutex mu_;
   std::vector<sock_diag::Socket> table_ ABSL_GUARDED_BY(mu_);
   absl::Status error_ ABSL_GUARDED_BY(mu_);
+  absl::Status counters_error_ ABSL_GUARDED_BY(mu_);
   int dumps_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
@@ -277,6 +291,40 @@ TEST_F(SocketsProbeTest, AFailedDumpFailsTheRequest) {
   EXPECT_EQ(sink_->status().message(), "listing tcp (IPv4) sockets: sock_diag: EPERM");
   EXPECT_TRUE(sink_->events().empty());
   EXPECT_EQ(done_, 1);
+}
+
+TEST_F(SocketsProbeTest, ASummaryRidesOnTheCompleteSnapshot) {
+  sock_diag::Socket listener = Tcp(80, 1);
+  listener.state = 10;  // LISTEN
+  opener_.Set({Tcp(22, 2), Tcp(23, 3), listener});
+  plan_.summary = true;
+  StartProbe();
+  ASSERT_FALSE(sink_->events().empty());
+  const v1::SocketsSnapshot& snapshot = sink_->events().front().snapshot();
+  ASSERT_TRUE(snapshot.complete());
+  ASSERT_TRUE(snapshot.has_summary());
+  const v1::SocketsSummary& summary = snapshot.summary();
+  EXPECT_EQ(summary.sockets_used(), 12);
+  EXPECT_EQ(summary.tcp_inuse(), 3);
+  EXPECT_EQ(summary.tcp_established(), 2);
+  ASSERT_EQ(summary.listed_size(), 2);
+  EXPECT_EQ(summary.listed(0).netid(), "tcp");
+  EXPECT_EQ(summary.listed(0).state(), "ESTAB");
+  EXPECT_EQ(summary.listed(0).count(), 2u);
+  EXPECT_EQ(summary.listed(1).state(), "LISTEN");
+  EXPECT_EQ(summary.listed(1).count(), 1u);
+}
+
+TEST_F(SocketsProbeTest, UnreadableCountersFailTheRequestNamingTheSummary) {
+  opener_.Set({Tcp(22, 2)});
+  opener_.FailCounters(absl::PermissionDeniedError("/proc/net/sockstat: EACCES"));
+  plan_.summary = true;
+  StartProbe();
+  ASSERT_TRUE(sink_->finished());
+  EXPECT_EQ(sink_->status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(sink_->status().message(),
+            "the socket summary (ss -s): /proc/net/sockstat: EACCES");
+  EXPECT_TRUE(sink_->events().empty());
 }
 
 }  // namespace NETPROBE_UNITY_ID

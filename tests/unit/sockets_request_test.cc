@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <linux/tcp.h>
+
+#include <cstring>
 
 #include "agent/probes/sockets_listing.h"
 #include "tests/test_support/status_matchers.h"
@@ -102,6 +105,41 @@ TEST(SocketsPlan, MatchesPortAndPrefixesOnEitherSide) {
   EXPECT_FALSE(plan->Matches(Tcp("198.18.0.10", 22, "198.18.2.5", 40000, 1)));
 }
 
+TEST(SocketsPlan, LocalAndRemotePortsMatchTheirOwnSide) {
+  v1::SocketsRequest request;
+  request.set_local_port(22);
+  auto sport = ValidateSockets(request);
+  ASSERT_THAT(sport, IsOk());
+  EXPECT_TRUE(sport->Matches(Tcp("198.18.0.10", 22, "198.18.1.5", 40000, 1)));
+  EXPECT_FALSE(sport->Matches(Tcp("198.18.0.10", 40000, "198.18.1.5", 22, 1)));
+  request.clear_local_port();
+  request.set_remote_port(443);
+  auto dport = ValidateSockets(request);
+  ASSERT_THAT(dport, IsOk());
+  EXPECT_TRUE(dport->Matches(Tcp("198.18.0.10", 40000, "198.18.1.5", 443, 1)));
+  EXPECT_FALSE(dport->Matches(Tcp("198.18.0.10", 443, "198.18.1.5", 40000, 1)));
+  // A unix socket has no port: it never matches a port filter.
+  sock_diag::Socket unix_socket;
+  unix_socket.family = AF_UNIX;
+  EXPECT_FALSE(dport->Matches(unix_socket));
+
+  v1::SocketsRequest bad;
+  bad.set_local_port(65536);
+  EXPECT_THAT(
+      ValidateSockets(bad),
+      StatusIs(kInvalid, HasSubstr("local_port: 65536 is out of range 0..65535")));
+  bad.clear_local_port();
+  bad.set_remote_port(70000);
+  EXPECT_THAT(
+      ValidateSockets(bad),
+      StatusIs(kInvalid, HasSubstr("remote_port: 70000 is out of range 0..65535")));
+  v1::SocketsRequest unix_port;
+  unix_port.add_protocols(v1::SOCKET_PROTOCOL_UNIX);
+  unix_port.set_remote_port(22);
+  EXPECT_THAT(ValidateSockets(unix_port),
+              StatusIs(kInvalid, HasSubstr("protocols: UNIX")));
+}
+
 TEST(DiffSockets, FirstRoundReportsAllThenOnlyChangesAndRemovals) {
   SocketsListing listing;
   sock_diag::Socket a = Tcp("198.18.0.10", 22, "198.18.0.11", 40000, 1);
@@ -130,6 +168,30 @@ TEST(DiffSockets, FirstRoundReportsAllThenOnlyChangesAndRemovals) {
   ASSERT_EQ(next.removed.size(), 1u);
   EXPECT_EQ(next.removed[0].remote().port(), 40001u);
   EXPECT_EQ(listing.size(), 2u);
+}
+
+TEST(DiffSockets, TimeLeftAndTimeSinceAloneAreNoChange) {
+  SocketsListing listing;
+  sock_diag::Socket a = Tcp("198.18.0.10", 22, "198.18.0.11", 40000, 1);
+  a.timer = 2;  // keepalive
+  a.expires_ms = 7200000;
+  tcp_info info{};
+  info.tcpi_state = 1;
+  info.tcpi_last_data_sent = 10;
+  std::memcpy(a.tcp_info.data(), &info, sizeof(info));
+  a.tcp_info_size = sizeof(info);
+  ASSERT_EQ(DiffSockets({a}, {}, true, &listing).changed.size(), 1u);
+  // A round later: the timer and the idle time moved on, nothing else.
+  a.expires_ms = 7199000;
+  info.tcpi_last_data_sent = 1010;
+  std::memcpy(a.tcp_info.data(), &info, sizeof(info));
+  EXPECT_TRUE(DiffSockets({a}, {}, false, &listing).changed.empty());
+  // A retransmit timer instead of keepalive is a change.
+  a.timer = 1;
+  SocketsRound next = DiffSockets({a}, {}, false, &listing);
+  ASSERT_EQ(next.changed.size(), 1u);
+  EXPECT_EQ(next.changed[0].timer().name(), "on");
+  EXPECT_EQ(next.changed[0].timer().expires().seconds(), 7199) << "sent with its time";
 }
 
 }  // namespace NETPROBE_UNITY_ID

@@ -91,6 +91,92 @@ TEST(DecodeTcpInfo, TruncatedAndEmptyInputNeverReadPastTheEnd) {
   EXPECT_EQ(out.snd_mss(), 1448u);
 }
 
+// The fields ss -i prints beyond the classic ones, as fixed bytes.
+std::vector<uint8_t> SampleWithSsFields() {
+  tcp_info info;
+  std::memset(&info, 0, sizeof(info));
+  info.tcpi_state = 1;
+  info.tcpi_backoff = 1;
+  info.tcpi_delivery_rate_app_limited = 1;
+  info.tcpi_rto = 204000;        // us
+  info.tcpi_ato = 40000;         // us
+  info.tcpi_last_data_sent = 7;  // ms
+  info.tcpi_last_data_recv = 8;
+  info.tcpi_last_ack_recv = 9;
+  info.tcpi_advmss = 65483;
+  info.tcpi_reordering = 3;
+  info.tcpi_rcv_rtt = 22;
+  info.tcpi_rcv_ssthresh = 65495;
+  info.tcpi_pacing_rate = 33416965936;  // bytes/s
+  info.tcpi_max_pacing_rate = ~uint64_t{0};
+  info.tcpi_segs_out = 6;
+  info.tcpi_segs_in = 2;
+  info.tcpi_data_segs_out = 4;
+  info.tcpi_notsent_bytes = 11;
+  info.tcpi_delivery_rate = 2267428571;
+  info.tcpi_delivered = 2;
+  info.tcpi_bytes_retrans = 34518;
+  info.tcpi_sacked = 1;
+  info.tcpi_snd_wnd = 95232;
+  std::vector<uint8_t> bytes(sizeof(info));
+  std::memcpy(bytes.data(), &info, sizeof(info));
+  return bytes;
+}
+
+TEST(DecodeTcpInfo, SsFields) {
+  const auto bytes = SampleWithSsFields();
+  v1::TcpInfo out;
+  DecodeTcpInfo(bytes.data(), bytes.size(), &out);
+  EXPECT_EQ(out.backoff(), 1u);
+  EXPECT_EQ(out.rto().nanos(), 204000000);
+  EXPECT_EQ(out.ato().nanos(), 40000000);
+  EXPECT_EQ(out.last_data_sent().nanos(), 7000000);
+  EXPECT_EQ(out.last_data_recv().nanos(), 8000000);
+  EXPECT_EQ(out.last_ack_recv().nanos(), 9000000);
+  EXPECT_EQ(out.advmss(), 65483u);
+  EXPECT_EQ(out.reordering(), 3u);
+  EXPECT_EQ(out.rcv_rtt().nanos(), 22000);
+  EXPECT_EQ(out.rcv_ssthresh(), 65495u);
+  EXPECT_EQ(out.pacing_rate(), 33416965936u);
+  EXPECT_FALSE(out.has_max_pacing_rate()) << "~0 is no limit";
+  EXPECT_EQ(out.segs_out(), 6u);
+  EXPECT_EQ(out.segs_in(), 2u);
+  EXPECT_EQ(out.data_segs_out(), 4u);
+  EXPECT_EQ(out.data_segs_in(), 0u);
+  EXPECT_TRUE(out.has_data_segs_in());
+  EXPECT_EQ(out.notsent_bytes(), 11u);
+  EXPECT_EQ(out.delivery_rate(), 2267428571u);
+  EXPECT_TRUE(out.delivery_rate_app_limited());
+  EXPECT_EQ(out.delivered(), 2u);
+  EXPECT_EQ(out.bytes_retrans(), 34518u);
+  EXPECT_EQ(out.sacked(), 1u);
+  EXPECT_EQ(out.snd_wnd(), 95232u);
+}
+
+TEST(DecodeTcpInfo, AFieldBeyondTheKernelsLengthIsAbsentNotZero) {
+  const auto bytes = SampleWithSsFields();
+  // A 4.9-era struct ends with tcpi_delivery_rate: no snd_wnd, no delivered.
+  const size_t len = offsetof(tcp_info, tcpi_delivery_rate) + sizeof(uint64_t);
+  v1::TcpInfo out;
+  DecodeTcpInfo(bytes.data(), len, &out);
+  EXPECT_TRUE(out.has_pacing_rate());
+  EXPECT_TRUE(out.has_delivery_rate_app_limited());
+  EXPECT_FALSE(out.has_snd_wnd());
+  EXPECT_FALSE(out.has_delivered());
+  EXPECT_FALSE(out.has_bytes_retrans());
+  // The end of tcpi_snd_wnd's predecessor: every field but snd_wnd.
+  v1::TcpInfo almost;
+  DecodeTcpInfo(bytes.data(), offsetof(tcp_info, tcpi_snd_wnd), &almost);
+  EXPECT_TRUE(almost.has_bytes_retrans());
+  EXPECT_FALSE(almost.has_snd_wnd());
+  // Cut in the middle of tcpi_pacing_rate: neither it nor anything after.
+  v1::TcpInfo cut;
+  DecodeTcpInfo(bytes.data(), offsetof(tcp_info, tcpi_pacing_rate) + 4, &cut);
+  EXPECT_TRUE(cut.has_rcv_rtt());
+  EXPECT_FALSE(cut.has_pacing_rate());
+  EXPECT_FALSE(cut.has_segs_out());
+}
+
 TEST(TcpStateName, KnownAndUnknown) {
   EXPECT_EQ(TcpStateName(1), "ESTABLISHED");
   EXPECT_EQ(TcpStateName(2), "SYN_SENT");
