@@ -74,7 +74,9 @@ class Pacer {
   // How far ahead of its due time a wake-up takes an attempt along: a timer
   // per send would cost a wake-up each (at 20,000/s over 1,000 targets, 50 us
   // apart, 20,000 a second), and sends under 100 us apart overlap on a LAN
-  // anyway (lab RTTs are 40-90 us).
+  // anyway (lab RTTs are 20-90 us). Measured, agent CPU for 5 s at 20,000/s
+  // over 1,000 loopback targets: 2.7-3.1 s with the round as one burst,
+  // 3.7 s spread with 100 us, 3.5 s with 250 us, 3.2 s with 500 us.
   static constexpr absl::Duration kGroup = absl::Microseconds(100);
 
   Pacer(EventLoop* loop, Options options, Gate gate, Send send);
