@@ -17,9 +17,21 @@ void Pacer::Start() {
   if (started_ || stopped_) return;
   started_ = true;
   const absl::Duration now = loop_->Now();
+  // The round spread over one interval (see the class comment), in whole
+  // nanoseconds: the clocks' unit, or a due time between two ticks is never
+  // reached by a clock that reads the tick before it.
+  const int64_t targets = static_cast<int64_t>(options_.targets);
   for (size_t i = 0; i < options_.targets; ++i) {
-    due_[i] = now;
-    ready_.push_back(i);
+    due_[i] =
+        options_.spread
+            ? now + absl::Trunc(options_.interval * static_cast<int64_t>(i) / targets,
+                                absl::Nanoseconds(1))
+            : now;
+    if (due_[i] <= now) {
+      ready_.push_back(i);
+    } else {
+      waiting_.push(Due{due_[i], i, now});
+    }
   }
   if (options_.count == 0 && options_.targets == 0) return;
   Pump();
@@ -30,7 +42,12 @@ void Pacer::Pump() {
   pumping_ = true;
   for (int burst = 0; !stopped_; ++burst) {
     const absl::Duration now = loop_->Now();
-    while (!waiting_.empty() && waiting_.top().at <= now) {
+    // What falls due within kGroup goes with this wake-up (the burst
+    // allowance), unless its target's last attempt was under half an
+    // interval ago; the timer is armed for the next due time.
+    while (!waiting_.empty() &&
+           (waiting_.top().at <= now ||
+            (waiting_.top().at <= now + kGroup && waiting_.top().not_before <= now))) {
       ready_.push_back(waiting_.top().target);
       waiting_.pop();
     }
@@ -76,7 +93,7 @@ void Pacer::Sent(size_t target, absl::Duration now) {
   if (due_[target] <= now) {
     ready_.push_back(target);
   } else {
-    waiting_.push(Due{due_[target], target});
+    waiting_.push(Due{due_[target], target, now + options_.interval / 2});
   }
 }
 

@@ -58,6 +58,10 @@ void TcpConnectProbe::Begin() {
   pacing.interval = plan_.interval;
   // The policy's budgets (the caller's and the agent's total): a SYN each.
   pacing.budgets = plan_.admission.budgets;
+  // A sweep of many ports goes at once, as nmap's and nc -zv's do (1,000
+  // ports well under a second, TcpConnectLabTest); --concurrency and the
+  // budgets bound it. Spread over a default 1 s interval it would take 1 s.
+  pacing.spread = false;
   pacer_.emplace(
       loop_, std::move(pacing), [this](size_t) { return MayStart(); },
       [this](size_t target, uint32_t sequence) { StartAttempt(target, sequence); });

@@ -448,5 +448,29 @@ TEST_F(MetricsLabTest, BadScheduleIsRefusedAtStartNamingTheField) {
               HasSubstr("scheduled_probes[0].ping.count: 0 is not from 1 to 1000"));
 }
 
+// The histogram's buckets from the flag (parsed in the agent's main) and
+// from the config: a bad one stops the start, naming the flag or field.
+TEST_F(MetricsLabTest, BadRttBucketsAreRefusedAtStartNamingTheFlagOrField) {
+  const std::string socket = absl::StrCat("unix:", lab_->dir(), "/bad.sock");
+  const std::vector<std::pair<std::string, std::string>> flags = {
+      {"0.001,x", "--metrics-rtt-buckets: 'x' is not a number of seconds"},
+      {"0.0001,0.001,0.0005",
+       "--metrics-rtt-buckets[2]: 0.0005 is not above 0.001: the bounds must ascend"},
+      {"0.001,-1", "--metrics-rtt-buckets[1]: -1 is not a number of seconds above 0"},
+  };
+  for (const auto& [value, message] : flags) {
+    auto run = RunCommand(
+        {NETPROBE_AGENT_BIN, "--listen", socket, "--metrics-rtt-buckets", value});
+    ASSERT_THAT(run, IsOk());
+    EXPECT_EQ(run->exit_code, 2) << value;
+    EXPECT_THAT(run->err, HasSubstr(message)) << value;
+  }
+  std::ofstream(config_) << "metrics_rtt_buckets: [0.001, 0.001]\n";
+  auto run = RunCommand({NETPROBE_AGENT_BIN, "--config", config_, "--listen", socket});
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(run->exit_code, 2);
+  EXPECT_THAT(run->err, HasSubstr("metrics_rtt_buckets[1]: 0.001 is not above 0.001"));
+}
+
 }  // namespace
 }  // namespace netprobe::testing

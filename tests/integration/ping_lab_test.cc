@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <regex>
 
 #include "absl/strings/numbers.h"
@@ -330,6 +331,58 @@ TEST_F(PingLabTest, WithoutCapNetRawFallsBackToDatagramSocketsOrSaysWhy) {
     EXPECT_EQ(result->exit_code, 4);
     EXPECT_THAT(result->err, HasSubstr("CAP_NET_RAW"));
     EXPECT_THAT(result->err, HasSubstr("ping_group_range"));
+  }
+}
+
+// Issue 18, defect 4: the same far host four times in one request; a
+// position's RTT must not depend on its place in the list. Requests that
+// leave as one burst queue behind each other and measure what the queue
+// makes of them, not the path. A position is the rank of a request's send
+// time among the four of its round (the requests of one sequence number).
+// The bound, from measurement (medians of 60 rounds, in us, on this 2-core
+// machine, idle and beside two busy loops): with the burst, 43-46 for the
+// first position and 8.8-9.9 for the others, idle and loaded alike; spread,
+// 20-37 for every position, the largest median at most 1.25x the smallest.
+// So every median within max(2x the smallest, the smallest + 15 us). The
+// interval is 21 ms, not 20: at 20 ms the positions kept their phase against
+// a periodic disturbance of the loaded machine and one position's median
+// dropped to 10 us in 3 runs of 8; at 21 ms, none in 8.
+TEST_F(PingLabTest, EveryPositionInTheListMeasuresTheSameRtt) {
+  constexpr int kPositions = 4, kRounds = 60;
+  std::vector<std::string> args = {"-c", absl::StrCat(kRounds), "-i", "21ms", "-W", "1s"};
+  for (int i = 0; i < kPositions; ++i) args.push_back(lab_->host(kFar).ipv4);
+  PingRun run = Ping(args);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  ASSERT_EQ(run.replies.size(), size_t{kPositions * kRounds});
+  std::map<uint32_t, std::vector<const v1::PingReply*>> rounds;
+  for (const v1::PingReply& reply : run.replies) {
+    ASSERT_EQ(reply.result().outcome(), v1::OUTCOME_OK);
+    rounds[reply.sequence()].push_back(&reply);
+  }
+  ASSERT_EQ(rounds.size(), size_t{kRounds});
+  auto sent_ns = [](const v1::PingReply* r) {
+    return r->time().seconds() * int64_t{1000000000} + r->time().nanos();
+  };
+  std::vector<std::vector<double>> rtt_us(kPositions);
+  for (auto& [sequence, replies] : rounds) {
+    ASSERT_EQ(replies.size(), size_t{kPositions}) << "sequence " << sequence;
+    std::sort(replies.begin(), replies.end(),
+              [&](auto* a, auto* b) { return sent_ns(a) < sent_ns(b); });
+    for (int p = 0; p < kPositions; ++p) rtt_us[p].push_back(Ms(replies[p]->rtt()) * 1e3);
+  }
+  std::vector<double> medians;
+  for (std::vector<double>& rtts : rtt_us) {
+    std::sort(rtts.begin(), rtts.end());
+    medians.push_back((rtts[kRounds / 2 - 1] + rtts[kRounds / 2]) / 2);
+  }
+  const std::string shown = absl::StrJoin(medians, " ", [](std::string* out, double us) {
+    absl::StrAppend(out, absl::SixDigits(us));
+  });
+  RecordProperty("median_rtt_us_by_position", shown);
+  const double smallest = *std::min_element(medians.begin(), medians.end());
+  const double bound = std::max(2 * smallest, smallest + 15);
+  for (int p = 0; p < kPositions; ++p) {
+    EXPECT_LE(medians[p], bound) << "position " << p + 1 << "; medians in us: " << shown;
   }
 }
 

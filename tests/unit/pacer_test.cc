@@ -162,6 +162,73 @@ TEST_F(PacerTest, TheCallersBudgetIsDeliveredWithin1PercentWhenWakeUpsComeLate) 
   EXPECT_NEAR(pacer.total_sent() / 4.0, 500, 5);
 }
 
+// Issue 18, defect 4: a round's requests left as one burst and measured
+// RTTs that depended on their place in the list. Of N targets, target k is
+// first due k x interval / N after the start, then every interval.
+TEST_F(PacerTest, ARoundsTargetsAreSpreadOverTheInterval) {
+  Pacer::Options options;
+  options.targets = 4;
+  options.count = 3;
+  options.interval = absl::Seconds(1);
+  options.rate = 20000;  // the ping request's default bound changes nothing
+  options.max_burst = Pacer::kSharedSocketBurst;
+  std::vector<std::vector<absl::Duration>> at(options.targets);
+  const absl::Duration start = clock_.Monotonic();
+  Pacer pacer(
+      loop_.get(), options, [](size_t) { return true; },
+      [&](size_t target, uint32_t sequence) {
+        EXPECT_EQ(sequence, at[target].size() + 1);
+        at[target].push_back(clock_.Monotonic() - start);
+      });
+  pacer.Start();
+  RunFor(*loop_, clock_, absl::Seconds(3));
+  EXPECT_TRUE(pacer.exhausted());
+  for (size_t target = 0; target < at.size(); ++target) {
+    ASSERT_EQ(at[target].size(), 3u) << target;
+    for (size_t i = 0; i < at[target].size(); ++i) {
+      EXPECT_EQ(at[target][i], absl::Milliseconds(250 * target + 1000 * i))
+          << "target " << target << ", attempt " << i + 1;
+    }
+  }
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+}
+
+// The spread holds the rate the targets ask for (1,000 targets every 10 ms,
+// 100,000/s, no global bound) within 1% when wake-ups come late, and on time
+// a wake-up sends only what falls due within kGroup: 100 us of a schedule
+// 10 us apart, 11 sends. (The late run sets no max_burst: the fake loop would
+// make each chunk's timer, due now, late too, where the real loop runs it
+// after its next poll without sleeping;
+// ACatchUpGoesInBurstsWithTheLoopPollingBetween covers max_burst.)
+TEST_F(PacerTest, AThousandSpreadTargetsHoldTheirRateWithin1Percent) {
+  Pacer::Options options;
+  options.targets = 1000;
+  options.interval = absl::Milliseconds(10);
+  for (const bool late_wake_ups : {false, true}) {
+    SCOPED_TRACE(late_wake_ups ? "wake-ups up to 3 ms late" : "wake-ups on time");
+    options.max_burst = late_wake_ups ? 0 : Pacer::kSharedSocketBurst;
+    size_t max_burst = 0, burst = 0;
+    Pacer pacer(
+        loop_.get(), options, [](size_t) { return true; },
+        [&](size_t, uint32_t) { ++burst; });
+    pacer.Start();
+    const absl::Duration start = clock_.Monotonic();
+    auto late = UpTo(absl::Milliseconds(3));
+    testing::Lateness measured = [&] {
+      max_burst = std::max(max_burst, burst);
+      burst = 0;
+      return late_wake_ups ? late() : absl::ZeroDuration();
+    };
+    RunFor(*loop_, clock_, absl::Seconds(2), measured);
+    const double seconds = absl::ToDoubleSeconds(clock_.Monotonic() - start);
+    EXPECT_NEAR(pacer.total_sent() / seconds, 100000, 1000)
+        << pacer.total_sent() << " in " << seconds << " s";
+    // Late by up to 3 ms: what fell due meanwhile (300) and kGroup (11).
+    EXPECT_LE(max_burst, late_wake_ups ? 311u : 11u);
+    pacer.Stop();
+  }
+}
+
 TEST_F(PacerTest, AClosedGatePausesUntilPumpedAgain) {
   Pacer::Options options;
   options.targets = 2;
