@@ -92,24 +92,6 @@ absl::StatusOr<uint64_t> ParseBootTime(std::string_view text) {
                         "/proc/stat");
 }
 
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return PosixError(absl::StrCat("open(", path, ")"), errno);
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(fd.get(), buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return PosixError(absl::StrCat("read(", path, ")"), errno);
-    if (n == 0) return text;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > max_bytes) {
-      return absl::OutOfRangeError(
-          absl::StrCat(path, ": longer than ", max_bytes, " bytes"));
-    }
-  }
-}
-
 Collector ProcessMetricsCollector() {
   const double ticks_per_second = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page_size = static_cast<double>(sysconf(_SC_PAGESIZE));

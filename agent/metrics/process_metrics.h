@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "agent/metrics/registry.h"
+#include "agent/net/small_file.h"  // ReadSmallFile, for the /proc files
 
 // The standard process metrics of Prometheus client libraries, from
 // /proc/self, plus netprobe_threads.
@@ -29,10 +30,6 @@ absl::StatusOr<ProcStat> ParseProcStat(std::string_view text);
 absl::StatusOr<uint64_t> ParseStatusThreads(std::string_view text);
 // The "btime" value of /proc/stat: boot time in seconds since the epoch.
 absl::StatusOr<uint64_t> ParseBootTime(std::string_view text);
-
-// Reads a small file (at most `max_bytes`) whole: O_CLOEXEC, EINTR retried.
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path,
-                                          size_t max_bytes = 64 * 1024);
 
 // A collector writing process_cpu_seconds_total, process_resident_memory_bytes,
 // process_virtual_memory_bytes, process_open_fds, process_max_fds,

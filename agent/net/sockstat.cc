@@ -1,34 +1,15 @@
 #include "agent/net/sockstat.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "agent/net/unique_fd.h"
+#include "agent/net/small_file.h"
 #include "common/posix_error.h"
 
 namespace netprobe {
 namespace {
-
-// The whole of a small /proc file.
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return PosixError(path, errno);
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(fd.get(), buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return PosixError(path, errno);
-    if (n == 0) return text;
-    text.append(buffer, static_cast<size_t>(n));
-  }
-}
 
 int64_t* Field(Sockstat* s, absl::string_view key, absl::string_view name) {
   struct Entry {
