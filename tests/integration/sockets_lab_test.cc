@@ -639,6 +639,22 @@ TEST_F(SocketsLabTest, WatchEmitsNewAndGoneSockets) {
   EXPECT_EQ(*code, 130);
 }
 
+// Issue 18, item 3: a watch cut by --timeout ends at the deadline with the
+// end's reason and exit 7, not as an agent that could not be reached.
+TEST_F(SocketsLabTest, WatchCutByTimeoutEndsWithDeadlineAndExitCode7) {
+  const absl::Time start = absl::Now();
+  auto run = agent_->Client({"--timeout", "2s", "sockets", "-t", "-a", "--watch", "200ms",
+                             "--port", absl::StrCat(port_)},
+                            absl::Seconds(15));
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(run->exit_code, 7) << run->out << run->err;
+  EXPECT_LT(took, absl::Seconds(5)) << "the watch outlived its deadline";
+  EXPECT_THAT(run->out, HasSubstr("stream ended early: DEADLINE")) << run->out;
+  EXPECT_THAT(run->out, HasSubstr(absl::StrCat(":", port_))) << "the first round's table";
+  EXPECT_THAT(run->err, ::testing::Not(HasSubstr("unreachable"))) << run->err;
+}
+
 TEST_F(SocketsLabTest, BadInputIsRejectedNamingTheField) {
   struct Case {
     std::vector<std::string> args;
