@@ -41,7 +41,8 @@ namespace netprobe {
 // The burst allowance: a wake-up also sends what falls due within kGroup
 // after it, so targets closer than kGroup on the schedule share a wake-up
 // (at most kGroup x N / interval of them, + 1; at 20,000/s over 1,000
-// targets, 3) and no attempt leaves more than kGroup early. Beyond that only the global
+// targets, 21; at 1 s over 4 targets, 1) and no attempt leaves more than
+// kGroup early. Beyond that only the global
 // rate's GCRA window (RateLimiter::kAhead: 1 ms of sends, when the targets ask for more
 // than the rate) and the catch-up of a late wake-up (in chunks of at most `max_burst`)
 // send several at once.
@@ -72,12 +73,14 @@ class Pacer {
   // The `max_burst` of probes whose replies share one receive socket.
   static constexpr int kSharedSocketBurst = 64;
   // How far ahead of its due time a wake-up takes an attempt along: a timer
-  // per send would cost a wake-up each (at 20,000/s over 1,000 targets, 50 us
-  // apart, 20,000 a second), and sends under 100 us apart overlap on a LAN
-  // anyway (lab RTTs are 20-90 us). Measured, agent CPU for 5 s at 20,000/s
-  // over 1,000 loopback targets: 2.7-3.1 s with the round as one burst,
-  // 3.7 s spread with 100 us, 3.5 s with 250 us, 3.2 s with 500 us.
-  static constexpr absl::Duration kGroup = absl::Microseconds(100);
+  // per send would cost a wake-up (and a smaller batch of events to the
+  // stream) each. Measured, agent CPU for 5 s at 20,000/s over 1,000 loopback
+  // targets: 2.7-3.1 s with the round as one burst, 3.7 s spread with 100 us,
+  // 3.5 s with 250 us, 3.2 s with 500 us; in the bench at 6,000/s, CPU per
+  // 1,000 probes/s (agent+client) 16.2% with 100 us, 7.9% with 1 ms (8.2%
+  // in BENCHMARKS.md before the spread). Targets 1 ms or more apart on the
+  // schedule (4 targets at the default 1 s are 250 ms apart) never share one.
+  static constexpr absl::Duration kGroup = absl::Milliseconds(1);
 
   Pacer(EventLoop* loop, Options options, Gate gate, Send send);
   ~Pacer() { Stop(); }
