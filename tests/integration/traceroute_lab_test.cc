@@ -1,0 +1,198 @@
+// Traceroute end to end: the real agent at the start of a chain of three
+// routers traces to the host at its end, through the real client, and
+// Debian's traceroute -n, run in the agent's namespace on the same lab, must
+// list the same hops in the same order; a router whose time-exceeded
+// messages nftables drops is "* * *" for both.
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "netprobe/v1/traceroute.pb.h"
+#include "tests/lab/lab.h"
+#include "tests/test_support/status_matchers.h"
+
+namespace netprobe::testing {
+namespace {
+namespace NETPROBE_UNITY_ID {
+
+// One line of `traceroute -n` (or ours): the TTL, the addresses that
+// answered in the order printed, and the probes that timed out.
+struct HopLine {
+  int ttl = 0;
+  std::vector<std::string> addresses;
+  int stars = 0;
+  bool operator==(const HopLine&) const = default;
+};
+
+void PrintTo(const HopLine& hop, std::ostream* os) {
+  *os << hop.ttl << " [" << absl::StrJoin(hop.addresses, " ") << "] *x" << hop.stars;
+}
+
+bool IsAddress(const std::string& text) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, text.c_str(), buf) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+// The hop lines of a traceroute's output (the header and anything else that
+// does not start with a TTL is skipped).
+std::vector<HopLine> HopLines(const std::string& out) {
+  std::vector<HopLine> hops;
+  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    HopLine hop;
+    if (words.empty() || !absl::SimpleAtoi(words[0], &hop.ttl)) continue;
+    for (size_t i = 1; i < words.size(); ++i) {
+      if (words[i] == "*") ++hop.stars;
+      if (IsAddress(words[i]) &&
+          (hop.addresses.empty() || hop.addresses.back() != words[i])) {
+        hop.addresses.push_back(words[i]);
+      }
+    }
+    hops.push_back(std::move(hop));
+  }
+  return hops;
+}
+
+class TracerouteLabTest : public ::testing::Test {
+ protected:
+  static constexpr int kRouters = 3;
+  static constexpr int kSource = 0, kTarget = kRouters + 1;
+
+  void SetUp() override {
+    auto lab = Lab::CreateChain(kRouters);
+    ASSERT_THAT(lab, IsOk());
+    lab_ = *std::move(lab);
+    auto agent = LabAgent::Start(*lab_, kSource);
+    ASSERT_THAT(agent, IsOk());
+    agent_ = std::make_unique<LabAgent>(*std::move(agent));
+  }
+
+  std::string Address(int host, bool v6) const {
+    return v6 ? lab_->host(host).ipv6 : lab_->host(host).ipv4;
+  }
+
+  // Ours and Debian's, with the same method and family, each probe waiting
+  // up to 2 s (traceroute: no shorter waits derived from other answers).
+  void ExpectSameHops(bool v6, bool icmp, const std::vector<HopLine>& want) {
+    SCOPED_TRACE(absl::StrCat(v6 ? "IPv6" : "IPv4", icmp ? " ICMP" : " UDP"));
+    const std::string target = Address(kTarget, v6);
+    std::vector<std::string> ours = {"traceroute", "-n", "-w", "2"};
+    std::vector<std::string> theirs = {kTraceroute, "-n", "-w", "2,0,0"};
+    for (auto* args : {&ours, &theirs}) {
+      if (icmp) args->push_back("-I");
+      if (v6) args->push_back("-6");
+      args->push_back(target);
+    }
+    absl::StatusOr<RunResult> our_run = agent_->Client(ours, absl::Seconds(60));
+    ASSERT_THAT(our_run, IsOk());
+    EXPECT_EQ(our_run->exit_code, 0) << our_run->err;
+    absl::StatusOr<RunResult> their_run = lab_->Exec(kSource, theirs, absl::Seconds(60));
+    ASSERT_THAT(their_run, IsOk());
+    ASSERT_EQ(their_run->exit_code, 0) << their_run->err;
+    EXPECT_THAT(our_run->out,
+                ::testing::StartsWith(absl::StrCat("traceroute to ", target, " (", target,
+                                                   "), 30 hops max, ", v6 ? "80" : "60",
+                                                   " byte packets\n")));
+    EXPECT_EQ(HopLines(our_run->out), HopLines(their_run->out))
+        << "ours:\n"
+        << our_run->out << "traceroute -n:\n"
+        << their_run->out;
+    EXPECT_EQ(HopLines(our_run->out), want) << our_run->out;
+  }
+
+  // The chain as it should show: router r's address toward us, then the
+  // target; `silent` (a router) answers nothing.
+  std::vector<HopLine> Chain(bool v6, int silent = 0) const {
+    std::vector<HopLine> hops;
+    for (int host = 1; host <= kTarget; ++host) {
+      HopLine hop{.ttl = host};
+      if (host == silent) {
+        hop.stars = 3;
+      } else {
+        hop.addresses = {Address(host, v6)};
+      }
+      hops.push_back(hop);
+    }
+    return hops;
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::unique_ptr<LabAgent> agent_;
+};
+
+TEST_F(TracerouteLabTest, HopsEqualTracerouteOverUdpAndIcmpV4AndV6) {
+  for (bool v6 : {false, true}) {
+    for (bool icmp : {false, true}) ExpectSameHops(v6, icmp, Chain(v6));
+  }
+}
+
+TEST_F(TracerouteLabTest, RouterWhoseTimeExceededIsDroppedShowsAsStars) {
+  ASSERT_THAT(lab_->Nft(2,
+                        "table inet lab {\n chain output {\n"
+                        "  type filter hook output priority 0; policy accept;\n"
+                        "  icmp type time-exceeded drop\n"
+                        "  icmpv6 type time-exceeded drop\n }\n}\n"),
+              IsOk());
+  ExpectSameHops(false, false, Chain(false, 2));
+  ExpectSameHops(false, true, Chain(false, 2));
+  ExpectSameHops(true, false, Chain(true, 2));
+}
+
+// The JSON stream: one event per probe with one flow id (the UDP source
+// port: a Paris path), kernel RTTs, per-hop statistics, the summary.
+TEST_F(TracerouteLabTest, JsonEventsKeepOneFlowAndEndWithHopStatistics) {
+  absl::StatusOr<RunResult> run = agent_->Client(
+      {"--json", "traceroute", "-n", "-q", "4", "-w", "2", Address(kTarget, false)},
+      absl::Seconds(60));
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(run->exit_code, 0) << run->err;
+  std::vector<v1::TracerouteReply> replies;
+  std::vector<v1::TracerouteHop> hops;
+  std::vector<v1::TracerouteSummary> summaries;
+  for (absl::string_view line : absl::StrSplit(run->out, '\n', absl::SkipEmpty())) {
+    v1::TracerouteEvent event;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(std::string(line), &event).ok())
+        << line;
+    if (event.has_reply()) replies.push_back(event.reply());
+    if (event.has_hop()) hops.push_back(event.hop());
+    if (event.has_summary()) summaries.push_back(event.summary());
+  }
+  ASSERT_EQ(replies.size(), 4u * kTarget) << run->out;
+  std::set<uint32_t> flow_ids;
+  for (const v1::TracerouteReply& reply : replies) {
+    flow_ids.insert(reply.flow_id());
+    EXPECT_GT(reply.rtt().nanos() + reply.rtt().seconds(), 0) << reply.ShortDebugString();
+    const bool last = reply.ttl() == static_cast<uint32_t>(kTarget);
+    EXPECT_EQ(reply.reached(), last);
+    EXPECT_EQ(reply.result().outcome(),
+              last ? v1::OUTCOME_REFUSED : v1::OUTCOME_TIME_EXCEEDED);
+    EXPECT_EQ(reply.address(), Address(reply.ttl(), false));
+  }
+  EXPECT_EQ(flow_ids.size(), 1u);
+  EXPECT_NE(*flow_ids.begin(), 0u);
+  ASSERT_EQ(hops.size(), static_cast<size_t>(kTarget));
+  for (const v1::TracerouteHop& hop : hops) {
+    EXPECT_EQ(hop.sent(), 4u);
+    EXPECT_EQ(hop.received(), 4u);
+    EXPECT_EQ(hop.loss_percent(), 0);
+    EXPECT_EQ(hop.rtt().count(), 4u);
+    EXPECT_THAT(hop.addresses(), ::testing::ElementsAre(Address(hop.ttl(), false)));
+  }
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_EQ(summaries[0].reached_ttl(), static_cast<uint32_t>(kTarget));
+}
+
+}  // namespace NETPROBE_UNITY_ID
+}  // namespace
+}  // namespace netprobe::testing
