@@ -30,11 +30,13 @@ struct HopLine {
   int ttl = 0;
   std::vector<std::string> addresses;
   int stars = 0;
+  std::vector<std::string> marks;  // "!H", "!N", "!X" ...
   bool operator==(const HopLine&) const = default;
 };
 
 void PrintTo(const HopLine& hop, std::ostream* os) {
-  *os << hop.ttl << " [" << absl::StrJoin(hop.addresses, " ") << "] *x" << hop.stars;
+  *os << hop.ttl << " [" << absl::StrJoin(hop.addresses, " ") << "] *x" << hop.stars
+      << " " << absl::StrJoin(hop.marks, " ");
 }
 
 bool IsAddress(const std::string& text) {
@@ -53,6 +55,7 @@ std::vector<HopLine> HopLines(const std::string& out) {
     if (words.empty() || !absl::SimpleAtoi(words[0], &hop.ttl)) continue;
     for (size_t i = 1; i < words.size(); ++i) {
       if (words[i] == "*") ++hop.stars;
+      if (words[i].starts_with("!")) hop.marks.push_back(words[i]);
       if (IsAddress(words[i]) &&
           (hop.addresses.empty() || hop.addresses.back() != words[i])) {
         hop.addresses.push_back(words[i]);
@@ -83,26 +86,40 @@ class TracerouteLabTest : public ::testing::Test {
 
   // Ours and Debian's, with the same method and family, each probe waiting
   // up to 2 s (traceroute: no shorter waits derived from other answers).
-  void ExpectSameHops(bool v6, bool icmp, const std::vector<HopLine>& want) {
-    SCOPED_TRACE(absl::StrCat(v6 ? "IPv6" : "IPv4", icmp ? " ICMP" : " UDP"));
-    const std::string target = Address(kTarget, v6);
+  // `target` empty: the chain's target; `max_hops` and `queries` 0: the
+  // defaults (30 and 3).
+  void ExpectSameHops(bool v6, bool icmp, const std::vector<HopLine>& want,
+                      std::string target = "", int max_hops = 0, int queries = 0) {
+    SCOPED_TRACE(absl::StrCat(v6 ? "IPv6" : "IPv4", icmp ? " ICMP " : " UDP ", target));
+    const bool to_chain_target = target.empty();
+    if (to_chain_target) target = Address(kTarget, v6);
     std::vector<std::string> ours = {"traceroute", "-n", "-w", "2"};
     std::vector<std::string> theirs = {kTraceroute, "-n", "-w", "2,0,0"};
     for (auto* args : {&ours, &theirs}) {
       if (icmp) args->push_back("-I");
       if (v6) args->push_back("-6");
+      if (max_hops != 0) {
+        args->push_back("-m");
+        args->push_back(absl::StrCat(max_hops));
+      }
+      if (queries != 0) {
+        args->push_back("-q");
+        args->push_back(absl::StrCat(queries));
+      }
       args->push_back(target);
     }
     absl::StatusOr<RunResult> our_run = agent_->Client(ours, absl::Seconds(60));
     ASSERT_THAT(our_run, IsOk());
-    EXPECT_EQ(our_run->exit_code, 0) << our_run->err;
+    // 0 when the target answered, else 1 (the probe ran, the target never
+    // answered), as ping.
+    EXPECT_EQ(our_run->exit_code, to_chain_target ? 0 : 1) << our_run->err;
     absl::StatusOr<RunResult> their_run = lab_->Exec(kSource, theirs, absl::Seconds(60));
     ASSERT_THAT(their_run, IsOk());
     ASSERT_EQ(their_run->exit_code, 0) << their_run->err;
-    EXPECT_THAT(our_run->out,
-                ::testing::StartsWith(absl::StrCat("traceroute to ", target, " (", target,
-                                                   "), 30 hops max, ", v6 ? "80" : "60",
-                                                   " byte packets\n")));
+    EXPECT_THAT(our_run->out, ::testing::StartsWith(absl::StrCat(
+                                  "traceroute to ", target, " (", target, "), ",
+                                  max_hops != 0 ? max_hops : 30, " hops max, ",
+                                  v6 ? "80" : "60", " byte packets\n")));
     EXPECT_EQ(HopLines(our_run->out), HopLines(their_run->out))
         << "ours:\n"
         << our_run->out << "traceroute -n:\n"
@@ -146,6 +163,49 @@ TEST_F(TracerouteLabTest, RouterWhoseTimeExceededIsDroppedShowsAsStars) {
   ExpectSameHops(false, false, Chain(false, 2));
   ExpectSameHops(false, true, Chain(false, 2));
   ExpectSameHops(true, false, Chain(true, 2));
+}
+
+// Routes on the second router that refuse (unreachable, prohibit) end the
+// trace there with traceroute's marks; a blackhole is silence. Each kind has
+// its own prefix beyond the chain. The router's IPv4 unreachables come from
+// ip_error(), which allows a burst of 5 per source and then 1 a second
+// (net.ipv4.route.error_burst and error_cost, not per namespace, so the lab
+// leaves them): each refused IPv4 trace sends one probe per hop and stops at
+// TTL 2 (every TTL beyond the router would draw an unreachable too: all
+// TTLs in flight at once spend the router's budget), 2 traces x 2 tools, all
+// within the burst. IPv6's (net.ipv6.icmp.ratelimit) are not
+// limited in the lab.
+TEST_F(TracerouteLabTest, UnreachableRoutesShowTracerouteMarks) {
+  const std::string& r2 = lab_->host(2).netns;
+  struct Route {
+    const char* type;
+    int net;  // 198.18.<net>.0/24, 2001:2:0:<net>::/64
+  };
+  for (const Route& route :
+       {Route{"unreachable", 10}, Route{"prohibit", 11}, Route{"blackhole", 12}}) {
+    ASSERT_THAT(Ip({"-n", r2, "route", "add", route.type,
+                    absl::StrCat("198.18.", route.net, ".0/24")}),
+                IsOk());
+    ASSERT_THAT(Ip({"-n", r2, "-6", "route", "add", route.type,
+                    absl::StrCat("2001:2:0:", route.net, "::/64")}),
+                IsOk());
+  }
+  auto refused = [&](bool v6, std::vector<std::string> marks) {
+    std::vector<HopLine> hops = {HopLine{.ttl = 1, .addresses = {Address(1, v6)}},
+                                 HopLine{.ttl = 2, .addresses = {Address(2, v6)}}};
+    hops[1].marks = std::move(marks);
+    return hops;
+  };
+  ExpectSameHops(false, false, refused(false, {"!H"}), "198.18.10.1", 2, 1);
+  ExpectSameHops(false, true, refused(false, {"!X"}), "198.18.11.1", 2, 1);
+  ExpectSameHops(true, false, refused(true, {"!N", "!N", "!N"}), "2001:2:0:10::1");
+  ExpectSameHops(true, false, refused(true, {"!X", "!X", "!X"}), "2001:2:0:11::1");
+  const std::vector<HopLine> silent = {
+      HopLine{.ttl = 1, .addresses = {Address(1, false)}},
+      HopLine{.ttl = 2, .stars = 3},
+      HopLine{.ttl = 3, .stars = 3},
+  };
+  ExpectSameHops(false, false, silent, "198.18.12.1", 3);
 }
 
 // The JSON stream: one event per probe with one flow id (the UDP source
