@@ -8,6 +8,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -251,6 +252,80 @@ TEST_F(TracerouteLabTest, JsonEventsKeepOneFlowAndEndWithHopStatistics) {
   }
   ASSERT_EQ(summaries.size(), 1u);
   EXPECT_EQ(summaries[0].reached_ttl(), static_cast<uint32_t>(kTarget));
+}
+
+// The replies of a --json traceroute run.
+std::vector<v1::TracerouteReply> JsonReplies(const absl::StatusOr<RunResult>& run) {
+  std::vector<v1::TracerouteReply> replies;
+  EXPECT_THAT(run, IsOk());
+  if (!run.ok()) return replies;
+  EXPECT_EQ(run->exit_code, 0) << run->err;
+  for (absl::string_view line : absl::StrSplit(run->out, '\n', absl::SkipEmpty())) {
+    v1::TracerouteEvent event;
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(std::string(line), &event).ok())
+        << line;
+    if (event.has_reply()) replies.push_back(event.reply());
+  }
+  return replies;
+}
+
+// An ECMP diamond (Lab::CreateDiamond): the first router hashes flows (L4)
+// over two middle routers.
+class TracerouteDiamondLabTest : public ::testing::Test {
+ protected:
+  static constexpr int kM1 = 2, kM2 = 3, kTarget = 5;
+
+  void SetUp() override {
+    auto lab = Lab::CreateDiamond();
+    ASSERT_THAT(lab, IsOk());
+    lab_ = *std::move(lab);
+    auto agent = LabAgent::Start(*lab_, 0);
+    ASSERT_THAT(agent, IsOk());
+    agent_ = std::make_unique<LabAgent>(*std::move(agent));
+  }
+
+  // The addresses seen at TTL 2, by flow.
+  std::map<uint32_t, std::set<std::string>> MiddleHops(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--json", "traceroute", "-n", "-w", "2"});
+    args.push_back(lab_->host(kTarget).ipv4);
+    std::map<uint32_t, std::set<std::string>> out;
+    for (const v1::TracerouteReply& reply : JsonReplies(agent_->Client(args))) {
+      if (reply.ttl() == 2) out[reply.flow()].insert(reply.address());
+      if (reply.ttl() == 4) EXPECT_TRUE(reply.reached()) << reply.ShortDebugString();
+    }
+    return out;
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::unique_ptr<LabAgent> agent_;
+};
+
+// Paris: one flow's probes all take one branch, whichever, over many probes
+// (traceroute's changing ports would spread them over both). Linux hashes
+// ICMP by its addresses alone, so for -I this holds whatever the checksum.
+TEST_F(TracerouteDiamondLabTest, OneFlowCrossesOneMiddleRouter) {
+  for (const char* method : {"-U", "-I"}) {
+    SCOPED_TRACE(method);
+    const auto hops = MiddleHops({method, "-q", "10"});
+    ASSERT_EQ(hops.size(), 1u);
+    ASSERT_EQ(hops.begin()->second.size(), 1u);
+    EXPECT_THAT(*hops.begin()->second.begin(),
+                ::testing::AnyOf(lab_->host(kM1).ipv4, lab_->host(kM2).ipv4));
+  }
+}
+
+// Many flows find both branches: 16 UDP flows (16 source ports) all hashed to
+// one branch has a probability of 2^-15; each flow stays on its own.
+TEST_F(TracerouteDiamondLabTest, SixteenFlowsFindBothMiddleRouters) {
+  const auto hops = MiddleHops({"--flows", "16", "-q", "2"});
+  ASSERT_EQ(hops.size(), 16u);
+  std::set<std::string> all;
+  for (const auto& [flow, addresses] : hops) {
+    EXPECT_EQ(addresses.size(), 1u) << "flow " << flow;
+    all.insert(addresses.begin(), addresses.end());
+  }
+  EXPECT_THAT(all, ::testing::ElementsAre(lab_->host(kM1).ipv4, lab_->host(kM2).ipv4));
 }
 
 }  // namespace NETPROBE_UNITY_ID

@@ -254,6 +254,82 @@ absl::Status Lab::BuildChain(int routers) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::unique_ptr<Lab>> Lab::CreateDiamond() {
+  if (geteuid() != 0) {
+    return absl::FailedPreconditionError("the lab needs root (network namespaces)");
+  }
+  RemoveAbandonedLabs();
+  std::unique_ptr<Lab> lab(new Lab());
+  const absl::Status status = lab->BuildDiamond();
+  if (!status.ok()) return status;
+  return lab;
+}
+
+absl::Status Lab::BuildDiamond() {
+  prefix_ = absl::StrCat(kNetnsPrefix, getpid(), "-", lab_counter.fetch_add(1));
+  char tmpl[] = "/tmp/netprobe-lab-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return PosixError("mkdtemp", errno);
+  dir_ = tmpl;
+  switch_netns_ = absl::StrCat(prefix_, "-sw");
+  NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", switch_netns_}));
+  created_netns_.push_back(switch_netns_);
+  for (int link = 0; link <= 5; ++link) {
+    const std::string bridge = absl::StrCat("br", link);
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", bridge, "type",
+                                 "bridge", "mcast_snooping", "0"}));
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "set", bridge, "up"}));
+  }
+  const char* names[] = {"src", "r1", "m1", "m2", "r4", "dst"};
+  const char* shown[] = {"198.18.0.1", "198.18.0.2", "198.18.1.2",
+                         "198.18.2.2", "198.18.3.2", "198.18.5.2"};
+  hosts_.resize(6);
+  for (int n = 0; n < 6; ++n) {
+    hosts_[n].netns = absl::StrCat(prefix_, "-", names[n]);
+    hosts_[n].ipv4 = shown[n];
+    hosts_[n].ipv6 = ChainV6(n, 2);
+  }
+  // (host, link, side 1 or 2, interface): link k is 198.18.k.0/24.
+  const std::tuple<int, int, int, const char*> ports[] = {
+      {0, 0, 1, "eth0"}, {1, 0, 2, "eth0"}, {1, 1, 1, "eth1"}, {2, 1, 2, "eth0"},
+      {1, 2, 1, "eth2"}, {3, 2, 2, "eth0"}, {2, 3, 1, "eth1"}, {4, 3, 2, "eth0"},
+      {3, 4, 1, "eth1"}, {4, 4, 2, "eth1"}, {4, 5, 1, "eth2"}, {5, 5, 2, "eth0"},
+  };
+  std::vector<bool> made(6, false);
+  for (const auto& [host, link, side, ifname] : ports) {
+    NETPROBE_RETURN_IF_ERROR(AddHost(absl::StrCat("br", link), ifname, &hosts_[host],
+                                     ChainV4(link, side) + "/24",
+                                     ChainV6(link, side) + "/64", !made[host]));
+    made[host] = true;
+  }
+  for (int n = 0; n < 6; ++n) {
+    for (const char* setting :
+         {"net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"}) {
+      NETPROBE_RETURN_IF_ERROR(Sysctl(hosts_[n].netns, setting));
+    }
+    if (n >= 1 && n <= 4) {
+      NETPROBE_RETURN_IF_ERROR(Sysctl(hosts_[n].netns, "net.ipv4.ip_forward=1"));
+    }
+  }
+  NETPROBE_RETURN_IF_ERROR(
+      Sysctl(hosts_[1].netns, "net.ipv4.fib_multipath_hash_policy=1"));
+  const std::vector<std::vector<std::string>> routes = {
+      {hosts_[0].netns, "route", "add", "default", "via", "198.18.0.2"},
+      {hosts_[1].netns, "route", "add", "198.18.5.0/24", "nexthop", "via", "198.18.1.2",
+       "nexthop", "via", "198.18.2.2"},
+      {hosts_[2].netns, "route", "add", "default", "via", "198.18.3.2"},
+      {hosts_[2].netns, "route", "add", "198.18.0.0/24", "via", "198.18.1.1"},
+      {hosts_[3].netns, "route", "add", "default", "via", "198.18.4.2"},
+      {hosts_[3].netns, "route", "add", "198.18.0.0/24", "via", "198.18.2.1"},
+      {hosts_[4].netns, "route", "add", "198.18.0.0/24", "via", "198.18.3.1"},
+      {hosts_[5].netns, "route", "add", "default", "via", "198.18.5.1"},
+  };
+  for (std::vector<std::string> route : routes) {
+    route.insert(route.begin(), "-n");
+    NETPROBE_RETURN_IF_ERROR(Ip(route));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Lab::Build(int hosts) {
   prefix_ = absl::StrCat(kNetnsPrefix, getpid(), "-", lab_counter.fetch_add(1));
   char tmpl[] = "/tmp/netprobe-lab-XXXXXX";

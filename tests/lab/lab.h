@@ -59,6 +59,16 @@ class Lab {
   //   host routers + 1   "dst"    198.18.<routers>.2, default via the last router
   // Addresses are in canonical text (inet_ntop), as tools print them.
   static absl::StatusOr<std::unique_ptr<Lab>> CreateChain(int routers);
+
+  // An ECMP diamond (IPv4): the source, a router splitting traffic to the
+  // target's subnet over two middle routers (a multipath route, L4 hash:
+  // fib_multipath_hash_policy=1), a router joining them, the target:
+  //   host 0 "src" 198.18.0.1      host 1 "r1"  198.18.0.2
+  //   host 2 "m1"  198.18.1.2      host 3 "m2"  198.18.2.2
+  //   host 4 "r4"  198.18.3.2      host 5 "dst" 198.18.5.2
+  // (each host's address as traceroute shows it). Answers come back through
+  // m1 from r4 and the target, through each middle router from itself.
+  static absl::StatusOr<std::unique_ptr<Lab>> CreateDiamond();
   ~Lab();
 
   const LabHost& host(int i) const { return hosts_.at(i); }
@@ -84,6 +94,7 @@ class Lab {
   absl::Status Build(int hosts);
   absl::Status BuildRouted();
   absl::Status BuildChain(int routers);
+  absl::Status BuildDiamond();
   absl::Status AddHost(const std::string& bridge, const std::string& ifname,
                        LabHost* host, const std::string& ipv4, const std::string& ipv6,
                        bool new_netns);
