@@ -137,7 +137,20 @@ class FakeDatagramSocket final : public DatagramSocket {
     if (err == 0) sent.push_back(std::move(packet));
     return err;
   }
+  int SendWithTtl(absl::Span<const uint8_t> data, int ttl,
+                  const SocketAddress* to) override {
+    SentPacket packet{std::vector<uint8_t>(data.begin(), data.end()),
+                      to != nullptr ? *to : SocketAddress(), ttl};
+    const int err = on_send ? on_send(packet) : 0;
+    if (err == 0) sent.push_back(std::move(packet));
+    return err;
+  }
   int Receive(Received* out, size_t max_bytes) override {
+    if (pending_error_ != 0) {  // as the kernel's sk_err: reported once
+      const int err = pending_error_;
+      pending_error_ = 0;
+      return err;
+    }
     if (inbox_.empty()) {
       ready_.Clear();
       return EAGAIN;
@@ -152,7 +165,20 @@ class FakeDatagramSocket final : public DatagramSocket {
     out->meta.kernel_time = in.kernel_time;
     return 0;
   }
-  bool ReadErrorQueue(ErrorQueueEntry*) override { return false; }
+  bool ReadErrorQueue(ErrorQueueEntry* out) override {
+    if (errors_.empty()) return false;
+    *out = std::move(errors_.front());
+    errors_.pop_front();
+    return true;
+  }
+
+  // An ICMP error queued as IP_RECVERR queues it: on the error queue, and
+  // the socket's pending error (the next Receive() returns entry.err).
+  void DeliverError(ErrorQueueEntry entry) {
+    pending_error_ = entry.err != 0 ? entry.err : EHOSTUNREACH;
+    errors_.push_back(std::move(entry));
+    ready_.Set();
+  }
 
   void Deliver(std::vector<uint8_t> bytes, absl::Time kernel_time) {
     inbox_.push_back(Incoming{std::move(bytes), kernel_time});
@@ -172,6 +198,8 @@ class FakeDatagramSocket final : public DatagramSocket {
   const int family_;
   SocketAddress peer_;
   std::deque<Incoming> inbox_;
+  std::deque<ErrorQueueEntry> errors_;
+  int pending_error_ = 0;
 };
 
 // Hands probes fake sockets and lets the test reach them. Open errors can be

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "agent/net/datagram_messages.h"
 #include "agent/net/icmp.h"
 #include "agent/net/resolver.h"
 #include "tests/test_support/fake_clock.h"
@@ -119,6 +120,7 @@ TEST_F(TracerouteProbeTest, HopsInTtlOrderEndAtTheTargetWithOneChecksum) {
     sent.push_back(request);
     if (request.ttl == 2 && ++sends[2] == 2) return 0;  // the second round's: lost
     loop_->RunAfter(absl::Milliseconds(1), [this, request] {
+      if (done_ != 0) return;  // the probe and its socket are gone
       opener_.icmp.at(0)->Deliver(
           request.ttl < 3 ? TimeExceeded(request) : EchoReply(request),
           *SocketAddress::FromLiteral(
@@ -180,6 +182,61 @@ TEST_F(TracerouteProbeTest, HopsInTtlOrderEndAtTheTargetWithOneChecksum) {
   EXPECT_EQ(summary->received(), 5u);
   EXPECT_EQ(loop_->pending_timer_count(), 0u);
   EXPECT_EQ(loop_->watched_fd_count(), 0u);
+}
+
+// UDP: a connected socket per flow; routers' errors (and the target's port
+// unreachable) arrive on the flow socket's error queue with our payload, and
+// first as the socket's pending error, as IP_RECVERR delivers them.
+TEST_F(TracerouteProbeTest, UdpFlowsEachKeepTheirSocketAndReadTheErrorQueue) {
+  plan_.method = TraceroutePlan::Method::kUdp;
+  plan_.flows = 2;
+  plan_.probes_per_hop = 1;
+  std::vector<SentPacket> sent;
+  opener_.on_udp_send = [&](const SentPacket& request) {
+    sent.push_back(request);
+    loop_->RunAfter(absl::Milliseconds(1), [this, request] {
+      if (done_ != 0) return;  // the probe and its sockets are gone
+      for (testing::FakeDatagramSocket* socket : opener_.udp) {
+        bool ours = false;
+        for (const SentPacket& p : socket->sent) ours |= p.bytes == request.bytes;
+        if (!ours) continue;
+        ErrorQueueEntry entry;
+        entry.kind = ErrorQueueEntry::Kind::kIcmpError;
+        const bool target = request.ttl >= 3;
+        entry.icmp_type = target ? 3 : 11;
+        entry.icmp_code = target ? 3 : 0;
+        entry.err = target ? ECONNREFUSED : EHOSTUNREACH;
+        entry.offender = *SocketAddress::FromLiteral(
+            target ? kTarget : absl::StrCat("198.18.", request.ttl - 1, ".2"), 0);
+        entry.request = request.bytes;
+        entry.time = clock_.Wall();
+        socket->DeliverError(std::move(entry));
+      }
+    });
+    return 0;
+  };
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(2));
+  ASSERT_EQ(done_, 1);
+  EXPECT_TRUE(sink_->status().ok()) << sink_->status();
+  ASSERT_EQ(opener_.udp.size(), 0u + 2) << "a socket per flow";
+  std::vector<std::tuple<uint32_t, uint32_t, v1::Outcome, bool>> seen;
+  for (const v1::TracerouteReply& reply : Replies()) {
+    seen.emplace_back(reply.flow(), reply.ttl(), reply.result().outcome(),
+                      reply.reached());
+    EXPECT_EQ(reply.rtt().nanos(), 1'000'000) << reply.ShortDebugString();
+  }
+  std::sort(seen.begin(), seen.end());
+  using T = std::tuple<uint32_t, uint32_t, v1::Outcome, bool>;
+  EXPECT_THAT(seen, ::testing::ElementsAre(T{0, 1, v1::OUTCOME_TIME_EXCEEDED, false},
+                                           T{0, 2, v1::OUTCOME_TIME_EXCEEDED, false},
+                                           T{0, 3, v1::OUTCOME_REFUSED, true},
+                                           T{1, 1, v1::OUTCOME_TIME_EXCEEDED, false},
+                                           T{1, 2, v1::OUTCOME_TIME_EXCEEDED, false},
+                                           T{1, 3, v1::OUTCOME_REFUSED, true}));
+  // TTLs per packet, in order: (hop, flow) targets 1/0, 1/1, 2/0, 2/1, ...
+  ASSERT_GE(sent.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(sent[i].ttl, static_cast<int>(i / 2 + 1));
 }
 
 }  // namespace NETPROBE_UNITY_ID

@@ -4,6 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "client/commands/traceroute_command.h"
+#include "tests/test_support/status_matchers.h"
+
 namespace netprobe::client {
 namespace {
 namespace NETPROBE_UNITY_ID {
@@ -65,6 +68,44 @@ TEST(TracerouteText, LinesComeCompleteAndInOrder) {
   EXPECT_EQ(lines.Add(Probe(3, 0, "198.18.2.2", 5000)), "");
   EXPECT_EQ(lines.Flush(), " 3  198.18.2.2  0.005 ms\n");
   EXPECT_EQ(lines.Flush(), "");
+}
+
+absl::StatusOr<v1::TracerouteRequest> Build(const std::vector<std::string>& args) {
+  auto parsed = OptionParser(TracerouteOptions()).Parse(args);
+  if (!parsed.ok()) return parsed.status();
+  return BuildTracerouteRequest(*parsed);
+}
+
+// traceroute's flags, to the request's fields; ranges are the agent's.
+TEST(BuildTracerouteRequest, TracerouteFlags) {
+  auto request =
+      Build({"-n", "-I", "-f", "2", "-m", "9", "-q", "4", "-w", "1.5", "-t", "0x10", "-s",
+             "198.18.0.1", "-4", "--flows", "8", "198.18.3.2", "100"});
+  ASSERT_THAT(request, ::netprobe::testing::IsOk());
+  EXPECT_EQ(request->target(), "198.18.3.2");
+  EXPECT_EQ(request->method(), v1::TRACEROUTE_METHOD_ICMP);
+  EXPECT_EQ(request->first_ttl(), 2u);
+  EXPECT_EQ(request->max_ttl(), 9u);
+  EXPECT_EQ(request->probes_per_hop(), 4u);
+  EXPECT_EQ(request->wait().seconds(), 1);
+  EXPECT_EQ(request->wait().nanos(), 500000000);
+  EXPECT_EQ(request->options().tos(), 16u);
+  EXPECT_EQ(request->options().source_address(), "198.18.0.1");
+  EXPECT_EQ(request->family(), v1::ADDRESS_FAMILY_IPV4);
+  EXPECT_EQ(request->flows(), 8u);
+  EXPECT_EQ(request->packet_length(), 100u);
+  EXPECT_FALSE(request->has_port());
+
+  auto udp = Build({"-p", "0", "-i", "eth0", "2001:2::1"});
+  ASSERT_THAT(udp, ::netprobe::testing::IsOk());
+  EXPECT_EQ(udp->method(), v1::TRACEROUTE_METHOD_UDP);
+  EXPECT_TRUE(udp->has_port());  // 0 goes to the agent, which names the limit
+  EXPECT_EQ(udp->options().interface(), "eth0");
+  EXPECT_FALSE(udp->has_first_ttl());
+
+  EXPECT_FALSE(Build({"-I", "-U", "x"}).ok());
+  EXPECT_FALSE(Build({}).ok());
+  EXPECT_FALSE(Build({"x", "sixty"}).ok());
 }
 
 }  // namespace NETPROBE_UNITY_ID
