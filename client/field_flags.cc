@@ -67,6 +67,21 @@ constexpr FieldFlag kBroadcast[] = {
     {"window", "-w/--window"},       {"payload", "--payload"},
 };
 
+constexpr FieldFlag kTraceroute[] = {
+    {"port", "-p/--port"},
+    {"first_ttl", "-f/--first"},
+    {"max_ttl", "-m/--max-hops"},
+    {"probes_per_hop", "-q/--queries"},
+    {"wait", "-w/--wait"},
+    {"flows", "--flows"},
+    {"packet_length", "PACKETLEN"},
+    {"method", "-I/-U"},
+    {"options.tos", "-t/--tos"},
+    {"options.interface", "-i/--interface"},
+    {"options.source_address", "-s/--source"},
+    {"family", "-4/-6"},
+};
+
 struct CommandFields {
   const char* command;
   std::span<const FieldFlag> fields;
@@ -81,6 +96,7 @@ constexpr CommandFields kCommands[] = {
     {"capture", kCapture, false},
     {"sockets", kSockets, false},
     {"broadcast", kBroadcast, false},
+    {"traceroute", kTraceroute, false},
 };
 
 std::string Find(std::span<const FieldFlag> table, absl::string_view field) {

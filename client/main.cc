@@ -19,6 +19,7 @@
 #include "client/commands/ping_command.h"
 #include "client/commands/sockets_command.h"
 #include "client/commands/tcp_command.h"
+#include "client/commands/traceroute_command.h"
 #include "client/commands/udp_command.h"
 #include "client/commands/watch_command.h"
 #include "client/exit_codes.h"
@@ -60,6 +61,10 @@ constexpr Command kCommands[] = {
      CaptureOptions, RunCapture},
     {"sockets", "the agent host's sockets with TCP_INFO and processes, like ss",
      SocketsOptions, RunSockets},
+    {"traceroute",
+     "the path to a host hop by hop (UDP or ICMP, Paris flows), like "
+     "traceroute -n",
+     TracerouteOptions, RunTraceroute},
     {"watch", "the agent's scheduled probes' results as each run ends", WatchOptions,
      RunWatch},
 };

@@ -14,7 +14,7 @@ packages=(
   # fuzzing: clang 14 with its libFuzzer and sanitizer runtimes
   clang-14 libclang-rt-14-dev
   # tests: the lab, faults, foreign tools and a foreign gRPC client
-  iproute2 nftables tcpdump iputils-ping socat procps libcap2-bin openssl
+  iproute2 nftables tcpdump iputils-ping traceroute socat procps libcap2-bin openssl
   netcat-openbsd fping
   python3 python3-grpcio python3-protobuf python3-yaml util-linux mount
   # tests: bcrypt hashes for the metrics endpoint's basic auth users, made by

@@ -1,5 +1,6 @@
 #include "agent/net/datagram_messages.h"
 
+#include <errno.h>
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
 #include <netinet/in.h>
@@ -67,6 +68,39 @@ void ParseReceiveControl(msghdr& msg, ReceiveMeta* out) {
       out->interface_index = static_cast<int>(info.ipi6_ifindex);
     }
   }
+}
+
+int SendWithHopLimit(int fd, int family, const uint8_t* data, size_t size, int hop_limit,
+                     const SocketAddress* to) {
+  iovec iov{const_cast<uint8_t*>(data), size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  if (to != nullptr) {
+    msg.msg_name = const_cast<sockaddr*>(to->get());
+    msg.msg_namelen = to->length();
+  }
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP;
+  c->cmsg_type = family == AF_INET6 ? IPV6_HOPLIMIT : IP_TTL;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &hop_limit, sizeof(int));
+  int err = 0;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (sendmsg(fd, &msg, MSG_DONTWAIT) >= 0) return 0;
+    err = errno;
+    if (err == EINTR) continue;
+    // The pending error of a queued ICMP error (see the header): the xchg
+    // that reported it cleared it, so one more send tells.
+    if (err != EHOSTUNREACH && err != ENETUNREACH && err != ECONNREFUSED &&
+        err != EACCES && err != EPROTO && err != EMSGSIZE) {
+      break;
+    }
+  }
+  return err;
 }
 
 bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out) {

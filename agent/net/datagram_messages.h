@@ -46,6 +46,16 @@ struct ErrorQueueEntry {
 // Reads one entry of `fd`'s error queue; false when it is empty.
 bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out);
 
+// Sends `data` on `fd` (to `to`, or to the connected peer when null) with
+// the TTL / hop limit `hop_limit` for this packet only (an IP_TTL /
+// IPV6_HOPLIMIT control message: the socket's own setting stays). Returns 0
+// or the errno. Under IP_RECVERR every ICMP error the socket queues also sets
+// its pending error (sk_err), which the next send reports instead of sending:
+// such a send, whose failure is an earlier packet's answer (still on the
+// error queue), is made once more; a send that fails again failed itself.
+int SendWithHopLimit(int fd, int family, const uint8_t* data, size_t size, int hop_limit,
+                     const SocketAddress* to);
+
 // SO_TIMESTAMPING flags for software TX (error queue, numbered sends) and RX
 // timestamps on one clock (CLOCK_REALTIME).
 int SoftwareTimestampingFlags();

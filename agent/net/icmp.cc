@@ -86,19 +86,43 @@ uint16_t Checksum(absl::Span<const uint8_t> data) {
   return static_cast<uint16_t>(~sum);
 }
 
-std::vector<uint8_t> BuildEchoRequest(bool v6, uint16_t id, uint32_t sequence,
-                                      uint32_t token, size_t payload_size) {
-  std::vector<uint8_t> packet(8 + payload_size);
-  packet[0] = v6 ? kEchoRequestV6 : kEchoRequestV4;
-  PutBe16(&packet[4], id);
-  PutBe16(&packet[6], static_cast<uint16_t>(sequence));
+std::vector<uint8_t> BuildPayload(uint32_t token, uint32_t sequence, size_t size) {
+  std::vector<uint8_t> payload(size);
   uint8_t header[kPayloadHeaderSize];
   PutBe32(header, kMagic);
   PutBe32(header + 4, token);
   PutBe32(header + 8, sequence);
-  for (size_t i = 0; i < payload_size; ++i) {
-    packet[8 + i] = i < kPayloadHeaderSize ? header[i] : PatternByte(i);
+  for (size_t i = 0; i < size; ++i) {
+    payload[i] = i < kPayloadHeaderSize ? header[i] : PatternByte(i);
   }
+  return payload;
+}
+
+std::vector<uint8_t> BuildEchoRequest(bool v6, uint16_t id, uint32_t sequence,
+                                      uint32_t token, size_t payload_size) {
+  std::vector<uint8_t> packet(8);
+  packet[0] = v6 ? kEchoRequestV6 : kEchoRequestV4;
+  PutBe16(&packet[4], id);
+  PutBe16(&packet[6], static_cast<uint16_t>(sequence));
+  const std::vector<uint8_t> payload = BuildPayload(token, sequence, payload_size);
+  packet.insert(packet.end(), payload.begin(), payload.end());
+  if (!v6) PutBe16(&packet[2], Checksum(packet));
+  return packet;
+}
+
+absl::StatusOr<std::vector<uint8_t>> BuildConstantChecksumEchoRequest(
+    bool v6, uint16_t id, uint16_t sequence, uint32_t token, uint16_t flow,
+    size_t payload_size) {
+  if (payload_size < kPayloadHeaderSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("echo payload of ", payload_size, " bytes is below the ",
+                     kPayloadHeaderSize, " that carry the compensating word"));
+  }
+  const uint16_t compensation = static_cast<uint16_t>(0xffff - sequence);
+  const uint32_t word = static_cast<uint32_t>(flow) << 16 | compensation;
+  std::vector<uint8_t> packet = BuildEchoRequest(v6, id, word, token, payload_size);
+  PutBe16(&packet[6], sequence);
+  PutBe16(&packet[2], 0);
   if (!v6) PutBe16(&packet[2], Checksum(packet));
   return packet;
 }

@@ -31,6 +31,23 @@ uint16_t Checksum(absl::Span<const uint8_t> data);
 std::vector<uint8_t> BuildEchoRequest(bool v6, uint16_t id, uint32_t sequence,
                                       uint32_t token, size_t payload_size);
 
+// Our payload alone, `size` bytes: the header above (as much as fits), then
+// the pattern. Echo requests carry it; so do other probes' datagrams (a
+// traceroute's UDP probes), which ParsePayload reads back from an error.
+std::vector<uint8_t> BuildPayload(uint32_t token, uint32_t sequence, size_t size);
+
+// An echo request whose checksum is the same for every `sequence` (Paris
+// traceroute: routers that balance ICMP by its first bytes see one flow).
+// Its payload (at least kPayloadHeaderSize bytes, else INVALID_ARGUMENT) is
+//   magic | token | flow (16 bits) | 0xffff - sequence (16 bits) | pattern
+// so the ones' complement sum of the sequence and its compensating word is
+// always 0xffff: the checksum depends on (id, token, flow, size) only, and
+// `flow` picks a distinct checksum. The payload's sequence field reads as
+// flow << 16 | (0xffff - sequence). v6: checksum left 0, as BuildEchoRequest.
+absl::StatusOr<std::vector<uint8_t>> BuildConstantChecksumEchoRequest(
+    bool v6, uint16_t id, uint16_t sequence, uint32_t token, uint16_t flow,
+    size_t payload_size);
+
 // What our payload header says, where the bytes hold it.
 struct PayloadHeader {
   std::optional<uint32_t> token;

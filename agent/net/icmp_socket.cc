@@ -27,6 +27,10 @@ class PosixIcmpSocket final : public IcmpSocket {
   Kind kind() const override { return kind_; }
   uint16_t id() const override { return id_; }
   int Send(absl::Span<const uint8_t> message, const SocketAddress& to) override;
+  int SendWithTtl(absl::Span<const uint8_t> message, const SocketAddress& to,
+                  int ttl) override {
+    return SendWithHopLimit(fd_.get(), family_, message.data(), message.size(), ttl, &to);
+  }
   bool Receive(Received* out) override;
   bool ReadErrorQueue(ErrorEntry* out) override {
     return netprobe::ReadErrorQueue(fd_.get(), family_, out);

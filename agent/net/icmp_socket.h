@@ -1,6 +1,8 @@
 #ifndef NETPROBE_AGENT_NET_ICMP_SOCKET_H_
 #define NETPROBE_AGENT_NET_ICMP_SOCKET_H_
 
+#include <errno.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -45,6 +47,13 @@ class IcmpSocket {
   // Sends one ICMP message. Returns 0 or the errno (ENETUNREACH, ...).
   // Each successful send takes the next transmit-timestamp id (0, 1, ...).
   virtual int Send(absl::Span<const uint8_t> message, const SocketAddress& to) = 0;
+
+  // Send() with this packet's TTL / hop limit (SendWithHopLimit).
+  // EOPNOTSUPP where a socket kind cannot.
+  virtual int SendWithTtl(absl::Span<const uint8_t> message, const SocketAddress& to,
+                          int ttl) {
+    return EOPNOTSUPP;
+  }
 
   struct Received {
     // Raw v4: with the IP header; else ICMP only. Points into the socket

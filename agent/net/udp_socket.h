@@ -1,6 +1,8 @@
 #ifndef NETPROBE_AGENT_NET_UDP_SOCKET_H_
 #define NETPROBE_AGENT_NET_UDP_SOCKET_H_
 
+#include <errno.h>
+
 #include <cstdint>
 #include <vector>
 
@@ -31,6 +33,13 @@ class DatagramSocket {
   // the errno. Each successful send takes the next transmit-timestamp id
   // (0, 1, ...), which ReadErrorQueue reports with the kernel's send time.
   virtual int Send(absl::Span<const uint8_t> data, const SocketAddress* to = nullptr) = 0;
+
+  // Send() with this packet's TTL / hop limit (SendWithHopLimit); the same
+  // transmit-timestamp numbering. EOPNOTSUPP where a socket kind cannot.
+  virtual int SendWithTtl(absl::Span<const uint8_t> data, int ttl,
+                          const SocketAddress* to = nullptr) {
+    return EOPNOTSUPP;
+  }
 
   struct Received {
     std::vector<uint8_t> data;  // at most the max_bytes asked for
@@ -75,6 +84,11 @@ class UdpSocket final : public DatagramSocket {
   absl::StatusOr<SocketAddress> LocalAddress() const override;
 
   int Send(absl::Span<const uint8_t> data, const SocketAddress* to = nullptr) override;
+
+  int SendWithTtl(absl::Span<const uint8_t> data, int ttl,
+                  const SocketAddress* to = nullptr) override {
+    return SendWithHopLimit(fd_.get(), family_, data.data(), data.size(), ttl, to);
+  }
 
   int Receive(Received* out, size_t max_bytes = 65536) override;
 

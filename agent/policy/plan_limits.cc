@@ -103,6 +103,18 @@ absl::Status CheckPlanLimits(const v1::PolicyLimits& l, const UdpEchoPlan& p) {
   return Rounds(l, p.count, p.interval);
 }
 
+absl::Status CheckPlanLimits(const v1::PolicyLimits& l, const TraceroutePlan& p) {
+  NETPROBE_CHECK(Payload(l, p.LengthFor(p.family), "packet_length"));
+  // Each flow is a path to the target: the policy's target cap caps flows.
+  if (l.has_targets_per_request() && p.flows > l.targets_per_request()) {
+    return Denied("targets_per_request",
+                  absl::StrCat("flows ", p.flows, " exceed the limit of ",
+                               l.targets_per_request()));
+  }
+  return Length(l, p.wait * static_cast<int64_t>(p.probes_per_hop),
+                "wait x probes_per_hop");
+}
+
 absl::Status CheckPlanLimits(const v1::PolicyLimits& l, const BroadcastPlan& p) {
   NETPROBE_CHECK(Payload(l, p.payload.size(), "payload"));
   return Length(l, p.window, "window");

@@ -8,6 +8,7 @@
 #include "agent/probes/ping_request.h"
 #include "agent/probes/sockets_request.h"
 #include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/traceroute_request.h"
 #include "agent/probes/udp_echo_request.h"
 #include "netprobe/v1/config.pb.h"
 
@@ -20,6 +21,10 @@ namespace netprobe {
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const PingPlan& plan);
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const TcpConnectPlan& plan);
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const UdpEchoPlan& plan);
+// A trace: its packet length against max_payload, its probes (hops x flows x
+// probes per hop) against targets_per_request x probes, and its longest run
+// (every round's wait) against max_duration.
+absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const TraceroutePlan& plan);
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const BroadcastPlan& plan);
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const MulticastPlan& plan);
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const CapturePlan& plan);

@@ -12,12 +12,13 @@ namespace netprobe {
 namespace {
 
 constexpr const char* kProbes[] = {"Ping",      "TcpConnect", "UdpEcho", "Broadcast",
-                                   "Multicast", "Capture",    "Sockets"};
+                                   "Multicast", "Capture",    "Sockets", "Traceroute"};
 constexpr const char* kRights[] = {Policy::kWatchResults};
 // Capture and Broadcast, a traffic tap and a reflector: off unless a policy
 // enables them. Watching the agent's own scheduled results is on.
 constexpr const char* kDefaultEnabled[] = {
-    "Ping", "TcpConnect", "UdpEcho", "Multicast", "Sockets", Policy::kWatchResults};
+    "Ping",       "TcpConnect",         "UdpEcho", "Multicast", "Sockets",
+    "Traceroute", Policy::kWatchResults};
 
 bool IsProbeOrRight(absl::string_view name) {
   return std::find(std::begin(kProbes), std::end(kProbes), name) != std::end(kProbes) ||

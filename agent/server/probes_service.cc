@@ -14,6 +14,8 @@
 #include "agent/probes/sockets_request.h"
 #include "agent/probes/tcp_connect_probe.h"
 #include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/traceroute_probe.h"
+#include "agent/probes/traceroute_request.h"
 #include "agent/probes/udp_echo_probe.h"
 #include "agent/probes/udp_echo_request.h"
 #include "agent/server/caller.h"
@@ -299,6 +301,21 @@ grpc::ServerWriteReactor<v1::SocketsEvents>* ProbesService::Sockets(
                                     std::function<void()> done) {
         return std::make_unique<SocketsProbe>(plan, loop_, work, std::move(sink),
                                               std::move(done));
+      },
+      std::move(slot));
+}
+
+grpc::ServerWriteReactor<v1::TracerouteEvents>* ProbesService::Traceroute(
+    grpc::CallbackServerContext* context, const v1::TracerouteRequest* request) {
+  std::shared_ptr<void> slot;
+  const Caller caller = CallerOf(*context);
+  auto plan = Admit(caller, ValidateTraceroute(*request), &slot);
+  return Serve<v1::TracerouteEvent, v1::TracerouteEvents>(
+      *context, std::move(plan), &TracerouteProbe::MaxEventsBeyondHighWater,
+      [this, work = WorkOf(caller)](const TraceroutePlan& plan, auto sink,
+                                    std::function<void()> done) {
+        return std::make_unique<TracerouteProbe>(plan, loop_, work, std::move(sink),
+                                                 std::move(done));
       },
       std::move(slot));
 }

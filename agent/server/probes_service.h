@@ -69,6 +69,8 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
       grpc::CallbackServerContext*, const v1::CaptureRequest*) override;
   grpc::ServerWriteReactor<v1::SocketsEvents>* Sockets(
       grpc::CallbackServerContext*, const v1::SocketsRequest*) override;
+  grpc::ServerWriteReactor<v1::TracerouteEvents>* Traceroute(
+      grpc::CallbackServerContext*, const v1::TracerouteRequest*) override;
 
  private:
   // Streams the events of the probe `make(plan, sink, done)` builds, or

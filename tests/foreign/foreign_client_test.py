@@ -279,7 +279,7 @@ class ForeignClientTest(unittest.TestCase):
                 if service.name == "Probes":
                     methods.update(m.name for m in service.method)
         for want in ("Ping", "TcpConnect", "UdpEcho", "Broadcast", "Multicast", "Capture",
-                     "Sockets"):
+                     "Sockets", "Traceroute"):
             self.assertIn(want, methods)
 
     def test_tcp_connect_stream_from_python(self):

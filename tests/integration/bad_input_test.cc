@@ -43,6 +43,7 @@ enum class Rpc {
   kMulticast,
   kCapture,
   kSockets,
+  kTraceroute,
   kWatchResults
 };
 
@@ -323,6 +324,69 @@ std::vector<Case> UdpEchoCases() {
   Append(&cases, DurationCases(ok, "interval", "it must be from 1ms to 1h"));
   Append(&cases, DurationCases(ok, "timeout", "it must be from 1ms to 1m"));
   Append(&cases, SocketOptionCases(ok));
+  return cases;
+}
+
+std::vector<Case> TracerouteCases() {
+  const std::string ok = "target: '127.0.0.1' ";
+  std::vector<Case> cases = {
+      {"", kInvalid, "target: a host name or address is needed"},
+      {"target: 'bad host'", kInvalid,
+       "target: 'bad host' is not a host name or address"},
+      {"target: '127.0.0.1:33434'", kInvalid,
+       "target: '127.0.0.1:33434' is not a host name or address"},
+      {"target: '127.0.0.1' family: ADDRESS_FAMILY_IPV6", kInvalid,
+       "target: 127.0.0.1 is an IPv4 address but the request asks for IPv6"},
+      {ok + "family: 9", kInvalid, "family: 9 is not IPV4, IPV6 or unset"},
+      {ok + "method: 7", kInvalid, "method: 7 is not UDP, ICMP, TCP or unset"},
+      {ok + "method: TRACEROUTE_METHOD_TCP", StatusCode::UNIMPLEMENTED,
+       "method: TCP (SYN) traceroute is not implemented yet"},
+      {ok + "port: 0", kInvalid, "port: 0 is out of range: it must be from 1 to 65535"},
+      {ok + "port: 65536", kInvalid,
+       "port: 65536 is out of range: it must be from 1 to 65535"},
+      {ok + "method: TRACEROUTE_METHOD_ICMP port: 7", kInvalid,
+       "port: ICMP has no ports"},
+      {ok + "first_ttl: 0", kInvalid,
+       "first_ttl: 0 is out of range: it must be from 1 to 255"},
+      {ok + "max_ttl: 0", kInvalid,
+       "max_ttl: 0 is out of range: it must be from 1 to 255"},
+      {ok + "max_ttl: 256", kInvalid,
+       "max_ttl: 256 is out of range: it must be from 1 to 255"},
+      {ok + "first_ttl: 256", kInvalid,
+       "first_ttl: 256 is out of range: it must be from 1 to 255"},
+      {ok + "first_ttl: 10 max_ttl: 5", kInvalid, "first_ttl: 10 is above max_ttl 5"},
+      {ok + "first_ttl: 31", kInvalid, "first_ttl: 31 is above max_ttl 30"},
+      {ok + "probes_per_hop: 0", kInvalid,
+       "probes_per_hop: 0 is out of range: it must be from 1 to 10"},
+      {ok + "probes_per_hop: 11", kInvalid,
+       "probes_per_hop: 11 is out of range: it must be from 1 to 10"},
+      {ok + "flows: 0", kInvalid, "flows: 0 is out of range: it must be from 1 to 64"},
+      {ok + "flows: 65", kInvalid, "flows: 65 is out of range: it must be from 1 to 64"},
+      {ok + "packet_length: 39", kInvalid,
+       "packet_length: 39 is out of range: it must be from 40 to 65000"},
+      {ok + "packet_length: 65001", kInvalid,
+       "packet_length: 65001 is out of range: it must be from 40 to 65000"},
+      {"target: '::1' family: ADDRESS_FAMILY_IPV6 packet_length: 59", kInvalid,
+       "packet_length: 59 is out of range: it must be from 60 to 65000"},
+      // The family is known once the target is resolved.
+      {"target: '::1' packet_length: 59", kInvalid,
+       "packet_length: 59 bytes is below the minimum of 60 for IPv6"},
+      {ok + "wait {}", kInvalid, "wait: 0 is out of range: it must be from 1ms to 1m"},
+      {ok + "wait { seconds: 61 }", kInvalid,
+       "wait: 1m1s is out of range: it must be from 1ms to 1m"},
+      {ok + "rate_limit: 100001", kInvalid,
+       "rate_limit: 100001 per second is above the limit of 100000"},
+      {ok + "options { ttl: 5 }", kInvalid,
+       "options.ttl: traceroute sets each probe's TTL; use first_ttl and max_ttl"},
+      {ok + "options { source_port: 80 }", kInvalid,
+       "options.source_port: each flow has its own source port"},
+      {ok + "options { tcp_nodelay: true }", kInvalid,
+       "options: tcp_nodelay and tcp_keepalive_idle are for TCP"},
+  };
+  Append(&cases, DurationCases(ok, "wait", "it must be from 1ms to 1m"));
+  for (Case& c : SocketOptionCases(ok)) {
+    if (!absl::StrContains(c.request, "ttl:")) cases.push_back(std::move(c));
+  }
   return cases;
 }
 
@@ -607,6 +671,9 @@ class BadInputTest : public ::testing::Test {
       case Rpc::kSockets:
         return Stream<v1::SocketsRequest, v1::SocketsEvents>(
             text, [&](auto* c, const auto& r) { return probes_->Sockets(c, r); });
+      case Rpc::kTraceroute:
+        return Stream<v1::TracerouteRequest, v1::TracerouteEvents>(
+            text, [&](auto* c, const auto& r) { return probes_->Traceroute(c, r); });
       case Rpc::kWatchResults:
         return Stream<v1::WatchResultsRequest, v1::WatchResultsEvents>(
             text, [&](auto* c, const auto& r) { return results_->WatchResults(c, r); });
@@ -669,6 +736,7 @@ TEST_F(BadInputTest, Broadcast) { RunTable(Rpc::kBroadcast, BroadcastCases()); }
 TEST_F(BadInputTest, Multicast) { RunTable(Rpc::kMulticast, MulticastCases()); }
 TEST_F(BadInputTest, Capture) { RunTable(Rpc::kCapture, CaptureCases()); }
 TEST_F(BadInputTest, Sockets) { RunTable(Rpc::kSockets, SocketsCases()); }
+TEST_F(BadInputTest, Traceroute) { RunTable(Rpc::kTraceroute, TracerouteCases()); }
 TEST_F(BadInputTest, WatchResults) { RunTable(Rpc::kWatchResults, WatchResultsCases()); }
 
 // A string field that is not UTF-8 fails to parse as proto3 requires: gRPC

@@ -137,9 +137,10 @@ TEST_F(PolicyLabTest, CaptureAndBroadcastAreOffUnlessEnabled) {
   EXPECT_THAT(broadcast->err, HasSubstr("policy: the Broadcast probe is not enabled"));
   auto info = agent_->Client({"info"});
   ASSERT_THAT(info, IsOk());
-  EXPECT_THAT(info->out,
-              HasSubstr("probes     Ping TcpConnect UdpEcho Multicast Sockets\n"
-                        "off        Broadcast Capture (the agent's policy)\n"));
+  EXPECT_THAT(
+      info->out,
+      HasSubstr("probes     Ping TcpConnect UdpEcho Multicast Sockets Traceroute\n"
+                "off        Broadcast Capture (the agent's policy)\n"));
 }
 
 TEST_F(PolicyLabTest, RequestLimitsNameTheRule) {

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   if (method == "Multicast") return Stream(stub.get(), &Probes::Stub::Multicast, text);
   if (method == "Capture") return Stream(stub.get(), &Probes::Stub::Capture, text);
   if (method == "Sockets") return Stream(stub.get(), &Probes::Stub::Sockets, text);
+  if (method == "Traceroute") return Stream(stub.get(), &Probes::Stub::Traceroute, text);
   std::fprintf(stderr, "netprobe-test-call: unknown method '%s'\n", method.c_str());
   return 2;
 }

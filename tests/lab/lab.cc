@@ -1,5 +1,6 @@
 #include "tests/lab/lab.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -153,6 +154,178 @@ absl::Status Lab::BuildRouted() {
         Ip({"-n", hosts_[host].netns, "route", "add", "default", "via", v4}));
     NETPROBE_RETURN_IF_ERROR(
         Ip({"-n", hosts_[host].netns, "-6", "route", "add", "default", "via", v6}));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Lab>> Lab::CreateChain(int routers) {
+  if (geteuid() != 0) {
+    return absl::FailedPreconditionError("the lab needs root (network namespaces)");
+  }
+  RemoveAbandonedLabs();
+  std::unique_ptr<Lab> lab(new Lab());
+  const absl::Status status = lab->BuildChain(routers);
+  if (!status.ok()) return status;
+  return lab;
+}
+
+namespace {
+
+// The chain's addresses on link k: side 1 (toward the source) or 2.
+std::string ChainV4(int link, int side) {
+  return absl::StrCat("198.18.", link, ".", side);
+}
+std::string ChainV6(int link, int side) {
+  const std::string text = absl::StrFormat("2001:2:0:%x::%d", link, side);
+  in6_addr address{};
+  char canonical[INET6_ADDRSTRLEN] = {};
+  inet_pton(AF_INET6, text.c_str(), &address);
+  inet_ntop(AF_INET6, &address, canonical, sizeof(canonical));
+  return canonical;
+}
+
+}  // namespace
+
+absl::Status Lab::BuildChain(int routers) {
+  prefix_ = absl::StrCat(kNetnsPrefix, getpid(), "-", lab_counter.fetch_add(1));
+  char tmpl[] = "/tmp/netprobe-lab-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return PosixError("mkdtemp", errno);
+  dir_ = tmpl;
+  switch_netns_ = absl::StrCat(prefix_, "-sw");
+  NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", switch_netns_}));
+  created_netns_.push_back(switch_netns_);
+  const int nodes = routers + 2;
+  for (int link = 0; link + 1 < nodes; ++link) {
+    const std::string bridge = absl::StrCat("br", link);
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", bridge, "type",
+                                 "bridge", "mcast_snooping", "0"}));
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "set", bridge, "up"}));
+  }
+  hosts_.resize(nodes);
+  for (int n = 0; n < nodes; ++n) {
+    const std::string name =
+        n == 0 ? "src" : (n == nodes - 1 ? "dst" : absl::StrCat("r", n));
+    hosts_[n].netns = absl::StrCat(prefix_, "-", name);
+    // A node's address: on the link toward the source (the source: its only one).
+    hosts_[n].ipv4 = n == 0 ? ChainV4(0, 1) : ChainV4(n - 1, 2);
+    hosts_[n].ipv6 = n == 0 ? ChainV6(0, 1) : ChainV6(n - 1, 2);
+    if (n > 0) {
+      NETPROBE_RETURN_IF_ERROR(AddHost(absl::StrCat("br", n - 1), "eth0", &hosts_[n],
+                                       ChainV4(n - 1, 2) + "/24",
+                                       ChainV6(n - 1, 2) + "/64", true));
+    }
+    if (n < nodes - 1) {
+      NETPROBE_RETURN_IF_ERROR(AddHost(absl::StrCat("br", n), n == 0 ? "eth0" : "eth1",
+                                       &hosts_[n], ChainV4(n, 1) + "/24",
+                                       ChainV6(n, 1) + "/64", n == 0));
+    }
+    const std::string& netns = hosts_[n].netns;
+    for (const char* setting :
+         {"net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"}) {
+      NETPROBE_RETURN_IF_ERROR(Sysctl(netns, setting));
+    }
+    if (n > 0 && n < nodes - 1) {
+      for (const char* setting :
+           {"net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"}) {
+        NETPROBE_RETURN_IF_ERROR(Sysctl(netns, setting));
+      }
+    }
+    // Toward the target: the next node; back toward the source: the previous.
+    if (n < nodes - 1) {
+      NETPROBE_RETURN_IF_ERROR(
+          Ip({"-n", netns, "route", "add", "default", "via", ChainV4(n, 2)}));
+      NETPROBE_RETURN_IF_ERROR(
+          Ip({"-n", netns, "-6", "route", "add", "default", "via", ChainV6(n, 2)}));
+    } else {
+      NETPROBE_RETURN_IF_ERROR(
+          Ip({"-n", netns, "route", "add", "default", "via", ChainV4(n - 1, 1)}));
+      NETPROBE_RETURN_IF_ERROR(
+          Ip({"-n", netns, "-6", "route", "add", "default", "via", ChainV6(n - 1, 1)}));
+    }
+    for (int link = 0; n > 0 && n < nodes - 1 && link < n - 1; ++link) {
+      NETPROBE_RETURN_IF_ERROR(
+          Ip({"-n", netns, "route", "add", absl::StrCat("198.18.", link, ".0/24"), "via",
+              ChainV4(n - 1, 1)}));
+      NETPROBE_RETURN_IF_ERROR(
+          Ip({"-n", netns, "-6", "route", "add",
+              absl::StrFormat("2001:2:0:%x::/64", link), "via", ChainV6(n - 1, 1)}));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Lab>> Lab::CreateDiamond() {
+  if (geteuid() != 0) {
+    return absl::FailedPreconditionError("the lab needs root (network namespaces)");
+  }
+  RemoveAbandonedLabs();
+  std::unique_ptr<Lab> lab(new Lab());
+  const absl::Status status = lab->BuildDiamond();
+  if (!status.ok()) return status;
+  return lab;
+}
+
+absl::Status Lab::BuildDiamond() {
+  prefix_ = absl::StrCat(kNetnsPrefix, getpid(), "-", lab_counter.fetch_add(1));
+  char tmpl[] = "/tmp/netprobe-lab-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return PosixError("mkdtemp", errno);
+  dir_ = tmpl;
+  switch_netns_ = absl::StrCat(prefix_, "-sw");
+  NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", switch_netns_}));
+  created_netns_.push_back(switch_netns_);
+  for (int link = 0; link <= 5; ++link) {
+    const std::string bridge = absl::StrCat("br", link);
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", bridge, "type",
+                                 "bridge", "mcast_snooping", "0"}));
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "set", bridge, "up"}));
+  }
+  const char* names[] = {"src", "r1", "m1", "m2", "r4", "dst"};
+  const char* shown[] = {"198.18.0.1", "198.18.0.2", "198.18.1.2",
+                         "198.18.2.2", "198.18.3.2", "198.18.5.2"};
+  hosts_.resize(6);
+  for (int n = 0; n < 6; ++n) {
+    hosts_[n].netns = absl::StrCat(prefix_, "-", names[n]);
+    hosts_[n].ipv4 = shown[n];
+    hosts_[n].ipv6 = ChainV6(n, 2);
+  }
+  // (host, link, side 1 or 2, interface): link k is 198.18.k.0/24.
+  const std::tuple<int, int, int, const char*> ports[] = {
+      {0, 0, 1, "eth0"}, {1, 0, 2, "eth0"}, {1, 1, 1, "eth1"}, {2, 1, 2, "eth0"},
+      {1, 2, 1, "eth2"}, {3, 2, 2, "eth0"}, {2, 3, 1, "eth1"}, {4, 3, 2, "eth0"},
+      {3, 4, 1, "eth1"}, {4, 4, 2, "eth1"}, {4, 5, 1, "eth2"}, {5, 5, 2, "eth0"},
+  };
+  std::vector<bool> made(6, false);
+  for (const auto& [host, link, side, ifname] : ports) {
+    NETPROBE_RETURN_IF_ERROR(AddHost(absl::StrCat("br", link), ifname, &hosts_[host],
+                                     ChainV4(link, side) + "/24",
+                                     ChainV6(link, side) + "/64", !made[host]));
+    made[host] = true;
+  }
+  for (int n = 0; n < 6; ++n) {
+    for (const char* setting :
+         {"net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"}) {
+      NETPROBE_RETURN_IF_ERROR(Sysctl(hosts_[n].netns, setting));
+    }
+    if (n >= 1 && n <= 4) {
+      NETPROBE_RETURN_IF_ERROR(Sysctl(hosts_[n].netns, "net.ipv4.ip_forward=1"));
+    }
+  }
+  NETPROBE_RETURN_IF_ERROR(
+      Sysctl(hosts_[1].netns, "net.ipv4.fib_multipath_hash_policy=1"));
+  const std::vector<std::vector<std::string>> routes = {
+      {hosts_[0].netns, "route", "add", "default", "via", "198.18.0.2"},
+      {hosts_[1].netns, "route", "add", "198.18.5.0/24", "nexthop", "via", "198.18.1.2",
+       "nexthop", "via", "198.18.2.2"},
+      {hosts_[2].netns, "route", "add", "default", "via", "198.18.3.2"},
+      {hosts_[2].netns, "route", "add", "198.18.0.0/24", "via", "198.18.1.1"},
+      {hosts_[3].netns, "route", "add", "default", "via", "198.18.4.2"},
+      {hosts_[3].netns, "route", "add", "198.18.0.0/24", "via", "198.18.2.1"},
+      {hosts_[4].netns, "route", "add", "198.18.0.0/24", "via", "198.18.3.1"},
+      {hosts_[5].netns, "route", "add", "default", "via", "198.18.5.1"},
+  };
+  for (std::vector<std::string> route : routes) {
+    route.insert(route.begin(), "-n");
+    NETPROBE_RETURN_IF_ERROR(Ip(route));
   }
   return absl::OkStatus();
 }

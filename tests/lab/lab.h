@@ -16,6 +16,7 @@ namespace netprobe::testing {
 // The foreign tools the lab tests run (scripts/install-deps.sh installs them).
 inline constexpr char kPython[] = "/usr/bin/python3";
 inline constexpr char kTcpdump[] = "/usr/bin/tcpdump";
+inline constexpr char kTraceroute[] = "/usr/bin/traceroute";
 
 // A reported duration in milliseconds.
 inline double Ms(const google::protobuf::Duration& d) {
@@ -47,6 +48,27 @@ class Lab {
   //   host 2 "far"    198.18.1.10, 2001:2:0:1::a   default via the router
   // The router forwards and sends ICMP errors without rate limiting.
   static absl::StatusOr<std::unique_ptr<Lab>> CreateRouted();
+
+  // A chain of `routers` router namespaces (forwarding on, ICMP errors not
+  // rate limited) between a source and a target, one subnet per link k
+  // (0..routers): 198.18.k.0/24 and 2001:2:0:k::/64, the node on the source's
+  // side .1 (::1), the other .2 (::2):
+  //   host 0             "src"    198.18.0.1, 2001:2::1, default via 198.18.0.2
+  //   host r (1..routers) "r<r>"  eth0 198.18.(r-1).2 (its host() address: the
+  //                               one traceroute shows), eth1 198.18.r.1
+  //   host routers + 1   "dst"    198.18.<routers>.2, default via the last router
+  // Addresses are in canonical text (inet_ntop), as tools print them.
+  static absl::StatusOr<std::unique_ptr<Lab>> CreateChain(int routers);
+
+  // An ECMP diamond (IPv4): the source, a router splitting traffic to the
+  // target's subnet over two middle routers (a multipath route, L4 hash:
+  // fib_multipath_hash_policy=1), a router joining them, the target:
+  //   host 0 "src" 198.18.0.1      host 1 "r1"  198.18.0.2
+  //   host 2 "m1"  198.18.1.2      host 3 "m2"  198.18.2.2
+  //   host 4 "r4"  198.18.3.2      host 5 "dst" 198.18.5.2
+  // (each host's address as traceroute shows it). Answers come back through
+  // m1 from r4 and the target, through each middle router from itself.
+  static absl::StatusOr<std::unique_ptr<Lab>> CreateDiamond();
   ~Lab();
 
   const LabHost& host(int i) const { return hosts_.at(i); }
@@ -71,6 +93,8 @@ class Lab {
   Lab() = default;
   absl::Status Build(int hosts);
   absl::Status BuildRouted();
+  absl::Status BuildChain(int routers);
+  absl::Status BuildDiamond();
   absl::Status AddHost(const std::string& bridge, const std::string& ifname,
                        LabHost* host, const std::string& ipv4, const std::string& ipv6,
                        bool new_netns);

@@ -40,6 +40,7 @@ class Readiness {
 struct SentPacket {
   std::vector<uint8_t> bytes;
   SocketAddress to;  // invalid for a connected socket's send
+  int ttl = -1;      // SendWithTtl's; -1 for Send()
 };
 
 // A scripted ICMP datagram socket. Each Send() asks `on_send` (when set) for
@@ -49,14 +50,24 @@ struct SentPacket {
 class FakeIcmpSocket final : public IcmpSocket {
  public:
   using OnSend = std::function<int(const SentPacket&)>;
-  FakeIcmpSocket(int family, uint16_t id) : family_(family), id_(id) {}
+  FakeIcmpSocket(int family, uint16_t id, Kind kind = Kind::kDatagram)
+      : family_(family), id_(id), kind_(kind) {}
 
   int fd() const override { return ready_.fd(); }
   int family() const override { return family_; }
-  Kind kind() const override { return Kind::kDatagram; }
+  // kRaw: Deliver() raw packets (IPv4: with the IP header), as a raw socket
+  // reads them, errors from routers included.
+  Kind kind() const override { return kind_; }
   uint16_t id() const override { return id_; }
   int Send(absl::Span<const uint8_t> message, const SocketAddress& to) override {
     SentPacket packet{std::vector<uint8_t>(message.begin(), message.end()), to};
+    const int err = on_send ? on_send(packet) : 0;
+    if (err == 0) sent.push_back(std::move(packet));
+    return err;
+  }
+  int SendWithTtl(absl::Span<const uint8_t> message, const SocketAddress& to,
+                  int ttl) override {
+    SentPacket packet{std::vector<uint8_t>(message.begin(), message.end()), to, ttl};
     const int err = on_send ? on_send(packet) : 0;
     if (err == 0) sent.push_back(std::move(packet));
     return err;
@@ -99,6 +110,7 @@ class FakeIcmpSocket final : public IcmpSocket {
   Readiness ready_;
   const int family_;
   const uint16_t id_;
+  const Kind kind_;
   std::deque<Incoming> inbox_;
   std::vector<uint8_t> current_;  // what the last Receive() points into
 };
@@ -125,7 +137,20 @@ class FakeDatagramSocket final : public DatagramSocket {
     if (err == 0) sent.push_back(std::move(packet));
     return err;
   }
+  int SendWithTtl(absl::Span<const uint8_t> data, int ttl,
+                  const SocketAddress* to) override {
+    SentPacket packet{std::vector<uint8_t>(data.begin(), data.end()),
+                      to != nullptr ? *to : SocketAddress(), ttl};
+    const int err = on_send ? on_send(packet) : 0;
+    if (err == 0) sent.push_back(std::move(packet));
+    return err;
+  }
   int Receive(Received* out, size_t max_bytes) override {
+    if (pending_error_ != 0) {  // as the kernel's sk_err: reported once
+      const int err = pending_error_;
+      pending_error_ = 0;
+      return err;
+    }
     if (inbox_.empty()) {
       ready_.Clear();
       return EAGAIN;
@@ -140,7 +165,20 @@ class FakeDatagramSocket final : public DatagramSocket {
     out->meta.kernel_time = in.kernel_time;
     return 0;
   }
-  bool ReadErrorQueue(ErrorQueueEntry*) override { return false; }
+  bool ReadErrorQueue(ErrorQueueEntry* out) override {
+    if (errors_.empty()) return false;
+    *out = std::move(errors_.front());
+    errors_.pop_front();
+    return true;
+  }
+
+  // An ICMP error queued as IP_RECVERR queues it: on the error queue, and
+  // the socket's pending error (the next Receive() returns entry.err).
+  void DeliverError(ErrorQueueEntry entry) {
+    pending_error_ = entry.err != 0 ? entry.err : EHOSTUNREACH;
+    errors_.push_back(std::move(entry));
+    ready_.Set();
+  }
 
   void Deliver(std::vector<uint8_t> bytes, absl::Time kernel_time) {
     inbox_.push_back(Incoming{std::move(bytes), kernel_time});
@@ -160,6 +198,8 @@ class FakeDatagramSocket final : public DatagramSocket {
   const int family_;
   SocketAddress peer_;
   std::deque<Incoming> inbox_;
+  std::deque<ErrorQueueEntry> errors_;
+  int pending_error_ = 0;
 };
 
 // Hands probes fake sockets and lets the test reach them. Open errors can be
@@ -169,7 +209,7 @@ class FakeSocketOpener final : public SocketOpener {
   absl::StatusOr<std::unique_ptr<IcmpSocket>> OpenIcmp(int family, uint16_t raw_id,
                                                        const SocketSetup&) override {
     if (!open_status.ok()) return open_status;
-    auto socket = std::make_unique<FakeIcmpSocket>(family, raw_id);
+    auto socket = std::make_unique<FakeIcmpSocket>(family, raw_id, icmp_kind);
     socket->on_send = on_icmp_send;
     icmp.push_back(socket.get());
     return socket;
@@ -184,6 +224,7 @@ class FakeSocketOpener final : public SocketOpener {
   }
 
   absl::Status open_status = absl::OkStatus();
+  IcmpSocket::Kind icmp_kind = IcmpSocket::Kind::kDatagram;
   FakeIcmpSocket::OnSend on_icmp_send;
   FakeDatagramSocket::OnSend on_udp_send;
   // Every socket opened, in order; owned by the probe (valid while it runs).

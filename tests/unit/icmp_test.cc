@@ -65,6 +65,102 @@ TEST(BuildEchoRequest, V4HeaderPayloadAndChecksum) {
   EXPECT_TRUE(header.pattern_intact);
 }
 
+// Paris traceroute over ICMP: one flow's echo requests differ only in their
+// sequence, and the compensating payload word keeps the checksum (what
+// routers balancing ICMP hash with the type and code) the same for all.
+TEST(BuildConstantChecksumEchoRequest, ChecksumIsTheSameForEverySequenceOfAFlow) {
+  const auto first =
+      BuildConstantChecksumEchoRequest(false, 0x1234, 0, 0xcafef00d, 3, 32);
+  ASSERT_THAT(first.status(), IsOk());
+  const uint16_t checksum = static_cast<uint16_t>((*first)[2] << 8 | (*first)[3]);
+  for (uint32_t sequence : {1u, 2u, 255u, 256u, 0x7fffu, 0x8000u, 0xfffeu, 0xffffu}) {
+    SCOPED_TRACE(sequence);
+    const auto m =
+        BuildConstantChecksumEchoRequest(false, 0x1234, sequence, 0xcafef00d, 3, 32);
+    ASSERT_THAT(m.status(), IsOk());
+    ASSERT_EQ(m->size(), 40u);
+    EXPECT_EQ((*m)[2] << 8 | (*m)[3], checksum);
+    EXPECT_EQ((*m)[6] << 8 | (*m)[7], static_cast<int>(sequence));
+    EXPECT_EQ(Checksum(*m), 0);  // and it is a valid checksum
+    const PayloadHeader header = ParsePayload(absl::MakeConstSpan(*m).subspan(8));
+    EXPECT_EQ(header.token, 0xcafef00du);
+    EXPECT_EQ(header.sequence, (3u << 16) | (0xffffu - sequence));
+    EXPECT_TRUE(header.pattern_intact);
+  }
+  // Another flow: another checksum, equally constant.
+  const auto other =
+      BuildConstantChecksumEchoRequest(false, 0x1234, 9, 0xcafef00d, 4, 32);
+  ASSERT_THAT(other.status(), IsOk());
+  EXPECT_NE((*other)[2] << 8 | (*other)[3], checksum);
+  // v6: the ICMPv6 sum over the message (the kernel adds the constant
+  // pseudo-header) is constant too.
+  const auto a = BuildConstantChecksumEchoRequest(true, 1, 5, 7, 0, 12);
+  const auto b = BuildConstantChecksumEchoRequest(true, 1, 60000, 7, 0, 12);
+  ASSERT_THAT(a.status(), IsOk());
+  ASSERT_THAT(b.status(), IsOk());
+  EXPECT_EQ((*a)[2], 0);
+  EXPECT_EQ(Checksum(*a), Checksum(*b));
+  EXPECT_THAT(BuildConstantChecksumEchoRequest(false, 1, 1, 1, 0, 11).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("11 bytes")));
+}
+
+// A router's time exceeded quoting a traceroute echo request (IPv4, fixed
+// bytes): the parser finds the id, the 16-bit sequence and our token; a
+// quote cut inside our header, or with a bad IHL, is not ours.
+TEST(ParseIcmpV4, TimeExceededQuotingAConstantChecksumEchoRequest) {
+  const auto probe =
+      BuildConstantChecksumEchoRequest(false, 0xbeef, 0x0102, 0xcafef00d, 0, 32);
+  ASSERT_THAT(probe.status(), IsOk());
+  Bytes quoted = Ipv4(*probe, 1, {198, 18, 0, 10}, {198, 18, 9, 10});
+  const auto parsed =
+      ParseIcmpV4(Ipv4(Icmp4(11, 0,
+                             [&] {
+                               Bytes body = {0, 0, 0, 0};
+                               body.insert(body.end(), quoted.begin(), quoted.end());
+                               return body;
+                             }()),
+                       63, {198, 18, 1, 1}));
+  ASSERT_THAT(parsed.status(), IsOk());
+  ASSERT_EQ(parsed->kind, ParsedIcmp::Kind::kError);
+  EXPECT_EQ(parsed->error.type, 11);
+  EXPECT_EQ(parsed->error.id, 0xbeef);
+  EXPECT_EQ(parsed->error.sequence16, 0x0102);
+  EXPECT_EQ(parsed->error.payload.token, 0xcafef00du);
+  EXPECT_EQ(parsed->error.quoted_destination, (Bytes{198, 18, 9, 10}));
+  // RFC 792's minimum quote: the IP header and 8 bytes: id and sequence, no
+  // token (the probe matches by id and sequence alone).
+  Bytes short_quote(quoted.begin(), quoted.begin() + 28);
+  Bytes body = {0, 0, 0, 0};
+  body.insert(body.end(), short_quote.begin(), short_quote.end());
+  const auto minimal = ParseIcmpV4(Ipv4(Icmp4(11, 0, body), 63, {198, 18, 1, 1}));
+  ASSERT_THAT(minimal.status(), IsOk());
+  ASSERT_EQ(minimal->kind, ParsedIcmp::Kind::kError);
+  EXPECT_EQ(minimal->error.sequence16, 0x0102);
+  EXPECT_FALSE(minimal->error.payload.token.has_value());
+  // The quoted header claims IHL 15 (60 bytes) but 28 bytes are quoted.
+  Bytes lying = short_quote;
+  lying[0] = 0x4f;
+  Bytes body2 = {0, 0, 0, 0};
+  body2.insert(body2.end(), lying.begin(), lying.end());
+  const auto bad = ParseIcmpV4(Ipv4(Icmp4(11, 0, body2), 63, {198, 18, 1, 1}));
+  ASSERT_THAT(bad.status(), IsOk());
+  EXPECT_EQ(bad->kind, ParsedIcmp::Kind::kOther);
+}
+
+// What a traceroute's UDP probe carries and reads back from an error queue
+// entry (the payload as far as the router quoted it).
+TEST(BuildPayload, RoundTripsAndCutQuotesCarryWhatFits) {
+  const Bytes p = BuildPayload(0x01020304, 0x0a0b0c0d, 32);
+  ASSERT_EQ(p.size(), 32u);
+  EXPECT_EQ(ParsePayload(p).token, 0x01020304u);
+  EXPECT_EQ(ParsePayload(p).sequence, 0x0a0b0c0du);
+  EXPECT_FALSE(ParsePayload(Bytes(p.begin(), p.begin() + 11)).sequence.has_value());
+  EXPECT_FALSE(ParsePayload(Bytes{}).token.has_value());
+  Bytes wrong = p;
+  wrong[0] ^= 1;  // not our magic
+  EXPECT_FALSE(ParsePayload(wrong).token.has_value());
+}
+
 TEST(BuildEchoRequest, V6LeavesTheChecksumToTheKernelAndSmallSizesCarryLess) {
   const Bytes m = BuildEchoRequest(true, 1, 7, 9, 6);
   ASSERT_EQ(m.size(), 14u);

@@ -36,7 +36,8 @@ Caller Identified(const std::string& identity) {
 
 TEST(Policy, DefaultEnablesAllButCaptureAndBroadcastAndDeniesMetadata) {
   auto policy = Policy::Default();
-  for (const char* probe : {"Ping", "TcpConnect", "UdpEcho", "Multicast", "Sockets"}) {
+  for (const char* probe :
+       {"Ping", "TcpConnect", "UdpEcho", "Multicast", "Sockets", "Traceroute"}) {
     EXPECT_THAT(policy->CheckProbe(Anonymous(), probe), IsOk()) << probe;
   }
   EXPECT_THAT(policy->CheckProbe(Anonymous(), "Capture"),
@@ -217,7 +218,7 @@ std::vector<std::string> RuleNames() {
 TEST(ProbeRule, EveryProbeKindHasOneUnderItsPolicyName) {
   const std::vector<std::string> rules =
       RuleNames<PingPlan, TcpConnectPlan, UdpEchoPlan, BroadcastPlan, MulticastPlan,
-                CapturePlan, SocketsPlan>();
+                CapturePlan, SocketsPlan, TraceroutePlan>();
   const std::vector<std::string> names(Policy::ProbeNames().begin(),
                                        Policy::ProbeNames().end());
   EXPECT_EQ(rules, names);

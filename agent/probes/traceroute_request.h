@@ -1,0 +1,79 @@
+#ifndef NETPROBE_AGENT_PROBES_TRACEROUTE_REQUEST_H_
+#define NETPROBE_AGENT_PROBES_TRACEROUTE_REQUEST_H_
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/net/socket_setup.h"
+#include "agent/probes/admission.h"
+#include "netprobe/v1/traceroute.pb.h"
+
+namespace netprobe {
+
+// Limits of one Traceroute request (stated in the README).
+struct TracerouteLimits {
+  static constexpr uint32_t kMaxTtl = 255;
+  static constexpr uint32_t kDefaultFirstTtl = 1;
+  static constexpr uint32_t kDefaultMaxTtl = 30;
+  static constexpr uint32_t kMaxProbesPerHop = 10;
+  static constexpr uint32_t kDefaultProbesPerHop = 3;
+  static constexpr uint32_t kMaxFlows = 64;
+  static constexpr uint32_t kDefaultPort = 33434;  // traceroute's base port
+  // Our probe header (12 bytes) after the IP and UDP / ICMP headers (8).
+  static constexpr uint32_t kProbeHeader = 12;
+  static constexpr uint32_t kMinLengthV4 = 20 + 8 + kProbeHeader;
+  static constexpr uint32_t kMinLengthV6 = 40 + 8 + kProbeHeader;
+  static constexpr uint32_t kMaxLength = 65000;
+  static constexpr uint32_t kDefaultLengthV4 = 60;  // traceroute's defaults
+  static constexpr uint32_t kDefaultLengthV6 = 80;
+  static constexpr uint32_t kDefaultRate = 1000;
+  static constexpr uint32_t kMaxRate = 100000;
+};
+
+// A validated Traceroute request; the target is not resolved yet.
+struct TraceroutePlan {
+  enum class Method { kUdp, kIcmp };
+  std::string host;
+  int family = 0;  // AF_UNSPEC, AF_INET or AF_INET6
+  Method method = Method::kUdp;
+  uint16_t port = TracerouteLimits::kDefaultPort;  // UDP only
+  uint32_t first_ttl = TracerouteLimits::kDefaultFirstTtl;
+  uint32_t max_ttl = TracerouteLimits::kDefaultMaxTtl;
+  uint32_t probes_per_hop = TracerouteLimits::kDefaultProbesPerHop;
+  absl::Duration wait = absl::Seconds(5);
+  // Unset: the family's default, known once the target is resolved.
+  std::optional<uint32_t> packet_length;
+  uint32_t flows = 1;
+  uint32_t rate = TracerouteLimits::kDefaultRate;
+  SocketSetup setup;
+  // Set by the server from the policy: target check and send budgets.
+  Admission admission;
+
+  uint32_t hops() const { return max_ttl - first_ttl + 1; }
+  // Probes the plan sends at most.
+  uint64_t attempts() const {
+    return static_cast<uint64_t>(hops()) * flows * probes_per_hop;
+  }
+  // The packet length for `family` (the request's, or the default), and the
+  // payload it leaves after the IP and UDP / ICMP headers; INVALID_ARGUMENT
+  // when the request's is below the family's minimum.
+  absl::StatusOr<uint32_t> PayloadSize(int family) const;
+  uint32_t LengthFor(int family) const {
+    return packet_length.value_or(family == AF_INET6
+                                      ? TracerouteLimits::kDefaultLengthV6
+                                      : TracerouteLimits::kDefaultLengthV4);
+  }
+};
+
+// INVALID_ARGUMENT naming the field and its limit (NOT_FOUND for an unknown
+// interface; UNIMPLEMENTED for the TCP method).
+absl::StatusOr<TraceroutePlan> ValidateTraceroute(const v1::TracerouteRequest& request);
+
+}  // namespace netprobe
+
+#endif  // NETPROBE_AGENT_PROBES_TRACEROUTE_REQUEST_H_

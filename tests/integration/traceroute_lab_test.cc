@@ -1,0 +1,333 @@
+// Traceroute end to end: the real agent at the start of a chain of three
+// routers traces to the host at its end, through the real client, and
+// Debian's traceroute -n, run in the agent's namespace on the same lab, must
+// list the same hops in the same order; a router whose time-exceeded
+// messages nftables drops is "* * *" for both.
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "netprobe/v1/traceroute.pb.h"
+#include "tests/lab/lab.h"
+#include "tests/test_support/status_matchers.h"
+
+namespace netprobe::testing {
+namespace {
+namespace NETPROBE_UNITY_ID {
+
+// One line of `traceroute -n` (or ours): the TTL, the addresses that
+// answered in the order printed, and the probes that timed out.
+struct HopLine {
+  int ttl = 0;
+  std::vector<std::string> addresses;
+  int stars = 0;
+  std::vector<std::string> marks;  // "!H", "!N", "!X" ...
+  bool operator==(const HopLine&) const = default;
+};
+
+void PrintTo(const HopLine& hop, std::ostream* os) {
+  *os << hop.ttl << " [" << absl::StrJoin(hop.addresses, " ") << "] *x" << hop.stars
+      << " " << absl::StrJoin(hop.marks, " ");
+}
+
+bool IsAddress(const std::string& text) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, text.c_str(), buf) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+// The hop lines of a traceroute's output (the header and anything else that
+// does not start with a TTL is skipped).
+std::vector<HopLine> HopLines(const std::string& out) {
+  std::vector<HopLine> hops;
+  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    HopLine hop;
+    if (words.empty() || !absl::SimpleAtoi(words[0], &hop.ttl)) continue;
+    for (size_t i = 1; i < words.size(); ++i) {
+      if (words[i] == "*") ++hop.stars;
+      if (words[i].starts_with("!")) hop.marks.push_back(words[i]);
+      if (IsAddress(words[i]) &&
+          (hop.addresses.empty() || hop.addresses.back() != words[i])) {
+        hop.addresses.push_back(words[i]);
+      }
+    }
+    hops.push_back(std::move(hop));
+  }
+  return hops;
+}
+
+class TracerouteLabTest : public ::testing::Test {
+ protected:
+  static constexpr int kRouters = 3;
+  static constexpr int kSource = 0, kTarget = kRouters + 1;
+
+  void SetUp() override {
+    auto lab = Lab::CreateChain(kRouters);
+    ASSERT_THAT(lab, IsOk());
+    lab_ = *std::move(lab);
+    auto agent = LabAgent::Start(*lab_, kSource);
+    ASSERT_THAT(agent, IsOk());
+    agent_ = std::make_unique<LabAgent>(*std::move(agent));
+  }
+
+  std::string Address(int host, bool v6) const {
+    return v6 ? lab_->host(host).ipv6 : lab_->host(host).ipv4;
+  }
+
+  // Ours and Debian's, with the same method and family, each probe waiting
+  // up to 2 s (traceroute: no shorter waits derived from other answers).
+  // `target` empty: the chain's target; `max_hops` and `queries` 0: the
+  // defaults (30 and 3).
+  void ExpectSameHops(bool v6, bool icmp, const std::vector<HopLine>& want,
+                      std::string target = "", int max_hops = 0, int queries = 0) {
+    SCOPED_TRACE(absl::StrCat(v6 ? "IPv6" : "IPv4", icmp ? " ICMP " : " UDP ", target));
+    const bool to_chain_target = target.empty();
+    if (to_chain_target) target = Address(kTarget, v6);
+    std::vector<std::string> ours = {"traceroute", "-n", "-w", "2"};
+    std::vector<std::string> theirs = {kTraceroute, "-n", "-w", "2,0,0"};
+    for (auto* args : {&ours, &theirs}) {
+      if (icmp) args->push_back("-I");
+      if (v6) args->push_back("-6");
+      if (max_hops != 0) {
+        args->push_back("-m");
+        args->push_back(absl::StrCat(max_hops));
+      }
+      if (queries != 0) {
+        args->push_back("-q");
+        args->push_back(absl::StrCat(queries));
+      }
+      args->push_back(target);
+    }
+    absl::StatusOr<RunResult> our_run = agent_->Client(ours, absl::Seconds(60));
+    ASSERT_THAT(our_run, IsOk());
+    // 0 when the target answered, else 1 (the probe ran, the target never
+    // answered), as ping.
+    EXPECT_EQ(our_run->exit_code, to_chain_target ? 0 : 1) << our_run->err;
+    absl::StatusOr<RunResult> their_run = lab_->Exec(kSource, theirs, absl::Seconds(60));
+    ASSERT_THAT(their_run, IsOk());
+    ASSERT_EQ(their_run->exit_code, 0) << their_run->err;
+    EXPECT_THAT(our_run->out, ::testing::StartsWith(absl::StrCat(
+                                  "traceroute to ", target, " (", target, "), ",
+                                  max_hops != 0 ? max_hops : 30, " hops max, ",
+                                  v6 ? "80" : "60", " byte packets\n")));
+    EXPECT_EQ(HopLines(our_run->out), HopLines(their_run->out))
+        << "ours:\n"
+        << our_run->out << "traceroute -n:\n"
+        << their_run->out;
+    EXPECT_EQ(HopLines(our_run->out), want) << our_run->out;
+  }
+
+  // The chain as it should show: router r's address toward us, then the
+  // target; `silent` (a router) answers nothing.
+  std::vector<HopLine> Chain(bool v6, int silent = 0) const {
+    std::vector<HopLine> hops;
+    for (int host = 1; host <= kTarget; ++host) {
+      HopLine hop{.ttl = host};
+      if (host == silent) {
+        hop.stars = 3;
+      } else {
+        hop.addresses = {Address(host, v6)};
+      }
+      hops.push_back(hop);
+    }
+    return hops;
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::unique_ptr<LabAgent> agent_;
+};
+
+TEST_F(TracerouteLabTest, HopsEqualTracerouteOverUdpAndIcmpV4AndV6) {
+  for (bool v6 : {false, true}) {
+    for (bool icmp : {false, true}) ExpectSameHops(v6, icmp, Chain(v6));
+  }
+}
+
+TEST_F(TracerouteLabTest, RouterWhoseTimeExceededIsDroppedShowsAsStars) {
+  ASSERT_THAT(lab_->Nft(2,
+                        "table inet lab {\n chain output {\n"
+                        "  type filter hook output priority 0; policy accept;\n"
+                        "  icmp type time-exceeded drop\n"
+                        "  icmpv6 type time-exceeded drop\n }\n}\n"),
+              IsOk());
+  ExpectSameHops(false, false, Chain(false, 2));
+  ExpectSameHops(false, true, Chain(false, 2));
+  ExpectSameHops(true, false, Chain(true, 2));
+}
+
+// Routes on the second router that refuse (unreachable, prohibit) end the
+// trace there with traceroute's marks; a blackhole is silence. Each kind has
+// its own prefix beyond the chain. The router's IPv4 unreachables come from
+// ip_error(), which allows a burst of 5 per source and then 1 a second
+// (net.ipv4.route.error_burst and error_cost, not per namespace, so the lab
+// leaves them): each refused IPv4 trace sends one probe per hop and stops at
+// TTL 2 (every TTL beyond the router would draw an unreachable too: all
+// TTLs in flight at once spend the router's budget), 2 traces x 2 tools, all
+// within the burst. IPv6's (net.ipv6.icmp.ratelimit) are not
+// limited in the lab.
+TEST_F(TracerouteLabTest, UnreachableRoutesShowTracerouteMarks) {
+  const std::string& r2 = lab_->host(2).netns;
+  struct Route {
+    const char* type;
+    int net;  // 198.18.<net>.0/24, 2001:2:0:<net>::/64
+  };
+  for (const Route& route :
+       {Route{"unreachable", 10}, Route{"prohibit", 11}, Route{"blackhole", 12}}) {
+    ASSERT_THAT(Ip({"-n", r2, "route", "add", route.type,
+                    absl::StrCat("198.18.", route.net, ".0/24")}),
+                IsOk());
+    ASSERT_THAT(Ip({"-n", r2, "-6", "route", "add", route.type,
+                    absl::StrCat("2001:2:0:", route.net, "::/64")}),
+                IsOk());
+  }
+  auto refused = [&](bool v6, std::vector<std::string> marks) {
+    std::vector<HopLine> hops = {HopLine{.ttl = 1, .addresses = {Address(1, v6)}},
+                                 HopLine{.ttl = 2, .addresses = {Address(2, v6)}}};
+    hops[1].marks = std::move(marks);
+    return hops;
+  };
+  ExpectSameHops(false, false, refused(false, {"!H"}), "198.18.10.1", 2, 1);
+  ExpectSameHops(false, true, refused(false, {"!X"}), "198.18.11.1", 2, 1);
+  ExpectSameHops(true, false, refused(true, {"!N", "!N", "!N"}), "2001:2:0:10::1");
+  ExpectSameHops(true, false, refused(true, {"!X", "!X", "!X"}), "2001:2:0:11::1");
+  const std::vector<HopLine> silent = {
+      HopLine{.ttl = 1, .addresses = {Address(1, false)}},
+      HopLine{.ttl = 2, .stars = 3},
+      HopLine{.ttl = 3, .stars = 3},
+  };
+  ExpectSameHops(false, false, silent, "198.18.12.1", 3);
+}
+
+// The JSON stream: one event per probe with one flow id (the UDP source
+// port: a Paris path), kernel RTTs, per-hop statistics, the summary.
+TEST_F(TracerouteLabTest, JsonEventsKeepOneFlowAndEndWithHopStatistics) {
+  absl::StatusOr<RunResult> run = agent_->Client(
+      {"--json", "traceroute", "-n", "-q", "4", "-w", "2", Address(kTarget, false)},
+      absl::Seconds(60));
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(run->exit_code, 0) << run->err;
+  std::vector<v1::TracerouteReply> replies;
+  std::vector<v1::TracerouteHop> hops;
+  std::vector<v1::TracerouteSummary> summaries;
+  for (absl::string_view line : absl::StrSplit(run->out, '\n', absl::SkipEmpty())) {
+    v1::TracerouteEvent event;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(std::string(line), &event).ok())
+        << line;
+    if (event.has_reply()) replies.push_back(event.reply());
+    if (event.has_hop()) hops.push_back(event.hop());
+    if (event.has_summary()) summaries.push_back(event.summary());
+  }
+  ASSERT_EQ(replies.size(), 4u * kTarget) << run->out;
+  std::set<uint32_t> flow_ids;
+  for (const v1::TracerouteReply& reply : replies) {
+    flow_ids.insert(reply.flow_id());
+    EXPECT_GT(reply.rtt().nanos() + reply.rtt().seconds(), 0) << reply.ShortDebugString();
+    const bool last = reply.ttl() == static_cast<uint32_t>(kTarget);
+    EXPECT_EQ(reply.reached(), last);
+    EXPECT_EQ(reply.result().outcome(),
+              last ? v1::OUTCOME_REFUSED : v1::OUTCOME_TIME_EXCEEDED);
+    EXPECT_EQ(reply.address(), Address(reply.ttl(), false));
+  }
+  EXPECT_EQ(flow_ids.size(), 1u);
+  EXPECT_NE(*flow_ids.begin(), 0u);
+  ASSERT_EQ(hops.size(), static_cast<size_t>(kTarget));
+  for (const v1::TracerouteHop& hop : hops) {
+    EXPECT_EQ(hop.sent(), 4u);
+    EXPECT_EQ(hop.received(), 4u);
+    EXPECT_EQ(hop.loss_percent(), 0);
+    EXPECT_EQ(hop.rtt().count(), 4u);
+    EXPECT_THAT(hop.addresses(), ::testing::ElementsAre(Address(hop.ttl(), false)));
+  }
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_EQ(summaries[0].reached_ttl(), static_cast<uint32_t>(kTarget));
+}
+
+// The replies of a --json traceroute run.
+std::vector<v1::TracerouteReply> JsonReplies(const absl::StatusOr<RunResult>& run) {
+  std::vector<v1::TracerouteReply> replies;
+  EXPECT_THAT(run, IsOk());
+  if (!run.ok()) return replies;
+  EXPECT_EQ(run->exit_code, 0) << run->err;
+  for (absl::string_view line : absl::StrSplit(run->out, '\n', absl::SkipEmpty())) {
+    v1::TracerouteEvent event;
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(std::string(line), &event).ok())
+        << line;
+    if (event.has_reply()) replies.push_back(event.reply());
+  }
+  return replies;
+}
+
+// An ECMP diamond (Lab::CreateDiamond): the first router hashes flows (L4)
+// over two middle routers.
+class TracerouteDiamondLabTest : public ::testing::Test {
+ protected:
+  static constexpr int kM1 = 2, kM2 = 3, kTarget = 5;
+
+  void SetUp() override {
+    auto lab = Lab::CreateDiamond();
+    ASSERT_THAT(lab, IsOk());
+    lab_ = *std::move(lab);
+    auto agent = LabAgent::Start(*lab_, 0);
+    ASSERT_THAT(agent, IsOk());
+    agent_ = std::make_unique<LabAgent>(*std::move(agent));
+  }
+
+  // The addresses seen at TTL 2, by flow.
+  std::map<uint32_t, std::set<std::string>> MiddleHops(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--json", "traceroute", "-n", "-w", "2"});
+    args.push_back(lab_->host(kTarget).ipv4);
+    std::map<uint32_t, std::set<std::string>> out;
+    for (const v1::TracerouteReply& reply : JsonReplies(agent_->Client(args))) {
+      if (reply.ttl() == 2) out[reply.flow()].insert(reply.address());
+      if (reply.ttl() == 4) EXPECT_TRUE(reply.reached()) << reply.ShortDebugString();
+    }
+    return out;
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::unique_ptr<LabAgent> agent_;
+};
+
+// Paris: one flow's probes all take one branch, whichever, over many probes
+// (traceroute's changing ports would spread them over both). Linux hashes
+// ICMP by its addresses alone, so for -I this holds whatever the checksum.
+TEST_F(TracerouteDiamondLabTest, OneFlowCrossesOneMiddleRouter) {
+  for (const char* method : {"-U", "-I"}) {
+    SCOPED_TRACE(method);
+    const auto hops = MiddleHops({method, "-q", "10"});
+    ASSERT_EQ(hops.size(), 1u);
+    ASSERT_EQ(hops.begin()->second.size(), 1u);
+    EXPECT_THAT(*hops.begin()->second.begin(),
+                ::testing::AnyOf(lab_->host(kM1).ipv4, lab_->host(kM2).ipv4));
+  }
+}
+
+// Many flows find both branches: 16 UDP flows (16 source ports) all hashed to
+// one branch has a probability of 2^-15; each flow stays on its own.
+TEST_F(TracerouteDiamondLabTest, SixteenFlowsFindBothMiddleRouters) {
+  const auto hops = MiddleHops({"--flows", "16", "-q", "2"});
+  ASSERT_EQ(hops.size(), 16u);
+  std::set<std::string> all;
+  for (const auto& [flow, addresses] : hops) {
+    EXPECT_EQ(addresses.size(), 1u) << "flow " << flow;
+    all.insert(addresses.begin(), addresses.end());
+  }
+  EXPECT_THAT(all, ::testing::ElementsAre(lab_->host(kM1).ipv4, lab_->host(kM2).ipv4));
+}
+
+}  // namespace NETPROBE_UNITY_ID
+}  // namespace
+}  // namespace netprobe::testing

@@ -1,0 +1,244 @@
+// TracerouteProbe on a fake clock with a scripted raw ICMP socket: routers'
+// time exceeded and the target's echo replies as fixed bytes, a lost probe,
+// the end of the trace at the target, Paris (one checksum for a flow).
+#include "agent/probes/traceroute_probe.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agent/net/datagram_messages.h"
+#include "agent/net/icmp.h"
+#include "agent/net/resolver.h"
+#include "tests/test_support/fake_clock.h"
+#include "tests/test_support/fake_sockets.h"
+#include "tests/test_support/recording_sink.h"
+
+namespace netprobe {
+namespace {
+namespace NETPROBE_UNITY_ID {
+
+using testing::FakeClock;
+using testing::FakeSocketOpener;
+using testing::RecordingSink;
+using testing::RunFor;
+using testing::SentPacket;
+using Bytes = std::vector<uint8_t>;
+
+constexpr char kTarget[] = "198.18.3.2";  // never sent to: the sockets are fakes
+
+// An IPv4 packet carrying ICMP `payload`, from `src` to `dst`.
+Bytes Ipv4(const Bytes& payload, Bytes src, Bytes dst) {
+  Bytes p(20, 0);
+  p[0] = 0x45;
+  p[2] = static_cast<uint8_t>((20 + payload.size()) >> 8);
+  p[3] = static_cast<uint8_t>(20 + payload.size());
+  p[8] = 64;
+  p[9] = 1;
+  std::copy(src.begin(), src.end(), p.begin() + 12);
+  std::copy(dst.begin(), dst.end(), p.begin() + 16);
+  p.insert(p.end(), payload.begin(), payload.end());
+  return p;
+}
+
+void SetChecksum(Bytes* icmp) {
+  (*icmp)[2] = (*icmp)[3] = 0;
+  const uint16_t sum = icmp::Checksum(*icmp);
+  (*icmp)[2] = sum >> 8;
+  (*icmp)[3] = sum & 0xff;
+}
+
+// Router 198.18.<ttl - 1>.2's time exceeded quoting `request` (as sent, TTL 1
+// left), as a raw socket reads it.
+Bytes TimeExceeded(const SentPacket& request) {
+  const uint8_t hop = static_cast<uint8_t>(request.ttl - 1);
+  Bytes quoted = Ipv4(request.bytes, {198, 18, 0, 1}, {198, 18, 3, 2});
+  quoted[8] = 1;
+  Bytes icmp = {11, 0, 0, 0, 0, 0, 0, 0};
+  icmp.insert(icmp.end(), quoted.begin(), quoted.end());
+  SetChecksum(&icmp);
+  return Ipv4(icmp, {198, 18, hop, 2}, {198, 18, 0, 1});
+}
+
+Bytes EchoReply(const SentPacket& request) {
+  Bytes icmp = request.bytes;
+  icmp[0] = 0;
+  SetChecksum(&icmp);
+  return Ipv4(icmp, {198, 18, 3, 2}, {198, 18, 0, 1});
+}
+
+class TracerouteProbeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto loop = EventLoop::Create(&clock_, &opener_);
+    ASSERT_TRUE(loop.ok()) << loop.status();
+    loop_ = *std::move(loop);
+    opener_.icmp_kind = IcmpSocket::Kind::kRaw;
+    plan_.host = kTarget;
+    plan_.method = TraceroutePlan::Method::kIcmp;
+    plan_.probes_per_hop = 2;
+    plan_.wait = absl::Seconds(1);
+  }
+
+  void StartProbe() {
+    probe_ = std::make_unique<TracerouteProbe>(plan_, loop_.get(), work_, sink_,
+                                               [this] { ++done_; });
+    probe_->Start();
+    loop_->RunOnce();
+  }
+
+  std::vector<v1::TracerouteReply> Replies() const {
+    std::vector<v1::TracerouteReply> out;
+    for (const auto& event : sink_->events()) {
+      if (event.has_reply()) out.push_back(event.reply());
+    }
+    return out;
+  }
+
+  FakeClock clock_;
+  FakeSocketOpener opener_;
+  std::unique_ptr<EventLoop> loop_;
+  BlockingPool pool_;
+  const BlockingWork work_{&pool_, "caller"};
+  TraceroutePlan plan_;
+  std::shared_ptr<RecordingSink<v1::TracerouteEvent>> sink_ =
+      std::make_shared<RecordingSink<v1::TracerouteEvent>>();
+  std::unique_ptr<TracerouteProbe> probe_;
+  int done_ = 0;
+};
+
+// Routers at TTL 1 and 2, the target at 3; the second probe at TTL 2 is lost.
+TEST_F(TracerouteProbeTest, HopsInTtlOrderEndAtTheTargetWithOneChecksum) {
+  std::map<int, int> sends;      // by TTL
+  std::vector<SentPacket> sent;  // the probe's socket is gone once it ends
+  opener_.on_icmp_send = [&](const SentPacket& request) {
+    sent.push_back(request);
+    if (request.ttl == 2 && ++sends[2] == 2) return 0;  // the second round's: lost
+    loop_->RunAfter(absl::Milliseconds(1), [this, request] {
+      if (done_ != 0) return;  // the probe and its socket are gone
+      opener_.icmp.at(0)->Deliver(
+          request.ttl < 3 ? TimeExceeded(request) : EchoReply(request),
+          *SocketAddress::FromLiteral(
+              request.ttl < 3 ? absl::StrCat("198.18.", request.ttl - 1, ".2") : kTarget,
+              0),
+          clock_.Wall());
+    });
+    return 0;
+  };
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(3));
+  ASSERT_EQ(done_, 1);
+  ASSERT_TRUE(sink_->finished());
+  EXPECT_TRUE(sink_->status().ok()) << sink_->status();
+
+  // Per probe index in TTL order, nothing beyond the target's TTL.
+  std::vector<std::tuple<uint32_t, uint32_t, v1::Outcome>> seen;
+  for (const v1::TracerouteReply& reply : Replies()) {
+    seen.emplace_back(reply.probe(), reply.ttl(), reply.result().outcome());
+    EXPECT_EQ(reply.reached(), reply.ttl() == 3) << reply.ShortDebugString();
+    if (reply.result().outcome() != v1::OUTCOME_TIMEOUT) {
+      EXPECT_EQ(reply.rtt().nanos(), 1'000'000) << reply.ShortDebugString();
+    }
+  }
+  std::sort(seen.begin(), seen.end());
+  using T = std::tuple<uint32_t, uint32_t, v1::Outcome>;
+  EXPECT_THAT(seen,
+              ::testing::ElementsAre(
+                  T{0, 1, v1::OUTCOME_TIME_EXCEEDED}, T{0, 2, v1::OUTCOME_TIME_EXCEEDED},
+                  T{0, 3, v1::OUTCOME_OK}, T{1, 1, v1::OUTCOME_TIME_EXCEEDED},
+                  T{1, 2, v1::OUTCOME_TIMEOUT}, T{1, 3, v1::OUTCOME_OK}));
+  // Paris: every echo request of the flow had the same checksum, and TTLs
+  // went 1, 2, ... in the first round.
+  ASSERT_GE(sent.size(), 3u);
+  std::set<int> checksums;
+  for (const SentPacket& p : sent) checksums.insert(p.bytes[2] << 8 | p.bytes[3]);
+  EXPECT_EQ(checksums.size(), 1u);
+  EXPECT_EQ(sent[0].ttl, 1);
+  EXPECT_EQ(sent[1].ttl, 2);
+  EXPECT_EQ(sent[2].ttl, 3);
+
+  // Hop statistics for TTL 1..3 and the summary.
+  std::vector<v1::TracerouteHop> hops;
+  const v1::TracerouteSummary* summary = nullptr;
+  for (const auto& event : sink_->events()) {
+    if (event.has_hop()) hops.push_back(event.hop());
+    if (event.has_summary()) summary = &event.summary();
+  }
+  ASSERT_EQ(hops.size(), 3u);
+  EXPECT_EQ(hops[1].ttl(), 2u);
+  EXPECT_EQ(hops[1].sent(), 2u);
+  EXPECT_EQ(hops[1].received(), 1u);
+  EXPECT_EQ(hops[1].loss_percent(), 50);
+  EXPECT_THAT(hops[1].addresses(), ::testing::ElementsAre("198.18.1.2"));
+  EXPECT_TRUE(hops[2].reached());
+  ASSERT_NE(summary, nullptr);
+  EXPECT_EQ(summary->reached_ttl(), 3u);
+  EXPECT_EQ(summary->sent(), 6u);
+  EXPECT_EQ(summary->received(), 5u);
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+  EXPECT_EQ(loop_->watched_fd_count(), 0u);
+}
+
+// UDP: a connected socket per flow; routers' errors (and the target's port
+// unreachable) arrive on the flow socket's error queue with our payload, and
+// first as the socket's pending error, as IP_RECVERR delivers them.
+TEST_F(TracerouteProbeTest, UdpFlowsEachKeepTheirSocketAndReadTheErrorQueue) {
+  plan_.method = TraceroutePlan::Method::kUdp;
+  plan_.flows = 2;
+  plan_.probes_per_hop = 1;
+  std::vector<SentPacket> sent;
+  opener_.on_udp_send = [&](const SentPacket& request) {
+    sent.push_back(request);
+    loop_->RunAfter(absl::Milliseconds(1), [this, request] {
+      if (done_ != 0) return;  // the probe and its sockets are gone
+      for (testing::FakeDatagramSocket* socket : opener_.udp) {
+        bool ours = false;
+        for (const SentPacket& p : socket->sent) ours |= p.bytes == request.bytes;
+        if (!ours) continue;
+        ErrorQueueEntry entry;
+        entry.kind = ErrorQueueEntry::Kind::kIcmpError;
+        const bool target = request.ttl >= 3;
+        entry.icmp_type = target ? 3 : 11;
+        entry.icmp_code = target ? 3 : 0;
+        entry.err = target ? ECONNREFUSED : EHOSTUNREACH;
+        entry.offender = *SocketAddress::FromLiteral(
+            target ? kTarget : absl::StrCat("198.18.", request.ttl - 1, ".2"), 0);
+        entry.request = request.bytes;
+        entry.time = clock_.Wall();
+        socket->DeliverError(std::move(entry));
+      }
+    });
+    return 0;
+  };
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(2));
+  ASSERT_EQ(done_, 1);
+  EXPECT_TRUE(sink_->status().ok()) << sink_->status();
+  ASSERT_EQ(opener_.udp.size(), 0u + 2) << "a socket per flow";
+  std::vector<std::tuple<uint32_t, uint32_t, v1::Outcome, bool>> seen;
+  for (const v1::TracerouteReply& reply : Replies()) {
+    seen.emplace_back(reply.flow(), reply.ttl(), reply.result().outcome(),
+                      reply.reached());
+    EXPECT_EQ(reply.rtt().nanos(), 1'000'000) << reply.ShortDebugString();
+  }
+  std::sort(seen.begin(), seen.end());
+  using T = std::tuple<uint32_t, uint32_t, v1::Outcome, bool>;
+  EXPECT_THAT(seen, ::testing::ElementsAre(T{0, 1, v1::OUTCOME_TIME_EXCEEDED, false},
+                                           T{0, 2, v1::OUTCOME_TIME_EXCEEDED, false},
+                                           T{0, 3, v1::OUTCOME_REFUSED, true},
+                                           T{1, 1, v1::OUTCOME_TIME_EXCEEDED, false},
+                                           T{1, 2, v1::OUTCOME_TIME_EXCEEDED, false},
+                                           T{1, 3, v1::OUTCOME_REFUSED, true}));
+  // TTLs per packet, in order: (hop, flow) targets 1/0, 1/1, 2/0, 2/1, ...
+  ASSERT_GE(sent.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(sent[i].ttl, static_cast<int>(i / 2 + 1));
+}
+
+}  // namespace NETPROBE_UNITY_ID
+}  // namespace
+}  // namespace netprobe

@@ -1,0 +1,113 @@
+// traceroute -n's lines from probe events.
+#include "client/output/traceroute_text.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "client/commands/traceroute_command.h"
+#include "tests/test_support/status_matchers.h"
+
+namespace netprobe::client {
+namespace {
+namespace NETPROBE_UNITY_ID {
+
+v1::TracerouteReply Probe(uint32_t ttl, uint32_t probe, const std::string& address,
+                          int64_t rtt_ns, v1::Outcome outcome = v1::OUTCOME_TIME_EXCEEDED,
+                          uint32_t type = 11, uint32_t code = 0) {
+  v1::TracerouteReply reply;
+  reply.mutable_target()->set_family(v1::ADDRESS_FAMILY_IPV4);
+  reply.set_ttl(ttl);
+  reply.set_probe(probe);
+  reply.mutable_result()->set_outcome(outcome);
+  if (outcome != v1::OUTCOME_TIMEOUT) {
+    reply.set_address(address);
+    reply.mutable_result()->set_reported_by(address);
+    reply.mutable_result()->set_icmp_type(type);
+    reply.mutable_result()->set_icmp_code(code);
+    reply.mutable_rtt()->set_nanos(static_cast<int32_t>(rtt_ns));
+  }
+  return reply;
+}
+
+TEST(TracerouteText, HeaderAndLinesAsTracerouteN) {
+  v1::Endpoint target;
+  target.set_host("dst.lab");
+  target.set_address("198.18.3.2");
+  EXPECT_EQ(FormatTracerouteHeader(target, 30, 60),
+            "traceroute to dst.lab (198.18.3.2), 30 hops max, 60 byte packets\n");
+  EXPECT_EQ(FormatTracerouteLine(
+                1, -1,
+                {Probe(1, 0, "198.18.0.2", 123000), Probe(1, 1, "198.18.0.2", 101000),
+                 Probe(1, 2, "198.18.0.2", 99000)}),
+            " 1  198.18.0.2  0.123 ms  0.101 ms  0.099 ms\n");
+  // A timeout, then a new address, then the first again.
+  EXPECT_EQ(FormatTracerouteLine(
+                2, -1,
+                {Probe(2, 0, "", 0, v1::OUTCOME_TIMEOUT),
+                 Probe(2, 1, "198.18.1.2", 200000), Probe(2, 2, "198.18.9.2", 300000)}),
+            " 2  * 198.18.1.2  0.200 ms 198.18.9.2  0.300 ms\n");
+  EXPECT_EQ(FormatTracerouteLine(
+                3, -1,
+                {Probe(3, 0, "198.18.2.1", 311000, v1::OUTCOME_NET_UNREACHABLE, 3, 0),
+                 Probe(3, 1, "198.18.2.1", 280000, v1::OUTCOME_PROHIBITED, 3, 13)}),
+            " 3  198.18.2.1  0.311 ms !N  0.280 ms !X\n");
+  EXPECT_EQ(FormatTracerouteLine(4, 2, {Probe(4, 0, "", 0, v1::OUTCOME_TIMEOUT)}),
+            " 4  (flow 2) *\n");
+}
+
+// Events come per probe index in TTL order, the indexes interleaved: a line
+// is printed once all its probes came, lower TTLs first.
+TEST(TracerouteText, LinesComeCompleteAndInOrder) {
+  TracerouteLines lines(2, 1);
+  EXPECT_EQ(lines.Add(Probe(1, 0, "198.18.0.2", 1000)), "");
+  EXPECT_EQ(lines.Add(Probe(2, 0, "198.18.1.2", 2000)), "");
+  EXPECT_EQ(lines.Add(Probe(1, 1, "198.18.0.2", 3000)),
+            " 1  198.18.0.2  0.001 ms  0.003 ms\n");
+  EXPECT_EQ(lines.Add(Probe(2, 1, "198.18.1.2", 4000)),
+            " 2  198.18.1.2  0.002 ms  0.004 ms\n");
+  EXPECT_EQ(lines.Add(Probe(3, 0, "198.18.2.2", 5000)), "");
+  EXPECT_EQ(lines.Flush(), " 3  198.18.2.2  0.005 ms\n");
+  EXPECT_EQ(lines.Flush(), "");
+}
+
+absl::StatusOr<v1::TracerouteRequest> Build(const std::vector<std::string>& args) {
+  auto parsed = OptionParser(TracerouteOptions()).Parse(args);
+  if (!parsed.ok()) return parsed.status();
+  return BuildTracerouteRequest(*parsed);
+}
+
+// traceroute's flags, to the request's fields; ranges are the agent's.
+TEST(BuildTracerouteRequest, TracerouteFlags) {
+  auto request =
+      Build({"-n", "-I", "-f", "2", "-m", "9", "-q", "4", "-w", "1.5", "-t", "0x10", "-s",
+             "198.18.0.1", "-4", "--flows", "8", "198.18.3.2", "100"});
+  ASSERT_THAT(request, ::netprobe::testing::IsOk());
+  EXPECT_EQ(request->target(), "198.18.3.2");
+  EXPECT_EQ(request->method(), v1::TRACEROUTE_METHOD_ICMP);
+  EXPECT_EQ(request->first_ttl(), 2u);
+  EXPECT_EQ(request->max_ttl(), 9u);
+  EXPECT_EQ(request->probes_per_hop(), 4u);
+  EXPECT_EQ(request->wait().seconds(), 1);
+  EXPECT_EQ(request->wait().nanos(), 500000000);
+  EXPECT_EQ(request->options().tos(), 16u);
+  EXPECT_EQ(request->options().source_address(), "198.18.0.1");
+  EXPECT_EQ(request->family(), v1::ADDRESS_FAMILY_IPV4);
+  EXPECT_EQ(request->flows(), 8u);
+  EXPECT_EQ(request->packet_length(), 100u);
+  EXPECT_FALSE(request->has_port());
+
+  auto udp = Build({"-p", "0", "-i", "eth0", "2001:2::1"});
+  ASSERT_THAT(udp, ::netprobe::testing::IsOk());
+  EXPECT_EQ(udp->method(), v1::TRACEROUTE_METHOD_UDP);
+  EXPECT_TRUE(udp->has_port());  // 0 goes to the agent, which names the limit
+  EXPECT_EQ(udp->options().interface(), "eth0");
+  EXPECT_FALSE(udp->has_first_ttl());
+
+  EXPECT_FALSE(Build({"-I", "-U", "x"}).ok());
+  EXPECT_FALSE(Build({}).ok());
+  EXPECT_FALSE(Build({"x", "sixty"}).ok());
+}
+
+}  // namespace NETPROBE_UNITY_ID
+}  // namespace
+}  // namespace netprobe::client
