@@ -9,6 +9,7 @@
 #include "agent/net/icmp.h"
 #include "agent/net/socket_opener.h"
 #include "agent/probes/attempt_result.h"
+#include "agent/probes/traffic_counters.h"
 #include "agent/util/log.h"
 #include "common/proto_time.h"
 
@@ -161,6 +162,7 @@ void TracerouteProbe::Send(size_t pacer_target, uint32_t sequence) {
     err = f.udp->SendWithTtl(payload, ttl, f.unconnected ? &target_ : nullptr);
     if (err == 0) f.tx.Sent(static_cast<uint32_t>(index));
   }
+  if (err == 0) TrafficCounters::Get().Sent(SendingProbe::kTraceroute);
   ++hops_[static_cast<size_t>(hop) * plan_.flows + flow].sent;
   if (err != 0) {
     // Refused at once by the kernel (no route, a local filter, ...).

@@ -7,10 +7,17 @@
 namespace netprobe {
 
 // The probes that send, as the metrics label them.
-enum class SendingProbe { kPing, kTcpConnect, kUdpEcho, kBroadcast, kMulticast };
-inline constexpr int kSendingProbes = 5;
+enum class SendingProbe {
+  kPing,
+  kTcpConnect,
+  kUdpEcho,
+  kBroadcast,
+  kMulticast,
+  kTraceroute
+};
+inline constexpr int kSendingProbes = 6;
 inline constexpr const char* kSendingProbeNames[kSendingProbes] = {
-    "Ping", "TcpConnect", "UdpEcho", "Broadcast", "Multicast"};
+    "Ping", "TcpConnect", "UdpEcho", "Broadcast", "Multicast", "Traceroute"};
 
 // Process-wide totals for the metrics endpoint: packets the probes sent (a
 // TCP connect counts its SYN), events dropped on streams whose client read

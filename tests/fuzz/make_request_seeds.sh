@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Writes the request_fuzzer's seed corpus (tests/fuzz/corpus/request_fuzzer):
 # a selector byte (request_fuzzer.cc: 0 Ping, 1 TcpConnect, 2 UdpEcho,
-# 3 Broadcast, 4 Multicast, 5 Capture, 6 Sockets, 7 AgentConfig; +128 checks
-# valid plans against tight policy limits) and the request serialized by
-# `protoc --encode` from the text below. Run it after changing the seeds.
+# 3 Broadcast, 4 Multicast, 5 Capture, 6 Sockets, 7 AgentConfig, 8 Traceroute;
+# +128 checks valid plans against tight policy limits) and the request
+# serialized by `protoc --encode` from the text below. Run it after changing
+# the seeds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$root/tests/fuzz/corpus/request_fuzzer
@@ -34,6 +35,12 @@ seed udp_echo 2 UdpEchoRequest \
 seed udp_echo_v6 130 UdpEchoRequest \
   'target: "[::1]:7" family: ADDRESS_FAMILY_IPV6 count: 1 size: 1400
    options { ttl: 1 source_address: "::1" source_port: 4000 }'
+seed traceroute_udp 8 TracerouteRequest \
+  'target: "198.18.3.2" port: 33434 first_ttl: 1 max_ttl: 30 probes_per_hop: 3
+   wait { seconds: 5 } packet_length: 60 flows: 4 options { tos: 16 }'
+seed traceroute_icmp_v6 136 TracerouteRequest \
+  'target: "2001:db8::1" method: TRACEROUTE_METHOD_ICMP family: ADDRESS_FAMILY_IPV6
+   first_ttl: 2 max_ttl: 255 probes_per_hop: 10 flows: 64 packet_length: 59'
 seed broadcast_eth0 3 BroadcastRequest \
   'interface: "eth0" port: 7 payload: "hello" window { nanos: 300000000 }'
 seed broadcast_limited 131 BroadcastRequest \

@@ -25,6 +25,7 @@
 #include "agent/probes/ping_request.h"
 #include "agent/probes/sockets_request.h"
 #include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/traceroute_request.h"
 #include "agent/probes/udp_echo_request.h"
 #include "agent/schedule/schedule_config.h"
 #include "netprobe/v1/config.pb.h"
@@ -118,7 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const v1::PolicyLimits none;
   // The high bit picks the limits a valid plan is checked against.
   const v1::PolicyLimits& limits = (data[0] & 0x80) != 0 ? TightLimits() : none;
-  switch ((data[0] & 0x7f) % 8) {
+  switch ((data[0] & 0x7f) % 9) {
     case 0: {
       v1::PingRequest request;
       if (Parse(body, length, &request)) Limit(ValidatePing(request), limits);
@@ -169,6 +170,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 7:
       Config(body, length);
       break;
+    case 8: {
+      v1::TracerouteRequest request;
+      if (!Parse(body, length, &request)) break;
+      absl::StatusOr<TraceroutePlan> plan = ValidateTraceroute(request);
+      if (plan.ok()) {
+        for (int family : {AF_INET, AF_INET6}) (void)plan->PayloadSize(family);
+      }
+      Limit(plan, limits);
+      break;
+    }
     default:
       break;
   }

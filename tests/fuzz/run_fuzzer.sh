@@ -36,7 +36,7 @@ case "$name" in
     fi
     includes+=(-I"$gen")
     sources=()
-    for f in ping tcp_connect udp_echo broadcast multicast capture sockets; do
+    for f in ping tcp_connect udp_echo broadcast multicast capture sockets traceroute; do
       sources+=("$root/agent/probes/${f}_request.cc")
     done
     sources+=("$root/common/posix_error.cc")
@@ -47,7 +47,7 @@ case "$name" in
       schedule/probe_request; do
       sources+=("$root/agent/$f.cc")
     done
-    for f in common ping tcp udp capture sockets schedule config; do
+    for f in common ping tcp udp capture sockets traceroute schedule config; do
       sources+=("$gen/netprobe/v1/$f.pb.cc")
     done
     pkgs=(protobuf libcap absl_statusor absl_status absl_strings absl_str_format
