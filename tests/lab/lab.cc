@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <tuple>
 
 #include "absl/strings/numbers.h"
@@ -56,26 +57,36 @@ absl::Status Ip(const std::vector<std::string>& args) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Lab>> Lab::Create(int hosts) {
+absl::StatusOr<std::unique_ptr<Lab>> Lab::CreateWith(
+    const std::function<absl::Status(Lab*)>& build) {
   if (geteuid() != 0) {
     return absl::FailedPreconditionError("the lab needs root (network namespaces)");
   }
   RemoveAbandonedLabs();
   std::unique_ptr<Lab> lab(new Lab());
-  const absl::Status status = lab->Build(hosts);
+  absl::Status status = lab->AddSwitch();
+  if (status.ok()) status = build(lab.get());
   if (!status.ok()) return status;  // ~Lab removes whatever was built.
   return lab;
 }
 
+absl::Status Lab::AddSwitch() {
+  prefix_ = absl::StrCat(kNetnsPrefix, getpid(), "-", lab_counter.fetch_add(1));
+  char tmpl[] = "/tmp/netprobe-lab-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return PosixError("mkdtemp", errno);
+  dir_ = tmpl;
+  switch_netns_ = absl::StrCat(prefix_, "-sw");
+  NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", switch_netns_}));
+  created_netns_.push_back(switch_netns_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Lab>> Lab::Create(int hosts) {
+  return CreateWith([&](Lab* lab) { return lab->Build(hosts); });
+}
+
 absl::StatusOr<std::unique_ptr<Lab>> Lab::CreateRouted() {
-  if (geteuid() != 0) {
-    return absl::FailedPreconditionError("the lab needs root (network namespaces)");
-  }
-  RemoveAbandonedLabs();
-  std::unique_ptr<Lab> lab(new Lab());
-  const absl::Status status = lab->BuildRouted();
-  if (!status.ok()) return status;
-  return lab;
+  return CreateWith([](Lab* lab) { return lab->BuildRouted(); });
 }
 
 // A new namespace whose interfaces skip IPv6 duplicate address detection: a
@@ -119,13 +130,6 @@ absl::Status Lab::AddHost(const std::string& bridge, const std::string& ifname,
 }
 
 absl::Status Lab::BuildRouted() {
-  prefix_ = absl::StrCat(kNetnsPrefix, getpid(), "-", lab_counter.fetch_add(1));
-  char tmpl[] = "/tmp/netprobe-lab-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) return PosixError("mkdtemp", errno);
-  dir_ = tmpl;
-  switch_netns_ = absl::StrCat(prefix_, "-sw");
-  NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", switch_netns_}));
-  created_netns_.push_back(switch_netns_);
   for (const char* bridge : {"br0", "br1"}) {
     NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", bridge, "type",
                                  "bridge", "mcast_snooping", "0"}));
@@ -159,14 +163,7 @@ absl::Status Lab::BuildRouted() {
 }
 
 absl::StatusOr<std::unique_ptr<Lab>> Lab::CreateChain(int routers) {
-  if (geteuid() != 0) {
-    return absl::FailedPreconditionError("the lab needs root (network namespaces)");
-  }
-  RemoveAbandonedLabs();
-  std::unique_ptr<Lab> lab(new Lab());
-  const absl::Status status = lab->BuildChain(routers);
-  if (!status.ok()) return status;
-  return lab;
+  return CreateWith([&](Lab* lab) { return lab->BuildChain(routers); });
 }
 
 namespace {
@@ -187,13 +184,6 @@ std::string ChainV6(int link, int side) {
 }  // namespace
 
 absl::Status Lab::BuildChain(int routers) {
-  prefix_ = absl::StrCat(kNetnsPrefix, getpid(), "-", lab_counter.fetch_add(1));
-  char tmpl[] = "/tmp/netprobe-lab-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) return PosixError("mkdtemp", errno);
-  dir_ = tmpl;
-  switch_netns_ = absl::StrCat(prefix_, "-sw");
-  NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", switch_netns_}));
-  created_netns_.push_back(switch_netns_);
   const int nodes = routers + 2;
   for (int link = 0; link + 1 < nodes; ++link) {
     const std::string bridge = absl::StrCat("br", link);
@@ -255,24 +245,10 @@ absl::Status Lab::BuildChain(int routers) {
 }
 
 absl::StatusOr<std::unique_ptr<Lab>> Lab::CreateDiamond() {
-  if (geteuid() != 0) {
-    return absl::FailedPreconditionError("the lab needs root (network namespaces)");
-  }
-  RemoveAbandonedLabs();
-  std::unique_ptr<Lab> lab(new Lab());
-  const absl::Status status = lab->BuildDiamond();
-  if (!status.ok()) return status;
-  return lab;
+  return CreateWith([](Lab* lab) { return lab->BuildDiamond(); });
 }
 
 absl::Status Lab::BuildDiamond() {
-  prefix_ = absl::StrCat(kNetnsPrefix, getpid(), "-", lab_counter.fetch_add(1));
-  char tmpl[] = "/tmp/netprobe-lab-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) return PosixError("mkdtemp", errno);
-  dir_ = tmpl;
-  switch_netns_ = absl::StrCat(prefix_, "-sw");
-  NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", switch_netns_}));
-  created_netns_.push_back(switch_netns_);
   for (int link = 0; link <= 5; ++link) {
     const std::string bridge = absl::StrCat("br", link);
     NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", bridge, "type",
@@ -331,14 +307,6 @@ absl::Status Lab::BuildDiamond() {
 }
 
 absl::Status Lab::Build(int hosts) {
-  prefix_ = absl::StrCat(kNetnsPrefix, getpid(), "-", lab_counter.fetch_add(1));
-  char tmpl[] = "/tmp/netprobe-lab-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) return PosixError("mkdtemp", errno);
-  dir_ = tmpl;
-
-  switch_netns_ = absl::StrCat(prefix_, "-sw");
-  NETPROBE_RETURN_IF_ERROR(Ip({"netns", "add", switch_netns_}));
-  created_netns_.push_back(switch_netns_);
   // Snooping off: without a querier in the lab, whether the bridge forwards a
   // group to a port would depend on report timing; a plain switch floods.
   NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", "br0", "type",

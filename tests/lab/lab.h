@@ -3,6 +3,7 @@
 
 #include <google/protobuf/duration.pb.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -91,6 +92,12 @@ class Lab {
 
  private:
   Lab() = default;
+  // Checks for root, removes abandoned labs, then runs `build` on a new lab.
+  static absl::StatusOr<std::unique_ptr<Lab>> CreateWith(
+      const std::function<absl::Status(Lab*)>& build);
+  // The lab's name prefix, its directory and the switch namespace (every
+  // layout's bridges live there); runs before each Build*.
+  absl::Status AddSwitch();
   absl::Status Build(int hosts);
   absl::Status BuildRouted();
   absl::Status BuildChain(int routers);
