@@ -111,6 +111,8 @@ absl::Status CheckPlanLimits(const v1::PolicyLimits& l, const TraceroutePlan& p)
                   absl::StrCat("flows ", p.flows, " exceed the limit of ",
                                l.targets_per_request()));
   }
+  // mtr mode: its rounds, like ping's count.
+  if (p.mtr()) NETPROBE_CHECK(Rounds(l, *p.rounds, p.interval));
   return Length(l, p.wait * static_cast<int64_t>(p.probes_per_hop),
                 "wait x probes_per_hop");
 }

@@ -53,8 +53,9 @@ absl::StatusOr<TraceroutePlan> ValidateTraceroute(const v1::TracerouteRequest& r
       plan.method = TraceroutePlan::Method::kIcmp;
       break;
     case v1::TRACEROUTE_METHOD_TCP:
-      return absl::UnimplementedError(
-          "method: TCP (SYN) traceroute is not implemented yet; use UDP or ICMP");
+      plan.method = TraceroutePlan::Method::kTcp;
+      plan.port = TracerouteLimits::kDefaultTcpPort;
+      break;
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("method: ", request.method(), " is not UDP, ICMP, TCP or unset"));
@@ -103,6 +104,54 @@ absl::StatusOr<TraceroutePlan> ValidateTraceroute(const v1::TracerouteRequest& r
                         request.rate_limit(), TracerouteLimits::kMaxRate));
   }
   if (request.rate_limit() != 0) plan.rate = request.rate_limit();
+  if (request.has_rounds()) {
+    NETPROBE_ASSIGN_OR_RETURN(
+        uint32_t rounds,
+        InRange(true, request.rounds(), "rounds", 0, TracerouteLimits::kMaxRounds, 0));
+    plan.rounds = rounds;
+    if (plan.probes_per_hop != 1 && request.has_probes_per_hop()) {
+      return absl::InvalidArgumentError(
+          "probes_per_hop: mtr mode (rounds) sends one probe per hop and flow each "
+          "round; leave it unset or 1");
+    }
+    plan.probes_per_hop = 1;
+    plan.max_silent_hops = TracerouteLimits::kDefaultMtrSilentHops;
+  }
+  if (request.has_interval()) {
+    if (!plan.mtr()) {
+      return absl::InvalidArgumentError(
+          "interval: the time between rounds is for mtr mode; set rounds too");
+    }
+    NETPROBE_ASSIGN_OR_RETURN(plan.interval,
+                              DurationInRange(request.interval(), "interval",
+                                              absl::Milliseconds(10), absl::Hours(1)));
+  }
+  if (request.has_max_silent_hops()) {
+    NETPROBE_ASSIGN_OR_RETURN(plan.max_silent_hops,
+                              InRange(true, request.max_silent_hops(), "max_silent_hops",
+                                      0, TracerouteLimits::kMaxTtl, 0));
+  }
+  if (request.has_flow_label()) {
+    if (plan.family == AF_INET) {
+      return absl::InvalidArgumentError("flow_label: IPv4 has no flow label");
+    }
+    NETPROBE_ASSIGN_OR_RETURN(uint32_t label,
+                              InRange(true, request.flow_label(), "flow_label", 0,
+                                      TracerouteLimits::kMaxFlowLabel, 0));
+    plan.flow_label = label;
+  }
+  plan.resolve = request.resolve();
+  plan.path_mtu = request.path_mtu();
+  if (plan.path_mtu) {
+    if (plan.mtr()) {
+      return absl::InvalidArgumentError(
+          "path_mtu: path MTU discovery is one trace; it does not combine with rounds");
+    }
+    if (plan.method == TraceroutePlan::Method::kTcp) {
+      return absl::InvalidArgumentError(
+          "path_mtu: path MTU discovery probes with UDP or ICMP, not TCP");
+    }
+  }
   const v1::SocketOptions& options = request.options();
   if (options.tcp_nodelay() || options.has_tcp_keepalive_idle()) {
     return absl::InvalidArgumentError(

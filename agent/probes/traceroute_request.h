@@ -24,6 +24,10 @@ struct TracerouteLimits {
   static constexpr uint32_t kDefaultProbesPerHop = 3;
   static constexpr uint32_t kMaxFlows = 64;
   static constexpr uint32_t kDefaultPort = 33434;  // traceroute's base port
+  static constexpr uint32_t kDefaultTcpPort = 80;  // traceroute -T's
+  static constexpr uint32_t kMaxRounds = 1000000;
+  static constexpr uint32_t kMaxFlowLabel = 0xfffff;
+  static constexpr uint32_t kDefaultMtrSilentHops = 5;  // mtr's --max-unknown
   // Our probe header (12 bytes) after the IP and UDP / ICMP headers (8).
   static constexpr uint32_t kProbeHeader = 12;
   static constexpr uint32_t kMinLengthV4 = 20 + 8 + kProbeHeader;
@@ -37,11 +41,11 @@ struct TracerouteLimits {
 
 // A validated Traceroute request; the target is not resolved yet.
 struct TraceroutePlan {
-  enum class Method { kUdp, kIcmp };
+  enum class Method { kUdp, kIcmp, kTcp };
   std::string host;
   int family = 0;  // AF_UNSPEC, AF_INET or AF_INET6
   Method method = Method::kUdp;
-  uint16_t port = TracerouteLimits::kDefaultPort;  // UDP only
+  uint16_t port = TracerouteLimits::kDefaultPort;  // UDP and TCP
   uint32_t first_ttl = TracerouteLimits::kDefaultFirstTtl;
   uint32_t max_ttl = TracerouteLimits::kDefaultMaxTtl;
   uint32_t probes_per_hop = TracerouteLimits::kDefaultProbesPerHop;
@@ -50,12 +54,21 @@ struct TraceroutePlan {
   std::optional<uint32_t> packet_length;
   uint32_t flows = 1;
   uint32_t rate = TracerouteLimits::kDefaultRate;
+  // mtr mode: set (0: until cancelled); unset: one traceroute.
+  std::optional<uint32_t> rounds;
+  absl::Duration interval = absl::Seconds(1);  // mtr mode: between rounds
+  bool resolve = false;
+  std::optional<uint32_t> flow_label;  // IPv6 only
+  // Silent hops in a row that end the trace; 0: never.
+  uint32_t max_silent_hops = 0;
+  bool path_mtu = false;
   SocketSetup setup;
   // Set by the server from the policy: target check and send budgets.
   Admission admission;
 
   uint32_t hops() const { return max_ttl - first_ttl + 1; }
-  // Probes the plan sends at most.
+  bool mtr() const { return rounds.has_value(); }
+  // Probes the plan sends at most (one traceroute; per round in mtr mode).
   uint64_t attempts() const {
     return static_cast<uint64_t>(hops()) * flows * probes_per_hop;
   }
@@ -71,7 +84,7 @@ struct TraceroutePlan {
 };
 
 // INVALID_ARGUMENT naming the field and its limit (NOT_FOUND for an unknown
-// interface; UNIMPLEMENTED for the TCP method).
+// interface).
 absl::StatusOr<TraceroutePlan> ValidateTraceroute(const v1::TracerouteRequest& request);
 
 }  // namespace netprobe

@@ -1,0 +1,93 @@
+#include "agent/probes/trace_reply.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "agent/probes/attempt_result.h"
+#include "common/proto_time.h"
+
+namespace netprobe {
+namespace {
+
+bool SameAddress(const SocketAddress& a, const SocketAddress& b) {
+  return a.valid() && b.valid() && a.family() == b.family() && a.ip() == b.ip();
+}
+
+// Destination unreachable (v4 type 3, v6 type 1): from the target itself,
+// the probe arrived (port unreachable).
+bool IsUnreachable(bool v6, uint8_t type) { return v6 ? type == 1 : type == 3; }
+
+}  // namespace
+
+void FillTraceReply(const TraceTransport::Answer& answer, const SocketAddress& target,
+                    absl::Time sent, absl::Time now, v1::TracerouteReply* reply) {
+  using Kind = TraceTransport::Answer::Kind;
+  const bool v6 = target.family() == AF_INET6;
+  const absl::Time received =
+      answer.received != absl::InfinitePast() ? answer.received : now;
+  const absl::Duration rtt = std::max(received - sent, absl::ZeroDuration());
+  v1::AttemptResult* result = reply->mutable_result();
+  switch (answer.kind) {
+    case Kind::kEchoReply:
+      result->set_outcome(v1::OUTCOME_OK);
+      result->set_detail("Echo Reply");
+      result->set_reported_by(answer.from.ip());
+      result->set_icmp_type(answer.type);
+      result->set_icmp_code(answer.code);
+      break;
+    case Kind::kTcpSynAck:
+      result->set_outcome(v1::OUTCOME_OK);
+      result->set_detail("SYN-ACK: the port is open");
+      result->set_reported_by(answer.from.ip());
+      break;
+    case Kind::kTcpReset:
+      result->set_outcome(v1::OUTCOME_REFUSED);
+      result->set_detail("RST: the port is closed");
+      result->set_reported_by(answer.from.ip());
+      break;
+    case Kind::kIcmpError:
+      *result = ResultFromIcmpError(v6, answer.type, answer.code, answer.from.ip());
+      break;
+  }
+  reply->set_address(answer.from.ip());
+  ToProto(rtt, reply->mutable_rtt());
+  const bool from_target = SameAddress(answer.from, target);
+  reply->set_reached(from_target &&
+                     (answer.kind != Kind::kIcmpError || IsUnreachable(v6, answer.type)));
+  reply->set_reply_ttl(answer.reply_ttl);
+  reply->set_quoted_ttl(answer.quoted_ttl);
+  reply->set_next_hop_mtu(answer.next_hop_mtu);
+}
+
+bool EndsTrace(const v1::TracerouteReply& reply) {
+  const v1::Outcome outcome = reply.result().outcome();
+  return reply.reached() || outcome == v1::OUTCOME_NET_UNREACHABLE ||
+         outcome == v1::OUTCOME_HOST_UNREACHABLE || outcome == v1::OUTCOME_PROHIBITED;
+}
+
+void TraceHopStats::Answered(const v1::TracerouteReply& reply) {
+  ++received;
+  last = FromProto(reply.rtt());
+  rtt.Add(last);
+  if (std::find(addresses.begin(), addresses.end(), reply.address()) == addresses.end()) {
+    addresses.push_back(reply.address());
+  }
+}
+
+void TraceHopStats::Fill(uint32_t ttl, uint32_t flow, v1::TracerouteHop* out) const {
+  out->set_ttl(ttl);
+  out->set_flow(flow);
+  for (const std::string& a : addresses) out->add_addresses(a);
+  out->set_sent(sent);
+  out->set_received(received);
+  out->set_loss_percent(sent == 0 ? 0.0
+                                  : 100.0 * static_cast<double>(sent - received) /
+                                        static_cast<double>(sent));
+  rtt.Fill(out->mutable_rtt());
+  if (received > 0) ToProto(last, out->mutable_last());
+  out->set_reached(reached);
+  out->set_path_changes(path_changes);
+}
+
+}  // namespace netprobe

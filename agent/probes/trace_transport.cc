@@ -1,0 +1,226 @@
+#include "agent/probes/trace_transport.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+
+#include "agent/net/icmp.h"
+#include "agent/net/socket_opener.h"
+#include "common/posix_error.h"
+
+namespace netprobe {
+
+absl::StatusOr<std::unique_ptr<TraceTransport>> TraceTransport::Open(
+    EventLoop* loop, Options options, Callbacks callbacks) {
+  std::unique_ptr<TraceTransport> transport(
+      new TraceTransport(loop, std::move(options), std::move(callbacks)));
+  NETPROBE_RETURN_IF_ERROR(transport->OpenSockets());
+  return transport;
+}
+
+TraceTransport::TraceTransport(EventLoop* loop, Options options, Callbacks callbacks)
+    : loop_(loop), options_(std::move(options)), callbacks_(std::move(callbacks)) {}
+
+void TraceTransport::Close() {
+  if (icmp_ != nullptr) {
+    loop_->Unwatch(icmp_->fd());
+    icmp_.reset();
+  }
+  for (Flow& flow : flows_) {
+    if (flow.udp != nullptr) {
+      loop_->Unwatch(flow.udp->fd());
+      flow.udp.reset();
+    }
+  }
+}
+
+absl::Status TraceTransport::OpenSockets() {
+  const int af = family();
+  flows_.resize(options_.flows);
+  if (options_.method == TraceroutePlan::Method::kIcmp) {
+    const uint16_t id = static_cast<uint16_t>(options_.token ^ (options_.token >> 16));
+    NETPROBE_ASSIGN_OR_RETURN(icmp_, loop_->sockets()->OpenIcmp(af, id, options_.setup));
+    for (uint32_t f = 0; f < options_.flows; ++f) {
+      // The flow's constant checksum, as its first probe shows.
+      absl::StatusOr<std::vector<uint8_t>> probe = icmp::BuildConstantChecksumEchoRequest(
+          af == AF_INET6, icmp_->id(), 0, options_.token, static_cast<uint16_t>(f),
+          options_.payload_size);
+      if (!probe.ok()) return probe.status();
+      const std::vector<uint8_t>& m = *probe;
+      flows_[f].flow_id =
+          af == AF_INET6 ? icmp::Checksum(m) : static_cast<uint32_t>(m[2] << 8 | m[3]);
+    }
+    return loop_->Watch(icmp_->fd(), EPOLLIN,
+                        [this](uint32_t events) { OnIcmpReady(events); });
+  }
+  if (options_.method != TraceroutePlan::Method::kUdp) {
+    return absl::UnimplementedError("method: TCP traceroute is not served yet");
+  }
+  for (uint32_t f = 0; f < options_.flows; ++f) {
+    Flow& flow = flows_[f];
+    NETPROBE_ASSIGN_OR_RETURN(flow.udp, loop_->sockets()->OpenUdp(af, options_.setup));
+    // Connected: the source port is fixed (the flow) and only this target's
+    // errors reach the socket. When the route refuses even the connect, the
+    // probes go unconnected, each reporting the kernel's refusal.
+    flow.unconnected = !flow.udp->Connect(options_.target).ok();
+    if (absl::StatusOr<SocketAddress> local = flow.udp->LocalAddress(); local.ok()) {
+      flow.flow_id = local->port();
+    }
+    NETPROBE_RETURN_IF_ERROR(loop_->Watch(
+        flow.udp->fd(), EPOLLIN, [this, f](uint32_t events) { OnUdpReady(f, events); }));
+  }
+  return absl::OkStatus();
+}
+
+uint32_t TraceTransport::WireKey(uint32_t wire) const {
+  return options_.method == TraceroutePlan::Method::kIcmp ? (wire & 0xffff) : wire;
+}
+
+size_t TraceTransport::MaxInFlight() const {
+  // Keeps 16-bit ICMP sequences unambiguous.
+  return options_.method == TraceroutePlan::Method::kIcmp ? 60000 : 1000000;
+}
+
+int TraceTransport::Send(uint32_t flow, int ttl, uint32_t wire, uint32_t payload_size) {
+  const bool v6 = family() == AF_INET6;
+  if (options_.method == TraceroutePlan::Method::kIcmp) {
+    if (icmp_ == nullptr) return EBADF;  // closed
+    absl::StatusOr<std::vector<uint8_t>> message = icmp::BuildConstantChecksumEchoRequest(
+        v6, icmp_->id(), static_cast<uint16_t>(wire), options_.token,
+        static_cast<uint16_t>(flow), payload_size);
+    if (!message.ok()) return EINVAL;
+    const int err = icmp_->SendWithTtl(*message, options_.target, ttl);
+    if (err == 0) icmp_tx_.Sent(WireKey(wire));
+    return err;
+  }
+  Flow& f = flows_[flow];
+  if (f.udp == nullptr) return EBADF;  // closed
+  const std::vector<uint8_t> payload =
+      icmp::BuildPayload(options_.token, wire, payload_size);
+  const int err =
+      f.udp->SendWithTtl(payload, ttl, f.unconnected ? &options_.target : nullptr);
+  if (err == 0) f.tx.Sent(wire);
+  return err;
+}
+
+void TraceTransport::OnUdpReady(uint32_t flow, uint32_t events) {
+  if (events & EPOLLERR) HandleUdpErrorQueue(flow);
+  DatagramSocket::Received datagram;
+  for (int i = 0; i < 1024 && !Finished(); ++i) {
+    const int err = flows_[flow].udp->Receive(&datagram, 0);
+    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    if (err != 0) {
+      HandleUdpErrorQueue(flow);  // a pending ICMP error; its entry says which
+      continue;
+    }
+    ++unmatched_;  // a datagram from the target: traceroute ignores them too
+  }
+  if (!Finished() && (events & EPOLLERR)) HandleUdpErrorQueue(flow);
+  if (!Finished()) callbacks_.on_wake();
+}
+
+void TraceTransport::HandleUdpErrorQueue(uint32_t flow) {
+  ErrorQueueEntry entry;
+  Flow& f = flows_[flow];
+  for (int i = 0; i < 4096 && !Finished() && f.udp->ReadErrorQueue(&entry); ++i) {
+    if (entry.kind == ErrorQueueEntry::Kind::kTxTimestamp) {
+      if (const std::optional<uint32_t> wire = f.tx.Take(entry.tx_id)) {
+        callbacks_.on_sent(*wire, entry.time);
+      }
+      continue;
+    }
+    if (entry.kind != ErrorQueueEntry::Kind::kIcmpError) continue;
+    // The entry holds our payload as far as the error quoted it.
+    const icmp::PayloadHeader payload = icmp::ParsePayload(entry.request);
+    if (!payload.token || *payload.token != options_.token || !payload.sequence ||
+        !entry.offender.valid()) {
+      ++unmatched_;  // quotes too little to tell which probe (or not ours)
+      continue;
+    }
+    Answer answer;
+    answer.wire = *payload.sequence;
+    answer.type = entry.icmp_type;
+    answer.code = entry.icmp_code;
+    answer.from = entry.offender;
+    answer.received = entry.time;
+    callbacks_.on_answer(answer);
+  }
+}
+
+void TraceTransport::OnIcmpReady(uint32_t events) {
+  if (events & EPOLLERR) HandleIcmpErrorQueue();
+  IcmpSocket::Received packet;
+  for (int i = 0; i < 4096 && !Finished() && icmp_->Receive(&packet); ++i) {
+    HandleIcmpPacket(packet);
+  }
+  if (Finished()) return;
+  if (events & EPOLLERR) HandleIcmpErrorQueue();
+  if (!Finished()) callbacks_.on_wake();
+}
+
+void TraceTransport::HandleIcmpErrorQueue() {
+  IcmpSocket::ErrorEntry entry;
+  for (int i = 0; i < 4096 && !Finished() && icmp_->ReadErrorQueue(&entry); ++i) {
+    if (entry.kind == IcmpSocket::ErrorEntry::Kind::kTxTimestamp) {
+      if (const std::optional<uint32_t> wire = icmp_tx_.Take(entry.tx_id)) {
+        callbacks_.on_sent(*wire, entry.time);
+      }
+    } else if (entry.kind == IcmpSocket::ErrorEntry::Kind::kIcmpError) {
+      // Ping sockets: the kernel hands back our request and the error.
+      if (entry.request.size() < 8 || !entry.offender.valid()) {
+        ++unmatched_;
+        continue;
+      }
+      const icmp::PayloadHeader payload =
+          icmp::ParsePayload(absl::MakeConstSpan(entry.request).subspan(8));
+      if (payload.token && *payload.token != options_.token) continue;
+      Answer answer;
+      answer.wire = static_cast<uint16_t>(entry.request[6] << 8 | entry.request[7]);
+      answer.type = entry.icmp_type;
+      answer.code = entry.icmp_code;
+      answer.from = entry.offender;
+      answer.received = entry.time;
+      callbacks_.on_answer(answer);
+    }
+  }
+}
+
+void TraceTransport::HandleIcmpPacket(const IcmpSocket::Received& packet) {
+  const bool v6 = icmp_->family() == AF_INET6;
+  absl::StatusOr<icmp::ParsedIcmp> parsed =
+      icmp_->kind() == IcmpSocket::Kind::kDatagram
+          ? icmp::ParseDatagramEchoReply(v6, packet.data)
+          : (v6 ? icmp::ParseIcmpV6(packet.data) : icmp::ParseIcmpV4(packet.data));
+  if (!parsed.ok()) {
+    ++unmatched_;
+    return;
+  }
+  Answer answer;
+  answer.from = packet.from;
+  answer.received = packet.kernel_time;
+  switch (parsed->kind) {
+    case icmp::ParsedIcmp::Kind::kEchoReply: {
+      const icmp::EchoReply& reply = parsed->reply;
+      if (reply.id != icmp_->id()) return;
+      if (reply.payload.token && *reply.payload.token != options_.token) return;
+      answer.kind = Answer::Kind::kEchoReply;
+      answer.wire = reply.sequence16;
+      answer.type = v6 ? icmp::kEchoReplyV6 : icmp::kEchoReplyV4;
+      answer.reply_ttl = reply.ttl;
+      break;
+    }
+    case icmp::ParsedIcmp::Kind::kError: {
+      const icmp::QuotedEchoError& error = parsed->error;
+      if (error.id != icmp_->id()) return;
+      if (error.payload.token && *error.payload.token != options_.token) return;
+      answer.wire = error.sequence16;
+      answer.type = error.type;
+      answer.code = error.code;
+      break;
+    }
+    case icmp::ParsedIcmp::Kind::kOther:
+      return;
+  }
+  callbacks_.on_answer(answer);
+}
+
+}  // namespace netprobe
