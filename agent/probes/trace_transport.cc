@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/epoll.h>
 
+#include "absl/strings/str_cat.h"
 #include "agent/net/icmp.h"
 #include "agent/net/socket_opener.h"
 #include "common/posix_error.h"
@@ -15,6 +16,30 @@ absl::StatusOr<std::unique_ptr<TraceTransport>> TraceTransport::Open(
       new TraceTransport(loop, std::move(options), std::move(callbacks)));
   NETPROBE_RETURN_IF_ERROR(transport->OpenSockets());
   return transport;
+}
+
+absl::StatusOr<std::unique_ptr<TraceTransport>> TraceTransport::ForPlan(
+    EventLoop* loop, const TraceroutePlan& plan, SocketAddress address, uint32_t token,
+    Callbacks callbacks) {
+  address.set_port(plan.method == TraceroutePlan::Method::kIcmp ? 0 : plan.port);
+  if (plan.setup.source && plan.setup.source->family() != address.family()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target: ", plan.host, " is ", address.ip(),
+        ", not of the family of options.source_address ", plan.setup.source->ip()));
+  }
+  if (plan.flow_label && address.family() != AF_INET6) {
+    return absl::InvalidArgumentError(absl::StrCat("flow_label: ", plan.host, " is ",
+                                                   address.ip(),
+                                                   ", and IPv4 has no flow label"));
+  }
+  Options options;
+  NETPROBE_ASSIGN_OR_RETURN(options.payload_size, plan.PayloadSize(address.family()));
+  options.method = plan.method;
+  options.target = address;
+  options.flows = plan.flows;
+  options.token = token;
+  options.setup = plan.setup;
+  return Open(loop, std::move(options), std::move(callbacks));
 }
 
 TraceTransport::TraceTransport(EventLoop* loop, Options options, Callbacks callbacks)

@@ -77,6 +77,12 @@ class TraceTransport {
   static absl::StatusOr<std::unique_ptr<TraceTransport>> Open(EventLoop* loop,
                                                               Options options,
                                                               Callbacks callbacks);
+  // Open() for `plan` toward its resolved target `address`: checks what only
+  // the resolved address tells (the source address's family, a flow label
+  // on IPv4, the packet length's minimum), INVALID_ARGUMENT naming the field.
+  static absl::StatusOr<std::unique_ptr<TraceTransport>> ForPlan(
+      EventLoop* loop, const TraceroutePlan& plan, SocketAddress address, uint32_t token,
+      Callbacks callbacks);
   ~TraceTransport() { Close(); }
   // Unwatches and closes the sockets; nothing more is sent or reported. Safe
   // from inside a callback (the object stays until destroyed).
@@ -98,6 +104,10 @@ class TraceTransport {
   // Answers that were not ours or quoted too little to tell which probe.
   uint64_t unmatched() const { return unmatched_; }
   int family() const { return options_.target.family(); }
+  // The target, with the port probed (UDP, TCP).
+  const SocketAddress& target() const { return options_.target; }
+  // The payload after the UDP / ICMP header of the plan's packet length.
+  uint32_t payload_size() const { return options_.payload_size; }
 
  private:
   struct Flow {

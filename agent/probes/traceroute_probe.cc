@@ -45,34 +45,12 @@ void TracerouteProbe::Start() {
 void TracerouteProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   if (finished()) return;
   if (!address.ok()) return Fail(address.status());
-  target_ = *address;
-  target_.set_port(plan_.method == TraceroutePlan::Method::kIcmp ? 0 : plan_.port);
-  if (plan_.setup.source && plan_.setup.source->family() != target_.family()) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "target: ", plan_.host, " is ", target_.ip(),
-        ", not of the family of options.source_address ", plan_.setup.source->ip())));
-  }
-  if (plan_.flow_label && target_.family() != AF_INET6) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("flow_label: ", plan_.host,
-                                                        " is ", target_.ip(),
-                                                        ", and IPv4 has no flow label")));
-  }
-  absl::StatusOr<uint32_t> payload = plan_.PayloadSize(target_.family());
-  if (!payload.ok()) return Fail(payload.status());
-  payload_size_ = *payload;
   const uint32_t hops = plan_.hops();
   attempts_.resize(plan_.attempts());
   hops_.resize(static_cast<size_t>(hops) * plan_.flows);
   cursor_.assign(static_cast<size_t>(plan_.flows) * plan_.probes_per_hop, 0);
   flows_.resize(plan_.flows);
   for (Flow& flow : flows_) flow.end = hops;
-  TraceTransport::Options options;
-  options.method = plan_.method;
-  options.target = target_;
-  options.flows = plan_.flows;
-  options.token = token_;
-  options.payload_size = payload_size_;
-  options.setup = plan_.setup;
   TraceTransport::Callbacks callbacks;
   callbacks.on_answer = [this](const TraceTransport::Answer& a) { OnAnswer(a); };
   callbacks.on_sent = [this](uint32_t wire, absl::Time sent) { OnSentAt(wire, sent); };
@@ -82,9 +60,11 @@ void TracerouteProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   };
   callbacks.finished = [this] { return finished(); };
   absl::StatusOr<std::unique_ptr<TraceTransport>> transport =
-      TraceTransport::Open(loop_, std::move(options), std::move(callbacks));
+      TraceTransport::ForPlan(loop_, plan_, *address, token_, std::move(callbacks));
   if (!transport.ok()) return Fail(transport.status());
   transport_ = std::move(*transport);
+  target_ = transport_->target();
+  payload_size_ = transport_->payload_size();
   Pacer::Options pacing;
   // A pacer target per (hop, flow), in TTL order; its attempts are the
   // probes of that hop: round after round, every TTL at once.
