@@ -10,7 +10,7 @@ namespace {
 // RFC 4884: the original datagram field is at least this long when extended.
 constexpr size_t kMinOriginalDatagram = 128;
 constexpr size_t kExtensionHeader = 4;
-constexpr size_t kIpv4Header = 20, kIpv6Header = 40, kUdpHeader = 8;
+constexpr size_t kIpv4Header = 20, kIpv6Header = 40;
 
 uint16_t LoadBe16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 uint32_t LoadBe32(const uint8_t* p) {
@@ -231,12 +231,11 @@ absl::StatusOr<std::optional<IcmpError>> ParseIcmpErrorV6(
 
 std::optional<IcmpExtensions> ErrorQueueExtensions(absl::Span<const uint8_t> data,
                                                    size_t rfc4884_offset,
-                                                   size_t quoted_ip_header) {
+                                                   size_t skipped) {
   size_t at = rfc4884_offset;
   if (at == 0) {
-    const size_t headers = quoted_ip_header + kUdpHeader;
-    if (headers >= kMinOriginalDatagram) return std::nullopt;
-    at = kMinOriginalDatagram - headers;
+    if (skipped >= kMinOriginalDatagram) return std::nullopt;
+    at = kMinOriginalDatagram - skipped;
     if (at >= data.size() || !LooksLikeExtension(data.subspan(at))) return std::nullopt;
   }
   if (at >= data.size()) return std::nullopt;

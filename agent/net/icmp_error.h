@@ -117,15 +117,16 @@ absl::StatusOr<std::optional<IcmpError>> ParseIcmpErrorV4(
 absl::StatusOr<std::optional<IcmpError>> ParseIcmpErrorV6(
     absl::Span<const uint8_t> message);
 
-// The MPLS extension of an error read from a UDP socket's error queue, whose
-// data starts at the quoted UDP payload. `rfc4884_offset` is the kernel's
-// ee_rfc4884.len (IP_RECVERR_RFC4884): already the offset in `data`. When it
-// is 0, the compatibility rule at original-datagram byte 128: data byte 128 -
-// 8 - `quoted_ip_header` (20 for v4 without options, 40 for v6). nullopt
-// when no valid extension structure is there.
+// The extension structure of an error read from a socket's error queue,
+// whose data is the original datagram without its first `skipped` bytes (the
+// quoted IP header, and for UDP sockets the UDP header too).
+// `rfc4884_offset` is the kernel's ee_rfc4884.len (IP_RECVERR_RFC4884):
+// already an offset in `data`. When it is 0, the compatibility rule: at
+// original datagram byte 128, data byte 128 - `skipped`, when a structure
+// with a non-zero, valid checksum sits there. nullopt when no valid
+// extension structure is found.
 std::optional<IcmpExtensions> ErrorQueueExtensions(absl::Span<const uint8_t> data,
-                                                   size_t rfc4884_offset,
-                                                   size_t quoted_ip_header);
+                                                   size_t rfc4884_offset, size_t skipped);
 
 }  // namespace netprobe::icmp
 

@@ -446,16 +446,16 @@ TEST(IcmpExtensions, RejectsBadVersionAndObjectLengths) {
 TEST(IcmpExtensions, ErrorQueueDataFromKernelOffsetOrCompatibility) {
   // The error queue's data starts at the quoted UDP payload.
   const Bytes v4_data = Concat(Pattern(100), Extension(MplsObject(kTwoLabels)));
-  std::optional<IcmpExtensions> by_rule = ErrorQueueExtensions(v4_data, 0, 20);
+  std::optional<IcmpExtensions> by_rule = ErrorQueueExtensions(v4_data, 0, 28);
   ASSERT_TRUE(by_rule.has_value());
   EXPECT_THAT(by_rule->mpls, ElementsAre(kTwoLabels[0], kTwoLabels[1]));
-  std::optional<IcmpExtensions> by_kernel = ErrorQueueExtensions(v4_data, 100, 20);
+  std::optional<IcmpExtensions> by_kernel = ErrorQueueExtensions(v4_data, 100, 28);
   ASSERT_TRUE(by_kernel.has_value());
   EXPECT_EQ(by_kernel->mpls.size(), 2u);
   const Bytes v6_data = Concat(Pattern(80), Extension(MplsObject(kTwoLabels)));
-  EXPECT_TRUE(ErrorQueueExtensions(v6_data, 0, 40).has_value());
-  EXPECT_FALSE(ErrorQueueExtensions(Pattern(100), 0, 20).has_value());
-  EXPECT_FALSE(ErrorQueueExtensions(v4_data, 400, 20).has_value());
+  EXPECT_TRUE(ErrorQueueExtensions(v6_data, 0, 48).has_value());
+  EXPECT_FALSE(ErrorQueueExtensions(Pattern(100), 0, 28).has_value());
+  EXPECT_FALSE(ErrorQueueExtensions(v4_data, 400, 28).has_value());
 }
 
 }  // namespace NETPROBE_UNITY_ID
