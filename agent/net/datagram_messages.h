@@ -44,7 +44,7 @@ struct ErrorQueueEntry {
   std::vector<uint8_t> request;            // kIcmpError: start of what we sent
   // kIcmpError: the TTL / hop limit the error arrived with, from the IP_TTL /
   // IPV6_HOPLIMIT control message (IP_RECVTTL / IPV6_RECVHOPLIMIT); -1 when
-  // none came (Linux attaches it to IPv4 errors only).
+  // none came.
   int reply_ttl = -1;
   // kIcmpError with EMSGSIZE (fragmentation needed, packet too big, or the
   // local MTU): the MTU the kernel reports (ee_info); 0 otherwise.

@@ -326,7 +326,9 @@ TEST(IcmpErrorV4, EveryPrefixIsAnErrorOrConsistent) {
       const Bytes prefix(full.begin(), full.begin() + n);
       absl::StatusOr<std::optional<IcmpError>> raw = ParseIcmpErrorV4(prefix);
       // A cut packet no longer matches its total length: always rejected.
-      if (n < full.size()) EXPECT_FALSE(raw.ok()) << n;
+      if (n < full.size()) {
+        EXPECT_FALSE(raw.ok()) << n;
+      }
     }
     // The same cuts made by a router: the ICMP body truncated, lengths and
     // checksum right. Valid once the quote holds the 20-byte IPv4 header.
