@@ -300,6 +300,14 @@ TEST(IcmpErrorV4, LengthBeyondTheBodyAnnouncesNothing) {
   EXPECT_TRUE(QuotedUdpOf(e.quote).has_value());
 }
 
+TEST(IcmpErrorV4, ParameterProblemHasItsLengthInByteFive) {
+  const Bytes body =
+      Concat(Pad128(QuotedUdpProbe()), Extension(MplsObject({kTwoLabels[1]})));
+  const IcmpError e = ParseV4OrDie(V4Error(12, 0, {20, 32, 0, 0}, body));  // pointer 20
+  EXPECT_EQ(e.type, 12);
+  EXPECT_THAT(e.mpls, ElementsAre(kTwoLabels[1]));
+}
+
 // The checks a parsed error must pass whatever it was parsed from.
 void ExpectConsistent(const IcmpError& e, size_t bytes) {
   EXPECT_LE(e.quote.transport.size(), bytes);
@@ -397,6 +405,17 @@ TEST(IcmpErrorV6, MplsWithLengthAndByCompatibility) {
     EXPECT_THAT(e.mpls, ElementsAre(kTwoLabels[0], kTwoLabels[1]));
     EXPECT_EQ(e.quote.transport.size(), 20u);
   }
+}
+
+TEST(IcmpErrorV6, ParameterProblemPointerIsNotALength) {
+  // Pointer 16 in bytes 4-7 would read as 16 words (128 bytes) of length;
+  // RFC 4884 extends only types 1 and 3.
+  const Bytes body =
+      Concat(Pad128(QuotedUdpProbeV6()), Extension(MplsObject(kTwoLabels)));
+  const IcmpError e = ParseV6OrDie(IcmpMessage(true, 4, 0, {16, 0, 0, 0}, body));
+  EXPECT_EQ(e.type, 4);
+  EXPECT_FALSE(e.has_extensions);
+  EXPECT_TRUE(QuotedUdpOf(e.quote).has_value());
 }
 
 TEST(IcmpErrorV6, NonErrorsAndMalformed) {
