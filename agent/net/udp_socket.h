@@ -54,6 +54,11 @@ class DatagramSocket {
 
   // Transmit timestamps and ICMP errors; false when the queue is empty.
   virtual bool ReadErrorQueue(ErrorQueueEntry* out) = 0;
+
+  // Has ICMP errors report where their RFC 4884 extensions start (MPLS
+  // labels for traceroute): EnableRfc4884Errors. Adds to what ReadErrorQueue
+  // reports, changes nothing else. OK where a socket kind has nothing to do.
+  virtual absl::Status EnableTracerouteErrors() { return absl::OkStatus(); }
 };
 
 // A non-blocking UDP socket for probes, with what they all measure by: kernel
@@ -92,8 +97,14 @@ class UdpSocket final : public DatagramSocket {
 
   int Receive(Received* out, size_t max_bytes = 65536) override;
 
+  // The error queue's data starts after the quoted UDP header.
   bool ReadErrorQueue(ErrorQueueEntry* out) override {
-    return netprobe::ReadErrorQueue(fd_.get(), family_, out);
+    return netprobe::ReadErrorQueue(fd_.get(), family_, out,
+                                    /*stripped_transport_header=*/8);
+  }
+
+  absl::Status EnableTracerouteErrors() override {
+    return EnableRfc4884Errors(fd_.get(), family_);
   }
 
  private:
