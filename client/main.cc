@@ -19,6 +19,7 @@
 #include "client/commands/ping_command.h"
 #include "client/commands/sockets_command.h"
 #include "client/commands/tcp_command.h"
+#include "client/commands/tracepath_command.h"
 #include "client/commands/traceroute_command.h"
 #include "client/commands/udp_command.h"
 #include "client/commands/watch_command.h"
@@ -65,6 +66,8 @@ constexpr Command kCommands[] = {
      "the path to a host hop by hop (UDP or ICMP, Paris flows), like "
      "traceroute -n",
      TracerouteOptions, RunTraceroute},
+    {"tracepath", "the path and its MTU hop by hop (DF probes), like tracepath -n",
+     TracepathOptions, RunTracepath},
     {"watch", "the agent's scheduled probes' results as each run ends", WatchOptions,
      RunWatch},
 };

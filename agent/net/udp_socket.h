@@ -59,6 +59,13 @@ class DatagramSocket {
   // labels for traceroute): EnableRfc4884Errors. Adds to what ReadErrorQueue
   // reports, changes nothing else. OK where a socket kind has nothing to do.
   virtual absl::Status EnableTracerouteErrors() { return absl::OkStatus(); }
+
+  // A connected socket's path MTU as the kernel knows it (IP_MTU /
+  // IPV6_MTU: the route's, lowered by what Fragmentation Needed / Packet Too
+  // Big taught it). UNIMPLEMENTED where a socket kind cannot tell.
+  virtual absl::StatusOr<uint32_t> PathMtu() const {
+    return absl::UnimplementedError("this socket knows no path MTU");
+  }
 };
 
 // A non-blocking UDP socket for probes, with what they all measure by: kernel
@@ -87,6 +94,7 @@ class UdpSocket final : public DatagramSocket {
   absl::Status Bind(const SocketAddress& local);
   absl::Status Connect(const SocketAddress& peer) override;
   absl::StatusOr<SocketAddress> LocalAddress() const override;
+  absl::StatusOr<uint32_t> PathMtu() const override;
 
   int Send(absl::Span<const uint8_t> data, const SocketAddress* to = nullptr) override;
 

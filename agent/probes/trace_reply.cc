@@ -58,12 +58,20 @@ void FillTraceReply(const TraceTransport::Answer& answer, const SocketAddress& t
   reply->set_reply_ttl(answer.reply_ttl);
   reply->set_quoted_ttl(answer.quoted_ttl);
   reply->set_next_hop_mtu(answer.next_hop_mtu);
+  for (const icmp::MplsEntry& entry : answer.mpls) {
+    v1::MplsLabel* label = reply->add_mpls();
+    label->set_label(entry.label);
+    label->set_traffic_class(entry.traffic_class);
+    label->set_bottom_of_stack(entry.bottom_of_stack);
+    label->set_ttl(entry.ttl);
+  }
 }
 
 bool EndsTrace(const v1::TracerouteReply& reply) {
   const v1::Outcome outcome = reply.result().outcome();
   return reply.reached() || outcome == v1::OUTCOME_NET_UNREACHABLE ||
-         outcome == v1::OUTCOME_HOST_UNREACHABLE || outcome == v1::OUTCOME_PROHIBITED;
+         outcome == v1::OUTCOME_HOST_UNREACHABLE || outcome == v1::OUTCOME_PROHIBITED ||
+         outcome == v1::OUTCOME_PACKET_TOO_BIG;
 }
 
 void TraceHopStats::Answered(const v1::TracerouteReply& reply) {

@@ -21,7 +21,7 @@ void FillTraceReply(const TraceTransport::Answer& answer, const SocketAddress& t
                     absl::Time sent, absl::Time now, v1::TracerouteReply* reply);
 
 // The answer ends the trace at its hop: the target answered, or a router
-// refused (!N !H !X), as traceroute stops there.
+// refused (!N !H !X !F), as traceroute stops there.
 bool EndsTrace(const v1::TracerouteReply& reply);
 
 // The statistics of one hop of one flow.

@@ -3,12 +3,19 @@
 #include <errno.h>
 #include <sys/epoll.h>
 
+#include <random>
+
 #include "absl/strings/str_cat.h"
 #include "agent/net/icmp.h"
 #include "agent/net/socket_opener.h"
 #include "common/posix_error.h"
 
 namespace netprobe {
+
+uint32_t TraceTransport::NewToken() {
+  std::random_device device;
+  return device();
+}
 
 absl::StatusOr<std::unique_ptr<TraceTransport>> TraceTransport::Open(
     EventLoop* loop, Options options, Callbacks callbacks) {
@@ -28,9 +35,8 @@ absl::StatusOr<std::unique_ptr<TraceTransport>> TraceTransport::ForPlan(
         ", not of the family of options.source_address ", plan.setup.source->ip()));
   }
   if (plan.flow_label && address.family() != AF_INET6) {
-    return absl::InvalidArgumentError(absl::StrCat("flow_label: ", plan.host, " is ",
-                                                   address.ip(),
-                                                   ", and IPv4 has no flow label"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "flow_label: ", plan.host, " is ", address.ip(), ", and IPv4 has no flow label"));
   }
   Options options;
   NETPROBE_ASSIGN_OR_RETURN(options.payload_size, plan.PayloadSize(address.family()));
@@ -83,6 +89,7 @@ absl::Status TraceTransport::OpenSockets() {
   for (uint32_t f = 0; f < options_.flows; ++f) {
     Flow& flow = flows_[f];
     NETPROBE_ASSIGN_OR_RETURN(flow.udp, loop_->sockets()->OpenUdp(af, options_.setup));
+    NETPROBE_RETURN_IF_ERROR(flow.udp->EnableTracerouteErrors());
     // Connected: the source port is fixed (the flow) and only this target's
     // errors reach the socket. When the route refuses even the connect, the
     // probes go unconnected, each reporting the kernel's refusal.
@@ -98,6 +105,13 @@ absl::Status TraceTransport::OpenSockets() {
 
 uint32_t TraceTransport::WireKey(uint32_t wire) const {
   return options_.method == TraceroutePlan::Method::kIcmp ? (wire & 0xffff) : wire;
+}
+
+absl::StatusOr<uint32_t> TraceTransport::PathMtu(uint32_t flow) const {
+  if (flow >= flows_.size() || flows_[flow].udp == nullptr) {
+    return absl::UnimplementedError("only UDP traces know the path MTU");
+  }
+  return flows_[flow].udp->PathMtu();
 }
 
 size_t TraceTransport::MaxInFlight() const {
@@ -154,6 +168,9 @@ void TraceTransport::HandleUdpErrorQueue(uint32_t flow) {
       continue;
     }
     if (entry.kind != ErrorQueueEntry::Kind::kIcmpError) continue;
+    // The local EMSGSIZE of a send that failed at once (path MTU discovery):
+    // Send() reported it already.
+    if (!entry.offender.valid() && entry.err == EMSGSIZE) continue;
     // The entry holds our payload as far as the error quoted it.
     const icmp::PayloadHeader payload = icmp::ParsePayload(entry.request);
     if (!payload.token || *payload.token != options_.token || !payload.sequence ||
@@ -167,6 +184,9 @@ void TraceTransport::HandleUdpErrorQueue(uint32_t flow) {
     answer.code = entry.icmp_code;
     answer.from = entry.offender;
     answer.received = entry.time;
+    answer.reply_ttl = entry.reply_ttl > 0 ? static_cast<uint32_t>(entry.reply_ttl) : 0;
+    answer.next_hop_mtu = entry.next_hop_mtu;
+    answer.mpls = std::move(entry.mpls);
     callbacks_.on_answer(answer);
   }
 }
@@ -222,6 +242,7 @@ void TraceTransport::HandleIcmpPacket(const IcmpSocket::Received& packet) {
   Answer answer;
   answer.from = packet.from;
   answer.received = packet.kernel_time;
+  if (packet.hop_limit > 0) answer.reply_ttl = static_cast<uint32_t>(packet.hop_limit);
   switch (parsed->kind) {
     case icmp::ParsedIcmp::Kind::kEchoReply: {
       const icmp::EchoReply& reply = parsed->reply;
@@ -230,7 +251,7 @@ void TraceTransport::HandleIcmpPacket(const IcmpSocket::Received& packet) {
       answer.kind = Answer::Kind::kEchoReply;
       answer.wire = reply.sequence16;
       answer.type = v6 ? icmp::kEchoReplyV6 : icmp::kEchoReplyV4;
-      answer.reply_ttl = reply.ttl;
+      if (reply.ttl > 0) answer.reply_ttl = reply.ttl;
       break;
     }
     case icmp::ParsedIcmp::Kind::kError: {
@@ -240,6 +261,17 @@ void TraceTransport::HandleIcmpPacket(const IcmpSocket::Received& packet) {
       answer.wire = error.sequence16;
       answer.type = error.type;
       answer.code = error.code;
+      // What the echo parser leaves out: the quoted TTL, the MTU and the
+      // MPLS extension.
+      absl::StatusOr<std::optional<icmp::IcmpError>> full =
+          v6 ? icmp::ParseIcmpErrorV6(packet.data) : icmp::ParseIcmpErrorV4(packet.data);
+      if (full.ok() && full->has_value()) {
+        icmp::IcmpError& e = **full;
+        answer.quoted_ttl = e.quote.ttl;
+        answer.next_hop_mtu = e.next_hop_mtu;
+        if (e.reply_ttl > 0) answer.reply_ttl = e.reply_ttl;
+        answer.mpls = std::move(e.mpls);
+      }
       break;
     }
     case icmp::ParsedIcmp::Kind::kOther:

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/net/event_loop.h"
+#include "agent/net/icmp_error.h"
 #include "agent/net/icmp_socket.h"
 #include "agent/net/socket_address.h"
 #include "agent/net/socket_setup.h"
@@ -53,6 +54,7 @@ class TraceTransport {
     uint32_t reply_ttl = 0;                      // 0: unknown
     uint32_t quoted_ttl = 0;                     // 0: unknown
     uint32_t next_hop_mtu = 0;                   // frag needed / packet too big
+    std::vector<icmp::MplsEntry> mpls;           // RFC 4950, top of the stack first
   };
   struct Callbacks {
     std::function<void(const Answer&)> on_answer;
@@ -72,6 +74,9 @@ class TraceTransport {
     uint32_t payload_size = 0;
     SocketSetup setup;
   };
+
+  // A random token telling one trace's probes from every other's.
+  static uint32_t NewToken();
 
   // Opens and watches the sockets. INVALID_ARGUMENT / the socket's error.
   static absl::StatusOr<std::unique_ptr<TraceTransport>> Open(EventLoop* loop,
@@ -96,6 +101,9 @@ class TraceTransport {
   int Send(uint32_t flow, int ttl, uint32_t wire, uint32_t payload_size);
   // The number an answer for `wire` comes back as (ICMP: its 16 bits).
   uint32_t WireKey(uint32_t wire) const;
+  // The path MTU the kernel knows toward the target (UDP: the flow's
+  // connected socket); UNIMPLEMENTED for the other methods.
+  absl::StatusOr<uint32_t> PathMtu(uint32_t flow) const;
   // How many wire numbers may be in flight without ambiguity.
   size_t MaxInFlight() const;
   // The flow's constant identity: its UDP or TCP source port, or the ICMP

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <sys/epoll.h>
 
-#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/icmp.h"
@@ -16,11 +15,6 @@
 namespace netprobe {
 namespace {
 
-uint32_t TraceToken() {
-  std::random_device device;
-  return device();
-}
-
 absl::Time KernelOrUser(absl::Time kernel, absl::Time user) {
   return kernel != absl::InfinitePast() ? kernel : user;
 }
@@ -32,7 +26,7 @@ TracerouteProbe::TracerouteProbe(TraceroutePlan plan, EventLoop* loop, BlockingW
     : ProbeBase(loop, std::move(sink), std::move(done)),
       plan_(std::move(plan)),
       work_(std::move(work)),
-      token_(TraceToken()) {}
+      token_(TraceTransport::NewToken()) {}
 
 TracerouteProbe::~TracerouteProbe() { Release(); }
 

@@ -14,7 +14,7 @@
 #include "agent/probes/sockets_request.h"
 #include "agent/probes/tcp_connect_probe.h"
 #include "agent/probes/tcp_connect_request.h"
-#include "agent/probes/traceroute_probe.h"
+#include "agent/probes/trace_probe_factory.h"
 #include "agent/probes/traceroute_request.h"
 #include "agent/probes/udp_echo_probe.h"
 #include "agent/probes/udp_echo_request.h"
@@ -311,11 +311,10 @@ grpc::ServerWriteReactor<v1::TracerouteEvents>* ProbesService::Traceroute(
   const Caller caller = CallerOf(*context);
   auto plan = Admit(caller, ValidateTraceroute(*request), &slot);
   return Serve<v1::TracerouteEvent, v1::TracerouteEvents>(
-      *context, std::move(plan), &TracerouteProbe::MaxEventsBeyondHighWater,
+      *context, std::move(plan), &TraceMaxEventsBeyondHighWater,
       [this, work = WorkOf(caller)](const TraceroutePlan& plan, auto sink,
                                     std::function<void()> done) {
-        return std::make_unique<TracerouteProbe>(plan, loop_, work, std::move(sink),
-                                                 std::move(done));
+        return MakeTraceProbe(plan, loop_, work, std::move(sink), std::move(done));
       },
       std::move(slot));
 }
