@@ -51,8 +51,16 @@ if [ "${1:-}" = --in-src ]; then
   trap stop EXIT
   "$AGENT" --listen "unix:$work/agent.sock" 2>"$work/agent.log" &
   agent_pid=$!
-  for _ in $(seq 100); do grep -q "listening on" "$work/agent.log" && break; sleep 0.1; done
-  grep -q "listening on" "$work/agent.log" || { cat "$work/agent.log" >&2; exit 1; }
+  for _ in $(seq 100); do
+    grep -q "listening on" "$work/agent.log" && break
+    kill -0 "$agent_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q "listening on" "$work/agent.log" || {
+    echo "traceroute_bench: the agent did not start:" >&2
+    cat "$work/agent.log" >&2
+    exit 1
+  }
 
   median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
   med() { printf '%s\n' "$@" | median; }
@@ -94,9 +102,9 @@ if [ "${1:-}" = --in-src ]; then
   c=$(med "${mt[@]}")
   ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
   {
-    printf 'traceroute: full trace to a %d-hop target, s, process start incl. (traceroute -n)\t%.3f\t%.3f\t%s\t-\t-\n' \
-      "$HOPS" "$a" "$b" "$(ratio "$a" "$b")"
-    printf 'traceroute: the same (mtr --report -n -c 1, its 5 s grace time incl.)\t%.3f\t%.3f\t%s\t-\t-\n' \
+    printf 'traceroute: %d-hop trace, s, whole command, median of %d (traceroute -n)\t%.3f\t%.3f\t%s\t-\t-\n' \
+      "$HOPS" "$REPS" "$a" "$b" "$(ratio "$a" "$b")"
+    printf 'traceroute: the same (mtr --report -n -c 1, with its 5 s grace time)\t%.3f\t%.3f\t%s\t-\t-\n' \
       "$a" "$c" "$(ratio "$a" "$c")"
     printf 'traceroute: runs not reaching the target, of %d (traceroute / mtr)\t%d\t%d / %d\t-\t0\t%s\n' \
       "$REPS" "$np_bad" "$tr_bad" "$mt_bad" "$([ "$np_bad" = 0 ] && echo yes || echo NO)"
