@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <sys/epoll.h>
 
-
 #include "absl/strings/str_cat.h"
 #include "agent/net/icmp.h"
 #include "agent/net/socket_opener.h"
@@ -196,6 +195,7 @@ void TracerouteProbe::EndFlowAt(uint32_t flow, uint32_t end) {
   // Probes beyond the end: not sent any more; in flight, dropped unreported
   // (their hops are not part of the trace), and not counted.
   for (uint32_t hop = end + 1; hop < plan_.hops(); ++hop) {
+    pacer_->Retire(static_cast<size_t>(hop) * plan_.flows + flow);
     for (uint32_t probe = 0; probe < plan_.probes_per_hop; ++probe) {
       Attempt& attempt = attempts_[IndexOf(hop, flow, probe)];
       if (attempt.state == Attempt::State::kInFlight) Forget(attempt);
