@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/icmp.h"
+#include "agent/net/interfaces.h"
 #include "agent/net/socket_opener.h"
 #include "common/posix_error.h"
 
@@ -107,11 +108,23 @@ uint32_t TraceTransport::WireKey(uint32_t wire) const {
   return options_.method == TraceroutePlan::Method::kIcmp ? (wire & 0xffff) : wire;
 }
 
-absl::StatusOr<uint32_t> TraceTransport::PathMtu(uint32_t flow) const {
+absl::StatusOr<uint32_t> TraceTransport::LocalMtu(uint32_t flow) const {
   if (flow >= flows_.size() || flows_[flow].udp == nullptr) {
     return absl::UnimplementedError("only UDP traces know the path MTU");
   }
-  return flows_[flow].udp->PathMtu();
+  const DatagramSocket& udp = *flows_[flow].udp;
+  absl::StatusOr<SocketAddress> local = udp.LocalAddress();
+  absl::StatusOr<std::vector<InterfaceInfo>> interfaces = ListInterfaces();
+  if (local.ok() && interfaces.ok()) {
+    for (const InterfaceInfo& i : *interfaces) {
+      for (const auto* list : {&i.ipv4, &i.ipv6}) {
+        for (const InterfaceAddressInfo& a : *list) {
+          if (a.address == local->ip() && i.mtu != 0) return i.mtu;
+        }
+      }
+    }
+  }
+  return udp.PathMtu();
 }
 
 size_t TraceTransport::MaxInFlight() const {

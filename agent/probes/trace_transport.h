@@ -101,9 +101,11 @@ class TraceTransport {
   int Send(uint32_t flow, int ttl, uint32_t wire, uint32_t payload_size);
   // The number an answer for `wire` comes back as (ICMP: its 16 bits).
   uint32_t WireKey(uint32_t wire) const;
-  // The path MTU the kernel knows toward the target (UDP: the flow's
-  // connected socket); UNIMPLEMENTED for the other methods.
-  absl::StatusOr<uint32_t> PathMtu(uint32_t flow) const;
+  // The MTU of the interface holding the flow's source address (where its
+  // packets leave; what IP_PMTUDISC_PROBE checks a send against), else the
+  // path MTU the kernel knows (IP_MTU, lowered by what it learnt). UDP only:
+  // UNIMPLEMENTED for the other methods.
+  absl::StatusOr<uint32_t> LocalMtu(uint32_t flow) const;
   // How many wire numbers may be in flight without ambiguity.
   size_t MaxInFlight() const;
   // The flow's constant identity: its UDP or TCP source port, or the ICMP

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <sys/socket.h>
 
-
 #include "absl/strings/str_cat.h"
 #include "agent/probes/attempt_result.h"
 #include "agent/probes/traffic_counters.h"
@@ -51,7 +50,7 @@ void TracepathProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   // The request's length, else the route's MTU (tracepath's start).
   length_ = plan_.LengthFor(af);
   if (!plan_.packet_length) {
-    if (absl::StatusOr<uint32_t> mtu = transport_->PathMtu(0);
+    if (absl::StatusOr<uint32_t> mtu = transport_->LocalMtu(0);
         mtu.ok() && *mtu >= min_length_) {
       length_ = std::min(*mtu, TracerouteLimits::kMaxLength);
     }
@@ -86,7 +85,7 @@ void TracepathProbe::SendProbe() {
   NewReply(&reply);
   if (err == EMSGSIZE) {
     // Larger than the local interface allows: its MTU, and this hop again.
-    absl::StatusOr<uint32_t> mtu = transport_->PathMtu(0);
+    absl::StatusOr<uint32_t> mtu = transport_->LocalMtu(0);
     *reply.mutable_result() = ResultFromErrno(err);
     if (mtu.ok()) reply.set_next_hop_mtu(*mtu);
     const bool lowered = mtu.ok() && Lower(*mtu, 0);

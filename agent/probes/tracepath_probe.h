@@ -21,9 +21,10 @@ namespace netprobe {
 // Path MTU discovery hop by hop (tracepath; a Traceroute request with
 // path_mtu): one UDP probe in flight at a time, with DF and the kernel's
 // learned path MTU ignored (IP_PMTUDISC_PROBE), starting at the request's
-// packet length or the route's MTU. A Fragmentation Needed / Packet Too Big
-// (its next-hop MTU) or the local EMSGSIZE (the interface's MTU, read back
-// with IP_MTU) lowers the length and probes the same hop again; any other
+// packet length or the MTU of the interface the probes leave by. A
+// Fragmentation Needed / Packet Too Big (its next-hop MTU) or the local
+// EMSGSIZE (that interface's MTU) lowers the length and probes the same hop
+// again; any other
 // answer moves to the next TTL, as does a hop whose probes_per_hop probes
 // all went unanswered. Ends at the target, an unreachable, or max_ttl.
 // Each probe is one reply event (with its packet_length and next_hop_mtu);

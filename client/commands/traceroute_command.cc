@@ -34,6 +34,7 @@ std::vector<OptionSpec> TracerouteOptions() {
       {'4', "ipv4", "", "IPv4 only"},
       {'6', "ipv6", "", "IPv6 only"},
       {0, "flows", "N", "distinct Paris flows, 1..64 (default 1: one path)"},
+      {'e', "extensions", "", "show ICMP extensions (RFC 4950 MPLS labels)"},
   };
 }
 
@@ -97,7 +98,7 @@ int RunTraceroute(const CommandContext& ctx) {
   const uint32_t max_ttl = request->has_max_ttl() ? request->max_ttl() : 30;
   const uint32_t probes = request->has_probes_per_hop() ? request->probes_per_hop() : 3;
   const uint32_t flows = request->has_flows() ? request->flows() : 1;
-  TracerouteLines lines(probes, flows);
+  TracerouteLines lines(probes, flows, ctx.options.Has("extensions"));
   bool announced = false, reached = false;
   StreamEndExit end_exit;
   v1::TracerouteEvents batch;

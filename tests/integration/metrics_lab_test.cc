@@ -30,6 +30,7 @@
 
 namespace netprobe::testing {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::testing::HasSubstr;
 
@@ -472,5 +473,6 @@ TEST_F(MetricsLabTest, BadRttBucketsAreRefusedAtStartNamingTheFlagOrField) {
   EXPECT_THAT(run->err, HasSubstr("metrics_rtt_buckets[1]: 0.001 is not above 0.001"));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::testing
