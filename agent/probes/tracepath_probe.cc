@@ -26,6 +26,7 @@ TracepathProbe::TracepathProbe(TraceroutePlan plan, EventLoop* loop, BlockingWor
 TracepathProbe::~TracepathProbe() { Release(); }
 
 void TracepathProbe::Start() {
+  if (plan_.resolve) names_.emplace(work_, loop_, alive());
   ResolveOnLoop(work_, loop_, alive(), plan_.host, plan_.family, "target",
                 plan_.admission.AddressCheck(),
                 [this](absl::StatusOr<SocketAddress> r) { OnResolved(std::move(r)); });
@@ -140,6 +141,14 @@ bool TracepathProbe::Lower(uint32_t mtu, uint32_t ttl) {
 }
 
 void TracepathProbe::Finish(v1::TracerouteReply reply, bool retry_hop) {
+  if (finished()) return;
+  if (names_ && !reply.address().empty()) {
+    const std::string address = reply.address();
+    std::optional<std::string> name =
+        names_->Find(address, [this, reply, retry_hop] { Finish(reply, retry_hop); });
+    if (!name) return;  // Finish again once the name came
+    reply.set_hostname(*name);
+  }
   const bool ends = !retry_hop && EndsTrace(reply);
   if (reply.reached()) reached_ttl_ = reply.ttl();
   v1::TracerouteEvent event;
@@ -184,6 +193,10 @@ void TracepathProbe::AppendSummaries(std::vector<v1::TracerouteEvent>* out) {
     if (h.sent == 0) continue;
     v1::TracerouteEvent event;
     h.Fill(plan_.first_ttl + hop, 0, event.mutable_hop());
+    if (names_) {
+      for (const std::string& a : h.addresses)
+        event.mutable_hop()->add_hostnames(names_->Known(a));
+    }
     event.mutable_hop()->set_path_mtu(hop_mtu_[hop] != 0 ? hop_mtu_[hop] : length_);
     sent += h.sent;
     received += h.received;

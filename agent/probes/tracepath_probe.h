@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/net/event_loop.h"
 #include "agent/net/resolver.h"
 #include "agent/probes/event_sink.h"
+#include "agent/probes/hop_names.h"
 #include "agent/probes/probe_base.h"
 #include "agent/probes/trace_reply.h"
 #include "agent/probes/trace_transport.h"
@@ -67,6 +69,7 @@ class TracepathProbe final : public ProbeBase<v1::TracerouteEvent> {
   const uint32_t token_;
 
   std::unique_ptr<TraceTransport> transport_;
+  std::optional<HopNames> names_;  // with `resolve`
   uint32_t min_length_ = 0;
   uint32_t length_ = 0;  // of the next probe, as an IP packet
   uint32_t path_mtu_ttl_ = 0;

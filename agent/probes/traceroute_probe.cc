@@ -30,6 +30,7 @@ TracerouteProbe::TracerouteProbe(TraceroutePlan plan, EventLoop* loop, BlockingW
 TracerouteProbe::~TracerouteProbe() { Release(); }
 
 void TracerouteProbe::Start() {
+  if (plan_.resolve) names_.emplace(work_, loop_, alive());
   ResolveOnLoop(work_, loop_, alive(), plan_.host, plan_.family, "target",
                 plan_.admission.AddressCheck(),
                 [this](absl::StatusOr<SocketAddress> r) { OnResolved(std::move(r)); });
@@ -171,11 +172,22 @@ void TracerouteProbe::Done(size_t index, v1::TracerouteReply reply) {
 }
 
 void TracerouteProbe::Advance(uint32_t flow, uint32_t probe) {
+  if (finished()) return;
   uint32_t& cursor = cursor_[static_cast<size_t>(flow) * plan_.probes_per_hop + probe];
   while (cursor < plan_.hops() && cursor <= flows_[flow].end) {
     Attempt& attempt = attempts_[IndexOf(cursor, flow, probe)];
     if (attempt.state != Attempt::State::kDone) return;
-    const v1::TracerouteReply& reply = attempt.reply;
+    v1::TracerouteReply& reply = attempt.reply;
+    if (names_ && !reply.address().empty()) {
+      // Lines wait for their names, in TTL order like the rest.
+      std::optional<std::string> name =
+          names_->Find(reply.address(), [this, flow, probe] {
+            Advance(flow, probe);
+            CheckFinished();
+          });
+      if (!name) return;
+      reply.set_hostname(*name);
+    }
     const v1::Outcome outcome = reply.result().outcome();
     const bool ends = EndsTrace(reply);
     if (reply.reached()) hops_[cursor * plan_.flows + flow].reached = true;
@@ -263,6 +275,10 @@ void TracerouteProbe::AppendSummaries(std::vector<v1::TracerouteEvent>* out) {
       if (h.sent == 0) continue;
       v1::TracerouteEvent event;
       h.Fill(plan_.first_ttl + hop, flow, event.mutable_hop());
+      if (names_) {
+        for (const std::string& a : h.addresses)
+          event.mutable_hop()->add_hostnames(names_->Known(a));
+      }
       sent += h.sent;
       received += h.received;
       if (h.reached && (reached_ttl == 0 || plan_.first_ttl + hop < reached_ttl)) {

@@ -12,6 +12,7 @@
 #include "agent/net/event_loop.h"
 #include "agent/net/resolver.h"
 #include "agent/probes/event_sink.h"
+#include "agent/probes/hop_names.h"
 #include "agent/probes/pacer.h"
 #include "agent/probes/probe_base.h"
 #include "agent/probes/trace_reply.h"
@@ -90,6 +91,7 @@ class TracerouteProbe final : public ProbeBase<v1::TracerouteEvent> {
   SocketAddress target_;
   uint32_t payload_size_ = 0;
   std::unique_ptr<TraceTransport> transport_;
+  std::optional<HopNames> names_;  // with `resolve`
   std::vector<Flow> flows_;
   std::vector<Attempt> attempts_;
   std::vector<TraceHopStats> hops_;  // by hop * flows + flow

@@ -18,7 +18,7 @@ namespace netprobe::client {
 
 std::vector<OptionSpec> TracepathOptions() {
   return {
-      {'n', "numeric", "", "print addresses numerically (the agent never resolves hops)"},
+      {'n', "numeric", "", "print addresses numerically (no reverse DNS on the agent)"},
       {'l', "length", "PKTLEN", "the first probes' length (default: the route's MTU)"},
       {'m', "max-hops", "MAX", "the largest TTL (default 30)"},
       {'p', "port", "PORT", "UDP destination port (default 33434)"},
@@ -49,6 +49,7 @@ absl::StatusOr<v1::TracerouteRequest> BuildTracepathRequest(
   v1::AddressFamily family = v1::ADDRESS_FAMILY_UNSPECIFIED;
   NETPROBE_RETURN_IF_ERROR(ApplySocketArgs(options, request.mutable_options(), &family));
   request.set_family(family);
+  request.set_resolve(!options.Has("numeric"));
   return request;
 }
 

@@ -58,8 +58,9 @@ std::string TracepathLines::Add(const v1::TracerouteReply& reply) {
                           reply.result().detail());
     return out;
   }
-  absl::StrAppendFormat(&out, "%2d:  %-*s%s", reply.ttl(), kHostColumn, reply.address(),
-                        Rtt(reply));
+  // Without -n, tracepath prints the name where there is one.
+  const std::string& host = reply.hostname().empty() ? reply.address() : reply.hostname();
+  absl::StrAppendFormat(&out, "%2d:  %-*s%s", reply.ttl(), kHostColumn, host, Rtt(reply));
   const uint32_t back = HopsBack(reply.reply_ttl());
   if (reply.next_hop_mtu() != 0 && reply.next_hop_mtu() < reply.packet_length()) {
     absl::StrAppendFormat(&out, "pmtu %d", reply.next_hop_mtu());

@@ -71,7 +71,7 @@ std::string FormatIcmpExtensions(const v1::TracerouteReply& reply) {
 
 std::string FormatTracerouteLine(uint32_t ttl, int flow,
                                  const std::vector<v1::TracerouteReply>& probes,
-                                 bool extensions) {
+                                 bool extensions, bool names) {
   std::string out = absl::StrFormat("%2d ", ttl);
   if (flow >= 0) absl::StrAppend(&out, " (flow ", flow, ")");
   std::string last;
@@ -81,7 +81,13 @@ std::string FormatTracerouteLine(uint32_t ttl, int flow,
       continue;
     }
     if (probe.address() != last) {
-      absl::StrAppend(&out, " ", probe.address());
+      if (names) {
+        absl::StrAppend(&out, " ",
+                        probe.hostname().empty() ? probe.address() : probe.hostname(),
+                        " (", probe.address(), ")");
+      } else {
+        absl::StrAppend(&out, " ", probe.address());
+      }
       const std::string ext = extensions ? FormatIcmpExtensions(probe) : "";
       if (!ext.empty()) absl::StrAppend(&out, " ", ext);
     }
@@ -118,7 +124,7 @@ std::string TracerouteLines::Ready(uint32_t flow, bool flush) {
     for (const auto& [index, probe] : it->second) probes.push_back(probe);
     absl::StrAppend(&out, FormatTracerouteLine(it->first.second,
                                                flows_ > 1 ? static_cast<int>(flow) : -1,
-                                               probes, extensions_));
+                                               probes, extensions_, names_));
     it = hops_.erase(it);
   }
   return out;

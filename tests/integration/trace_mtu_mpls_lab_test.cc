@@ -5,11 +5,14 @@
 // 1400), v4 and v6. An "MPLS router" (tests/lab/icmp_mpls_responder.py) in r2
 // answers every probe that reaches it for the target with a time exceeded
 // carrying an RFC 4950 label stack: `netprobe traceroute -e` shows the labels
-// as Debian's `traceroute -e` does, and the JSON replies carry them.
+// as Debian's `traceroute -e` does, and the JSON replies carry them. Without
+// -n, the agent names the hops (reverse lookups in its namespace, from a
+// hosts file of the lab's) as traceroute and tracepath print them.
 #include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -213,6 +216,56 @@ TEST_F(TraceMtuMplsLabTest, MplsLabelsInTimeExceededShowAsTracerouteShowsThem) {
     EXPECT_GT(reply.reply_ttl(), 0u) << "the answer's TTL, from IP_RECVTTL";
   }
   EXPECT_EQ(replies, 2) << json->out;
+}
+
+// Each "name (address)" of a traceroute's hop lines (the header skipped).
+std::vector<std::string> NamedAddresses(const std::string& out) {
+  std::vector<std::string> found;
+  static const std::regex kNamed(R"((\S+) \((\S+)\))");
+  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "traceroute")) continue;
+    const std::string text(line);
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), kNamed);
+         it != std::sregex_iterator(); ++it) {
+      found.push_back(it->str());
+    }
+  }
+  return found;
+}
+
+TEST_F(TraceMtuMplsLabTest, WithoutNumericTheAgentNamesHopsAsTracerouteDoes) {
+  // r1 and the target have names, r2 and r3 none (their lookups fail at once:
+  // the namespace's only name server is its own loopback).
+  ASSERT_THAT(
+      lab_->SetNames(kSource, absl::StrCat(Address(1, false), " r1.lab\n",
+                                           Address(kTarget, false), " dst.lab\n")),
+      IsOk());
+  // An agent started after the names (ip netns exec mounts them at start).
+  absl::StatusOr<LabAgent> named = LabAgent::Start(*lab_, kSource);
+  ASSERT_THAT(named, IsOk());
+  const std::string target = Address(kTarget, false);
+  absl::StatusOr<RunResult> ours =
+      named->Client({"traceroute", "-w", "2", "-q", "1", target}, absl::Seconds(60));
+  ASSERT_THAT(ours, IsOk());
+  EXPECT_EQ(ours->exit_code, 0) << ours->err;
+  absl::StatusOr<RunResult> theirs = lab_->Exec(
+      kSource, {kTraceroute, "-w", "2,0,0", "-q", "1", target}, absl::Seconds(60));
+  ASSERT_THAT(theirs, IsOk());
+  EXPECT_EQ(NamedAddresses(ours->out), NamedAddresses(theirs->out))
+      << "ours:\n"
+      << ours->out << "traceroute:\n"
+      << theirs->out;
+  EXPECT_THAT(NamedAddresses(ours->out),
+              ::testing::ElementsAre(
+                  absl::StrCat("r1.lab (", Address(1, false), ")"),
+                  absl::StrCat(Address(2, false), " (", Address(2, false), ")"),
+                  absl::StrCat(Address(3, false), " (", Address(3, false), ")"),
+                  absl::StrCat("dst.lab (", target, ")")));
+  absl::StatusOr<RunResult> path =
+      named->Client({"tracepath", target}, absl::Seconds(60));
+  ASSERT_THAT(path, IsOk());
+  EXPECT_THAT(path->out, HasSubstr(" 1:  r1.lab ")) << path->out;
+  EXPECT_THAT(path->out, HasSubstr(" 4:  dst.lab ")) << path->out;
 }
 
 }  // namespace NETPROBE_UNITY_ID
