@@ -20,6 +20,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/substitute.h"
 #include "agent/net/monotonic_clock.h"
@@ -586,8 +587,7 @@ TEST_F(TracerouteMetricsLabTest, ProbeEndpointRunsATracerouteModule) {
       kAgent, absl::StrCat("http://", metrics_, "/probe?module=trace&target=", target_));
   EXPECT_EQ(trace.status, 200) << trace.body;
   EXPECT_EQ(Sample(trace.body, "probe_success"), 1.0) << trace.body;
-  EXPECT_EQ(Sample(trace.body, "probe_traceroute_hops"), kRouters + 1.0)
-      << trace.body;
+  EXPECT_EQ(Sample(trace.body, "probe_traceroute_hops"), kRouters + 1.0) << trace.body;
   // Three probes per hop (the default), four hops.
   EXPECT_EQ(Sample(trace.body, "probe_sent"), 3.0 * (kRouters + 1)) << trace.body;
   for (int hop = 1; hop <= kRouters + 1; ++hop) {
@@ -599,6 +599,48 @@ TEST_F(TracerouteMetricsLabTest, ProbeEndpointRunsATracerouteModule) {
   }
   EXPECT_TRUE(Sample(trace.body, R"(probe_rtt_seconds{stat="avg"})")) << trace.body;
   ExpectPromtoolAccepts(trace.body);
+}
+
+// `netprobe watch` ends a traceroute's line with the path; WatchResults
+// carries its hops and summary; `netprobe info` lists it.
+TEST_F(TracerouteMetricsLabTest, WatchShowsThePathAndInfoTheSchedule) {
+  StartAgent(TraceConfig());
+  auto info = agent_->Client({"info"});
+  ASSERT_THAT(info, IsOk());
+  EXPECT_THAT(info->out,
+              HasSubstr(absl::StrCat("\nschedule   lab-trace: Traceroute every 2s to ",
+                                     target_, " {site=\"lab\"}\n")));
+  std::vector<std::string> path;
+  for (int host = 1; host <= kRouters + 1; ++host) path.push_back(lab_->host(host).ipv4);
+  auto watch = agent_->Client({"watch", "-c", "1", "lab-trace"});
+  ASSERT_THAT(watch, IsOk());
+  EXPECT_EQ(watch->exit_code, 0) << watch->err;
+  EXPECT_THAT(watch->out, HasSubstr("Z lab-trace #"));
+  EXPECT_THAT(watch->out, HasSubstr(absl::StrCat(target_, " : xmt/rcv/%loss = 8/8/0%")));
+  EXPECT_THAT(watch->out,
+              HasSubstr(absl::StrCat(", path ", absl::StrJoin(path, " "),
+                                     " (reached at hop 4) {site=\"lab\"}\n")));
+
+  auto json = agent_->Client({"--json", "watch", "-c", "1", "lab-trace"});
+  ASSERT_THAT(json, IsOk());
+  v1::WatchResultsEvent event;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  std::string(absl::StripTrailingAsciiWhitespace(json->out)), &event)
+                  .ok())
+      << json->out;
+  const v1::ScheduledResult& result = event.result();
+  EXPECT_EQ(result.kind(), "Traceroute");
+  EXPECT_TRUE(result.success());
+  EXPECT_EQ(result.traceroute().summary().reached_ttl(), 4u);
+  ASSERT_EQ(result.traceroute().hops_size(), kRouters + 1);
+  for (int i = 0; i < kRouters + 1; ++i) {
+    const v1::TracerouteHop& hop = result.traceroute().hops(i);
+    EXPECT_EQ(hop.ttl(), static_cast<uint32_t>(i + 1));
+    ASSERT_EQ(hop.addresses_size(), 1) << hop.ShortDebugString();
+    EXPECT_EQ(hop.addresses(0), path[i]);
+    EXPECT_EQ(hop.sent(), 2u);
+    EXPECT_EQ(hop.received(), 2u);
+  }
 }
 
 // A bad traceroute entry on SIGHUP: the running schedule stays, the log names
