@@ -19,6 +19,11 @@ absl::StatusOr<std::unique_ptr<DatagramSocket>> SocketOpener::OpenUdp(
   return std::make_unique<UdpSocket>(*std::move(socket));
 }
 
+absl::StatusOr<std::unique_ptr<RawTcpSocket>> SocketOpener::OpenRawTcp(
+    const SocketAddress& target, const SocketSetup& setup) {
+  return RawTcpSocket::Open(target, setup);
+}
+
 absl::StatusOr<std::unique_ptr<PcapHandle>> SocketOpener::OpenPcap(
     const PcapHandle::Options& options) {
   return PcapHandle::Open(options);

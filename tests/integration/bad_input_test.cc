@@ -357,6 +357,9 @@ std::vector<Case> TracerouteCases() {
       {ok + "flow_label: 5", kInvalid, "flow_label: 127.0.0.1 is 127.0.0.1, and IPv4"},
       {ok + "path_mtu: true rounds: 2", kInvalid,
        "path_mtu: path MTU discovery is one trace; it does not combine with rounds"},
+      {ok + "method: TRACEROUTE_METHOD_TCP packet_length: 60", kInvalid,
+       "packet_length: TCP SYN probes are headers only (44 bytes IPv4, 64 IPv6); "
+       "leave it unset"},
       {ok + "path_mtu: true method: TRACEROUTE_METHOD_TCP", kInvalid,
        "path_mtu: path MTU discovery probes with UDP or ICMP, not TCP"},
       {ok + "port: 0", kInvalid, "port: 0 is out of range: it must be from 1 to 65535"},
