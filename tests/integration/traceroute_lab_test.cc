@@ -182,6 +182,11 @@ TEST_F(TracerouteLabTest, RouterWhoseTimeExceededIsDroppedShowsAsStars) {
   ExpectSameHops(false, false, Chain(false, 2));
   ExpectSameHops(false, true, Chain(false, 2));
   ExpectSameHops(true, false, Chain(true, 2));
+  // -T: each round waits for the silent hop's timeouts (see
+  // TracerouteProbe::MaySend), and the trace still ends at the target.
+  auto open = ListenTcpInNetns(lab_->host(kTarget).netns);
+  ASSERT_THAT(open, IsOk());
+  ExpectSameTcpHops(false, open->port, Chain(false, 2));
 }
 
 // Routes on the second router that refuse (unreachable, prohibit) end the
@@ -384,10 +389,18 @@ class TracerouteDiamondLabTest : public ::testing::Test {
 // Paris: one flow's probes all take one branch, whichever, over many probes
 // (traceroute's changing ports would spread them over both). Linux hashes
 // ICMP by its addresses alone, so for -I this holds whatever the checksum.
+// -T: one source port per flow (traceroute -T takes a new one per probe), to
+// a listening port of the target.
 TEST_F(TracerouteDiamondLabTest, OneFlowCrossesOneMiddleRouter) {
-  for (const char* method : {"-U", "-I"}) {
-    SCOPED_TRACE(method);
-    const auto hops = MiddleHops({method, "-q", "10"});
+  auto listener = ListenTcpInNetns(lab_->host(kTarget).netns);
+  ASSERT_THAT(listener, IsOk());
+  const std::string port = absl::StrCat(listener->port);
+  for (const std::vector<std::string>& method :
+       {std::vector<std::string>{"-U"}, {"-I"}, {"-T", "-p", port}}) {
+    SCOPED_TRACE(method[0]);
+    std::vector<std::string> args = method;
+    args.insert(args.end(), {"-q", "10"});
+    const auto hops = MiddleHops(args);
     ASSERT_EQ(hops.size(), 1u);
     ASSERT_EQ(hops.begin()->second.size(), 1u);
     EXPECT_THAT(*hops.begin()->second.begin(),
@@ -395,17 +408,25 @@ TEST_F(TracerouteDiamondLabTest, OneFlowCrossesOneMiddleRouter) {
   }
 }
 
-// Many flows find both branches: 16 UDP flows (16 source ports) all hashed to
-// one branch has a probability of 2^-15; each flow stays on its own.
+// Many flows find both branches: 16 UDP or TCP flows (16 source ports) all
+// hashed to one branch has a probability of 2^-15; each flow stays on its own.
 TEST_F(TracerouteDiamondLabTest, SixteenFlowsFindBothMiddleRouters) {
-  const auto hops = MiddleHops({"--flows", "16", "-q", "2"});
-  ASSERT_EQ(hops.size(), 16u);
-  std::set<std::string> all;
-  for (const auto& [flow, addresses] : hops) {
-    EXPECT_EQ(addresses.size(), 1u) << "flow " << flow;
-    all.insert(addresses.begin(), addresses.end());
+  auto listener = ListenTcpInNetns(lab_->host(kTarget).netns);
+  ASSERT_THAT(listener, IsOk());
+  for (const std::vector<std::string>& method :
+       {std::vector<std::string>{"-U"}, {"-T", "-p", absl::StrCat(listener->port)}}) {
+    SCOPED_TRACE(method[0]);
+    std::vector<std::string> args = method;
+    args.insert(args.end(), {"--flows", "16", "-q", "2"});
+    const auto hops = MiddleHops(args);
+    ASSERT_EQ(hops.size(), 16u);
+    std::set<std::string> all;
+    for (const auto& [flow, addresses] : hops) {
+      EXPECT_EQ(addresses.size(), 1u) << "flow " << flow;
+      all.insert(addresses.begin(), addresses.end());
+    }
+    EXPECT_THAT(all, ::testing::ElementsAre(lab_->host(kM1).ipv4, lab_->host(kM2).ipv4));
   }
-  EXPECT_THAT(all, ::testing::ElementsAre(lab_->host(kM1).ipv4, lab_->host(kM2).ipv4));
 }
 
 }  // namespace NETPROBE_UNITY_ID
