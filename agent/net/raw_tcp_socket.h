@@ -76,9 +76,44 @@ std::optional<Header> ParseQuoted(absl::Span<const uint8_t> quoted);
 
 }  // namespace tcp_segment
 
-// A raw TCP socket that sends SYNs toward one target and reads the target's
-// answers (SYN-ACK, RST) and the ICMP errors routers send back about the
-// SYNs (traceroute -T):
+// What a TCP SYN prober does with its socket: the seam unit tests script
+// (SocketOpener hands out the kernel's RawTcpSocket or a fake). Not
+// thread-safe.
+class SynSocket {
+ public:
+  virtual ~SynSocket() = default;
+
+  // Readable (EPOLLIN) when a segment is queued, EPOLLERR for the error queue.
+  virtual int fd() const = 0;
+  virtual int family() const = 0;
+
+  // A source port of our own until this socket is destroyed.
+  virtual absl::StatusOr<uint16_t> ReservePort() = 0;
+
+  // Sends a SYN from `source_port` to the target with `sequence` and the
+  // TTL / hop limit `ttl` (this packet only). 0 or the errno. Each successful
+  // send takes the next transmit-timestamp id (0, 1, ...).
+  virtual int SendSyn(uint16_t source_port, uint32_t sequence, int ttl) = 0;
+
+  struct Received {
+    tcp_segment::Header header;
+    SocketAddress from;
+    absl::Time kernel_time = absl::InfinitePast();
+    int ttl = 0;  // the answer's TTL / hop limit; 0 unknown
+  };
+  // Reads one segment: 0 (it parsed), EAGAIN when nothing is queued, EBADMSG
+  // for a malformed one (read and dropped), or another errno (a pending
+  // ICMP error: read the error queue, then receive again).
+  virtual int Receive(Received* out) = 0;
+
+  // Transmit timestamps and ICMP errors (the quoted TCP header is the entry's
+  // `request`); false when the queue is empty.
+  virtual bool ReadErrorQueue(ErrorQueueEntry* out) = 0;
+};
+
+// The kernel's SynSocket: a raw TCP socket that sends SYNs toward one target
+// and reads the target's answers (SYN-ACK, RST) and the ICMP errors routers
+// send back about the SYNs (traceroute -T):
 //  - bound to the source address (options' source, else the one the route to
 //    the target takes), connected to the target: only that host's segments
 //    arrive, and the kernel queues the ICMP errors quoting a segment to it on
@@ -90,44 +125,24 @@ std::optional<Header> ParseQuoted(absl::Span<const uint8_t> quoted);
 //  - kernel software TX timestamps (error queue, numbered sends: OPT_ID) and
 //    RX timestamps, on CLOCK_REALTIME, like UdpSocket.
 // Needs CAP_NET_RAW. Not thread-safe.
-class RawTcpSocket final {
+class RawTcpSocket final : public SynSocket {
  public:
   // FAILED_PRECONDITION without CAP_NET_RAW; else the failing call's error.
   static absl::StatusOr<std::unique_ptr<RawTcpSocket>> Open(const SocketAddress& target,
                                                             const SocketSetup& setup);
-  ~RawTcpSocket() = default;
   RawTcpSocket(const RawTcpSocket&) = delete;
   RawTcpSocket& operator=(const RawTcpSocket&) = delete;
 
-  // Readable (EPOLLIN) when a segment is queued, EPOLLERR for the error queue.
-  int fd() const { return fd_.get(); }
-  int family() const { return target_.family(); }
+  int fd() const override { return fd_.get(); }
+  int family() const override { return target_.family(); }
   // The address SYNs come from (without port), and the target (with port).
   const SocketAddress& source() const { return source_; }
   const SocketAddress& target() const { return target_; }
 
-  // A source port of our own until this socket is destroyed.
-  absl::StatusOr<uint16_t> ReservePort();
-
-  // Sends a SYN from `source_port` to the target with `sequence` and the
-  // TTL / hop limit `ttl` (this packet only). 0 or the errno. Each successful
-  // send takes the next transmit-timestamp id (0, 1, ...).
-  int SendSyn(uint16_t source_port, uint32_t sequence, int ttl);
-
-  struct Received {
-    tcp_segment::Header header;
-    SocketAddress from;
-    absl::Time kernel_time = absl::InfinitePast();
-    int ttl = 0;  // the answer's TTL / hop limit; 0 unknown
-  };
-  // Reads one segment: 0 (it parsed), EAGAIN when nothing is queued, EBADMSG
-  // for a malformed one (read and dropped), or another errno (a pending
-  // ICMP error: read the error queue, then receive again).
-  int Receive(Received* out);
-
-  // Transmit timestamps and ICMP errors (the quoted TCP header is the entry's
-  // `request`); false when the queue is empty.
-  bool ReadErrorQueue(ErrorQueueEntry* out) {
+  absl::StatusOr<uint16_t> ReservePort() override;
+  int SendSyn(uint16_t source_port, uint32_t sequence, int ttl) override;
+  int Receive(Received* out) override;
+  bool ReadErrorQueue(ErrorQueueEntry* out) override {
     return netprobe::ReadErrorQueue(fd_.get(), family(), out);
   }
 

@@ -37,7 +37,7 @@ class SocketOpener {
   virtual absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenUdp(
       int family, const SocketSetup& setup);
   // A raw TCP socket sending SYNs to `target` (its port included).
-  virtual absl::StatusOr<std::unique_ptr<RawTcpSocket>> OpenRawTcp(
+  virtual absl::StatusOr<std::unique_ptr<SynSocket>> OpenRawTcp(
       const SocketAddress& target, const SocketSetup& setup);
   // A live capture (PcapHandle::Open).
   virtual absl::StatusOr<std::unique_ptr<PcapHandle>> OpenPcap(

@@ -248,7 +248,7 @@ std::optional<uint32_t> TraceTransport::FlowOfPort(uint16_t port) const {
 
 void TraceTransport::OnTcpReady(uint32_t events) {
   if (events & EPOLLERR) HandleTcpErrorQueue();
-  RawTcpSocket::Received segment;
+  SynSocket::Received segment;
   for (int i = 0; i < 4096 && !Finished(); ++i) {
     const int err = tcp_->Receive(&segment);
     if (err == EAGAIN || err == EWOULDBLOCK) break;
@@ -296,7 +296,7 @@ void TraceTransport::HandleTcpErrorQueue() {
   }
 }
 
-void TraceTransport::HandleTcpSegment(const RawTcpSocket::Received& segment) {
+void TraceTransport::HandleTcpSegment(const SynSocket::Received& segment) {
   const std::optional<tcp_segment::SynAnswer> syn_answer =
       tcp_segment::MatchSynAnswer(segment.header, options_.target.port());
   // Ours go to a flow's port; the rest is other traffic with the target.

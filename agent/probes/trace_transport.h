@@ -125,17 +125,17 @@ class TraceTransport {
   void HandleIcmpPacket(const IcmpSocket::Received& packet);
   void OnTcpReady(uint32_t events);
   void HandleTcpErrorQueue();
-  void HandleTcpSegment(const RawTcpSocket::Received& segment);
+  void HandleTcpSegment(const SynSocket::Received& segment);
   // The flow whose source port is `port`; nullopt when none is.
   std::optional<uint32_t> FlowOfPort(uint16_t port) const;
 
   EventLoop* const loop_;
   const Options options_;
   const Callbacks callbacks_;
-  std::unique_ptr<IcmpSocket> icmp_;   // ICMP method
-  TxTimestamps<uint32_t> icmp_tx_;     // -> wire
-  std::unique_ptr<RawTcpSocket> tcp_;  // TCP method (it holds the flows' ports)
-  TxTimestamps<uint32_t> tcp_tx_;      // -> wire
+  std::unique_ptr<IcmpSocket> icmp_;  // ICMP method
+  TxTimestamps<uint32_t> icmp_tx_;    // -> wire
+  std::unique_ptr<SynSocket> tcp_;    // TCP method (it holds the flows' ports)
+  TxTimestamps<uint32_t> tcp_tx_;     // -> wire
   std::vector<Flow> flows_;
   uint64_t unmatched_ = 0;
 };
