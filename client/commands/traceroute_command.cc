@@ -24,8 +24,7 @@ std::vector<OptionSpec> TracerouteOptions() {
       {'I', "icmp", "", "ICMP echo probes"},
       {'U', "udp", "", "UDP probes (the default), to one constant port"},
       {'T', "tcp", "",
-       "TCP SYN probes, to one constant port; the target answers SYN-ACK (open) or "
-       "RST (closed); the agent needs CAP_NET_RAW"},
+       "TCP SYN probes, to one constant port (the agent needs CAP_NET_RAW)"},
       {'p', "port", "PORT", "destination port (default 33434 for UDP, 80 for TCP)"},
       {'f', "first", "FIRST", "TTL to start at (default 1)"},
       {'m', "max-hops", "MAX", "the largest TTL (default 30)"},
