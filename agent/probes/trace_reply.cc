@@ -3,7 +3,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <random>
 
+#include "absl/strings/str_cat.h"
 #include "agent/probes/attempt_result.h"
 #include "common/proto_time.h"
 
@@ -19,6 +21,51 @@ bool SameAddress(const SocketAddress& a, const SocketAddress& b) {
 bool IsUnreachable(bool v6, uint8_t type) { return v6 ? type == 1 : type == 3; }
 
 }  // namespace
+
+uint32_t NewTraceToken() {
+  std::random_device device;
+  return device();
+}
+
+absl::StatusOr<SocketAddress> TraceTarget(const TraceroutePlan& plan,
+                                          SocketAddress resolved) {
+  SocketAddress target = std::move(resolved);
+  target.set_port(plan.method == TraceroutePlan::Method::kIcmp ? 0 : plan.port);
+  if (plan.setup.source && plan.setup.source->family() != target.family()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target: ", plan.host, " is ", target.ip(),
+        ", not of the family of options.source_address ", plan.setup.source->ip()));
+  }
+  if (plan.flow_label && target.family() != AF_INET6) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "flow_label: ", plan.host, " is ", target.ip(), ", and IPv4 has no flow label"));
+  }
+  return target;
+}
+
+TraceTransport::Options TraceTransportOptions(const TraceroutePlan& plan,
+                                              const SocketAddress& target, uint32_t token,
+                                              uint32_t payload_size) {
+  TraceTransport::Options options;
+  options.method = plan.method;
+  options.target = target;
+  options.flows = plan.flows;
+  options.token = token;
+  options.payload_size = payload_size;
+  options.setup = plan.setup;
+  return options;
+}
+
+void FillTraceTarget(const TraceroutePlan& plan, const SocketAddress& target,
+                     v1::Endpoint* out) {
+  out->set_host(plan.host);
+  if (target.valid()) {
+    out->set_address(target.ip());
+    out->set_port(target.port());
+    out->set_family(target.family() == AF_INET6 ? v1::ADDRESS_FAMILY_IPV6
+                                                : v1::ADDRESS_FAMILY_IPV4);
+  }
+}
 
 void FillTraceReply(const TraceTransport::Answer& answer, const SocketAddress& target,
                     absl::Time sent, absl::Time now, v1::TracerouteReply* reply) {
@@ -88,6 +135,17 @@ void TraceHopStats::Fill(uint32_t ttl, uint32_t flow, v1::TracerouteHop* out) co
   if (received > 0) ToProto(last, out->mutable_last());
   out->set_reached(reached);
   out->set_path_changes(path_changes);
+}
+
+std::optional<uint32_t> SilentRunEnd(uint32_t max_silent, uint32_t last,
+                                     absl::FunctionRef<bool(uint32_t)> silent) {
+  if (max_silent == 0) return std::nullopt;
+  uint32_t run = 0;
+  for (uint32_t hop = 0; hop <= last; ++hop) {
+    run = silent(hop) ? run + 1 : 0;
+    if (run == max_silent) return hop;
+  }
+  return std::nullopt;
 }
 
 }  // namespace netprobe

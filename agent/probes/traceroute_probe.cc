@@ -3,8 +3,6 @@
 #include <errno.h>
 #include <sys/epoll.h>
 
-#include <random>
-
 #include "absl/strings/str_cat.h"
 #include "agent/net/icmp.h"
 #include "agent/net/socket_opener.h"
@@ -14,25 +12,12 @@
 #include "common/proto_time.h"
 
 namespace netprobe {
-namespace {
-
-uint32_t TraceToken() {
-  std::random_device device;
-  return device();
-}
-
-absl::Time KernelOrUser(absl::Time kernel, absl::Time user) {
-  return kernel != absl::InfinitePast() ? kernel : user;
-}
-
-}  // namespace
-
 TracerouteProbe::TracerouteProbe(TraceroutePlan plan, EventLoop* loop, BlockingWork work,
                                  std::shared_ptr<Sink> sink, std::function<void()> done)
     : ProbeBase(loop, std::move(sink), std::move(done)),
       plan_(std::move(plan)),
       work_(std::move(work)),
-      token_(TraceToken()) {}
+      token_(NewTraceToken()) {}
 
 TracerouteProbe::~TracerouteProbe() { Release(); }
 
@@ -45,18 +30,9 @@ void TracerouteProbe::Start() {
 void TracerouteProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   if (finished()) return;
   if (!address.ok()) return Fail(address.status());
-  target_ = *address;
-  target_.set_port(plan_.method == TraceroutePlan::Method::kIcmp ? 0 : plan_.port);
-  if (plan_.setup.source && plan_.setup.source->family() != target_.family()) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "target: ", plan_.host, " is ", target_.ip(),
-        ", not of the family of options.source_address ", plan_.setup.source->ip())));
-  }
-  if (plan_.flow_label && target_.family() != AF_INET6) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("flow_label: ", plan_.host,
-                                                        " is ", target_.ip(),
-                                                        ", and IPv4 has no flow label")));
-  }
+  absl::StatusOr<SocketAddress> target = TraceTarget(plan_, *std::move(address));
+  if (!target.ok()) return Fail(target.status());
+  target_ = *std::move(target);
   absl::StatusOr<uint32_t> payload = plan_.PayloadSize(target_.family());
   if (!payload.ok()) return Fail(payload.status());
   payload_size_ = *payload;
@@ -66,13 +42,6 @@ void TracerouteProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   cursor_.assign(static_cast<size_t>(plan_.flows) * plan_.probes_per_hop, 0);
   flows_.resize(plan_.flows);
   for (Flow& flow : flows_) flow.end = hops;
-  TraceTransport::Options options;
-  options.method = plan_.method;
-  options.target = target_;
-  options.flows = plan_.flows;
-  options.token = token_;
-  options.payload_size = payload_size_;
-  options.setup = plan_.setup;
   TraceTransport::Callbacks callbacks;
   callbacks.on_answer = [this](const TraceTransport::Answer& a) { OnAnswer(a); };
   callbacks.on_sent = [this](uint32_t wire, absl::Time sent) { OnSentAt(wire, sent); };
@@ -81,8 +50,9 @@ void TracerouteProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
     CheckFinished();
   };
   callbacks.finished = [this] { return finished(); };
-  absl::StatusOr<std::unique_ptr<TraceTransport>> transport =
-      TraceTransport::Open(loop_, std::move(options), std::move(callbacks));
+  absl::StatusOr<std::unique_ptr<TraceTransport>> transport = TraceTransport::Open(
+      loop_, TraceTransportOptions(plan_, target_, token_, payload_size_),
+      std::move(callbacks));
   if (!transport.ok()) return Fail(transport.status());
   transport_ = std::move(*transport);
   Pacer::Options pacing;
@@ -184,9 +154,27 @@ void TracerouteProbe::OnTimeout(size_t index) {
   reply.mutable_result()->set_outcome(v1::OUTCOME_TIMEOUT);
   reply.mutable_result()->set_detail(
       absl::StrCat("no answer within ", absl::FormatDuration(plan_.wait)));
+  const size_t hop = index / (static_cast<size_t>(plan_.flows) * plan_.probes_per_hop);
+  const uint32_t flow = reply.flow();
+  ++hops_[hop * plan_.flows + flow].timed_out;
+  StopIfSilent(flow);  // before Done emits what follows the hop
   Done(index, std::move(reply));
+  if (finished()) return;
   pacer_->Pump();
   CheckFinished();
+}
+
+// A hop is silent once every probe of it timed out (traceroute's "* * *").
+void TracerouteProbe::StopIfSilent(uint32_t flow) {
+  const uint32_t last = std::min(flows_[flow].end, plan_.hops() - 1);
+  const std::optional<uint32_t> end =
+      SilentRunEnd(plan_.max_silent_hops, last, [&](uint32_t hop) {
+        return hops_[static_cast<size_t>(hop) * plan_.flows + flow].timed_out ==
+               plan_.probes_per_hop;
+      });
+  if (!end || *end >= flows_[flow].end) return;
+  stopped_silent_ = true;
+  EndFlowAt(flow, *end);
 }
 
 void TracerouteProbe::Done(size_t index, v1::TracerouteReply reply) {
@@ -194,7 +182,16 @@ void TracerouteProbe::Done(size_t index, v1::TracerouteReply reply) {
   attempt.state = Attempt::State::kDone;
   const uint32_t flow = reply.flow(), probe = reply.probe();
   attempt.reply = std::move(reply);
-  Advance(flow, probe);
+  if (plan_.max_silent_hops == 0) return Advance(flow, probe);
+  // A column may wait for the hops before its cursor (see Advance).
+  for (uint32_t p = 0; p < plan_.probes_per_hop && !finished(); ++p) Advance(flow, p);
+}
+
+bool TracerouteProbe::HopComplete(uint32_t hop, uint32_t flow) const {
+  for (uint32_t probe = 0; probe < plan_.probes_per_hop; ++probe) {
+    if (attempts_[IndexOf(hop, flow, probe)].state != Attempt::State::kDone) return false;
+  }
+  return true;
 }
 
 void TracerouteProbe::Advance(uint32_t flow, uint32_t probe) {
@@ -202,6 +199,11 @@ void TracerouteProbe::Advance(uint32_t flow, uint32_t probe) {
   while (cursor < plan_.hops() && cursor <= flows_[flow].end) {
     Attempt& attempt = attempts_[IndexOf(cursor, flow, probe)];
     if (attempt.state != Attempt::State::kDone) return;
+    // With max_silent_hops N, a hop is reported once the N before it are
+    // complete: until then they may yet end the trace before it.
+    for (uint32_t h = cursor - std::min(cursor, plan_.max_silent_hops); h < cursor; ++h) {
+      if (!HopComplete(h, flow)) return;
+    }
     const v1::TracerouteReply& reply = attempt.reply;
     const v1::Outcome outcome = reply.result().outcome();
     const bool ends = EndsTrace(reply);
@@ -264,13 +266,7 @@ void TracerouteProbe::NewReply(size_t index, v1::TracerouteReply* reply) const {
 }
 
 void TracerouteProbe::FillTarget(v1::Endpoint* out) const {
-  out->set_host(plan_.host);
-  if (target_.valid()) {
-    out->set_address(target_.ip());
-    out->set_port(target_.port());
-    out->set_family(target_.family() == AF_INET6 ? v1::ADDRESS_FAMILY_IPV6
-                                                 : v1::ADDRESS_FAMILY_IPV4);
-  }
+  FillTraceTarget(plan_, target_, out);
 }
 
 void TracerouteProbe::AppendSummaries(std::vector<v1::TracerouteEvent>* out) {
@@ -304,6 +300,7 @@ void TracerouteProbe::AppendSummaries(std::vector<v1::TracerouteEvent>* out) {
   summary->set_sent(sent);
   summary->set_received(received);
   summary->set_unmatched(unmatched);
+  summary->set_stopped_silent(stopped_silent_);
   out->push_back(std::move(event));
 }
 

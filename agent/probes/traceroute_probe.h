@@ -28,7 +28,10 @@ namespace netprobe {
 // Results are emitted per (flow, probe index) in TTL order, like
 // traceroute's lines, so the trace ends at the first TTL where the target
 // (or an unreachable) answered and nothing beyond it is reported; probes
-// beyond it are not sent, or are dropped unreported when in flight.
+// beyond it are not sent, or are dropped unreported when in flight. With
+// plan.max_silent_hops N, the trace of a flow also ends at the last of N
+// silent hops in a row (every probe of the hop timed out), as if it ended
+// there, and the summary says stopped_silent.
 // RTTs: the kernel's software TX timestamp to the kernel's RX timestamp of
 // the answer (CLOCK_REALTIME both). Not thread-safe: loop thread only.
 class TracerouteProbe final : public ProbeBase<v1::TracerouteEvent> {
@@ -73,8 +76,12 @@ class TracerouteProbe final : public ProbeBase<v1::TracerouteEvent> {
   // allows, in TTL order.
   void Done(size_t index, v1::TracerouteReply reply);
   void Advance(uint32_t flow, uint32_t probe);
+  // Every probe of the hop is done (answered, timed out, refused).
+  bool HopComplete(uint32_t hop, uint32_t flow) const;
   // The trace of `flow` ends at hop `end`: probes beyond it are dropped.
   void EndFlowAt(uint32_t flow, uint32_t end);
+  // Ends the trace of `flow` after plan_.max_silent_hops silent hops in a row.
+  void StopIfSilent(uint32_t flow);
   void Forget(Attempt& attempt);
   void CheckFinished();
   void NewReply(size_t index, v1::TracerouteReply* reply) const;
@@ -99,6 +106,7 @@ class TracerouteProbe final : public ProbeBase<v1::TracerouteEvent> {
   uint32_t next_wire_ = 1;
   std::optional<Pacer> pacer_;
   uint64_t unmatched_ = 0;  // answers for no probe in flight
+  bool stopped_silent_ = false;
 };
 
 }  // namespace netprobe

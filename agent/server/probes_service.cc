@@ -6,6 +6,7 @@
 #include "agent/probes/broadcast_request.h"
 #include "agent/probes/capture_probe.h"
 #include "agent/probes/capture_request.h"
+#include "agent/probes/mtr_probe.h"
 #include "agent/probes/multicast_probe.h"
 #include "agent/probes/multicast_request.h"
 #include "agent/probes/ping_probe.h"
@@ -311,9 +312,19 @@ grpc::ServerWriteReactor<v1::TracerouteEvents>* ProbesService::Traceroute(
   const Caller caller = CallerOf(*context);
   auto plan = Admit(caller, ValidateTraceroute(*request), &slot);
   return Serve<v1::TracerouteEvent, v1::TracerouteEvents>(
-      *context, std::move(plan), &TracerouteProbe::MaxEventsBeyondHighWater,
-      [this, work = WorkOf(caller)](const TraceroutePlan& plan, auto sink,
-                                    std::function<void()> done) {
+      *context, std::move(plan),
+      +[](const TraceroutePlan& plan) {
+        return plan.mtr() ? MtrProbe::MaxEventsBeyondHighWater(plan)
+                          : TracerouteProbe::MaxEventsBeyondHighWater(plan);
+      },
+      // mtr mode (rounds set) is its own probe kind on the same transport.
+      [this, work = WorkOf(caller)](
+          const TraceroutePlan& plan, auto sink,
+          std::function<void()> done) -> std::unique_ptr<ProbeBase<v1::TracerouteEvent>> {
+        if (plan.mtr()) {
+          return std::make_unique<MtrProbe>(plan, loop_, work, std::move(sink),
+                                            std::move(done));
+        }
         return std::make_unique<TracerouteProbe>(plan, loop_, work, std::move(sink),
                                                  std::move(done));
       },

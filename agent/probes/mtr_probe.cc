@@ -1,0 +1,312 @@
+#include "agent/probes/mtr_probe.h"
+
+#include <errno.h>
+
+#include "absl/strings/str_cat.h"
+#include "agent/probes/attempt_result.h"
+#include "agent/probes/traffic_counters.h"
+#include "agent/util/log.h"
+#include "common/proto_time.h"
+
+namespace netprobe {
+
+MtrProbe::MtrProbe(TraceroutePlan plan, EventLoop* loop, BlockingWork work,
+                   std::shared_ptr<Sink> sink, std::function<void()> done)
+    : ProbeBase(loop, std::move(sink), std::move(done)),
+      plan_(std::move(plan)),
+      work_(std::move(work)),
+      token_(NewTraceToken()) {}
+
+MtrProbe::~MtrProbe() { Release(); }
+
+void MtrProbe::Start() {
+  ResolveOnLoop(work_, loop_, alive(), plan_.host, plan_.family, "target",
+                plan_.admission.AddressCheck(),
+                [this](absl::StatusOr<SocketAddress> r) { OnResolved(std::move(r)); });
+}
+
+void MtrProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
+  if (finished()) return;
+  if (!address.ok()) return Fail(address.status());
+  absl::StatusOr<SocketAddress> target = TraceTarget(plan_, *std::move(address));
+  if (!target.ok()) return Fail(target.status());
+  target_ = *std::move(target);
+  absl::StatusOr<uint32_t> payload = plan_.PayloadSize(target_.family());
+  if (!payload.ok()) return Fail(payload.status());
+  payload_size_ = *payload;
+  hops_.resize(static_cast<size_t>(plan_.hops()) * plan_.flows);
+  end_.assign(plan_.flows, plan_.hops() - 1);
+  last_hop_.assign(plan_.flows, std::nullopt);
+  TraceTransport::Callbacks callbacks;
+  callbacks.on_answer = [this](const TraceTransport::Answer& a) { OnAnswer(a); };
+  callbacks.on_sent = [this](uint32_t wire, absl::Time sent) { OnSentAt(wire, sent); };
+  callbacks.on_wake = [this] {
+    pacer_->Pump();
+    CheckFinished();
+  };
+  callbacks.finished = [this] { return finished(); };
+  absl::StatusOr<std::unique_ptr<TraceTransport>> transport = TraceTransport::Open(
+      loop_, TraceTransportOptions(plan_, target_, token_, payload_size_),
+      std::move(callbacks));
+  if (!transport.ok()) return Fail(transport.status());
+  transport_ = std::move(*transport);
+  Pacer::Options pacing;
+  // A pacer target per (hop, flow), in TTL order; its attempts are the
+  // rounds, every TTL of a round due at once.
+  pacing.targets = static_cast<size_t>(plan_.hops()) * plan_.flows;
+  pacing.count = *plan_.rounds;
+  pacing.interval = plan_.interval;
+  pacing.rate = plan_.rate;
+  pacing.budgets = plan_.admission.budgets;
+  pacing.max_burst = Pacer::kSharedSocketBurst;
+  pacing.spread = false;
+  pacer_.emplace(
+      loop_, std::move(pacing), [this](size_t) { return MaySend(); },
+      [this](size_t target, uint32_t sequence) { Send(target, sequence); });
+  pacer_->Start();
+  CheckFinished();
+}
+
+// The pacer's gate: pause while the client reads slowly, and keep 16-bit
+// sequences unambiguous.
+bool MtrProbe::MaySend() {
+  if (!Writable()) {
+    WhenWritable([this] {
+      pacer_->Pump();
+      CheckFinished();
+    });
+    return false;
+  }
+  return in_flight_.size() < transport_->MaxInFlight();
+}
+
+void MtrProbe::Send(size_t pacer_target, uint32_t sequence) {
+  InFlight probe;
+  probe.hop = static_cast<uint32_t>(pacer_target / plan_.flows);
+  probe.flow = static_cast<uint32_t>(pacer_target % plan_.flows);
+  probe.round = sequence - 1;
+  Round& round = rounds_[probe.round];
+  ++round.issued;
+  if (probe.hop > LastHop(probe.flow)) {  // beyond the end or a silent run
+    Closed(probe.round, false);
+    CheckFinished();  // this may have been the last of the last round
+    return;
+  }
+  const int ttl = static_cast<int>(plan_.first_ttl + probe.hop);
+  const uint32_t wire = next_wire_++;
+  probe.user_sent = loop_->clock()->Wall();
+  const int err = transport_->Send(probe.flow, ttl, wire, payload_size_);
+  ++HopOf(probe.hop, probe.flow).stats.sent;
+  if (err != 0) {
+    // Refused at once by the kernel (no route, a local filter, ...): a
+    // reply with the error, a probe sent and lost.
+    v1::TracerouteReply reply;
+    NewReply(probe, &reply);
+    *reply.mutable_result() = ResultFromErrno(err);
+    v1::TracerouteEvent event;
+    *event.mutable_reply() = std::move(reply);
+    Emit(std::move(event));
+    Closed(probe.round, false);
+    CheckFinished();
+    return;
+  }
+  TrafficCounters::Get().Sent(SendingProbe::kTraceroute);
+  ++round.open;
+  const uint32_t key = transport_->WireKey(wire);
+  probe.timer = loop_->RunAfter(plan_.wait, [this, key] { OnTimeout(key); });
+  in_flight_[key] = probe;
+}
+
+void MtrProbe::OnSentAt(uint32_t wire, absl::Time sent) {
+  auto it = in_flight_.find(wire);
+  if (it != in_flight_.end()) it->second.kernel_sent = sent;
+}
+
+void MtrProbe::OnAnswer(const TraceTransport::Answer& answer) {
+  auto it = in_flight_.find(answer.wire);
+  if (it == in_flight_.end()) {
+    ++unmatched_;  // late (after its wait), or beyond the trace's end
+    return;
+  }
+  const InFlight probe = it->second;
+  in_flight_.erase(it);
+  loop_->Cancel(probe.timer);
+  v1::TracerouteReply reply;
+  NewReply(probe, &reply);
+  FillTraceReply(answer, target_, KernelOrUser(probe.kernel_sent, probe.user_sent),
+                 loop_->clock()->Wall(), &reply);
+  Hop& hop = HopOf(probe.hop, probe.flow);
+  hop.stats.Answered(reply);
+  if (reply.reached()) hop.stats.reached = true;
+  std::optional<v1::TracerouteEvent> change;
+  if (!hop.last_address.empty() && hop.last_address != reply.address()) {
+    ++hop.stats.path_changes;
+    ++path_changes_;
+    change.emplace();
+    v1::TraceroutePathChange* c = change->mutable_path_change();
+    c->set_ttl(reply.ttl());
+    c->set_flow(probe.flow);
+    c->set_round(probe.round);
+    c->set_previous(hop.last_address);
+    c->set_address(reply.address());
+    ToProto(loop_->clock()->Wall(), c->mutable_time());
+  }
+  hop.last_address = reply.address();
+  const bool ends = EndsTrace(reply);
+  v1::TracerouteEvent event;
+  *event.mutable_reply() = std::move(reply);
+  Emit(std::move(event));
+  if (change) Emit(*std::move(change));
+  if (finished()) return;
+  last_hop_[probe.flow].reset();
+  if (ends) EndFlowAt(probe.flow, probe.hop);
+  Closed(probe.round, true);
+  CheckFinished();
+}
+
+void MtrProbe::OnTimeout(uint32_t wire) {
+  auto it = in_flight_.find(wire);
+  if (finished() || it == in_flight_.end()) return;
+  const InFlight probe = it->second;
+  in_flight_.erase(it);
+  ++HopOf(probe.hop, probe.flow).stats.timed_out;
+  last_hop_[probe.flow].reset();
+  v1::TracerouteReply reply;
+  NewReply(probe, &reply);
+  reply.mutable_result()->set_outcome(v1::OUTCOME_TIMEOUT);
+  reply.mutable_result()->set_detail(
+      absl::StrCat("no answer within ", absl::FormatDuration(plan_.wait)));
+  v1::TracerouteEvent event;
+  *event.mutable_reply() = std::move(reply);
+  Emit(std::move(event));
+  if (finished()) return;
+  Closed(probe.round, true);
+  pacer_->Pump();
+  CheckFinished();
+}
+
+void MtrProbe::Closed(uint32_t round, bool was_in_flight) {
+  auto it = rounds_.find(round);
+  if (it == rounds_.end()) return;
+  if (was_in_flight) --it->second.open;
+  // Rounds complete in order: every probe issued and none in flight.
+  const size_t targets = static_cast<size_t>(plan_.hops()) * plan_.flows;
+  for (auto r = rounds_.begin(); r != rounds_.end() && r->first == rounds_done_ &&
+                                 r->second.issued == targets && r->second.open == 0;
+       r = rounds_.erase(r)) {
+    ++rounds_done_;
+  }
+}
+
+void MtrProbe::EndFlowAt(uint32_t flow, uint32_t end) {
+  if (end >= end_[flow]) return;
+  end_[flow] = end;
+  last_hop_[flow].reset();
+  // In flight beyond the end: dropped unreported, their sends uncounted
+  // (their hops are not part of the trace).
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    const InFlight& probe = it->second;
+    if (probe.flow != flow || probe.hop <= end) {
+      ++it;
+      continue;
+    }
+    loop_->Cancel(probe.timer);
+    const uint32_t round = probe.round;
+    it = in_flight_.erase(it);
+    Closed(round, true);
+  }
+}
+
+uint32_t MtrProbe::LastHop(uint32_t flow) const {
+  std::optional<uint32_t>& last = last_hop_[flow];
+  if (!last) {
+    const std::optional<uint32_t> silent =
+        SilentRunEnd(plan_.max_silent_hops, end_[flow], [&](uint32_t hop) {
+          const TraceHopStats& s =
+              hops_[static_cast<size_t>(hop) * plan_.flows + flow].stats;
+          return s.received == 0 && s.timed_out > 0;
+        });
+    last = silent ? *silent : end_[flow];
+  }
+  return *last;
+}
+
+bool MtrProbe::CutBySilence(uint32_t flow) const { return LastHop(flow) < end_[flow]; }
+
+void MtrProbe::CheckFinished() {
+  if (finished() || !pacer_) return;
+  if (pacer_->exhausted() && in_flight_.empty()) Complete();
+}
+
+void MtrProbe::NewReply(const InFlight& probe, v1::TracerouteReply* reply) const {
+  FillTraceTarget(plan_, target_, reply->mutable_target());
+  reply->set_ttl(plan_.first_ttl + probe.hop);
+  reply->set_flow(probe.flow);
+  reply->set_probe(0);
+  reply->set_round(probe.round);
+  reply->set_flow_id(transport_->flow_id(probe.flow));
+  reply->set_packet_length(plan_.LengthFor(target_.family()));
+  ToProto(probe.user_sent, reply->mutable_time());
+}
+
+// Cut short (deadline, shutdown): the probes still in flight are not
+// counted, as if the last rounds had not gone (their answers could still
+// come; counting them lost would inflate the loss of every hop).
+void MtrProbe::BeforeCutShort() {
+  for (const auto& [wire, probe] : in_flight_) {
+    --HopOf(probe.hop, probe.flow).stats.sent;
+  }
+}
+
+void MtrProbe::AppendSummaries(std::vector<v1::TracerouteEvent>* out) {
+  const uint64_t unmatched = unmatched_ + (transport_ ? transport_->unmatched() : 0);
+  if (unmatched > 0) {
+    LogLine(absl::StrCat("mtr ", plan_.host, ": ", unmatched,
+                         " answers matched no probe in flight"));
+  }
+  uint32_t reached_ttl = 0;
+  uint64_t sent = 0, received = 0;  // of the hops reported
+  bool stopped_silent = false;
+  for (uint32_t flow = 0; flow < end_.size(); ++flow) {
+    stopped_silent = stopped_silent || CutBySilence(flow);
+    const uint32_t last = LastHop(flow);
+    for (uint32_t hop = 0; hop <= last; ++hop) {
+      const TraceHopStats& h = HopOf(hop, flow).stats;
+      if (h.sent == 0) continue;
+      v1::TracerouteEvent event;
+      h.Fill(plan_.first_ttl + hop, flow, event.mutable_hop());
+      sent += h.sent;
+      received += h.received;
+      if (h.reached && (reached_ttl == 0 || plan_.first_ttl + hop < reached_ttl)) {
+        reached_ttl = plan_.first_ttl + hop;
+      }
+      out->push_back(std::move(event));
+    }
+  }
+  v1::TracerouteEvent event;
+  v1::TracerouteSummary* summary = event.mutable_summary();
+  FillTraceTarget(plan_, target_, summary->mutable_target());
+  summary->set_reached_ttl(reached_ttl);
+  summary->set_sent(sent);
+  summary->set_received(received);
+  summary->set_unmatched(unmatched);
+  summary->set_path_changes(path_changes_);
+  summary->set_rounds(rounds_done_);
+  summary->set_stopped_silent(stopped_silent);
+  out->push_back(std::move(event));
+}
+
+std::string MtrProbe::CutShortDetail() const {
+  return "probes in flight are not counted";
+}
+
+void MtrProbe::Release() {
+  if (pacer_) pacer_->Stop();
+  for (auto& [wire, probe] : in_flight_) {
+    if (probe.timer != 0) loop_->Cancel(probe.timer);
+  }
+  in_flight_.clear();
+  if (transport_) transport_->Close();
+}
+
+}  // namespace netprobe
