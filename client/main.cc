@@ -16,6 +16,7 @@
 #include "client/commands/capture_command.h"
 #include "client/commands/info_command.h"
 #include "client/commands/mcast_command.h"
+#include "client/commands/mtr_command.h"
 #include "client/commands/ping_command.h"
 #include "client/commands/sockets_command.h"
 #include "client/commands/tcp_command.h"
@@ -65,6 +66,10 @@ constexpr Command kCommands[] = {
      "the path to a host hop by hop (UDP or ICMP, Paris flows), like "
      "traceroute -n",
      TracerouteOptions, RunTraceroute},
+    {"mtr",
+     "traceroute and ping together, round after round, per-hop loss and RTTs, like "
+     "mtr --report -n",
+     MtrOptions, RunMtr},
     {"watch", "the agent's scheduled probes' results as each run ends", WatchOptions,
      RunWatch},
 };
