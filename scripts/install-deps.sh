@@ -16,6 +16,9 @@ packages=(
   # tests: the lab, faults, foreign tools and a foreign gRPC client
   iproute2 nftables tcpdump iputils-ping traceroute socat procps libcap2-bin openssl
   netcat-openbsd fping
+  # tests and the traceroute benchmark: the other path tools (mtr's curses
+  # build without X, and iputils' tracepath for the path MTU)
+  mtr-tiny iputils-tracepath
   python3 python3-grpcio python3-protobuf python3-yaml util-linux mount
   # tests: bcrypt hashes for the metrics endpoint's basic auth users, made by
   # the tool its docs name (htpasswd -B), and curl as an HTTPS client

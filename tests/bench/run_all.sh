@@ -6,14 +6,15 @@
 # Builds the release build (./scripts/build.sh release: the agent, the CLI and
 # the bench targets of tests/bench/CMakeLists.txt), installs the peer tools
 # from Debian packages where missing (fping, nmap, socat, tcpdump, iputils
-# ping, iproute2's ss), creates the lab (a network namespace of its own,
-# netprobe-bench-PID, deleted on exit even on failure) and runs every
-# benchmark inside it on loopback, side by side with its peer tool on the same
-# traffic in the same run, then prints one table: metric, netprobe, peer,
-# ratio, goal, met. Each figure is the median of REPS runs (default 3) unless
-# the metric says otherwise. BENCHMARKS.md describes the method of each row.
+# ping, iproute2's ss, traceroute, mtr), creates the lab (a network namespace
+# of its own, netprobe-bench-PID, deleted on exit even on failure) and runs
+# every benchmark inside it on loopback (traceroute: in a lab of its own),
+# side by side with its peer tool on the same traffic in the same run, then
+# prints one table: metric, netprobe, peer, ratio, goal, met. Each figure is
+# the median of REPS runs (default 3) unless the metric says otherwise.
+# BENCHMARKS.md describes the method of each row.
 #
-# Sections (about 7 minutes on the 2-core machine, half of it the capture's
+# Sections (about 9 minutes on the 2-core machine, half of it the capture's
 # 60 s runs):
 #   agent   idle RSS (anon/file, PSS) and threads of an agent with no flags;
 #           RSS and threads with 1,000 concurrent Ping streams held by one
@@ -27,9 +28,13 @@
 #   capture 100,000 pps for 60 s captured by netprobe (streamed to the
 #           client, -w) and tcpdump -w at the same time, from one blast
 #   sockets 10,001 TCP sockets listed by netprobe and ss
+#   traceroute  a full trace to a 5-hop target: netprobe traceroute -n against
+#           traceroute -n and mtr --report -n -c 1, TRACE_REPS runs each
+#           (tests/bench/traceroute_bench.sh: a lab of 6 namespaces of its own)
 #   micro   tests/bench/micro_bench (Google Benchmark): the hot pure functions
 #
-# Environment: REPS (3), SECTIONS ("agent ping tcp udp capture sockets micro"),
+# Environment: REPS (3), SECTIONS ("agent ping tcp udp capture sockets traceroute
+# micro"), TRACE_REPS (20),
 # PING_COUNT (rounds of the fastest-rate run, 50), PING_SUSTAIN_S (10),
 # CAPTURE_S (60), CAPTURE_RATE (100000), CAPTURE_REPS (REPS), STREAMS (1000),
 # SOCKET_CONNS (5000), RESULTS (a file the table is copied to; default
@@ -39,7 +44,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
 REPS=${REPS:-3}
-SECTIONS=${SECTIONS:-"agent ping tcp udp capture sockets micro"}
+SECTIONS=${SECTIONS:-"agent ping tcp udp capture sockets traceroute micro"}
+TRACE_REPS=${TRACE_REPS:-20}
 PING_COUNT=${PING_COUNT:-50}
 PING_SUSTAIN_S=${PING_SUSTAIN_S:-10}
 CAPTURE_S=${CAPTURE_S:-60}
@@ -48,7 +54,7 @@ CAPTURE_REPS=${CAPTURE_REPS:-$REPS}
 STREAMS=${STREAMS:-1000}
 SOCKET_CONNS=${SOCKET_CONNS:-5000}
 RESULTS=${RESULTS:-$ROOT/build-release/bench-results.txt}
-export REPS SECTIONS PING_COUNT PING_SUSTAIN_S CAPTURE_S CAPTURE_RATE CAPTURE_REPS STREAMS \
+export REPS SECTIONS TRACE_REPS PING_COUNT PING_SUSTAIN_S CAPTURE_S CAPTURE_RATE CAPTURE_REPS STREAMS \
   SOCKET_CONNS RESULTS
 
 AGENT=$ROOT/build-release/agent/netprobe-agent
@@ -82,7 +88,7 @@ if [ "${1:-}" != --in-lab ]; then
   fi
   need=()
   for pair in fping:fping nmap:nmap socat:socat tcpdump:tcpdump ping:iputils-ping ss:iproute2 \
-    bc:bc /usr/bin/time:time pgrep:procps; do
+    bc:bc /usr/bin/time:time pgrep:procps traceroute:traceroute mtr:mtr-tiny; do
     command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
   done
   if [ ${#need[@]} -gt 0 ]; then
@@ -583,6 +589,15 @@ time.sleep(300)' "$SOCKET_CONNS" >"$work/holder.out" &
 }
 
 # ---------------------------------------------------------------------------
+section_traceroute() {
+  log "traceroute: a 5-hop lab, netprobe vs traceroute and mtr, $TRACE_REPS runs each"
+  if ! AGENT=$AGENT CLIENT=$CLIENT REPS=$TRACE_REPS "$ROOT/tests/bench/traceroute_bench.sh" \
+    --rows "$rows" 2>&1 | sed 's/^/  /'; then
+    row "traceroute: FAILED (the log above)" - - - - NO
+  fi
+}
+
+# ---------------------------------------------------------------------------
 section_micro() {
   [ -x "$BENCH/micro_bench" ] || { log "micro: not built (libbenchmark-dev missing)"; return; }
   log "micro: tests/bench/micro_bench"
@@ -627,7 +642,7 @@ fi
 for s in $SECTIONS; do
   case $s in
     agent) ;;
-    ping | tcp | udp | capture | sockets | micro) "section_$s" ;;
+    ping | tcp | udp | capture | sockets | traceroute | micro) "section_$s" ;;
     *) echo "run_all: unknown section $s" >&2 ;;
   esac
 done

@@ -111,6 +111,25 @@ absl::Status Lab::Sysctl(const std::string& netns, const std::string& setting) {
   return absl::OkStatus();
 }
 
+absl::Status Lab::AddBridge(const std::string& bridge) {
+  // Snooping off: without a querier in the lab, whether the bridge forwards a
+  // group to a port would depend on report timing; a plain switch floods.
+  NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", bridge, "type",
+                               "bridge", "mcast_snooping", "0"}));
+  return Ip({"-n", switch_netns_, "link", "set", bridge, "up"});
+}
+
+absl::Status Lab::UnlimitIcmp(const std::string& netns) {
+  // The budget: 100,000 a second with as large a burst (the kernel refills
+  // it per_sec x jiffies / HZ at a time, in an int).
+  for (const char* setting :
+       {"net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0",
+        "net.ipv4.icmp_msgs_per_sec=100000", "net.ipv4.icmp_msgs_burst=100000"}) {
+    NETPROBE_RETURN_IF_ERROR(Sysctl(netns, setting));
+  }
+  return absl::OkStatus();
+}
+
 // Joins `host` (its namespace created when `new_netns`) to `bridge` in the
 // switch namespace through a veth whose host side is `ifname`.
 absl::Status Lab::AddHost(const std::string& bridge, const std::string& ifname,
@@ -120,6 +139,7 @@ absl::Status Lab::AddHost(const std::string& bridge, const std::string& ifname,
   const std::string port = absl::StrCat("p", port_counter_++);
   NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", port, "type", "veth",
                                "peer", "name", ifname, "netns", host->netns}));
+  ports_.push_back({bridge, host->netns, ifname, port});
   NETPROBE_RETURN_IF_ERROR(
       Ip({"-n", switch_netns_, "link", "set", port, "master", bridge, "up"}));
   NETPROBE_RETURN_IF_ERROR(
@@ -130,11 +150,7 @@ absl::Status Lab::AddHost(const std::string& bridge, const std::string& ifname,
 }
 
 absl::Status Lab::BuildRouted() {
-  for (const char* bridge : {"br0", "br1"}) {
-    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", bridge, "type",
-                                 "bridge", "mcast_snooping", "0"}));
-    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "set", bridge, "up"}));
-  }
+  for (const char* bridge : {"br0", "br1"}) NETPROBE_RETURN_IF_ERROR(AddBridge(bridge));
   hosts_.resize(3);
   hosts_[0] = {absl::StrCat(prefix_, "-near"), "198.18.0.10", "2001:2::a"};
   hosts_[1] = {absl::StrCat(prefix_, "-router"), "198.18.0.1", "2001:2::1"};
@@ -148,10 +164,11 @@ absl::Status Lab::BuildRouted() {
   NETPROBE_RETURN_IF_ERROR(
       AddHost("br1", "eth0", &hosts_[2], "198.18.1.10/24", "2001:2:0:1::a/64", true));
   const std::string& router = hosts_[1].netns;
-  for (const char* setting : {"net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1",
-                              "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"}) {
+  for (const char* setting :
+       {"net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"}) {
     NETPROBE_RETURN_IF_ERROR(Sysctl(router, setting));
   }
+  NETPROBE_RETURN_IF_ERROR(UnlimitIcmp(router));
   for (auto [host, v4, v6] : {std::tuple{0, "198.18.0.1", "2001:2::1"},
                               std::tuple{2, "198.18.1.1", "2001:2:0:1::1"}}) {
     NETPROBE_RETURN_IF_ERROR(
@@ -186,10 +203,7 @@ std::string ChainV6(int link, int side) {
 absl::Status Lab::BuildChain(int routers) {
   const int nodes = routers + 2;
   for (int link = 0; link + 1 < nodes; ++link) {
-    const std::string bridge = absl::StrCat("br", link);
-    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", bridge, "type",
-                                 "bridge", "mcast_snooping", "0"}));
-    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "set", bridge, "up"}));
+    NETPROBE_RETURN_IF_ERROR(AddBridge(absl::StrCat("br", link)));
   }
   hosts_.resize(nodes);
   for (int n = 0; n < nodes; ++n) {
@@ -210,10 +224,7 @@ absl::Status Lab::BuildChain(int routers) {
                                        ChainV6(n, 1) + "/64", n == 0));
     }
     const std::string& netns = hosts_[n].netns;
-    for (const char* setting :
-         {"net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"}) {
-      NETPROBE_RETURN_IF_ERROR(Sysctl(netns, setting));
-    }
+    NETPROBE_RETURN_IF_ERROR(UnlimitIcmp(netns));
     if (n > 0 && n < nodes - 1) {
       for (const char* setting :
            {"net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"}) {
@@ -250,10 +261,7 @@ absl::StatusOr<std::unique_ptr<Lab>> Lab::CreateDiamond() {
 
 absl::Status Lab::BuildDiamond() {
   for (int link = 0; link <= 5; ++link) {
-    const std::string bridge = absl::StrCat("br", link);
-    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", bridge, "type",
-                                 "bridge", "mcast_snooping", "0"}));
-    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "set", bridge, "up"}));
+    NETPROBE_RETURN_IF_ERROR(AddBridge(absl::StrCat("br", link)));
   }
   const char* names[] = {"src", "r1", "m1", "m2", "r4", "dst"};
   const char* shown[] = {"198.18.0.1", "198.18.0.2", "198.18.1.2",
@@ -278,10 +286,7 @@ absl::Status Lab::BuildDiamond() {
     made[host] = true;
   }
   for (int n = 0; n < 6; ++n) {
-    for (const char* setting :
-         {"net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"}) {
-      NETPROBE_RETURN_IF_ERROR(Sysctl(hosts_[n].netns, setting));
-    }
+    NETPROBE_RETURN_IF_ERROR(UnlimitIcmp(hosts_[n].netns));
     if (n >= 1 && n <= 4) {
       NETPROBE_RETURN_IF_ERROR(Sysctl(hosts_[n].netns, "net.ipv4.ip_forward=1"));
     }
@@ -307,31 +312,15 @@ absl::Status Lab::BuildDiamond() {
 }
 
 absl::Status Lab::Build(int hosts) {
-  // Snooping off: without a querier in the lab, whether the bridge forwards a
-  // group to a port would depend on report timing; a plain switch floods.
-  NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", "br0", "type",
-                               "bridge", "mcast_snooping", "0"}));
-  NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "set", "br0", "up"}));
-
+  NETPROBE_RETURN_IF_ERROR(AddBridge("br0"));
+  hosts_.resize(hosts);
   for (int i = 0; i < hosts; ++i) {
-    LabHost host;
+    LabHost& host = hosts_[i];
     host.netns = absl::StrCat(prefix_, "-h", i);
     host.ipv4 = absl::StrCat("198.18.0.", 10 + i);
     host.ipv6 = absl::StrFormat("2001:2::%x", 10 + i);
-    NETPROBE_RETURN_IF_ERROR(AddNetns(host.netns));
-    const std::string port = absl::StrCat("p", i);
-    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", port, "type", "veth",
-                                 "peer", "name", "eth0", "netns", host.netns}));
     NETPROBE_RETURN_IF_ERROR(
-        Ip({"-n", switch_netns_, "link", "set", port, "master", "br0", "up"}));
-    NETPROBE_RETURN_IF_ERROR(
-        Ip({"-n", host.netns, "addr", "add", absl::StrCat(host.ipv4, "/24"), "brd", "+",
-            "dev", "eth0"}));
-    NETPROBE_RETURN_IF_ERROR(
-        Ip({"-n", host.netns, "addr", "add", absl::StrCat(host.ipv6, "/64"), "dev",
-            "eth0", "nodad"}));
-    NETPROBE_RETURN_IF_ERROR(Ip({"-n", host.netns, "link", "set", "eth0", "up"}));
-    hosts_.push_back(std::move(host));
+        AddHost("br0", "eth0", &host, host.ipv4 + "/24", host.ipv6 + "/64", true));
   }
   return absl::OkStatus();
 }
@@ -389,6 +378,33 @@ absl::StatusOr<int> Lab::NftCounterPackets(int host) const {
     return absl::InternalError(absl::StrCat("no counter in the lab table: ", text));
   }
   return packets;
+}
+
+absl::Status Lab::SetLinkMtu(int link, int mtu) {
+  const std::string bridge = absl::StrCat("br", link);
+  const std::string text = absl::StrCat(mtu);
+  bool found = false;
+  for (const Port& port : ports_) {
+    if (port.bridge != bridge) continue;
+    found = true;
+    NETPROBE_RETURN_IF_ERROR(
+        Ip({"-n", switch_netns_, "link", "set", port.port, "mtu", text}));
+    NETPROBE_RETURN_IF_ERROR(
+        Ip({"-n", port.netns, "link", "set", port.ifname, "mtu", text}));
+  }
+  if (!found) return absl::NotFoundError(absl::StrCat("no link ", link, " in the lab"));
+  return Ip({"-n", switch_netns_, "link", "set", bridge, "mtu", text});
+}
+
+absl::Status Lab::DropRandomForwarded(int router, int percent) const {
+  if (percent < 0 || percent > 100) {
+    return absl::InvalidArgumentError(absl::StrCat("loss ", percent, "% is not 0..100"));
+  }
+  return Nft(router,
+             absl::StrCat("table inet lab {\n chain forward {\n"
+                          "  type filter hook forward priority 0; policy accept;\n"
+                          "  iifname \"eth0\" numgen random mod 100 < ",
+                          percent, " counter drop\n }\n}\n"));
 }
 
 absl::StatusOr<LabAgent> LabAgent::Start(const Lab& lab, int host,

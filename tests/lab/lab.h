@@ -18,6 +18,11 @@ namespace netprobe::testing {
 inline constexpr char kPython[] = "/usr/bin/python3";
 inline constexpr char kTcpdump[] = "/usr/bin/tcpdump";
 inline constexpr char kTraceroute[] = "/usr/bin/traceroute";
+inline constexpr char kTracepath[] = "/usr/bin/tracepath";
+// As root, mtr takes any interval above 0 and lasts about count x interval
+// plus its grace time (5 s by default): `mtr --report -n -c 200 -i 0.01
+// --gracetime 1` about 3 s in the lab (-i 0.1: 26 s).
+inline constexpr char kMtr[] = "/usr/bin/mtr";
 
 // A reported duration in milliseconds.
 inline double Ms(const google::protobuf::Duration& d) {
@@ -42,18 +47,23 @@ class Lab {
  public:
   static absl::StatusOr<std::unique_ptr<Lab>> Create(int hosts);
 
+  // Routers in every layout below forward and send ICMP errors without rate
+  // limits: none per destination (net.ipv4.icmp_ratelimit,
+  // net.ipv6.icmp.ratelimit) nor the namespace's budget for both families
+  // (net.ipv4.icmp_msgs_per_sec and icmp_msgs_burst, 1,000/s and 50 by
+  // default); so do the hosts at the ends (port unreachables).
+  //
   // Two subnets joined by a router, for errors from routers:
   //   host 0 "near"   198.18.0.10, 2001:2::a       default via the router
   //   host 1 "router" 198.18.0.1,  2001:2::1       on the near bridge, and
   //                   198.18.1.1,  2001:2:0:1::1   on the far bridge (eth1)
   //   host 2 "far"    198.18.1.10, 2001:2:0:1::a   default via the router
-  // The router forwards and sends ICMP errors without rate limiting.
   static absl::StatusOr<std::unique_ptr<Lab>> CreateRouted();
 
-  // A chain of `routers` router namespaces (forwarding on, ICMP errors not
-  // rate limited) between a source and a target, one subnet per link k
-  // (0..routers): 198.18.k.0/24 and 2001:2:0:k::/64, the node on the source's
-  // side .1 (::1), the other .2 (::2):
+  // A chain of `routers` router namespaces between a source and a target,
+  // one bridge br<k> and subnet per link k (0..routers): 198.18.k.0/24 and
+  // 2001:2:0:k::/64, the node on the source's side .1 (::1), the other .2
+  // (::2):
   //   host 0             "src"    198.18.0.1, 2001:2::1, default via 198.18.0.2
   //   host r (1..routers) "r<r>"  eth0 198.18.(r-1).2 (its host() address: the
   //                               one traceroute shows), eth1 198.18.r.1
@@ -87,6 +97,26 @@ class Lab {
   // The packets counted by the one `counter` of host i's `inet lab` table.
   absl::StatusOr<int> NftCounterPackets(int host) const;
 
+  // Sets the MTU of link `link` (bridge br<link>, in every layout): both
+  // ends of each veth on it and the bridge. In CreateChain, link k joins
+  // node k and node k + 1: SetLinkMtu(2, 1400) in a 3-router chain puts a
+  // 1,400-byte link between r2 and r3, and r2 answers larger packets that
+  // may not be fragmented (DF, and all of IPv6) with fragmentation needed /
+  // packet too big, mtu 1400 (`tracepath -n` shows "pmtu 1400" on its TTL 3
+  // line, from r2's address, then r3 at TTL 3). Call it before the traffic;
+  // below 1280 the link loses IPv6. NOT_FOUND when there is no such link.
+  absl::Status SetLinkMtu(int link, int mtu);
+
+  // Host `router` drops `percent` % of the packets it forwards that came in
+  // on its eth0 (in CreateChain and for the first router of CreateDiamond:
+  // from the source's side, toward the target), chosen at random
+  // (nftables numgen), and counts them: NftCounterPackets(router) is how
+  // many it dropped (a rule in its `inet lab` table, chain `forward`; add
+  // no other counter there). Probes to the hops beyond it are lost at
+  // about `percent` %; its own answers (time exceeded, port unreachable)
+  // and every answer on the way back are not touched.
+  absl::Status DropRandomForwarded(int router, int percent) const;
+
   // The argv prefix that runs a command in host i.
   std::vector<std::string> InHost(int host, const std::vector<std::string>& argv) const;
 
@@ -106,12 +136,24 @@ class Lab {
                        LabHost* host, const std::string& ipv4, const std::string& ipv6,
                        bool new_netns);
   absl::Status Sysctl(const std::string& netns, const std::string& setting);
+  // A bridge in the switch namespace, multicast snooping off.
+  absl::Status AddBridge(const std::string& bridge);
+  // The ICMP limits (see above) off in `netns`.
+  absl::Status UnlimitIcmp(const std::string& netns);
   absl::Status AddNetns(const std::string& netns);
 
   std::string prefix_;
   std::string switch_netns_;
   std::vector<LabHost> hosts_;
   std::vector<std::string> created_netns_;
+  // One per AddHost: a host's interface and its port on a bridge.
+  struct Port {
+    std::string bridge;
+    std::string netns;
+    std::string ifname;
+    std::string port;  // in the switch namespace
+  };
+  std::vector<Port> ports_;
   int port_counter_ = 0;
   std::string dir_;
 };
