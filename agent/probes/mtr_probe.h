@@ -63,7 +63,7 @@ class MtrProbe final : public ProbeBase<v1::TracerouteEvent> {
   // and perhaps a path change.
   static size_t MaxEventsBeyondHighWater(const TraceroutePlan& plan) {
     const uint64_t rounds =
-        static_cast<uint64_t>(absl::IDivDuration(plan.wait, plan.interval, nullptr)) + 1;
+        static_cast<uint64_t>(absl::FDivDuration(plan.wait, plan.interval)) + 1;
     const uint64_t probes = static_cast<uint64_t>(plan.hops()) * plan.flows * rounds;
     return static_cast<size_t>(std::min<uint64_t>(2 * probes, 120000)) + 1;
   }

@@ -135,6 +135,7 @@ int RunMtr(const CommandContext& ctx) {
         notes += FormatStreamEnd(event.end());
       }
     }
+    if (ctx.json) std::fflush(ctx.out);
     // The live table: redrawn once a round is under way (its replies keep
     // coming for the rounds before).
     if (live && table.round() != drawn_round) {

@@ -29,6 +29,7 @@
 
 namespace netprobe::testing {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::testing::HasSubstr;
 
@@ -328,5 +329,6 @@ TEST_F(MetricsWebLabTest, ABadWebConfigStopsTheStartNamingTheField) {
   EXPECT_THAT(alone->err, HasSubstr("need --metrics-listen"));
 }
 
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::testing

@@ -322,6 +322,9 @@ TEST_F(TracerouteProbeTest, MtrRoundsLossAndPathChange) {
     return !(ttl == 2 && n == 1);
   });
   StartMtr(3);
+  // 30 hops, 1 flow, the rounds of one wait (2: 1 s at 1 s), a reply and a
+  // path change each.
+  EXPECT_EQ(MtrProbe::MaxEventsBeyondHighWater(plan_), 2u * 30 * 2 + 1);
   RunFor(*loop_, clock_, absl::Seconds(5));
   ASSERT_EQ(done_, 1);
   EXPECT_TRUE(sink_->status().ok()) << sink_->status();
