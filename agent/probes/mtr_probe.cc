@@ -28,12 +28,6 @@ void MtrProbe::Start() {
 void MtrProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   if (finished()) return;
   if (!address.ok()) return Fail(address.status());
-  absl::StatusOr<SocketAddress> target = TraceTarget(plan_, *std::move(address));
-  if (!target.ok()) return Fail(target.status());
-  target_ = *std::move(target);
-  absl::StatusOr<uint32_t> payload = plan_.PayloadSize(target_.family());
-  if (!payload.ok()) return Fail(payload.status());
-  payload_size_ = *payload;
   hops_.resize(static_cast<size_t>(plan_.hops()) * plan_.flows);
   end_.assign(plan_.flows, plan_.hops() - 1);
   last_hop_.assign(plan_.flows, std::nullopt);
@@ -45,23 +39,16 @@ void MtrProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
     CheckFinished();
   };
   callbacks.finished = [this] { return finished(); };
-  absl::StatusOr<std::unique_ptr<TraceTransport>> transport = TraceTransport::Open(
-      loop_, TraceTransportOptions(plan_, target_, token_, payload_size_),
-      std::move(callbacks));
-  if (!transport.ok()) return Fail(transport.status());
-  transport_ = std::move(*transport);
-  Pacer::Options pacing;
-  // A pacer target per (hop, flow), in TTL order; its attempts are the
-  // rounds, every TTL of a round due at once.
-  pacing.targets = static_cast<size_t>(plan_.hops()) * plan_.flows;
-  pacing.count = *plan_.rounds;
-  pacing.interval = plan_.interval;
-  pacing.rate = plan_.rate;
-  pacing.budgets = plan_.admission.budgets;
-  pacing.max_burst = Pacer::kSharedSocketBurst;
-  pacing.spread = false;
+  absl::StatusOr<OpenedTrace> opened =
+      OpenTrace(loop_, plan_, *std::move(address), token_, std::move(callbacks));
+  if (!opened.ok()) return Fail(opened.status());
+  target_ = opened->target;
+  payload_size_ = opened->payload_size;
+  transport_ = std::move(opened->transport);
+  // mtr's rounds, plan_.interval apart, every TTL of a round at once.
   pacer_.emplace(
-      loop_, std::move(pacing), [this](size_t) { return MaySend(); },
+      loop_, TracePacing(plan_, *plan_.rounds, plan_.interval),
+      [this](size_t) { return MaySend(); },
       [this](size_t target, uint32_t sequence) { Send(target, sequence); });
   pacer_->Start();
   CheckFinished();

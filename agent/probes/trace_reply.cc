@@ -20,13 +20,8 @@ bool SameAddress(const SocketAddress& a, const SocketAddress& b) {
 // the probe arrived (port unreachable).
 bool IsUnreachable(bool v6, uint8_t type) { return v6 ? type == 1 : type == 3; }
 
-}  // namespace
-
-uint32_t NewTraceToken() {
-  std::random_device device;
-  return device();
-}
-
+// The resolved target of `plan` with the plan's port, or INVALID_ARGUMENT
+// when it does not fit the plan.
 absl::StatusOr<SocketAddress> TraceTarget(const TraceroutePlan& plan,
                                           SocketAddress resolved) {
   SocketAddress target = std::move(resolved);
@@ -54,6 +49,44 @@ TraceTransport::Options TraceTransportOptions(const TraceroutePlan& plan,
   options.payload_size = payload_size;
   options.setup = plan.setup;
   return options;
+}
+
+}  // namespace
+
+uint32_t NewTraceToken() {
+  std::random_device device;
+  return device();
+}
+
+absl::StatusOr<OpenedTrace> OpenTrace(EventLoop* loop, const TraceroutePlan& plan,
+                                      SocketAddress resolved, uint32_t token,
+                                      TraceTransport::Callbacks callbacks) {
+  OpenedTrace out;
+  absl::StatusOr<SocketAddress> target = TraceTarget(plan, std::move(resolved));
+  if (!target.ok()) return target.status();
+  out.target = *std::move(target);
+  absl::StatusOr<uint32_t> payload = plan.PayloadSize(out.target.family());
+  if (!payload.ok()) return payload.status();
+  out.payload_size = *payload;
+  absl::StatusOr<std::unique_ptr<TraceTransport>> transport = TraceTransport::Open(
+      loop, TraceTransportOptions(plan, out.target, token, out.payload_size),
+      std::move(callbacks));
+  if (!transport.ok()) return transport.status();
+  out.transport = *std::move(transport);
+  return out;
+}
+
+Pacer::Options TracePacing(const TraceroutePlan& plan, uint32_t count,
+                           absl::Duration interval) {
+  Pacer::Options pacing;
+  pacing.targets = static_cast<size_t>(plan.hops()) * plan.flows;
+  pacing.count = count;
+  pacing.interval = interval;
+  pacing.rate = plan.rate;
+  pacing.budgets = plan.admission.budgets;
+  pacing.max_burst = Pacer::kSharedSocketBurst;
+  pacing.spread = false;
+  return pacing;
 }
 
 void FillTraceTarget(const TraceroutePlan& plan, const SocketAddress& target,

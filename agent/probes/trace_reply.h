@@ -2,6 +2,7 @@
 #define NETPROBE_AGENT_PROBES_TRACE_REPLY_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,7 +10,9 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/net/event_loop.h"
 #include "agent/net/socket_address.h"
+#include "agent/probes/pacer.h"
 #include "agent/probes/trace_transport.h"
 #include "agent/probes/traceroute_request.h"
 #include "common/target_tally.h"
@@ -22,16 +25,26 @@ namespace netprobe {
 // A random token that tells this trace's probes from other traces'.
 uint32_t NewTraceToken();
 
-// The resolved target of `plan` with the plan's port (none for ICMP), or
-// INVALID_ARGUMENT when it does not fit the plan (source address of another
-// family, a flow label on IPv4).
-absl::StatusOr<SocketAddress> TraceTarget(const TraceroutePlan& plan,
-                                          SocketAddress resolved);
+// What a trace has once its target is resolved and its sockets are open.
+struct OpenedTrace {
+  SocketAddress target;  // with the plan's port
+  uint32_t payload_size = 0;
+  std::unique_ptr<TraceTransport> transport;
+};
+// Checks the resolved target against `plan` (a source address of another
+// family, a flow label on IPv4: INVALID_ARGUMENT), gives it the plan's port
+// (none for ICMP), sizes the payload and opens the transport: what
+// traceroute and mtr do first. The plan's error or the socket's.
+absl::StatusOr<OpenedTrace> OpenTrace(EventLoop* loop, const TraceroutePlan& plan,
+                                      SocketAddress resolved, uint32_t token,
+                                      TraceTransport::Callbacks callbacks);
 
-// The transport options of a trace of `plan` toward `target`.
-TraceTransport::Options TraceTransportOptions(const TraceroutePlan& plan,
-                                              const SocketAddress& target, uint32_t token,
-                                              uint32_t payload_size);
+// The pacing of a trace: a pacer target per (hop, flow), in TTL order
+// (index hop * flows + flow), `count` attempts each `interval` apart, every
+// target of a round due at once; the plan's rate and budgets, in bursts a
+// shared socket's buffer takes.
+Pacer::Options TracePacing(const TraceroutePlan& plan, uint32_t count,
+                           absl::Duration interval);
 
 // The target as asked (`plan.host`) and, once resolved (`target` valid),
 // its address, port and family.
