@@ -12,63 +12,19 @@ namespace netprobe {
 
 MtrProbe::MtrProbe(TraceroutePlan plan, EventLoop* loop, BlockingWork work,
                    std::shared_ptr<Sink> sink, std::function<void()> done)
-    : ProbeBase(loop, std::move(sink), std::move(done)),
-      plan_(std::move(plan)),
-      work_(std::move(work)),
-      token_(NewTraceToken()) {}
+    : TraceProbe(std::move(plan), loop, std::move(work), std::move(sink),
+                 std::move(done)) {}
 
 MtrProbe::~MtrProbe() { Release(); }
 
-void MtrProbe::Start() {
-  ResolveOnLoop(work_, loop_, alive(), plan_.host, plan_.family, "target",
-                plan_.admission.AddressCheck(),
-                [this](absl::StatusOr<SocketAddress> r) { OnResolved(std::move(r)); });
-}
-
-void MtrProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
-  if (finished()) return;
-  if (!address.ok()) return Fail(address.status());
+void MtrProbe::Prepare() {
   hops_.resize(static_cast<size_t>(plan_.hops()) * plan_.flows);
   end_.assign(plan_.flows, plan_.hops() - 1);
   last_hop_.assign(plan_.flows, std::nullopt);
-  TraceTransport::Callbacks callbacks;
-  callbacks.on_answer = [this](const TraceTransport::Answer& a) { OnAnswer(a); };
-  callbacks.on_sent = [this](uint32_t wire, absl::Time sent) { OnSentAt(wire, sent); };
-  callbacks.on_wake = [this] {
-    pacer_->Pump();
-    CheckFinished();
-  };
-  callbacks.finished = [this] { return finished(); };
-  absl::StatusOr<OpenedTrace> opened =
-      OpenTrace(loop_, plan_, *std::move(address), token_, std::move(callbacks));
-  if (!opened.ok()) return Fail(opened.status());
-  target_ = opened->target;
-  payload_size_ = opened->payload_size;
-  transport_ = std::move(opened->transport);
-  // mtr's rounds, plan_.interval apart, every TTL of a round at once.
-  pacer_.emplace(
-      loop_, TracePacing(plan_, *plan_.rounds, plan_.interval),
-      [this](size_t) { return MaySend(); },
-      [this](size_t target, uint32_t sequence) { Send(target, sequence); });
-  pacer_->Start();
-  CheckFinished();
-}
-
-// The pacer's gate: pause while the client reads slowly, and keep 16-bit
-// sequences unambiguous.
-bool MtrProbe::MaySend() {
-  if (!Writable()) {
-    WhenWritable([this] {
-      pacer_->Pump();
-      CheckFinished();
-    });
-    return false;
-  }
-  return in_flight_.size() < transport_->MaxInFlight();
 }
 
 void MtrProbe::Send(size_t pacer_target, uint32_t sequence) {
-  InFlight probe;
+  Pending probe;
   probe.hop = static_cast<uint32_t>(pacer_target / plan_.flows);
   probe.flow = static_cast<uint32_t>(pacer_target % plan_.flows);
   probe.round = sequence - 1;
@@ -115,7 +71,7 @@ void MtrProbe::OnAnswer(const TraceTransport::Answer& answer) {
     ++unmatched_;  // late (after its wait), or beyond the trace's end
     return;
   }
-  const InFlight probe = it->second;
+  const Pending probe = it->second;
   in_flight_.erase(it);
   loop_->Cancel(probe.timer);
   v1::TracerouteReply reply;
@@ -154,7 +110,7 @@ void MtrProbe::OnAnswer(const TraceTransport::Answer& answer) {
 void MtrProbe::OnTimeout(uint32_t wire) {
   auto it = in_flight_.find(wire);
   if (finished() || it == in_flight_.end()) return;
-  const InFlight probe = it->second;
+  const Pending probe = it->second;
   in_flight_.erase(it);
   ++HopOf(probe.hop, probe.flow).stats.timed_out;
   last_hop_[probe.flow].reset();
@@ -192,7 +148,7 @@ void MtrProbe::EndFlowAt(uint32_t flow, uint32_t end) {
   // In flight beyond the end: dropped unreported, their sends uncounted
   // (their hops are not part of the trace).
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-    const InFlight& probe = it->second;
+    const Pending& probe = it->second;
     if (probe.flow != flow || probe.hop <= end) {
       ++it;
       continue;
@@ -225,8 +181,8 @@ void MtrProbe::CheckFinished() {
   if (pacer_->exhausted() && in_flight_.empty()) Complete();
 }
 
-void MtrProbe::NewReply(const InFlight& probe, v1::TracerouteReply* reply) const {
-  FillTraceTarget(plan_, target_, reply->mutable_target());
+void MtrProbe::NewReply(const Pending& probe, v1::TracerouteReply* reply) const {
+  FillTarget(reply->mutable_target());
   reply->set_ttl(plan_.first_ttl + probe.hop);
   reply->set_flow(probe.flow);
   reply->set_probe(0);
@@ -246,41 +202,19 @@ void MtrProbe::BeforeCutShort() {
 }
 
 void MtrProbe::AppendSummaries(std::vector<v1::TracerouteEvent>* out) {
-  const uint64_t unmatched = unmatched_ + (transport_ ? transport_->unmatched() : 0);
-  if (unmatched > 0) {
-    LogLine(absl::StrCat("mtr ", plan_.host, ": ", unmatched,
-                         " answers matched no probe in flight"));
-  }
-  uint32_t reached_ttl = 0;
-  uint64_t sent = 0, received = 0;  // of the hops reported
   bool stopped_silent = false;
   for (uint32_t flow = 0; flow < end_.size(); ++flow) {
     stopped_silent = stopped_silent || CutBySilence(flow);
-    const uint32_t last = LastHop(flow);
-    for (uint32_t hop = 0; hop <= last; ++hop) {
-      const TraceHopStats& h = HopOf(hop, flow).stats;
-      if (h.sent == 0) continue;
-      v1::TracerouteEvent event;
-      h.Fill(plan_.first_ttl + hop, flow, event.mutable_hop());
-      sent += h.sent;
-      received += h.received;
-      if (h.reached && (reached_ttl == 0 || plan_.first_ttl + hop < reached_ttl)) {
-        reached_ttl = plan_.first_ttl + hop;
-      }
-      out->push_back(std::move(event));
-    }
   }
-  v1::TracerouteEvent event;
-  v1::TracerouteSummary* summary = event.mutable_summary();
-  FillTraceTarget(plan_, target_, summary->mutable_target());
-  summary->set_reached_ttl(reached_ttl);
-  summary->set_sent(sent);
-  summary->set_received(received);
-  summary->set_unmatched(unmatched);
+  v1::TracerouteSummary* summary = AppendHopsAndSummary(
+      [this](uint32_t flow) { return LastHop(flow); },
+      [this](uint32_t hop, uint32_t flow) -> const TraceHopStats& {
+        return hops_[static_cast<size_t>(hop) * plan_.flows + flow].stats;
+      },
+      unmatched_, out);
   summary->set_path_changes(path_changes_);
   summary->set_rounds(rounds_done_);
   summary->set_stopped_silent(stopped_silent);
-  out->push_back(std::move(event));
 }
 
 std::string MtrProbe::CutShortDetail() const {
@@ -288,12 +222,11 @@ std::string MtrProbe::CutShortDetail() const {
 }
 
 void MtrProbe::Release() {
-  if (pacer_) pacer_->Stop();
   for (auto& [wire, probe] : in_flight_) {
     if (probe.timer != 0) loop_->Cancel(probe.timer);
   }
   in_flight_.clear();
-  if (transport_) transport_->Close();
+  ReleaseTransport();
 }
 
 }  // namespace netprobe

@@ -15,7 +15,7 @@
 #include "agent/net/resolver.h"
 #include "agent/probes/event_sink.h"
 #include "agent/probes/pacer.h"
-#include "agent/probes/probe_base.h"
+#include "agent/probes/trace_probe.h"
 #include "agent/probes/trace_reply.h"
 #include "agent/probes/trace_transport.h"
 #include "agent/probes/traceroute_request.h"
@@ -26,9 +26,9 @@ namespace netprobe {
 // mtr mode of a Traceroute request (plan.mtr()): round after round, one
 // probe per (TTL, flow), every TTL of a round in flight at once, rounds
 // plan.interval apart (the core's Pacer: a target per (hop, flow), count =
-// plan.rounds, 0: until stopped), on a TraceTransport. Each answer is
-// emitted as it comes, with its round; a probe unanswered within plan.wait
-// is a TIMEOUT reply.
+// plan.rounds, 0: until stopped), on a TraceTransport, started by TraceProbe. Each answer
+// is emitted as it comes, with its round; a probe unanswered within plan.wait is a
+// TIMEOUT reply.
 //  - The trace of a flow ends at the lowest TTL where the target answered
 //    (or an unreachable ended it): later rounds do not probe beyond it,
 //    probes in flight beyond it are dropped, and hops beyond it are neither
@@ -50,13 +50,11 @@ namespace netprobe {
 // At the end (the rounds done, the deadline, a shutdown) the hops' mtr
 // statistics and the summary with the rounds completed; a client cancel
 // ends it with nothing more. Not thread-safe: loop thread only.
-class MtrProbe final : public ProbeBase<v1::TracerouteEvent> {
+class MtrProbe final : public TraceProbe {
  public:
   MtrProbe(TraceroutePlan plan, EventLoop* loop, BlockingWork work,
            std::shared_ptr<Sink> sink, std::function<void()> done);
   ~MtrProbe() override;
-
-  void Start() override;
 
   // While the sink is above its high-water mark sends pause; the probes in
   // flight (the rounds of one wait, every hop and flow) each end in a reply
@@ -69,7 +67,7 @@ class MtrProbe final : public ProbeBase<v1::TracerouteEvent> {
   }
 
  private:
-  struct InFlight {
+  struct Pending {
     uint32_t hop = 0, flow = 0, round = 0;
     absl::Time user_sent;
     absl::Time kernel_sent = absl::InfinitePast();
@@ -86,11 +84,13 @@ class MtrProbe final : public ProbeBase<v1::TracerouteEvent> {
     size_t open = 0;
   };
 
-  void OnResolved(absl::StatusOr<SocketAddress> address);
-  bool MaySend();
-  void Send(size_t pacer_target, uint32_t sequence);
-  void OnSentAt(uint32_t wire, absl::Time sent);
-  void OnAnswer(const TraceTransport::Answer& answer);
+  void Prepare() override;
+  uint32_t PacerCount() const override { return *plan_.rounds; }
+  absl::Duration PacerInterval() const override { return plan_.interval; }
+  void Send(size_t pacer_target, uint32_t sequence) override;
+  void OnSentAt(uint32_t wire, absl::Time sent) override;
+  void OnAnswer(const TraceTransport::Answer& answer) override;
+  size_t InFlight() const override { return in_flight_.size(); }
   void OnTimeout(uint32_t wire);
   // A probe of `round` ended: answered, timed out or dropped
   // (`was_in_flight`), or skipped or refused by the kernel.
@@ -103,33 +103,25 @@ class MtrProbe final : public ProbeBase<v1::TracerouteEvent> {
   // answers or times out).
   uint32_t LastHop(uint32_t flow) const;
   bool CutBySilence(uint32_t flow) const;
-  void CheckFinished();
+  void CheckFinished() override;
   Hop& HopOf(uint32_t hop, uint32_t flow) {
     return hops_[static_cast<size_t>(hop) * plan_.flows + flow];
   }
-  void NewReply(const InFlight& probe, v1::TracerouteReply* reply) const;
+  void NewReply(const Pending& probe, v1::TracerouteReply* reply) const;
   void Release() override;
   void BeforeCutShort() override;
   void AppendSummaries(std::vector<v1::TracerouteEvent>* out) override;
   std::string CutShortDetail() const override;
 
-  const TraceroutePlan plan_;
-  const BlockingWork work_;
-  const uint32_t token_;
-
-  SocketAddress target_;
-  uint32_t payload_size_ = 0;
-  std::unique_ptr<TraceTransport> transport_;
   std::vector<Hop> hops_;      // by hop * flows + flow
   std::vector<uint32_t> end_;  // by flow: the hop where its trace ends
   mutable std::vector<std::optional<uint32_t>> last_hop_;  // by flow; unset: stale
-  std::unordered_map<uint32_t, InFlight> in_flight_;       // by wire key
+  std::unordered_map<uint32_t, Pending> in_flight_;        // by wire key
   std::map<uint32_t, Round> rounds_;                       // not yet completed
   uint32_t rounds_done_ = 0;
   uint32_t next_wire_ = 1;
   uint64_t path_changes_ = 0;
   uint64_t unmatched_ = 0;  // answers for no probe in flight
-  std::optional<Pacer> pacer_;
 };
 
 }  // namespace netprobe

@@ -12,64 +12,21 @@
 #include "common/proto_time.h"
 
 namespace netprobe {
+
 TracerouteProbe::TracerouteProbe(TraceroutePlan plan, EventLoop* loop, BlockingWork work,
                                  std::shared_ptr<Sink> sink, std::function<void()> done)
-    : ProbeBase(loop, std::move(sink), std::move(done)),
-      plan_(std::move(plan)),
-      work_(std::move(work)),
-      token_(NewTraceToken()) {}
+    : TraceProbe(std::move(plan), loop, std::move(work), std::move(sink),
+                 std::move(done)) {}
 
 TracerouteProbe::~TracerouteProbe() { Release(); }
 
-void TracerouteProbe::Start() {
-  ResolveOnLoop(work_, loop_, alive(), plan_.host, plan_.family, "target",
-                plan_.admission.AddressCheck(),
-                [this](absl::StatusOr<SocketAddress> r) { OnResolved(std::move(r)); });
-}
-
-void TracerouteProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
-  if (finished()) return;
-  if (!address.ok()) return Fail(address.status());
+void TracerouteProbe::Prepare() {
   const uint32_t hops = plan_.hops();
   attempts_.resize(plan_.attempts());
   hops_.resize(static_cast<size_t>(hops) * plan_.flows);
   cursor_.assign(static_cast<size_t>(plan_.flows) * plan_.probes_per_hop, 0);
   flows_.resize(plan_.flows);
   for (Flow& flow : flows_) flow.end = hops;
-  TraceTransport::Callbacks callbacks;
-  callbacks.on_answer = [this](const TraceTransport::Answer& a) { OnAnswer(a); };
-  callbacks.on_sent = [this](uint32_t wire, absl::Time sent) { OnSentAt(wire, sent); };
-  callbacks.on_wake = [this] {
-    pacer_->Pump();
-    CheckFinished();
-  };
-  callbacks.finished = [this] { return finished(); };
-  absl::StatusOr<OpenedTrace> opened =
-      OpenTrace(loop_, plan_, *std::move(address), token_, std::move(callbacks));
-  if (!opened.ok()) return Fail(opened.status());
-  target_ = opened->target;
-  payload_size_ = opened->payload_size;
-  transport_ = std::move(opened->transport);
-  // A probe index is a round: every TTL at once, round after round.
-  pacer_.emplace(
-      loop_, TracePacing(plan_, plan_.probes_per_hop, absl::ZeroDuration()),
-      [this](size_t) { return MaySend(); },
-      [this](size_t target, uint32_t sequence) { Send(target, sequence); });
-  pacer_->Start();
-  CheckFinished();
-}
-
-// The pacer's gate: pause while the client reads slowly, and keep 16-bit
-// sequences unambiguous.
-bool TracerouteProbe::MaySend() {
-  if (!Writable()) {
-    WhenWritable([this] {
-      pacer_->Pump();
-      CheckFinished();
-    });
-    return false;
-  }
-  return in_flight_.size() < transport_->MaxInFlight();
 }
 
 void TracerouteProbe::Send(size_t pacer_target, uint32_t sequence) {
@@ -252,43 +209,14 @@ void TracerouteProbe::NewReply(size_t index, v1::TracerouteReply* reply) const {
   ToProto(attempts_[index].user_sent, reply->mutable_time());
 }
 
-void TracerouteProbe::FillTarget(v1::Endpoint* out) const {
-  FillTraceTarget(plan_, target_, out);
-}
-
 void TracerouteProbe::AppendSummaries(std::vector<v1::TracerouteEvent>* out) {
-  const uint64_t unmatched = unmatched_ + (transport_ ? transport_->unmatched() : 0);
-
-  if (unmatched > 0) {
-    LogLine(absl::StrCat("traceroute ", plan_.host, ": ", unmatched,
-                         " answers matched no probe in flight"));
-  }
-  uint32_t reached_ttl = 0;
-  uint64_t sent = 0, received = 0;  // of the hops reported
-  for (uint32_t flow = 0; flow < flows_.size(); ++flow) {
-    const uint32_t last = std::min(flows_[flow].end, plan_.hops() - 1);
-    for (uint32_t hop = 0; hop <= last; ++hop) {
-      const TraceHopStats& h = hops_[static_cast<size_t>(hop) * plan_.flows + flow];
-      if (h.sent == 0) continue;
-      v1::TracerouteEvent event;
-      h.Fill(plan_.first_ttl + hop, flow, event.mutable_hop());
-      sent += h.sent;
-      received += h.received;
-      if (h.reached && (reached_ttl == 0 || plan_.first_ttl + hop < reached_ttl)) {
-        reached_ttl = plan_.first_ttl + hop;
-      }
-      out->push_back(std::move(event));
-    }
-  }
-  v1::TracerouteEvent event;
-  v1::TracerouteSummary* summary = event.mutable_summary();
-  FillTarget(summary->mutable_target());
-  summary->set_reached_ttl(reached_ttl);
-  summary->set_sent(sent);
-  summary->set_received(received);
-  summary->set_unmatched(unmatched);
+  v1::TracerouteSummary* summary = AppendHopsAndSummary(
+      [this](uint32_t flow) { return std::min(flows_[flow].end, plan_.hops() - 1); },
+      [this](uint32_t hop, uint32_t flow) -> const TraceHopStats& {
+        return hops_[static_cast<size_t>(hop) * plan_.flows + flow];
+      },
+      unmatched_, out);
   summary->set_stopped_silent(stopped_silent_);
-  out->push_back(std::move(event));
 }
 
 std::string TracerouteProbe::CutShortDetail() const {
@@ -296,13 +224,12 @@ std::string TracerouteProbe::CutShortDetail() const {
 }
 
 void TracerouteProbe::Release() {
-  if (pacer_) pacer_->Stop();
   for (Attempt& attempt : attempts_) {
     if (attempt.timer != 0) loop_->Cancel(attempt.timer);
     attempt.timer = 0;
   }
   in_flight_.clear();
-  if (transport_) transport_->Close();
+  ReleaseTransport();
 }
 
 }  // namespace netprobe
