@@ -20,6 +20,7 @@
 #include "client/commands/ping_command.h"
 #include "client/commands/sockets_command.h"
 #include "client/commands/tcp_command.h"
+#include "client/commands/tracepath_command.h"
 #include "client/commands/traceroute_command.h"
 #include "client/commands/udp_command.h"
 #include "client/commands/watch_command.h"
@@ -70,6 +71,8 @@ constexpr Command kCommands[] = {
      "traceroute and ping together, round after round, per-hop loss and RTTs, like "
      "mtr --report -n",
      MtrOptions, RunMtr},
+    {"tracepath", "the path and its MTU hop by hop (DF probes), like tracepath -n",
+     TracepathOptions, RunTracepath},
     {"watch", "the agent's scheduled probes' results as each run ends", WatchOptions,
      RunWatch},
 };

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/posix_error.h"
+
 namespace netprobe {
 namespace {
 
@@ -103,7 +105,21 @@ int SendWithHopLimit(int fd, int family, const uint8_t* data, size_t size, int h
   return err;
 }
 
-bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out) {
+absl::Status EnableRfc4884Errors(int fd, int family) {
+  const bool v6 = family == AF_INET6;
+  const int on = 1;
+  if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP,
+                 v6 ? IPV6_RECVERR_RFC4884 : IP_RECVERR_RFC4884, &on, sizeof(on)) != 0 &&
+      errno != ENOPROTOOPT) {
+    return PosixError(
+        v6 ? "setsockopt(IPV6_RECVERR_RFC4884)" : "setsockopt(IP_RECVERR_RFC4884)",
+        errno);
+  }
+  return absl::OkStatus();
+}
+
+bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out,
+                    size_t stripped_transport_header) {
   uint8_t data[256];
   iovec iov{data, sizeof(data)};
   alignas(cmsghdr) char control[512];
@@ -116,9 +132,13 @@ bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out) {
   if (n < 0) return false;
   *out = ErrorQueueEntry();
   absl::Time stamp = absl::InfinitePast();
+  int hop_limit = -1;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
       stamp = FromTimespec(Read<scm_timestamping>(c).ts[0]);
+    } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+               (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
+      hop_limit = Read<int>(c);
     } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
                (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
       const sock_extended_err err = Read<sock_extended_err>(c);
@@ -137,10 +157,22 @@ bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out) {
         out->offender = SocketAddress::FromSockaddr(
             offender, family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
         out->request.assign(data, data + std::min<size_t>(n, sizeof(data)));
+        if (err.ee_errno == EMSGSIZE) out->next_hop_mtu = err.ee_info;
+        if (err.ee_origin != SO_EE_ORIGIN_LOCAL) {
+          const size_t quoted_ip_header = family == AF_INET6 ? 40 : 20;
+          std::optional<icmp::IcmpExtensions> extensions =
+              icmp::ErrorQueueExtensions(out->request, err.ee_rfc4884.len,
+                                         quoted_ip_header + stripped_transport_header);
+          if (extensions.has_value()) {
+            out->has_extensions = true;
+            out->mpls = std::move(extensions->mpls);
+          }
+        }
       }
     }
   }
   out->time = stamp;
+  if (out->kind == ErrorQueueEntry::Kind::kIcmpError) out->reply_ttl = hop_limit;
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "agent/net/icmp_error.h"
 #include "agent/net/socket_address.h"
 
 namespace netprobe {
@@ -41,10 +42,34 @@ struct ErrorQueueEntry {
   SocketAddress offender;                  // kIcmpError: who sent it
   int err = 0;                             // kIcmpError: the errno it maps to
   std::vector<uint8_t> request;            // kIcmpError: start of what we sent
+  // kIcmpError: the TTL / hop limit the error arrived with, from the IP_TTL /
+  // IPV6_HOPLIMIT control message (IP_RECVTTL / IPV6_RECVHOPLIMIT); -1 when
+  // none came.
+  int reply_ttl = -1;
+  // kIcmpError with EMSGSIZE (fragmentation needed, packet too big, or the
+  // local MTU): the MTU the kernel reports (ee_info); 0 otherwise.
+  uint32_t next_hop_mtu = 0;
+  // kIcmpError: true when a valid RFC 4884 extension structure followed the
+  // quote within the bytes read; its RFC 4950 MPLS label stack.
+  bool has_extensions = false;
+  std::vector<icmp::MplsEntry> mpls;
 };
 
 // Reads one entry of `fd`'s error queue; false when it is empty.
-bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out);
+// `stripped_transport_header`: the bytes of the quoted transport header the
+// kernel leaves out of the entry's data (8 for UDP sockets, whose data starts
+// at the quoted payload; 0 for ICMP and TCP sockets). Extensions are found at
+// the kernel's RFC 4884 offset (IP_RECVERR_RFC4884 / IPV6_RECVERR_RFC4884,
+// see EnableRfc4884Errors), else at original datagram byte 128 when a valid
+// structure sits there, counting a quoted IP header without options.
+bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out,
+                    size_t stripped_transport_header = 0);
+
+// Has the kernel report where RFC 4884 extensions start in ICMP errors on
+// `fd` (IP_RECVERR_RFC4884 / IPV6_RECVERR_RFC4884, Linux 5.9). Only adds to
+// what the error queue reports. OK where the kernel lacks the option
+// (ENOPROTOOPT): ReadErrorQueue then finds extensions at byte 128 only.
+absl::Status EnableRfc4884Errors(int fd, int family);
 
 // Sends `data` on `fd` (to `to`, or to the connected peer when null) with
 // the TTL / hop limit `hop_limit` for this packet only (an IP_TTL /

@@ -73,4 +73,28 @@ void ResolveOnLoop(const BlockingWork& work, EventLoop* loop, std::weak_ptr<char
               });
 }
 
+std::string ReverseNow(const std::string& ip) {
+  absl::StatusOr<std::optional<SocketAddress>> address =
+      ResolveLiteral(ip, AF_UNSPEC, "ip");
+  if (!address.ok() || !address->has_value()) return "";
+  char name[NI_MAXHOST];
+  if (getnameinfo((*address)->get(), (*address)->length(), name, sizeof(name), nullptr, 0,
+                  NI_NAMEREQD) != 0) {
+    return "";
+  }
+  return name;
+}
+
+void ReverseOnLoop(const BlockingWork& work, EventLoop* loop, std::weak_ptr<char> alive,
+                   const std::string& ip, std::function<void(std::string name)> done) {
+  work.Submit(BlockingPool::Queue::kResolve, alive,
+              [loop, alive, ip, done = std::move(done)]() mutable {
+                std::string name = ReverseNow(ip);
+                loop->Post([alive = std::move(alive), done = std::move(done),
+                            name = std::move(name)]() mutable {
+                  if (alive.lock()) done(std::move(name));
+                });
+              });
+}
+
 }  // namespace netprobe

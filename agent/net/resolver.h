@@ -46,6 +46,15 @@ void ResolveOnLoop(const BlockingWork& work, EventLoop* loop, std::weak_ptr<char
                    const std::string& host, int family, const std::string& field,
                    AddressCheck check, ResolveCallback done);
 
+// Blocking reverse lookup with getnameinfo(NI_NAMEREQD): the name of the
+// numeric address `ip`, or "" when it has none (or the lookup failed).
+std::string ReverseNow(const std::string& ip);
+
+// ReverseNow on the pool's resolve queue, `done` posted back to `loop`
+// (not run once `alive` has expired).
+void ReverseOnLoop(const BlockingWork& work, EventLoop* loop, std::weak_ptr<char> alive,
+                   const std::string& ip, std::function<void(std::string name)> done);
+
 }  // namespace netprobe
 
 #endif  // NETPROBE_AGENT_NET_RESOLVER_H_

@@ -70,6 +70,17 @@ absl::StatusOr<SocketAddress> UdpSocket::LocalAddress() const {
   return SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&local), len);
 }
 
+absl::StatusOr<uint32_t> UdpSocket::PathMtu() const {
+  int mtu = 0;
+  socklen_t len = sizeof(mtu);
+  const bool v6 = family_ == AF_INET6;
+  if (getsockopt(fd_.get(), v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU, &mtu,
+                 &len) != 0) {
+    return PosixError(v6 ? "getsockopt(IPV6_MTU)" : "getsockopt(IP_MTU)", errno);
+  }
+  return static_cast<uint32_t>(mtu);
+}
+
 int UdpSocket::Send(absl::Span<const uint8_t> data, const SocketAddress* to) {
   const ssize_t sent =
       to ? sendto(fd_.get(), data.data(), data.size(), 0, to->get(), to->length())

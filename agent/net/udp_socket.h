@@ -54,6 +54,18 @@ class DatagramSocket {
 
   // Transmit timestamps and ICMP errors; false when the queue is empty.
   virtual bool ReadErrorQueue(ErrorQueueEntry* out) = 0;
+
+  // Has ICMP errors report where their RFC 4884 extensions start (MPLS
+  // labels for traceroute): EnableRfc4884Errors. Adds to what ReadErrorQueue
+  // reports, changes nothing else. OK where a socket kind has nothing to do.
+  virtual absl::Status EnableTracerouteErrors() { return absl::OkStatus(); }
+
+  // A connected socket's path MTU as the kernel knows it (IP_MTU /
+  // IPV6_MTU: the route's, lowered by what Fragmentation Needed / Packet Too
+  // Big taught it). UNIMPLEMENTED where a socket kind cannot tell.
+  virtual absl::StatusOr<uint32_t> PathMtu() const {
+    return absl::UnimplementedError("this socket knows no path MTU");
+  }
 };
 
 // A non-blocking UDP socket for probes, with what they all measure by: kernel
@@ -82,6 +94,7 @@ class UdpSocket final : public DatagramSocket {
   absl::Status Bind(const SocketAddress& local);
   absl::Status Connect(const SocketAddress& peer) override;
   absl::StatusOr<SocketAddress> LocalAddress() const override;
+  absl::StatusOr<uint32_t> PathMtu() const override;
 
   int Send(absl::Span<const uint8_t> data, const SocketAddress* to = nullptr) override;
 
@@ -92,8 +105,14 @@ class UdpSocket final : public DatagramSocket {
 
   int Receive(Received* out, size_t max_bytes = 65536) override;
 
+  // The error queue's data starts after the quoted UDP header.
   bool ReadErrorQueue(ErrorQueueEntry* out) override {
-    return netprobe::ReadErrorQueue(fd_.get(), family_, out);
+    return netprobe::ReadErrorQueue(fd_.get(), family_, out,
+                                    /*stripped_transport_header=*/8);
+  }
+
+  absl::Status EnableTracerouteErrors() override {
+    return EnableRfc4884Errors(fd_.get(), family_);
   }
 
  private:

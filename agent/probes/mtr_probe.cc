@@ -21,6 +21,8 @@ void MtrProbe::Prepare() {
   hops_.resize(static_cast<size_t>(plan_.hops()) * plan_.flows);
   end_.assign(plan_.flows, plan_.hops() - 1);
   last_hop_.assign(plan_.flows, std::nullopt);
+  retired_.assign(hops_.size(), false);
+  issued_.assign(hops_.size(), 0);
 }
 
 void MtrProbe::Send(size_t pacer_target, uint32_t sequence) {
@@ -30,6 +32,7 @@ void MtrProbe::Send(size_t pacer_target, uint32_t sequence) {
   probe.round = sequence - 1;
   Round& round = rounds_[probe.round];
   ++round.issued;
+  ++issued_[pacer_target];
   if (probe.hop > LastHop(probe.flow)) {  // beyond the end or a silent run
     Closed(probe.round, false);
     CheckFinished();  // this may have been the last of the last round
@@ -132,11 +135,17 @@ void MtrProbe::Closed(uint32_t round, bool was_in_flight) {
   auto it = rounds_.find(round);
   if (it == rounds_.end()) return;
   if (was_in_flight) --it->second.open;
-  // Rounds complete in order: every probe issued and none in flight.
+  // Rounds complete in order: every probe issued (but those of targets
+  // retired before it) and none in flight.
   const size_t targets = static_cast<size_t>(plan_.hops()) * plan_.flows;
-  for (auto r = rounds_.begin(); r != rounds_.end() && r->first == rounds_done_ &&
-                                 r->second.issued == targets && r->second.open == 0;
+  size_t missing = 0;
+  auto gone = missing_from_.begin();
+  for (auto r = rounds_.begin(); r != rounds_.end() && r->first == rounds_done_;
        r = rounds_.erase(r)) {
+    for (; gone != missing_from_.end() && gone->first <= r->first; ++gone) {
+      missing += gone->second;
+    }
+    if (r->second.issued + missing < targets || r->second.open != 0) break;
     ++rounds_done_;
   }
 }
@@ -145,6 +154,14 @@ void MtrProbe::EndFlowAt(uint32_t flow, uint32_t end) {
   if (end >= end_[flow]) return;
   end_[flow] = end;
   last_hop_[flow].reset();
+  // The pacer sends nothing more beyond the end, nor charges the rate for it.
+  for (uint32_t hop = end + 1; hop < plan_.hops(); ++hop) {
+    const size_t target = static_cast<size_t>(hop) * plan_.flows + flow;
+    if (retired_[target]) continue;
+    retired_[target] = true;
+    ++missing_from_[issued_[target]];
+    pacer_->Retire(target);
+  }
   // In flight beyond the end: dropped unreported, their sends uncounted
   // (their hops are not part of the trace).
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {

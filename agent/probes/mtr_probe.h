@@ -77,8 +77,8 @@ class MtrProbe final : public TraceProbe {
     TraceHopStats stats;
     std::string last_address;  // of its latest answer
   };
-  // A round's probes: issued by the pacer (sent or skipped beyond the end),
-  // and still in flight.
+  // A round's probes: issued by the pacer (sent, or skipped beyond a silent
+  // run), and still in flight.
   struct Round {
     size_t issued = 0;
     size_t open = 0;
@@ -118,6 +118,11 @@ class MtrProbe final : public TraceProbe {
   mutable std::vector<std::optional<uint32_t>> last_hop_;  // by flow; unset: stale
   std::unordered_map<uint32_t, Pending> in_flight_;        // by wire key
   std::map<uint32_t, Round> rounds_;                       // not yet completed
+  // Pacer targets retired (beyond the end), and how many rounds each had
+  // been issued then: rounds from that number on miss them.
+  std::vector<bool> retired_;
+  std::vector<uint32_t> issued_;  // by pacer target: rounds issued
+  std::map<uint32_t, size_t> missing_from_;
   uint32_t rounds_done_ = 0;
   uint32_t next_wire_ = 1;
   uint64_t path_changes_ = 0;

@@ -11,6 +11,7 @@ Pacer::Pacer(EventLoop* loop, Options options, Gate gate, Send send)
       send_(std::move(send)),
       rate_(options_.rate),
       sent_(options_.targets, 0),
+      retired_(options_.targets, false),
       due_(options_.targets, absl::ZeroDuration()) {}
 
 void Pacer::Start() {
@@ -51,7 +52,9 @@ void Pacer::Pump() {
       ready_.push_back(waiting_.top().target);
       waiting_.pop();
     }
+    while (!ready_.empty() && retired_[ready_.front()]) ready_.pop_front();
     if (ready_.empty()) {
+      while (!waiting_.empty() && retired_[waiting_.top().target]) waiting_.pop();
       if (!waiting_.empty()) ArmTimer(waiting_.top().at);
       break;
     }
@@ -95,6 +98,12 @@ void Pacer::Sent(size_t target, absl::Duration now) {
   } else {
     waiting_.push(Due{due_[target], target, now + options_.interval / 2});
   }
+}
+
+void Pacer::Retire(size_t target) {
+  if (target >= retired_.size() || retired_[target]) return;
+  retired_[target] = true;
+  if (options_.count != 0 && sent_[target] < options_.count) ++finished_targets_;
 }
 
 void Pacer::ArmTimer(absl::Duration at) {

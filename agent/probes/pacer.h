@@ -95,6 +95,10 @@ class Pacer {
   void Pump();
   // Cancels the timer; nothing more is sent.
   void Stop();
+  // `target` takes no more attempts (a trace's TTLs beyond the target): its
+  // pending ones are dropped without taking the rate's or budgets' credit,
+  // and it counts as finished for exhausted().
+  void Retire(size_t target);
 
   bool stopped() const { return stopped_; }
   // Every target has started its `count` attempts (never, when count is 0).
@@ -126,6 +130,7 @@ class Pacer {
   RateLimiter rate_;
 
   std::vector<uint32_t> sent_;
+  std::vector<bool> retired_;
   std::vector<absl::Duration> due_;  // each target's latest due time
   size_t finished_targets_ = 0;
   uint64_t total_sent_ = 0;

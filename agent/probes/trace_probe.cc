@@ -12,9 +12,10 @@ TraceProbe::TraceProbe(TraceroutePlan plan, EventLoop* loop, BlockingWork work,
     : ProbeBase(loop, std::move(sink), std::move(done)),
       plan_(std::move(plan)),
       work_(std::move(work)),
-      token_(NewTraceToken()) {}
+      token_(TraceTransport::NewToken()) {}
 
 void TraceProbe::Start() {
+  if (plan_.resolve) names_.emplace(work_, loop_, alive());
   ResolveOnLoop(work_, loop_, alive(), plan_.host, plan_.family, "target",
                 plan_.admission.AddressCheck(),
                 [this](absl::StatusOr<SocketAddress> r) { OnResolved(std::move(r)); });
@@ -28,12 +29,12 @@ void TraceProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   callbacks.on_sent = [this](uint32_t wire, absl::Time sent) { OnSentAt(wire, sent); };
   callbacks.on_wake = [this] { Resume(); };
   callbacks.finished = [this] { return finished(); };
-  absl::StatusOr<OpenedTrace> opened =
-      OpenTrace(loop_, plan_, *std::move(address), token_, std::move(callbacks));
-  if (!opened.ok()) return Fail(opened.status());
-  target_ = opened->target;
-  payload_size_ = opened->payload_size;
-  transport_ = std::move(opened->transport);
+  absl::StatusOr<std::unique_ptr<TraceTransport>> transport =
+      TraceTransport::ForPlan(loop_, plan_, *address, token_, std::move(callbacks));
+  if (!transport.ok()) return Fail(transport.status());
+  transport_ = *std::move(transport);
+  target_ = transport_->target();
+  payload_size_ = transport_->payload_size();
   Prepare();
   pacer_.emplace(
       loop_, TracePacing(plan_, PacerCount(), PacerInterval()),
@@ -77,6 +78,11 @@ v1::TracerouteSummary* TraceProbe::AppendHopsAndSummary(
       const uint32_t ttl = plan_.first_ttl + hop;
       v1::TracerouteEvent event;
       h.Fill(ttl, flow, event.mutable_hop());
+      if (names_) {
+        for (const std::string& a : h.addresses) {
+          event.mutable_hop()->add_hostnames(names_->Known(a));
+        }
+      }
       sent += h.sent;
       received += h.received;
       if (h.reached && (reached_ttl == 0 || ttl < reached_ttl)) reached_ttl = ttl;

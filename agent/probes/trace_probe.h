@@ -12,6 +12,7 @@
 #include "agent/net/event_loop.h"
 #include "agent/net/resolver.h"
 #include "agent/net/socket_address.h"
+#include "agent/probes/hop_names.h"
 #include "agent/probes/pacer.h"
 #include "agent/probes/probe_base.h"
 #include "agent/probes/trace_reply.h"
@@ -22,7 +23,7 @@
 namespace netprobe {
 
 // The start every trace kind (traceroute, mtr) shares: resolve the target,
-// open the transport (OpenTrace), size the kind's state (Prepare), and run
+// open the transport (TraceTransport::ForPlan), size the kind's state (Prepare), and run
 // its Pacer (a target per hop and flow, TracePacing) whose gate pauses while
 // the client reads slowly and keeps wire numbers unambiguous. A kind adds
 // its sends, its answers and its end. Not thread-safe: loop thread only.
@@ -51,7 +52,8 @@ class TraceProbe : public ProbeBase<v1::TracerouteEvent> {
   virtual size_t InFlight() const = 0;
 
   // The closing events: one TracerouteHop per hop (0..last(flow)) of each
-  // flow that sent a probe, then the summary: the target, reached_ttl, sent
+  // flow that sent a probe (with `resolve`, the names of its addresses as
+  // far as known), then the summary: the target, reached_ttl, sent
   // and received of those hops, and the answers no probe matched
   // (`unmatched` and the transport's, logged when any). Returns the summary
   // for the kind to complete (valid until `out` changes). Before the
@@ -71,6 +73,7 @@ class TraceProbe : public ProbeBase<v1::TracerouteEvent> {
   uint32_t payload_size_ = 0;
   std::unique_ptr<TraceTransport> transport_;
   std::optional<Pacer> pacer_;
+  std::optional<HopNames> names_;  // with `resolve`
 
  private:
   void OnResolved(absl::StatusOr<SocketAddress> address);

@@ -3,9 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <random>
 
-#include "absl/strings/str_cat.h"
 #include "agent/probes/attempt_result.h"
 #include "common/proto_time.h"
 
@@ -20,61 +18,7 @@ bool SameAddress(const SocketAddress& a, const SocketAddress& b) {
 // the probe arrived (port unreachable).
 bool IsUnreachable(bool v6, uint8_t type) { return v6 ? type == 1 : type == 3; }
 
-// The resolved target of `plan` with the plan's port, or INVALID_ARGUMENT
-// when it does not fit the plan.
-absl::StatusOr<SocketAddress> TraceTarget(const TraceroutePlan& plan,
-                                          SocketAddress resolved) {
-  SocketAddress target = std::move(resolved);
-  target.set_port(plan.method == TraceroutePlan::Method::kIcmp ? 0 : plan.port);
-  if (plan.setup.source && plan.setup.source->family() != target.family()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "target: ", plan.host, " is ", target.ip(),
-        ", not of the family of options.source_address ", plan.setup.source->ip()));
-  }
-  if (plan.flow_label && target.family() != AF_INET6) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "flow_label: ", plan.host, " is ", target.ip(), ", and IPv4 has no flow label"));
-  }
-  return target;
-}
-
-TraceTransport::Options TraceTransportOptions(const TraceroutePlan& plan,
-                                              const SocketAddress& target, uint32_t token,
-                                              uint32_t payload_size) {
-  TraceTransport::Options options;
-  options.method = plan.method;
-  options.target = target;
-  options.flows = plan.flows;
-  options.token = token;
-  options.payload_size = payload_size;
-  options.setup = plan.setup;
-  return options;
-}
-
 }  // namespace
-
-uint32_t NewTraceToken() {
-  std::random_device device;
-  return device();
-}
-
-absl::StatusOr<OpenedTrace> OpenTrace(EventLoop* loop, const TraceroutePlan& plan,
-                                      SocketAddress resolved, uint32_t token,
-                                      TraceTransport::Callbacks callbacks) {
-  OpenedTrace out;
-  absl::StatusOr<SocketAddress> target = TraceTarget(plan, std::move(resolved));
-  if (!target.ok()) return target.status();
-  out.target = *std::move(target);
-  absl::StatusOr<uint32_t> payload = plan.PayloadSize(out.target.family());
-  if (!payload.ok()) return payload.status();
-  out.payload_size = *payload;
-  absl::StatusOr<std::unique_ptr<TraceTransport>> transport = TraceTransport::Open(
-      loop, TraceTransportOptions(plan, out.target, token, out.payload_size),
-      std::move(callbacks));
-  if (!transport.ok()) return transport.status();
-  out.transport = *std::move(transport);
-  return out;
-}
 
 Pacer::Options TracePacing(const TraceroutePlan& plan, uint32_t count,
                            absl::Duration interval) {
@@ -138,12 +82,20 @@ void FillTraceReply(const TraceTransport::Answer& answer, const SocketAddress& t
   reply->set_reply_ttl(answer.reply_ttl);
   reply->set_quoted_ttl(answer.quoted_ttl);
   reply->set_next_hop_mtu(answer.next_hop_mtu);
+  for (const icmp::MplsEntry& entry : answer.mpls) {
+    v1::MplsLabel* label = reply->add_mpls();
+    label->set_label(entry.label);
+    label->set_traffic_class(entry.traffic_class);
+    label->set_bottom_of_stack(entry.bottom_of_stack);
+    label->set_ttl(entry.ttl);
+  }
 }
 
 bool EndsTrace(const v1::TracerouteReply& reply) {
   const v1::Outcome outcome = reply.result().outcome();
   return reply.reached() || outcome == v1::OUTCOME_NET_UNREACHABLE ||
-         outcome == v1::OUTCOME_HOST_UNREACHABLE || outcome == v1::OUTCOME_PROHIBITED;
+         outcome == v1::OUTCOME_HOST_UNREACHABLE || outcome == v1::OUTCOME_PROHIBITED ||
+         outcome == v1::OUTCOME_PACKET_TOO_BIG;
 }
 
 void TraceHopStats::Answered(const v1::TracerouteReply& reply) {

@@ -2,15 +2,12 @@
 #define NETPROBE_AGENT_PROBES_TRACE_REPLY_H_
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
-#include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "agent/net/event_loop.h"
 #include "agent/net/socket_address.h"
 #include "agent/probes/pacer.h"
 #include "agent/probes/trace_transport.h"
@@ -21,23 +18,6 @@
 namespace netprobe {
 
 // What traceroute, mtr and tracepath share about targets, answers and hops.
-
-// A random token that tells this trace's probes from other traces'.
-uint32_t NewTraceToken();
-
-// What a trace has once its target is resolved and its sockets are open.
-struct OpenedTrace {
-  SocketAddress target;  // with the plan's port
-  uint32_t payload_size = 0;
-  std::unique_ptr<TraceTransport> transport;
-};
-// Checks the resolved target against `plan` (a source address of another
-// family, a flow label on IPv4: INVALID_ARGUMENT), gives it the plan's port
-// (none for ICMP), sizes the payload and opens the transport: what
-// traceroute and mtr do first. The plan's error or the socket's.
-absl::StatusOr<OpenedTrace> OpenTrace(EventLoop* loop, const TraceroutePlan& plan,
-                                      SocketAddress resolved, uint32_t token,
-                                      TraceTransport::Callbacks callbacks);
 
 // The pacing of a trace: a pacer target per (hop, flow), in TTL order
 // (index hop * flows + flow), `count` attempts each `interval` apart, every
@@ -63,7 +43,7 @@ void FillTraceReply(const TraceTransport::Answer& answer, const SocketAddress& t
                     absl::Time sent, absl::Time now, v1::TracerouteReply* reply);
 
 // The answer ends the trace at its hop: the target answered, or a router
-// refused (!N !H !X), as traceroute stops there.
+// refused (!N !H !X !F), as traceroute stops there.
 bool EndsTrace(const v1::TracerouteReply& reply);
 
 // The statistics of one hop of one flow.

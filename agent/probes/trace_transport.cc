@@ -3,11 +3,20 @@
 #include <errno.h>
 #include <sys/epoll.h>
 
+#include <random>
+
+#include "absl/strings/str_cat.h"
 #include "agent/net/icmp.h"
+#include "agent/net/interfaces.h"
 #include "agent/net/socket_opener.h"
 #include "common/posix_error.h"
 
 namespace netprobe {
+
+uint32_t TraceTransport::NewToken() {
+  std::random_device device;
+  return device();
+}
 
 absl::StatusOr<std::unique_ptr<TraceTransport>> TraceTransport::Open(
     EventLoop* loop, Options options, Callbacks callbacks) {
@@ -15,6 +24,29 @@ absl::StatusOr<std::unique_ptr<TraceTransport>> TraceTransport::Open(
       new TraceTransport(loop, std::move(options), std::move(callbacks)));
   NETPROBE_RETURN_IF_ERROR(transport->OpenSockets());
   return transport;
+}
+
+absl::StatusOr<std::unique_ptr<TraceTransport>> TraceTransport::ForPlan(
+    EventLoop* loop, const TraceroutePlan& plan, SocketAddress address, uint32_t token,
+    Callbacks callbacks) {
+  address.set_port(plan.method == TraceroutePlan::Method::kIcmp ? 0 : plan.port);
+  if (plan.setup.source && plan.setup.source->family() != address.family()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target: ", plan.host, " is ", address.ip(),
+        ", not of the family of options.source_address ", plan.setup.source->ip()));
+  }
+  if (plan.flow_label && address.family() != AF_INET6) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "flow_label: ", plan.host, " is ", address.ip(), ", and IPv4 has no flow label"));
+  }
+  Options options;
+  NETPROBE_ASSIGN_OR_RETURN(options.payload_size, plan.PayloadSize(address.family()));
+  options.method = plan.method;
+  options.target = address;
+  options.flows = plan.flows;
+  options.token = token;
+  options.setup = plan.setup;
+  return Open(loop, std::move(options), std::move(callbacks));
 }
 
 TraceTransport::TraceTransport(EventLoop* loop, Options options, Callbacks callbacks)
@@ -58,6 +90,7 @@ absl::Status TraceTransport::OpenSockets() {
   for (uint32_t f = 0; f < options_.flows; ++f) {
     Flow& flow = flows_[f];
     NETPROBE_ASSIGN_OR_RETURN(flow.udp, loop_->sockets()->OpenUdp(af, options_.setup));
+    NETPROBE_RETURN_IF_ERROR(flow.udp->EnableTracerouteErrors());
     // Connected: the source port is fixed (the flow) and only this target's
     // errors reach the socket. When the route refuses even the connect, the
     // probes go unconnected, each reporting the kernel's refusal.
@@ -73,6 +106,25 @@ absl::Status TraceTransport::OpenSockets() {
 
 uint32_t TraceTransport::WireKey(uint32_t wire) const {
   return options_.method == TraceroutePlan::Method::kIcmp ? (wire & 0xffff) : wire;
+}
+
+absl::StatusOr<uint32_t> TraceTransport::LocalMtu(uint32_t flow) const {
+  if (flow >= flows_.size() || flows_[flow].udp == nullptr) {
+    return absl::UnimplementedError("only UDP traces know the path MTU");
+  }
+  const DatagramSocket& udp = *flows_[flow].udp;
+  absl::StatusOr<SocketAddress> local = udp.LocalAddress();
+  absl::StatusOr<std::vector<InterfaceInfo>> interfaces = ListInterfaces();
+  if (local.ok() && interfaces.ok()) {
+    for (const InterfaceInfo& i : *interfaces) {
+      for (const auto* list : {&i.ipv4, &i.ipv6}) {
+        for (const InterfaceAddressInfo& a : *list) {
+          if (a.address == local->ip() && i.mtu != 0) return i.mtu;
+        }
+      }
+    }
+  }
+  return udp.PathMtu();
 }
 
 size_t TraceTransport::MaxInFlight() const {
@@ -129,6 +181,9 @@ void TraceTransport::HandleUdpErrorQueue(uint32_t flow) {
       continue;
     }
     if (entry.kind != ErrorQueueEntry::Kind::kIcmpError) continue;
+    // The local EMSGSIZE of a send that failed at once (path MTU discovery):
+    // Send() reported it already.
+    if (!entry.offender.valid() && entry.err == EMSGSIZE) continue;
     // The entry holds our payload as far as the error quoted it.
     const icmp::PayloadHeader payload = icmp::ParsePayload(entry.request);
     if (!payload.token || *payload.token != options_.token || !payload.sequence ||
@@ -142,6 +197,9 @@ void TraceTransport::HandleUdpErrorQueue(uint32_t flow) {
     answer.code = entry.icmp_code;
     answer.from = entry.offender;
     answer.received = entry.time;
+    answer.reply_ttl = entry.reply_ttl > 0 ? static_cast<uint32_t>(entry.reply_ttl) : 0;
+    answer.next_hop_mtu = entry.next_hop_mtu;
+    answer.mpls = std::move(entry.mpls);
     callbacks_.on_answer(answer);
   }
 }
@@ -197,6 +255,7 @@ void TraceTransport::HandleIcmpPacket(const IcmpSocket::Received& packet) {
   Answer answer;
   answer.from = packet.from;
   answer.received = packet.kernel_time;
+  if (packet.hop_limit > 0) answer.reply_ttl = static_cast<uint32_t>(packet.hop_limit);
   switch (parsed->kind) {
     case icmp::ParsedIcmp::Kind::kEchoReply: {
       const icmp::EchoReply& reply = parsed->reply;
@@ -205,7 +264,7 @@ void TraceTransport::HandleIcmpPacket(const IcmpSocket::Received& packet) {
       answer.kind = Answer::Kind::kEchoReply;
       answer.wire = reply.sequence16;
       answer.type = v6 ? icmp::kEchoReplyV6 : icmp::kEchoReplyV4;
-      answer.reply_ttl = reply.ttl;
+      if (reply.ttl > 0) answer.reply_ttl = reply.ttl;
       break;
     }
     case icmp::ParsedIcmp::Kind::kError: {
@@ -215,6 +274,17 @@ void TraceTransport::HandleIcmpPacket(const IcmpSocket::Received& packet) {
       answer.wire = error.sequence16;
       answer.type = error.type;
       answer.code = error.code;
+      // What the echo parser leaves out: the quoted TTL, the MTU and the
+      // MPLS extension.
+      absl::StatusOr<std::optional<icmp::IcmpError>> full =
+          v6 ? icmp::ParseIcmpErrorV6(packet.data) : icmp::ParseIcmpErrorV4(packet.data);
+      if (full.ok() && full->has_value()) {
+        icmp::IcmpError& e = **full;
+        answer.quoted_ttl = e.quote.ttl;
+        answer.next_hop_mtu = e.next_hop_mtu;
+        if (e.reply_ttl > 0) answer.reply_ttl = e.reply_ttl;
+        answer.mpls = std::move(e.mpls);
+      }
       break;
     }
     case icmp::ParsedIcmp::Kind::kOther:

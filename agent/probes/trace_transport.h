@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/net/event_loop.h"
+#include "agent/net/icmp_error.h"
 #include "agent/net/icmp_socket.h"
 #include "agent/net/socket_address.h"
 #include "agent/net/socket_setup.h"
@@ -53,6 +54,7 @@ class TraceTransport {
     uint32_t reply_ttl = 0;                      // 0: unknown
     uint32_t quoted_ttl = 0;                     // 0: unknown
     uint32_t next_hop_mtu = 0;                   // frag needed / packet too big
+    std::vector<icmp::MplsEntry> mpls;           // RFC 4950, top of the stack first
   };
   struct Callbacks {
     std::function<void(const Answer&)> on_answer;
@@ -73,10 +75,19 @@ class TraceTransport {
     SocketSetup setup;
   };
 
+  // A random token telling one trace's probes from every other's.
+  static uint32_t NewToken();
+
   // Opens and watches the sockets. INVALID_ARGUMENT / the socket's error.
   static absl::StatusOr<std::unique_ptr<TraceTransport>> Open(EventLoop* loop,
                                                               Options options,
                                                               Callbacks callbacks);
+  // Open() for `plan` toward its resolved target `address`: checks what only
+  // the resolved address tells (the source address's family, a flow label
+  // on IPv4, the packet length's minimum), INVALID_ARGUMENT naming the field.
+  static absl::StatusOr<std::unique_ptr<TraceTransport>> ForPlan(
+      EventLoop* loop, const TraceroutePlan& plan, SocketAddress address, uint32_t token,
+      Callbacks callbacks);
   ~TraceTransport() { Close(); }
   // Unwatches and closes the sockets; nothing more is sent or reported. Safe
   // from inside a callback (the object stays until destroyed).
@@ -90,6 +101,11 @@ class TraceTransport {
   int Send(uint32_t flow, int ttl, uint32_t wire, uint32_t payload_size);
   // The number an answer for `wire` comes back as (ICMP: its 16 bits).
   uint32_t WireKey(uint32_t wire) const;
+  // The MTU of the interface holding the flow's source address (where its
+  // packets leave; what IP_PMTUDISC_PROBE checks a send against), else the
+  // path MTU the kernel knows (IP_MTU, lowered by what it learnt). UDP only:
+  // UNIMPLEMENTED for the other methods.
+  absl::StatusOr<uint32_t> LocalMtu(uint32_t flow) const;
   // How many wire numbers may be in flight without ambiguity.
   size_t MaxInFlight() const;
   // The flow's constant identity: its UDP or TCP source port, or the ICMP
@@ -98,6 +114,10 @@ class TraceTransport {
   // Answers that were not ours or quoted too little to tell which probe.
   uint64_t unmatched() const { return unmatched_; }
   int family() const { return options_.target.family(); }
+  // The target, with the port probed (UDP, TCP).
+  const SocketAddress& target() const { return options_.target; }
+  // The payload after the UDP / ICMP header of the plan's packet length.
+  uint32_t payload_size() const { return options_.payload_size; }
 
  private:
   struct Flow {

@@ -139,6 +139,7 @@ bool TracerouteProbe::HopComplete(uint32_t hop, uint32_t flow) const {
 }
 
 void TracerouteProbe::Advance(uint32_t flow, uint32_t probe) {
+  if (finished()) return;
   uint32_t& cursor = cursor_[static_cast<size_t>(flow) * plan_.probes_per_hop + probe];
   while (cursor < plan_.hops() && cursor <= flows_[flow].end) {
     Attempt& attempt = attempts_[IndexOf(cursor, flow, probe)];
@@ -148,7 +149,17 @@ void TracerouteProbe::Advance(uint32_t flow, uint32_t probe) {
     for (uint32_t h = cursor - std::min(cursor, plan_.max_silent_hops); h < cursor; ++h) {
       if (!HopComplete(h, flow)) return;
     }
-    const v1::TracerouteReply& reply = attempt.reply;
+    v1::TracerouteReply& reply = attempt.reply;
+    if (names_ && !reply.address().empty()) {
+      // Lines wait for their names, in TTL order like the rest.
+      std::optional<std::string> name =
+          names_->Find(reply.address(), [this, flow, probe] {
+            Advance(flow, probe);
+            CheckFinished();
+          });
+      if (!name) return;
+      reply.set_hostname(*name);
+    }
     const v1::Outcome outcome = reply.result().outcome();
     const bool ends = EndsTrace(reply);
     if (reply.reached()) hops_[cursor * plan_.flows + flow].reached = true;
@@ -168,6 +179,7 @@ void TracerouteProbe::EndFlowAt(uint32_t flow, uint32_t end) {
   // Probes beyond the end: not sent any more; in flight, dropped unreported
   // (their hops are not part of the trace), and not counted.
   for (uint32_t hop = end + 1; hop < plan_.hops(); ++hop) {
+    pacer_->Retire(static_cast<size_t>(hop) * plan_.flows + flow);
     for (uint32_t probe = 0; probe < plan_.probes_per_hop; ++probe) {
       Attempt& attempt = attempts_[IndexOf(hop, flow, probe)];
       if (attempt.state == Attempt::State::kInFlight) Forget(attempt);

@@ -155,9 +155,9 @@ absl::StatusOr<TraceroutePlan> ValidateTraceroute(const v1::TracerouteRequest& r
       return absl::InvalidArgumentError(
           "path_mtu: path MTU discovery is one trace; it does not combine with rounds");
     }
-    if (plan.method == TraceroutePlan::Method::kTcp) {
+    if (plan.method != TraceroutePlan::Method::kUdp) {
       return absl::InvalidArgumentError(
-          "path_mtu: path MTU discovery probes with UDP or ICMP, not TCP");
+          "path_mtu: path MTU discovery probes with UDP, like tracepath");
     }
   }
   const v1::SocketOptions& options = request.options();
@@ -175,6 +175,16 @@ absl::StatusOr<TraceroutePlan> ValidateTraceroute(const v1::TracerouteRequest& r
   }
   NETPROBE_RETURN_IF_ERROR(PrecheckSocketOptions(options));
   NETPROBE_ASSIGN_OR_RETURN(plan.setup, ValidateSocketOptions(options, false));
+  if (plan.path_mtu) {
+    // DF on every probe, the kernel's learned path MTU ignored
+    // (IP_PMTUDISC_PROBE): each hop's Fragmentation Needed is seen afresh.
+    if (plan.setup.dont_fragment != SocketSetup::Df::kDefault &&
+        plan.setup.dont_fragment != SocketSetup::Df::kSet) {
+      return absl::InvalidArgumentError(
+          "options.dont_fragment: path_mtu sets DF on every probe itself");
+    }
+    plan.setup.dont_fragment = SocketSetup::Df::kSet;
+  }
   if (plan.setup.source && plan.family != AF_UNSPEC &&
       plan.setup.source->family() != plan.family) {
     return absl::InvalidArgumentError(

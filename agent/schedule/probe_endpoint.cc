@@ -2,11 +2,13 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "agent/metrics/exposition.h"
+#include "agent/schedule/probe_metrics.h"
 #include "agent/schedule/single_run.h"
 #include "common/proto_time.h"
 
@@ -42,11 +44,44 @@ struct RunWait {
   RunOutcome outcome;
 };
 
+// A traceroute module's families: the run's counterparts of /metrics'
+// netprobe_traceroute_* (ScheduleMetrics), hop="TTL" over all flows.
+void WriteTrace(const v1::ScheduledTrace& trace, metrics::ExpositionWriter& out) {
+  out.Family("probe_traceroute_hops", metrics::MetricType::kGauge,
+             "The TTL at which the target answered; 0 when it did not");
+  out.Sample("probe_traceroute_hops", {},
+             static_cast<double>(trace.summary().reached_ttl()));
+  if (trace.summary().rounds() > 0) {
+    out.Family("probe_traceroute_path_changes", metrics::MetricType::kGauge,
+               "mtr mode: hop address changes between rounds");
+    out.Sample("probe_traceroute_path_changes", {},
+               static_cast<double>(trace.summary().path_changes()));
+  }
+  const std::vector<TraceHopPoint> points = TraceHopPoints(trace);
+  if (points.empty()) return;
+  out.Family("probe_traceroute_hop_loss_ratio", metrics::MetricType::kGauge,
+             "Share of the probes of one TTL (all flows) without an answer, 0..1");
+  for (const TraceHopPoint& point : points) {
+    out.Sample("probe_traceroute_hop_loss_ratio", {{"hop", absl::StrCat(point.ttl)}},
+               point.loss_ratio);
+  }
+  bool rtt_family = false;
+  for (const TraceHopPoint& point : points) {
+    if (!point.rtt_avg_seconds) continue;
+    if (!std::exchange(rtt_family, true)) {
+      out.Family("probe_traceroute_hop_rtt_avg_seconds", metrics::MetricType::kGauge,
+                 "Average RTT of the answered probes of one TTL (all flows)");
+    }
+    out.Sample("probe_traceroute_hop_rtt_avg_seconds", {{"hop", absl::StrCat(point.ttl)}},
+               *point.rtt_avg_seconds);
+  }
+}
+
 std::string Exposition(const RunOutcome& outcome, bool finished) {
   metrics::ExpositionWriter out;
   const v1::TargetSummary* summary =
       outcome.summaries.empty() ? nullptr : &outcome.summaries.front();
-  const bool success = finished && summary != nullptr && summary->received() > 0;
+  const bool success = finished && summary != nullptr && Reached(outcome, *summary);
   out.Family("probe_success", metrics::MetricType::kGauge,
              "1 when the target answered at least once");
   out.Sample("probe_success", {}, success ? 1 : 0);
@@ -75,6 +110,7 @@ std::string Exposition(const RunOutcome& outcome, bool finished) {
                  absl::ToDoubleSeconds(FromProto(*value)));
     }
   }
+  if (outcome.trace) WriteTrace(*outcome.trace, out);
   return out.Take();
 }
 

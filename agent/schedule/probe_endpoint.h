@@ -16,7 +16,12 @@ namespace netprobe {
 // NAME once against HOST (as the caller "http:<peer>", under the policy like
 // an anonymous RPC) and answers that run's metrics:
 //   probe_success, probe_duration_seconds, probe_sent, probe_received,
-//   probe_loss_ratio, probe_rtt_seconds{stat="min|avg|max|stddev|p50|p90|p99"}.
+//   probe_loss_ratio, probe_rtt_seconds{stat="min|avg|max|stddev|p50|p90|p99"};
+// a traceroute module (success: the target itself answered; rtt: of the hop
+// where it did) adds the run's counterparts of /metrics' traceroute series:
+//   probe_traceroute_hops, probe_traceroute_path_changes (mtr mode),
+//   probe_traceroute_hop_loss_ratio{hop="TTL"},
+//   probe_traceroute_hop_rtt_avg_seconds{hop="TTL"} (hops that answered).
 // A target that does not answer is probe_success 0 (HTTP 200); a request
 // that cannot run is an HTTP error naming the parameter: 400 (unknown
 // module, missing or malformed target), 403 (policy), 429 (limits).

@@ -1,6 +1,9 @@
 #include "agent/schedule/probe_metrics.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "agent/schedule/single_run.h"
@@ -22,7 +25,69 @@ metrics::Labels TargetLabels(const ScheduledProbeSpec& spec, const std::string& 
   return labels;
 }
 
+metrics::Labels HopLabels(metrics::Labels labels, uint32_t ttl) {
+  labels.emplace_back("hop", absl::StrCat(ttl));
+  return labels;
+}
+
 }  // namespace
+
+std::vector<TraceHopPoint> TraceHopPoints(const v1::ScheduledTrace& trace) {
+  struct Sum {
+    uint64_t sent = 0, received = 0, answers = 0;
+    double rtt_seconds = 0;  // sum over the answers
+  };
+  std::map<uint32_t, Sum> by_ttl;
+  for (const v1::TracerouteHop& hop : trace.hops()) {
+    Sum& sum = by_ttl[hop.ttl()];
+    sum.sent += hop.sent();
+    sum.received += hop.received();
+    if (hop.rtt().count() > 0) {
+      sum.answers += hop.rtt().count();
+      sum.rtt_seconds += absl::ToDoubleSeconds(FromProto(hop.rtt().avg())) *
+                         static_cast<double>(hop.rtt().count());
+    }
+  }
+  std::vector<TraceHopPoint> points;
+  for (const auto& [ttl, sum] : by_ttl) {
+    TraceHopPoint& point = points.emplace_back();
+    point.ttl = ttl;
+    point.loss_ratio =
+        sum.sent == 0 ? 1.0
+                      : static_cast<double>(sum.sent - std::min(sum.received, sum.sent)) /
+                            static_cast<double>(sum.sent);
+    if (sum.answers > 0) {
+      point.rtt_avg_seconds = sum.rtt_seconds / static_cast<double>(sum.answers);
+    }
+  }
+  return points;
+}
+
+std::map<uint32_t, std::vector<std::string>> TraceRunPath(
+    const v1::ScheduledTrace& trace) {
+  std::map<uint32_t, std::vector<std::string>> path;
+  for (const v1::TracerouteHop& hop : trace.hops()) {
+    if (hop.flow() != 0 || hop.addresses().empty()) continue;
+    std::vector<std::string>& addresses = path[hop.ttl()];
+    addresses.assign(hop.addresses().begin(), hop.addresses().end());
+    std::sort(addresses.begin(), addresses.end());
+  }
+  return path;
+}
+
+bool PathChanged(const std::map<uint32_t, std::vector<std::string>>& before,
+                 uint32_t reached_before,
+                 const std::map<uint32_t, std::vector<std::string>>& after,
+                 uint32_t reached_after) {
+  if (reached_before != 0 && reached_after != 0 && reached_before != reached_after) {
+    return true;
+  }
+  for (const auto& [ttl, addresses] : after) {
+    const auto was = before.find(ttl);
+    if (was != before.end() && was->second != addresses) return true;
+  }
+  return false;
+}
 
 std::vector<double> RttBuckets() {
   return {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -81,7 +146,27 @@ ScheduleMetrics::ScheduleMetrics(metrics::Registry* registry, ResultsHub* hub,
       skipped_(registry->Counter("netprobe_probe_skipped_runs_total",
                                  "Runs skipped because the previous run still ran")),
       run_duration_(registry->Gauge("netprobe_probe_run_duration_seconds",
-                                    "How long the scheduled probe's last run took")) {}
+                                    "How long the scheduled probe's last run took")),
+      hop_count_(registry->Gauge("netprobe_traceroute_hops",
+                                 "The TTL at which the target answered in the scheduled "
+                                 "traceroute's last run; 0 when it did not")),
+      path_changes_total_(registry->Counter(
+          "netprobe_traceroute_path_changes_total",
+          "Runs of a scheduled traceroute whose path changed: a TTL of flow 0 "
+          "answered from other addresses than when it last answered, or the target "
+          "at another TTL")),
+      path_changes_(
+          registry->Gauge("netprobe_traceroute_path_changes",
+                          "mtr mode: hop address changes between rounds in the scheduled "
+                          "traceroute's last run")),
+      hop_loss_(registry->Gauge(
+          "netprobe_traceroute_hop_loss_ratio",
+          "Share of the probes of one TTL (all flows) without an answer in the "
+          "scheduled traceroute's last run, 0..1")),
+      hop_rtt_(registry->Gauge(
+          "netprobe_traceroute_hop_rtt_avg_seconds",
+          "Average RTT of the answered probes of one TTL (all flows) in the "
+          "scheduled traceroute's last run")) {}
 
 void ScheduleMetrics::OnRtt(const ScheduledProbeSpec& spec, const std::string& target,
                             absl::Duration rtt) {
@@ -108,10 +193,60 @@ void ScheduleMetrics::OnResults(const ScheduledProbeSpec& spec,
     if (summary.rtt().count() > 0) {
       rtt_avg_.Set(labels, absl::ToDoubleSeconds(FromProto(summary.rtt().avg())));
     }
+    if (std::holds_alternative<v1::TracerouteRequest>(spec.request)) {
+      OnTrace(labels, spec.name, TargetLabel(summary.target()),
+              result.has_traceroute() ? &result.traceroute() : nullptr);
+    }
     failed |= !result.error().empty();
     if (hub_ != nullptr) hub_->Publish(result);
   }
   if (failed) run_errors_.Add(probe, 1);
+}
+
+void ScheduleMetrics::OnTrace(const metrics::Labels& labels, const std::string& probe,
+                              const std::string& target,
+                              const v1::ScheduledTrace* trace) {
+  const uint32_t reached = trace != nullptr ? trace->summary().reached_ttl() : 0;
+  hop_count_.Set(labels, reached);
+  path_changes_total_.Add(labels, 0);
+  if (trace != nullptr && trace->summary().rounds() > 0) {
+    path_changes_.Set(labels, static_cast<double>(trace->summary().path_changes()));
+  } else {
+    path_changes_.Remove(labels);
+  }
+  const std::vector<TraceHopPoint> points =
+      trace != nullptr ? TraceHopPoints(*trace) : std::vector<TraceHopPoint>();
+  absl::MutexLock lock(&trace_mu_);
+  TraceState& state = traces_[{probe, target}];
+  if (trace != nullptr) {
+    // Silent TTLs (and runs where nothing answered) keep what they last
+    // answered with, to compare with when they answer again.
+    std::map<uint32_t, std::vector<std::string>> path = TraceRunPath(*trace);
+    if (PathChanged(state.path, state.reached_ttl, path, reached)) {
+      path_changes_total_.Add(labels, 1);
+    }
+    for (auto& [ttl, addresses] : path) state.path[ttl] = std::move(addresses);
+    if (reached != 0) state.reached_ttl = reached;
+  }
+  std::set<uint32_t> loss_hops, rtt_hops;
+  for (const TraceHopPoint& point : points) {
+    const metrics::Labels hop = HopLabels(labels, point.ttl);
+    hop_loss_.Set(hop, point.loss_ratio);
+    loss_hops.insert(point.ttl);
+    if (point.rtt_avg_seconds) {
+      hop_rtt_.Set(hop, *point.rtt_avg_seconds);
+      rtt_hops.insert(point.ttl);
+    }
+  }
+  // No stale hops: the series are the last run's.
+  for (uint32_t ttl : state.loss_hops) {
+    if (loss_hops.count(ttl) == 0) hop_loss_.Remove(HopLabels(labels, ttl));
+  }
+  for (uint32_t ttl : state.rtt_hops) {
+    if (rtt_hops.count(ttl) == 0) hop_rtt_.Remove(HopLabels(labels, ttl));
+  }
+  state.loss_hops = std::move(loss_hops);
+  state.rtt_hops = std::move(rtt_hops);
 }
 
 void ScheduleMetrics::OnSkipped(const ScheduledProbeSpec& spec) {
@@ -122,6 +257,10 @@ void ScheduleMetrics::OnRemoved(const std::string& name) {
   // Every family of this class labels its series with `probe`; no other
   // family in the registry does (the agent's own metrics are collectors).
   registry_->RemoveMatching("probe", name);
+  absl::MutexLock lock(&trace_mu_);
+  for (auto it = traces_.begin(); it != traces_.end();) {
+    it = it->first.first == name ? traces_.erase(it) : std::next(it);
+  }
 }
 
 }  // namespace netprobe

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/probes/ping_request.h"
 #include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/traceroute_request.h"
 #include "agent/probes/udp_echo_request.h"
 
 namespace netprobe {
@@ -15,8 +16,9 @@ absl::StatusOr<ProbeRequest> RequestOfEntry(const Entry& entry, absl::string_vie
   if (entry.has_ping()) return ProbeRequest(entry.ping());
   if (entry.has_tcp_connect()) return ProbeRequest(entry.tcp_connect());
   if (entry.has_udp_echo()) return ProbeRequest(entry.udp_echo());
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": needs a request (ping, tcp_connect or udp_echo)"));
+  if (entry.has_traceroute()) return ProbeRequest(entry.traceroute());
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, ": needs a request (ping, tcp_connect, udp_echo or traceroute)"));
 }
 
 absl::Status Prefixed(absl::string_view field, const absl::Status& status) {
@@ -39,6 +41,27 @@ absl::Duration Bound(uint32_t count, uint64_t attempts, uint64_t slots,
          timeout;
 }
 
+// Probes of one trace that may wait for their answers at once (below
+// TraceTransport's smallest MaxInFlight, ICMP's 60000).
+constexpr uint64_t kTraceInFlight = 60000;
+
+// One trace sends every probe of every hop and flow, paced at `rate`, and
+// each waits at most `wait`; beyond kTraceInFlight probes, a wave of them
+// may wait the whole `wait` before the next is sent. Path MTU discovery
+// probes a hop again when it learns a smaller MTU: bounded as if every hop
+// did so once. mtr mode: `rounds` rounds, each started `interval` after the
+// previous one or when it ends.
+absl::Duration TraceBound(const TraceroutePlan& plan) {
+  const uint64_t attempts = plan.attempts() * (plan.path_mtu ? 2 : 1);
+  const uint64_t waves = (attempts + kTraceInFlight - 1) / kTraceInFlight;
+  const absl::Duration paced =
+      absl::Seconds(1) * (static_cast<double>(attempts) / static_cast<double>(plan.rate));
+  const absl::Duration trace =
+      std::max(paced, plan.wait * static_cast<double>(waves - 1)) + plan.wait;
+  if (!plan.rounds) return trace;
+  return std::max(plan.interval, trace) * static_cast<double>(*plan.rounds - 1) + trace;
+}
+
 }  // namespace
 
 absl::StatusOr<ProbeRequest> RequestOf(const v1::ScheduledProbe& probe,
@@ -57,8 +80,10 @@ const char* KindOf(const ProbeRequest& request) {
       return "Ping";
     case 1:
       return "TcpConnect";
-    default:
+    case 2:
       return "UdpEcho";
+    default:
+      return "Traceroute";
   }
 }
 
@@ -69,8 +94,10 @@ ProbeRequest WithTarget(ProbeRequest request, const std::string& target) {
   } else if (auto* tcp = std::get_if<v1::TcpConnectRequest>(&request)) {
     tcp->clear_targets();
     tcp->add_targets(target);
+  } else if (auto* udp = std::get_if<v1::UdpEchoRequest>(&request)) {
+    udp->set_target(target);
   } else {
-    std::get<v1::UdpEchoRequest>(request).set_target(target);
+    std::get<v1::TracerouteRequest>(request).set_target(target);
   }
   return request;
 }
@@ -96,6 +123,18 @@ absl::StatusOr<absl::Duration> LongestRun(const ProbeRequest& request,
     if (plan->count > kMaxRunCount) return NeedCount(plan->count, at);
     return Bound(plan->count, uint64_t{plan->count} * plan->targets.size(),
                  plan->concurrency, plan->interval, plan->timeout);
+  }
+  if (const auto* trace = std::get_if<v1::TracerouteRequest>(&request)) {
+    const std::string at = absl::StrCat(field, ".traceroute");
+    absl::StatusOr<TraceroutePlan> plan = ValidateTraceroute(*trace);
+    if (!plan.ok()) return Prefixed(at, plan.status());
+    if (plan->rounds && (*plan->rounds == 0 || *plan->rounds > kMaxRunCount)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          at, ".rounds: ", *plan->rounds, " is not from 1 to ", kMaxRunCount,
+          " (unset: one trace; 0 runs until cancelled, and a scheduled or /probe "
+          "run must end by itself)"));
+    }
+    return TraceBound(*plan);
   }
   const std::string at = absl::StrCat(field, ".udp_echo");
   absl::StatusOr<UdpEchoPlan> plan =

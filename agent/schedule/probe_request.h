@@ -10,14 +10,15 @@
 #include "netprobe/v1/ping.pb.h"
 #include "netprobe/v1/schedule.pb.h"
 #include "netprobe/v1/tcp.pb.h"
+#include "netprobe/v1/traceroute.pb.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {
 
 // The request of a scheduled probe or a /probe module: one of the probes
 // that answer within a bounded time.
-using ProbeRequest =
-    std::variant<v1::PingRequest, v1::TcpConnectRequest, v1::UdpEchoRequest>;
+using ProbeRequest = std::variant<v1::PingRequest, v1::TcpConnectRequest,
+                                  v1::UdpEchoRequest, v1::TracerouteRequest>;
 
 // The request a config entry holds; INVALID_ARGUMENT naming `field` when it
 // holds none.
@@ -26,15 +27,17 @@ absl::StatusOr<ProbeRequest> RequestOf(const v1::ScheduledProbe& probe,
 absl::StatusOr<ProbeRequest> RequestOf(const v1::ProbeModule& module,
                                        absl::string_view field);
 
-// "Ping", "TcpConnect" or "UdpEcho": the policy's and GetInfo's names.
+// "Ping", "TcpConnect", "UdpEcho" or "Traceroute": the policy's and
+// GetInfo's names.
 const char* KindOf(const ProbeRequest& request);
 
 // `request` aimed at `target` alone (a module run for /probe?target=).
 ProbeRequest WithTarget(ProbeRequest request, const std::string& target);
 
 // Validates `request` as its RPC would, requires that it ends by itself
-// (ping and udp_echo need a count, at most kMaxRunCount) and returns an
-// upper bound of how long one run takes. Errors name `field`.
+// (ping and udp_echo need a count, at most kMaxRunCount; traceroute's rounds
+// unset, one trace, or 1..kMaxRunCount, never 0 = until cancelled) and
+// returns an upper bound of how long one run takes. Errors name `field`.
 inline constexpr uint32_t kMaxRunCount = 1000;
 absl::StatusOr<absl::Duration> LongestRun(const ProbeRequest& request,
                                           absl::string_view field);

@@ -9,6 +9,7 @@
 #include "agent/probes/probe_registry.h"
 #include "netprobe/v1/ping.pb.h"
 #include "netprobe/v1/tcp.pb.h"
+#include "netprobe/v1/traceroute.pb.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {
@@ -33,6 +34,9 @@ class ProbeStarter {
   virtual absl::StatusOr<ProbeRegistry::ProbeId> Start(
       const Caller& caller, const v1::UdpEchoRequest& request,
       std::shared_ptr<EventSink<v1::UdpEchoEvent>> sink) = 0;
+  virtual absl::StatusOr<ProbeRegistry::ProbeId> Start(
+      const Caller& caller, const v1::TracerouteRequest& request,
+      std::shared_ptr<EventSink<v1::TracerouteEvent>> sink) = 0;
   virtual void Cancel(ProbeRegistry::ProbeId id) = 0;
 };
 

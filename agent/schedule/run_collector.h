@@ -12,7 +12,9 @@
 #include "agent/probes/event_sink.h"
 #include "common/proto_time.h"
 #include "netprobe/v1/ping.pb.h"
+#include "netprobe/v1/schedule.pb.h"
 #include "netprobe/v1/tcp.pb.h"
+#include "netprobe/v1/traceroute.pb.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {
@@ -25,7 +27,25 @@ struct RunOutcome {
   std::vector<v1::TargetSummary> summaries;
   absl::Time started;
   absl::Duration duration;
+  // Traceroute runs whose summary came: its hops and summary (the summary
+  // is also in `summaries`, as TraceTargetSummary makes it).
+  std::optional<v1::ScheduledTrace> trace;
 };
+
+// Whether the run got to `summary`'s target: an answer came back (echo
+// reply, connection, echoed datagram); for a traceroute, the target itself
+// answered (a router's time exceeded is not success).
+inline bool Reached(const RunOutcome& outcome, const v1::TargetSummary& summary) {
+  if (outcome.trace) return outcome.trace->summary().reached_ttl() > 0;
+  return summary.received() > 0;
+}
+
+// A traceroute's TargetSummary, for what every kind reports (sent, received,
+// loss, RTT): the probes of every hop reported, and the RTT statistics of
+// the hop (of the lowest flow) where the target answered. Its target has no
+// port: a traceroute's target is a host (as in its request and in
+// RequestTargets), so it is labelled by the host alone.
+v1::TargetSummary TraceTargetSummary(const v1::ScheduledTrace& trace);
 
 // Called for each answered attempt: its target and RTT (connect time).
 using RttObserver = std::function<void(const v1::Endpoint& target, absl::Duration rtt)>;
@@ -55,10 +75,28 @@ inline std::optional<std::pair<const v1::Endpoint*, absl::Duration>> AnsweredAtt
   }
   return std::make_pair(&event.reply().target(), FromProto(event.reply().rtt()));
 }
+// Traceroute: a probe the target itself answered.
+inline std::optional<std::pair<const v1::Endpoint*, absl::Duration>> AnsweredAttempt(
+    const v1::TracerouteEvent& event) {
+  if (!event.has_reply() || !event.reply().reached()) return std::nullopt;
+  return std::make_pair(&event.reply().target(), FromProto(event.reply().rtt()));
+}
+
+// Keeps what `event` tells of the run's result in `outcome`: the summaries;
+// a traceroute's hops and summary too. True when it was one of those.
+// Traceroute replies lose their target's port, as TraceTargetSummary's.
+template <typename Event>
+bool KeepResult(Event& event, RunOutcome* outcome) {
+  if (!event.has_summary()) return false;
+  outcome->summaries.push_back(std::move(*event.mutable_summary()));
+  return true;
+}
+bool KeepResult(v1::TracerouteEvent& event, RunOutcome* outcome);
 
 // The sink of an in-process run: keeps the summaries (bounded by the
-// targets), hands each RTT to an observer, and reports once when the probe
-// finishes. Never full: a run's probe never pauses. Loop thread only.
+// targets; a traceroute's hops, by max_ttl and flows), hands each RTT to an
+// observer, and reports once when the probe finishes. Never full: a run's
+// probe never pauses. Loop thread only.
 template <typename Event>
 class RunCollector final : public EventSink<Event> {
  public:
@@ -69,10 +107,10 @@ class RunCollector final : public EventSink<Event> {
 
   bool Emit(Event event) override {
     if (finished_) return false;
-    if (event.has_summary()) {
-      outcome_.summaries.push_back(std::move(*event.mutable_summary()));
-    } else if (auto answered = AnsweredAttempt(event); answered && on_rtt_) {
-      on_rtt_(*answered->first, answered->second);
+    if (!KeepResult(event, &outcome_)) {
+      if (auto answered = AnsweredAttempt(event); answered && on_rtt_) {
+        on_rtt_(*answered->first, answered->second);
+      }
     }
     return true;
   }

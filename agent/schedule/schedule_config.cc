@@ -126,8 +126,10 @@ absl::StatusOr<ScheduleConfig> ValidateSchedule(const v1::AgentConfig& config) {
     absl::StatusOr<ProbeRequest> request = RequestOf(entry, field);
     if (!request.ok()) return request.status();
     // Validated with a placeholder target: /probe supplies the real one.
-    const bool ping = std::holds_alternative<v1::PingRequest>(*request);
-    spec.request = WithTarget(*std::move(request), ping ? "127.0.0.1" : "127.0.0.1:1");
+    const bool host_only = std::holds_alternative<v1::PingRequest>(*request) ||
+                           std::holds_alternative<v1::TracerouteRequest>(*request);
+    spec.request =
+        WithTarget(*std::move(request), host_only ? "127.0.0.1" : "127.0.0.1:1");
     absl::StatusOr<absl::Duration> longest = LongestRun(spec.request, field);
     if (!longest.ok()) return longest.status();
     if (*longest > spec.timeout) {

@@ -13,8 +13,8 @@ namespace {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
-// One result per target: from the summaries, and for targets without one
-// (the run could not start or ended early) a failed result naming why.
+}  // namespace
+
 std::vector<v1::ScheduledResult> ResultsOf(const ScheduledProbeSpec& spec, uint64_t run,
                                            const RunOutcome& outcome) {
   v1::ScheduledResult base;
@@ -31,7 +31,8 @@ std::vector<v1::ScheduledResult> ResultsOf(const ScheduledProbeSpec& spec, uint6
   for (const v1::TargetSummary& summary : outcome.summaries) {
     v1::ScheduledResult result = base;
     *result.mutable_summary() = summary;
-    result.set_success(summary.received() > 0);
+    result.set_success(Reached(outcome, summary));
+    if (outcome.trace) *result.mutable_traceroute() = *outcome.trace;
     reported.insert(TargetLabel(summary.target()));
     results.push_back(std::move(result));
   }
@@ -44,8 +45,6 @@ std::vector<v1::ScheduledResult> ResultsOf(const ScheduledProbeSpec& spec, uint6
   }
   return results;
 }
-
-}  // namespace
 
 void Scheduler::OnLoop(std::function<void()> task) {
   if (loop_->IsInLoopThread()) {
@@ -68,7 +67,8 @@ void Scheduler::Set(std::vector<ScheduledProbeSpec> probes) {
     info.set_name(spec.name);
     info.set_kind(KindOf(spec.request));
     ToProto(spec.interval, info.mutable_interval());
-    for (const std::string& target : RequestTargets(spec.request)) info.add_targets(target);
+    for (const std::string& target : RequestTargets(spec.request))
+      info.add_targets(target);
     for (const auto& [key, value] : spec.labels) (*info.mutable_labels())[key] = value;
   }
   OnLoop([this, &probes] {

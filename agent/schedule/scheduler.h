@@ -38,6 +38,13 @@ class ScheduleObserver {
   virtual void OnRemoved(const std::string& name) = 0;
 };
 
+// The results of run `run` of `spec`, one per target: from the outcome's
+// summaries (success: Reached; a traceroute's hops and summary too), and for
+// targets without one (the run could not start or ended early) a failed
+// result naming why.
+std::vector<v1::ScheduledResult> ResultsOf(const ScheduledProbeSpec& spec, uint64_t run,
+                                           const RunOutcome& outcome);
+
 // Runs the scheduled probes on their intervals through ProbeStarter::Start
 // (the RPCs' validation, policy and probe code), each as the caller
 // "scheduler:NAME". Runs start at fixed rate (due times never drift); a run

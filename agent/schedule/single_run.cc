@@ -21,6 +21,10 @@ template <>
 struct EventOf<v1::UdpEchoRequest> {
   using type = v1::UdpEchoEvent;
 };
+template <>
+struct EventOf<v1::TracerouteRequest> {
+  using type = v1::TracerouteEvent;
+};
 
 }  // namespace
 
@@ -46,7 +50,10 @@ std::vector<std::string> RequestTargets(const ProbeRequest& request) {
   if (const auto* tcp = std::get_if<v1::TcpConnectRequest>(&request)) {
     return {tcp->targets().begin(), tcp->targets().end()};
   }
-  return {std::get<v1::UdpEchoRequest>(request).target()};
+  if (const auto* udp = std::get_if<v1::UdpEchoRequest>(&request)) {
+    return {udp->target()};
+  }
+  return {std::get<v1::TracerouteRequest>(request).target()};
 }
 
 std::string TargetLabel(const v1::Endpoint& endpoint) {

@@ -6,7 +6,6 @@
 #include "agent/probes/broadcast_request.h"
 #include "agent/probes/capture_probe.h"
 #include "agent/probes/capture_request.h"
-#include "agent/probes/mtr_probe.h"
 #include "agent/probes/multicast_probe.h"
 #include "agent/probes/multicast_request.h"
 #include "agent/probes/ping_probe.h"
@@ -15,7 +14,7 @@
 #include "agent/probes/sockets_request.h"
 #include "agent/probes/tcp_connect_probe.h"
 #include "agent/probes/tcp_connect_request.h"
-#include "agent/probes/traceroute_probe.h"
+#include "agent/probes/trace_probe_factory.h"
 #include "agent/probes/traceroute_request.h"
 #include "agent/probes/udp_echo_probe.h"
 #include "agent/probes/udp_echo_request.h"
@@ -159,36 +158,50 @@ auto ProbesService::UdpEchoMaker(const Caller& caller) {
   };
 }
 
+auto ProbesService::TracerouteMaker(const Caller& caller) {
+  return [this, work = WorkOf(caller)](const TraceroutePlan& plan, auto sink,
+                                       std::function<void()> done) {
+    return MakeTraceProbe(plan, loop_, work, std::move(sink), std::move(done));
+  };
+}
+
+template <typename Plan, typename Sink, typename Make>
+absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::StartInProcess(
+    const Caller& caller, absl::StatusOr<Plan> plan, std::shared_ptr<Sink> sink,
+    Make make) {
+  std::shared_ptr<void> slot;
+  NETPROBE_ASSIGN_OR_RETURN(Plan admitted, Admit(caller, std::move(plan), &slot));
+  const ProbeRegistry::ProbeId id = registry_->NewId();
+  Launch(id, std::move(admitted), std::move(sink), std::move(make), std::move(slot));
+  return id;
+}
+
 absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
     const Caller& caller, const v1::PingRequest& request,
     std::shared_ptr<EventSink<v1::PingEvent>> sink) {
-  std::shared_ptr<void> slot;
-  NETPROBE_ASSIGN_OR_RETURN(PingPlan plan, Admit(caller, ValidatePing(request), &slot));
-  const ProbeRegistry::ProbeId id = registry_->NewId();
-  Launch(id, std::move(plan), std::move(sink), PingMaker(caller), std::move(slot));
-  return id;
+  return StartInProcess(caller, ValidatePing(request), std::move(sink),
+                        PingMaker(caller));
 }
 
 absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
     const Caller& caller, const v1::TcpConnectRequest& request,
     std::shared_ptr<EventSink<v1::TcpConnectEvent>> sink) {
-  std::shared_ptr<void> slot;
-  NETPROBE_ASSIGN_OR_RETURN(TcpConnectPlan plan,
-                            Admit(caller, ValidateTcpConnect(request), &slot));
-  const ProbeRegistry::ProbeId id = registry_->NewId();
-  Launch(id, std::move(plan), std::move(sink), TcpConnectMaker(caller), std::move(slot));
-  return id;
+  return StartInProcess(caller, ValidateTcpConnect(request), std::move(sink),
+                        TcpConnectMaker(caller));
 }
 
 absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
     const Caller& caller, const v1::UdpEchoRequest& request,
     std::shared_ptr<EventSink<v1::UdpEchoEvent>> sink) {
-  std::shared_ptr<void> slot;
-  NETPROBE_ASSIGN_OR_RETURN(UdpEchoPlan plan,
-                            Admit(caller, ValidateUdpEcho(request), &slot));
-  const ProbeRegistry::ProbeId id = registry_->NewId();
-  Launch(id, std::move(plan), std::move(sink), UdpEchoMaker(caller), std::move(slot));
-  return id;
+  return StartInProcess(caller, ValidateUdpEcho(request), std::move(sink),
+                        UdpEchoMaker(caller));
+}
+
+absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
+    const Caller& caller, const v1::TracerouteRequest& request,
+    std::shared_ptr<EventSink<v1::TracerouteEvent>> sink) {
+  return StartInProcess(caller, ValidateTraceroute(request), std::move(sink),
+                        TracerouteMaker(caller));
 }
 
 grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
@@ -312,22 +325,7 @@ grpc::ServerWriteReactor<v1::TracerouteEvents>* ProbesService::Traceroute(
   const Caller caller = CallerOf(*context);
   auto plan = Admit(caller, ValidateTraceroute(*request), &slot);
   return Serve<v1::TracerouteEvent, v1::TracerouteEvents>(
-      *context, std::move(plan),
-      +[](const TraceroutePlan& plan) {
-        return plan.mtr() ? MtrProbe::MaxEventsBeyondHighWater(plan)
-                          : TracerouteProbe::MaxEventsBeyondHighWater(plan);
-      },
-      // mtr mode (rounds set) is its own probe kind on the same transport.
-      [this, work = WorkOf(caller)](
-          const TraceroutePlan& plan, auto sink,
-          std::function<void()> done) -> std::unique_ptr<ProbeBase<v1::TracerouteEvent>> {
-        if (plan.mtr()) {
-          return std::make_unique<MtrProbe>(plan, loop_, work, std::move(sink),
-                                            std::move(done));
-        }
-        return std::make_unique<TracerouteProbe>(plan, loop_, work, std::move(sink),
-                                                 std::move(done));
-      },
+      *context, std::move(plan), &TraceMaxEventsBeyondHighWater, TracerouteMaker(caller),
       std::move(slot));
 }
 

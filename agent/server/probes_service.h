@@ -53,6 +53,9 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
   absl::StatusOr<ProbeRegistry::ProbeId> Start(
       const Caller& caller, const v1::UdpEchoRequest& request,
       std::shared_ptr<EventSink<v1::UdpEchoEvent>> sink) override;
+  absl::StatusOr<ProbeRegistry::ProbeId> Start(
+      const Caller& caller, const v1::TracerouteRequest& request,
+      std::shared_ptr<EventSink<v1::TracerouteEvent>> sink) override;
   void Cancel(ProbeRegistry::ProbeId id) override { registry_->Cancel(id); }
 
   grpc::ServerWriteReactor<v1::PingEvents>* Ping(grpc::CallbackServerContext*,
@@ -97,6 +100,14 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
   absl::StatusOr<Plan> Admit(const Caller& caller, absl::StatusOr<Plan> plan,
                              std::shared_ptr<void>* slot);
 
+  // An in-process run (Start): admits `plan` for `caller` and launches the
+  // probe `make` builds on `sink`; on error nothing was launched.
+  template <typename Plan, typename Sink, typename Make>
+  absl::StatusOr<ProbeRegistry::ProbeId> StartInProcess(const Caller& caller,
+                                                        absl::StatusOr<Plan> plan,
+                                                        std::shared_ptr<Sink> sink,
+                                                        Make make);
+
   // Launches the probe `make(plan, sink, done)` builds as `id`; `slot` is
   // held until it is destroyed.
   template <typename Plan, typename Sink, typename Make>
@@ -109,6 +120,7 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
   auto PingMaker(const Caller& caller);
   auto TcpConnectMaker(const Caller& caller);
   auto UdpEchoMaker(const Caller& caller);
+  auto TracerouteMaker(const Caller& caller);
   BlockingWork WorkOf(const Caller& caller) const;
 
   EventLoop* const loop_;

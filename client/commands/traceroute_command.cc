@@ -20,7 +20,7 @@ namespace netprobe::client {
 
 std::vector<OptionSpec> TracerouteOptions() {
   return {
-      {'n', "numeric", "", "print addresses numerically (the agent never resolves hops)"},
+      {'n', "numeric", "", "print addresses numerically (no reverse DNS on the agent)"},
       {'I', "icmp", "", "ICMP echo probes"},
       {'U', "udp", "", "UDP probes (the default), to one constant port"},
       {'p', "port", "PORT", "UDP destination port (default 33434)"},
@@ -34,6 +34,7 @@ std::vector<OptionSpec> TracerouteOptions() {
       {'4', "ipv4", "", "IPv4 only"},
       {'6', "ipv6", "", "IPv6 only"},
       {0, "flows", "N", "distinct Paris flows, 1..64 (default 1: one path)"},
+      {'e', "extensions", "", "show ICMP extensions (RFC 4950 MPLS labels)"},
   };
 }
 
@@ -79,6 +80,7 @@ absl::StatusOr<v1::TracerouteRequest> BuildTracerouteRequest(
   if (options.Has("source"))
     request.mutable_options()->set_source_address(options.Get("source"));
   request.set_family(family);
+  request.set_resolve(!options.Has("numeric"));
   return request;
 }
 
@@ -97,7 +99,7 @@ int RunTraceroute(const CommandContext& ctx) {
   const uint32_t max_ttl = request->has_max_ttl() ? request->max_ttl() : 30;
   const uint32_t probes = request->has_probes_per_hop() ? request->probes_per_hop() : 3;
   const uint32_t flows = request->has_flows() ? request->flows() : 1;
-  TracerouteLines lines(probes, flows);
+  TracerouteLines lines(probes, flows, ctx.options.Has("extensions"), request->resolve());
   bool announced = false, reached = false;
   StreamEndExit end_exit;
   v1::TracerouteEvents batch;

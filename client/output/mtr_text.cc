@@ -13,14 +13,14 @@ namespace {
 // characters from the start of the line, names cut to fit; then its default
 // fields "LS NABWV": Loss% "%5.1f%%", Snt "%6d", a space, and Last, Avg,
 // Best, Wrst, StDev "%6.1f" each, in milliseconds.
-constexpr size_t kHostColumn = 33;
+constexpr size_t kMtrHostColumn = 33;
 
 double ReportMs(const google::protobuf::Duration& d) {
   return absl::ToDoubleMilliseconds(FromProto(d));
 }
 
 std::string CutToHostColumn(std::string s) {
-  if (s.size() > kHostColumn) s.resize(kHostColumn);
+  if (s.size() > kMtrHostColumn) s.resize(kMtrHostColumn);
   return s;
 }
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/proto_time.h"
 
 namespace netprobe::client {
@@ -58,8 +59,19 @@ std::string TracerouteMark(const v1::TracerouteReply& reply) {
   return "";
 }
 
+std::string FormatIcmpExtensions(const v1::TracerouteReply& reply) {
+  if (reply.mpls().empty()) return "";
+  std::vector<std::string> labels;
+  for (const v1::MplsLabel& l : reply.mpls()) {
+    labels.push_back(absl::StrFormat("L=%d,E=%d,S=%d,T=%d", l.label(), l.traffic_class(),
+                                     l.bottom_of_stack() ? 1 : 0, l.ttl()));
+  }
+  return absl::StrCat("<MPLS:", absl::StrJoin(labels, "/"), ">");
+}
+
 std::string FormatTracerouteLine(uint32_t ttl, int flow,
-                                 const std::vector<v1::TracerouteReply>& probes) {
+                                 const std::vector<v1::TracerouteReply>& probes,
+                                 bool extensions, bool names) {
   std::string out = absl::StrFormat("%2d ", ttl);
   if (flow >= 0) absl::StrAppend(&out, " (flow ", flow, ")");
   std::string last;
@@ -68,7 +80,17 @@ std::string FormatTracerouteLine(uint32_t ttl, int flow,
       absl::StrAppend(&out, " *");
       continue;
     }
-    if (probe.address() != last) absl::StrAppend(&out, " ", probe.address());
+    if (probe.address() != last) {
+      if (names) {
+        absl::StrAppend(&out, " ",
+                        probe.hostname().empty() ? probe.address() : probe.hostname(),
+                        " (", probe.address(), ")");
+      } else {
+        absl::StrAppend(&out, " ", probe.address());
+      }
+      const std::string ext = extensions ? FormatIcmpExtensions(probe) : "";
+      if (!ext.empty()) absl::StrAppend(&out, " ", ext);
+    }
     last = probe.address();
     absl::StrAppend(
         &out,
@@ -100,9 +122,9 @@ std::string TracerouteLines::Ready(uint32_t flow, bool flush) {
          (flush || it->second.size() == probes_per_hop_)) {
     std::vector<v1::TracerouteReply> probes;
     for (const auto& [index, probe] : it->second) probes.push_back(probe);
-    absl::StrAppend(
-        &out, FormatTracerouteLine(it->first.second,
-                                   flows_ > 1 ? static_cast<int>(flow) : -1, probes));
+    absl::StrAppend(&out, FormatTracerouteLine(it->first.second,
+                                               flows_ > 1 ? static_cast<int>(flow) : -1,
+                                               probes, extensions_, names_));
     it = hops_.erase(it);
   }
   return out;

@@ -47,9 +47,9 @@ std::string FormatUdpEchoReply(const v1::UdpEchoReply& r) {
         return absl::StrFormat("From %s seq=%d %s\n", result.reported_by(), r.sequence(),
                                result.detail());
       }
-      return absl::StrFormat("udp: %s seq=%d: %s%s\n", ShownWithPort(r.target()), r.sequence(),
-                             result.error().empty() ? "" : result.error() + " ",
-                             result.detail());
+      return absl::StrFormat(
+          "udp: %s seq=%d: %s%s\n", ShownWithPort(r.target()), r.sequence(),
+          result.error().empty() ? "" : result.error() + " ", result.detail());
   }
 }
 

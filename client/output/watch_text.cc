@@ -1,6 +1,7 @@
 #include "client/output/watch_text.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client/output/label_text.h"
@@ -8,6 +9,24 @@
 #include "common/proto_time.h"
 
 namespace netprobe::client {
+namespace {
+
+// ", path 198.18.1.1 * 198.18.0.11 (reached at hop 3)": flow 0's hops in TTL
+// order, each by the first address that answered ('*': none, '|' joins
+// several), like traceroute's columns on one line.
+std::string FormatTracePath(const v1::ScheduledTrace& trace) {
+  std::vector<std::string> hops;
+  for (const v1::TracerouteHop& hop : trace.hops()) {
+    if (hop.flow() != 0) continue;
+    hops.push_back(hop.addresses().empty() ? "*" : absl::StrJoin(hop.addresses(), "|"));
+  }
+  const uint32_t reached = trace.summary().reached_ttl();
+  return absl::StrCat(
+      ", path ", hops.empty() ? "-" : absl::StrJoin(hops, " "),
+      reached > 0 ? absl::StrCat(" (reached at hop ", reached, ")") : " (not reached)");
+}
+
+}  // namespace
 
 std::string FormatScheduledResult(const v1::ScheduledResult& result) {
   std::string out =
@@ -17,6 +36,8 @@ std::string FormatScheduledResult(const v1::ScheduledResult& result) {
   if (result.has_summary()) {
     absl::StrAppend(&out, absl::StripSuffix(FormatFpingSummary(result.summary()), "\n"));
   }
+  if (result.has_traceroute())
+    absl::StrAppend(&out, FormatTracePath(result.traceroute()));
   if (!result.error().empty()) {
     absl::StrAppend(&out, result.has_summary() ? ", " : "", "error: ", result.error());
   }

@@ -97,8 +97,10 @@ void Config(const uint8_t* data, size_t size) {
       Limit(ValidatePing(*ping), limits);
     } else if (const auto* tcp = std::get_if<v1::TcpConnectRequest>(&spec.request)) {
       Limit(ValidateTcpConnect(*tcp), limits);
+    } else if (const auto* udp = std::get_if<v1::UdpEchoRequest>(&spec.request)) {
+      Limit(ValidateUdpEcho(*udp), limits);
     } else {
-      Limit(ValidateUdpEcho(std::get<v1::UdpEchoRequest>(spec.request)), limits);
+      Limit(ValidateTraceroute(std::get<v1::TracerouteRequest>(spec.request)), limits);
     }
   }
 }

@@ -14,7 +14,7 @@ pkgs=()
 # Each target's code under test and the libraries it links (pkg-config).
 case "$name" in
   icmp_fuzzer)
-    sources=("$root/agent/net/icmp.cc")
+    sources=("$root/agent/net/icmp.cc" "$root/agent/net/icmp_error.cc")
     pkgs=(absl_statusor absl_status absl_strings absl_str_format)
     ;;
   packet_text_fuzzer)

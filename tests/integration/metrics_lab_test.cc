@@ -20,6 +20,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/substitute.h"
 #include "agent/net/monotonic_clock.h"
@@ -30,6 +31,7 @@
 
 namespace netprobe::testing {
 namespace {
+namespace NETPROBE_UNITY_ID {
 
 using ::testing::HasSubstr;
 
@@ -64,11 +66,26 @@ struct Fetched {
 class MetricsLabTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto lab = Lab::Create(3);
+    auto lab = NewLab();
     ASSERT_THAT(lab, IsOk());
     lab_ = *std::move(lab);
     config_ = absl::StrCat(lab_->dir(), "/agent.textproto");
-    target_ = lab_->host(kTarget).ipv4;
+    target_ = lab_->host(TargetHost()).ipv4;
+  }
+
+  // The agent runs in host kAgent (0), probing host TargetHost().
+  virtual absl::StatusOr<std::unique_ptr<Lab>> NewLab() { return Lab::Create(3); }
+  virtual int TargetHost() const { return kTarget; }
+
+  // Runs `promtool check metrics` on `text`: no error, no lint finding.
+  void ExpectPromtoolAccepts(const std::string& text) {
+    const std::string file = absl::StrCat(lab_->dir(), "/metrics.txt");
+    std::ofstream(file) << text;
+    auto check =
+        RunCommand({"/bin/sh", "-c", absl::StrCat("promtool check metrics < ", file)});
+    ASSERT_THAT(check, IsOk());
+    EXPECT_EQ(check->exit_code, 0) << check->out << check->err;
+    EXPECT_EQ(check->out + check->err, "") << "promtool lint findings";
   }
 
   // Starts the agent with `config` and its metrics endpoint on the lab
@@ -180,13 +197,7 @@ TEST_F(MetricsLabTest, ServesScheduledProbeMetricsThatPromtoolAccepts) {
   EXPECT_THAT(page.body, HasSubstr("process_resident_memory_bytes "));
 
   // The exposition is valid, by Prometheus's own checker.
-  const std::string file = absl::StrCat(lab_->dir(), "/metrics.txt");
-  std::ofstream(file) << page.body;
-  auto check =
-      RunCommand({"/bin/sh", "-c", absl::StrCat("promtool check metrics < ", file)});
-  ASSERT_THAT(check, IsOk());
-  EXPECT_EQ(check->exit_code, 0) << check->out << check->err;
-  EXPECT_EQ(check->out + check->err, "") << "promtool lint findings";
+  ExpectPromtoolAccepts(page.body);
 }
 
 TEST_F(MetricsLabTest, ProbeEndpointRunsModulesAndNamesBadParameters) {
@@ -436,16 +447,27 @@ TEST_F(MetricsLabTest, SighupReplacesTheSchedule) {
 }
 
 TEST_F(MetricsLabTest, BadScheduleIsRefusedAtStartNamingTheField) {
-  std::ofstream(config_) << R"pb(scheduled_probes {
-                                   name: "x"
-                                   ping { targets: "198.18.0.11" }
-                                 })pb";
-  auto run = RunCommand({NETPROBE_AGENT_BIN, "--config", config_, "--listen",
-                         absl::StrCat("unix:", lab_->dir(), "/bad.sock")});
-  ASSERT_THAT(run, IsOk());
-  EXPECT_EQ(run->exit_code, 2);
-  EXPECT_THAT(run->err,
-              HasSubstr("scheduled_probes[0].ping.count: 0 is not from 1 to 1000"));
+  const std::vector<std::pair<std::string, std::string>> configs = {
+      {R"pb(scheduled_probes {
+              name: "x"
+              ping { targets: "198.18.0.11" }
+            })pb",
+       "scheduled_probes[0].ping.count: 0 is not from 1 to 1000"},
+      // A traceroute until cancelled (mtr's rounds 0) never ends by itself.
+      {R"pb(modules {
+              name: "mtr"
+              traceroute { rounds: 0 }
+            })pb",
+       "modules[0].traceroute.rounds: 0 is not from 1 to 1000"},
+  };
+  for (const auto& [config, message] : configs) {
+    std::ofstream(config_) << config;
+    auto run = RunCommand({NETPROBE_AGENT_BIN, "--config", config_, "--listen",
+                           absl::StrCat("unix:", lab_->dir(), "/bad.sock")});
+    ASSERT_THAT(run, IsOk());
+    EXPECT_EQ(run->exit_code, 2) << config;
+    EXPECT_THAT(run->err, HasSubstr(message));
+  }
 }
 
 // The histogram's buckets from the flag (parsed in the agent's main) and
@@ -472,5 +494,175 @@ TEST_F(MetricsLabTest, BadRttBucketsAreRefusedAtStartNamingTheFlagOrField) {
   EXPECT_THAT(run->err, HasSubstr("metrics_rtt_buckets[1]: 0.001 is not above 0.001"));
 }
 
+// Issue 19: a scheduled traceroute and a traceroute module over a chain of 3
+// routers (Lab::CreateChain): the agent in "src" (host 0), the target "dst"
+// (host 4) at TTL 4. ICMP echo, so that neither the routers' time exceeded
+// (not rate limited in the chain) nor the target's answers (echo replies, not
+// in the kernel's icmp_ratemask) are rate limited: no hop loses a probe.
+class TracerouteMetricsLabTest : public MetricsLabTest {
+ protected:
+  static constexpr int kRouters = 3;
+  absl::StatusOr<std::unique_ptr<Lab>> NewLab() override {
+    return Lab::CreateChain(kRouters);
+  }
+  int TargetHost() const override { return kRouters + 1; }
+
+  std::string TraceConfig() const {
+    return absl::Substitute(R"cfg(
+    scheduled_probes {
+      name: "lab-trace"
+      interval { seconds: 2 }
+      labels { key: "site" value: "lab" }
+      traceroute {
+        target: "$0"
+        method: TRACEROUTE_METHOD_ICMP
+        max_ttl: 8
+        probes_per_hop: 2
+        wait { seconds: 1 }
+      }
+    }
+    modules {
+      name: "trace"
+      timeout { seconds: 5 }
+      traceroute { method: TRACEROUTE_METHOD_ICMP max_ttl: 8 wait { seconds: 1 } }
+    }
+  )cfg",
+                            target_);
+  }
+
+  // `name` with the scheduled traceroute's labels (and hop="N" when given).
+  std::string Series(const std::string& name, int hop = 0) const {
+    return absl::StrCat(name, R"({probe="lab-trace",kind="Traceroute",target=")", target_,
+                        R"(",site="lab")",
+                        hop > 0 ? absl::StrCat(R"(,hop=")", hop, R"(")") : "", "}");
+  }
+};
+
+TEST_F(TracerouteMetricsLabTest, ScheduledTraceServesHopCountAndPerHopSeries) {
+  StartAgent(TraceConfig());
+  EXPECT_EQ(WaitForSample(Series("netprobe_traceroute_hops")), kRouters + 1.0);
+  // A second run: the path of the first is there to compare with.
+  const std::string runs =
+      R"(netprobe_probe_runs_total{probe="lab-trace",kind="Traceroute",site="lab"})";
+  const absl::Duration deadline = MonotonicNow() + absl::Seconds(20);
+  Fetched page;
+  while (MonotonicNow() < deadline) {
+    page = Fetch(kAgent, absl::StrCat("http://", metrics_, "/metrics"));
+    if (Sample(page.body, runs).value_or(0) >= 2) break;
+    poll(nullptr, 0, 200);
+  }
+  ASSERT_GE(Sample(page.body, runs).value_or(0), 2) << page.body;
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(Sample(page.body, Series("netprobe_traceroute_hops")), kRouters + 1.0);
+  EXPECT_EQ(Sample(page.body, Series("netprobe_probe_success")), 1.0) << page.body;
+  // The same routers each run: no path change.
+  EXPECT_EQ(Sample(page.body, Series("netprobe_traceroute_path_changes_total")), 0.0)
+      << page.body;
+  for (int hop = 1; hop <= kRouters + 1; ++hop) {
+    SCOPED_TRACE(absl::StrCat("hop ", hop));
+    EXPECT_EQ(Sample(page.body, Series("netprobe_traceroute_hop_loss_ratio", hop)), 0.0)
+        << page.body;
+    auto rtt = Sample(page.body, Series("netprobe_traceroute_hop_rtt_avg_seconds", hop));
+    ASSERT_TRUE(rtt) << page.body;
+    EXPECT_GT(*rtt, 0);
+    EXPECT_LT(*rtt, 1);
+  }
+  // The trace ends where the target answered; no TTL beyond it has series.
+  EXPECT_THAT(page.body, ::testing::Not(HasSubstr(R"(hop="5")")));
+  // No address is a label: only the target's, as configured.
+  EXPECT_THAT(page.body, ::testing::Not(HasSubstr(lab_->host(1).ipv4)));
+  // 2 probes per hop, 4 hops a run (probes beyond the target are not
+  // counted), each answered. The counters may be between two adds of a run
+  // while scraped: the last run's loss is one value.
+  EXPECT_GE(Sample(page.body, Series("netprobe_probe_sent_total")).value_or(0),
+            2 * (kRouters + 1));
+  EXPECT_GE(Sample(page.body, Series("netprobe_probe_received_total")).value_or(0),
+            2 * (kRouters + 1));
+  EXPECT_EQ(Sample(page.body, Series("netprobe_probe_loss_ratio")), 0.0) << page.body;
+  ExpectPromtoolAccepts(page.body);
+}
+
+TEST_F(TracerouteMetricsLabTest, ProbeEndpointRunsATracerouteModule) {
+  StartAgent(TraceConfig());
+  Fetched trace = Fetch(
+      kAgent, absl::StrCat("http://", metrics_, "/probe?module=trace&target=", target_));
+  EXPECT_EQ(trace.status, 200) << trace.body;
+  EXPECT_EQ(Sample(trace.body, "probe_success"), 1.0) << trace.body;
+  EXPECT_EQ(Sample(trace.body, "probe_traceroute_hops"), kRouters + 1.0) << trace.body;
+  // Three probes per hop (the default), four hops.
+  EXPECT_EQ(Sample(trace.body, "probe_sent"), 3.0 * (kRouters + 1)) << trace.body;
+  for (int hop = 1; hop <= kRouters + 1; ++hop) {
+    const std::string label = absl::StrCat(R"({hop=")", hop, R"("})");
+    EXPECT_EQ(Sample(trace.body, "probe_traceroute_hop_loss_ratio" + label), 0.0)
+        << trace.body;
+    EXPECT_TRUE(Sample(trace.body, "probe_traceroute_hop_rtt_avg_seconds" + label))
+        << trace.body;
+  }
+  EXPECT_TRUE(Sample(trace.body, R"(probe_rtt_seconds{stat="avg"})")) << trace.body;
+  ExpectPromtoolAccepts(trace.body);
+}
+
+// `netprobe watch` ends a traceroute's line with the path; WatchResults
+// carries its hops and summary; `netprobe info` lists it.
+TEST_F(TracerouteMetricsLabTest, WatchShowsThePathAndInfoTheSchedule) {
+  StartAgent(TraceConfig());
+  auto info = agent_->Client({"info"});
+  ASSERT_THAT(info, IsOk());
+  EXPECT_THAT(info->out,
+              HasSubstr(absl::StrCat("\nschedule   lab-trace: Traceroute every 2s to ",
+                                     target_, " {site=\"lab\"}\n")));
+  std::vector<std::string> path;
+  for (int host = 1; host <= kRouters + 1; ++host) path.push_back(lab_->host(host).ipv4);
+  auto watch = agent_->Client({"watch", "-c", "1", "lab-trace"});
+  ASSERT_THAT(watch, IsOk());
+  EXPECT_EQ(watch->exit_code, 0) << watch->err;
+  EXPECT_THAT(watch->out, HasSubstr("Z lab-trace #"));
+  EXPECT_THAT(watch->out, HasSubstr(absl::StrCat(target_, " : xmt/rcv/%loss = 8/8/0%")));
+  EXPECT_THAT(watch->out,
+              HasSubstr(absl::StrCat(", path ", absl::StrJoin(path, " "),
+                                     " (reached at hop 4) {site=\"lab\"}\n")));
+
+  auto json = agent_->Client({"--json", "watch", "-c", "1", "lab-trace"});
+  ASSERT_THAT(json, IsOk());
+  v1::WatchResultsEvent event;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  std::string(absl::StripTrailingAsciiWhitespace(json->out)), &event)
+                  .ok())
+      << json->out;
+  const v1::ScheduledResult& result = event.result();
+  EXPECT_EQ(result.kind(), "Traceroute");
+  EXPECT_TRUE(result.success());
+  EXPECT_EQ(result.traceroute().summary().reached_ttl(), 4u);
+  ASSERT_EQ(result.traceroute().hops_size(), kRouters + 1);
+  for (int i = 0; i < kRouters + 1; ++i) {
+    const v1::TracerouteHop& hop = result.traceroute().hops(i);
+    EXPECT_EQ(hop.ttl(), static_cast<uint32_t>(i + 1));
+    ASSERT_EQ(hop.addresses_size(), 1) << hop.ShortDebugString();
+    EXPECT_EQ(hop.addresses(0), path[i]);
+    EXPECT_EQ(hop.sent(), 2u);
+    EXPECT_EQ(hop.received(), 2u);
+  }
+}
+
+// A bad traceroute entry on SIGHUP: the running schedule stays, the log names
+// the field.
+TEST_F(TracerouteMetricsLabTest, BadTracerouteOnSighupKeepsTheScheduleNamingTheField) {
+  StartAgent(TraceConfig());
+  ASSERT_EQ(WaitForSample(Series("netprobe_traceroute_hops")), kRouters + 1.0);
+  std::ofstream(config_) << absl::Substitute(R"cfg(
+    scheduled_probes {
+      name: "lab-trace"
+      traceroute { target: "$0" max_ttl: 256 }
+    })cfg",
+                                             target_);
+  agent_->process().Signal(SIGHUP);
+  auto line = agent_->process().WaitForStderr("SIGHUP: not reloaded", absl::Seconds(10));
+  ASSERT_THAT(line, IsOk());
+  EXPECT_THAT(*line,
+              HasSubstr("scheduled_probes[0].traceroute.max_ttl: 256 is out of range"));
+  EXPECT_EQ(WaitForSample(Series("netprobe_traceroute_hops")), kRouters + 1.0);
+}
+
+}  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::testing

@@ -84,8 +84,7 @@ class MtrLabTest : public ::testing::Test {
 };
 
 // 500 rounds 20 ms apart, ICMP (both tools' default), TTLs up to 10 (the
-// chain has 4; 30 would spend 30 ms of the agent's default rate, 1,000
-// probes a second, on each round), both tools at once: about 11 s. Router 2
+// chain has 4; mtr then stops early too), both tools at once: about 11 s. Router 2
 // drops 30% of what it forwards, so hops 1 and 2 (whose probes it does not
 // forward: it answers TTL 2 itself) lose nothing, and hops 3 and 4 about 30%
 // each, independently per probe. Tolerance: the loss of 500 probes at 30%

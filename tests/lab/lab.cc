@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <tuple>
 
@@ -40,7 +41,11 @@ void RemoveAbandonedLabs() {
     if (kill(pid, 0) != 0 && errno == ESRCH) stale.emplace_back(entry->d_name);
   }
   closedir(dir);
-  for (const std::string& netns : stale) Ip({"netns", "del", netns}).IgnoreError();
+  for (const std::string& netns : stale) {
+    Ip({"netns", "del", netns}).IgnoreError();
+    std::error_code ignored;
+    std::filesystem::remove_all(absl::StrCat("/etc/netns/", netns), ignored);
+  }
 }
 
 }  // namespace
@@ -328,11 +333,28 @@ absl::Status Lab::Build(int hosts) {
 Lab::~Lab() {
   for (auto it = created_netns_.rbegin(); it != created_netns_.rend(); ++it) {
     Ip({"netns", "del", *it}).IgnoreError();
+    std::error_code ignored;
+    std::filesystem::remove_all(absl::StrCat("/etc/netns/", *it), ignored);
   }
   if (!dir_.empty()) {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
+}
+
+absl::Status Lab::SetNames(int host, const std::string& hosts) const {
+  const std::string dir = absl::StrCat("/etc/netns/", hosts_.at(host).netns);
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return absl::InternalError(absl::StrCat(dir, ": ", error.message()));
+  for (const auto& [name, text] :
+       {std::pair<std::string, std::string>{"hosts", hosts},
+        std::pair<std::string, std::string>{"resolv.conf", "nameserver 127.0.0.1\n"}}) {
+    std::ofstream out(absl::StrCat(dir, "/", name));
+    out << text;
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", dir, "/", name));
+  }
+  return absl::OkStatus();
 }
 
 std::vector<std::string> Lab::InHost(int host,

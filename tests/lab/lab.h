@@ -117,6 +117,13 @@ class Lab {
   // and every answer on the way back are not touched.
   absl::Status DropRandomForwarded(int router, int percent) const;
 
+  // Names for `ip netns exec` in host i (its /etc/netns/<netns>/ files, bind
+  // mounted over /etc for processes started after this): `hosts` as its
+  // /etc/hosts, and a resolv.conf whose only name server is the namespace's
+  // own loopback, so no lookup leaves the lab (names not in `hosts` fail at
+  // once). Removed with the lab.
+  absl::Status SetNames(int host, const std::string& hosts) const;
+
   // The argv prefix that runs a command in host i.
   std::vector<std::string> InHost(int host, const std::vector<std::string>& argv) const;
 

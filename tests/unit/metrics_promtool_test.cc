@@ -12,6 +12,7 @@
 
 #include "agent/metrics/process_metrics.h"
 #include "agent/metrics/registry.h"
+#include "tests/test_support/promtool.h"
 #include "tests/test_support/status_matchers.h"
 #include "tests/test_support/subprocess.h"
 
@@ -19,29 +20,15 @@ namespace netprobe::metrics {
 namespace {
 namespace NETPROBE_UNITY_ID {
 
+using ::netprobe::testing::HavePromtool;
 using ::netprobe::testing::IsOk;
-using ::netprobe::testing::RunCommand;
+using ::netprobe::testing::PromtoolCheckMetrics;
 using ::netprobe::testing::RunResult;
-
-// Runs `promtool check metrics` on `text`.
-RunResult CheckMetrics(const std::string& text) {
-  std::string path = ::testing::TempDir() + "/metrics_promtool_XXXXXX";
-  int fd = mkstemp(path.data());
-  EXPECT_GE(fd, 0);
-  EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  close(fd);
-  absl::StatusOr<RunResult> run = RunCommand(
-      {"/bin/sh", "-c", "exec \"$0\" check metrics < \"$1\"", NETPROBE_PROMTOOL, path},
-      absl::Seconds(60));
-  unlink(path.c_str());
-  EXPECT_THAT(run, IsOk());
-  return run.ok() ? *run : RunResult{};
-}
 
 class PromtoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (access(NETPROBE_PROMTOOL, X_OK) != 0) {
+    if (!HavePromtool()) {
       FAIL() << "promtool not found (scripts/install-deps.sh installs prometheus)";
     }
   }
@@ -73,7 +60,7 @@ TEST_F(PromtoolTest, EveryTypeWithNastyLabelValuesPasses) {
   registry.AddCollector(ProcessMetricsCollector());
 
   const std::string text = registry.Render();
-  RunResult run = CheckMetrics(text);
+  RunResult run = PromtoolCheckMetrics(text);
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err << "\n" << text;
   EXPECT_EQ(run.out, "") << text;  // lint problems are printed
   EXPECT_EQ(run.err, "") << text;
@@ -81,9 +68,9 @@ TEST_F(PromtoolTest, EveryTypeWithNastyLabelValuesPasses) {
 
 TEST_F(PromtoolTest, BrokenExpositionFails) {
   // The check can fail: an unescaped quote, and a lint problem.
-  RunResult broken = CheckMetrics("# TYPE x gauge\nx{a=\"b\"c\"} 1\n");
+  RunResult broken = PromtoolCheckMetrics("# TYPE x gauge\nx{a=\"b\"c\"} 1\n");
   EXPECT_NE(broken.exit_code, 0);
-  RunResult lint = CheckMetrics("# HELP x X.\n# TYPE x counter\nx 1\n");
+  RunResult lint = PromtoolCheckMetrics("# HELP x X.\n# TYPE x counter\nx 1\n");
   EXPECT_NE(lint.exit_code, 0);
   EXPECT_THAT(lint.out + lint.err, ::testing::HasSubstr("_total"));
 }

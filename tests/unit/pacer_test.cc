@@ -271,6 +271,38 @@ TEST_F(PacerTest, StopInsideSendEndsTheRound) {
   EXPECT_EQ(loop_->pending_timer_count(), 0u);
 }
 
+// A trace's TTLs beyond the target: retired, they send nothing more and
+// take none of the rate (the other targets' attempts come as if they were
+// never there).
+TEST_F(PacerTest, RetiredTargetsTakeNoMoreAttemptsNorTheRate) {
+  Pacer::Options options;
+  options.targets = 30;
+  options.count = 3;
+  options.interval = absl::ZeroDuration();
+  options.rate = 1000;  // one per ms
+  options.spread = false;
+  std::vector<std::pair<size_t, absl::Duration>> sends;
+  std::unique_ptr<Pacer> pacer;
+  pacer = std::make_unique<Pacer>(
+      loop_.get(), options, [](size_t) { return true; },
+      [&](size_t target, uint32_t) {
+        sends.emplace_back(target, loop_->Now());
+        // The 5th send "reaches the target": TTLs 5.. end there.
+        if (sends.size() == 5) {
+          for (size_t t = 5; t < 30; ++t) pacer->Retire(t);
+        }
+      });
+  const absl::Duration start = loop_->Now();
+  pacer->Start();
+  RunFor(*loop_, clock_, absl::Seconds(1));
+  ASSERT_EQ(sends.size(), 15u) << "5 targets x 3";
+  for (const auto& [target, at] : sends) EXPECT_LT(target, 5u);
+  EXPECT_TRUE(pacer->exhausted());
+  EXPECT_LT(sends.back().second - start, absl::Milliseconds(16))
+      << "15 sends at 1 per ms, none spent on the retired";
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+}
+
 }  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe

@@ -6,6 +6,7 @@
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
+#include "common/proto_time.h"
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe {
@@ -57,6 +58,41 @@ TEST(ScheduleConfigTest, AcceptsPingTcpAndUdpProbesAndAModule) {
   EXPECT_EQ(schedule->modules[0].timeout, absl::Seconds(10));
 }
 
+TEST(ScheduleConfigTest, AcceptsATracerouteProbeAndModule) {
+  auto schedule = ValidateSchedule(Config(R"pb(
+    scheduled_probes {
+      name: "path"
+      interval { seconds: 30 }
+      traceroute {
+        target: "198.18.0.1"
+        max_ttl: 16
+        wait { seconds: 1 }
+      }
+    }
+    scheduled_probes {
+      name: "mtr"
+      interval { seconds: 60 }
+      traceroute {
+        target: "198.18.0.1"
+        rounds: 10
+        wait { seconds: 1 }
+      }
+    }
+    modules {
+      name: "trace"
+      traceroute {
+        method: TRACEROUTE_METHOD_ICMP
+        wait { seconds: 2 }
+      }
+    }
+  )pb"));
+  ASSERT_THAT(schedule, IsOk());
+  ASSERT_EQ(schedule->probes.size(), 2u);
+  EXPECT_EQ(KindOf(schedule->probes[0].request), std::string("Traceroute"));
+  ASSERT_EQ(schedule->modules.size(), 1u);
+  EXPECT_EQ(KindOf(schedule->modules[0].request), std::string("Traceroute"));
+}
+
 TEST(ScheduleConfigTest, NoConfigIsNoSchedule) {
   auto schedule = ValidateSchedule(v1::AgentConfig());
   ASSERT_THAT(schedule, IsOk());
@@ -97,7 +133,8 @@ INSTANTIATE_TEST_SUITE_P(
                      })pb",
                 "scheduled_probes[1].name: 'a' is used twice"},
         BadCase{R"pb(scheduled_probes { name: "a" })pb",
-                "scheduled_probes[0]: needs a request (ping, tcp_connect or udp_echo)"},
+                "scheduled_probes[0]: needs a request (ping, tcp_connect, udp_echo or "
+                "traceroute)"},
         BadCase{R"pb(scheduled_probes {
                        name: "a"
                        interval { nanos: 500000000 }
@@ -155,6 +192,62 @@ INSTANTIATE_TEST_SUITE_P(
                        ping { targets: "198.18.0.1" count: 1 }
                      })pb",
                 "scheduled_probes[0].labels: 'a-b'"},
+        BadCase{R"pb(scheduled_probes {
+                       name: "a"
+                       traceroute { target: "198.18.0.1" rounds: 0 }
+                     })pb",
+                "scheduled_probes[0].traceroute.rounds: 0 is not from 1 to 1000 "
+                "(unset: one trace; 0 runs until cancelled"},
+        BadCase{R"pb(scheduled_probes {
+                       name: "a"
+                       traceroute { target: "198.18.0.1" rounds: 1001 }
+                     })pb",
+                "scheduled_probes[0].traceroute.rounds: 1001 is not from 1 to 1000"},
+        BadCase{R"pb(scheduled_probes {
+                       name: "a"
+                       traceroute { target: "198.18.0.1" max_ttl: 256 }
+                     })pb",
+                "scheduled_probes[0].traceroute.max_ttl: 256 is out of range: it must "
+                "be from 1 to 255"},
+        BadCase{R"pb(scheduled_probes {
+                       name: "a"
+                       traceroute { target: "198.18.0.1" first_ttl: 0 }
+                     })pb",
+                "scheduled_probes[0].traceroute.first_ttl: 0 is out of range"},
+        BadCase{R"pb(scheduled_probes {
+                       name: "a"
+                       traceroute { target: "198.18.0.1" first_ttl: 9 max_ttl: 8 }
+                     })pb",
+                "scheduled_probes[0].traceroute.first_ttl: 9 is above max_ttl 8"},
+        BadCase{R"pb(scheduled_probes {
+                       name: "a"
+                       traceroute {}
+                     })pb",
+                "scheduled_probes[0].traceroute.target: a host name or address is "
+                "needed"},
+        BadCase{R"pb(scheduled_probes {
+                       name: "a"
+                       interval { seconds: 5 }
+                       traceroute {
+                         target: "198.18.0.1"
+                         rounds: 3
+                         interval { seconds: 2 }
+                         wait { seconds: 1 }
+                       }
+                     })pb",
+                "scheduled_probes[0]: one run may take up to 5.03s, longer than its "
+                "interval 5s"},
+        BadCase{R"pb(modules {
+                       name: "m"
+                       traceroute { rounds: 0 }
+                     })pb",
+                "modules[0].traceroute.rounds: 0 is not from 1 to 1000"},
+        BadCase{R"pb(modules {
+                       name: "m"
+                       timeout { seconds: 3 }
+                       traceroute {}
+                     })pb",
+                "modules[0]: one run may take up to 5.09s, longer than its timeout 3s"},
         BadCase{R"pb(modules { name: "m" })pb", "modules[0]: needs a request"},
         BadCase{R"pb(modules {
                        name: "m"
@@ -202,6 +295,10 @@ TEST(ProbeRequestTest, WithTargetReplacesTheTargets) {
   EXPECT_EQ(std::get<v1::PingRequest>(aimed).targets(0), "198.18.0.9");
   v1::UdpEchoRequest udp;
   EXPECT_EQ(std::get<v1::UdpEchoRequest>(WithTarget(udp, "h:7")).target(), "h:7");
+  v1::TracerouteRequest trace;
+  trace.set_target("a");
+  EXPECT_EQ(std::get<v1::TracerouteRequest>(WithTarget(trace, "198.18.0.9")).target(),
+            "198.18.0.9");
 }
 
 TEST(ProbeRequestTest, LongestRunBoundsEachKind) {
@@ -216,6 +313,22 @@ TEST(ProbeRequestTest, LongestRunBoundsEachKind) {
   EXPECT_EQ(LongestRun(tcp, "t").value_or(absl::ZeroDuration()), absl::Seconds(6));
   tcp.set_concurrency(1);  // 4 rounds of one attempt, each up to 3s
   EXPECT_EQ(LongestRun(tcp, "t").value_or(absl::ZeroDuration()), absl::Seconds(12));
+  v1::TracerouteRequest trace;
+  trace.set_target("198.18.0.1");  // 30 hops x 3 probes at 1000/s, then a 5s wait
+  EXPECT_EQ(LongestRun(trace, "r").value_or(absl::ZeroDuration()),
+            absl::Milliseconds(5090));
+  trace.set_max_ttl(255);  // 163,200 probes: 3 waves of at most 60,000 in flight
+  trace.set_flows(64);
+  trace.set_probes_per_hop(10);
+  trace.set_rate_limit(100000);
+  EXPECT_EQ(LongestRun(trace, "r").value_or(absl::ZeroDuration()), absl::Seconds(15));
+  v1::TracerouteRequest mtr;  // 10 rounds 2s apart, each 30 probes + a 1s wait
+  mtr.set_target("198.18.0.1");
+  mtr.set_rounds(10);
+  ToProto(absl::Seconds(2), mtr.mutable_interval());
+  ToProto(absl::Seconds(1), mtr.mutable_wait());
+  EXPECT_EQ(LongestRun(mtr, "r").value_or(absl::ZeroDuration()),
+            absl::Milliseconds(19030));
 }
 
 }  // namespace NETPROBE_UNITY_ID

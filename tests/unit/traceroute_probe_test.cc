@@ -341,10 +341,9 @@ TEST_F(TracerouteProbeTest, MtrRoundsLossAndPathChange) {
                         T{1, 1, v1::OUTCOME_TIME_EXCEEDED}, T{1, 2, v1::OUTCOME_TIMEOUT},
                         T{1, 3, v1::OUTCOME_OK}, T{2, 1, v1::OUTCOME_TIME_EXCEEDED},
                         T{2, 2, v1::OUTCOME_TIME_EXCEEDED}, T{2, 3, v1::OUTCOME_OK}));
-  // Later rounds stop at the target's TTL (the first goes on at the rate,
-  // 1,000/s, until the target's answer comes back).
-  EXPECT_LE(sends_[4], 1);
-  EXPECT_EQ(sends_[5], 0);
+  // Later rounds stop at the target's TTL (the first goes on at the rate
+  // until the target's answer comes back).
+  for (int ttl = 4; ttl <= 30; ++ttl) EXPECT_LE(sends_[ttl], 1) << ttl;
   EXPECT_EQ(sends_[3], 3);
 
   const auto changes =

@@ -61,9 +61,16 @@ TEST(ValidateTraceroute, RefusesNamingTheFieldAndLimit) {
   EXPECT_THAT(ValidateTraceroute(Request("target: 'x' flows: 65")).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("flows: 65 is out of range: it must be from 1 to 64")));
-  EXPECT_THAT(
-      ValidateTraceroute(Request("target: 'x' method: TRACEROUTE_METHOD_TCP")).status(),
-      StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("method: TCP")));
+  const auto tcp = ValidateTraceroute(Request("target: 'x' method: TRACEROUTE_METHOD_TCP"));
+  ASSERT_THAT(tcp.status(), IsOk());
+  EXPECT_EQ(tcp->port, 80) << "traceroute -T's default port";
+  const auto mtr = ValidateTraceroute(Request("target: 'x' rounds: 0"));
+  ASSERT_THAT(mtr.status(), IsOk());
+  EXPECT_EQ(mtr->max_silent_hops, 5u) << "mtr's --max-unknown";
+  EXPECT_EQ(mtr->interval, absl::Seconds(1));
+  const auto path_mtu = ValidateTraceroute(Request("target: 'x' path_mtu: true"));
+  ASSERT_THAT(path_mtu.status(), IsOk());
+  EXPECT_EQ(path_mtu->setup.dont_fragment, SocketSetup::Df::kSet) << "IP_PMTUDISC_PROBE";
   EXPECT_THAT(ValidateTraceroute(Request("target: 'x' port: 0")).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("port: 0")));
   const auto v6_short = ValidateTraceroute(Request("target: 'x' packet_length: 59"));

@@ -7,6 +7,7 @@
 #include "client/commands/mtr_command.h"
 #include "client/commands/traceroute_command.h"
 #include "client/output/mtr_text.h"
+#include "client/output/tracepath_text.h"
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe::client {
@@ -159,6 +160,61 @@ TEST(MtrCommand, FlagsAsMtrs) {
   EXPECT_EQ(BuildMtrRequest(*plain, true)->rounds(), 0u);
   EXPECT_TRUE(BuildMtrRequest(*plain, true)->has_rounds());
   EXPECT_EQ(BuildMtrRequest(*plain, true)->method(), v1::TRACEROUTE_METHOD_ICMP);
+}
+
+TEST(TracerouteText, MplsLabelsAfterTheAddressAsTracerouteE) {
+  v1::TracerouteReply reply = Probe(3, 0, "198.18.1.2", 250000);
+  for (auto [label, bottom] : {std::pair{16001u, false}, std::pair{24005u, true}}) {
+    v1::MplsLabel* l = reply.add_mpls();
+    l->set_label(label);
+    l->set_bottom_of_stack(bottom);
+    l->set_ttl(1);
+  }
+  EXPECT_EQ(FormatTracerouteLine(3, -1, {reply}, true),
+            " 3  198.18.1.2 <MPLS:L=16001,E=0,S=0,T=1/L=24005,E=0,S=1,T=1>  0.250 ms\n");
+  EXPECT_EQ(FormatTracerouteLine(3, -1, {reply}, false), " 3  198.18.1.2  0.250 ms\n");
+}
+
+TEST(TracepathText, LinesAsTracepathN) {
+  TracepathLines lines(3);
+  v1::TracerouteReply first = Probe(1, 0, "198.18.0.2", 65000);
+  first.set_packet_length(1500);
+  first.set_reply_ttl(64);
+  EXPECT_EQ(lines.Add(first),
+            " 1?: [LOCALHOST]                      pmtu 1500\n"
+            " 1:  198.18.0.2                                            0.065ms \n");
+  v1::TracerouteReply too_big =
+      Probe(3, 0, "198.18.1.2", 15000, v1::OUTCOME_PACKET_TOO_BIG, 3, 4);
+  too_big.set_packet_length(1500);
+  too_big.set_next_hop_mtu(1400);
+  EXPECT_EQ(
+      lines.Add(too_big),
+      " 3:  198.18.1.2                                            0.015ms pmtu 1400\n");
+  v1::TracerouteReply asymmetric = Probe(3, 1, "198.18.2.2", 24000);
+  asymmetric.set_packet_length(1400);
+  asymmetric.set_reply_ttl(63);  // 2 hops back
+  EXPECT_EQ(
+      lines.Add(asymmetric),
+      " 3:  198.18.2.2                                            0.024ms asymm  2 \n");
+  // A silent hop: one "no reply" once its 3 tries are spent.
+  EXPECT_EQ(lines.Add(Probe(4, 0, "", 0, v1::OUTCOME_TIMEOUT)), "");
+  EXPECT_EQ(lines.Add(Probe(4, 1, "", 0, v1::OUTCOME_TIMEOUT)), "");
+  EXPECT_EQ(lines.Add(Probe(4, 2, "", 0, v1::OUTCOME_TIMEOUT)), " 4:  no reply\n");
+  v1::TracerouteReply reached =
+      Probe(5, 0, "198.18.3.2", 40000, v1::OUTCOME_REFUSED, 3, 3);
+  reached.set_reached(true);
+  reached.set_packet_length(1400);
+  reached.set_reply_ttl(60);
+  EXPECT_EQ(
+      lines.Add(reached),
+      " 5:  198.18.3.2                                            0.040ms reached\n");
+  v1::TracerouteSummary summary;
+  summary.set_path_mtu(1400);
+  summary.set_reached_ttl(5);
+  EXPECT_EQ(lines.Summary(summary), "     Resume: pmtu 1400 hops 5 back 5 \n");
+  summary.set_reached_ttl(0);
+  EXPECT_EQ(lines.Summary(summary),
+            "     Too many hops: pmtu 1400\n     Resume: pmtu 1400 \n");
 }
 
 }  // namespace NETPROBE_UNITY_ID

@@ -1,5 +1,6 @@
 #include "client/output/watch_text.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "netprobe/v1/schedule.pb.h"
@@ -49,6 +50,30 @@ TEST(FormatScheduledResultTest, ARunThatCouldNotStartSaysWhy) {
   EXPECT_EQ(FormatScheduledResult(result),
             "2026-12-04T21:03:04.123Z loopback-ping #3 error: resolve web.invalid: not "
             "found\n");
+}
+
+// Issue 19: a scheduled traceroute's line ends with flow 0's path.
+TEST(FormatScheduledResultTest, ATracerouteShowsItsPathAndWhereItEnded) {
+  v1::ScheduledResult result = PingResult();
+  result.set_probe("path");
+  result.set_kind("Traceroute");
+  result.mutable_summary()->mutable_target()->set_host("198.18.3.2");
+  v1::ScheduledTrace* trace = result.mutable_traceroute();
+  trace->mutable_summary()->set_reached_ttl(3);
+  for (const char* address : {"198.18.0.2", "", "198.18.3.2"}) {
+    v1::TracerouteHop* hop = trace->add_hops();
+    if (*address != '\0') hop->add_addresses(address);
+  }
+  trace->add_hops()->set_flow(1);  // other flows are not on the line
+  EXPECT_EQ(FormatScheduledResult(result),
+            "2026-12-04T21:03:04.123Z path #3 198.18.3.2 : xmt/rcv/%loss = 3/3/0%, "
+            "min/avg/max = 0.021/0.030/0.040, path 198.18.0.2 * 198.18.3.2 (reached at "
+            "hop 3)\n");
+  trace->mutable_summary()->set_reached_ttl(0);
+  trace->mutable_hops(0)->add_addresses("198.18.0.3");
+  EXPECT_THAT(FormatScheduledResult(result),
+              ::testing::HasSubstr(", path 198.18.0.2|198.18.0.3 * 198.18.3.2 (not "
+                                   "reached)\n"));
 }
 
 }  // namespace NETPROBE_UNITY_ID
