@@ -64,7 +64,7 @@ constexpr Command kCommands[] = {
     {"sockets", "the agent host's sockets with TCP_INFO and processes, like ss",
      SocketsOptions, RunSockets},
     {"traceroute",
-     "the path to a host hop by hop (UDP or ICMP, Paris flows), like "
+     "the path to a host hop by hop (UDP, ICMP or TCP SYN, Paris flows), like "
      "traceroute -n",
      TracerouteOptions, RunTraceroute},
     {"mtr",

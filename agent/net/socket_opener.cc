@@ -19,6 +19,13 @@ absl::StatusOr<std::unique_ptr<DatagramSocket>> SocketOpener::OpenUdp(
   return std::make_unique<UdpSocket>(*std::move(socket));
 }
 
+absl::StatusOr<std::unique_ptr<SynSocket>> SocketOpener::OpenRawTcp(
+    const SocketAddress& target, const SocketSetup& setup) {
+  NETPROBE_ASSIGN_OR_RETURN(std::unique_ptr<RawTcpSocket> socket,
+                            RawTcpSocket::Open(target, setup));
+  return std::unique_ptr<SynSocket>(std::move(socket));
+}
+
 absl::StatusOr<std::unique_ptr<PcapHandle>> SocketOpener::OpenPcap(
     const PcapHandle::Options& options) {
   return PcapHandle::Open(options);

@@ -10,6 +10,7 @@
 #include "agent/net/icmp_socket.h"
 #include "agent/net/multicast_receiver.h"
 #include "agent/net/pcap_handle.h"
+#include "agent/net/raw_tcp_socket.h"
 #include "agent/net/sock_diag.h"
 #include "agent/net/socket_owners.h"
 #include "agent/net/socket_setup.h"
@@ -35,6 +36,9 @@ class SocketOpener {
                                                                const SocketSetup& setup);
   virtual absl::StatusOr<std::unique_ptr<DatagramSocket>> OpenUdp(
       int family, const SocketSetup& setup);
+  // A raw TCP socket sending SYNs to `target` (its port included).
+  virtual absl::StatusOr<std::unique_ptr<SynSocket>> OpenRawTcp(
+      const SocketAddress& target, const SocketSetup& setup);
   // A live capture (PcapHandle::Open).
   virtual absl::StatusOr<std::unique_ptr<PcapHandle>> OpenPcap(
       const PcapHandle::Options& options);

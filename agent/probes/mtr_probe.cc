@@ -23,6 +23,13 @@ void MtrProbe::Prepare() {
   last_hop_.assign(plan_.flows, std::nullopt);
   retired_.assign(hops_.size(), false);
   issued_.assign(hops_.size(), 0);
+  outstanding_.assign(plan_.flows, 0);
+}
+
+// The wake-up after an answer, or the timeout, pumps again.
+bool MtrProbe::MayStart(size_t pacer_target) const {
+  return !(plan_.method == TraceroutePlan::Method::kTcp && pacer_target < plan_.flows &&
+           issued_[pacer_target] > 0 && outstanding_[pacer_target] > 0);
 }
 
 void MtrProbe::Send(size_t pacer_target, uint32_t sequence) {
@@ -58,6 +65,7 @@ void MtrProbe::Send(size_t pacer_target, uint32_t sequence) {
   }
   TrafficCounters::Get().Sent(SendingProbe::kTraceroute);
   ++round.open;
+  ++outstanding_[probe.flow];
   const uint32_t key = transport_->WireKey(wire);
   probe.timer = loop_->RunAfter(plan_.wait, [this, key] { OnTimeout(key); });
   in_flight_[key] = probe;
@@ -76,6 +84,7 @@ void MtrProbe::OnAnswer(const TraceTransport::Answer& answer) {
   }
   const Pending probe = it->second;
   in_flight_.erase(it);
+  --outstanding_[probe.flow];
   loop_->Cancel(probe.timer);
   v1::TracerouteReply reply;
   NewReply(probe, &reply);
@@ -115,6 +124,7 @@ void MtrProbe::OnTimeout(uint32_t wire) {
   if (finished() || it == in_flight_.end()) return;
   const Pending probe = it->second;
   in_flight_.erase(it);
+  --outstanding_[probe.flow];
   ++HopOf(probe.hop, probe.flow).stats.timed_out;
   last_hop_[probe.flow].reset();
   v1::TracerouteReply reply;
@@ -172,6 +182,7 @@ void MtrProbe::EndFlowAt(uint32_t flow, uint32_t end) {
     }
     loop_->Cancel(probe.timer);
     const uint32_t round = probe.round;
+    --outstanding_[flow];
     it = in_flight_.erase(it);
     Closed(round, true);
   }

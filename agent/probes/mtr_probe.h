@@ -91,6 +91,10 @@ class MtrProbe final : public TraceProbe {
   void OnSentAt(uint32_t wire, absl::Time sent) override;
   void OnAnswer(const TraceTransport::Answer& answer) override;
   size_t InFlight() const override { return in_flight_.size(); }
+  // TCP: a flow's next round waits until nothing of its previous one is in
+  // flight (as TracerouteProbe::MayStart: a SYN meeting the target's
+  // half-open connection from the one before gets no answer of its own).
+  bool MayStart(size_t pacer_target) const override;
   void OnTimeout(uint32_t wire);
   // A probe of `round` ended: answered, timed out or dropped
   // (`was_in_flight`), or skipped or refused by the kernel.
@@ -121,7 +125,8 @@ class MtrProbe final : public TraceProbe {
   // Pacer targets retired (beyond the end), and how many rounds each had
   // been issued then: rounds from that number on miss them.
   std::vector<bool> retired_;
-  std::vector<uint32_t> issued_;  // by pacer target: rounds issued
+  std::vector<uint32_t> issued_;       // by pacer target: rounds issued
+  std::vector<uint32_t> outstanding_;  // by flow: probes in flight
   std::map<uint32_t, size_t> missing_from_;
   uint32_t rounds_done_ = 0;
   uint32_t next_wire_ = 1;

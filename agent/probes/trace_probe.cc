@@ -38,19 +38,20 @@ void TraceProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   Prepare();
   pacer_.emplace(
       loop_, TracePacing(plan_, PacerCount(), PacerInterval()),
-      [this](size_t) { return MaySend(); },
+      [this](size_t target) { return MaySend(target); },
       [this](size_t target, uint32_t sequence) { Send(target, sequence); });
   pacer_->Start();
   CheckFinished();
 }
 
-// The pacer's gate: pause while the client reads slowly, and keep 16-bit
-// sequences unambiguous.
-bool TraceProbe::MaySend() {
+// The pacer's gate: pause while the client reads slowly, the kind's own
+// gate, and keep 16-bit sequences unambiguous.
+bool TraceProbe::MaySend(size_t target) {
   if (!Writable()) {
     WhenWritable([this] { Resume(); });
     return false;
   }
+  if (!MayStart(target)) return false;
   return InFlight() < transport_->MaxInFlight();
 }
 

@@ -50,6 +50,9 @@ class TraceProbe : public ProbeBase<v1::TracerouteEvent> {
   // Ends the probe when all is done; called after every wake-up.
   virtual void CheckFinished() = 0;
   virtual size_t InFlight() const = 0;
+  // The kind's own gate on pacer target `target` (true: it may go); when it
+  // said false, the kind pumps the pacer once that may have changed.
+  virtual bool MayStart(size_t /*target*/) const { return true; }
 
   // The closing events: one TracerouteHop per hop (0..last(flow)) of each
   // flow that sent a probe (with `resolve`, the names of its addresses as
@@ -77,7 +80,7 @@ class TraceProbe : public ProbeBase<v1::TracerouteEvent> {
 
  private:
   void OnResolved(absl::StatusOr<SocketAddress> address);
-  bool MaySend();
+  bool MaySend(size_t target);
   void Resume();
 };
 

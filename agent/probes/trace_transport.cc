@@ -53,6 +53,10 @@ TraceTransport::TraceTransport(EventLoop* loop, Options options, Callbacks callb
     : loop_(loop), options_(std::move(options)), callbacks_(std::move(callbacks)) {}
 
 void TraceTransport::Close() {
+  if (tcp_ != nullptr) {
+    loop_->Unwatch(tcp_->fd());
+    tcp_.reset();
+  }
   if (icmp_ != nullptr) {
     loop_->Unwatch(icmp_->fd());
     icmp_.reset();
@@ -84,8 +88,14 @@ absl::Status TraceTransport::OpenSockets() {
     return loop_->Watch(icmp_->fd(), EPOLLIN,
                         [this](uint32_t events) { OnIcmpReady(events); });
   }
-  if (options_.method != TraceroutePlan::Method::kUdp) {
-    return absl::UnimplementedError("method: TCP traceroute is not served yet");
+  if (options_.method == TraceroutePlan::Method::kTcp) {
+    NETPROBE_ASSIGN_OR_RETURN(
+        tcp_, loop_->sockets()->OpenRawTcp(options_.target, options_.setup));
+    for (Flow& flow : flows_) {
+      NETPROBE_ASSIGN_OR_RETURN(flow.flow_id, tcp_->ReservePort());
+    }
+    return loop_->Watch(tcp_->fd(), EPOLLIN,
+                        [this](uint32_t events) { OnTcpReady(events); });
   }
   for (uint32_t f = 0; f < options_.flows; ++f) {
     Flow& flow = flows_[f];
@@ -142,6 +152,12 @@ int TraceTransport::Send(uint32_t flow, int ttl, uint32_t wire, uint32_t payload
     if (!message.ok()) return EINVAL;
     const int err = icmp_->SendWithTtl(*message, options_.target, ttl);
     if (err == 0) icmp_tx_.Sent(WireKey(wire));
+    return err;
+  }
+  if (options_.method == TraceroutePlan::Method::kTcp) {
+    if (tcp_ == nullptr) return EBADF;  // closed
+    const int err = tcp_->SendSyn(static_cast<uint16_t>(flows_[flow].flow_id), wire, ttl);
+    if (err == 0) tcp_tx_.Sent(wire);
     return err;
   }
   Flow& f = flows_[flow];
@@ -290,6 +306,79 @@ void TraceTransport::HandleIcmpPacket(const IcmpSocket::Received& packet) {
     case icmp::ParsedIcmp::Kind::kOther:
       return;
   }
+  callbacks_.on_answer(answer);
+}
+
+std::optional<uint32_t> TraceTransport::FlowOfPort(uint16_t port) const {
+  for (uint32_t f = 0; f < flows_.size(); ++f) {
+    if (flows_[f].flow_id == port) return f;
+  }
+  return std::nullopt;
+}
+
+void TraceTransport::OnTcpReady(uint32_t events) {
+  if (events & EPOLLERR) HandleTcpErrorQueue();
+  SynSocket::Received segment;
+  for (int i = 0; i < 4096 && !Finished(); ++i) {
+    const int err = tcp_->Receive(&segment);
+    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    if (err == EBADMSG) continue;  // malformed: not an answer of ours
+    if (err != 0) {
+      HandleTcpErrorQueue();  // a pending ICMP error; its entry says which
+      continue;
+    }
+    HandleTcpSegment(segment);
+  }
+  if (!Finished() && (events & EPOLLERR)) HandleTcpErrorQueue();
+  if (!Finished()) callbacks_.on_wake();
+}
+
+void TraceTransport::HandleTcpErrorQueue() {
+  ErrorQueueEntry entry;
+  for (int i = 0; i < 4096 && !Finished() && tcp_->ReadErrorQueue(&entry); ++i) {
+    if (entry.kind == ErrorQueueEntry::Kind::kTxTimestamp) {
+      if (const std::optional<uint32_t> wire = tcp_tx_.Take(entry.tx_id)) {
+        callbacks_.on_sent(*wire, entry.time);
+      }
+      continue;
+    }
+    if (entry.kind != ErrorQueueEntry::Kind::kIcmpError) continue;
+    // The entry holds the TCP header of our SYN as far as the error quoted
+    // it: the ports tell the flow (another trace to the same target has
+    // other ports), the sequence number the probe.
+    const std::optional<tcp_segment::Header> quoted =
+        tcp_segment::ParseQuoted(entry.request);
+    if (!quoted || !entry.offender.valid()) {
+      ++unmatched_;  // quotes too little to tell which probe
+      continue;
+    }
+    if (quoted->destination_port != options_.target.port() ||
+        !FlowOfPort(quoted->source_port)) {
+      continue;  // another prober's segment to this target
+    }
+    Answer answer;
+    answer.wire = quoted->sequence;
+    answer.type = entry.icmp_type;
+    answer.code = entry.icmp_code;
+    answer.from = entry.offender;
+    answer.received = entry.time;
+    callbacks_.on_answer(answer);
+  }
+}
+
+void TraceTransport::HandleTcpSegment(const SynSocket::Received& segment) {
+  const std::optional<tcp_segment::SynAnswer> syn_answer =
+      tcp_segment::MatchSynAnswer(segment.header, options_.target.port());
+  // Ours go to a flow's port; the rest is other traffic with the target.
+  if (!syn_answer || !FlowOfPort(syn_answer->local_port)) return;
+  Answer answer;
+  answer.kind = syn_answer->kind == tcp_segment::SynAnswer::Kind::kReset
+                    ? Answer::Kind::kTcpReset
+                    : Answer::Kind::kTcpSynAck;
+  answer.wire = syn_answer->sequence;
+  answer.from = segment.from.valid() ? segment.from : options_.target;
+  answer.received = segment.kernel_time;
+  answer.reply_ttl = static_cast<uint32_t>(segment.ttl);
   callbacks_.on_answer(answer);
 }
 

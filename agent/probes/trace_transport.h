@@ -12,6 +12,7 @@
 #include "agent/net/event_loop.h"
 #include "agent/net/icmp_error.h"
 #include "agent/net/icmp_socket.h"
+#include "agent/net/raw_tcp_socket.h"
 #include "agent/net/socket_address.h"
 #include "agent/net/socket_setup.h"
 #include "agent/net/udp_socket.h"
@@ -35,6 +36,13 @@ namespace netprobe {
 //    queue); the wire number is the 16-bit echo sequence, and a compensating
 //    payload word keeps the checksum constant within a flow (the flow picks
 //    it).
+//  - TCP: SYNs from one raw TCP socket connected to the target (CAP_NET_RAW);
+//    each flow has its own source port, reserved by a bound TCP socket kept
+//    for the trace; the destination port and the rest of the header are
+//    constant; the wire number is the sequence number, which routers' ICMP
+//    errors quote (the raw socket's error queue, IP_RECVERR) and the target
+//    answers as ack - 1 in its SYN-ACK (open) or RST (closed). The kernel
+//    answers a SYN-ACK with RST: nothing listens on the reserved ports.
 // Kernel TX timestamps come back through `on_sent`. Not thread-safe: loop
 // thread only.
 class TraceTransport {
@@ -96,8 +104,8 @@ class TraceTransport {
   TraceTransport& operator=(const TraceTransport&) = delete;
 
   // Sends the probe `wire` on `flow` with `ttl`, `payload_size` bytes after
-  // the UDP / ICMP header. 0, or the errno the kernel refused it with (no
-  // route, a local filter, EMSGSIZE).
+  // the UDP / ICMP header (TCP: none, SYNs carry no data). 0, or the errno the kernel
+  // refused it with (no route, a local filter, EMSGSIZE).
   int Send(uint32_t flow, int ttl, uint32_t wire, uint32_t payload_size);
   // The number an answer for `wire` comes back as (ICMP: its 16 bits).
   uint32_t WireKey(uint32_t wire) const;
@@ -135,12 +143,19 @@ class TraceTransport {
   void OnIcmpReady(uint32_t events);
   void HandleIcmpErrorQueue();
   void HandleIcmpPacket(const IcmpSocket::Received& packet);
+  void OnTcpReady(uint32_t events);
+  void HandleTcpErrorQueue();
+  void HandleTcpSegment(const SynSocket::Received& segment);
+  // The flow whose source port is `port`; nullopt when none is.
+  std::optional<uint32_t> FlowOfPort(uint16_t port) const;
 
   EventLoop* const loop_;
   const Options options_;
   const Callbacks callbacks_;
   std::unique_ptr<IcmpSocket> icmp_;  // ICMP method
   TxTimestamps<uint32_t> icmp_tx_;    // -> wire
+  std::unique_ptr<SynSocket> tcp_;    // TCP method (it holds the flows' ports)
+  TxTimestamps<uint32_t> tcp_tx_;     // -> wire
   std::vector<Flow> flows_;
   uint64_t unmatched_ = 0;
 };

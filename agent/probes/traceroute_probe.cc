@@ -25,8 +25,31 @@ void TracerouteProbe::Prepare() {
   attempts_.resize(plan_.attempts());
   hops_.resize(static_cast<size_t>(hops) * plan_.flows);
   cursor_.assign(static_cast<size_t>(plan_.flows) * plan_.probes_per_hop, 0);
+  taken_.assign(static_cast<size_t>(hops) * plan_.flows, 0);
   flows_.resize(plan_.flows);
   for (Flow& flow : flows_) flow.end = hops;
+}
+
+// TCP: a flow's round (its probe index) starts once nothing of its previous
+// round is in flight, beyond the end included. All SYNs of a flow share one
+// 4-tuple, and the target keeps a half-open connection for a SYN it answered
+// until our kernel's RST for the SYN-ACK arrives; a second SYN meeting it
+// draws RST (in window) or a bare ACK, not its own answer. The first TTL that
+// reaches the target is the first SYN there in a round; the next round finds
+// the target clean. The pacer takes targets in order (every (hop, flow) once
+// per round), so the gate holds at a flow's first hop.
+// Landed() pumps again.
+bool TracerouteProbe::MayStart(size_t pacer_target) const {
+  return !(plan_.method == TraceroutePlan::Method::kTcp && pacer_target < plan_.flows &&
+           taken_[pacer_target] > 0 && flows_[pacer_target].outstanding > 0);
+}
+
+void TracerouteProbe::Landed(size_t index) {
+  Attempt& attempt = attempts_[index];
+  if (attempt.timer != 0) loop_->Cancel(attempt.timer);
+  attempt.timer = 0;
+  in_flight_.erase(attempt.wire);
+  --flows_[FlowOf(index)].outstanding;
 }
 
 void TracerouteProbe::Send(size_t pacer_target, uint32_t sequence) {
@@ -35,6 +58,7 @@ void TracerouteProbe::Send(size_t pacer_target, uint32_t sequence) {
   const uint32_t probe = sequence - 1;
   const size_t index = IndexOf(hop, flow, probe);
   Attempt& attempt = attempts_[index];
+  ++taken_[pacer_target];
   if (hop > flows_[flow].end) {  // beyond where the trace ended
     attempt.state = Attempt::State::kSkipped;
     CheckFinished();
@@ -58,6 +82,7 @@ void TracerouteProbe::Send(size_t pacer_target, uint32_t sequence) {
   }
   attempt.state = Attempt::State::kInFlight;
   attempt.wire = transport_->WireKey(wire);
+  ++flows_[flow].outstanding;
   attempt.timer = loop_->RunAfter(plan_.wait, [this, index] { OnTimeout(index); });
   in_flight_[attempt.wire] = index;
 }
@@ -74,10 +99,12 @@ void TracerouteProbe::OnAnswer(const TraceTransport::Answer& answer) {
     return;
   }
   const size_t index = it->second;
-  in_flight_.erase(it);
   Attempt& attempt = attempts_[index];
-  loop_->Cancel(attempt.timer);
-  attempt.timer = 0;
+  Landed(index);
+  if (attempt.state == Attempt::State::kDraining) {
+    attempt.state = Attempt::State::kSkipped;  // beyond the end: unreported
+    return;                                    // on_wake pumps
+  }
   v1::TracerouteReply reply;
   NewReply(index, &reply);
   FillTraceReply(answer, target_, KernelOrUser(attempt.kernel_sent, attempt.user_sent),
@@ -90,9 +117,18 @@ void TracerouteProbe::OnAnswer(const TraceTransport::Answer& answer) {
 
 void TracerouteProbe::OnTimeout(size_t index) {
   Attempt& attempt = attempts_[index];
-  if (finished() || attempt.state != Attempt::State::kInFlight) return;
+  if (finished()) return;
+  if (attempt.state == Attempt::State::kDraining) {
+    attempt.timer = 0;
+    Landed(index);
+    attempt.state = Attempt::State::kSkipped;
+    pacer_->Pump();
+    CheckFinished();
+    return;
+  }
+  if (attempt.state != Attempt::State::kInFlight) return;
   attempt.timer = 0;
-  in_flight_.erase(attempt.wire);
+  Landed(index);
   v1::TracerouteReply reply;
   NewReply(index, &reply);
   reply.mutable_result()->set_outcome(v1::OUTCOME_TIMEOUT);
@@ -177,22 +213,24 @@ void TracerouteProbe::EndFlowAt(uint32_t flow, uint32_t end) {
   if (end >= flows_[flow].end) return;
   flows_[flow].end = end;
   // Probes beyond the end: not sent any more; in flight, dropped unreported
-  // (their hops are not part of the trace), and not counted.
+  // (their hops are not part of the trace), and not counted (TCP: they drain,
+  // see MaySend()).
   for (uint32_t hop = end + 1; hop < plan_.hops(); ++hop) {
     pacer_->Retire(static_cast<size_t>(hop) * plan_.flows + flow);
     for (uint32_t probe = 0; probe < plan_.probes_per_hop; ++probe) {
-      Attempt& attempt = attempts_[IndexOf(hop, flow, probe)];
-      if (attempt.state == Attempt::State::kInFlight) Forget(attempt);
-      if (attempt.state != Attempt::State::kUnsent)
+      const size_t index = IndexOf(hop, flow, probe);
+      Attempt& attempt = attempts_[index];
+      if (attempt.state == Attempt::State::kInFlight &&
+          plan_.method == TraceroutePlan::Method::kTcp) {
+        attempt.state = Attempt::State::kDraining;  // see MaySend()
+        continue;
+      }
+      if (attempt.state == Attempt::State::kInFlight) Landed(index);
+      if (attempt.state != Attempt::State::kUnsent &&
+          attempt.state != Attempt::State::kDraining)
         attempt.state = Attempt::State::kSkipped;
     }
   }
-}
-
-void TracerouteProbe::Forget(Attempt& attempt) {
-  loop_->Cancel(attempt.timer);
-  attempt.timer = 0;
-  in_flight_.erase(attempt.wire);
 }
 
 void TracerouteProbe::CheckFinished() {

@@ -48,7 +48,9 @@ class TracerouteProbe final : public TraceProbe {
 
  private:
   struct Attempt {
-    enum class State : uint8_t { kUnsent, kInFlight, kDone, kSkipped };
+    // kDraining (TCP): in flight beyond the end of the trace; its answer or
+    // timeout is dropped unreported, but the flow's next round waits for it.
+    enum class State : uint8_t { kUnsent, kInFlight, kDone, kSkipped, kDraining };
     State state = State::kUnsent;
     uint32_t wire = 0;
     absl::Time user_sent;
@@ -59,6 +61,8 @@ class TracerouteProbe final : public TraceProbe {
   struct Flow {
     // The first TTL (index) where the trace ended; hops() while unknown.
     uint32_t end = 0;
+    // Probes sent and not yet answered or timed out (draining ones included).
+    uint32_t outstanding = 0;
   };
 
   void Prepare() override;
@@ -66,6 +70,14 @@ class TracerouteProbe final : public TraceProbe {
   uint32_t PacerCount() const override { return plan_.probes_per_hop; }
   absl::Duration PacerInterval() const override { return absl::ZeroDuration(); }
   void Send(size_t pacer_target, uint32_t sequence) override;
+  bool MayStart(size_t pacer_target) const override;
+  uint32_t FlowOf(size_t index) const {
+    return static_cast<uint32_t>(
+        index % (static_cast<size_t>(plan_.flows) * plan_.probes_per_hop) /
+        plan_.probes_per_hop);
+  }
+  // An attempt leaves the flight (answered, timed out, or drained).
+  void Landed(size_t index);
   size_t IndexOf(uint32_t hop, uint32_t flow, uint32_t probe) const {
     return (static_cast<size_t>(hop) * plan_.flows + flow) * plan_.probes_per_hop + probe;
   }
@@ -83,7 +95,6 @@ class TracerouteProbe final : public TraceProbe {
   void EndFlowAt(uint32_t flow, uint32_t end);
   // Ends the trace of `flow` after plan_.max_silent_hops silent hops in a row.
   void StopIfSilent(uint32_t flow);
-  void Forget(Attempt& attempt);
   void CheckFinished() override;
   void NewReply(size_t index, v1::TracerouteReply* reply) const;
   void Release() override;
@@ -94,6 +105,7 @@ class TracerouteProbe final : public TraceProbe {
   std::vector<Attempt> attempts_;
   std::vector<TraceHopStats> hops_;  // by hop * flows + flow
   std::vector<uint32_t> cursor_;     // by flow * probes_per_hop + probe: next hop
+  std::vector<uint32_t> taken_;      // by pacer target: attempts the pacer started
   // In flight by wire key (TraceTransport::WireKey).
   std::unordered_map<uint32_t, size_t> in_flight_;
   uint32_t next_wire_ = 1;

@@ -26,6 +26,7 @@ absl::StatusOr<uint32_t> InRange(bool has, uint32_t value, absl::string_view fie
 }  // namespace
 
 absl::StatusOr<uint32_t> TraceroutePlan::PayloadSize(int af) const {
+  if (method == Method::kTcp) return 0;  // SYNs carry no data
   const uint32_t length = LengthFor(af);
   const uint32_t min =
       af == AF_INET6 ? TracerouteLimits::kMinLengthV6 : TracerouteLimits::kMinLengthV4;
@@ -91,6 +92,12 @@ absl::StatusOr<TraceroutePlan> ValidateTraceroute(const v1::TracerouteRequest& r
     NETPROBE_ASSIGN_OR_RETURN(
         plan.wait, DurationInRange(request.wait(), "wait", absl::Milliseconds(1),
                                    absl::Seconds(60)));
+  }
+  if (request.has_packet_length() && plan.method == TraceroutePlan::Method::kTcp) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "packet_length: TCP SYN probes are headers only (%d bytes IPv4, %d IPv6); "
+        "leave it unset",
+        20 + TracerouteLimits::kTcpSynLength, 40 + TracerouteLimits::kTcpSynLength));
   }
   if (request.has_packet_length()) {
     const uint32_t min = plan.family == AF_INET6 ? TracerouteLimits::kMinLengthV6

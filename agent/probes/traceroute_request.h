@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/net/raw_tcp_socket.h"
 #include "agent/net/socket_setup.h"
 #include "agent/probes/admission.h"
 #include "netprobe/v1/traceroute.pb.h"
@@ -33,6 +34,8 @@ struct TracerouteLimits {
   static constexpr uint32_t kMinLengthV4 = 20 + 8 + kProbeHeader;
   static constexpr uint32_t kMinLengthV6 = 40 + 8 + kProbeHeader;
   static constexpr uint32_t kMaxLength = 65000;
+  // A TCP SYN probe: the TCP header and its MSS option, no data.
+  static constexpr uint32_t kTcpSynLength = tcp_segment::kSynLength;
   static constexpr uint32_t kDefaultLengthV4 = 60;  // traceroute's defaults
   static constexpr uint32_t kDefaultLengthV6 = 80;
   // Probes a trace may send per second unless the request says: a full
@@ -74,11 +77,15 @@ struct TraceroutePlan {
   uint64_t attempts() const {
     return static_cast<uint64_t>(hops()) * flows * probes_per_hop;
   }
-  // The packet length for `family` (the request's, or the default), and the
-  // payload it leaves after the IP and UDP / ICMP headers; INVALID_ARGUMENT
-  // when the request's is below the family's minimum.
+  // The packet length for `family` (the request's, or the default; TCP: the
+  // SYN's, headers only), and the payload it leaves after the IP and UDP /
+  // ICMP headers (TCP: 0); INVALID_ARGUMENT when the request's is below the
+  // family's minimum.
   absl::StatusOr<uint32_t> PayloadSize(int family) const;
   uint32_t LengthFor(int family) const {
+    if (method == Method::kTcp) {
+      return (family == AF_INET6 ? 40 : 20) + TracerouteLimits::kTcpSynLength;
+    }
     return packet_length.value_or(family == AF_INET6
                                       ? TracerouteLimits::kDefaultLengthV6
                                       : TracerouteLimits::kDefaultLengthV4);

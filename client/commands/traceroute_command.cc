@@ -23,7 +23,9 @@ std::vector<OptionSpec> TracerouteOptions() {
       {'n', "numeric", "", "print addresses numerically (no reverse DNS on the agent)"},
       {'I', "icmp", "", "ICMP echo probes"},
       {'U', "udp", "", "UDP probes (the default), to one constant port"},
-      {'p', "port", "PORT", "UDP destination port (default 33434)"},
+      {'T', "tcp", "",
+       "TCP SYN probes, to one constant port (the agent needs CAP_NET_RAW)"},
+      {'p', "port", "PORT", "destination port (default 33434 for UDP, 80 for TCP)"},
       {'f', "first", "FIRST", "TTL to start at (default 1)"},
       {'m', "max-hops", "MAX", "the largest TTL (default 30)"},
       {'q', "queries", "N", "probes per hop (default 3, at most 10)"},
@@ -54,11 +56,11 @@ absl::StatusOr<v1::TracerouteRequest> BuildTracerouteRequest(
     }
     request.set_packet_length(length);
   }
-  if (options.Has("icmp") && options.Has("udp")) {
-    return absl::InvalidArgumentError("-I and -U exclude each other");
-  }
-  request.set_method(options.Has("icmp") ? v1::TRACEROUTE_METHOD_ICMP
-                                         : v1::TRACEROUTE_METHOD_UDP);
+  const int methods = options.Has("icmp") + options.Has("udp") + options.Has("tcp");
+  if (methods > 1) return absl::InvalidArgumentError("-I, -U and -T exclude each other");
+  request.set_method(options.Has("icmp")  ? v1::TRACEROUTE_METHOD_ICMP
+                     : options.Has("tcp") ? v1::TRACEROUTE_METHOD_TCP
+                                          : v1::TRACEROUTE_METHOD_UDP);
   // Ranges are the agent's to check: it names the field and the limit.
   const std::pair<const char*, void (v1::TracerouteRequest::*)(uint32_t)> numbers[] = {
       {"port", &v1::TracerouteRequest::set_port},
@@ -112,9 +114,13 @@ int RunTraceroute(const CommandContext& ctx) {
         if (!announced) {
           announced = true;
           const bool v6 = reply.target().family() == v1::ADDRESS_FAMILY_IPV6;
-          text = FormatTracerouteHeader(
-              reply.target(), max_ttl,
-              request->has_packet_length() ? request->packet_length() : (v6 ? 80 : 60));
+          // The agent's length (TCP: the SYN's); older agents leave it 0.
+          const uint32_t length =
+              reply.packet_length() != 0
+                  ? reply.packet_length()
+                  : (request->has_packet_length() ? request->packet_length()
+                                                  : (v6 ? 80 : 60));
+          text = FormatTracerouteHeader(reply.target(), max_ttl, length);
         }
         text += lines.Add(reply);
       } else if (event.has_summary()) {

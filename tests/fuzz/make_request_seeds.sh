@@ -41,6 +41,9 @@ seed traceroute_udp 8 TracerouteRequest \
 seed traceroute_icmp_v6 136 TracerouteRequest \
   'target: "2001:db8::1" method: TRACEROUTE_METHOD_ICMP family: ADDRESS_FAMILY_IPV6
    first_ttl: 2 max_ttl: 255 probes_per_hop: 10 flows: 64 packet_length: 59'
+seed traceroute_tcp 8 TracerouteRequest \
+  'target: "198.18.3.2" method: TRACEROUTE_METHOD_TCP port: 443 max_ttl: 16 flows: 8
+   wait { seconds: 2 } options { source_address: "198.18.0.1" }'
 seed broadcast_eth0 3 BroadcastRequest \
   'interface: "eth0" port: 7 payload: "hello" window { nanos: 300000000 }'
 seed broadcast_limited 131 BroadcastRequest \

@@ -357,6 +357,9 @@ std::vector<Case> TracerouteCases() {
       {ok + "flow_label: 5", kInvalid, "flow_label: 127.0.0.1 is 127.0.0.1, and IPv4"},
       {ok + "path_mtu: true rounds: 2", kInvalid,
        "path_mtu: path MTU discovery is one trace; it does not combine with rounds"},
+      {ok + "method: TRACEROUTE_METHOD_TCP packet_length: 60", kInvalid,
+       "packet_length: TCP SYN probes are headers only (44 bytes IPv4, 64 IPv6); "
+       "leave it unset"},
       {ok + "path_mtu: true method: TRACEROUTE_METHOD_TCP", kInvalid,
        "path_mtu: path MTU discovery probes with UDP, like tracepath"},
       {ok + "path_mtu: true options { dont_fragment: DONT_FRAGMENT_CLEAR }", kInvalid,

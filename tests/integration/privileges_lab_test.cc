@@ -385,9 +385,9 @@ TEST_F(PrivilegesLabTest, AmbientCapabilitiesWithoutUser) {
   EXPECT_THAT(err, HasSubstr("1 packet captured"));
 }
 
-// Without CAP_NET_RAW, capture is FAILED_PRECONDITION naming it (the CLI's
-// exit code 4), and ping falls back to ICMP datagram sockets where allowed
-// (ping_lab_test covers that).
+// Without CAP_NET_RAW, capture and traceroute -T are FAILED_PRECONDITION
+// naming it (the CLI's exit code 4), and ping falls back to ICMP datagram sockets where
+// allowed (ping_lab_test covers that).
 TEST_F(PrivilegesLabTest, WithoutCapNetRawCaptureFailsNamingIt) {
   auto agent =
       LabAgent::Start(*lab_, kAgent, {"--user", "nobody", "--enable-probe", "Capture"},
@@ -405,6 +405,9 @@ TEST_F(PrivilegesLabTest, WithoutCapNetRawCaptureFailsNamingIt) {
   // And ping says why it cannot run (no datagram sockets in this host).
   Run(*agent, {"ping", "-c", "1", lab_->host(kPeer).ipv4}, 4, &err);
   EXPECT_THAT(err, HasSubstr("ping needs CAP_NET_RAW"));
+  // traceroute -T sends its SYNs from a raw TCP socket: the same.
+  Run(*agent, {"traceroute", "-n", "-T", "-w", "1", lab_->host(kPeer).ipv4}, 4, &err);
+  EXPECT_THAT(err, HasSubstr("TCP SYN probes need CAP_NET_RAW"));
 }
 
 TEST_F(PrivilegesLabTest, UserErrors) {

@@ -2,7 +2,8 @@
 // routers traces to the host at its end, through the real client, and
 // Debian's traceroute -n, run in the agent's namespace on the same lab, must
 // list the same hops in the same order; a router whose time-exceeded
-// messages nftables drops is "* * *" for both.
+// messages nftables drops is "* * *" for both. TCP SYN probes (-T) to an
+// open and a closed port of the target equal `traceroute -T -n`'s.
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
@@ -19,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "netprobe/v1/traceroute.pb.h"
 #include "tests/lab/lab.h"
+#include "tests/lab/netns_socket.h"
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe::testing {
@@ -91,13 +93,29 @@ class TracerouteLabTest : public ::testing::Test {
   // defaults (30 and 3).
   void ExpectSameHops(bool v6, bool icmp, const std::vector<HopLine>& want,
                       std::string target = "", int max_hops = 0, int queries = 0) {
-    SCOPED_TRACE(absl::StrCat(v6 ? "IPv6" : "IPv4", icmp ? " ICMP " : " UDP ", target));
+    ExpectSameHopsWith(v6,
+                       icmp ? std::vector<std::string>{"-I"} : std::vector<std::string>{},
+                       v6 ? 80 : 60, want, std::move(target), max_hops, queries);
+  }
+
+  // TCP SYN probes (-T) to `port` of the chain's target: headers-only SYNs
+  // (ours: 44 / 64 bytes; traceroute's header counts its own options).
+  void ExpectSameTcpHops(bool v6, uint16_t port, const std::vector<HopLine>& want) {
+    ExpectSameHopsWith(v6, {"-T", "-p", absl::StrCat(port)}, v6 ? 64 : 44, want);
+  }
+
+  // The same with `method_args` for both tools and our header's packet size.
+  void ExpectSameHopsWith(bool v6, const std::vector<std::string>& method_args,
+                          int packet_bytes, const std::vector<HopLine>& want,
+                          std::string target = "", int max_hops = 0, int queries = 0) {
+    SCOPED_TRACE(absl::StrCat(v6 ? "IPv6 " : "IPv4 ", absl::StrJoin(method_args, " "),
+                              " ", target));
     const bool to_chain_target = target.empty();
     if (to_chain_target) target = Address(kTarget, v6);
     std::vector<std::string> ours = {"traceroute", "-n", "-w", "2"};
     std::vector<std::string> theirs = {kTraceroute, "-n", "-w", "2,0,0"};
     for (auto* args : {&ours, &theirs}) {
-      if (icmp) args->push_back("-I");
+      args->insert(args->end(), method_args.begin(), method_args.end());
       if (v6) args->push_back("-6");
       if (max_hops != 0) {
         args->push_back("-m");
@@ -120,7 +138,7 @@ class TracerouteLabTest : public ::testing::Test {
     EXPECT_THAT(our_run->out, ::testing::StartsWith(absl::StrCat(
                                   "traceroute to ", target, " (", target, "), ",
                                   max_hops != 0 ? max_hops : 30, " hops max, ",
-                                  v6 ? "80" : "60", " byte packets\n")));
+                                  packet_bytes, " byte packets\n")));
     EXPECT_EQ(HopLines(our_run->out), HopLines(their_run->out))
         << "ours:\n"
         << our_run->out << "traceroute -n:\n"
@@ -164,6 +182,11 @@ TEST_F(TracerouteLabTest, RouterWhoseTimeExceededIsDroppedShowsAsStars) {
   ExpectSameHops(false, false, Chain(false, 2));
   ExpectSameHops(false, true, Chain(false, 2));
   ExpectSameHops(true, false, Chain(true, 2));
+  // -T: each round waits for the silent hop's timeouts (see
+  // TracerouteProbe::MaySend), and the trace still ends at the target.
+  auto open = ListenTcpInNetns(lab_->host(kTarget).netns);
+  ASSERT_THAT(open, IsOk());
+  ExpectSameTcpHops(false, open->port, Chain(false, 2));
 }
 
 // Routes on the second router that refuse (unreachable, prohibit) end the
@@ -270,6 +293,68 @@ std::vector<v1::TracerouteReply> JsonReplies(const absl::StatusOr<RunResult>& ru
   return replies;
 }
 
+// traceroute -T: SYNs to a port of the target, bound to 0 there and
+// listening (SYN-ACK: open) or closed again (RST), over IPv4 and IPv6: the
+// hops equal Debian's `traceroute -T -n`, ending at the target.
+TEST_F(TracerouteLabTest, TcpSynHopsEqualTracerouteTToOpenAndClosedPorts) {
+  auto open = ListenTcpInNetns(lab_->host(kTarget).netns);
+  auto closed = ListenTcpInNetns(lab_->host(kTarget).netns);
+  ASSERT_THAT(open, IsOk());
+  ASSERT_THAT(closed, IsOk());
+  closed->fd.reset();  // nobody listens there any more: RST
+  for (bool v6 : {false, true}) {
+    ExpectSameTcpHops(v6, open->port, Chain(v6));
+    ExpectSameTcpHops(v6, closed->port, Chain(v6));
+  }
+}
+
+// The JSON of -T: every probe at the target's TTL is answered by the target,
+// SYN-ACK (OK) for the open port, RST (REFUSED) for the closed one, although
+// our kernel answers each SYN-ACK with RST and a flow's SYNs share one
+// 4-tuple; the routers' time exceeded match their SYNs by the quoted TCP
+// header. With --flows 8 each flow keeps one source port (its flow_id), all
+// 8 differ.
+TEST_F(TracerouteLabTest, TcpSynFlowsKeepTheirSourcePortAndTellOpenFromClosed) {
+  auto open = ListenTcpInNetns(lab_->host(kTarget).netns);
+  auto closed = ListenTcpInNetns(lab_->host(kTarget).netns);
+  ASSERT_THAT(open, IsOk());
+  ASSERT_THAT(closed, IsOk());
+  closed->fd.reset();
+  for (bool v6 : {false, true}) {
+    for (const bool is_open : {true, false}) {
+      SCOPED_TRACE(absl::StrCat(v6 ? "IPv6 " : "IPv4 ", is_open ? "open" : "closed"));
+      const uint16_t port = is_open ? open->port : closed->port;
+      absl::StatusOr<RunResult> run = agent_->Client(
+          {"--json", "traceroute", "-n", "-T", "-p", absl::StrCat(port), "--flows", "8",
+           "-q", "2", "-w", "2", v6 ? "-6" : "-4", Address(kTarget, v6)},
+          absl::Seconds(60));
+      const std::vector<v1::TracerouteReply> replies = JsonReplies(run);
+      ASSERT_EQ(replies.size(), 8u * 2 * kTarget) << (run.ok() ? run->out : "");
+      std::map<uint32_t, std::set<uint32_t>> ports;  // by flow
+      for (const v1::TracerouteReply& reply : replies) {
+        ports[reply.flow()].insert(reply.flow_id());
+        const bool last = reply.ttl() == static_cast<uint32_t>(kTarget);
+        EXPECT_EQ(reply.address(), Address(reply.ttl(), v6)) << reply.ShortDebugString();
+        EXPECT_EQ(reply.reached(), last) << reply.ShortDebugString();
+        EXPECT_EQ(reply.result().outcome(), !last     ? v1::OUTCOME_TIME_EXCEEDED
+                                            : is_open ? v1::OUTCOME_OK
+                                                      : v1::OUTCOME_REFUSED)
+            << reply.ShortDebugString();
+        EXPECT_EQ(reply.packet_length(), v6 ? 64u : 44u);
+      }
+      ASSERT_EQ(ports.size(), 8u);
+      std::set<uint32_t> all;
+      for (const auto& [flow, flow_ports] : ports) {
+        ASSERT_EQ(flow_ports.size(), 1u) << "flow " << flow;
+        EXPECT_NE(*flow_ports.begin(), 0u);
+        EXPECT_NE(*flow_ports.begin(), port);
+        all.insert(*flow_ports.begin());
+      }
+      EXPECT_EQ(all.size(), 8u);
+    }
+  }
+}
+
 // An ECMP diamond (Lab::CreateDiamond): the first router hashes flows (L4)
 // over two middle routers.
 class TracerouteDiamondLabTest : public ::testing::Test {
@@ -304,10 +389,18 @@ class TracerouteDiamondLabTest : public ::testing::Test {
 // Paris: one flow's probes all take one branch, whichever, over many probes
 // (traceroute's changing ports would spread them over both). Linux hashes
 // ICMP by its addresses alone, so for -I this holds whatever the checksum.
+// -T: one source port per flow (traceroute -T takes a new one per probe), to
+// a listening port of the target.
 TEST_F(TracerouteDiamondLabTest, OneFlowCrossesOneMiddleRouter) {
-  for (const char* method : {"-U", "-I"}) {
-    SCOPED_TRACE(method);
-    const auto hops = MiddleHops({method, "-q", "10"});
+  auto listener = ListenTcpInNetns(lab_->host(kTarget).netns);
+  ASSERT_THAT(listener, IsOk());
+  const std::string port = absl::StrCat(listener->port);
+  for (const std::vector<std::string>& method :
+       {std::vector<std::string>{"-U"}, {"-I"}, {"-T", "-p", port}}) {
+    SCOPED_TRACE(method[0]);
+    std::vector<std::string> args = method;
+    args.insert(args.end(), {"-q", "10"});
+    const auto hops = MiddleHops(args);
     ASSERT_EQ(hops.size(), 1u);
     ASSERT_EQ(hops.begin()->second.size(), 1u);
     EXPECT_THAT(*hops.begin()->second.begin(),
@@ -315,17 +408,25 @@ TEST_F(TracerouteDiamondLabTest, OneFlowCrossesOneMiddleRouter) {
   }
 }
 
-// Many flows find both branches: 16 UDP flows (16 source ports) all hashed to
-// one branch has a probability of 2^-15; each flow stays on its own.
+// Many flows find both branches: 16 UDP or TCP flows (16 source ports) all
+// hashed to one branch has a probability of 2^-15; each flow stays on its own.
 TEST_F(TracerouteDiamondLabTest, SixteenFlowsFindBothMiddleRouters) {
-  const auto hops = MiddleHops({"--flows", "16", "-q", "2"});
-  ASSERT_EQ(hops.size(), 16u);
-  std::set<std::string> all;
-  for (const auto& [flow, addresses] : hops) {
-    EXPECT_EQ(addresses.size(), 1u) << "flow " << flow;
-    all.insert(addresses.begin(), addresses.end());
+  auto listener = ListenTcpInNetns(lab_->host(kTarget).netns);
+  ASSERT_THAT(listener, IsOk());
+  for (const std::vector<std::string>& method :
+       {std::vector<std::string>{"-U"}, {"-T", "-p", absl::StrCat(listener->port)}}) {
+    SCOPED_TRACE(method[0]);
+    std::vector<std::string> args = method;
+    args.insert(args.end(), {"--flows", "16", "-q", "2"});
+    const auto hops = MiddleHops(args);
+    ASSERT_EQ(hops.size(), 16u);
+    std::set<std::string> all;
+    for (const auto& [flow, addresses] : hops) {
+      EXPECT_EQ(addresses.size(), 1u) << "flow " << flow;
+      all.insert(addresses.begin(), addresses.end());
+    }
+    EXPECT_THAT(all, ::testing::ElementsAre(lab_->host(kM1).ipv4, lab_->host(kM2).ipv4));
   }
-  EXPECT_THAT(all, ::testing::ElementsAre(lab_->host(kM1).ipv4, lab_->host(kM2).ipv4));
 }
 
 }  // namespace NETPROBE_UNITY_ID

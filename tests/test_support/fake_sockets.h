@@ -202,6 +202,72 @@ class FakeDatagramSocket final : public DatagramSocket {
   int pending_error_ = 0;
 };
 
+// A scripted SynSocket (traceroute -T): SYNs sent are recorded as
+// (source port, sequence, TTL) and offered to `on_send`; the test delivers
+// answers (Deliver) and ICMP errors (DeliverError, with the socket's pending
+// error as IP_RECVERR sets it). Ports from ReservePort: 40000, 40001, ...
+class FakeSynSocket final : public SynSocket {
+ public:
+  struct Syn {
+    uint16_t source_port = 0;
+    uint32_t sequence = 0;
+    int ttl = 0;
+  };
+  using OnSend = std::function<int(const Syn&)>;
+  explicit FakeSynSocket(int family) : family_(family) {}
+
+  int fd() const override { return ready_.fd(); }
+  int family() const override { return family_; }
+  absl::StatusOr<uint16_t> ReservePort() override { return next_port_++; }
+  int SendSyn(uint16_t source_port, uint32_t sequence, int ttl) override {
+    const Syn syn{source_port, sequence, ttl};
+    const int err = on_send ? on_send(syn) : 0;
+    if (err == 0) sent.push_back(syn);
+    return err;
+  }
+  int Receive(Received* out) override {
+    if (pending_error_ != 0) {
+      const int err = pending_error_;
+      pending_error_ = 0;
+      return err;
+    }
+    if (inbox_.empty()) {
+      ready_.Clear();
+      return EAGAIN;
+    }
+    *out = inbox_.front();
+    inbox_.pop_front();
+    return 0;
+  }
+  bool ReadErrorQueue(ErrorQueueEntry* out) override {
+    if (errors_.empty()) return false;
+    *out = std::move(errors_.front());
+    errors_.pop_front();
+    return true;
+  }
+
+  void Deliver(Received segment) {
+    inbox_.push_back(std::move(segment));
+    ready_.Set();
+  }
+  void DeliverError(ErrorQueueEntry entry) {
+    pending_error_ = entry.err != 0 ? entry.err : EHOSTUNREACH;
+    errors_.push_back(std::move(entry));
+    ready_.Set();
+  }
+
+  OnSend on_send;
+  std::vector<Syn> sent;
+
+ private:
+  Readiness ready_;
+  const int family_;
+  uint16_t next_port_ = 40000;
+  std::deque<Received> inbox_;
+  std::deque<ErrorQueueEntry> errors_;
+  int pending_error_ = 0;
+};
+
 // Hands probes fake sockets and lets the test reach them. Open errors can be
 // scripted (e.g. FAILED_PRECONDITION for a missing CAP_NET_RAW).
 class FakeSocketOpener final : public SocketOpener {
@@ -223,13 +289,24 @@ class FakeSocketOpener final : public SocketOpener {
     return socket;
   }
 
+  absl::StatusOr<std::unique_ptr<SynSocket>> OpenRawTcp(const SocketAddress& target,
+                                                        const SocketSetup&) override {
+    if (!open_status.ok()) return open_status;
+    auto socket = std::make_unique<FakeSynSocket>(target.family());
+    socket->on_send = on_syn_send;
+    syn.push_back(socket.get());
+    return socket;
+  }
+
   absl::Status open_status = absl::OkStatus();
   IcmpSocket::Kind icmp_kind = IcmpSocket::Kind::kDatagram;
   FakeIcmpSocket::OnSend on_icmp_send;
   FakeDatagramSocket::OnSend on_udp_send;
+  FakeSynSocket::OnSend on_syn_send;
   // Every socket opened, in order; owned by the probe (valid while it runs).
   std::vector<FakeIcmpSocket*> icmp;
   std::vector<FakeDatagramSocket*> udp;
+  std::vector<FakeSynSocket*> syn;
 };
 
 }  // namespace netprobe::testing

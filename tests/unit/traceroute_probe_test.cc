@@ -9,12 +9,15 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/datagram_messages.h"
 #include "agent/net/icmp.h"
+#include "agent/net/raw_tcp_socket.h"
 #include "agent/net/resolver.h"
 #include "agent/probes/mtr_probe.h"
 #include "tests/test_support/fake_clock.h"
@@ -27,6 +30,7 @@ namespace NETPROBE_UNITY_ID {
 
 using testing::FakeClock;
 using testing::FakeSocketOpener;
+using testing::FakeSynSocket;
 using testing::RecordingSink;
 using testing::RunFor;
 using testing::SentPacket;
@@ -284,6 +288,97 @@ TEST_F(TracerouteProbeTest, UdpFlowsEachKeepTheirSocketAndReadTheErrorQueue) {
   // TTLs per packet, in order: (hop, flow) targets 1/0, 1/1, 2/0, 2/1, ...
   ASSERT_GE(sent.size(), 6u);
   for (size_t i = 0; i < 6; ++i) EXPECT_EQ(sent[i].ttl, static_cast<int>(i / 2 + 1));
+}
+
+// TCP (-T) on a scripted SynSocket: routers' time exceeded arrive on the
+// error queue quoting the SYN's ports and sequence, the target answers
+// SYN-ACK (the port is open). The simulated target behaves as Linux: a SYN
+// it answered with SYN-ACK leaves a half-open connection on the flow's
+// 4-tuple until our kernel's RST for the SYN-ACK arrives (one RTT after the
+// SYN did); a SYN meeting it draws RST and ends it. Every TTL goes at once,
+// so TTLs 3, 4 and 5 all reach the target in round 0 (SYN-ACK, RST,
+// SYN-ACK); round 1's SYN at TTL 3 must wait until they are answered (the
+// gate in TracerouteProbe::MaySend), else it meets TTL 5's half-open
+// connection and reads RST for an open port.
+TEST_F(TracerouteProbeTest, TcpRoundWaitsForTheFlowsSynsSoAnOpenPortStaysOpen) {
+  plan_.method = TraceroutePlan::Method::kTcp;
+  plan_.port = 80;
+  plan_.max_ttl = 5;
+  plan_.probes_per_hop = 2;
+  plan_.rate = 100000;  // a round goes out long before its first answer
+  constexpr absl::Duration kRtt = absl::Milliseconds(5);
+  const SocketAddress target = *SocketAddress::FromLiteral(kTarget, 80);
+  std::optional<absl::Time> half_open_until;  // when our RST reaches the target
+  std::vector<FakeSynSocket::Syn> sent;
+  opener_.on_syn_send = [&](const FakeSynSocket::Syn& syn) {
+    sent.push_back(syn);
+    if (syn.ttl < 3) {
+      ErrorQueueEntry entry;
+      entry.kind = ErrorQueueEntry::Kind::kIcmpError;
+      entry.icmp_type = 11;
+      entry.err = EHOSTUNREACH;
+      entry.offender =
+          *SocketAddress::FromLiteral(absl::StrCat("198.18.", syn.ttl - 1, ".2"));
+      // RFC 792's 8 bytes of the SYN: ports and sequence number.
+      entry.request = tcp_segment::BuildSyn(
+          *SocketAddress::FromLiteral("198.18.0.1", syn.source_port), target,
+          syn.sequence, false);
+      entry.request.resize(8);
+      loop_->RunAfter(kRtt, [this, entry]() mutable {
+        if (done_ != 0) return;  // the probe and its socket are gone
+        entry.time = clock_.Wall();
+        opener_.syn.at(0)->DeliverError(std::move(entry));
+      });
+      return 0;
+    }
+    const absl::Time arrives = clock_.Wall() + kRtt / 2;
+    SynSocket::Received answer;
+    answer.header.source_port = 80;
+    answer.header.destination_port = syn.source_port;
+    answer.header.ack = syn.sequence + 1;
+    answer.from = target;
+    if (half_open_until && arrives < *half_open_until) {
+      answer.header.flags = tcp_segment::kRst | tcp_segment::kAck;
+      half_open_until.reset();
+    } else {
+      answer.header.flags = tcp_segment::kSyn | tcp_segment::kAck;
+      half_open_until = arrives + kRtt;
+    }
+    loop_->RunAfter(kRtt, [this, answer]() mutable {
+      if (done_ != 0) return;
+      answer.kernel_time = clock_.Wall();
+      opener_.syn.at(0)->Deliver(answer);
+    });
+    return 0;
+  };
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(3));
+  ASSERT_EQ(done_, 1);
+  ASSERT_TRUE(sink_->finished());
+  EXPECT_TRUE(sink_->status().ok()) << sink_->status();
+
+  using T = std::tuple<uint32_t, uint32_t, v1::Outcome>;
+  std::vector<T> seen;
+  for (const v1::TracerouteReply& reply : Replies()) {
+    seen.emplace_back(reply.probe(), reply.ttl(), reply.result().outcome());
+    EXPECT_EQ(reply.flow_id(), 40000u);  // the flow's source port
+    EXPECT_EQ(reply.reached(), reply.ttl() == 3) << reply.ShortDebugString();
+    EXPECT_EQ(reply.packet_length(), 44u);
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_THAT(seen,
+              ::testing::ElementsAre(
+                  T{0, 1, v1::OUTCOME_TIME_EXCEEDED}, T{0, 2, v1::OUTCOME_TIME_EXCEEDED},
+                  T{0, 3, v1::OUTCOME_OK}, T{1, 1, v1::OUTCOME_TIME_EXCEEDED},
+                  T{1, 2, v1::OUTCOME_TIME_EXCEEDED}, T{1, 3, v1::OUTCOME_OK}));
+  // Round 0 sent TTLs 4 and 5 before the target's answer ended the trace
+  // (the case the gate is for); every SYN came from the flow's one port.
+  ASSERT_EQ(sent.size(), 8u);
+  EXPECT_EQ(sent[3].ttl, 4);
+  EXPECT_EQ(sent[4].ttl, 5);
+  for (const FakeSynSocket::Syn& syn : sent) EXPECT_EQ(syn.source_port, 40000);
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+  EXPECT_EQ(loop_->watched_fd_count(), 0u);
 }
 
 // One traceroute with max_silent_hops 2: a router at TTL 1 only; TTLs 2 and

@@ -50,6 +50,23 @@ TEST(ValidateTraceroute, FieldsWithinTheirLimits) {
   EXPECT_EQ(plan->PayloadSize(AF_INET).value_or(0), 32u);
 }
 
+// traceroute -T: port 80 unless given; SYNs are headers only (20 bytes of TCP
+// header and the MSS option), no payload.
+TEST(ValidateTraceroute, TcpDefaultsToPort80AndHeaderOnlySyns) {
+  const auto plan =
+      ValidateTraceroute(Request("target: 'x' method: TRACEROUTE_METHOD_TCP"));
+  ASSERT_THAT(plan.status(), IsOk());
+  EXPECT_EQ(plan->method, TraceroutePlan::Method::kTcp);
+  EXPECT_EQ(plan->port, 80);
+  EXPECT_EQ(plan->PayloadSize(AF_INET).value_or(1), 0u);
+  EXPECT_EQ(plan->LengthFor(AF_INET), 44u);
+  EXPECT_EQ(plan->LengthFor(AF_INET6), 64u);
+  const auto port =
+      ValidateTraceroute(Request("target: 'x' method: TRACEROUTE_METHOD_TCP port: 443"));
+  ASSERT_THAT(port.status(), IsOk());
+  EXPECT_EQ(port->port, 443);
+}
+
 TEST(ValidateTraceroute, RefusesNamingTheFieldAndLimit) {
   EXPECT_THAT(
       ValidateTraceroute(Request("target: 'x' first_ttl: 0")).status(),
@@ -71,6 +88,11 @@ TEST(ValidateTraceroute, RefusesNamingTheFieldAndLimit) {
   const auto path_mtu = ValidateTraceroute(Request("target: 'x' path_mtu: true"));
   ASSERT_THAT(path_mtu.status(), IsOk());
   EXPECT_EQ(path_mtu->setup.dont_fragment, SocketSetup::Df::kSet) << "IP_PMTUDISC_PROBE";
+  EXPECT_THAT(ValidateTraceroute(
+                  Request("target: 'x' method: TRACEROUTE_METHOD_TCP packet_length: 60"))
+                  .status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("packet_length: TCP SYN probes are headers only")));
   EXPECT_THAT(ValidateTraceroute(Request("target: 'x' port: 0")).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("port: 0")));
   const auto v6_short = ValidateTraceroute(Request("target: 'x' packet_length: 59"));

@@ -106,7 +106,17 @@ TEST(BuildTracerouteRequest, TracerouteFlags) {
   EXPECT_EQ(udp->options().interface(), "eth0");
   EXPECT_FALSE(udp->has_first_ttl());
 
+  auto tcp = Build({"-T", "-p", "443", "198.18.3.2"});
+  ASSERT_THAT(tcp, ::netprobe::testing::IsOk());
+  EXPECT_EQ(tcp->method(), v1::TRACEROUTE_METHOD_TCP);
+  EXPECT_EQ(tcp->port(), 443u);
+  auto tcp_default = Build({"--tcp", "198.18.3.2"});
+  ASSERT_THAT(tcp_default, ::netprobe::testing::IsOk());
+  EXPECT_FALSE(tcp_default->has_port());  // the agent's default: 80
+
   EXPECT_FALSE(Build({"-I", "-U", "x"}).ok());
+  EXPECT_FALSE(Build({"-T", "-I", "x"}).ok());
+  EXPECT_FALSE(Build({"-T", "-U", "x"}).ok());
   EXPECT_FALSE(Build({}).ok());
   EXPECT_FALSE(Build({"x", "sixty"}).ok());
 }
