@@ -214,7 +214,11 @@ absl::StatusOr<std::unique_ptr<RawTcpSocket>> RawTcpSocket::Open(
   } else {
     NETPROBE_RETURN_IF_ERROR(
         SetIntSocketOption(n, IPPROTO_IP, IP_RECVERR, 1, "IP_RECVERR"));
+    NETPROBE_RETURN_IF_ERROR(
+        SetIntSocketOption(n, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL"));
   }
+  // Errors' MPLS labels (RFC 4884 offsets), as on the UDP sockets.
+  NETPROBE_RETURN_IF_ERROR(EnableRfc4884Errors(n, af));
   NETPROBE_RETURN_IF_ERROR(AttachAnswerFilter(n, v6, target.port()));
   // Port 0: for raw sockets it means nothing, the segment carries its ports.
   SocketAddress peer = target;

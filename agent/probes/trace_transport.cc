@@ -13,6 +13,25 @@
 
 namespace netprobe {
 
+namespace {
+
+// The answer an ICMP error on an error queue (UDP, raw TCP) gives for the
+// probe `wire`.
+TraceTransport::Answer ErrorAnswer(ErrorQueueEntry entry, uint32_t wire) {
+  TraceTransport::Answer answer;
+  answer.wire = wire;
+  answer.type = entry.icmp_type;
+  answer.code = entry.icmp_code;
+  answer.from = entry.offender;
+  answer.received = entry.time;
+  answer.reply_ttl = entry.reply_ttl > 0 ? static_cast<uint32_t>(entry.reply_ttl) : 0;
+  answer.next_hop_mtu = entry.next_hop_mtu;
+  answer.mpls = std::move(entry.mpls);
+  return answer;
+}
+
+}  // namespace
+
 uint32_t TraceTransport::NewToken() {
   std::random_device device;
   return device();
@@ -207,16 +226,7 @@ void TraceTransport::HandleUdpErrorQueue(uint32_t flow) {
       ++unmatched_;  // quotes too little to tell which probe (or not ours)
       continue;
     }
-    Answer answer;
-    answer.wire = *payload.sequence;
-    answer.type = entry.icmp_type;
-    answer.code = entry.icmp_code;
-    answer.from = entry.offender;
-    answer.received = entry.time;
-    answer.reply_ttl = entry.reply_ttl > 0 ? static_cast<uint32_t>(entry.reply_ttl) : 0;
-    answer.next_hop_mtu = entry.next_hop_mtu;
-    answer.mpls = std::move(entry.mpls);
-    callbacks_.on_answer(answer);
+    callbacks_.on_answer(ErrorAnswer(std::move(entry), *payload.sequence));
   }
 }
 
@@ -356,13 +366,7 @@ void TraceTransport::HandleTcpErrorQueue() {
         !FlowOfPort(quoted->source_port)) {
       continue;  // another prober's segment to this target
     }
-    Answer answer;
-    answer.wire = quoted->sequence;
-    answer.type = entry.icmp_type;
-    answer.code = entry.icmp_code;
-    answer.from = entry.offender;
-    answer.received = entry.time;
-    callbacks_.on_answer(answer);
+    callbacks_.on_answer(ErrorAnswer(std::move(entry), quoted->sequence));
   }
 }
 

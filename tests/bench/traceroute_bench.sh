@@ -77,12 +77,32 @@ if [ "${1:-}" = --in-src ]; then
       $1 ~ /^[0-9]+\.\|--$/ {last = $0; n = $1 + 0}
       END {print (n == hop && index(last, " " target " ") ? 1 : 0)}' "$work/out"
   }
-  np=() tr=() mt=()
+  # The trace inside the agent, from --json: the first probe's send time to
+  # the last answer (send time + RTT), in s: what the agent adds without the
+  # client's process start and gRPC connection.
+  span() {
+    python3 -c '
+import json, sys, datetime
+first = last = None
+for line in sys.stdin:
+    r = json.loads(line).get("reply")
+    if not r or "rtt" not in r:
+        continue
+    t = r["time"].rstrip("Z")
+    head, _, frac = t.partition(".")
+    sent = datetime.datetime.fromisoformat(head).timestamp() + float("0." + (frac or "0"))
+    end = sent + float(r["rtt"].rstrip("s"))
+    first = sent if first is None else min(first, sent)
+    last = end if last is None else max(last, end)
+print("nan" if first is None else "%.6f" % (last - first))'
+  }
+  np=() tr=() mt=() sp=()
   np_bad=0 tr_bad=0 mt_bad=0
   for rep in $(seq "$REPS"); do
     np+=("$(wall "$CLIENT" --agent "unix:$work/agent.sock" traceroute -n "$TARGET")")
     [ "$(reached)" = 1 ] || { np_bad=$((np_bad + 1)); cp "$work/out" "$work/np-bad.txt"; }
     [ "$rep" = 1 ] && cp "$work/out" "$work/np-first.txt"
+    sp+=("$(timeout 120 "$CLIENT" --agent "unix:$work/agent.sock" --json traceroute -n "$TARGET" | span)")
     tr+=("$(wall traceroute -n "$TARGET")")
     [ "$(reached)" = 1 ] || { tr_bad=$((tr_bad + 1)); cp "$work/out" "$work/tr-bad.txt"; }
     [ "$rep" = 1 ] && cp "$work/out" "$work/tr-first.txt"
@@ -100,12 +120,15 @@ if [ "${1:-}" = --in-src ]; then
   a=$(med "${np[@]}")
   b=$(med "${tr[@]}")
   c=$(med "${mt[@]}")
+  d=$(med "${sp[@]}")
   ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
   {
     printf 'traceroute: %d-hop trace, s, whole command, median of %d (traceroute -n)\t%.3f\t%.3f\t%s\t-\t-\n' \
       "$HOPS" "$REPS" "$a" "$b" "$(ratio "$a" "$b")"
     printf 'traceroute: the same (mtr --report -n -c 1, with its 5 s grace time)\t%.3f\t%.3f\t%s\t-\t-\n' \
       "$a" "$c" "$(ratio "$a" "$c")"
+    printf 'traceroute: the trace in the agent (first probe to last answer, --json), s (traceroute -n whole)\t%.4f\t%.3f\t%s\t-\t-\n' \
+      "$d" "$b" "$(ratio "$d" "$b")"
     printf 'traceroute: runs not reaching the target, of %d (traceroute / mtr)\t%d\t%d / %d\t-\t0\t%s\n' \
       "$REPS" "$np_bad" "$tr_bad" "$mt_bad" "$([ "$np_bad" = 0 ] && echo yes || echo NO)"
   } >>"$rows"

@@ -44,6 +44,12 @@ seed traceroute_icmp_v6 136 TracerouteRequest \
 seed traceroute_tcp 8 TracerouteRequest \
   'target: "198.18.3.2" method: TRACEROUTE_METHOD_TCP port: 443 max_ttl: 16 flows: 8
    wait { seconds: 2 } options { source_address: "198.18.0.1" }'
+seed traceroute_mtr_v6 136 TracerouteRequest \
+  'target: "2001:db8::1" rounds: 200 interval { nanos: 50000000 } max_silent_hops: 3
+   resolve: true flow_label: 12345 family: ADDRESS_FAMILY_IPV6'
+seed traceroute_path_mtu 8 TracerouteRequest \
+  'target: "198.18.3.2" path_mtu: true packet_length: 1500 max_ttl: 8
+   options { dont_fragment: DONT_FRAGMENT_SET }'
 seed broadcast_eth0 3 BroadcastRequest \
   'interface: "eth0" port: 7 payload: "hello" window { nanos: 300000000 }'
 seed broadcast_limited 131 BroadcastRequest \

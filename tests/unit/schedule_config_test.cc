@@ -235,7 +235,7 @@ INSTANTIATE_TEST_SUITE_P(
                          wait { seconds: 1 }
                        }
                      })pb",
-                "scheduled_probes[0]: one run may take up to 5.03s, longer than its "
+                "scheduled_probes[0]: one run may take up to 5.003s, longer than its "
                 "interval 5s"},
         BadCase{R"pb(modules {
                        name: "m"
@@ -247,7 +247,7 @@ INSTANTIATE_TEST_SUITE_P(
                        timeout { seconds: 3 }
                        traceroute {}
                      })pb",
-                "modules[0]: one run may take up to 5.09s, longer than its timeout 3s"},
+                "modules[0]: one run may take up to 5.009s, longer than its timeout 3s"},
         BadCase{R"pb(modules { name: "m" })pb", "modules[0]: needs a request"},
         BadCase{R"pb(modules {
                        name: "m"
@@ -314,9 +314,9 @@ TEST(ProbeRequestTest, LongestRunBoundsEachKind) {
   tcp.set_concurrency(1);  // 4 rounds of one attempt, each up to 3s
   EXPECT_EQ(LongestRun(tcp, "t").value_or(absl::ZeroDuration()), absl::Seconds(12));
   v1::TracerouteRequest trace;
-  trace.set_target("198.18.0.1");  // 30 hops x 3 probes at 1000/s, then a 5s wait
+  trace.set_target("198.18.0.1");  // 30 hops x 3 probes at 10,000/s, then a 5s wait
   EXPECT_EQ(LongestRun(trace, "r").value_or(absl::ZeroDuration()),
-            absl::Milliseconds(5090));
+            absl::Milliseconds(5009));
   trace.set_max_ttl(255);  // 163,200 probes: 3 waves of at most 60,000 in flight
   trace.set_flows(64);
   trace.set_probes_per_hop(10);
@@ -328,7 +328,7 @@ TEST(ProbeRequestTest, LongestRunBoundsEachKind) {
   ToProto(absl::Seconds(2), mtr.mutable_interval());
   ToProto(absl::Seconds(1), mtr.mutable_wait());
   EXPECT_EQ(LongestRun(mtr, "r").value_or(absl::ZeroDuration()),
-            absl::Milliseconds(19030));
+            absl::Milliseconds(19003));
 }
 
 }  // namespace NETPROBE_UNITY_ID
