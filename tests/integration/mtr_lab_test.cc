@@ -151,6 +151,25 @@ TEST_F(MtrLabTest, LossFromTheLossyRouterOnMatchesMtr) {
   EXPECT_LT(our_time, absl::Seconds(20));
 }
 
+// mtr -T: TCP SYNs to the target's closed port 80 (RST: reached), 5 rounds
+// 100 ms apart; a flow's next round waits for the previous one's answers
+// (the gate of MtrProbe::MayStart), and every round is answered at every hop.
+TEST_F(MtrLabTest, TcpSynRoundsAnswerAtEveryHop) {
+  absl::StatusOr<RunResult> ours =
+      agent_->Client({"mtr", "-r", "-n", "-T", "-c", "5", "-i", "0.1", "-m", "10",
+                      lab_->host(kTarget).ipv4},
+                     absl::Seconds(30));
+  ASSERT_THAT(ours, IsOk());
+  EXPECT_EQ(ours->exit_code, 0) << ours->err;
+  const std::vector<ReportLine> lines = ReportLines(ours->out);
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kTarget)) << ours->out;
+  for (const ReportLine& line : lines) {
+    EXPECT_EQ(line.host, lab_->host(line.ttl).ipv4) << ours->out;
+    EXPECT_EQ(line.sent, 5) << ours->out;
+    EXPECT_EQ(line.loss, 0) << ours->out;
+  }
+}
+
 // A diamond (Lab::CreateDiamond) whose first router sends everything through
 // the first middle router, then, once the run's fifth round has come back,
 // through the second: TTL 2 answers from m2 instead of m1, a path change.
