@@ -16,6 +16,7 @@
 #include "client/commands/capture_command.h"
 #include "client/commands/info_command.h"
 #include "client/commands/mcast_command.h"
+#include "client/commands/mtr_command.h"
 #include "client/commands/ping_command.h"
 #include "client/commands/sockets_command.h"
 #include "client/commands/tcp_command.h"
@@ -66,6 +67,10 @@ constexpr Command kCommands[] = {
      "the path to a host hop by hop (UDP, ICMP or TCP SYN, Paris flows), like "
      "traceroute -n",
      TracerouteOptions, RunTraceroute},
+    {"mtr",
+     "traceroute and ping together, round after round, per-hop loss and RTTs, like "
+     "mtr --report -n",
+     MtrOptions, RunMtr},
     {"tracepath", "the path and its MTU hop by hop (DF probes), like tracepath -n",
      TracepathOptions, RunTracepath},
     {"watch", "the agent's scheduled probes' results as each run ends", WatchOptions,

@@ -14,7 +14,8 @@
 namespace netprobe {
 
 // The probe a Traceroute request asks for: path MTU discovery (path_mtu:
-// TracepathProbe), or one traceroute (TracerouteProbe).
+// TracepathProbe), mtr mode (rounds set: MtrProbe), or one traceroute
+// (TracerouteProbe).
 std::unique_ptr<Probe> MakeTraceProbe(
     const TraceroutePlan& plan, EventLoop* loop, BlockingWork work,
     std::shared_ptr<EventSink<v1::TracerouteEvent>> sink, std::function<void()> done);

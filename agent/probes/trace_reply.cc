@@ -20,6 +20,30 @@ bool IsUnreachable(bool v6, uint8_t type) { return v6 ? type == 1 : type == 3; }
 
 }  // namespace
 
+Pacer::Options TracePacing(const TraceroutePlan& plan, uint32_t count,
+                           absl::Duration interval) {
+  Pacer::Options pacing;
+  pacing.targets = static_cast<size_t>(plan.hops()) * plan.flows;
+  pacing.count = count;
+  pacing.interval = interval;
+  pacing.rate = plan.rate;
+  pacing.budgets = plan.admission.budgets;
+  pacing.max_burst = Pacer::kSharedSocketBurst;
+  pacing.spread = false;
+  return pacing;
+}
+
+void FillTraceTarget(const TraceroutePlan& plan, const SocketAddress& target,
+                     v1::Endpoint* out) {
+  out->set_host(plan.host);
+  if (target.valid()) {
+    out->set_address(target.ip());
+    out->set_port(target.port());
+    out->set_family(target.family() == AF_INET6 ? v1::ADDRESS_FAMILY_IPV6
+                                                : v1::ADDRESS_FAMILY_IPV4);
+  }
+}
+
 void FillTraceReply(const TraceTransport::Answer& answer, const SocketAddress& target,
                     absl::Time sent, absl::Time now, v1::TracerouteReply* reply) {
   using Kind = TraceTransport::Answer::Kind;
@@ -96,6 +120,17 @@ void TraceHopStats::Fill(uint32_t ttl, uint32_t flow, v1::TracerouteHop* out) co
   if (received > 0) ToProto(last, out->mutable_last());
   out->set_reached(reached);
   out->set_path_changes(path_changes);
+}
+
+std::optional<uint32_t> SilentRunEnd(uint32_t max_silent, uint32_t last,
+                                     absl::FunctionRef<bool(uint32_t)> silent) {
+  if (max_silent == 0) return std::nullopt;
+  uint32_t run = 0;
+  for (uint32_t hop = 0; hop <= last; ++hop) {
+    run = silent(hop) ? run + 1 : 0;
+    if (run == max_silent) return hop;
+  }
+  return std::nullopt;
 }
 
 }  // namespace netprobe

@@ -12,33 +12,15 @@
 #include "common/proto_time.h"
 
 namespace netprobe {
-namespace {
-
-absl::Time KernelOrUser(absl::Time kernel, absl::Time user) {
-  return kernel != absl::InfinitePast() ? kernel : user;
-}
-
-}  // namespace
 
 TracerouteProbe::TracerouteProbe(TraceroutePlan plan, EventLoop* loop, BlockingWork work,
                                  std::shared_ptr<Sink> sink, std::function<void()> done)
-    : ProbeBase(loop, std::move(sink), std::move(done)),
-      plan_(std::move(plan)),
-      work_(std::move(work)),
-      token_(TraceTransport::NewToken()) {}
+    : TraceProbe(std::move(plan), loop, std::move(work), std::move(sink),
+                 std::move(done)) {}
 
 TracerouteProbe::~TracerouteProbe() { Release(); }
 
-void TracerouteProbe::Start() {
-  if (plan_.resolve) names_.emplace(work_, loop_, alive());
-  ResolveOnLoop(work_, loop_, alive(), plan_.host, plan_.family, "target",
-                plan_.admission.AddressCheck(),
-                [this](absl::StatusOr<SocketAddress> r) { OnResolved(std::move(r)); });
-}
-
-void TracerouteProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
-  if (finished()) return;
-  if (!address.ok()) return Fail(address.status());
+void TracerouteProbe::Prepare() {
   const uint32_t hops = plan_.hops();
   attempts_.resize(plan_.attempts());
   hops_.resize(static_cast<size_t>(hops) * plan_.flows);
@@ -46,60 +28,20 @@ void TracerouteProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   taken_.assign(static_cast<size_t>(hops) * plan_.flows, 0);
   flows_.resize(plan_.flows);
   for (Flow& flow : flows_) flow.end = hops;
-  TraceTransport::Callbacks callbacks;
-  callbacks.on_answer = [this](const TraceTransport::Answer& a) { OnAnswer(a); };
-  callbacks.on_sent = [this](uint32_t wire, absl::Time sent) { OnSentAt(wire, sent); };
-  callbacks.on_wake = [this] {
-    pacer_->Pump();
-    CheckFinished();
-  };
-  callbacks.finished = [this] { return finished(); };
-  absl::StatusOr<std::unique_ptr<TraceTransport>> transport =
-      TraceTransport::ForPlan(loop_, plan_, *address, token_, std::move(callbacks));
-  if (!transport.ok()) return Fail(transport.status());
-  transport_ = std::move(*transport);
-  target_ = transport_->target();
-  payload_size_ = transport_->payload_size();
-  Pacer::Options pacing;
-  // A pacer target per (hop, flow), in TTL order; its attempts are the
-  // probes of that hop: round after round, every TTL at once.
-  pacing.targets = static_cast<size_t>(hops) * plan_.flows;
-  pacing.count = plan_.probes_per_hop;
-  pacing.interval = absl::ZeroDuration();
-  pacing.rate = plan_.rate;
-  pacing.budgets = plan_.admission.budgets;
-  pacing.max_burst = Pacer::kSharedSocketBurst;
-  pacing.spread = false;
-  pacer_.emplace(
-      loop_, std::move(pacing), [this](size_t target) { return MaySend(target); },
-      [this](size_t target, uint32_t sequence) { Send(target, sequence); });
-  pacer_->Start();
-  CheckFinished();
 }
 
-// The pacer's gate: pause while the client reads slowly, and keep 16-bit
-// sequences unambiguous. TCP: a flow's round (its probe index) starts once
-// nothing of its previous round is in flight, beyond the end included. All
-// SYNs of a flow share one 4-tuple, and the target keeps a half-open
-// connection for a SYN it answered until our kernel's RST for the SYN-ACK
-// arrives; a second SYN meeting it draws RST (in window) or a bare ACK, not
-// its own answer. The first TTL that reaches the target is the first SYN
-// there in a round; the next round finds the target clean. The pacer takes
-// targets in order (every (hop, flow) once per round), so the gate holds at
-// a flow's first hop.
-bool TracerouteProbe::MaySend(size_t pacer_target) {
-  if (!Writable()) {
-    WhenWritable([this] {
-      pacer_->Pump();
-      CheckFinished();
-    });
-    return false;
-  }
-  if (plan_.method == TraceroutePlan::Method::kTcp && pacer_target < plan_.flows &&
-      taken_[pacer_target] > 0 && flows_[pacer_target].outstanding > 0) {
-    return false;  // Landed() pumps again
-  }
-  return in_flight_.size() < transport_->MaxInFlight();
+// TCP: a flow's round (its probe index) starts once nothing of its previous
+// round is in flight, beyond the end included. All SYNs of a flow share one
+// 4-tuple, and the target keeps a half-open connection for a SYN it answered
+// until our kernel's RST for the SYN-ACK arrives; a second SYN meeting it
+// draws RST (in window) or a bare ACK, not its own answer. The first TTL that
+// reaches the target is the first SYN there in a round; the next round finds
+// the target clean. The pacer takes targets in order (every (hop, flow) once
+// per round), so the gate holds at a flow's first hop.
+// Landed() pumps again.
+bool TracerouteProbe::MayStart(size_t pacer_target) const {
+  return !(plan_.method == TraceroutePlan::Method::kTcp && pacer_target < plan_.flows &&
+           taken_[pacer_target] > 0 && flows_[pacer_target].outstanding > 0);
 }
 
 void TracerouteProbe::Landed(size_t index) {
@@ -192,9 +134,27 @@ void TracerouteProbe::OnTimeout(size_t index) {
   reply.mutable_result()->set_outcome(v1::OUTCOME_TIMEOUT);
   reply.mutable_result()->set_detail(
       absl::StrCat("no answer within ", absl::FormatDuration(plan_.wait)));
+  const size_t hop = index / (static_cast<size_t>(plan_.flows) * plan_.probes_per_hop);
+  const uint32_t flow = reply.flow();
+  ++hops_[hop * plan_.flows + flow].timed_out;
+  StopIfSilent(flow);  // before Done emits what follows the hop
   Done(index, std::move(reply));
+  if (finished()) return;
   pacer_->Pump();
   CheckFinished();
+}
+
+// A hop is silent once every probe of it timed out (traceroute's "* * *").
+void TracerouteProbe::StopIfSilent(uint32_t flow) {
+  const uint32_t last = std::min(flows_[flow].end, plan_.hops() - 1);
+  const std::optional<uint32_t> end =
+      SilentRunEnd(plan_.max_silent_hops, last, [&](uint32_t hop) {
+        return hops_[static_cast<size_t>(hop) * plan_.flows + flow].timed_out ==
+               plan_.probes_per_hop;
+      });
+  if (!end || *end >= flows_[flow].end) return;
+  stopped_silent_ = true;
+  EndFlowAt(flow, *end);
 }
 
 void TracerouteProbe::Done(size_t index, v1::TracerouteReply reply) {
@@ -202,7 +162,16 @@ void TracerouteProbe::Done(size_t index, v1::TracerouteReply reply) {
   attempt.state = Attempt::State::kDone;
   const uint32_t flow = reply.flow(), probe = reply.probe();
   attempt.reply = std::move(reply);
-  Advance(flow, probe);
+  if (plan_.max_silent_hops == 0) return Advance(flow, probe);
+  // A column may wait for the hops before its cursor (see Advance).
+  for (uint32_t p = 0; p < plan_.probes_per_hop && !finished(); ++p) Advance(flow, p);
+}
+
+bool TracerouteProbe::HopComplete(uint32_t hop, uint32_t flow) const {
+  for (uint32_t probe = 0; probe < plan_.probes_per_hop; ++probe) {
+    if (attempts_[IndexOf(hop, flow, probe)].state != Attempt::State::kDone) return false;
+  }
+  return true;
 }
 
 void TracerouteProbe::Advance(uint32_t flow, uint32_t probe) {
@@ -211,6 +180,11 @@ void TracerouteProbe::Advance(uint32_t flow, uint32_t probe) {
   while (cursor < plan_.hops() && cursor <= flows_[flow].end) {
     Attempt& attempt = attempts_[IndexOf(cursor, flow, probe)];
     if (attempt.state != Attempt::State::kDone) return;
+    // With max_silent_hops N, a hop is reported once the N before it are
+    // complete: until then they may yet end the trace before it.
+    for (uint32_t h = cursor - std::min(cursor, plan_.max_silent_hops); h < cursor; ++h) {
+      if (!HopComplete(h, flow)) return;
+    }
     v1::TracerouteReply& reply = attempt.reply;
     if (names_ && !reply.address().empty()) {
       // Lines wait for their names, in TTL order like the rest.
@@ -285,52 +259,14 @@ void TracerouteProbe::NewReply(size_t index, v1::TracerouteReply* reply) const {
   ToProto(attempts_[index].user_sent, reply->mutable_time());
 }
 
-void TracerouteProbe::FillTarget(v1::Endpoint* out) const {
-  out->set_host(plan_.host);
-  if (target_.valid()) {
-    out->set_address(target_.ip());
-    out->set_port(target_.port());
-    out->set_family(target_.family() == AF_INET6 ? v1::ADDRESS_FAMILY_IPV6
-                                                 : v1::ADDRESS_FAMILY_IPV4);
-  }
-}
-
 void TracerouteProbe::AppendSummaries(std::vector<v1::TracerouteEvent>* out) {
-  const uint64_t unmatched = unmatched_ + (transport_ ? transport_->unmatched() : 0);
-
-  if (unmatched > 0) {
-    LogLine(absl::StrCat("traceroute ", plan_.host, ": ", unmatched,
-                         " answers matched no probe in flight"));
-  }
-  uint32_t reached_ttl = 0;
-  uint64_t sent = 0, received = 0;  // of the hops reported
-  for (uint32_t flow = 0; flow < flows_.size(); ++flow) {
-    const uint32_t last = std::min(flows_[flow].end, plan_.hops() - 1);
-    for (uint32_t hop = 0; hop <= last; ++hop) {
-      const TraceHopStats& h = hops_[static_cast<size_t>(hop) * plan_.flows + flow];
-      if (h.sent == 0) continue;
-      v1::TracerouteEvent event;
-      h.Fill(plan_.first_ttl + hop, flow, event.mutable_hop());
-      if (names_) {
-        for (const std::string& a : h.addresses)
-          event.mutable_hop()->add_hostnames(names_->Known(a));
-      }
-      sent += h.sent;
-      received += h.received;
-      if (h.reached && (reached_ttl == 0 || plan_.first_ttl + hop < reached_ttl)) {
-        reached_ttl = plan_.first_ttl + hop;
-      }
-      out->push_back(std::move(event));
-    }
-  }
-  v1::TracerouteEvent event;
-  v1::TracerouteSummary* summary = event.mutable_summary();
-  FillTarget(summary->mutable_target());
-  summary->set_reached_ttl(reached_ttl);
-  summary->set_sent(sent);
-  summary->set_received(received);
-  summary->set_unmatched(unmatched);
-  out->push_back(std::move(event));
+  v1::TracerouteSummary* summary = AppendHopsAndSummary(
+      [this](uint32_t flow) { return std::min(flows_[flow].end, plan_.hops() - 1); },
+      [this](uint32_t hop, uint32_t flow) -> const TraceHopStats& {
+        return hops_[static_cast<size_t>(hop) * plan_.flows + flow];
+      },
+      unmatched_, out);
+  summary->set_stopped_silent(stopped_silent_);
 }
 
 std::string TracerouteProbe::CutShortDetail() const {
@@ -338,13 +274,12 @@ std::string TracerouteProbe::CutShortDetail() const {
 }
 
 void TracerouteProbe::Release() {
-  if (pacer_) pacer_->Stop();
   for (Attempt& attempt : attempts_) {
     if (attempt.timer != 0) loop_->Cancel(attempt.timer);
     attempt.timer = 0;
   }
   in_flight_.clear();
-  if (transport_) transport_->Close();
+  ReleaseTransport();
 }
 
 }  // namespace netprobe

@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/probes/request_fields.h"
@@ -132,6 +134,12 @@ absl::StatusOr<TraceroutePlan> ValidateTraceroute(const v1::TracerouteRequest& r
     NETPROBE_ASSIGN_OR_RETURN(plan.interval,
                               DurationInRange(request.interval(), "interval",
                                               absl::Milliseconds(10), absl::Hours(1)));
+  }
+  if (plan.mtr() && !request.has_wait()) {
+    // mtr mode: each probe waits the interval, at least 1 s (an RTT across
+    // continents, and mtr's counting of answers that come after the next
+    // round went), at most traceroute's 5 s; a probe's wait may span rounds.
+    plan.wait = std::clamp(plan.interval, absl::Seconds(1), absl::Seconds(5));
   }
   if (request.has_max_silent_hops()) {
     NETPROBE_ASSIGN_OR_RETURN(plan.max_silent_hops,

@@ -1,6 +1,7 @@
-// TracerouteProbe on a fake clock with a scripted raw ICMP socket: routers'
-// time exceeded and the target's echo replies as fixed bytes, a lost probe,
-// the end of the trace at the target, Paris (one checksum for a flow).
+// TracerouteProbe and MtrProbe on a fake clock with a scripted raw ICMP
+// socket: routers' time exceeded and the target's echo replies as fixed
+// bytes, a lost probe, the end of the trace at the target, Paris (one
+// checksum for a flow), silent hops, mtr's rounds and path changes.
 #include "agent/probes/traceroute_probe.h"
 
 #include <gmock/gmock.h>
@@ -18,6 +19,7 @@
 #include "agent/net/icmp.h"
 #include "agent/net/raw_tcp_socket.h"
 #include "agent/net/resolver.h"
+#include "agent/probes/mtr_probe.h"
 #include "tests/test_support/fake_clock.h"
 #include "tests/test_support/fake_sockets.h"
 #include "tests/test_support/recording_sink.h"
@@ -95,6 +97,50 @@ class TracerouteProbeTest : public ::testing::Test {
     probe_->Start();
     loop_->RunOnce();
   }
+  void StartMtr(uint32_t rounds) {
+    plan_.rounds = rounds;
+    plan_.probes_per_hop = 1;
+    plan_.max_silent_hops = TracerouteLimits::kDefaultMtrSilentHops;
+    probe_ =
+        std::make_unique<MtrProbe>(plan_, loop_.get(), work_, sink_, [this] { ++done_; });
+    probe_->Start();
+    loop_->RunOnce();
+  }
+
+  // Answers each echo request 1 ms later: routers 198.18.<ttl - 1>.2 below
+  // `target_ttl` (none when 0), the target at it and beyond; `answers(ttl,
+  // n)` (n: the n-th request with that TTL, from 0) may drop it (false) or
+  // rewrite the router's third address byte.
+  void Answer(int target_ttl,
+              std::function<bool(int ttl, int n, uint8_t* router)> answers) {
+    opener_.on_icmp_send = [this, target_ttl, answers](const SentPacket& request) {
+      const int n = sends_[request.ttl]++;
+      uint8_t router = static_cast<uint8_t>(request.ttl - 1);
+      if (!answers(request.ttl, n, &router)) return 0;
+      loop_->RunAfter(absl::Milliseconds(1), [this, request, target_ttl, router] {
+        if (done_ != 0) return;  // the probe and its socket are gone
+        const bool target = target_ttl != 0 && request.ttl >= target_ttl;
+        Bytes packet = target ? EchoReply(request) : TimeExceeded(request);
+        if (!target) packet[14] = router;
+        opener_.icmp.at(0)->Deliver(
+            packet,
+            *SocketAddress::FromLiteral(
+                target ? kTarget : absl::StrCat("198.18.", router, ".2"), 0),
+            clock_.Wall());
+      });
+      return 0;
+    };
+  }
+
+  template <typename T>
+  std::vector<T> Of(bool (v1::TracerouteEvent::*has)() const,
+                    const T& (v1::TracerouteEvent::*get)() const) const {
+    std::vector<T> out;
+    for (const auto& event : sink_->events()) {
+      if ((event.*has)()) out.push_back((event.*get)());
+    }
+    return out;
+  }
 
   std::vector<v1::TracerouteReply> Replies() const {
     std::vector<v1::TracerouteReply> out;
@@ -112,8 +158,9 @@ class TracerouteProbeTest : public ::testing::Test {
   TraceroutePlan plan_;
   std::shared_ptr<RecordingSink<v1::TracerouteEvent>> sink_ =
       std::make_shared<RecordingSink<v1::TracerouteEvent>>();
-  std::unique_ptr<TracerouteProbe> probe_;
+  std::unique_ptr<ProbeBase<v1::TracerouteEvent>> probe_;
   int done_ = 0;
+  std::map<int, int> sends_;  // by TTL
 };
 
 // Routers at TTL 1 and 2, the target at 3; the second probe at TTL 2 is lost.
@@ -332,6 +379,149 @@ TEST_F(TracerouteProbeTest, TcpRoundWaitsForTheFlowsSynsSoAnOpenPortStaysOpen) {
   for (const FakeSynSocket::Syn& syn : sent) EXPECT_EQ(syn.source_port, 40000);
   EXPECT_EQ(loop_->pending_timer_count(), 0u);
   EXPECT_EQ(loop_->watched_fd_count(), 0u);
+}
+
+// One traceroute with max_silent_hops 2: a router at TTL 1 only; TTLs 2 and
+// 3 time out (* *), and the trace ends at 3 without waiting for more.
+TEST_F(TracerouteProbeTest, ClassicStopsAfterSilentHopsInARow) {
+  plan_.max_ttl = 10;
+  plan_.max_silent_hops = 2;
+  Answer(0, [](int ttl, int, uint8_t*) { return ttl == 1; });
+  StartProbe();
+  RunFor(*loop_, clock_, absl::Seconds(3));
+  ASSERT_EQ(done_, 1);
+  EXPECT_TRUE(sink_->status().ok()) << sink_->status();
+  std::set<uint32_t> ttls;
+  for (const v1::TracerouteReply& r : Replies()) ttls.insert(r.ttl());
+  EXPECT_THAT(ttls, ::testing::ElementsAre(1, 2, 3));
+  const auto hops = Of(&v1::TracerouteEvent::has_hop, &v1::TracerouteEvent::hop);
+  ASSERT_EQ(hops.size(), 3u);
+  EXPECT_EQ(hops[2].loss_percent(), 100);
+  const auto summaries =
+      Of(&v1::TracerouteEvent::has_summary, &v1::TracerouteEvent::summary);
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_TRUE(summaries[0].stopped_silent());
+  EXPECT_EQ(summaries[0].sent(), 6u);
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+}
+
+// mtr mode, 3 rounds: routers at TTL 1 and 2, the target at 3 (every TTL of
+// the first round flies at once; beyond 3 nothing is reported nor sent
+// again). TTL 2's second probe is lost; TTL 1 answers from another router
+// in the third round: a path change.
+TEST_F(TracerouteProbeTest, MtrRoundsLossAndPathChange) {
+  plan_.interval = absl::Seconds(1);
+  plan_.wait = absl::Seconds(1);
+  Answer(3, [](int ttl, int n, uint8_t* router) {
+    if (ttl == 1 && n == 2) *router = 9;
+    return !(ttl == 2 && n == 1);
+  });
+  StartMtr(3);
+  // 30 hops, 1 flow, the rounds of one wait (2: 1 s at 1 s), a reply and a
+  // path change each.
+  EXPECT_EQ(MtrProbe::MaxEventsBeyondHighWater(plan_), 2u * 30 * 2 + 1);
+  RunFor(*loop_, clock_, absl::Seconds(5));
+  ASSERT_EQ(done_, 1);
+  EXPECT_TRUE(sink_->status().ok()) << sink_->status();
+
+  std::vector<std::tuple<uint32_t, uint32_t, v1::Outcome>> seen;  // round, ttl
+  for (const v1::TracerouteReply& r : Replies()) {
+    seen.emplace_back(r.round(), r.ttl(), r.result().outcome());
+  }
+  std::sort(seen.begin(), seen.end());
+  using T = std::tuple<uint32_t, uint32_t, v1::Outcome>;
+  EXPECT_THAT(seen, ::testing::ElementsAre(
+                        T{0, 1, v1::OUTCOME_TIME_EXCEEDED},
+                        T{0, 2, v1::OUTCOME_TIME_EXCEEDED}, T{0, 3, v1::OUTCOME_OK},
+                        T{1, 1, v1::OUTCOME_TIME_EXCEEDED}, T{1, 2, v1::OUTCOME_TIMEOUT},
+                        T{1, 3, v1::OUTCOME_OK}, T{2, 1, v1::OUTCOME_TIME_EXCEEDED},
+                        T{2, 2, v1::OUTCOME_TIME_EXCEEDED}, T{2, 3, v1::OUTCOME_OK}));
+  // Later rounds stop at the target's TTL (the first goes on at the rate
+  // until the target's answer comes back).
+  for (int ttl = 4; ttl <= 30; ++ttl) EXPECT_LE(sends_[ttl], 1) << ttl;
+  EXPECT_EQ(sends_[3], 3);
+
+  const auto changes =
+      Of(&v1::TracerouteEvent::has_path_change, &v1::TracerouteEvent::path_change);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].ttl(), 1u);
+  EXPECT_EQ(changes[0].round(), 2u);
+  EXPECT_EQ(changes[0].previous(), "198.18.0.2");
+  EXPECT_EQ(changes[0].address(), "198.18.9.2");
+
+  const auto hops = Of(&v1::TracerouteEvent::has_hop, &v1::TracerouteEvent::hop);
+  ASSERT_EQ(hops.size(), 3u);
+  EXPECT_EQ(hops[0].path_changes(), 1u);
+  EXPECT_THAT(hops[0].addresses(), ::testing::ElementsAre("198.18.0.2", "198.18.9.2"));
+  EXPECT_EQ(hops[1].sent(), 3u);
+  EXPECT_EQ(hops[1].received(), 2u);
+  EXPECT_EQ(hops[1].last().nanos(), 1'000'000);
+  EXPECT_TRUE(hops[2].reached());
+  const auto summaries =
+      Of(&v1::TracerouteEvent::has_summary, &v1::TracerouteEvent::summary);
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_EQ(summaries[0].rounds(), 3u);
+  EXPECT_EQ(summaries[0].path_changes(), 1u);
+  EXPECT_EQ(summaries[0].reached_ttl(), 3u);
+  EXPECT_EQ(summaries[0].sent(), 9u);
+  EXPECT_EQ(summaries[0].received(), 8u);
+  EXPECT_FALSE(summaries[0].stopped_silent());
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+  EXPECT_EQ(loop_->watched_fd_count(), 0u);
+}
+
+// mtr mode, max_silent_hops 2: only TTL 1 answers; after the first round
+// TTLs 2 and 3 are silent and nothing beyond 3 is probed again or reported.
+TEST_F(TracerouteProbeTest, MtrStopsProbingAfterSilentHops) {
+  plan_.max_ttl = 10;
+  plan_.interval = absl::Seconds(2);
+  plan_.wait = absl::Seconds(1);
+  Answer(0, [](int ttl, int, uint8_t*) { return ttl == 1; });
+  probe_.reset();
+  plan_.rounds = 3;
+  plan_.probes_per_hop = 1;
+  plan_.max_silent_hops = 2;
+  probe_ =
+      std::make_unique<MtrProbe>(plan_, loop_.get(), work_, sink_, [this] { ++done_; });
+  probe_->Start();
+  loop_->RunOnce();
+  RunFor(*loop_, clock_, absl::Seconds(8));
+  ASSERT_EQ(done_, 1);
+  EXPECT_EQ(sends_[3], 3);
+  EXPECT_EQ(sends_[4], 1);
+  EXPECT_EQ(sends_[10], 1);
+  const auto hops = Of(&v1::TracerouteEvent::has_hop, &v1::TracerouteEvent::hop);
+  ASSERT_EQ(hops.size(), 3u);
+  EXPECT_EQ(hops[2].ttl(), 3u);
+  const auto summaries =
+      Of(&v1::TracerouteEvent::has_summary, &v1::TracerouteEvent::summary);
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_TRUE(summaries[0].stopped_silent());
+  EXPECT_EQ(summaries[0].rounds(), 3u);
+  EXPECT_EQ(summaries[0].sent(), 9u);
+}
+
+// mtr mode until stopped: a client cancel ends it with nothing more; the
+// deadline with the end, the hops (probes in flight uncounted) and the rounds
+// completed.
+TEST_F(TracerouteProbeTest, MtrUntilStoppedEndsAtTheDeadline) {
+  plan_.interval = absl::Seconds(1);
+  plan_.wait = absl::Seconds(1);
+  Answer(2, [](int, int, uint8_t*) { return true; });
+  StartMtr(0);
+  RunFor(*loop_, clock_, absl::Milliseconds(4500));
+  EXPECT_EQ(done_, 0);
+  probe_->Stop(StopReason::kDeadline);
+  ASSERT_EQ(done_, 1);
+  const auto hops = Of(&v1::TracerouteEvent::has_hop, &v1::TracerouteEvent::hop);
+  ASSERT_EQ(hops.size(), 2u);
+  EXPECT_EQ(hops[1].sent(), 5u);
+  EXPECT_EQ(hops[1].received(), 5u);
+  const auto summaries =
+      Of(&v1::TracerouteEvent::has_summary, &v1::TracerouteEvent::summary);
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_EQ(summaries[0].rounds(), 5u);
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
 }
 
 }  // namespace NETPROBE_UNITY_ID

@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "client/commands/mtr_command.h"
 #include "client/commands/traceroute_command.h"
+#include "client/output/mtr_text.h"
 #include "client/output/tracepath_text.h"
 #include "tests/test_support/status_matchers.h"
 
@@ -117,6 +119,57 @@ TEST(BuildTracerouteRequest, TracerouteFlags) {
   EXPECT_FALSE(Build({"-T", "-U", "x"}).ok());
   EXPECT_FALSE(Build({}).ok());
   EXPECT_FALSE(Build({"x", "sixty"}).ok());
+}
+
+// mtr --report -n's layout, column for column (as mtr 0.95 prints it:
+// "  1.|-- 127.0.0.1                  0.0%     3    0.0   0.1   0.0   0.1   0.0").
+TEST(MtrText, ReportAsMtrReportN) {
+  MtrTable table(1);
+  for (uint32_t round = 0; round < 4; ++round) {
+    v1::TracerouteReply a = Probe(1, 0, "198.18.0.2", 100'000);
+    a.set_round(round);
+    table.Add(a);
+    v1::TracerouteReply b =
+        round == 1 ? Probe(2, 0, "", 0, v1::OUTCOME_TIMEOUT)
+                   : Probe(2, 0, round == 3 ? "198.18.9.2" : "198.18.1.2", 300'000);
+    b.set_round(round);
+    table.Add(b);
+    v1::TracerouteReply c = Probe(3, 0, "", 0, v1::OUTCOME_TIMEOUT);
+    table.Add(c);
+  }
+  const absl::Time start = absl::FromUnixSeconds(1'800'000'000);
+  EXPECT_EQ(
+      table.Format("vm", start, absl::UTCTimeZone()),
+      "Start: 2027-01-15T08:00:00+0000\n"
+      "HOST: vm                          Loss%   Snt   Last   Avg  Best  Wrst StDev\n"
+      "  1.|-- 198.18.0.2                 0.0%     4    0.1   0.1   0.1   0.1   0.0\n"
+      "  2.|-- 198.18.1.2                25.0%     4    0.3   0.3   0.3   0.3   0.0\n"
+      "    |  `|-- 198.18.9.2\n"
+      "  3.|-- ???                      100.0%     4    0.0   0.0   0.0   0.0   0.0\n");
+  EXPECT_EQ(table.round(), 3u);
+}
+
+TEST(MtrCommand, FlagsAsMtrs) {
+  OptionParser parser(MtrOptions());
+  auto parsed = parser.Parse(
+      {"-c", "200", "-i", "0.05", "-u", "-m", "8", "-U", "3", "-Z", "2", "198.18.3.2"});
+  ASSERT_THAT(parsed, ::netprobe::testing::IsOk());
+  auto request = BuildMtrRequest(*parsed, /*live=*/false);
+  ASSERT_THAT(request, ::netprobe::testing::IsOk());
+  EXPECT_EQ(request->target(), "198.18.3.2");
+  EXPECT_EQ(request->rounds(), 200u);
+  EXPECT_EQ(request->interval().nanos(), 50'000'000);
+  EXPECT_EQ(request->method(), v1::TRACEROUTE_METHOD_UDP);
+  EXPECT_EQ(request->max_ttl(), 8u);
+  EXPECT_EQ(request->max_silent_hops(), 3u);
+  EXPECT_EQ(request->wait().seconds(), 2);
+  // -c unset: 10 for a report, until Ctrl-C for the live table; ICMP.
+  auto plain = parser.Parse({"198.18.3.2"});
+  ASSERT_THAT(plain, ::netprobe::testing::IsOk());
+  EXPECT_EQ(BuildMtrRequest(*plain, false)->rounds(), 10u);
+  EXPECT_EQ(BuildMtrRequest(*plain, true)->rounds(), 0u);
+  EXPECT_TRUE(BuildMtrRequest(*plain, true)->has_rounds());
+  EXPECT_EQ(BuildMtrRequest(*plain, true)->method(), v1::TRACEROUTE_METHOD_ICMP);
 }
 
 TEST(TracerouteText, MplsLabelsAfterTheAddressAsTracerouteE) {
