@@ -66,6 +66,17 @@ void SocketAddress::set_port(uint16_t port) {
   }
 }
 
+void SocketAddress::set_flow_info(uint32_t flow_info) {
+  if (family() == AF_INET6) {
+    reinterpret_cast<sockaddr_in6*>(&storage_)->sin6_flowinfo = htonl(flow_info);
+  }
+}
+
+uint32_t SocketAddress::flow_info() const {
+  if (family() != AF_INET6) return 0;
+  return ntohl(reinterpret_cast<const sockaddr_in6*>(get())->sin6_flowinfo);
+}
+
 std::string SocketAddress::ip() const {
   char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 1] = {};
   if (family() == AF_INET) {

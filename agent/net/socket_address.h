@@ -27,6 +27,12 @@ class SocketAddress {
   bool valid() const { return family() == AF_INET || family() == AF_INET6; }
   uint16_t port() const;
   void set_port(uint16_t port);
+  // IPv6: sin6_flowinfo = htonl(flow_info), what connect() and sendto() send
+  // as the flow label once the socket has IPV6_FLOWINFO_SEND (see
+  // net/flow_label.h). No effect on IPv4.
+  void set_flow_info(uint32_t flow_info);
+  // IPv6: ntohl(sin6_flowinfo); IPv4: 0.
+  uint32_t flow_info() const;
   const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   sockaddr* mutable_get() { return reinterpret_cast<sockaddr*>(&storage_); }
   socklen_t length() const {

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "absl/strings/str_cat.h"
+#include "agent/net/flow_label.h"
 #include "common/posix_error.h"
 
 namespace netprobe {
@@ -95,6 +96,12 @@ absl::Status ApplySocketSetup(int fd, int family, bool tcp, const SocketSetup& s
         fd, IPPROTO_TCP, TCP_KEEPIDLE,
         static_cast<int>(absl::ToInt64Seconds(*setup.tcp_keepalive_idle)),
         "TCP_KEEPIDLE"));
+  }
+  if (setup.flow_label && v6) {
+    NETPROBE_RETURN_IF_ERROR(
+        ApplyFlowLabel(fd, setup.flow_label->peer, setup.flow_label->label));
+  } else if (setup.flow_label && setup.flow_label->label != 0) {
+    return absl::InvalidArgumentError("flow_label: IPv4 has no flow label");
   }
   if (setup.source) {
     if (setup.source->family() != family) {

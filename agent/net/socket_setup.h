@@ -27,6 +27,15 @@ struct SocketSetup {
   std::optional<uint32_t> mark;  // SO_MARK
   bool tcp_nodelay = false;
   std::optional<absl::Duration> tcp_keepalive_idle;
+  // IPv6 only, ApplyFlowLabel(fd, peer, label): the kernel's automatic flow
+  // labels off and, for a non-zero `label`, that label leased toward `peer`;
+  // connect() and sendto() must then carry it in sin6_flowinfo
+  // (SocketAddress::set_flow_info). A non-zero label on IPv4 is refused.
+  struct FlowLabel {
+    uint32_t label = 0;
+    SocketAddress peer;
+  };
+  std::optional<FlowLabel> flow_label;
 };
 
 // setsockopt() of one option; the error names `what` and the errno.

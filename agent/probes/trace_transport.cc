@@ -39,6 +39,17 @@ uint32_t TraceTransport::NewToken() {
 
 absl::StatusOr<std::unique_ptr<TraceTransport>> TraceTransport::Open(
     EventLoop* loop, Options options, Callbacks callbacks) {
+  if (options.target.family() == AF_INET6) {
+    // Every socket opened with this setup (UDP flows, ICMP, raw TCP) turns
+    // automatic labels off and leases the label; the target carries it in
+    // sin6_flowinfo to every connect() and sendto().
+    const uint32_t label = options.flow_label.value_or(0);
+    options.setup.flow_label = SocketSetup::FlowLabel{label, options.target};
+    options.target.set_flow_info(label);
+  } else if (options.flow_label) {
+    return absl::InvalidArgumentError(absl::StrCat("flow_label: ", options.target.ip(),
+                                                   " is IPv4, which has no flow label"));
+  }
   std::unique_ptr<TraceTransport> transport(
       new TraceTransport(loop, std::move(options), std::move(callbacks)));
   NETPROBE_RETURN_IF_ERROR(transport->OpenSockets());
@@ -65,6 +76,7 @@ absl::StatusOr<std::unique_ptr<TraceTransport>> TraceTransport::ForPlan(
   options.flows = plan.flows;
   options.token = token;
   options.setup = plan.setup;
+  options.flow_label = plan.flow_label;
   return Open(loop, std::move(options), std::move(callbacks));
 }
 
@@ -94,6 +106,12 @@ absl::Status TraceTransport::OpenSockets() {
   if (options_.method == TraceroutePlan::Method::kIcmp) {
     const uint16_t id = static_cast<uint16_t>(options_.token ^ (options_.token >> 16));
     NETPROBE_ASSIGN_OR_RETURN(icmp_, loop_->sockets()->OpenIcmp(af, id, options_.setup));
+    if (icmp_->kind() == IcmpSocket::Kind::kDatagram && options_.flow_label.value_or(0)) {
+      // ping_v6_sendmsg ignores sin6_flowinfo: the probes would go unlabelled.
+      return absl::FailedPreconditionError(
+          "flow_label: ICMP probes carry a flow label only from a raw ICMPv6 socket, "
+          "which needs CAP_NET_RAW; the agent has only an ICMP datagram (ping) socket");
+    }
     for (uint32_t f = 0; f < options_.flows; ++f) {
       // The flow's constant checksum, as its first probe shows.
       absl::StatusOr<std::vector<uint8_t>> probe = icmp::BuildConstantChecksumEchoRequest(

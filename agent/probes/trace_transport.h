@@ -81,6 +81,11 @@ class TraceTransport {
     // Of the first probe: the ICMP flows' checksums (flow_id) depend on it.
     uint32_t payload_size = 0;
     SocketSetup setup;
+    // IPv6: the flow label of every probe (nullopt: 0, no label). Either way
+    // the kernel's automatic labels are off on every socket of the trace, so
+    // the label stays constant within a flow. Open() fills setup.flow_label
+    // and target's sin6_flowinfo from it.
+    std::optional<uint32_t> flow_label;
   };
 
   // A random token telling one trace's probes from every other's.

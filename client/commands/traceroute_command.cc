@@ -36,6 +36,9 @@ std::vector<OptionSpec> TracerouteOptions() {
       {'4', "ipv4", "", "IPv4 only"},
       {'6', "ipv6", "", "IPv6 only"},
       {0, "flows", "N", "distinct Paris flows, 1..64 (default 1: one path)"},
+      {'l', "flow-label", "N",
+       "IPv6 flow label of every probe (default 0); up to 524287 while "
+       "net.ipv6.flowlabel_state_ranges is 1"},
       {'e', "extensions", "", "show ICMP extensions (RFC 4950 MPLS labels)"},
   };
 }
@@ -73,6 +76,12 @@ absl::StatusOr<v1::TracerouteRequest> BuildTracerouteRequest(
     auto value = options.GetUint(name, 0, UINT32_MAX);
     if (!value.ok()) return value.status();
     if (*value) (request.*set)(static_cast<uint32_t>(**value));
+  }
+  if (options.Has("flow-label")) {
+    // The agent checks the range (and the host's stateless range).
+    auto label = options.GetUint("flow-label", 0, UINT32_MAX);
+    if (!label.ok()) return label.status();
+    request.set_flow_label(static_cast<uint32_t>(label->value_or(0)));
   }
   auto wait = options.GetDuration("wait");
   if (!wait.ok()) return wait.status();

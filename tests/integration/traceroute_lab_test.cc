@@ -8,7 +8,9 @@
 #include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -427,6 +429,126 @@ TEST_F(TracerouteDiamondLabTest, SixteenFlowsFindBothMiddleRouters) {
     }
     EXPECT_THAT(all, ::testing::ElementsAre(lab_->host(kM1).ipv4, lab_->host(kM2).ipv4));
   }
+}
+
+}  // namespace NETPROBE_UNITY_ID
+}  // namespace
+}  // namespace netprobe::testing
+
+namespace netprobe::testing {
+namespace {
+namespace NETPROBE_UNITY_ID {
+
+// The IPv6 header of each probe the source sent, as `tcpdump -v` prints it
+// on the first router's eth0 (every probe passes there, whatever its hop
+// limit) while `run` runs: one line per packet. `protocol` is the probes'
+// protocol ("udp", "icmp6": echo requests, "tcp": SYNs, not the RSTs the
+// source's kernel answers SYN-ACKs with, which carry its own labels). After `run` the
+// test sends one echo request of 1,000 bytes (a size no probe has); once tcpdump has
+// printed it every earlier packet has been printed too, and it is left out.
+std::vector<std::string> ProbeHeadersDuring(Lab& lab, int source, int router,
+                                            const std::string& protocol,
+                                            const std::function<void()>& run) {
+  std::vector<std::string> headers;
+  auto tcpdump = lab.Spawn(
+      router, {"tcpdump", "-i", "eth0", "-n", "-l", "-v",
+               absl::StrCat("ip6 and src host ", lab.host(source).ipv6, " and ",
+                            protocol == "icmp6" ? "(icmp6 and ip6[40] == 128)"
+                            : protocol == "tcp" ? "(tcp and ip6[53] & 0x12 == 0x02)"
+                                                : protocol,
+                            " or (icmp6 and ip6[40] == 128 and ip6[4:2] == 1008)")});
+  EXPECT_THAT(tcpdump, IsOk());
+  if (!tcpdump.ok()) return headers;
+  EXPECT_THAT(tcpdump->WaitForStderr("listening on", absl::Seconds(10)), IsOk());
+  run();
+  constexpr char kMarker[] = "payload length: 1008";
+  auto marker = lab.Exec(
+      source, {"ping", "-6", "-c", "1", "-W", "5", "-s", "1000", lab.host(router).ipv6});
+  EXPECT_THAT(marker, IsOk());
+  EXPECT_THAT(tcpdump->WaitForStdout(kMarker, absl::Seconds(10)), IsOk());
+  tcpdump->Signal(SIGINT);
+  EXPECT_THAT(tcpdump->Wait(absl::Seconds(10)), IsOk());
+  for (absl::string_view line : absl::StrSplit(tcpdump->out(), '\n')) {
+    if (absl::StrContains(line, " IP6 (") && !absl::StrContains(line, kMarker)) {
+      headers.emplace_back(line);
+    }
+  }
+  return headers;
+}
+
+// --flow-label / -l: every IPv6 probe of the UDP, ICMP and TCP methods
+// carries the label (tcpdump prints "flowlabel 0x03039" for 12345); without
+// it every probe carries none (tcpdump prints no flowlabel for 0), although
+// the kernel's automatic labels are on in the lab (net.ipv6.auto_flowlabels
+// 1): one constant label, 0, within the flow.
+TEST_F(TracerouteLabTest, FlowLabelIsOnEveryIpv6Probe) {
+  auto open = ListenTcpInNetns(lab_->host(kTarget).netns);
+  ASSERT_THAT(open, IsOk());
+  const std::string target = Address(kTarget, true);
+  const struct {
+    const char* protocol;
+    std::vector<std::string> method;
+  } methods[] = {
+      {"udp", {}},
+      {"icmp6", {"-I"}},
+      {"tcp", {"-T", "-p", absl::StrCat(open->port)}},
+  };
+  for (const auto& m : methods) {
+    for (const bool labelled : {true, false}) {
+      SCOPED_TRACE(
+          absl::StrCat(m.protocol, labelled ? " --flow-label 12345" : " no label"));
+      std::vector<std::string> args = {"--json", "traceroute", "-n", "-6",
+                                       "-q",     "2",          "-w", "2"};
+      args.insert(args.end(), m.method.begin(), m.method.end());
+      if (labelled) {
+        // The long flag for UDP, traceroute's -l for the others.
+        args.push_back(std::string(m.protocol) == "udp" ? "--flow-label" : "-l");
+        args.push_back("12345");
+      }
+      args.push_back(target);
+      absl::StatusOr<RunResult> run;
+      const std::vector<std::string> headers =
+          ProbeHeadersDuring(*lab_, kSource, 1, m.protocol,
+                             [&] { run = agent_->Client(args, absl::Seconds(60)); });
+      ASSERT_THAT(run, IsOk());
+      EXPECT_EQ(run->exit_code, 0) << run->err;
+      // 2 probes for each of the 4 hops at least.
+      EXPECT_GE(headers.size(), 2u * kTarget) << run->out;
+      for (const std::string& header : headers) {
+        if (labelled) {
+          EXPECT_THAT(header, ::testing::HasSubstr("flowlabel 0x03039,"));
+        } else {
+          EXPECT_THAT(header, ::testing::Not(::testing::HasSubstr("flowlabel")));
+        }
+      }
+    }
+  }
+}
+
+// With net.ipv6.flowlabel_state_ranges 1 in the agent's namespace the kernel
+// leases no label from 0x80000: the trace is refused, naming the field, the
+// limit and the sysctl, before any probe; 0x7ffff still goes.
+TEST_F(TracerouteLabTest, FlowLabelInTheStatelessRangeIsRefusedWhenTheHostSplitsIt) {
+  auto sysctl =
+      lab_->Exec(kSource, {"sysctl", "-w", "net.ipv6.flowlabel_state_ranges=1"});
+  ASSERT_THAT(sysctl, IsOk());
+  ASSERT_EQ(sysctl->exit_code, 0) << sysctl->err;
+  absl::StatusOr<RunResult> refused =
+      agent_->Client({"traceroute", "-n", "-6", "-q", "1", "-w", "2", "--flow-label",
+                      "524288", Address(kTarget, true)},
+                     absl::Seconds(60));
+  ASSERT_THAT(refused, IsOk());
+  EXPECT_NE(refused->exit_code, 0);
+  EXPECT_THAT(refused->err,
+              ::testing::AllOf(::testing::HasSubstr("flow_label: 524288"),
+                               ::testing::HasSubstr("524287"),
+                               ::testing::HasSubstr("flowlabel_state_ranges")));
+  absl::StatusOr<RunResult> allowed =
+      agent_->Client({"traceroute", "-n", "-6", "-q", "1", "-w", "2", "--flow-label",
+                      "524287", Address(kTarget, true)},
+                     absl::Seconds(60));
+  ASSERT_THAT(allowed, IsOk());
+  EXPECT_EQ(allowed->exit_code, 0) << allowed->err;
 }
 
 }  // namespace NETPROBE_UNITY_ID

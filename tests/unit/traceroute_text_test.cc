@@ -114,6 +114,17 @@ TEST(BuildTracerouteRequest, TracerouteFlags) {
   ASSERT_THAT(tcp_default, ::netprobe::testing::IsOk());
   EXPECT_FALSE(tcp_default->has_port());  // the agent's default: 80
 
+  // -l / --flow-label (traceroute's -l): set only when given, 0 included.
+  auto labelled = Build({"-6", "-l", "12345", "2001:2::1"});
+  ASSERT_THAT(labelled, ::netprobe::testing::IsOk());
+  ASSERT_TRUE(labelled->has_flow_label());
+  EXPECT_EQ(labelled->flow_label(), 12345u);
+  auto zero = Build({"--flow-label", "0", "2001:2::1"});
+  ASSERT_THAT(zero, ::netprobe::testing::IsOk());
+  EXPECT_TRUE(zero->has_flow_label());
+  EXPECT_FALSE(udp->has_flow_label());
+  EXPECT_FALSE(Build({"-l", "label", "2001:2::1"}).ok());
+
   EXPECT_FALSE(Build({"-I", "-U", "x"}).ok());
   EXPECT_FALSE(Build({"-T", "-I", "x"}).ok());
   EXPECT_FALSE(Build({"-T", "-U", "x"}).ok());
