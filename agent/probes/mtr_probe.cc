@@ -90,6 +90,13 @@ void MtrProbe::OnAnswer(const TraceTransport::Answer& answer) {
   NewReply(probe, &reply);
   FillTraceReply(answer, target_, KernelOrUser(probe.kernel_sent, probe.user_sent),
                  loop_->clock()->Wall(), &reply);
+  if (names_ && !reply.address().empty()) {
+    // Replies stream as they come: a name still being looked up is on the
+    // later replies of the address and on the hop summaries.
+    if (std::optional<std::string> name = names_->Find(reply.address(), [] {})) {
+      reply.set_hostname(*name);
+    }
+  }
   Hop& hop = HopOf(probe.hop, probe.flow);
   hop.stats.Answered(reply);
   if (reply.reached()) hop.stats.reached = true;

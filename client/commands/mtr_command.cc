@@ -34,7 +34,7 @@ std::vector<OptionSpec> MtrOptions() {
        "rounds (default 10 with -r or piped; on a terminal until Ctrl-C)"},
       {'i', "interval", "SECONDS", "time between rounds, 0.01 or more (default 1)"},
       {'r', "report", "", "only the final report, like mtr -r"},
-      {'n', "no-dns", "", "print addresses numerically (the agent never resolves hops)"},
+      {'n', "no-dns", "", "print addresses numerically (no reverse DNS on the agent)"},
       {'u', "udp", "", "UDP datagrams instead of ICMP echo, to one constant port"},
       {'T', "tcp", "", "TCP SYN instead of ICMP echo (port 80 unless -P)"},
       {'P', "port", "PORT", "the UDP or TCP destination port"},
@@ -92,6 +92,7 @@ absl::StatusOr<v1::TracerouteRequest> BuildMtrRequest(const ParsedOptions& optio
   v1::AddressFamily family = v1::ADDRESS_FAMILY_UNSPECIFIED;
   NETPROBE_RETURN_IF_ERROR(ApplySocketArgs(options, request.mutable_options(), &family));
   request.set_family(family);
+  request.set_resolve(!options.Has("no-dns"));
   return request;
 }
 

@@ -24,6 +24,13 @@ std::string CutToHostColumn(std::string s) {
   return s;
 }
 
+// What mtr prints for a hop's address: its name when it has one (without
+// -n), else the address.
+std::string HostOf(const v1::TracerouteHop& hop, int i) {
+  if (i < hop.hostnames_size() && !hop.hostnames(i).empty()) return hop.hostnames(i);
+  return hop.addresses(i);
+}
+
 }  // namespace
 
 void MtrTable::Add(const v1::TracerouteReply& reply) {
@@ -36,9 +43,15 @@ void MtrTable::Add(const v1::TracerouteReply& reply) {
   hop.set_sent(hop.sent() + 1);
   if (reply.address().empty()) return;  // a timeout, a local error
   hop.set_received(hop.received() + 1);
-  if (std::find(hop.addresses().begin(), hop.addresses().end(), reply.address()) ==
-      hop.addresses().end()) {
+  const auto known =
+      std::find(hop.addresses().begin(), hop.addresses().end(), reply.address());
+  if (known == hop.addresses().end()) {
     hop.add_addresses(reply.address());
+    hop.add_hostnames(reply.hostname());
+  } else if (!reply.hostname().empty()) {
+    // The agent's lookup may end after the address's first replies.
+    hop.set_hostnames(static_cast<int>(known - hop.addresses().begin()),
+                      reply.hostname());
   }
   *hop.mutable_last() = reply.rtt();
   row.rtt.Add(FromProto(reply.rtt()));
@@ -70,7 +83,7 @@ std::string MtrTable::Format(const std::string& host, absl::Time start,
     const v1::TracerouteHop& hop = row.hop;
     v1::DurationStats rtt = hop.rtt();
     if (!row.final) row.rtt.Fill(&rtt);
-    std::string name = hop.addresses().empty() ? "???" : hop.addresses(0);
+    std::string name = hop.addresses().empty() ? "???" : HostOf(hop, 0);
     if (flows_ > 1) absl::StrAppend(&name, " (flow ", flow, ")");
     const double loss = hop.sent() == 0
                             ? 0.0
@@ -82,7 +95,7 @@ std::string MtrTable::Format(const std::string& host, absl::Time start,
                         ReportMs(hop.last()), ReportMs(rtt.avg()), ReportMs(rtt.min()),
                         ReportMs(rtt.max()), ReportMs(rtt.stddev())));
     for (int i = 1; i < hop.addresses_size(); ++i) {
-      absl::StrAppend(&out, "    |  `|-- ", hop.addresses(i), "\n");
+      absl::StrAppend(&out, "    |  `|-- ", HostOf(hop, i), "\n");
     }
   }
   return out;

@@ -266,6 +266,15 @@ TEST_F(TraceMtuMplsLabTest, WithoutNumericTheAgentNamesHopsAsTracerouteDoes) {
   ASSERT_THAT(path, IsOk());
   EXPECT_THAT(path->out, HasSubstr(" 1:  r1.lab ")) << path->out;
   EXPECT_THAT(path->out, HasSubstr(" 4:  dst.lab ")) << path->out;
+  // mtr prints the name alone where there is one, as mtr does without -n.
+  absl::StatusOr<RunResult> report =
+      named->Client({"mtr", "-r", "-c", "3", "-i", "0.05", target}, absl::Seconds(60));
+  ASSERT_THAT(report, IsOk());
+  EXPECT_EQ(report->exit_code, 0) << report->err;
+  EXPECT_THAT(report->out, HasSubstr("  1.|-- r1.lab ")) << report->out;
+  EXPECT_THAT(report->out, HasSubstr(absl::StrCat("  2.|-- ", Address(2, false), " ")))
+      << report->out;
+  EXPECT_THAT(report->out, HasSubstr("  4.|-- dst.lab ")) << report->out;
 }
 
 }  // namespace NETPROBE_UNITY_ID
