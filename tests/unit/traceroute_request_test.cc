@@ -78,7 +78,8 @@ TEST(ValidateTraceroute, RefusesNamingTheFieldAndLimit) {
   EXPECT_THAT(ValidateTraceroute(Request("target: 'x' flows: 65")).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("flows: 65 is out of range: it must be from 1 to 64")));
-  const auto tcp = ValidateTraceroute(Request("target: 'x' method: TRACEROUTE_METHOD_TCP"));
+  const auto tcp =
+      ValidateTraceroute(Request("target: 'x' method: TRACEROUTE_METHOD_TCP"));
   ASSERT_THAT(tcp.status(), IsOk());
   EXPECT_EQ(tcp->port, 80) << "traceroute -T's default port";
   const auto mtr = ValidateTraceroute(Request("target: 'x' rounds: 0"));
