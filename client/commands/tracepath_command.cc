@@ -19,7 +19,8 @@ namespace netprobe::client {
 std::vector<OptionSpec> TracepathOptions() {
   return {
       {'n', "numeric", "", "print addresses numerically (no reverse DNS on the agent)"},
-      {'l', "length", "PKTLEN", "the first probes' length (default: the route's MTU)"},
+      {'l', "length", "PKTLEN",
+       "the first probes' length (default: the MTU of the interface they leave by)"},
       {'m', "max-hops", "MAX", "the largest TTL (default 30)"},
       {'p', "port", "PORT", "UDP destination port (default 33434)"},
       {'4', "ipv4", "", "IPv4 only"},
