@@ -17,20 +17,23 @@ ALLOWED = {
     "common": set(),
     "agent/util": set(),
     "agent/net": {"common"},
-    "agent/probes": {"agent/net", "agent/util", "common"},
+    "agent/iperf3": {"agent/net", "agent/util", "common"},
+    "agent/probes": {"agent/iperf3", "agent/net", "agent/util", "common"},
     "agent/responders": {"agent/net", "common"},
     "agent/metrics": {"agent/net", "agent/util", "common"},
     "agent/policy": {"agent/probes", "agent/net", "agent/util", "common"},
     "agent/schedule": {"agent/policy", "agent/probes", "agent/metrics", "agent/net",
                        "agent/util", "common"},
-    "agent/server": {"agent/schedule", "agent/policy", "agent/probes", "agent/responders",
+    "agent/server": {"agent/schedule", "agent/policy", "agent/probes", "agent/iperf3",
+                     "agent/responders",
                      "agent/metrics", "agent/net", "agent/util", "common"},
-    "agent": {"agent/server", "agent/schedule", "agent/policy", "agent/probes",
+    "agent": {"agent/server", "agent/schedule", "agent/policy", "agent/probes", "agent/iperf3",
               "agent/responders", "agent/metrics", "agent/net", "agent/util", "common"},
     "client": {"common"},
 }
 # Layers that must stay free of gRPC (they are used without it, and tested so).
-NO_GRPC = {"common", "agent/util", "agent/net", "agent/probes", "agent/responders",
+NO_GRPC = {"common", "agent/util", "agent/net", "agent/iperf3", "agent/probes",
+           "agent/responders",
            "agent/metrics", "agent/policy", "agent/schedule"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^">]+)[">]')

@@ -19,6 +19,8 @@ packages=(
   # tests and the traceroute benchmark: the other path tools (mtr's curses
   # build without X, and iputils' tracepath for the path MTU)
   mtr-tiny iputils-tracepath
+  # tests and the throughput benchmark: the peer of the Throughput probe
+  iperf3
   python3 python3-grpcio python3-protobuf python3-yaml util-linux mount
   # tests: bcrypt hashes for the metrics endpoint's basic auth users, made by
   # the tool its docs name (htpasswd -B), and curl as an HTTPS client

@@ -1,0 +1,1 @@
+#include "agent/iperf3/wire.h"
