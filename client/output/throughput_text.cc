@@ -196,9 +196,14 @@ std::string ThroughputText::Started(const v1::ThroughputStarted& started) {
 
 std::string ThroughputText::Add(const v1::ThroughputInterval& interval) {
   if (interval.stream_id() == 0) return "";  // summed here, from the streams
+  // A later interval, or the same stream again, begins the next block (each
+  // stream may time its interval a little differently).
   std::string out;
-  if (!pending_.empty() && (pending_.front().start() != interval.start() ||
-                            pending_.front().end() != interval.end())) {
+  const bool repeated = std::any_of(pending_.begin(), pending_.end(), [&](const auto& p) {
+    return p.stream_id() == interval.stream_id() && p.sender() == interval.sender();
+  });
+  if (!pending_.empty() &&
+      (repeated || interval.start() >= pending_.front().end() - 1e-3)) {
     out = Block();
   }
   pending_.push_back(interval);

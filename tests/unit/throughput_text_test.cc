@@ -344,6 +344,24 @@ TEST(ThroughputText, ErrorsAndMissingRemoteResults) {
       "snd_tcp_congestion cubic\n");
 }
 
+TEST(ThroughputText, StreamsTimedApartShareTheirBlock) {
+  ThroughputText text(false);
+  text.Started(Started({{1, true}, {3, true}}));
+  EXPECT_EQ(text.Add(TcpSent(1, 0, 1.0004, kMiB, 8.4e6, 0, 10)), "");
+  EXPECT_THAT(text.Add(TcpSent(3, 0.0002, 1.0007, kMiB, 8.4e6, 0, 10)),
+              HasSubstr("[SUM]"));
+  // Without ThroughputStarted the next interval (or the same stream again)
+  // closes the block.
+  ThroughputText blind(false);
+  EXPECT_EQ(blind.Add(TcpSent(1, 0, 1, kMiB, 8.4e6, 0, 10)), "");
+  EXPECT_EQ(blind.Add(TcpSent(3, 0, 1, kMiB, 8.4e6, 0, 10)), "");
+  const std::string first = blind.Add(TcpSent(1, 1, 2, kMiB, 8.4e6, 0, 10));
+  EXPECT_THAT(first, HasSubstr("[  3]   0.00-1.00"));
+  EXPECT_THAT(first, HasSubstr("[SUM]   0.00-1.00"));
+  EXPECT_THAT(blind.Add(TcpSent(1, 2, 3, kMiB, 8.4e6, 0, 10)),
+              HasSubstr("[  1]   1.00-2.00"));
+}
+
 TEST(ThroughputText, AnIntervalCutShortIsFlushed) {
   ThroughputText text(false);
   text.Started(Started({{1, true}, {3, true}}));
