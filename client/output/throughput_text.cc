@@ -189,7 +189,8 @@ std::string ThroughputText::Started(const v1::ThroughputStarted& started) {
   for (const v1::ThroughputStream& stream : started.streams()) {
     absl::StrAppendFormat(&out, "[%3d] local %s port %d connected to %s port %d\n",
                           stream.id(), started.local_address(), stream.local_port(),
-                          target.address(), target.port());
+                          target.address().empty() ? target.host() : target.address(),
+                          target.port());
   }
   return out;
 }
