@@ -25,6 +25,7 @@ constexpr size_t kUdpReadSize = 65536;
 }  // namespace
 
 void ByteBudget::Count(uint64_t n) {
+  if (!active_) return;
   used_ += n;
   if (used_ >= limit_ && !fired_) {
     fired_ = true;

@@ -29,17 +29,24 @@ class ByteBudget {
  public:
   ByteBudget(uint64_t limit, std::function<void()> on_reached)
       : limit_(limit), on_reached_(std::move(on_reached)) {}
-  // How many bytes may still be sent.
-  uint64_t available() const { return used_ >= limit_ ? 0 : limit_ - used_; }
-  // Counts `n` bytes sent or received.
+  // How many bytes may still be sent (no limit while inactive).
+  uint64_t available() const {
+    if (!active_) return UINT64_MAX;
+    return used_ >= limit_ ? 0 : limit_ - used_;
+  }
+  // Counts `n` bytes sent or received (nothing while inactive).
   void Count(uint64_t n);
-  bool reached() const { return used_ >= limit_; }
+  bool reached() const { return active_ && used_ >= limit_; }
+  // Inactive during the omitted seconds: iperf3's senders do not stop at
+  // the limit then (its bytes_sent starts over when they end).
+  void set_active(bool active) { active_ = active; }
   // The end of the omitted seconds: counting starts over.
   void Reset();
 
  private:
   uint64_t limit_;
   uint64_t used_ = 0;
+  bool active_ = true;
   bool fired_ = false;
   std::function<void()> on_reached_;
 };
