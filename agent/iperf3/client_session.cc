@@ -124,6 +124,12 @@ void ClientSession::OnControlEvents(uint32_t events) {
 void ClientSession::OnControlConnected() {
   CancelTimer(phase_timer_);
   phase_ = Phase::kWaitParamExchange;
+  // From now on the server's bytes are read; EPOLLOUT only while out_ waits.
+  if (!loop_->Modify(control_.get(), EPOLLIN).ok()) {
+    Finish(absl::InternalError("epoll_ctl(MOD) of the control connection failed"));
+    return;
+  }
+  control_writing_ = false;
   TestParams& p = spec_.params;
   if (p.udp && p.length == 0) {
     // iperf_connect: a UDP test without a length sends datagrams of the
