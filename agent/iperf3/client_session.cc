@@ -400,8 +400,14 @@ void ClientSession::CreateNextStream() {
   // Bidirectional: the client's sending streams first (iperf_handle_message_client).
   pending.sender = p.bidirectional ? index < p.parallel : !p.reverse;
   const int family = spec_.server.family();
+  SocketSetup setup = stream_setup_;
+  if (setup.source && setup.source->port() != 0) {
+    // iperf3's --cport: stream i binds port + i (the bidirectional
+    // receivers after all the senders), so each has its own.
+    setup.source->set_port(static_cast<uint16_t>(setup.source->port() + index));
+  }
   absl::StatusOr<UniqueFd> fd =
-      OpenSocket(family, p.udp ? SOCK_DGRAM : SOCK_STREAM, stream_setup_);
+      OpenSocket(family, p.udp ? SOCK_DGRAM : SOCK_STREAM, setup);
   if (!fd.ok()) {
     Finish(absl::Status(fd.status().code(), absl::StrCat("data stream ", NextStreamId(),
                                                          ": ", fd.status().message())));

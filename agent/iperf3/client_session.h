@@ -35,7 +35,9 @@ struct ClientSpec {
   // nodelay, tos and congestion, over data_setup's.
   TestParams params;
   SocketSetup control_setup;  // interface, source address, mark, ...
-  SocketSetup data_setup;     // the same for the data sockets, + buffers, TOS, ...
+  // The same for the data sockets, + buffers, TOS, ... A source port here
+  // is iperf3's --cport: stream i binds it + i.
+  SocketSetup data_setup;
   absl::Duration connect_timeout = absl::Seconds(5);
   // The far end silent this long (no control byte when one is due, no data
   // moving during the test) ends the session.

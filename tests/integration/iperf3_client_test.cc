@@ -289,6 +289,28 @@ TEST_F(Iperf3ClientTest, BidirectionalSendsOnTheFirstStreamsReceivesOnTheRest) {
   EXPECT_EQ(LocalBytes(/*sender=*/false), server_sent);
 }
 
+TEST_F(Iperf3ClientTest, ASourcePortBindsTheDataStreamLikeCport) {
+  Iperf3Server server;
+  ASSERT_NO_FATAL_FAILURE(server.Start());
+  ClientSpec spec = Spec(server.address());
+  const uint16_t cport = ::netprobe::testing::ClosedLoopbackPort();
+  spec.data_setup.source = *SocketAddress::FromLiteral("127.0.0.1", cport);
+  uint16_t bound = 0;
+  StartSession(spec, [&] {
+    sockaddr_in local{};
+    socklen_t length = sizeof(local);
+    getsockname(session_->streams()[0]->fd(), reinterpret_cast<sockaddr*>(&local),
+                &length);
+    bound = ntohs(local.sin_port);
+  });
+  ASSERT_TRUE(done_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  RunOnLoop([] {});
+  EXPECT_THAT(outcome_.status, IsOk());
+  EXPECT_EQ(bound, cport);
+  Struct json;
+  ASSERT_NO_FATAL_FAILURE(server.Finish(&json));
+}
+
 TEST_F(Iperf3ClientTest, BytesEndTheTestAtExactlyN) {
   Iperf3Server server;
   ASSERT_NO_FATAL_FAILURE(server.Start());
