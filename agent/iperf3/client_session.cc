@@ -99,6 +99,8 @@ void ClientSession::Start() {
 void ClientSession::Cancel() {
   if (phase_ == Phase::kDone && cancelled_) return;
   cancelled_ = true;
+  // Nothing queued may follow a cancel onto the wire.
+  for (auto& stream : streams_) stream->Abort();
   CloseAll();
   phase_ = Phase::kDone;
 }
@@ -584,6 +586,10 @@ void ClientSession::EndTest() {
   CancelTimer(omit_timer_);
   CancelTimer(end_timer_);
   cpu_at_end_ = cpu_.Percent();
+  if (callbacks_.on_test_end) {
+    callbacks_.on_test_end();
+    if (cancelled_) return;
+  }
   // Senders stop at once; receivers go on reading what is in flight until
   // the server closes them (iperf3's client drains in reverse mode, so the
   // server is never stuck on a full socket while it waits for TEST_END).

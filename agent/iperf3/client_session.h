@@ -60,13 +60,16 @@ class ClientSession {
     // From the start of the test (after the omitted seconds) to its end.
     absl::Duration measured;
   };
-  // On the loop thread. on_running and on_omit_over may Cancel() the
+  // On the loop thread. on_running, on_omit_over and on_test_end may Cancel() the
   // session but must not destroy it.
   struct Callbacks {
     // TEST_RUNNING arrived and the streams started: the test clock's 0.
     std::function<void()> on_running;
     // The omitted seconds are over and the counters were reset.
     std::function<void()> on_omit_over;
+    // The test's time or bytes are done: the senders stop now, the data
+    // sockets are still open (a last TCP_INFO); TEST_END follows.
+    std::function<void()> on_test_end;
     // Exactly once, unless Cancel()led first. It may destroy the session.
     std::function<void(Outcome)> on_done;
   };
