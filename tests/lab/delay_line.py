@@ -16,9 +16,9 @@ readable or the next frame is due (select, not poll: microsecond timeouts);
 reads are non-blocking and in batches, and frames due within --early-us
 (250 us) leave with the one due now, so a 100 Mbit/s stream costs about one
 wakeup per batch, not per frame (CPU measured at 100 Mbit/s, 8.3 kframes/s
-plus ACKs: ~60 % of a core sending each frame on its own, ~40 % so). The delay counts from the kernel's
-receive timestamp (SO_TIMESTAMPNS), so a late wakeup of this process does
-not add to it.
+plus ACKs: ~60 % of a core sending each frame on its own, ~40 % so). The
+delay counts from the kernel's receive timestamp (SO_TIMESTAMPNS), so a
+late wakeup of this process does not add to it.
 
 Frames larger than the interface MTU (TSO/GSO super-frames) cannot be sent
 on a packet socket, and a frame whose checksum the sender left to offload
