@@ -139,8 +139,9 @@ class Lab {
   //    queue (with 4 MiB a 100 Mbit/s stream lost ~200 segments to it in
   //    5 s; with 32 KiB none, same goodput).
   //  - TSO and GSO off on eth0: the bucket sees the frames the wire would.
-  // Measured through CreateDelayed(10 ms), iperf3 -t 3: 92.5 Mbit/s at
-  // 100 Mbit/s (93.4 over 5 s: slow start), 18.5..18.9 at 20 Mbit/s.
+  // Measured, iperf3 receiver: 95.6 Mbit/s in 2 s at 100 Mbit/s on
+  // Create(2)'s bridge; through CreateDelayed(10 ms), -t 3: 92.4..92.7 at
+  // 100 Mbit/s (94.0 over 5 s: slow start), 18.4..18.9 at 20 Mbit/s.
   absl::Status ShapeEgress(int host, int64_t bits_per_second);
 
   // Host `router` drops `percent` % of the packets it forwards that came in
