@@ -13,12 +13,14 @@ One AF_PACKET SOCK_RAW socket (ETH_P_ALL) bound to each interface, with
 PACKET_IGNORE_OUTGOING so it never reads back its own sends; one FIFO per
 direction holding (due time, frame); select() sleeps until a socket is
 readable or the next frame is due (select, not poll: microsecond timeouts);
-reads are non-blocking and in batches, and frames due within --early-us
-(250 us) leave with the one due now, so a 100 Mbit/s stream costs about one
-wakeup per batch, not per frame (CPU measured at 100 Mbit/s, 8.3 kframes/s
-plus ACKs: ~60 % of a core sending each frame on its own, ~40 % so). The
-delay counts from the kernel's receive timestamp (SO_TIMESTAMPNS), so a
-late wakeup of this process does not add to it.
+reads are non-blocking and in batches. Sends are batched too: it sleeps
+until --batch-us (250 us) after the next frame's due time and sends every
+frame due by then, so a 100 Mbit/s stream costs a wakeup per few frames,
+not one per frame (CPU measured at 100 Mbit/s, 8.3 kframes/s plus ACKs:
+~60 % of a core one wakeup per frame, ~40 % batched). A frame thus leaves
+between MS and MS + 0.25 ms after it came, never early. The delay counts
+from the kernel's receive timestamp (SO_TIMESTAMPNS), so a late wakeup of
+this process does not add to it.
 
 Frames larger than the interface MTU (TSO/GSO super-frames) cannot be sent
 on a packet socket, and a frame whose checksum the sender left to offload
@@ -35,7 +37,8 @@ frames, so it cannot hog a CPU; without the privilege it stays a normal
 process and says so on stderr.
 
 Prints "ready" on stdout once both sockets are bound; on SIGTERM (or SIGINT)
-prints its counters on stderr and exits 0.
+prints its counters on stderr and exits 0; exits too once its parent is gone
+and no frame has come for a second (what the killed lab ran can finish).
 """
 
 import argparse
@@ -172,15 +175,15 @@ def main():
                         help="one-way delay added to every frame")
     parser.add_argument("--max-queued-bytes", type=int, default=64 << 20,
                         help="per direction; frames beyond it are dropped")
-    parser.add_argument("--early-us", type=float, default=250,
-                        help="a frame may leave this much early with an earlier one")
+    parser.add_argument("--batch-us", type=float, default=250,
+                        help="a frame may leave this much late, with later ones")
     parser.add_argument("--priority", type=int, default=20,
                         help="SCHED_FIFO priority; 0: a normal process")
     parser.add_argument("iface_a")
     parser.add_argument("iface_b")
     args = parser.parse_args()
     delay = args.delay_ms / 1e3
-    early = args.early_us / 1e6
+    batch = args.batch_us / 1e6
 
     if args.priority > 0:
         try:
@@ -197,14 +200,16 @@ def main():
         Direction(f"{args.iface_b}->{args.iface_a}", b, a, mtu_of(args.iface_a)),
     ]
     readers = {a.fileno(): directions[0], b.fileno(): directions[1]}
+    # A lab killed before its destructor ran leaves this process behind, and
+    # it would keep the switch namespace (and the hosts' veths) alive: it
+    # exits when its parent is gone.
+    parent = os.getppid()
     print("ready", flush=True)
 
     blocked = set()  # directions waiting for their sink to be writable
     try:
         while True:
-            # Frames due within `early` leave with those due now: one
-            # wakeup per batch rather than per frame.
-            now = time.time() + early
+            now = time.time()
             next_due = None
             for d in directions:
                 if d in blocked:
@@ -213,9 +218,15 @@ def main():
                     blocked.add(d)
                 elif d.queue and (next_due is None or d.queue[0][0] < next_due):
                     next_due = d.queue[0][0]
-            timeout = None if next_due is None else max(0.0, next_due - time.time())
+            # Up to `batch` late, with the frames due meanwhile: one wakeup
+            # per batch rather than per frame.
+            timeout = (1.0 if next_due is None else
+                       max(0.0, next_due + batch - time.time()))
             writers = [d.sink for d in blocked]
             readable, writable, _ = select.select([a, b], writers, [], timeout)
+            if (next_due is None and not readable and not writable and
+                    os.getppid() != parent):
+                break  # orphaned (the lab was killed), and idle for 1 s
             for sock in writable:
                 blocked = {d for d in blocked if d.sink is not sock}
             for sock in readable:

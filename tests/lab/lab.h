@@ -88,7 +88,8 @@ class Lab {
   // veths end in the switch namespace without a bridge, and a delay line
   // (tests/lab/delay_line.py, started here and stopped by the destructor)
   // forwards every frame between the two ends `one_way_delay` late, each way,
-  // in order and without loss: ping RTT is 2 x one_way_delay (+ ~0.2 ms).
+  // in order and without loss: ping RTT is 2 x one_way_delay + 0.5..1 ms
+  // (each frame leaves 0..0.25 ms late: the line batches its sends).
   // tc netem would do this, but this kernel has no netem (nor fq). The
   // veths on the path carry MTU-sized frames with their checksums filled in
   // (ethtool: tx checksumming, TSO, GSO, GRO off); with offloads on no TCP
