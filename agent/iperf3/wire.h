@@ -59,27 +59,31 @@ inline constexpr uint32_t kLegacyUdpConnectReply = 987654321;
 // members keep these defaults; members iperf3 has and we do not use are
 // ignored when read.
 struct TestParams {
-  bool udp = false;  // "udp": true, else "tcp": true
-  double omit_seconds = 0;   // "omit"
-  double time_seconds = 10;  // "time"; 0 with bytes/blocks
-  uint64_t bytes = 0;        // "num"
-  uint64_t blocks = 0;       // "blockcount"
-  int mss = 0;               // "MSS" (0: not sent)
-  bool nodelay = false;      // "nodelay"
-  int parallel = 1;          // "parallel"
-  bool reverse = false;      // "reverse"
-  bool bidirectional = false;  // "bidirectional"
-  int window = 0;            // "window": SO_SNDBUF and SO_RCVBUF (0: not sent)
-  int length = 0;            // "len": block / datagram size (0: not sent)
-  uint64_t bandwidth = 0;    // "bandwidth", bits/s (0: not sent; unlimited TCP)
-  int tos = 0;               // "TOS"
-  std::string congestion;    // "congestion"
+  bool udp = false;                 // "udp": true, else "tcp": true
+  double omit_seconds = 0;          // "omit"
+  double time_seconds = 10;         // "time"; 0 with bytes/blocks
+  uint64_t bytes = 0;               // "num"
+  uint64_t blocks = 0;              // "blockcount"
+  int mss = 0;                      // "MSS" (0: not sent)
+  bool nodelay = false;             // "nodelay"
+  int parallel = 1;                 // "parallel"
+  bool reverse = false;             // "reverse"
+  bool bidirectional = false;       // "bidirectional"
+  int window = 0;                   // "window": SO_SNDBUF and SO_RCVBUF (0: not sent)
+  int length = 0;                   // "len": block / datagram size (0: not sent)
+  uint64_t bandwidth = 0;           // "bandwidth", bits/s (0: not sent; unlimited TCP)
+  int tos = 0;                      // "TOS"
+  std::string congestion;           // "congestion"
   bool get_server_output = false;   // "get_server_output"
   bool udp_counters_64bit = false;  // "udp_counters_64bit"
   std::string client_version;       // "client_version"
 };
 std::string EncodeParams(const TestParams& params);
-// Errors name the member and what is wrong ("parallel is 0").
+// Errors name the member and what is wrong ("parallel is 0"); ranges are
+// iperf3's own argument limits (parallel 1..128, len up to 1 MB, UDP len
+// 16..65507, ...), "sctp" is refused. A flag member ("nodelay": true,
+// "udp_counters_64bit": 1) counts as set unless false, 0 or null. Member
+// names match ignoring case, first one wins, as cJSON_GetObjectItem.
 absl::StatusOr<TestParams> DecodeParams(absl::string_view json);
 
 // One stream's line of the result exchange (send_results / get_results).
@@ -100,6 +104,11 @@ struct TestResults {
   std::vector<StreamResult> streams;
 };
 std::string EncodeResults(const TestResults& results);
+// Requires what get_results requires: cpu_util_total/user/system,
+// sender_has_retransmits, streams, and in each stream id, bytes,
+// retransmits, jitter, errors, packets (start_time/end_time are optional).
+// iperf3 3.12 prints -1 as 18446744073709551615 (cJSON's PRIu64, fixed in
+// 3.14); retransmits and sender_has_retransmits read that back as -1.
 absl::StatusOr<TestResults> DecodeResults(absl::string_view json);
 
 // The JSON frames of the exchanges: a 4-byte big-endian length, then the text.
@@ -124,9 +133,11 @@ class JsonFrameReader {
   std::string text_;
 };
 
-// The header at the start of each UDP datagram: the sender's wall-clock send
-// time and the datagram's sequence number, 32-bit or 64-bit ("udp_counters_64bit").
-// All in network byte order.
+// The header at the start of each UDP datagram: the sender's send time and
+// the datagram's sequence number (the first is 1), 32-bit or 64-bit
+// ("udp_counters_64bit"). All in network byte order. iperf3 3.12 takes the
+// time from CLOCK_MONOTONIC (iperf_time_now), not the wall clock: a receiver
+// may use only differences between datagrams (jitter), never the value.
 struct UdpHeader {
   uint32_t seconds = 0;
   uint32_t microseconds = 0;
@@ -134,8 +145,10 @@ struct UdpHeader {
 };
 size_t UdpHeaderSize(bool counters_64bit);  // 12 or 16
 // Writes the header to the front of `datagram`; false when it is too short.
-bool EncodeUdpHeader(const UdpHeader& header, bool counters_64bit, absl::Span<uint8_t> datagram);
-std::optional<UdpHeader> DecodeUdpHeader(absl::Span<const uint8_t> datagram, bool counters_64bit);
+bool EncodeUdpHeader(const UdpHeader& header, bool counters_64bit,
+                     absl::Span<uint8_t> datagram);
+std::optional<UdpHeader> DecodeUdpHeader(absl::Span<const uint8_t> datagram,
+                                         bool counters_64bit);
 
 }  // namespace netprobe::iperf3
 
