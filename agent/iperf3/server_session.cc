@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "agent/iperf3/data_stream.h"
 #include "agent/net/socket_setup.h"
 #include "agent/util/log.h"
 #include "common/posix_error.h"
@@ -21,14 +22,10 @@ namespace {
 // iperf3's error numbers (iperf_api.h) sent after SERVER_ERROR; the client
 // prints its text for them.
 constexpr int kIeNumStreams = 6;          // "number of parallel streams too large"
-constexpr int kIeBlockSize = 7;           // "block size too large"
-constexpr int kIeUdpBlockSize = 20;       // "block size invalid"
 constexpr int kIeReverseBidir = 25;       // "cannot be both reverse and bidirectional"
 constexpr int kIeRecvParams = 114;        // "unable to receive parameters from client"
 constexpr int kIeMaxServerDuration = 37;  // 3.17+: "client's requested duration
                                           // exceeds the server's maximum permitted limit"
-constexpr int kMaxTcpBlockSize = 1 << 20;         // MAX_BLOCKSIZE
-constexpr int kMaxUdpBlockSize = 65535 - 8 - 20;  // MAX_UDP_BLOCKSIZE
 
 absl::Duration Seconds(double s) { return absl::Seconds(s); }
 
@@ -55,6 +52,10 @@ struct ServerSession::Stream {
   int id = 0;
   bool sender = false;
   UniqueFd fd;  // until the test starts
+  std::unique_ptr<DataStream> data;
+  // Taken when the streams stop (TCP_INFO needs the socket).
+  int64_t retransmits = -1;
+  absl::Duration seconds;
 };
 
 ServerSession::ServerSession(EventLoop* loop, UniqueFd control, SocketAddress peer,
@@ -192,13 +193,6 @@ void ServerSession::OnParams() {
     Refuse(Refusal::kBadParams, kIeReverseBidir, "both reverse and bidirectional");
     return;
   }
-  if (params_.udp && params_.length != 0 &&
-      (params_.length < static_cast<int>(UdpHeaderSize(params_.udp_counters_64bit)) ||
-       params_.length > kMaxUdpBlockSize)) {
-    Refuse(Refusal::kBadParams, kIeUdpBlockSize,
-           absl::StrCat("UDP length ", params_.length));
-    return;
-  }
   if (params_.parallel > limits_.max_parallel) {
     Refuse(Refusal::kOverLimits, kIeNumStreams,
            absl::StrCat(params_.parallel, " parallel streams, the limit is ",
@@ -214,11 +208,6 @@ void ServerSession::OnParams() {
                ? std::string("a test bounded by bytes or blocks, not by time")
                : absl::StrCat(absl::FormatDuration(asked), " asked, the limit is ",
                               absl::FormatDuration(limits_.max_duration)));
-    return;
-  }
-  if (!params_.udp && params_.length > kMaxTcpBlockSize) {
-    Refuse(Refusal::kOverLimits, kIeBlockSize,
-           absl::StrCat("TCP length ", params_.length));
     return;
   }
   streams_expected_ = params_.parallel * (params_.bidirectional ? 2 : 1);
@@ -287,11 +276,34 @@ void ServerSession::AddStream(UniqueFd fd) {
 void ServerSession::BeginTest() {
   loop_->Cancel(step_timer_);
   step_timer_ = 0;
-  // TODO(H3): CpuUsage and DataStreams (H1, H2).
+  cpu_.Start();
   SendState(State::kTestStart);
+  for (auto& stream : streams_) {
+    DataStream::Options options;
+    options.id = stream->id;
+    options.sender = stream->sender;
+    options.udp = params_.udp;
+    options.length = params_.length > 0
+                         ? static_cast<size_t>(params_.length)
+                         : (params_.udp ? kDefaultUdpBlockSize : kDefaultTcpBlockSize);
+    options.bitrate = params_.bandwidth;
+    options.udp_counters_64bit = params_.udp_counters_64bit;
+    // A data connection that ends early (the client died, a reset) just
+    // stops counting: the control connection or the stall check ends the
+    // test.
+    stream->data = std::make_unique<DataStream>(loop_, std::move(stream->fd), options,
+                                                [](const absl::Status&) {});
+  }
+  for (auto& stream : streams_) {
+    if (absl::Status started = stream->data->Start(); !started.ok()) {
+      End(false, started);
+      return;
+    }
+  }
   phase_ = Phase::kRunning;
   SendState(State::kTestRunning);
   test_start_ = loop_->Now();
+  counting_since_ = test_start_;
   last_progress_ = test_start_;
   if (callbacks_.on_started) callbacks_.on_started();
   const absl::Duration planned = Seconds(params_.time_seconds + params_.omit_seconds);
@@ -304,7 +316,9 @@ void ServerSession::BeginTest() {
   if (params_.omit_seconds > 0) {
     omit_timer_ = loop_->RunAfter(Seconds(params_.omit_seconds), [this] {
       omit_timer_ = 0;
-      // TODO(H3): DataStream::ResetCounters on every stream.
+      // iperf_reset_stats: what was counted so far is left out.
+      for (auto& stream : streams_) stream->data->ResetCounters();
+      counting_since_ = loop_->Now();
     });
   }
   stall_timer_ = loop_->RunAfter(absl::Seconds(1), [this] { CheckStall(); });
@@ -312,8 +326,8 @@ void ServerSession::BeginTest() {
 
 void ServerSession::CheckStall() {
   stall_timer_ = 0;
-  // TODO(H3): progress from the DataStreams' counters.
-  const uint64_t progress = 0;
+  uint64_t progress = 0;
+  for (const auto& stream : streams_) progress += stream->data->counters().total_bytes;
   const absl::Duration now = loop_->Now();
   if (progress != last_progress_bytes_) {
     last_progress_bytes_ = progress;
@@ -331,6 +345,7 @@ void ServerSession::OnTestEnd() {
     if (*timer != 0) loop_->Cancel(*timer);
     *timer = 0;
   }
+  cpu_percent_ = cpu_.Percent();
   StopStreams();
   phase_ = Phase::kResults;
   frame_.Reset();
@@ -352,12 +367,23 @@ void ServerSession::OnClientResults() {
 }
 
 void ServerSession::StopStreams() {
-  // TODO(H3): stop the DataStreams, keeping their counters.
-  for (auto& stream : streams_) stream->fd.reset();
+  const absl::Duration now = loop_->Now();
+  for (auto& stream : streams_) {
+    stream->fd.reset();
+    if (stream->data == nullptr || stream->data->closed()) continue;
+    if (stream->sender && !params_.udp) {
+      stream->retransmits = stream->data->Retransmits().value_or(-1);
+    }
+    stream->seconds = now - counting_since_;
+    stream->data->Close();
+  }
 }
 
 TestResults ServerSession::OurResults() {
   TestResults results;
+  results.cpu_total = cpu_percent_.total;
+  results.cpu_user = cpu_percent_.user;
+  results.cpu_system = cpu_percent_.system;
   // send_results: -1 when this end only received; TCP senders report
   // retransmits (Linux has TCP_INFO), UDP senders none.
   const bool sends = params_.reverse || params_.bidirectional;
@@ -366,7 +392,22 @@ TestResults ServerSession::OurResults() {
   for (const auto& stream : streams_) {
     StreamResult line;
     line.id = stream->id;
-    // TODO(H3): counters from the DataStream.
+    if (stream->data != nullptr) {
+      const DataStream::Counters& counters = stream->data->counters();
+      line.bytes = counters.bytes;
+      line.retransmits = results.sender_has_retransmits == 1 ? stream->retransmits : -1;
+      if (params_.udp && stream->sender) {
+        // iperf3's packet_count: every sequence number used, omit included.
+        line.packets = static_cast<int64_t>(counters.next_sequence - 1);
+      } else if (params_.udp) {
+        // send_results: the receiver's counts whole, omitted part included.
+        const UdpReceiveStats& udp = stream->data->udp_stats();
+        line.jitter_seconds = udp.jitter_seconds();
+        line.errors = udp.errors();
+        line.packets = static_cast<int64_t>(udp.packet_count());
+      }
+      line.end_time = absl::ToDoubleSeconds(stream->seconds);
+    }
     results.streams.push_back(line);
   }
   return results;

@@ -10,15 +10,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "agent/iperf3/cpu_usage.h"
 #include "agent/iperf3/wire.h"
 #include "agent/net/event_loop.h"
 #include "agent/net/socket_address.h"
 #include "agent/net/unique_fd.h"
 
 namespace netprobe::iperf3 {
-
-class DataStream;
-class CpuUsage;
 
 // Why a test was turned away (each is counted).
 enum class Refusal {
@@ -122,6 +120,10 @@ class ServerSession {
   int receivers_expected_ = 0;  // the first ones accepted receive (iperf3's order)
   std::vector<std::unique_ptr<Stream>> streams_;
   std::string congestion_used_;
+  CpuUsage cpu_;
+  CpuPercent cpu_percent_;  // at TEST_END
+  // Since when the streams count (TEST_RUNNING, then the end of omit).
+  absl::Duration counting_since_;
   absl::Duration test_start_;
   uint64_t last_progress_bytes_ = 0;
   absl::Duration last_progress_;
