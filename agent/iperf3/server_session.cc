@@ -84,7 +84,7 @@ void ServerSession::Start() {
     return;
   }
   SendState(State::kParamExchange);
-  ArmStepTimer("the parameters");
+  ArmStepTimer("the client's parameters");
 }
 
 bool ServerSession::WantsTcpStream() const {
@@ -363,7 +363,7 @@ void ServerSession::OnClientResults() {
   Send(FrameJson(EncodeResults(OurResults())));
   phase_ = Phase::kDisplayed;
   SendState(State::kDisplayResults);
-  ArmStepTimer("IPERF_DONE");
+  ArmStepTimer("the client's IPERF_DONE");
 }
 
 void ServerSession::StopStreams() {
@@ -448,8 +448,8 @@ void ServerSession::ArmStepTimer(const char* step) {
   step_timer_ = loop_->RunAfter(limits_.handshake_timeout, [this, step] {
     step_timer_ = 0;
     absl::Status why = absl::DeadlineExceededError(
-        absl::StrCat("no ", step, " from the client within ",
-                     absl::FormatDuration(limits_.handshake_timeout)));
+        absl::StrCat("waited ", absl::FormatDuration(limits_.handshake_timeout), " for ",
+                     step, " in vain"));
     if (phase_ == Phase::kParams) {
       if (callbacks_.on_refused) callbacks_.on_refused(Refusal::kTimeout);
       End(false, why);

@@ -4,6 +4,7 @@
 // limits refuse what they should, and the refusals are counted.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -294,7 +295,7 @@ std::string ReadUntilClosed(int fd, absl::Duration timeout) {
 
 TEST_F(Iperf3ServerTest, SilentClientsAreDropped) {
   ServerOptions options;
-  options.limits.handshake_timeout = absl::Milliseconds(300);
+  options.limits.handshake_timeout = absl::Seconds(1);
   StartServer(options);
   // No cookie at all.
   UniqueFd silent = Connect(port_, "");
@@ -305,6 +306,47 @@ TEST_F(Iperf3ServerTest, SilentClientsAreDropped) {
             std::string(1, static_cast<char>(State::kParamExchange)));
   EXPECT_TRUE(WaitFor([&] { return server_->refused(Refusal::kTimeout) == 2; }));
   EXPECT_TRUE(WaitFor([&] { return server_->active_tests() == 0; }));
+}
+
+TEST_F(Iperf3ServerTest, UnreadableParametersAreRefused) {
+  StartServer();
+  UniqueFd control = Connect(port_, NewCookie());
+  const std::string frame = FrameJson("{\"tcp\": true, \"parallel\": \"many\"");
+  ASSERT_EQ(send(control.get(), frame.data(), frame.size(), 0),
+            static_cast<ssize_t>(frame.size()));
+  // PARAM_EXCHANGE, then SERVER_ERROR with iperf3's error number and errno.
+  const std::string got = ReadUntilClosed(control.get(), absl::Seconds(3));
+  ASSERT_EQ(got.size(), 10u);
+  EXPECT_EQ(static_cast<int8_t>(got[0]), static_cast<int8_t>(State::kParamExchange));
+  EXPECT_EQ(static_cast<int8_t>(got[1]), static_cast<int8_t>(State::kServerError));
+  EXPECT_EQ(got.substr(2, 4), std::string("\0\0\0\x72", 4));  // 114, IERECVPARAMS
+  EXPECT_TRUE(WaitFor([&] { return server_->refused(Refusal::kBadParams) == 1; }));
+}
+
+TEST_F(Iperf3ServerTest, ClientKilledMidTestEndsTheTest) {
+  StartServer();
+  absl::StatusOr<Process> client = Process::Start(Client({"-t", "30", "-P", "2"}));
+  ASSERT_THAT(client.status(), IsOk());
+  ASSERT_TRUE(WaitFor([&] { return server_->tests_started() == 1; }));
+  client->Signal(SIGKILL);
+  ASSERT_THAT(client->Wait(absl::Seconds(5)).status(), IsOk());
+  // The control connection's end ends the test at once, every socket closed.
+  EXPECT_TRUE(WaitFor([&] { return server_->active_tests() == 0; }));
+  EXPECT_EQ(server_->tests_completed(), 0u);
+}
+
+TEST_F(Iperf3ServerTest, ClientThatGoesSilentMidTestIsDropped) {
+  ServerOptions options;
+  options.limits.stall_timeout = absl::Milliseconds(500);
+  StartServer(options);
+  absl::StatusOr<Process> client = Process::Start(Client({"-t", "30"}));
+  ASSERT_THAT(client.status(), IsOk());
+  ASSERT_TRUE(WaitFor([&] { return server_->tests_started() == 1; }));
+  // Stopped, its sockets stay open: no data, no TEST_END, no close.
+  client->Signal(SIGSTOP);
+  EXPECT_TRUE(WaitFor([&] { return server_->active_tests() == 0; }));
+  EXPECT_EQ(server_->tests_completed(), 0u);
+  client->Signal(SIGKILL);
 }
 
 }  // namespace NETPROBE_UNITY_ID
