@@ -346,6 +346,11 @@ void ServerSession::OnTestEnd() {
     *timer = 0;
   }
   cpu_percent_ = cpu_.Percent();
+  // What the client sent before TEST_END and the per-wakeup bound left in
+  // the socket counts too.
+  for (auto& stream : streams_) {
+    if (!stream->sender && stream->data != nullptr) stream->data->Drain();
+  }
   StopStreams();
   phase_ = Phase::kResults;
   frame_.Reset();
