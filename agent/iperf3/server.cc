@@ -161,7 +161,9 @@ void Server::OnAccept() {
       continue;
     }
     pending.timer = loop_->RunAfter(options_.limits.handshake_timeout, [this, raw] {
-      pending_[raw].timer = 0;
+      auto it = pending_.find(raw);
+      if (it == pending_.end()) return;
+      it->second.timer = 0;  // this one, running
       DropPending(raw);
       Count(Refusal::kTimeout);
     });

@@ -35,11 +35,15 @@ struct ServerOptions {
 // "accepted" on a UDP socket of the same port as iperf3 does (the socket that
 // got the client's connect message is connect()ed to it and becomes the
 // stream; a new one takes its place). Unlike iperf3 -s, runs up to
-// max_concurrent_tests tests at once. Refusals: ACCESS_DENIED before the
-// parameters (busy, client not allowed), SERVER_ERROR with iperf3's error
-// number after them (over the limits, unreadable parameters).
-// Loop thread only (or before the loop runs), except the counters, which any
-// thread may read.
+// max_concurrent_tests tests at once. A UDP connect message carries no
+// cookie: it goes to the oldest test of the sender's address that waits for
+// a UDP stream, so two UDP tests from one host that open their streams at the
+// same moment can get each other's. Data sockets get the test's window, MSS,
+// congestion, TOS and nodelay once accepted (iperf3 -s re-creates its
+// listener with them, which a shared listener cannot do). Refusals: ACCESS_DENIED before
+// the parameters (busy, client not allowed), SERVER_ERROR with iperf3's error number
+// after them (over the limits, unreadable parameters). Loop thread only (or before the
+// loop runs), except the counters, which any thread may read.
 class Server {
  public:
   static absl::StatusOr<std::unique_ptr<Server>> Start(EventLoop* loop,
