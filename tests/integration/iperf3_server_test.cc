@@ -14,7 +14,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "agent/iperf3/client_session.h"
 #include "agent/iperf3/server.h"
 #include "tests/test_support/status_matchers.h"
 #include "tests/test_support/subprocess.h"
@@ -347,6 +349,50 @@ TEST_F(Iperf3ServerTest, ClientThatGoesSilentMidTestIsDropped) {
   EXPECT_TRUE(WaitFor([&] { return server_->active_tests() == 0; }));
   EXPECT_EQ(server_->tests_completed(), 0u);
   client->Signal(SIGKILL);
+}
+
+// The agent's own client (what the Throughput probe runs) against the
+// server, both on the server's loop: another agent's probe is a client too.
+TEST_F(Iperf3ServerTest, OwnClientSessionCompletesAgainstIt) {
+  StartServer();
+  for (const bool udp : {false, true}) {
+    SCOPED_TRACE(udp ? "UDP" : "TCP");
+    ClientSpec spec;
+    spec.server = server_->bound();
+    spec.params.udp = udp;
+    spec.params.time_seconds = 1;
+    spec.params.bidirectional = true;
+    spec.params.parallel = 2;
+    if (udp) spec.params.bandwidth = 10'000'000;
+    absl::Notification done;
+    ClientSession::Outcome outcome;
+    std::unique_ptr<ClientSession> session;
+    loop_->Post([&] {
+      ClientSession::Callbacks callbacks;
+      callbacks.on_done = [&](ClientSession::Outcome o) {
+        outcome = std::move(o);
+        done.Notify();
+      };
+      session = std::make_unique<ClientSession>(loop_.get(), spec, std::move(callbacks));
+      session->Start();
+    });
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(15)));
+    EXPECT_THAT(outcome.status, IsOk());
+    ASSERT_TRUE(outcome.remote.has_value());
+    ASSERT_EQ(outcome.remote->streams.size(), 4u);
+    // Each stream's id is known to both ends; the server received bytes on
+    // the client's sending streams and sent on the others.
+    for (const StreamResult& line : outcome.remote->streams) {
+      EXPECT_GT(line.bytes, 0u) << "stream " << line.id;
+    }
+    absl::Notification gone;
+    loop_->Post([&] {
+      session.reset();
+      gone.Notify();
+    });
+    gone.WaitForNotification();
+  }
+  EXPECT_TRUE(WaitFor([&] { return server_->tests_completed() == 2; }));
 }
 
 }  // namespace NETPROBE_UNITY_ID
