@@ -40,7 +40,7 @@ int SocketError(int fd) {
   return err;
 }
 
-std::string Seconds(absl::Duration d) { return absl::FormatDuration(d); }
+std::string DurationText(absl::Duration d) { return absl::FormatDuration(d); }
 
 }  // namespace
 
@@ -90,9 +90,9 @@ void ClientSession::Start() {
   }
   phase_timer_ = loop_->RunAfter(spec_.connect_timeout, [this] {
     phase_timer_ = 0;
-    Finish(absl::DeadlineExceededError(absl::StrCat("connect(", spec_.server.ToString(),
-                                                    "): no answer within ",
-                                                    Seconds(spec_.connect_timeout))));
+    Finish(absl::DeadlineExceededError(
+        absl::StrCat("connect(", spec_.server.ToString(), "): no answer within ",
+                     DurationText(spec_.connect_timeout))));
   });
 }
 
@@ -124,6 +124,12 @@ void ClientSession::OnControlEvents(uint32_t events) {
 void ClientSession::OnControlConnected() {
   CancelTimer(phase_timer_);
   phase_ = Phase::kWaitParamExchange;
+  // From now on the server's bytes are read; EPOLLOUT only while out_ waits.
+  if (!loop_->Modify(control_.get(), EPOLLIN).ok()) {
+    Finish(absl::InternalError("epoll_ctl(MOD) of the control connection failed"));
+    return;
+  }
+  control_writing_ = false;
   TestParams& p = spec_.params;
   if (p.udp && p.length == 0) {
     // iperf_connect: a UDP test without a length sends datagrams of the
@@ -615,7 +621,7 @@ void ClientSession::CheckStall() {
 }
 
 absl::Status ClientSession::StallStatus() const {
-  const std::string timeout = Seconds(spec_.stall_timeout);
+  const std::string timeout = DurationText(spec_.stall_timeout);
   switch (phase_) {
     case Phase::kWaitParamExchange:
       if (control_bytes_in_ == 0) {

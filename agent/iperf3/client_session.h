@@ -58,6 +58,8 @@ class ClientSession {
     // From the start of the test (after the omitted seconds) to its end.
     absl::Duration measured;
   };
+  // On the loop thread. on_running and on_omit_over may Cancel() the
+  // session but must not destroy it.
   struct Callbacks {
     // TEST_RUNNING arrived and the streams started: the test clock's 0.
     std::function<void()> on_running;

@@ -143,7 +143,8 @@ void DataStream::ArmTimer(absl::Duration deadline) {
 }
 
 bool DataStream::Paced(absl::Duration now) {
-  if (options_.bitrate == 0) return true;
+  // The first block goes at once (iperf3's green light starts on).
+  if (options_.bitrate == 0 || paced_bytes_ == 0) return true;
   // Average since Start(), as iperf3's iperf_check_throttle: the next bytes
   // may go while the bits sent so far are below bitrate * elapsed.
   const double elapsed = absl::ToDoubleSeconds(now - start_);

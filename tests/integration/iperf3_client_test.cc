@@ -481,6 +481,19 @@ TEST_F(Iperf3ClientTest, AServerThatWritesTextIsNotIperf3) {
   EXPECT_EQ(running_, 0);
 }
 
+TEST_F(Iperf3ClientTest, AServerErrorIsReported) {
+  // PARAM_EXCHANGE, then SERVER_ERROR with iperf3's error number (116) and
+  // the errno (2), each 32-bit big-endian.
+  ForeignServer failing(std::string("\x09\xfe\x00\x00\x00\x74\x00\x00\x00\x02", 10));
+  Run(Spec(failing.address()), absl::Seconds(5));
+  EXPECT_THAT(
+      outcome_.status,
+      StatusIs(absl::StatusCode::kUnavailable,
+               HasSubstr("the server reported an error (SERVER_ERROR: iperf3 error "
+                         "116, ENOENT) before the test started")));
+  EXPECT_FALSE(outcome_.ran);
+}
+
 TEST_F(Iperf3ClientTest, ASilentServerEndsWithinTheStallTimeout) {
   ForeignServer silent("");
   ClientSpec spec = Spec(silent.address());
