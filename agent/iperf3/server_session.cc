@@ -27,7 +27,7 @@ constexpr int kIeRecvParams = 114;        // "unable to receive parameters from 
 constexpr int kIeMaxServerDuration = 37;  // 3.17+: "client's requested duration
                                           // exceeds the server's maximum permitted limit"
 
-absl::Duration Seconds(double s) { return absl::Seconds(s); }
+absl::Duration ParamSeconds(double s) { return absl::Seconds(s); }
 
 }  // namespace
 
@@ -201,7 +201,7 @@ void ServerSession::OnParams() {
   }
   // As iperf3 3.17's --server-max-duration: a test bounded by bytes or
   // blocks (time 0) could run for ever, so it is refused too.
-  const absl::Duration asked = Seconds(params_.time_seconds + params_.omit_seconds);
+  const absl::Duration asked = ParamSeconds(params_.time_seconds + params_.omit_seconds);
   if (params_.time_seconds <= 0 || asked > limits_.max_duration) {
     Refuse(Refusal::kOverLimits, kIeMaxServerDuration,
            params_.time_seconds <= 0
@@ -306,7 +306,8 @@ void ServerSession::BeginTest() {
   counting_since_ = test_start_;
   last_progress_ = test_start_;
   if (callbacks_.on_started) callbacks_.on_started();
-  const absl::Duration planned = Seconds(params_.time_seconds + params_.omit_seconds);
+  const absl::Duration planned =
+      ParamSeconds(params_.time_seconds + params_.omit_seconds);
   end_timer_ = loop_->RunAfter(planned + limits_.end_grace, [this, planned] {
     end_timer_ = 0;
     End(false, absl::DeadlineExceededError(absl::StrCat(
@@ -314,7 +315,7 @@ void ServerSession::BeginTest() {
                    " after it began (+", absl::FormatDuration(limits_.end_grace), ")")));
   });
   if (params_.omit_seconds > 0) {
-    omit_timer_ = loop_->RunAfter(Seconds(params_.omit_seconds), [this] {
+    omit_timer_ = loop_->RunAfter(ParamSeconds(params_.omit_seconds), [this] {
       omit_timer_ = 0;
       // iperf_reset_stats: what was counted so far is left out.
       for (auto& stream : streams_) stream->data->ResetCounters();
