@@ -82,6 +82,27 @@ constexpr FieldFlag kTraceroute[] = {
     {"family", "-4/-6"},
 };
 
+constexpr FieldFlag kThroughput[] = {
+    {"duration", "-t/--time"},
+    {"bytes", "-n/--bytes"},
+    {"parallel", "-P/--parallel"},
+    {"direction", "-R/--bidir"},
+    {"window", "-w/--window"},
+    {"congestion", "-C/--congestion"},
+    {"mss", "-M/--set-mss"},
+    {"bitrate", "-b/--bitrate"},
+    {"length", "-l/--length"},
+    {"interval", "-i/--interval"},
+    {"omit", "-O/--omit"},
+    {"options.tos", "-S/--tos"},
+    {"options.interface", "-I/--interface"},
+    {"options.source_address", "-I/-B"},
+    {"options.source_port", "--cport"},
+    {"options.send_buffer", "--sndbuf"},
+    {"options.receive_buffer", "--rcvbuf"},
+    {"family", "-4/-6"},
+};
+
 struct CommandFields {
   const char* command;
   std::span<const FieldFlag> fields;
@@ -97,6 +118,7 @@ constexpr CommandFields kCommands[] = {
     {"sockets", kSockets, false},
     {"broadcast", kBroadcast, false},
     {"traceroute", kTraceroute, false},
+    {"throughput", kThroughput, false},
 };
 
 std::string Find(std::span<const FieldFlag> table, absl::string_view field) {

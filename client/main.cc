@@ -20,6 +20,7 @@
 #include "client/commands/ping_command.h"
 #include "client/commands/sockets_command.h"
 #include "client/commands/tcp_command.h"
+#include "client/commands/throughput_command.h"
 #include "client/commands/tracepath_command.h"
 #include "client/commands/traceroute_command.h"
 #include "client/commands/udp_command.h"
@@ -73,6 +74,10 @@ constexpr Command kCommands[] = {
      MtrOptions, RunMtr},
     {"tracepath", "the path and its MTU hop by hop (DF probes), like tracepath -n",
      TracepathOptions, RunTracepath},
+    {"throughput",
+     "TCP or UDP throughput to an iperf3 server (or an agent's --iperf-server), like "
+     "iperf3 -c, and what limited it",
+     ThroughputOptions, RunThroughput},
     {"watch", "the agent's scheduled probes' results as each run ends", WatchOptions,
      RunWatch},
 };

@@ -161,4 +161,48 @@ absl::Status CheckPlanLimits(const v1::PolicyLimits& l, const SocketsPlan& p) {
   return Length(l, p.watch_duration, "watch_duration");
 }
 
+absl::Status CheckPlanLimits(const v1::PolicyLimits& l, const ThroughputPlan& p) {
+  const absl::Duration max = l.has_throughput_max_duration()
+                                 ? FromProto(l.throughput_max_duration())
+                                 : kDefaultThroughputMaxDuration;
+  // A byte-count test has no duration of its own: the cap stops it.
+  if (p.bytes == 0 && p.Length() > max) {
+    return Denied(
+        "throughput_max_duration",
+        absl::StrCat("duration ", absl::FormatDuration(p.duration),
+                     p.omit > absl::ZeroDuration()
+                         ? absl::StrCat(" + omit ", absl::FormatDuration(p.omit))
+                         : "",
+                     " is above the limit of ", absl::FormatDuration(max)));
+  }
+  if (p.bytes == 0) NETPROBE_CHECK(Length(l, p.Length(), "duration"));
+  if (l.has_throughput_max_bytes() &&
+      (p.bytes == 0 || p.bytes > l.throughput_max_bytes())) {
+    return Denied(
+        "throughput_max_bytes",
+        p.bytes == 0 ? absl::StrCat("give bytes (at most ", l.throughput_max_bytes(), ")")
+                     : absl::StrCat("bytes ", p.bytes, " exceed the limit of ",
+                                    l.throughput_max_bytes()));
+  }
+  if (l.has_throughput_max_bitrate() &&
+      (p.bitrate == 0 || p.bitrate > l.throughput_max_bitrate())) {
+    return Denied(
+        "throughput_max_bitrate",
+        p.bitrate == 0
+            ? absl::StrCat("an unlimited bitrate is above the limit of ",
+                           l.throughput_max_bitrate(), " bit/s; give a bitrate")
+            : absl::StrCat("bitrate ", p.bitrate, " bit/s is above the limit of ",
+                           l.throughput_max_bitrate(), " bit/s"));
+  }
+  const uint32_t max_parallel = l.has_throughput_max_parallel()
+                                    ? l.throughput_max_parallel()
+                                    : ThroughputLimits::kMaxParallel;
+  if (p.parallel > max_parallel) {
+    return Denied(
+        "throughput_max_parallel",
+        absl::StrCat(p.parallel, " streams exceed the limit of ", max_parallel));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace netprobe

@@ -8,11 +8,15 @@
 #include "agent/probes/ping_request.h"
 #include "agent/probes/sockets_request.h"
 #include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/throughput_request.h"
 #include "agent/probes/traceroute_request.h"
 #include "agent/probes/udp_echo_request.h"
 #include "netprobe/v1/config.pb.h"
 
 namespace netprobe {
+
+// The longest throughput test a policy without throughput_max_duration allows.
+inline constexpr absl::Duration kDefaultThroughputMaxDuration = absl::Seconds(60);
 
 // A validated request against the policy's limits for its caller. Used
 // through ProbeRule (probe_rule.h), which every probe kind must have.
@@ -33,6 +37,10 @@ absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const CapturePlan& 
 // packet, target and interval limits are of probes that send: a watch's
 // interval paces netlink dumps on the host, bounded by SocketsLimits.
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const SocketsPlan& plan);
+// A throughput test within the throughput_max_* caps (its length, omitted
+// seconds included, within throughput_max_duration, default 60 s, and
+// max_duration) and its stream count within throughput_max_parallel.
+absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const ThroughputPlan& plan);
 
 }  // namespace netprobe
 

@@ -11,11 +11,13 @@
 namespace netprobe {
 namespace {
 
-constexpr const char* kProbes[] = {"Ping",      "TcpConnect", "UdpEcho", "Broadcast",
-                                   "Multicast", "Capture",    "Sockets", "Traceroute"};
+constexpr const char* kProbes[] = {"Ping",      "TcpConnect", "UdpEcho",
+                                   "Broadcast", "Multicast",  "Capture",
+                                   "Sockets",   "Traceroute", "Throughput"};
 constexpr const char* kRights[] = {Policy::kWatchResults};
-// Capture and Broadcast, a traffic tap and a reflector: off unless a policy
-// enables them. Watching the agent's own scheduled results is on.
+// Capture, Broadcast and Throughput, a traffic tap, a reflector and a link
+// load: off unless a policy enables them. Watching the agent's own scheduled results is
+// on.
 constexpr const char* kDefaultEnabled[] = {
     "Ping",       "TcpConnect",         "UdpEcho", "Multicast", "Sockets",
     "Traceroute", Policy::kWatchResults};

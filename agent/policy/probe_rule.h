@@ -16,6 +16,7 @@
 #include "agent/probes/ping_request.h"
 #include "agent/probes/sockets_request.h"
 #include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/throughput_request.h"
 #include "agent/probes/traceroute_request.h"
 #include "agent/probes/udp_echo_request.h"
 #include "netprobe/v1/config.pb.h"
@@ -123,6 +124,19 @@ struct ProbeRule<TraceroutePlan> {
     return CheckPlanLimits(l, p);
   }
   static std::vector<PrivilegedOption> Used(const TraceroutePlan& p) {
+    return PrivilegedOptionsOf(p.setup);
+  }
+};
+
+template <>
+struct ProbeRule<ThroughputPlan> {
+  static constexpr absl::string_view kName = "Throughput";
+  static constexpr absl::Span<const PrivilegedOption> kPrivileged =
+      kSocketOptionPrivileges;
+  static absl::Status CheckLimits(const v1::PolicyLimits& l, const ThroughputPlan& p) {
+    return CheckPlanLimits(l, p);
+  }
+  static std::vector<PrivilegedOption> Used(const ThroughputPlan& p) {
     return PrivilegedOptionsOf(p.setup);
   }
 };

@@ -25,6 +25,14 @@ TEST(FlagForAgentMessageTest, EachCommandsFieldsMapToItsFlags) {
   EXPECT_EQ(FlagForAgentMessage("sockets", "watch_interval: 1ms is below 100ms"),
             "--watch");
   EXPECT_EQ(FlagForAgentMessage("broadcast", "window: 2m is above 60s"), "-w/--window");
+  EXPECT_EQ(FlagForAgentMessage("throughput", "parallel: 17 is above 16"),
+            "-P/--parallel");
+  EXPECT_EQ(FlagForAgentMessage("throughput", "duration: 0s must be above 0"),
+            "-t/--time");
+  EXPECT_EQ(FlagForAgentMessage("throughput", "congestion: 'foo' is not allowed"),
+            "-C/--congestion");
+  EXPECT_EQ(FlagForAgentMessage("throughput", "options.tos: 300 is above 255"),
+            "-S/--tos");
 }
 
 TEST(FlagForAgentMessageTest, TargetsAreArgumentsAndOtherMessagesNameNoFlag) {

@@ -218,7 +218,7 @@ std::vector<std::string> RuleNames() {
 TEST(ProbeRule, EveryProbeKindHasOneUnderItsPolicyName) {
   const std::vector<std::string> rules =
       RuleNames<PingPlan, TcpConnectPlan, UdpEchoPlan, BroadcastPlan, MulticastPlan,
-                CapturePlan, SocketsPlan, TraceroutePlan>();
+                CapturePlan, SocketsPlan, TraceroutePlan, ThroughputPlan>();
   const std::vector<std::string> names(Policy::ProbeNames().begin(),
                                        Policy::ProbeNames().end());
   EXPECT_EQ(rules, names);
