@@ -140,13 +140,13 @@ void Server::OnAccept() {
     const signed char denied = static_cast<signed char>(State::kAccessDenied);
     if (!Allowed(peer)) {
       // As iperf3 answers a busy server: ACCESS_DENIED without reading.
+      Count(Refusal::kClientNotAllowed);  // before the client can see it
       send(fd.get(), &denied, 1, MSG_NOSIGNAL);
-      Count(Refusal::kClientNotAllowed);
       continue;
     }
     if (pending_.size() >= kMaxPending) {
-      send(fd.get(), &denied, 1, MSG_NOSIGNAL);
       Count(Refusal::kBusy);
+      send(fd.get(), &denied, 1, MSG_NOSIGNAL);
       continue;
     }
     // iperf_accept: control messages go out at once.
@@ -209,8 +209,8 @@ void Server::Dispatch(Pending pending) {
   }
   if (static_cast<int>(sessions_.size()) >= options_.max_concurrent_tests) {
     const signed char denied = static_cast<signed char>(State::kAccessDenied);
+    Count(Refusal::kBusy);  // before the client can see it
     send(pending.fd.get(), &denied, 1, MSG_NOSIGNAL);
-    Count(Refusal::kBusy);
     return;
   }
   if (!udp_listener_) ReopenUdpListener();

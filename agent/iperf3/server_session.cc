@@ -220,6 +220,8 @@ void ServerSession::OnParams() {
 }
 
 void ServerSession::Refuse(Refusal refusal, int iperf_errno, const std::string& why) {
+  // Counted before the client can see it.
+  if (callbacks_.on_refused) callbacks_.on_refused(refusal);
   if (iperf_errno >= 0) {
     // iperf_exchange_parameters' error path: the state, then i_errno and
     // errno as 32-bit big-endian integers.
@@ -227,7 +229,6 @@ void ServerSession::Refuse(Refusal refusal, int iperf_errno, const std::string& 
     const uint32_t codes[2] = {htonl(static_cast<uint32_t>(iperf_errno)), htonl(0)};
     Send(absl::string_view(reinterpret_cast<const char*>(codes), sizeof(codes)));
   }
-  if (callbacks_.on_refused) callbacks_.on_refused(refusal);
   End(false, absl::PermissionDeniedError(
                  absl::StrCat("refused (", RefusalName(refusal), "): ", why)));
 }

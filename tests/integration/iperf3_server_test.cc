@@ -228,7 +228,7 @@ TEST_F(Iperf3ServerTest, BusyServerRefusesTheSecondTest) {
   const IperfJson second = Run({}, /*expect_success=*/false);
   EXPECT_EQ(second.Error(), "the server is busy running a test. try again later")
       << second.text;
-  EXPECT_EQ(server_->refused(Refusal::kBusy), 1u);
+  EXPECT_TRUE(WaitFor([&] { return server_->refused(Refusal::kBusy) == 1; }));
   absl::StatusOr<int> exit_code = first->Wait(absl::Seconds(20));
   ASSERT_THAT(exit_code.status(), IsOk());
   EXPECT_EQ(IperfJson{first->out()}.Error(), "") << first->out();
@@ -242,7 +242,7 @@ TEST_F(Iperf3ServerTest, ClientOutsideTheAllowedCidrsIsRefused) {
   const IperfJson json = Run({}, /*expect_success=*/false);
   EXPECT_EQ(json.Error(), "the server is busy running a test. try again later")
       << json.text;
-  EXPECT_EQ(server_->refused(Refusal::kClientNotAllowed), 1u);
+  EXPECT_TRUE(WaitFor([&] { return server_->refused(Refusal::kClientNotAllowed) == 1; }));
   EXPECT_EQ(server_->tests_started(), 0u);
 }
 
