@@ -53,6 +53,8 @@ class Server {
 
   // The TCP (and UDP) address listened on, with the port chosen for port 0.
   const SocketAddress& bound() const { return bound_; }
+  // As started (immutable: any thread).
+  const ServerOptions& options() const { return options_; }
 
   // Tests that began (TEST_START sent), that ended with the results
   // exchanged, refused by reason, and those open now (from the cookie on).

@@ -251,6 +251,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   for (const auto& responder : agent->responders_) {
     facts.udp_echo.push_back(responder.get());
   }
+  facts.iperf_server = agent->iperf_server_.get();
   facts.schedule = [scheduler = agent->scheduler_.get()] {
     return scheduler->Describe();
   };
