@@ -94,6 +94,12 @@ void ThroughputProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   spec.data_setup = plan_.setup;
   spec.data_setup.congestion = plan_.congestion;
   if (plan_.mss != 0) spec.data_setup.mss = static_cast<int>(plan_.mss);
+  if (plan_.source_port != 0) {
+    SocketAddress source = plan_.setup.source.value_or(
+        *SocketAddress::FromLiteral(target_.family() == AF_INET6 ? "::" : "0.0.0.0"));
+    source.set_port(plan_.source_port);
+    spec.data_setup.source = source;
+  }
   spec.control_setup.interface = plan_.setup.interface;
   spec.control_setup.source = plan_.setup.source;
   spec.control_setup.mark = plan_.setup.mark;

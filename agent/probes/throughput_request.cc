@@ -165,13 +165,23 @@ absl::StatusOr<ThroughputPlan> ValidateThroughput(const v1::ThroughputRequest& r
     return absl::InvalidArgumentError(
         "options.ttl: a throughput test keeps the kernel's TTL");
   }
-  if (request.options().source_port() != 0) {
-    return absl::InvalidArgumentError(
-        "options.source_port: a throughput test opens several connections; the kernel "
-        "picks their ports");
+  // iperf3's --cport: the data streams bind source_port, source_port + 1, ...
+  // (with or without a source address); the control connection's port is
+  // the kernel's.
+  v1::SocketOptions options = request.options();
+  const uint64_t streams = static_cast<uint64_t>(plan.parallel) *
+                           (plan.direction == ThroughputPlan::Direction::kBoth ? 2 : 1);
+  if (options.source_port() > 65535) {
+    return OutOfRange("options.source_port", options.source_port(), 0, 65535);
   }
-  NETPROBE_ASSIGN_OR_RETURN(plan.setup,
-                            ValidateSocketOptions(request.options(), !plan.udp));
+  if (options.source_port() != 0 && options.source_port() + streams - 1 > 65535) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "options.source_port: %d streams from port %d go beyond port 65535", streams,
+        options.source_port()));
+  }
+  plan.source_port = static_cast<uint16_t>(options.source_port());
+  options.clear_source_port();
+  NETPROBE_ASSIGN_OR_RETURN(plan.setup, ValidateSocketOptions(options, !plan.udp));
   if (plan.setup.source && plan.family != AF_UNSPEC &&
       plan.setup.source->family() != plan.family) {
     return absl::InvalidArgumentError(

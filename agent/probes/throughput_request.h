@@ -55,6 +55,8 @@ struct ThroughputPlan {
   uint32_t length = 0;     // per write / datagram; 0: iperf3's default
   absl::Duration interval = ThroughputLimits::kDefaultInterval;
   absl::Duration omit = absl::ZeroDuration();
+  // The data streams' first source port (iperf3's --cport); 0: the kernel's.
+  uint16_t source_port = 0;
   // The agent's sockets: the window unless options set a buffer, TOS,
   // TCP_NODELAY, interface, source, mark.
   SocketSetup setup;

@@ -420,7 +420,8 @@ std::vector<Case> ThroughputCases() {
   const std::string ok = "target: '127.0.0.1' ";
   std::vector<Case> cases = {
       {"", kInvalid, "target: a HOST or HOST:PORT is needed"},
-      {"target: 'bad host'", kInvalid, "target: 'bad host' is not a host name or address"},
+      {"target: 'bad host'", kInvalid,
+       "target: 'bad host' is not a host name or address"},
       {"target: '127.0.0.1:0'", kInvalid,
        "target: port '0' is out of range: it must be from 1 to 65535"},
       {ok + "family: 9", kInvalid, "family: 9 is not IPV4, IPV6 or unset"},
@@ -457,8 +458,10 @@ std::vector<Case> ThroughputCases() {
        "omit: 10m1s is out of range: it must be from 0 to 10m"},
       {ok + "options { ttl: 5 }", kInvalid,
        "options.ttl: a throughput test keeps the kernel's TTL"},
-      {ok + "options { source_port: 80 }", kInvalid,
-       "options.source_port: a throughput test opens several connections"},
+      {ok + "options { source_port: 65535 } parallel: 2", kInvalid,
+       "options.source_port: 2 streams from port 65535 go beyond port 65535"},
+      {ok + "options { source_port: 65536 }", kInvalid,
+       "options.source_port: 65536 is out of range"},
   };
   Append(&cases, DurationCases(ok, "interval", "it must be from 100ms to 1m"));
   for (Case& c : SocketOptionCases(ok)) {
