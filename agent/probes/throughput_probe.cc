@@ -30,9 +30,9 @@ iperf3::TestParams ParamsOf(const ThroughputPlan& plan) {
   p.reverse = plan.direction == Direction::kReceive;
   p.bidirectional = plan.direction == Direction::kBoth;
   p.window = static_cast<int>(plan.window);
-  p.length = static_cast<int>(plan.length != 0 ? plan.length
-                              : plan.udp       ? iperf3::kDefaultUdpBlockSize
-                                               : iperf3::kDefaultTcpBlockSize);
+  // 0: iperf3's defaults, which the session fills in (TCP 128 KiB; UDP the
+  // control connection's MSS, so a datagram fills a packet).
+  p.length = static_cast<int>(plan.length);
   p.bandwidth = plan.bitrate;
   p.tos = plan.setup.tos.value_or(0);
   p.congestion = plan.congestion;
@@ -473,11 +473,10 @@ void ThroughputProbe::AppendSummaries(std::vector<v1::ThroughputEvent>* out) {
     const LimitVerdict verdict = JudgeLimit(times);
     summary->set_limited_by(verdict.limit);
     summary->set_limit_detail(verdict.detail);
-  } else if (started_) {
+  } else if (started_ && !plan_.udp) {
     summary->set_limit_detail(
-        plan_.udp
-            ? "UDP: the sender sends at its bitrate; loss and jitter tell the path"
-            : "the far end sent: its TCP_INFO stays there (iperf3 does not exchange it)");
+        "unknown here: the far end sent, and its TCP_INFO stays there (iperf3's "
+        "protocol does not exchange it); run the test from the other end");
   }
   out->push_back(std::move(event));
 }

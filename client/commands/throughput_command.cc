@@ -61,7 +61,7 @@ std::vector<OptionSpec> ThroughputOptions() {
       {'b', "bitrate", "RATE",
        "target bits/s per stream (K/M/G: 1000-based; UDP default 1M, TCP unlimited)"},
       {'l', "length", "LEN",
-       "bytes per write (TCP, default 128K) or datagram (UDP, default 1460)"},
+       "bytes per write (TCP, default 128K) or datagram (UDP, default the path's MSS)"},
       {'w', "window", "WINDOW", "SO_SNDBUF and SO_RCVBUF on both ends (K/M: 1024-based)"},
       {0, "sndbuf", "BYTES", "the agent's SO_SNDBUF only (wins over -w on its side)"},
       {0, "rcvbuf", "BYTES", "the agent's SO_RCVBUF only (wins over -w on its side)"},
