@@ -6,8 +6,10 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "agent/net/flow_label.h"
+#include "agent/net/small_file.h"
 #include "common/posix_error.h"
 
 namespace netprobe {
@@ -27,6 +29,30 @@ absl::Status SetIntSocketOption(int fd, int level, int name, int value,
   }
   return absl::OkStatus();
 }
+
+namespace {
+
+// TCP_CONGESTION; an algorithm the kernel does not have (ENOENT) or does not
+// allow this process (EPERM) gets the list of those it allows.
+absl::Status SetCongestion(int fd, const std::string& name) {
+  if (setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name.data(), name.size()) == 0) {
+    return absl::OkStatus();
+  }
+  const int err = errno;
+  absl::Status status =
+      PosixError(absl::StrCat("setsockopt(TCP_CONGESTION=", name, ")"), err);
+  if (err != ENOENT && err != EPERM) return status;
+  absl::StatusOr<std::string> allowed =
+      ReadSmallFile("/proc/sys/net/ipv4/tcp_allowed_congestion_control");
+  if (!allowed.ok()) return status;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "congestion control \"", name, "\" is ",
+      err == ENOENT ? "not known to the kernel" : "not allowed without CAP_NET_ADMIN",
+      "; allowed: ", absl::StripAsciiWhitespace(*allowed),
+      " (/proc/sys/net/ipv4/tcp_allowed_congestion_control)"));
+}
+
+}  // namespace
 
 absl::Status ApplySocketSetup(int fd, int family, bool tcp, const SocketSetup& setup) {
   const bool v6 = family == AF_INET6;
@@ -96,6 +122,13 @@ absl::Status ApplySocketSetup(int fd, int family, bool tcp, const SocketSetup& s
         fd, IPPROTO_TCP, TCP_KEEPIDLE,
         static_cast<int>(absl::ToInt64Seconds(*setup.tcp_keepalive_idle)),
         "TCP_KEEPIDLE"));
+  }
+  if (tcp && !setup.congestion.empty()) {
+    NETPROBE_RETURN_IF_ERROR(SetCongestion(fd, setup.congestion));
+  }
+  if (tcp && setup.mss) {
+    NETPROBE_RETURN_IF_ERROR(
+        SetIntSocketOption(fd, IPPROTO_TCP, TCP_MAXSEG, *setup.mss, "TCP_MAXSEG"));
   }
   if (setup.flow_label && v6) {
     NETPROBE_RETURN_IF_ERROR(

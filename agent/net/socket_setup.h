@@ -27,6 +27,11 @@ struct SocketSetup {
   std::optional<uint32_t> mark;  // SO_MARK
   bool tcp_nodelay = false;
   std::optional<absl::Duration> tcp_keepalive_idle;
+  // TCP_CONGESTION when not empty ("cubic", "bbr", ...). Without
+  // CAP_NET_ADMIN the kernel takes only the algorithms in
+  // /proc/sys/net/ipv4/tcp_allowed_congestion_control; the error lists them.
+  std::string congestion;
+  std::optional<int> mss;  // TCP_MAXSEG, before connect()
   // IPv6 only, ApplyFlowLabel(fd, peer, label): the kernel's automatic flow
   // labels off and, for a non-zero `label`, that label leased toward `peer`;
   // connect() and sendto() must then carry it in sin6_flowinfo
