@@ -177,11 +177,11 @@ void ThroughputProbe::OnOmitOver() {
 ThroughputProbe::Sample ThroughputProbe::Read(const iperf3::DataStream& stream,
                                               v1::TcpInfo* info) const {
   Sample s;
-  const iperf3::StreamCounters& c = stream.counters();
+  const iperf3::DataStream::Counters& c = stream.counters();
   s.bytes = c.bytes;
   s.datagrams = c.datagrams;
-  s.lost = c.lost;
-  s.out_of_order = c.out_of_order;
+  s.lost = stream.udp_stats().errors();
+  s.out_of_order = static_cast<uint64_t>(stream.udp_stats().out_of_order());
   if (plan_.udp || stream.fd() < 0) return s;
   uint8_t raw[512];
   socklen_t len = sizeof(raw);
@@ -235,7 +235,8 @@ void ThroughputProbe::SampleInterval() {
         out->set_lost(cur.lost - prev.lost);
         out->set_out_of_order(cur.out_of_order -
                               std::min(prev.out_of_order, cur.out_of_order));
-        ToProto(absl::Seconds(stream.counters().jitter_seconds), out->mutable_jitter());
+        ToProto(absl::Seconds(stream.udp_stats().jitter_seconds()),
+                out->mutable_jitter());
       }
     }
     streams_[i].last = cur;
@@ -405,9 +406,9 @@ void ThroughputProbe::AppendSummaries(std::vector<v1::ThroughputEvent>* out) {
         t.set_datagrams(theirs ? theirs->packets : st.final.datagrams);
         t.set_lost(mine ? mine->errors : st.final.lost);
         t.set_out_of_order(st.final.out_of_order);
-        ToProto(
-            absl::Seconds(mine ? mine->jitter_seconds : stream.counters().jitter_seconds),
-            t.mutable_jitter());
+        ToProto(absl::Seconds(mine ? mine->jitter_seconds
+                                   : stream.udp_stats().jitter_seconds()),
+                t.mutable_jitter());
       }
     }
     if (plan_.udp && t.datagrams() > 0) {
