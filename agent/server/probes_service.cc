@@ -14,6 +14,8 @@
 #include "agent/probes/sockets_request.h"
 #include "agent/probes/tcp_connect_probe.h"
 #include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/throughput_probe.h"
+#include "agent/probes/throughput_request.h"
 #include "agent/probes/trace_probe_factory.h"
 #include "agent/probes/traceroute_request.h"
 #include "agent/probes/udp_echo_probe.h"
@@ -155,6 +157,14 @@ auto ProbesService::UdpEchoMaker(const Caller& caller) {
                                        std::function<void()> done) {
     return std::make_unique<UdpEchoProbe>(plan, loop_, work, std::move(sink),
                                           std::move(done));
+  };
+}
+
+auto ProbesService::ThroughputMaker(const Caller& caller) {
+  return [this, work = WorkOf(caller)](const ThroughputPlan& plan, auto sink,
+                                       std::function<void()> done) {
+    return std::make_unique<ThroughputProbe>(plan, loop_, work, std::move(sink),
+                                             std::move(done));
   };
 }
 
@@ -327,6 +337,16 @@ grpc::ServerWriteReactor<v1::TracerouteEvents>* ProbesService::Traceroute(
   return Serve<v1::TracerouteEvent, v1::TracerouteEvents>(
       *context, std::move(plan), &TraceMaxEventsBeyondHighWater, TracerouteMaker(caller),
       std::move(slot));
+}
+
+grpc::ServerWriteReactor<v1::ThroughputEvents>* ProbesService::Throughput(
+    grpc::CallbackServerContext* context, const v1::ThroughputRequest* request) {
+  std::shared_ptr<void> slot;
+  const Caller caller = CallerOf(*context);
+  auto plan = Admit(caller, ValidateThroughput(*request), &slot);
+  return Serve<v1::ThroughputEvent, v1::ThroughputEvents>(
+      *context, std::move(plan), &ThroughputProbe::MaxEventsBeyondHighWater,
+      ThroughputMaker(caller), std::move(slot));
 }
 
 }  // namespace netprobe

@@ -74,6 +74,8 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
       grpc::CallbackServerContext*, const v1::SocketsRequest*) override;
   grpc::ServerWriteReactor<v1::TracerouteEvents>* Traceroute(
       grpc::CallbackServerContext*, const v1::TracerouteRequest*) override;
+  grpc::ServerWriteReactor<v1::ThroughputEvents>* Throughput(
+      grpc::CallbackServerContext*, const v1::ThroughputRequest*) override;
 
  private:
   // Streams the events of the probe `make(plan, sink, done)` builds, or
@@ -121,6 +123,7 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
   auto TcpConnectMaker(const Caller& caller);
   auto UdpEchoMaker(const Caller& caller);
   auto TracerouteMaker(const Caller& caller);
+  auto ThroughputMaker(const Caller& caller);
   BlockingWork WorkOf(const Caller& caller) const;
 
   EventLoop* const loop_;

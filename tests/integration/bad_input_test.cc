@@ -44,6 +44,7 @@ enum class Rpc {
   kCapture,
   kSockets,
   kTraceroute,
+  kThroughput,
   kWatchResults
 };
 
@@ -415,6 +416,56 @@ std::vector<Case> TracerouteCases() {
   return cases;
 }
 
+std::vector<Case> ThroughputCases() {
+  const std::string ok = "target: '127.0.0.1' ";
+  std::vector<Case> cases = {
+      {"", kInvalid, "target: a HOST or HOST:PORT is needed"},
+      {"target: 'bad host'", kInvalid, "target: 'bad host' is not"},
+      {"target: '127.0.0.1:0'", kInvalid, "target: port 0 is not a port"},
+      {ok + "family: 9", kInvalid, "family: 9 is not IPV4, IPV6 or unset"},
+      {ok + "protocol: 7", kInvalid, "protocol: 7 is not TCP, UDP or unset"},
+      {ok + "direction: 9", kInvalid, "direction: 9 is not SEND, RECEIVE, BOTH or unset"},
+      {ok + "duration { }", kInvalid,
+       "duration: 0s is out of range: it must be from 100ms to 24h"},
+      {ok + "duration { seconds: 90000 }", kInvalid,
+       "duration: 25h is out of range: it must be from 100ms to 24h"},
+      {ok + "duration { seconds: 61 }", StatusCode::PERMISSION_DENIED,
+       "policy.limits.throughput_max_duration: duration 1m1s is above the limit of 1m"},
+      {ok + "duration { seconds: 50 } omit { seconds: 11 }", StatusCode::PERMISSION_DENIED,
+       "duration 50s + omit 11s is above the limit of 1m"},
+      {ok + "bytes: 1000 duration { seconds: 1 }", kInvalid,
+       "duration: give a duration or bytes, not both"},
+      {ok + "parallel: 17", kInvalid,
+       "parallel: 17 streams is out of range: it must be from 1 to 16 streams"},
+      {ok + "congestion: 'nosuch'", kInvalid,
+       "congestion: 'nosuch' is not a congestion control this kernel offers"},
+      {ok + "congestion: 'cubic' protocol: PROTOCOL_UDP", kInvalid,
+       "congestion: UDP has no congestion control"},
+      {ok + "mss: 10", kInvalid, "mss: 10 bytes is out of range: it must be from 88 to 9216"},
+      {ok + "bitrate: 400000000001", kInvalid, "bitrate: 400000000001 bit/s is out of range"},
+      {ok + "protocol: PROTOCOL_UDP length: 8", kInvalid,
+       "length: 8 bytes is out of range: it must be from 16 to 65507 bytes"},
+      {ok + "length: 1048577", kInvalid,
+       "length: 1048577 bytes is out of range: it must be from 1 to 1048576 bytes"},
+      {ok + "window: 67108865", kInvalid, "window: 67108865 bytes is out of range"},
+      {ok + "interval { nanos: 10000000 }", kInvalid,
+       "interval: 10ms is out of range: it must be from 100ms to 1m"},
+      {ok + "omit { seconds: 601 }", kInvalid,
+       "omit: 10m1s is out of range: it must be from 0s to 10m"},
+      {ok + "options { ttl: 5 }", kInvalid,
+       "options.ttl: a throughput test keeps the kernel's TTL"},
+      {ok + "options { source_port: 80 }", kInvalid,
+       "options.source_port: a throughput test opens several connections"},
+  };
+  Append(&cases, DurationCases(ok, "interval", "it must be from 100ms to 1m"));
+  for (Case& c : SocketOptionCases(ok)) {
+    if (!absl::StrContains(c.request, "ttl:") && !absl::StrContains(c.request, "source_port")) {
+      cases.push_back(std::move(c));
+    }
+  }
+  return cases;
+}
+
 std::vector<Case> BroadcastCases() {
   const std::string ok = absl::StrCat("interface: '", kBroadcastIf, "' port: 7 ");
   std::vector<Case> cases = {
@@ -699,6 +750,9 @@ class BadInputTest : public ::testing::Test {
       case Rpc::kTraceroute:
         return Stream<v1::TracerouteRequest, v1::TracerouteEvents>(
             text, [&](auto* c, const auto& r) { return probes_->Traceroute(c, r); });
+      case Rpc::kThroughput:
+        return Stream<v1::ThroughputRequest, v1::ThroughputEvents>(
+            text, [&](auto* c, const auto& r) { return probes_->Throughput(c, r); });
       case Rpc::kWatchResults:
         return Stream<v1::WatchResultsRequest, v1::WatchResultsEvents>(
             text, [&](auto* c, const auto& r) { return results_->WatchResults(c, r); });
@@ -762,6 +816,7 @@ TEST_F(BadInputTest, Multicast) { RunTable(Rpc::kMulticast, MulticastCases()); }
 TEST_F(BadInputTest, Capture) { RunTable(Rpc::kCapture, CaptureCases()); }
 TEST_F(BadInputTest, Sockets) { RunTable(Rpc::kSockets, SocketsCases()); }
 TEST_F(BadInputTest, Traceroute) { RunTable(Rpc::kTraceroute, TracerouteCases()); }
+TEST_F(BadInputTest, Throughput) { RunTable(Rpc::kThroughput, ThroughputCases()); }
 TEST_F(BadInputTest, WatchResults) { RunTable(Rpc::kWatchResults, WatchResultsCases()); }
 
 // A string field that is not UTF-8 fails to parse as proto3 requires: gRPC
