@@ -56,6 +56,18 @@ std::vector<OptionSpec> AgentOptionSpecs() {
        "run a UDP echo responder (RFC 862) there; repeatable or comma-separated; "
        "port 0: the kernel chooses (see `netprobe info`)",
        true},
+      {0, "iperf-server", "[ADDR:]PORT",
+       "run an iperf3 server there (TCP and UDP; iperf3 -c clients and other agents' "
+       "throughput probes); port 0: the kernel chooses"},
+      {0, "iperf-server-max-tests", "N",
+       "tests the iperf3 server runs at once, 1..64 (default 2); more are refused as "
+       "busy"},
+      {0, "iperf-server-max-duration", "DURATION",
+       "longest test (-t plus -O) the iperf3 server accepts (default 60s); tests bounded "
+       "by bytes (-n, -k) are refused"},
+      {0, "iperf-server-allow", "CIDR",
+       "clients allowed to run iperf3 tests; repeatable or comma-separated (default all)",
+       true},
       {0, "shutdown-grace", "DURATION",
        "on SIGTERM, how long open streams get to end with their summaries (default 5s)"},
       {0, "user", "NAME",
@@ -135,6 +147,17 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
       options.stream_queue_bytes = config.stream_queue_bytes();
     }
     options.udp_echo.assign(config.udp_echo().begin(), config.udp_echo().end());
+    if (config.has_iperf_server()) {
+      const v1::IperfServer& iperf = config.iperf_server();
+      options.iperf_server = iperf.listen();
+      if (iperf.has_max_tests()) options.iperf_server_max_tests = iperf.max_tests();
+      if (iperf.has_max_duration()) {
+        options.iperf_server_max_duration =
+            absl::Seconds(iperf.max_duration().seconds()) +
+            absl::Nanoseconds(iperf.max_duration().nanos());
+      }
+      options.iperf_server_allow.assign(iperf.allow().begin(), iperf.allow().end());
+    }
     NETPROBE_RETURN_IF_ERROR(
         ApplyTransportConfig(config, &options.transport, &options.limits));
     policy = config.policy();
@@ -170,6 +193,28 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
         options.udp_echo.emplace_back(part);
       }
     }
+  }
+  if (flags.Has("iperf-server")) options.iperf_server = flags.Get("iperf-server");
+  NETPROBE_ASSIGN_OR_RETURN(auto iperf_tests,
+                            flags.GetUint("iperf-server-max-tests", 1, 64));
+  if (iperf_tests) options.iperf_server_max_tests = static_cast<int>(*iperf_tests);
+  NETPROBE_ASSIGN_OR_RETURN(auto iperf_duration,
+                            flags.GetDuration("iperf-server-max-duration"));
+  if (iperf_duration) options.iperf_server_max_duration = *iperf_duration;
+  if (flags.Has("iperf-server-allow")) {
+    options.iperf_server_allow.clear();
+    for (const std::string& value : flags.GetAll("iperf-server-allow")) {
+      for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+        options.iperf_server_allow.emplace_back(part);
+      }
+    }
+  }
+  if (options.iperf_server.empty() &&
+      (flags.Has("iperf-server-max-tests") || flags.Has("iperf-server-max-duration") ||
+       flags.Has("iperf-server-allow"))) {
+    return absl::InvalidArgumentError(
+        "--iperf-server-max-tests, --iperf-server-max-duration and --iperf-server-allow "
+        "need --iperf-server");
   }
   if (flags.Has("enable-probe")) {
     if (policy.enabled_probes().empty()) {
@@ -312,6 +357,10 @@ int Run(int argc, char** argv) {
                        absl::StrJoin((*agent)->bound_addresses(), " ")));
   if (!(*agent)->metrics_address().empty()) {
     LogLine(absl::StrCat("netprobe-agent: metrics on ", (*agent)->metrics_description()));
+  }
+  if (!(*agent)->iperf_server_address().empty()) {
+    LogLine(absl::StrCat("netprobe-agent: iperf3 server on ",
+                         (*agent)->iperf_server_address()));
   }
   for (const std::string& address : (*agent)->udp_echo_addresses()) {
     LogLine(absl::StrCat("netprobe-agent: udp echo responder on ", address));

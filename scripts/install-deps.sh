@@ -21,6 +21,9 @@ packages=(
   mtr-tiny iputils-tracepath
   # tests and the throughput benchmark: the peer of the Throughput probe
   iperf3
+  # tests: the lab's delay line forwards plain frames only, so the veths on
+  # its path have checksum and segmentation offloads off (ethtool -K)
+  ethtool
   python3 python3-grpcio python3-protobuf python3-yaml util-linux mount
   # tests: bcrypt hashes for the metrics endpoint's basic auth users, made by
   # the tool its docs name (htpasswd -B), and curl as an HTTPS client

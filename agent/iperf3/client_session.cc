@@ -99,6 +99,8 @@ void ClientSession::Start() {
 void ClientSession::Cancel() {
   if (phase_ == Phase::kDone && cancelled_) return;
   cancelled_ = true;
+  // Nothing queued may follow a cancel onto the wire.
+  for (auto& stream : streams_) stream->Abort();
   CloseAll();
   phase_ = Phase::kDone;
 }
@@ -124,6 +126,12 @@ void ClientSession::OnControlEvents(uint32_t events) {
 void ClientSession::OnControlConnected() {
   CancelTimer(phase_timer_);
   phase_ = Phase::kWaitParamExchange;
+  // From now on the server's bytes are read; EPOLLOUT only while out_ waits.
+  if (!loop_->Modify(control_.get(), EPOLLIN).ok()) {
+    Finish(absl::InternalError("epoll_ctl(MOD) of the control connection failed"));
+    return;
+  }
+  control_writing_ = false;
   TestParams& p = spec_.params;
   if (p.udp && p.length == 0) {
     // iperf_connect: a UDP test without a length sends datagrams of the
@@ -394,8 +402,14 @@ void ClientSession::CreateNextStream() {
   // Bidirectional: the client's sending streams first (iperf_handle_message_client).
   pending.sender = p.bidirectional ? index < p.parallel : !p.reverse;
   const int family = spec_.server.family();
+  SocketSetup setup = stream_setup_;
+  if (setup.source && setup.source->port() != 0) {
+    // iperf3's --cport: stream i binds port + i (the bidirectional
+    // receivers after all the senders), so each has its own.
+    setup.source->set_port(static_cast<uint16_t>(setup.source->port() + index));
+  }
   absl::StatusOr<UniqueFd> fd =
-      OpenSocket(family, p.udp ? SOCK_DGRAM : SOCK_STREAM, stream_setup_);
+      OpenSocket(family, p.udp ? SOCK_DGRAM : SOCK_STREAM, setup);
   if (!fd.ok()) {
     Finish(absl::Status(fd.status().code(), absl::StrCat("data stream ", NextStreamId(),
                                                          ": ", fd.status().message())));
@@ -572,6 +586,10 @@ void ClientSession::EndTest() {
   CancelTimer(omit_timer_);
   CancelTimer(end_timer_);
   cpu_at_end_ = cpu_.Percent();
+  if (callbacks_.on_test_end) {
+    callbacks_.on_test_end();
+    if (cancelled_) return;
+  }
   // Senders stop at once; receivers go on reading what is in flight until
   // the server closes them (iperf3's client drains in reverse mode, so the
   // server is never stuck on a full socket while it waits for TEST_END).

@@ -35,7 +35,9 @@ struct ClientSpec {
   // nodelay, tos and congestion, over data_setup's.
   TestParams params;
   SocketSetup control_setup;  // interface, source address, mark, ...
-  SocketSetup data_setup;     // the same for the data sockets, + buffers, TOS, ...
+  // The same for the data sockets, + buffers, TOS, ... A source port here
+  // is iperf3's --cport: stream i binds it + i.
+  SocketSetup data_setup;
   absl::Duration connect_timeout = absl::Seconds(5);
   // The far end silent this long (no control byte when one is due, no data
   // moving during the test) ends the session.
@@ -58,11 +60,16 @@ class ClientSession {
     // From the start of the test (after the omitted seconds) to its end.
     absl::Duration measured;
   };
+  // On the loop thread. on_running, on_omit_over and on_test_end may Cancel() the
+  // session but must not destroy it.
   struct Callbacks {
     // TEST_RUNNING arrived and the streams started: the test clock's 0.
     std::function<void()> on_running;
     // The omitted seconds are over and the counters were reset.
     std::function<void()> on_omit_over;
+    // The test's time or bytes are done: the senders stop now, the data
+    // sockets are still open (a last TCP_INFO); TEST_END follows.
+    std::function<void()> on_test_end;
     // Exactly once, unless Cancel()led first. It may destroy the session.
     std::function<void(Outcome)> on_done;
   };

@@ -85,6 +85,15 @@ void DataStream::Close() {
   fd_.reset();
 }
 
+void DataStream::Abort() {
+  if (fd_.valid() && !options_.udp) {
+    const linger reset{1, 0};
+    // Best effort: the close below happens either way.
+    (void)setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  }
+  Close();
+}
+
 void DataStream::ResetCounters() {
   counters_.bytes = 0;
   counters_.datagrams = 0;

@@ -105,6 +105,10 @@ class DataStream {
   static constexpr size_t kMaxDrainBytes = 64 << 20;
   // Unwatches, cancels timers and closes the socket, at once. Idempotent.
   void Close();
+  // Close(), and what the kernel still holds to send is dropped: a TCP
+  // socket ends with RST (SO_LINGER 0), so nothing more goes on the wire
+  // (a cancelled test stops at once, not after its send buffer drained).
+  void Abort();
   // The end of the omitted seconds: bytes, datagrams and the UDP receive
   // statistics start over (UDP sequence numbers go on).
   void ResetCounters();

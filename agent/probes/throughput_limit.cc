@@ -20,33 +20,34 @@ LimitVerdict JudgeLimit(const SenderTimes& t) {
   const double rwnd = Share(t.rwnd_limited, t.elapsed);
   const double sndbuf = Share(t.sndbuf_limited, t.elapsed);
   const double busy = Share(t.busy, t.elapsed);
-  const std::string shares = absl::StrFormat(
-      "send buffer %.0f%%, receive window %.0f%%, busy %.0f%% of the time", sndbuf * 100,
-      rwnd * 100, busy * 100);
   if (std::max(rwnd, sndbuf) >= 0.2) {
     if (sndbuf >= rwnd) {
       v.limit = v1::THROUGHPUT_LIMIT_SEND_BUFFER;
       v.detail = absl::StrFormat(
-          "limited by the send buffer (SO_SNDBUF): %s; a larger send buffer "
-          "(window) would go faster",
-          shares);
+          "the sender's socket buffer (SO_SNDBUF) was full of unacknowledged data "
+          "%.0f%% of the time while the congestion window had room: a larger send "
+          "buffer (-w / --sndbuf) goes faster",
+          sndbuf * 100);
     } else {
       v.limit = v1::THROUGHPUT_LIMIT_RECEIVE_WINDOW;
       v.detail = absl::StrFormat(
-          "limited by the receiver's window: %s; a larger receive buffer at the far end "
-          "(window) would go faster",
-          shares);
+          "the receiver's advertised window was full %.0f%% of the time: a larger "
+          "receive buffer at the far end (-w) goes faster",
+          rwnd * 100);
     }
   } else if (busy < 0.5) {
     v.limit = v1::THROUGHPUT_LIMIT_APPLICATION;
     v.detail = absl::StrFormat(
-        "limited by the sender itself: it had nothing to send most of the time (a "
-        "bitrate cap); %s",
-        shares);
+        "the sender had data in flight only %.0f%% of the time: it was held back by "
+        "its bitrate (-b) or could not write faster",
+        busy * 100);
   } else {
     v.limit = v1::THROUGHPUT_LIMIT_NETWORK;
     v.detail = absl::StrFormat(
-        "limited by the network (congestion window, the path's capacity): %s", shares);
+        "neither buffer held the sender back (send buffer %.0f%%, receive window "
+        "%.0f%% of the time): the congestion window, i.e. the path's capacity or "
+        "its losses, set the pace",
+        sndbuf * 100, rwnd * 100);
   }
   return v;
 }

@@ -100,6 +100,7 @@ void ThroughputProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   iperf3::ClientSession::Callbacks callbacks;
   callbacks.on_running = [this] { OnRunning(); };
   callbacks.on_omit_over = [this] { OnOmitOver(); };
+  callbacks.on_test_end = [this] { OnTestEnd(); };
   callbacks.on_done = [this](iperf3::ClientSession::Outcome o) { OnDone(std::move(o)); };
   session_ = std::make_unique<iperf3::ClientSession>(loop_, std::move(spec),
                                                      std::move(callbacks));
@@ -158,30 +159,46 @@ void ThroughputProbe::ArmInterval() {
 }
 
 void ThroughputProbe::OnOmitOver() {
-  // The session calls this just before it resets its counters: the last
-  // omitted interval ends here and the measured part starts.
+  // The last omitted interval ends here and the measured part starts. The
+  // samples count from the streams' start (the session's counters since the
+  // omitted seconds are for its result exchange).
   SampleInterval();
   omitting_ = false;
   measured_from_ = loop_->Now();
   for (size_t i = 0; i < streams_.size() && i < session_->streams().size(); ++i) {
-    Sample chrono = Read(*session_->streams()[i], nullptr);
-    chrono.bytes = chrono.datagrams = 0;
-    chrono.lost = 0;
-    chrono.out_of_order = 0;
-    streams_[i].last = chrono;
-    streams_[i].measured = chrono;
+    streams_[i].measured = Read(*session_->streams()[i], nullptr);
+    streams_[i].last = streams_[i].measured;
   }
+  last_sample_ = *measured_from_;
   ArmInterval();
+}
+
+void ThroughputProbe::OnTestEnd() {
+  // The senders stop now; their sockets are still open for a last TCP_INFO.
+  const absl::Duration now = loop_->Now();
+  if (now - last_sample_ >= plan_.interval / 10) SampleInterval();
+  ended_ = now;
+  loop_->Cancel(interval_timer_);
+  interval_timer_ = 0;
+  for (size_t i = 0; i < streams_.size() && i < session_->streams().size(); ++i) {
+    streams_[i].final = Read(*session_->streams()[i], nullptr);
+    streams_[i].has_final = true;
+  }
 }
 
 ThroughputProbe::Sample ThroughputProbe::Read(const iperf3::DataStream& stream,
                                               v1::TcpInfo* info) const {
   Sample s;
-  const iperf3::DataStream::Counters& c = stream.counters();
-  s.bytes = c.bytes;
-  s.datagrams = c.datagrams;
-  s.lost = stream.udp_stats().errors();
-  s.out_of_order = static_cast<uint64_t>(stream.udp_stats().out_of_order());
+  s.bytes = stream.counters().total_bytes;
+  if (stream.udp()) {
+    if (stream.sender()) {
+      s.datagrams = stream.counters().next_sequence - 1;
+    } else {
+      s.datagrams = stream.udp_stats().datagrams();
+      s.lost = stream.udp_stats().errors();
+      s.out_of_order = static_cast<uint64_t>(stream.udp_stats().out_of_order());
+    }
+  }
   if (plan_.udp || stream.fd() < 0) return s;
   uint8_t raw[512];
   socklen_t len = sizeof(raw);
@@ -277,15 +294,10 @@ void ThroughputProbe::OnDone(iperf3::ClientSession::Outcome outcome) {
     return Complete();
   }
   if (started_) {
-    const absl::Duration now = loop_->Now();
-    if (now - last_sample_ >= plan_.interval / 10) SampleInterval();
-    ended_ = now;
-    if (plan_.bytes == 0 && measured_from_) {
-      ended_ = std::min(now, *measured_from_ + plan_.duration);
-    }
-    for (size_t i = 0; i < streams_.size() && i < session_->streams().size(); ++i) {
-      streams_[i].final = Read(*session_->streams()[i], nullptr);
-      if (session_->streams()[i]->fd() < 0) streams_[i].final = streams_[i].last;
+    // Ended without TEST_END (the far end went away): what was sampled last.
+    if (!ended_) ended_ = last_sample_;
+    for (StreamState& st : streams_) {
+      if (!st.has_final) st.final = st.last;
     }
   }
   if (!outcome.status.ok()) error_ = std::string(outcome.status.message());
@@ -297,8 +309,8 @@ void ThroughputProbe::BeforeCutShort() {
   if (!started_ || finished()) return;
   SampleInterval();
   ended_ = loop_->Now();
-  for (size_t i = 0; i < streams_.size() && i < session_->streams().size(); ++i) {
-    streams_[i].final = streams_[i].last;
+  for (StreamState& st : streams_) {
+    if (!st.has_final) st.final = st.last;
   }
   error_ = "cut short: the totals are what this end measured until then";
 }
@@ -340,10 +352,12 @@ void ThroughputProbe::AppendSummaries(std::vector<v1::ThroughputEvent>* out) {
     summary->set_remote_cpu_system(remote->cpu_system);
     summary->set_remote_congestion(remote->congestion_used);
   }
-  const double measured =
-      started_ && ended_ && measured_from_
-          ? std::max(0.0, absl::ToDoubleSeconds(*ended_ - *measured_from_))
-          : 0;
+  double measured = started_ && ended_ && measured_from_
+                        ? std::max(0.0, absl::ToDoubleSeconds(*ended_ - *measured_from_))
+                        : 0;
+  if (outcome_ && outcome_->ran && outcome_->measured > absl::ZeroDuration()) {
+    measured = absl::ToDoubleSeconds(outcome_->measured);
+  }
   v1::ThroughputTotals sums[2];
   bool any[2] = {false, false};
   SenderTimes times;
@@ -370,7 +384,7 @@ void ThroughputProbe::AppendSummaries(std::vector<v1::ThroughputEvent>* out) {
         t.set_receiver_bits_per_second(Bps(theirs->bytes, remote_seconds));
       }
       if (plan_.udp) {
-        t.set_datagrams(mine ? mine->packets : st.final.datagrams);
+        t.set_datagrams(st.final.datagrams - st.measured.datagrams);
         if (theirs) {
           t.set_lost(theirs->errors);
           ToProto(absl::Seconds(theirs->jitter_seconds), t.mutable_jitter());
@@ -403,12 +417,13 @@ void ThroughputProbe::AppendSummaries(std::vector<v1::ThroughputEvent>* out) {
         t.set_retransmits(-1);
       }
       if (plan_.udp) {
-        t.set_datagrams(theirs ? theirs->packets : st.final.datagrams);
-        t.set_lost(mine ? mine->errors : st.final.lost);
-        t.set_out_of_order(st.final.out_of_order);
-        ToProto(absl::Seconds(mine ? mine->jitter_seconds
-                                   : stream.udp_stats().jitter_seconds()),
-                t.mutable_jitter());
+        // This end's counts since the omitted seconds: the sender's
+        // datagrams are the highest sequence seen, as iperf3 counts them.
+        t.set_datagrams(stream.udp_stats().packets_since_reset());
+        t.set_lost(stream.udp_stats().errors_since_reset());
+        t.set_out_of_order(
+            static_cast<uint64_t>(stream.udp_stats().out_of_order_since_reset()));
+        ToProto(absl::Seconds(stream.udp_stats().jitter_seconds()), t.mutable_jitter());
       }
     }
     if (plan_.udp && t.datagrams() > 0) {

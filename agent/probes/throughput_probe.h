@@ -53,11 +53,13 @@ class ThroughputProbe final : public ProbeBase<v1::ThroughputEvent> {
     Sample last;      // at the previous interval's end
     Sample measured;  // when the omitted seconds ended (or at the start)
     Sample final;     // at the test's end
+    bool has_final = false;
   };
 
   void OnResolved(absl::StatusOr<SocketAddress> address);
   void OnRunning();
   void OnOmitOver();
+  void OnTestEnd();
   void OnDone(iperf3::ClientSession::Outcome outcome);
   void ArmInterval();
   // Emits the interval [last_sample_, now] for every stream (and the sums).

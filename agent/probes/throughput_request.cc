@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -31,7 +32,9 @@ absl::Status ParseThroughputTarget(absl::string_view text, ThroughputPlan* plan)
     return absl::InvalidArgumentError("target: a HOST or HOST:PORT is needed");
   }
   // A bare host (an IPv6 literal has colons too) takes iperf3's port.
-  if (CheckHost(text, plan->family, "target").ok()) {
+  const absl::Status host = CheckHost(text, plan->family, "target");
+  if (host.ok() || !absl::StrContains(text, ':')) {
+    NETPROBE_RETURN_IF_ERROR(host);
     plan->host = std::string(text);
     return absl::OkStatus();
   }

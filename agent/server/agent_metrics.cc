@@ -54,4 +54,33 @@ metrics::Registry::CollectorId AddAgentMetrics(metrics::Registry* registry,
   });
 }
 
+metrics::Registry::CollectorId AddIperfServerMetrics(metrics::Registry* registry,
+                                                     const iperf3::Server* server) {
+  using metrics::MetricType;
+  return registry->AddCollector([server](metrics::ExpositionWriter& out) {
+    out.Family("netprobe_iperf_server_tests_total", MetricType::kCounter,
+               "iperf3 server: tests that began (TEST_START sent)");
+    out.Sample("netprobe_iperf_server_tests_total", {},
+               static_cast<double>(server->tests_started()));
+    out.Family("netprobe_iperf_server_tests_completed_total", MetricType::kCounter,
+               "iperf3 server: tests that ended with their results exchanged");
+    out.Sample("netprobe_iperf_server_tests_completed_total", {},
+               static_cast<double>(server->tests_completed()));
+    out.Family("netprobe_iperf_server_refused_total", MetricType::kCounter,
+               "iperf3 server: tests refused, by reason (busy: max tests running; "
+               "client_not_allowed; over_limits: duration, streams, block size; "
+               "bad_params; timeout: no cookie or parameters in time)");
+    for (int i = 0; i < iperf3::kRefusalCount; ++i) {
+      const auto reason = static_cast<iperf3::Refusal>(i);
+      out.Sample("netprobe_iperf_server_refused_total",
+                 {{"reason", std::string(iperf3::RefusalName(reason))}},
+                 static_cast<double>(server->refused(reason)));
+    }
+    out.Family("netprobe_iperf_server_active_tests", MetricType::kGauge,
+               "iperf3 server: tests open now (from the cookie to the end)");
+    out.Sample("netprobe_iperf_server_active_tests", {},
+               static_cast<double>(server->active_tests()));
+  });
+}
+
 }  // namespace netprobe

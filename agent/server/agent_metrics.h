@@ -3,6 +3,7 @@
 
 #include <functional>
 
+#include "agent/iperf3/server.h"
 #include "agent/metrics/registry.h"
 
 namespace netprobe {
@@ -27,6 +28,16 @@ struct AgentMetricSources {
 // RPCs are counted as they finish by CountRpc (netprobe_rpcs_total{method,code}).
 metrics::Registry::CollectorId AddAgentMetrics(metrics::Registry* registry,
                                                AgentMetricSources sources);
+
+// The iperf3 server's metrics, read at each scrape from `server` (which must
+// outlive the registry's use of it):
+//   netprobe_iperf_server_tests_total              counter (tests that began)
+//   netprobe_iperf_server_tests_completed_total    counter (results exchanged)
+//   netprobe_iperf_server_refused_total{reason}    counter (busy, client_not_allowed,
+//                                                  over_limits, bad_params, timeout)
+//   netprobe_iperf_server_active_tests             gauge
+metrics::Registry::CollectorId AddIperfServerMetrics(metrics::Registry* registry,
+                                                     const iperf3::Server* server);
 
 // The RPC counter, for RpcLogInterceptorFactory's callback.
 metrics::CounterFamily& RpcCounter(metrics::Registry* registry);

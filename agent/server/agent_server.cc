@@ -46,6 +46,32 @@ absl::Status PrepareUnixSocketDir(const std::string& path) {
   return PosixError(absl::StrCat("unix socket directory ", dir), errno);
 }
 
+// The iperf3 server's options from the agent's.
+absl::StatusOr<iperf3::ServerOptions> IperfServerOptions(const AgentOptions& options) {
+  iperf3::ServerOptions out;
+  NETPROBE_ASSIGN_OR_RETURN(out.listen,
+                            ParseUdpEchoAddress(options.iperf_server, "iperf_server"));
+  if (options.iperf_server_max_tests < 1 || options.iperf_server_max_tests > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("iperf_server max tests: ", options.iperf_server_max_tests,
+                     " is not from 1 to 64"));
+  }
+  out.max_concurrent_tests = options.iperf_server_max_tests;
+  if (options.iperf_server_max_duration < absl::Seconds(1) ||
+      options.iperf_server_max_duration > absl::Hours(24)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("iperf_server max duration: ",
+                     absl::FormatDuration(options.iperf_server_max_duration),
+                     " is not from 1s to 24h"));
+  }
+  out.limits.max_duration = options.iperf_server_max_duration;
+  for (const std::string& text : options.iperf_server_allow) {
+    NETPROBE_ASSIGN_OR_RETURN(Cidr cidr, Cidr::Parse(text, "iperf_server allow"));
+    out.allowed_clients.push_back(cidr);
+  }
+  return out;
+}
+
 // The default unix socket group: `netprobe` when the host has it.
 constexpr char kDefaultSocketGroup[] = "netprobe";
 
@@ -122,6 +148,12 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
                               UdpEchoResponder::Start(agent->loop_.get(), address));
     agent->responders_.push_back(std::move(responder));
   }
+  if (!options.iperf_server.empty()) {
+    NETPROBE_ASSIGN_OR_RETURN(iperf3::ServerOptions iperf, IperfServerOptions(options));
+    NETPROBE_ASSIGN_OR_RETURN(
+        agent->iperf_server_,
+        iperf3::Server::Start(agent->loop_.get(), std::move(iperf)));
+  }
   agent->policy_ = std::make_unique<PolicyHolder>(options.policy);
   // One count of each caller's probes and watches, held by what runs.
   std::shared_ptr<CallerSlots> slots = CallerSlots::Create();
@@ -154,6 +186,9 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
        .watch_results_dropped =
            [hub = agent->results_hub_.get()] { return hub->dropped_total(); }});
   agent->metrics_->AddCollector(metrics::ProcessMetricsCollector());
+  if (agent->iperf_server_ != nullptr) {
+    AddIperfServerMetrics(agent->metrics_.get(), agent->iperf_server_.get());
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -216,6 +251,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   for (const auto& responder : agent->responders_) {
     facts.udp_echo.push_back(responder.get());
   }
+  facts.iperf_server = agent->iperf_server_.get();
   facts.schedule = [scheduler = agent->scheduler_.get()] {
     return scheduler->Describe();
   };
@@ -367,6 +403,10 @@ AgentServer::~AgentServer() { Shutdown(); }
 
 absl::Status AgentServer::ReloadTokens() {
   return tokens_ == nullptr ? absl::OkStatus() : tokens_->Reload();
+}
+
+std::string AgentServer::iperf_server_address() const {
+  return iperf_server_ == nullptr ? std::string() : iperf_server_->bound().ToString();
 }
 
 std::vector<std::string> AgentServer::udp_echo_addresses() const {

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/iperf3/server.h"
 #include "agent/metrics/http_endpoint.h"
 #include "agent/metrics/registry.h"
 #include "agent/net/blocking_pool.h"
@@ -50,6 +51,12 @@ struct AgentOptions {
   absl::Duration shutdown_grace = absl::Seconds(5);
   // UDP echo responders ("PORT", "ADDR:PORT"); none by default.
   std::vector<std::string> udp_echo;
+  // The iperf3 server ("PORT", "ADDR:PORT"); empty: off. Its limits: tests
+  // at once, the longest test, the clients allowed (CIDRs; empty: all).
+  std::string iperf_server;
+  int iperf_server_max_tests = 2;
+  absl::Duration iperf_server_max_duration = absl::Seconds(60);
+  std::vector<std::string> iperf_server_allow;
   // TLS, client certificates and tokens on TCP listeners, and the gRPC
   // server's limits (server_credentials.h, server_limits.h).
   TransportOptions transport;
@@ -98,6 +105,8 @@ class AgentServer {
   std::string metrics_description() const { return metrics_description_; }
   // The UDP echo responders' bound addresses ("[::]:7").
   std::vector<std::string> udp_echo_addresses() const;
+  // The iperf3 server's bound address ("[::]:5201"); empty when off.
+  std::string iperf_server_address() const;
   size_t active_probes() const { return registry_->active(); }
 
   // Re-reads --token-file (e.g. on SIGHUP) for calls from now on; OK when
@@ -119,6 +128,7 @@ class AgentServer {
   std::thread loop_thread_;
   // Answer on the loop; destroyed before it, after Shutdown() joined its thread.
   std::vector<std::unique_ptr<UdpEchoResponder>> responders_;
+  std::unique_ptr<iperf3::Server> iperf_server_;  // the same
   std::unique_ptr<AgentService> agent_service_;
   std::unique_ptr<ProbesService> probes_service_;
   // Metrics and scheduled probes; the registry outlives what writes to it.

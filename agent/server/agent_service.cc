@@ -5,6 +5,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "agent/net/capabilities.h"
 #include "agent/net/interfaces.h"
@@ -69,6 +71,24 @@ void DescribeAgent(const AgentFacts& facts, v1::AgentInfo* info) {
   *info->mutable_transport_security() = facts.transport_security;
   for (const UdpEchoResponder* responder : facts.udp_echo) {
     responder->Describe(info->add_udp_echo_responders());
+  }
+  if (const iperf3::Server* iperf = facts.iperf_server) {
+    v1::IperfServerInfo* out = info->mutable_iperf_server();
+    out->set_address(iperf->bound().ToString());
+    out->set_port(iperf->bound().port());
+    out->set_max_tests(iperf->options().max_concurrent_tests);
+    const absl::Duration max = iperf->options().limits.max_duration;
+    out->mutable_max_duration()->set_seconds(absl::ToInt64Seconds(max));
+    for (const Cidr& cidr : iperf->options().allowed_clients)
+      out->add_allow(cidr.ToString());
+    out->set_tests_started(iperf->tests_started());
+    out->set_tests_completed(iperf->tests_completed());
+    out->set_active_tests(static_cast<uint32_t>(std::max(0, iperf->active_tests())));
+    for (int i = 0; i < iperf3::kRefusalCount; ++i) {
+      const auto reason = static_cast<iperf3::Refusal>(i);
+      (*out->mutable_refused())[std::string(iperf3::RefusalName(reason))] =
+          iperf->refused(reason);
+    }
   }
   info->set_grpc_version(grpc::Version());
   info->set_metrics(facts.metrics);

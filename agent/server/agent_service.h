@@ -7,6 +7,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/iperf3/server.h"
 #include "agent/policy/policy.h"
 #include "agent/responders/udp_echo_responder.h"
 #include "netprobe/v1/agent.grpc.pb.h"
@@ -21,6 +22,7 @@ struct AgentFacts {
   v1::TransportSecurity transport_security;
   // Owned by the server and alive as long as the service.
   std::vector<const UdpEchoResponder*> udp_echo;
+  const iperf3::Server* iperf_server = nullptr;  // the same; null: none
   // The metrics endpoint's description; empty: none.
   std::string metrics;
   // The schedule in force, asked per call (it changes on reload); may be null.

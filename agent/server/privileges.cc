@@ -209,6 +209,12 @@ absl::Status DropAgentPrivileges(const AgentOptions& options,
                               ParseUdpEchoAddress(text, "udp_echo"));
     if (address.port() != 0 && address.port() < 1024) low_port = true;
   }
+  if (!options.iperf_server.empty()) {
+    // Its UDP sockets are bound again for every stream, after the drop.
+    absl::StatusOr<SocketAddress> iperf =
+        ParseUdpEchoAddress(options.iperf_server, "iperf_server");
+    if (iperf.ok() && iperf->port() != 0 && iperf->port() < 1024) low_port = true;
+  }
   if (!options.metrics_listen.empty()) {
     absl::StatusOr<ListenAddress> metrics = ParseListenAddress(options.metrics_listen);
     if (metrics.ok() && metrics->port != 0 && metrics->port < 1024) low_port = true;

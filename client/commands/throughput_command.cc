@@ -233,6 +233,8 @@ int RunThroughput(const CommandContext& ctx) {
         lines = text.Summary(event.summary());
         error = FormatThroughputError(event.summary());
         completed = error.empty();
+      } else if (event.has_dropped()) {
+        lines = FormatDropped(event.dropped());
       } else if (event.has_end()) {
         end_exit.Note(event.end());
         lines = text.Flush() + FormatStreamEnd(event.end());

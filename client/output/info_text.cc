@@ -45,6 +45,25 @@ std::string FormatAgentInfo(const v1::AgentInfo& info) {
                           echo.send_failed(), echo.ignored_privileged_source(),
                           echo.kernel_drops());
   }
+  if (info.has_iperf_server()) {
+    const v1::IperfServerInfo& iperf = info.iperf_server();
+    std::vector<std::string> refused;
+    for (const char* reason :
+         {"busy", "client_not_allowed", "over_limits", "bad_params", "timeout"}) {
+      auto it = iperf.refused().find(reason);
+      if (it != iperf.refused().end() && it->second > 0) {
+        refused.push_back(absl::StrCat(reason, " ", it->second));
+      }
+    }
+    absl::StrAppendFormat(
+        &out,
+        "iperf3     %s: %d tests (%d completed, %d running), refused: %s; at most %d at "
+        "once, %s each, clients %s\n",
+        iperf.address(), iperf.tests_started(), iperf.tests_completed(),
+        iperf.active_tests(), refused.empty() ? "none" : absl::StrJoin(refused, ", "),
+        iperf.max_tests(), absl::FormatDuration(FromProto(iperf.max_duration())),
+        iperf.allow().empty() ? "all" : absl::StrJoin(iperf.allow(), " "));
+  }
   absl::StrAppendFormat(
       &out, "metrics    %s\n",
       info.metrics().empty() ? "(none: no --metrics-listen)" : info.metrics());

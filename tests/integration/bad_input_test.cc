@@ -420,19 +420,20 @@ std::vector<Case> ThroughputCases() {
   const std::string ok = "target: '127.0.0.1' ";
   std::vector<Case> cases = {
       {"", kInvalid, "target: a HOST or HOST:PORT is needed"},
-      {"target: 'bad host'", kInvalid, "target: 'bad host' is not"},
-      {"target: '127.0.0.1:0'", kInvalid, "target: port 0 is not a port"},
+      {"target: 'bad host'", kInvalid, "target: 'bad host' is not a host name or address"},
+      {"target: '127.0.0.1:0'", kInvalid,
+       "target: port '0' is out of range: it must be from 1 to 65535"},
       {ok + "family: 9", kInvalid, "family: 9 is not IPV4, IPV6 or unset"},
       {ok + "protocol: 7", kInvalid, "protocol: 7 is not TCP, UDP or unset"},
       {ok + "direction: 9", kInvalid, "direction: 9 is not SEND, RECEIVE, BOTH or unset"},
       {ok + "duration { }", kInvalid,
-       "duration: 0s is out of range: it must be from 100ms to 24h"},
+       "duration: 0 is out of range: it must be from 100ms to 24h"},
       {ok + "duration { seconds: 90000 }", kInvalid,
        "duration: 25h is out of range: it must be from 100ms to 24h"},
       {ok + "duration { seconds: 61 }", StatusCode::PERMISSION_DENIED,
        "policy.limits.throughput_max_duration: duration 1m1s is above the limit of 1m"},
-      {ok + "duration { seconds: 50 } omit { seconds: 11 }", StatusCode::PERMISSION_DENIED,
-       "duration 50s + omit 11s is above the limit of 1m"},
+      {ok + "duration { seconds: 50 } omit { seconds: 11 }",
+       StatusCode::PERMISSION_DENIED, "duration 50s + omit 11s is above the limit of 1m"},
       {ok + "bytes: 1000 duration { seconds: 1 }", kInvalid,
        "duration: give a duration or bytes, not both"},
       {ok + "parallel: 17", kInvalid,
@@ -441,8 +442,10 @@ std::vector<Case> ThroughputCases() {
        "congestion: 'nosuch' is not a congestion control this kernel offers"},
       {ok + "congestion: 'cubic' protocol: PROTOCOL_UDP", kInvalid,
        "congestion: UDP has no congestion control"},
-      {ok + "mss: 10", kInvalid, "mss: 10 bytes is out of range: it must be from 88 to 9216"},
-      {ok + "bitrate: 400000000001", kInvalid, "bitrate: 400000000001 bit/s is out of range"},
+      {ok + "mss: 10", kInvalid,
+       "mss: 10 bytes is out of range: it must be from 88 to 9216"},
+      {ok + "bitrate: 400000000001", kInvalid,
+       "bitrate: 400000000001 bit/s is out of range"},
       {ok + "protocol: PROTOCOL_UDP length: 8", kInvalid,
        "length: 8 bytes is out of range: it must be from 16 to 65507 bytes"},
       {ok + "length: 1048577", kInvalid,
@@ -451,7 +454,7 @@ std::vector<Case> ThroughputCases() {
       {ok + "interval { nanos: 10000000 }", kInvalid,
        "interval: 10ms is out of range: it must be from 100ms to 1m"},
       {ok + "omit { seconds: 601 }", kInvalid,
-       "omit: 10m1s is out of range: it must be from 0s to 10m"},
+       "omit: 10m1s is out of range: it must be from 0 to 10m"},
       {ok + "options { ttl: 5 }", kInvalid,
        "options.ttl: a throughput test keeps the kernel's TTL"},
       {ok + "options { source_port: 80 }", kInvalid,
@@ -459,7 +462,8 @@ std::vector<Case> ThroughputCases() {
   };
   Append(&cases, DurationCases(ok, "interval", "it must be from 100ms to 1m"));
   for (Case& c : SocketOptionCases(ok)) {
-    if (!absl::StrContains(c.request, "ttl:") && !absl::StrContains(c.request, "source_port")) {
+    if (!absl::StrContains(c.request, "ttl:") &&
+        !absl::StrContains(c.request, "source_port")) {
       cases.push_back(std::move(c));
     }
   }

@@ -289,6 +289,28 @@ TEST_F(Iperf3ClientTest, BidirectionalSendsOnTheFirstStreamsReceivesOnTheRest) {
   EXPECT_EQ(LocalBytes(/*sender=*/false), server_sent);
 }
 
+TEST_F(Iperf3ClientTest, ASourcePortBindsTheDataStreamLikeCport) {
+  Iperf3Server server;
+  ASSERT_NO_FATAL_FAILURE(server.Start());
+  ClientSpec spec = Spec(server.address());
+  const uint16_t cport = ::netprobe::testing::ClosedLoopbackPort();
+  spec.data_setup.source = *SocketAddress::FromLiteral("127.0.0.1", cport);
+  uint16_t bound = 0;
+  StartSession(spec, [&] {
+    sockaddr_in local{};
+    socklen_t length = sizeof(local);
+    getsockname(session_->streams()[0]->fd(), reinterpret_cast<sockaddr*>(&local),
+                &length);
+    bound = ntohs(local.sin_port);
+  });
+  ASSERT_TRUE(done_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  RunOnLoop([] {});
+  EXPECT_THAT(outcome_.status, IsOk());
+  EXPECT_EQ(bound, cport);
+  Struct json;
+  ASSERT_NO_FATAL_FAILURE(server.Finish(&json));
+}
+
 TEST_F(Iperf3ClientTest, BytesEndTheTestAtExactlyN) {
   Iperf3Server server;
   ASSERT_NO_FATAL_FAILURE(server.Start());
@@ -479,6 +501,19 @@ TEST_F(Iperf3ClientTest, AServerThatWritesTextIsNotIperf3) {
                        HasSubstr("not an iperf3 server (it sent \"HTTP/1.1 400")));
   EXPECT_FALSE(outcome_.ran);
   EXPECT_EQ(running_, 0);
+}
+
+TEST_F(Iperf3ClientTest, AServerErrorIsReported) {
+  // PARAM_EXCHANGE, then SERVER_ERROR with iperf3's error number (116) and
+  // the errno (2), each 32-bit big-endian.
+  ForeignServer failing(std::string("\x09\xfe\x00\x00\x00\x74\x00\x00\x00\x02", 10));
+  Run(Spec(failing.address()), absl::Seconds(5));
+  EXPECT_THAT(
+      outcome_.status,
+      StatusIs(absl::StatusCode::kUnavailable,
+               HasSubstr("the server reported an error (SERVER_ERROR: iperf3 error "
+                         "116, ENOENT) before the test started")));
+  EXPECT_FALSE(outcome_.ran);
 }
 
 TEST_F(Iperf3ClientTest, ASilentServerEndsWithinTheStallTimeout) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -145,8 +146,12 @@ absl::Status Lab::AddHost(const std::string& bridge, const std::string& ifname,
   NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "add", port, "type", "veth",
                                "peer", "name", ifname, "netns", host->netns}));
   ports_.push_back({bridge, host->netns, ifname, port});
-  NETPROBE_RETURN_IF_ERROR(
-      Ip({"-n", switch_netns_, "link", "set", port, "master", bridge, "up"}));
+  if (bridge.empty()) {
+    NETPROBE_RETURN_IF_ERROR(Ip({"-n", switch_netns_, "link", "set", port, "up"}));
+  } else {
+    NETPROBE_RETURN_IF_ERROR(
+        Ip({"-n", switch_netns_, "link", "set", port, "master", bridge, "up"}));
+  }
   NETPROBE_RETURN_IF_ERROR(
       Ip({"-n", host->netns, "addr", "add", ipv4, "brd", "+", "dev", ifname}));
   NETPROBE_RETURN_IF_ERROR(
@@ -330,7 +335,87 @@ absl::Status Lab::Build(int hosts) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::unique_ptr<Lab>> Lab::CreateDelayed(absl::Duration one_way_delay) {
+  return CreateWith([&](Lab* lab) { return lab->BuildDelayed(one_way_delay); });
+}
+
+absl::Status Lab::OffloadsOff(const std::string& netns, const std::string& ifname) {
+  auto result = RunCommand({"ip", "netns", "exec", netns, "ethtool", "-K", ifname, "tx",
+                            "off", "tso", "off", "gso", "off", "gro", "off"});
+  if (!result.ok()) return result.status();
+  if (result->exit_code != 0) {
+    return absl::InternalError(absl::StrCat("ethtool -K ", ifname, ": ", result->err));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Lab::BuildDelayed(absl::Duration one_way_delay) {
+  if (one_way_delay < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("a delay line cannot go back in time");
+  }
+  // The switch namespace only carries frames between the two ports: no
+  // IPv6 of its own (router solicitations, MLD) on them.
+  NETPROBE_RETURN_IF_ERROR(Sysctl(switch_netns_, "net.ipv6.conf.default.disable_ipv6=1"));
+  hosts_.resize(2);
+  for (int i = 0; i < 2; ++i) {
+    LabHost& host = hosts_[i];
+    host.netns = absl::StrCat(prefix_, "-h", i);
+    host.ipv4 = absl::StrCat("198.18.0.", 10 + i);
+    host.ipv6 = absl::StrFormat("2001:2::%x", 10 + i);
+    NETPROBE_RETURN_IF_ERROR(
+        AddHost("", "eth0", &host, host.ipv4 + "/24", host.ipv6 + "/64", true));
+  }
+  for (const Port& port : ports_) {
+    NETPROBE_RETURN_IF_ERROR(OffloadsOff(port.netns, port.ifname));
+    NETPROBE_RETURN_IF_ERROR(OffloadsOff(switch_netns_, port.port));
+  }
+  auto line = Process::Start({"ip", "netns", "exec", switch_netns_, kPython,
+                              NETPROBE_DELAY_LINE, "--delay-ms",
+                              absl::StrCat(absl::ToDoubleMilliseconds(one_way_delay)),
+                              ports_[0].port, ports_[1].port});
+  if (!line.ok()) return line.status();
+  delay_line_.emplace(*std::move(line));
+  auto ready = delay_line_->WaitForStdout("ready", absl::Seconds(10));
+  if (!ready.ok()) {
+    return absl::InternalError(
+        absl::StrCat("the delay line did not start: ", ready.status().message(), "; ",
+                     delay_line_->err()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Lab::ShapeEgress(int host, int64_t bits_per_second) {
+  if (bits_per_second < 8000) {
+    return absl::InvalidArgumentError(absl::StrCat("rate ", bits_per_second, " bit/s"));
+  }
+  const std::string& netns = hosts_.at(host).netns;
+  const int64_t burst = std::max<int64_t>(bits_per_second / 8 / 1000, 2 * 1514);
+  NETPROBE_RETURN_IF_ERROR(Sysctl(netns, "net.ipv4.tcp_limit_output_bytes=32768"));
+  auto offloads = RunCommand({"ip", "netns", "exec", netns, "ethtool", "-K", "eth0",
+                              "tso", "off", "gso", "off"});
+  if (!offloads.ok()) return offloads.status();
+  if (offloads->exit_code != 0) {
+    return absl::InternalError(absl::StrCat("ethtool -K eth0: ", offloads->err));
+  }
+  auto result =
+      RunCommand({"ip", "netns", "exec", netns, "tc", "qdisc", "replace", "dev", "eth0",
+                  "root", "tbf", "rate", absl::StrCat(bits_per_second, "bit"), "burst",
+                  absl::StrCat(burst), "limit", "65536"});
+  if (!result.ok()) return result.status();
+  if (result->exit_code != 0) {
+    return absl::InternalError(absl::StrCat("tc qdisc replace ... tbf: ", result->err));
+  }
+  return absl::OkStatus();
+}
+
 Lab::~Lab() {
+  // The delay line first, while its interfaces exist: it prints its counters
+  // and exits on SIGTERM (Process's destructor SIGKILLs it otherwise).
+  if (delay_line_.has_value()) {
+    delay_line_->Signal(SIGTERM);
+    delay_line_->Wait(absl::Seconds(5)).IgnoreError();
+    delay_line_.reset();
+  }
   for (auto it = created_netns_.rbegin(); it != created_netns_.rend(); ++it) {
     Ip({"netns", "del", *it}).IgnoreError();
     std::error_code ignored;

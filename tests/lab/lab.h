@@ -3,8 +3,10 @@
 
 #include <google/protobuf/duration.pb.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,6 +82,19 @@ class Lab {
   // (each host's address as traceroute shows it). Answers come back through
   // m1 from r4 and the target, through each middle router from itself.
   static absl::StatusOr<std::unique_ptr<Lab>> CreateDiamond();
+
+  // Two hosts on one subnet, as in Create(2) (host 0 198.18.0.10, 2001:2::a;
+  // host 1 198.18.0.11, 2001:2::b), whose link has a constant delay: their
+  // veths end in the switch namespace without a bridge, and a delay line
+  // (tests/lab/delay_line.py, started here and stopped by the destructor)
+  // forwards every frame between the two ends `one_way_delay` late, each way,
+  // in order and without loss: ping RTT is 2 x one_way_delay + 0.5..1 ms
+  // (each frame leaves 0..0.25 ms late: the line batches its sends).
+  // tc netem would do this, but this kernel has no netem (nor fq). The
+  // veths on the path carry MTU-sized frames with their checksums filled in
+  // (ethtool: tx checksumming, TSO, GSO, GRO off); with offloads on no TCP
+  // connection completes through the line. Rate limits: ShapeEgress.
+  static absl::StatusOr<std::unique_ptr<Lab>> CreateDelayed(absl::Duration one_way_delay);
   ~Lab();
 
   const LabHost& host(int i) const { return hosts_.at(i); }
@@ -106,6 +121,29 @@ class Lab {
   // line, from r2's address, then r3 at TTL 3). Call it before the traffic;
   // below 1280 the link loses IPv6. NOT_FOUND when there is no such link.
   absl::Status SetLinkMtu(int link, int mtu);
+
+  // Limits what host i sends by its eth0 to `bits_per_second` (counting
+  // Ethernet frames: TCP goodput with 1500-byte frames is at most
+  // 1448 / 1514 of it, 95.6 Mbit/s at 100 Mbit/s), with a token bucket on
+  // the interface (`tc qdisc replace dev eth0 root tbf rate R burst B
+  // limit 65536`), like a slower link behind the host's NIC:
+  //  - burst B: 1 ms at the rate, at least two full frames (3,028 bytes);
+  //    bursts of 3,028 and 12,500 bytes measured the same goodput.
+  //  - limit 64 KiB queued: UDP beyond the rate is lost, as on a real
+  //    bottleneck, instead of blocking its sender: the queue holds less
+  //    than a UDP socket's default send buffer (212,992 bytes, counted in
+  //    skb truesize) can have in flight. Measured: iperf3 -u -b 50M into
+  //    20 Mbit/s loses 60.6 % with limit 65536, nothing with 80000 (the
+  //    sender blocks at 19.7 Mbit/s).
+  //  - the host's TCP small queues limit (net.ipv4.tcp_limit_output_bytes,
+  //    4 MiB here) goes down to 32 KiB, so one socket never fills the 64 KiB
+  //    queue (with 4 MiB a 100 Mbit/s stream lost ~200 segments to it in
+  //    5 s; with 32 KiB none, same goodput).
+  //  - TSO and GSO off on eth0: the bucket sees the frames the wire would.
+  // Measured, iperf3 receiver: 95.6 Mbit/s in 2 s at 100 Mbit/s on
+  // Create(2)'s bridge; through CreateDelayed(10 ms), -t 3: 92.4..92.7 at
+  // 100 Mbit/s (94.0 over 5 s: slow start), 18.4..18.9 at 20 Mbit/s.
+  absl::Status ShapeEgress(int host, int64_t bits_per_second);
 
   // Host `router` drops `percent` % of the packets it forwards that came in
   // on its eth0 (in CreateChain and for the first router of CreateDiamond:
@@ -139,6 +177,8 @@ class Lab {
   absl::Status BuildRouted();
   absl::Status BuildChain(int routers);
   absl::Status BuildDiamond();
+  absl::Status BuildDelayed(absl::Duration one_way_delay);
+  // `bridge` empty: the switch side stays unbridged.
   absl::Status AddHost(const std::string& bridge, const std::string& ifname,
                        LabHost* host, const std::string& ipv4, const std::string& ipv6,
                        bool new_netns);
@@ -148,6 +188,8 @@ class Lab {
   // The ICMP limits (see above) off in `netns`.
   absl::Status UnlimitIcmp(const std::string& netns);
   absl::Status AddNetns(const std::string& netns);
+  // ethtool -K: tx checksumming, TSO, GSO and GRO off on `ifname`.
+  absl::Status OffloadsOff(const std::string& netns, const std::string& ifname);
 
   std::string prefix_;
   std::string switch_netns_;
@@ -163,6 +205,8 @@ class Lab {
   std::vector<Port> ports_;
   int port_counter_ = 0;
   std::string dir_;
+  // CreateDelayed's forwarder in the switch namespace.
+  std::optional<Process> delay_line_;
 };
 
 // Runs `ip ARGS...` and fails with its stderr when it exits non-zero.

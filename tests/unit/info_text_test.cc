@@ -174,6 +174,33 @@ TEST(FormatAgentInfoTest, MetricsListenerAndScheduleLines) {
   EXPECT_THAT(lines, Not(Contains("schedule   (none)")));
 }
 
+TEST(FormatAgentInfoTest, IperfServerLineOnlyWhenItRuns) {
+  v1::AgentInfo info = MakeInfo();
+  EXPECT_THAT(FormatAgentInfo(info), Not(HasSubstr("iperf3")));
+  v1::IperfServerInfo* iperf = info.mutable_iperf_server();
+  iperf->set_address("[::]:5201");
+  iperf->set_port(5201);
+  iperf->set_max_tests(2);
+  iperf->mutable_max_duration()->set_seconds(60);
+  iperf->set_tests_started(7);
+  iperf->set_tests_completed(5);
+  iperf->set_active_tests(1);
+  (*iperf->mutable_refused())["busy"] = 3;
+  (*iperf->mutable_refused())["timeout"] = 1;
+  (*iperf->mutable_refused())["over_limits"] = 0;
+  EXPECT_THAT(Lines(FormatAgentInfo(info)),
+              Contains("iperf3     [::]:5201: 7 tests (5 completed, 1 running), refused: "
+                       "busy 3, timeout 1; at most 2 at once, 1m each, clients all"));
+  iperf->add_allow("198.18.0.0/15");
+  iperf->add_allow("2001:2::/48");
+  (*iperf->mutable_refused())["busy"] = 0;
+  (*iperf->mutable_refused())["timeout"] = 0;
+  EXPECT_THAT(Lines(FormatAgentInfo(info)),
+              Contains("iperf3     [::]:5201: 7 tests (5 completed, 1 running), refused: "
+                       "none; at most 2 at once, 1m each, clients 198.18.0.0/15 "
+                       "2001:2::/48"));
+}
+
 TEST(FormatAgentInfoTest, EmptyListsSayNone) {
   v1::AgentInfo info;
   info.set_version("0.1.0");

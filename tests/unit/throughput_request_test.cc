@@ -96,7 +96,7 @@ TEST(JudgeLimit, TheLargerLimitOverAFifthNamesIt) {
   EXPECT_EQ(JudgeLimit({10 * s, 0 * s, 7 * s, 10 * s}).limit,
             v1::THROUGHPUT_LIMIT_SEND_BUFFER);
   EXPECT_THAT(JudgeLimit({10 * s, 0 * s, 7 * s, 10 * s}).detail,
-              HasSubstr("send buffer (SO_SNDBUF): send buffer 70%"));
+              HasSubstr("(SO_SNDBUF) was full of unacknowledged data 70% of the time"));
   EXPECT_EQ(JudgeLimit({10 * s, 3 * s, 1 * s, 10 * s}).limit,
             v1::THROUGHPUT_LIMIT_RECEIVE_WINDOW);
   EXPECT_EQ(JudgeLimit({10 * s, 1 * s, 1 * s, 10 * s}).limit,
