@@ -202,7 +202,8 @@ TEST_F(ThroughputMetricsTest, FailedRunsLeaveNoStaleGoodput) {
   // is labelled as the summaries are, host:port with iperf3's port.
   Run({}, absl::PermissionDeniedError("policy: the Throughput probe is not enabled"));
   EXPECT_EQ(Value("netprobe_probe_success"), 0);
-  EXPECT_THAT(registry_.Render(), Not(HasSubstr("netprobe_throughput_bytes_per_second{")));
+  EXPECT_THAT(registry_.Render(),
+              Not(HasSubstr("netprobe_throughput_bytes_per_second{")));
   EXPECT_THAT(registry_.Render(), Not(HasSubstr("netprobe_throughput_retransmits{")));
   EXPECT_THAT(registry_.Render(), Not(HasSubstr("netprobe_throughput_limited_by{")));
   ASSERT_EQ(results_.size(), 1u);
