@@ -228,6 +228,7 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
     }
   }
   NETPROBE_ASSIGN_OR_RETURN(options.policy, Policy::Build(policy));
+  NETPROBE_RETURN_IF_ERROR(CheckSchedulePolicy(options.schedule, *options.policy));
   if (flags.Has("insecure")) options.insecure = true;
   ApplyTransportFlags(flags, &options.transport);
   if (flags.Has("unix-socket-mode")) {

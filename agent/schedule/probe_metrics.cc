@@ -30,6 +30,28 @@ metrics::Labels HopLabels(metrics::Labels labels, uint32_t ttl) {
   return labels;
 }
 
+metrics::Labels With(metrics::Labels labels, const char* name, const char* value) {
+  labels.emplace_back(name, value);
+  return labels;
+}
+
+// The limited_by label values, by the verdict they name.
+constexpr std::pair<v1::ThroughputLimit, const char*> kLimits[] = {
+    {v1::THROUGHPUT_LIMIT_SEND_BUFFER, "send_buffer"},
+    {v1::THROUGHPUT_LIMIT_RECEIVE_WINDOW, "receive_window"},
+    {v1::THROUGHPUT_LIMIT_NETWORK, "network"},
+    {v1::THROUGHPUT_LIMIT_APPLICATION, "application"}};
+
+// The sum over the streams (stream_id 0) of the direction where the agent
+// sends (`agent_sends`) or receives; null when that direction did not run.
+const v1::ThroughputTotals* SumOf(const v1::ThroughputSummary& summary,
+                                  bool agent_sends) {
+  for (const v1::ThroughputTotals& totals : summary.totals()) {
+    if (totals.stream_id() == 0 && totals.agent_sends() == agent_sends) return &totals;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::vector<TraceHopPoint> TraceHopPoints(const v1::ScheduledTrace& trace) {
@@ -166,7 +188,21 @@ ScheduleMetrics::ScheduleMetrics(metrics::Registry* registry, ResultsHub* hub,
       hop_rtt_(registry->Gauge(
           "netprobe_traceroute_hop_rtt_avg_seconds",
           "Average RTT of the answered probes of one TTL (all flows) in the "
-          "scheduled traceroute's last run")) {}
+          "scheduled traceroute's last run")),
+      throughput_goodput_(registry->Gauge(
+          "netprobe_throughput_bytes_per_second",
+          "Goodput at the receiver in bytes/s (bits/s / 8), summed over the streams, "
+          "in the scheduled throughput test's last run; direction send: the agent "
+          "sent")),
+      throughput_retransmits_(registry->Gauge(
+          "netprobe_throughput_retransmits",
+          "TCP segments the agent retransmitted while sending in the scheduled "
+          "throughput test's last run")),
+      throughput_limited_by_(registry->Gauge(
+          "netprobe_throughput_limited_by",
+          "1 for what limited the agent's sending in the scheduled throughput "
+          "test's last run (send_buffer, receive_window, network, application), "
+          "0 for the others")) {}
 
 void ScheduleMetrics::OnRtt(const ScheduledProbeSpec& spec, const std::string& target,
                             absl::Duration rtt) {
@@ -196,6 +232,9 @@ void ScheduleMetrics::OnResults(const ScheduledProbeSpec& spec,
     if (std::holds_alternative<v1::TracerouteRequest>(spec.request)) {
       OnTrace(labels, spec.name, TargetLabel(summary.target()),
               result.has_traceroute() ? &result.traceroute() : nullptr);
+    }
+    if (std::holds_alternative<v1::ThroughputRequest>(spec.request)) {
+      OnThroughput(labels, result.has_throughput() ? &result.throughput() : nullptr);
     }
     failed |= !result.error().empty();
     if (hub_ != nullptr) hub_->Publish(result);
@@ -247,6 +286,39 @@ void ScheduleMetrics::OnTrace(const metrics::Labels& labels, const std::string& 
   }
   state.loss_hops = std::move(loss_hops);
   state.rtt_hops = std::move(rtt_hops);
+}
+
+void ScheduleMetrics::OnThroughput(const metrics::Labels& labels,
+                                   const v1::ThroughputSummary* summary) {
+  for (const bool agent_sends : {true, false}) {
+    const metrics::Labels direction =
+        With(labels, "direction", agent_sends ? "send" : "receive");
+    const v1::ThroughputTotals* sum =
+        summary != nullptr ? SumOf(*summary, agent_sends) : nullptr;
+    // The receiver's count: the far end's when the agent sent, known only
+    // when the results were exchanged.
+    if (sum != nullptr && (!agent_sends || summary->remote_results())) {
+      throughput_goodput_.Set(direction, sum->receiver_bits_per_second() / 8);
+    } else {
+      throughput_goodput_.Remove(direction);
+    }
+    if (!agent_sends) continue;
+    if (sum != nullptr && sum->retransmits() >= 0) {
+      throughput_retransmits_.Set(labels, static_cast<double>(sum->retransmits()));
+    } else {
+      throughput_retransmits_.Remove(labels);
+    }
+  }
+  const v1::ThroughputLimit verdict =
+      summary != nullptr ? summary->limited_by() : v1::THROUGHPUT_LIMIT_UNSPECIFIED;
+  for (const auto& [limit, name] : kLimits) {
+    const metrics::Labels labelled = With(labels, "limit", name);
+    if (verdict == v1::THROUGHPUT_LIMIT_UNSPECIFIED) {
+      throughput_limited_by_.Remove(labelled);
+    } else {
+      throughput_limited_by_.Set(labelled, verdict == limit ? 1 : 0);
+    }
+  }
 }
 
 void ScheduleMetrics::OnSkipped(const ScheduledProbeSpec& spec) {

@@ -55,6 +55,25 @@ namespace netprobe {
 // report are removed), each over all the flows of that TTL (TraceHopPoints):
 //   netprobe_traceroute_hop_loss_ratio   gauge, 0..1
 //   netprobe_traceroute_hop_rtt_avg_seconds  gauge; absent for a silent hop
+// Throughput probes add, per target, from the last run's summary (series a
+// run cannot tell are removed, none stale):
+//   netprobe_throughput_bytes_per_second{direction="send"|"receive"}  gauge,
+//                                        the receiver's goodput summed over the
+//                                        streams (the totals of stream_id 0), in
+//                                        bytes/s (Prometheus's base unit; promtool
+//                                        refuses "bits"):
+//                                        "send" when the agent sent (the far
+//                                        end's count, from the result exchange),
+//                                        "receive" when it received; both for
+//                                        a bidirectional test
+//   netprobe_throughput_retransmits      gauge, TCP segments the agent
+//                                        retransmitted while it sent (only
+//                                        when the agent sends)
+//   netprobe_throughput_limited_by{limit="send_buffer"|"receive_window"|
+//                                  "network"|"application"}  gauge, 1 for the
+//                                        verdict on the agent's sending, 0 for
+//                                        the others (none when there is no
+//                                        verdict: UDP, the agent only received)
 // Thread-safe (the registry is; the traces' state has its mutex; the hub is
 // fed on the loop thread).
 class ScheduleMetrics final : public ScheduleObserver {
@@ -86,6 +105,9 @@ class ScheduleMetrics final : public ScheduleObserver {
   // no trace).
   void OnTrace(const metrics::Labels& labels, const std::string& probe,
                const std::string& target, const v1::ScheduledTrace* trace);
+  // The throughput families of one result (`summary` null: the run reported
+  // no summary).
+  void OnThroughput(const metrics::Labels& labels, const v1::ThroughputSummary* summary);
 
   metrics::Registry* const registry_;
   ResultsHub* const hub_;
@@ -105,6 +127,9 @@ class ScheduleMetrics final : public ScheduleObserver {
   metrics::GaugeFamily& path_changes_;
   metrics::GaugeFamily& hop_loss_;
   metrics::GaugeFamily& hop_rtt_;
+  metrics::GaugeFamily& throughput_goodput_;
+  metrics::GaugeFamily& throughput_retransmits_;
+  metrics::GaugeFamily& throughput_limited_by_;
   absl::Mutex trace_mu_;
   // By (probe, target label).
   std::map<std::pair<std::string, std::string>, TraceState> traces_

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/probes/ping_request.h"
 #include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/throughput_request.h"
 #include "agent/probes/traceroute_request.h"
 #include "agent/probes/udp_echo_request.h"
 
@@ -17,6 +18,12 @@ absl::StatusOr<ProbeRequest> RequestOfEntry(const Entry& entry, absl::string_vie
   if (entry.has_tcp_connect()) return ProbeRequest(entry.tcp_connect());
   if (entry.has_udp_echo()) return ProbeRequest(entry.udp_echo());
   if (entry.has_traceroute()) return ProbeRequest(entry.traceroute());
+  if constexpr (requires { entry.has_throughput(); }) {
+    if (entry.has_throughput()) return ProbeRequest(entry.throughput());
+    return absl::InvalidArgumentError(absl::StrCat(
+        field,
+        ": needs a request (ping, tcp_connect, udp_echo, traceroute or throughput)"));
+  }
   return absl::InvalidArgumentError(absl::StrCat(
       field, ": needs a request (ping, tcp_connect, udp_echo or traceroute)"));
 }
@@ -82,8 +89,10 @@ const char* KindOf(const ProbeRequest& request) {
       return "TcpConnect";
     case 2:
       return "UdpEcho";
-    default:
+    case 3:
       return "Traceroute";
+    default:
+      return "Throughput";
   }
 }
 
@@ -96,8 +105,10 @@ ProbeRequest WithTarget(ProbeRequest request, const std::string& target) {
     tcp->add_targets(target);
   } else if (auto* udp = std::get_if<v1::UdpEchoRequest>(&request)) {
     udp->set_target(target);
+  } else if (auto* trace = std::get_if<v1::TracerouteRequest>(&request)) {
+    trace->set_target(target);
   } else {
-    std::get<v1::TracerouteRequest>(request).set_target(target);
+    std::get<v1::ThroughputRequest>(request).set_target(target);
   }
   return request;
 }
@@ -135,6 +146,18 @@ absl::StatusOr<absl::Duration> LongestRun(const ProbeRequest& request,
           "run must end by itself)"));
     }
     return TraceBound(*plan);
+  }
+  if (const auto* throughput = std::get_if<v1::ThroughputRequest>(&request)) {
+    const std::string at = absl::StrCat(field, ".throughput");
+    absl::StatusOr<ThroughputPlan> plan = ValidateThroughput(*throughput);
+    if (!plan.ok()) return Prefixed(at, plan.status());
+    if (plan->bytes > 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at,
+                       ".bytes: a scheduled throughput test runs for a duration (give "
+                       "duration, not bytes: how long a byte count takes is not known)"));
+    }
+    return plan->Length() + kThroughputSetup;
   }
   const std::string at = absl::StrCat(field, ".udp_echo");
   absl::StatusOr<UdpEchoPlan> plan =

@@ -9,6 +9,7 @@
 #include "agent/probes/probe_registry.h"
 #include "netprobe/v1/ping.pb.h"
 #include "netprobe/v1/tcp.pb.h"
+#include "netprobe/v1/throughput.pb.h"
 #include "netprobe/v1/traceroute.pb.h"
 #include "netprobe/v1/udp.pb.h"
 
@@ -37,6 +38,9 @@ class ProbeStarter {
   virtual absl::StatusOr<ProbeRegistry::ProbeId> Start(
       const Caller& caller, const v1::TracerouteRequest& request,
       std::shared_ptr<EventSink<v1::TracerouteEvent>> sink) = 0;
+  virtual absl::StatusOr<ProbeRegistry::ProbeId> Start(
+      const Caller& caller, const v1::ThroughputRequest& request,
+      std::shared_ptr<EventSink<v1::ThroughputEvent>> sink) = 0;
   virtual void Cancel(ProbeRegistry::ProbeId id) = 0;
 };
 

@@ -40,4 +40,29 @@ bool KeepResult(v1::TracerouteEvent& event, RunOutcome* outcome) {
   return true;
 }
 
+bool ThroughputSucceeded(const v1::ThroughputSummary& summary) {
+  if (!summary.error().empty()) return false;
+  for (const v1::ThroughputTotals& totals : summary.totals()) {
+    if (totals.stream_id() == 0 && totals.receiver_bytes() > 0) return true;
+  }
+  return false;
+}
+
+v1::TargetSummary ThroughputTargetSummary(const v1::ThroughputSummary& summary) {
+  v1::TargetSummary out;
+  *out.mutable_target() = summary.target();
+  out.set_sent(1);
+  const bool succeeded = ThroughputSucceeded(summary);
+  out.set_received(succeeded ? 1 : 0);
+  out.set_loss_percent(succeeded ? 0 : 100);
+  return out;
+}
+
+bool KeepResult(v1::ThroughputEvent& event, RunOutcome* outcome) {
+  if (!event.has_summary()) return false;
+  outcome->throughput = std::move(*event.mutable_summary());
+  outcome->summaries.push_back(ThroughputTargetSummary(*outcome->throughput));
+  return true;
+}
+
 }  // namespace netprobe

@@ -14,6 +14,7 @@
 #include "netprobe/v1/ping.pb.h"
 #include "netprobe/v1/schedule.pb.h"
 #include "netprobe/v1/tcp.pb.h"
+#include "netprobe/v1/throughput.pb.h"
 #include "netprobe/v1/traceroute.pb.h"
 #include "netprobe/v1/udp.pb.h"
 
@@ -30,13 +31,22 @@ struct RunOutcome {
   // Traceroute runs whose summary came: its hops and summary (the summary
   // is also in `summaries`, as TraceTargetSummary makes it).
   std::optional<v1::ScheduledTrace> trace;
+  // Throughput runs whose summary came (also in `summaries`, as
+  // ThroughputTargetSummary makes it).
+  std::optional<v1::ThroughputSummary> throughput;
 };
+
+// Whether a throughput test succeeded: it ran to its end with the result
+// exchange (no error) and the receiving end counted data.
+bool ThroughputSucceeded(const v1::ThroughputSummary& summary);
 
 // Whether the run got to `summary`'s target: an answer came back (echo
 // reply, connection, echoed datagram); for a traceroute, the target itself
-// answered (a router's time exceeded is not success).
+// answered (a router's time exceeded is not success); for a throughput test,
+// ThroughputSucceeded.
 inline bool Reached(const RunOutcome& outcome, const v1::TargetSummary& summary) {
   if (outcome.trace) return outcome.trace->summary().reached_ttl() > 0;
+  if (outcome.throughput) return ThroughputSucceeded(*outcome.throughput);
   return summary.received() > 0;
 }
 
@@ -46,6 +56,11 @@ inline bool Reached(const RunOutcome& outcome, const v1::TargetSummary& summary)
 // port: a traceroute's target is a host (as in its request and in
 // RequestTargets), so it is labelled by the host alone.
 v1::TargetSummary TraceTargetSummary(const v1::ScheduledTrace& trace);
+
+// A throughput test's TargetSummary: one attempt (the test), received 1 when
+// it succeeded (ThroughputSucceeded), so the loss ratio is that of failed
+// tests; no RTT. Its target is the summary's (host and port).
+v1::TargetSummary ThroughputTargetSummary(const v1::ThroughputSummary& summary);
 
 // Called for each answered attempt: its target and RTT (connect time).
 using RttObserver = std::function<void(const v1::Endpoint& target, absl::Duration rtt)>;
@@ -82,8 +97,15 @@ inline std::optional<std::pair<const v1::Endpoint*, absl::Duration>> AnsweredAtt
   return std::make_pair(&event.reply().target(), FromProto(event.reply().rtt()));
 }
 
+// Throughput: no attempts of its own to time.
+inline std::optional<std::pair<const v1::Endpoint*, absl::Duration>> AnsweredAttempt(
+    const v1::ThroughputEvent&) {
+  return std::nullopt;
+}
+
 // Keeps what `event` tells of the run's result in `outcome`: the summaries;
-// a traceroute's hops and summary too. True when it was one of those.
+// a traceroute's hops and summary too; a throughput test's summary (its
+// interval events are not kept). True when it was one of those.
 // Traceroute replies lose their target's port, as TraceTargetSummary's.
 template <typename Event>
 bool KeepResult(Event& event, RunOutcome* outcome) {
@@ -92,6 +114,7 @@ bool KeepResult(Event& event, RunOutcome* outcome) {
   return true;
 }
 bool KeepResult(v1::TracerouteEvent& event, RunOutcome* outcome);
+bool KeepResult(v1::ThroughputEvent& event, RunOutcome* outcome);
 
 // The sink of an in-process run: keeps the summaries (bounded by the
 // targets; a traceroute's hops, by max_ttl and flows), hands each RTT to an

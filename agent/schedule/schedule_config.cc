@@ -7,6 +7,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "agent/policy/plan_limits.h"
+#include "agent/probes/throughput_request.h"
+#include "agent/schedule/scheduler.h"
 #include "common/proto_time.h"
 
 namespace netprobe {
@@ -46,6 +49,30 @@ bool ValidScheduleName(absl::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
     return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
   });
+}
+
+absl::Status CheckSchedulePolicy(const ScheduleConfig& schedule, const Policy& policy) {
+  for (size_t i = 0; i < schedule.probes.size(); ++i) {
+    const ScheduledProbeSpec& spec = schedule.probes[i];
+    const std::string field =
+        absl::StrCat("scheduled_probes[", i, "] ('", spec.name, "')");
+    const Caller caller = SchedulerCaller(spec.name);
+    if (absl::Status enabled = policy.CheckProbe(caller, KindOf(spec.request));
+        !enabled.ok()) {
+      return absl::PermissionDeniedError(absl::StrCat(field, ": ", enabled.message(),
+                                                      "; its runs would all be refused"));
+    }
+    const auto* throughput = std::get_if<v1::ThroughputRequest>(&spec.request);
+    if (throughput == nullptr) continue;
+    absl::StatusOr<ThroughputPlan> plan = ValidateThroughput(*throughput);
+    if (!plan.ok()) return plan.status();  // ValidateSchedule checked it
+    if (absl::Status within = CheckPlanLimits(policy.LimitsFor(caller), *plan);
+        !within.ok()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          field, ".throughput: ", within.message(), "; its runs would all be refused"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ScheduleConfig> ValidateSchedule(const v1::AgentConfig& config) {
@@ -98,6 +125,23 @@ absl::StatusOr<ScheduleConfig> ValidateSchedule(const v1::AgentConfig& config) {
     spec.request = *std::move(request);
     absl::StatusOr<absl::Duration> longest = LongestRun(spec.request, field);
     if (!longest.ok()) return longest.status();
+    if (const auto* throughput = std::get_if<v1::ThroughputRequest>(&spec.request);
+        throughput != nullptr && *longest >= spec.interval) {
+      // A link load leaves the link alone for part of each interval.
+      absl::StatusOr<ThroughputPlan> plan = ValidateThroughput(*throughput);
+      if (!plan.ok()) return plan.status();  // LongestRun accepted it
+      return Invalid(
+          field + ".throughput.duration",
+          absl::StrCat(throughput->has_duration() ? "" : "unset, the default ",
+                       Seconds(plan->duration),
+                       plan->omit > absl::ZeroDuration()
+                           ? absl::StrCat(" + omit ", Seconds(plan->omit))
+                           : "",
+                       " + ", Seconds(kThroughputSetup),
+                       " for connecting and exchanging results is ", Seconds(*longest),
+                       ", not below the interval ", Seconds(spec.interval),
+                       " (a shorter duration or a longer interval)"));
+    }
     if (*longest > spec.interval) {
       return Invalid(field,
                      absl::StrCat("one run may take up to ", Seconds(*longest),

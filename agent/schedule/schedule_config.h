@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/policy/policy.h"
 #include "agent/schedule/probe_request.h"
 #include "netprobe/v1/config.pb.h"
 
@@ -42,9 +43,18 @@ inline constexpr absl::Duration kMaxModuleTimeout = absl::Seconds(60);
 
 // Checks the config's scheduled_probes and modules: names, labels,
 // intervals, and each request as its RPC would check it, and that a run fits
-// in its interval (a module's in its timeout). INVALID_ARGUMENT naming the
-// field, e.g. "scheduled_probes[1].ping.count: ...".
+// in its interval (a module's in its timeout; a throughput test's omit +
+// duration + kThroughputSetup strictly below it). INVALID_ARGUMENT naming
+// the field, e.g. "scheduled_probes[1].ping.count: ...".
 absl::StatusOr<ScheduleConfig> ValidateSchedule(const v1::AgentConfig& config);
+
+// Whether `policy` admits each scheduled probe as its runs will be admitted
+// (as the caller SchedulerCaller(name), which no identity rule matches: the
+// policy's own enabled_probes and limits): its kind enabled, and a
+// throughput test within the policy's throughput limits. PERMISSION_DENIED
+// naming the entry and the policy field, so a config whose runs would all
+// be refused fails when it loads, not at every run.
+absl::Status CheckSchedulePolicy(const ScheduleConfig& schedule, const Policy& policy);
 
 // [a-zA-Z_][a-zA-Z0-9_.-]*, 1..64 characters.
 bool ValidScheduleName(absl::string_view name);

@@ -15,6 +15,13 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 
 }  // namespace
 
+Caller SchedulerCaller(const std::string& name) {
+  Caller caller;
+  caller.peer = "scheduler:" + name;
+  caller.origin = Caller::Origin::kSchedule;
+  return caller;
+}
+
 std::vector<v1::ScheduledResult> ResultsOf(const ScheduledProbeSpec& spec, uint64_t run,
                                            const RunOutcome& outcome) {
   v1::ScheduledResult base;
@@ -33,6 +40,7 @@ std::vector<v1::ScheduledResult> ResultsOf(const ScheduledProbeSpec& spec, uint6
     *result.mutable_summary() = summary;
     result.set_success(Reached(outcome, summary));
     if (outcome.trace) *result.mutable_traceroute() = *outcome.trace;
+    if (outcome.throughput) *result.mutable_throughput() = *outcome.throughput;
     reported.insert(TargetLabel(summary.target()));
     results.push_back(std::move(result));
   }
@@ -152,9 +160,7 @@ void Scheduler::Due(size_t index, uint64_t generation) {
     return;
   }
   const uint64_t run = ++entry.runs;
-  Caller caller;
-  caller.peer = "scheduler:" + entry.spec.name;
-  caller.origin = Caller::Origin::kSchedule;
+  const Caller caller = SchedulerCaller(entry.spec.name);
   const ScheduledProbeSpec* spec = &entry.spec;
   absl::StatusOr<ProbeRegistry::ProbeId> id = StartRun(
       service_, caller, entry.spec.request,

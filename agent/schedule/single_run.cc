@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "agent/metrics/http_listen_address.h"
+#include "agent/probes/throughput_request.h"
 
 namespace netprobe {
 namespace {
@@ -24,6 +25,10 @@ struct EventOf<v1::UdpEchoRequest> {
 template <>
 struct EventOf<v1::TracerouteRequest> {
   using type = v1::TracerouteEvent;
+};
+template <>
+struct EventOf<v1::ThroughputRequest> {
+  using type = v1::ThroughputEvent;
 };
 
 }  // namespace
@@ -53,7 +58,20 @@ std::vector<std::string> RequestTargets(const ProbeRequest& request) {
   if (const auto* udp = std::get_if<v1::UdpEchoRequest>(&request)) {
     return {udp->target()};
   }
-  return {std::get<v1::TracerouteRequest>(request).target()};
+  if (const auto* trace = std::get_if<v1::TracerouteRequest>(&request)) {
+    return {trace->target()};
+  }
+  return {ThroughputTargetLabel(std::get<v1::ThroughputRequest>(request))};
+}
+
+std::string ThroughputTargetLabel(const v1::ThroughputRequest& request) {
+  // As the probe's summary names it: host and port, iperf3's by default.
+  v1::ThroughputRequest target;
+  target.set_target(request.target());
+  target.set_family(request.family());
+  absl::StatusOr<ThroughputPlan> plan = ValidateThroughput(target);
+  if (!plan.ok()) return request.target();
+  return metrics::FormatHostPort(plan->host, plan->port);
 }
 
 std::string TargetLabel(const v1::Endpoint& endpoint) {

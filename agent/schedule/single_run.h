@@ -26,6 +26,10 @@ absl::StatusOr<ProbeRegistry::ProbeId> StartRun(ProbeStarter* service,
 // The targets `request` names, as the summaries' labels spell them.
 std::vector<std::string> RequestTargets(const ProbeRequest& request);
 
+// A throughput request's target as its summary's target label spells it:
+// "host:5201" for "host" (iperf3's port), "[v6]:port".
+std::string ThroughputTargetLabel(const v1::ThroughputRequest& request);
+
 // "198.18.0.11" for ping, "host:port" / "[v6]:port" where a port applies.
 std::string TargetLabel(const v1::Endpoint& endpoint);
 

@@ -214,6 +214,13 @@ absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
                         TracerouteMaker(caller));
 }
 
+absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
+    const Caller& caller, const v1::ThroughputRequest& request,
+    std::shared_ptr<EventSink<v1::ThroughputEvent>> sink) {
+  return StartInProcess(caller, ValidateThroughput(request), std::move(sink),
+                        ThroughputMaker(caller));
+}
+
 grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
     grpc::CallbackServerContext* context, const v1::PingRequest* request) {
   std::shared_ptr<void> slot;

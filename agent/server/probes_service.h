@@ -56,6 +56,9 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
   absl::StatusOr<ProbeRegistry::ProbeId> Start(
       const Caller& caller, const v1::TracerouteRequest& request,
       std::shared_ptr<EventSink<v1::TracerouteEvent>> sink) override;
+  absl::StatusOr<ProbeRegistry::ProbeId> Start(
+      const Caller& caller, const v1::ThroughputRequest& request,
+      std::shared_ptr<EventSink<v1::ThroughputEvent>> sink) override;
   void Cancel(ProbeRegistry::ProbeId id) override { registry_->Cancel(id); }
 
   grpc::ServerWriteReactor<v1::PingEvents>* Ping(grpc::CallbackServerContext*,

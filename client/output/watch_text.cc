@@ -1,6 +1,7 @@
 #include "client/output/watch_text.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -26,6 +27,42 @@ std::string FormatTracePath(const v1::ScheduledTrace& trace) {
       reached > 0 ? absl::StrCat(" (reached at hop ", reached, ")") : " (not reached)");
 }
 
+// ", send 941.3 Mbit/s, 12 retransmits, limited by the network": each
+// direction's goodput at the receiver (summed over the streams), the agent's
+// retransmits while it sent, and the verdict on its sending.
+std::string FormatThroughput(const v1::ThroughputSummary& summary) {
+  std::string out;
+  for (const bool agent_sends : {true, false}) {
+    for (const v1::ThroughputTotals& totals : summary.totals()) {
+      if (totals.stream_id() != 0 || totals.agent_sends() != agent_sends) continue;
+      if (agent_sends && !summary.remote_results()) continue;  // not counted there
+      absl::StrAppend(
+          &out, ", ", agent_sends ? "send " : "receive ",
+          absl::StrFormat("%.1f Mbit/s", totals.receiver_bits_per_second() / 1e6));
+      if (agent_sends && totals.retransmits() >= 0) {
+        absl::StrAppend(&out, ", ", totals.retransmits(), " retransmits");
+      }
+    }
+  }
+  switch (summary.limited_by()) {
+    case v1::THROUGHPUT_LIMIT_NETWORK:
+      absl::StrAppend(&out, ", limited by the network");
+      break;
+    case v1::THROUGHPUT_LIMIT_RECEIVE_WINDOW:
+      absl::StrAppend(&out, ", limited by the receive window");
+      break;
+    case v1::THROUGHPUT_LIMIT_SEND_BUFFER:
+      absl::StrAppend(&out, ", limited by the send buffer");
+      break;
+    case v1::THROUGHPUT_LIMIT_APPLICATION:
+      absl::StrAppend(&out, ", limited by the application (bitrate)");
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string FormatScheduledResult(const v1::ScheduledResult& result) {
@@ -38,6 +75,8 @@ std::string FormatScheduledResult(const v1::ScheduledResult& result) {
   }
   if (result.has_traceroute())
     absl::StrAppend(&out, FormatTracePath(result.traceroute()));
+  if (result.has_throughput())
+    absl::StrAppend(&out, FormatThroughput(result.throughput()));
   if (!result.error().empty()) {
     absl::StrAppend(&out, result.has_summary() ? ", " : "", "error: ", result.error());
   }

@@ -25,6 +25,7 @@
 #include "agent/probes/ping_request.h"
 #include "agent/probes/sockets_request.h"
 #include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/throughput_request.h"
 #include "agent/probes/traceroute_request.h"
 #include "agent/probes/udp_echo_request.h"
 #include "agent/schedule/schedule_config.h"
@@ -99,10 +100,13 @@ void Config(const uint8_t* data, size_t size) {
       Limit(ValidateTcpConnect(*tcp), limits);
     } else if (const auto* udp = std::get_if<v1::UdpEchoRequest>(&spec.request)) {
       Limit(ValidateUdpEcho(*udp), limits);
+    } else if (const auto* trace = std::get_if<v1::TracerouteRequest>(&spec.request)) {
+      Limit(ValidateTraceroute(*trace), limits);
     } else {
-      Limit(ValidateTraceroute(std::get<v1::TracerouteRequest>(spec.request)), limits);
+      Limit(ValidateThroughput(std::get<v1::ThroughputRequest>(spec.request)), limits);
     }
   }
+  (void)CheckSchedulePolicy(*schedule, **policy);
 }
 
 }  // namespace

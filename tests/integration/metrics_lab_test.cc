@@ -200,6 +200,55 @@ TEST_F(MetricsLabTest, ServesScheduledProbeMetricsThatPromtoolAccepts) {
   ExpectPromtoolAccepts(page.body);
 }
 
+// Issue 20: a scheduled throughput test (1 s of TCP every 5 s) against the
+// real `iperf3 -s` in host 1 (its own namespace: iperf3's port is free
+// there), with Throughput enabled by the policy; its goodput, verdict and
+// success in /metrics, which promtool accepts.
+TEST_F(MetricsLabTest, ScheduledThroughputTestsServeGoodput) {
+  auto server = lab_->Spawn(kTarget, {"iperf3", "-s", "-p", "5201"});
+  ASSERT_THAT(server, IsOk());
+  const absl::Duration deadline = MonotonicNow() + absl::Seconds(10);
+  for (;;) {
+    auto listening = lab_->Exec(kTarget, {"ss", "-Hltn", "sport = :5201"});
+    ASSERT_THAT(listening, IsOk());
+    if (!listening->out.empty()) break;
+    ASSERT_LT(MonotonicNow(), deadline) << "iperf3 -s did not listen";
+    poll(nullptr, 0, 50);
+  }
+  StartAgent(absl::Substitute(R"cfg(
+    policy { enabled_probes: "Throughput" }
+    scheduled_probes {
+      name: "lab-tput"
+      interval { seconds: 5 }
+      labels { key: "site" value: "lab" }
+      throughput { target: "$0" duration { seconds: 1 } }
+    }
+  )cfg",
+                              target_));
+  const std::string labels = absl::StrCat(
+      R"({probe="lab-tput",kind="Throughput",target=")", target_, R"(:5201",site="lab")");
+  const std::optional<double> goodput = WaitForSample(absl::StrCat(
+      "netprobe_throughput_bytes_per_second", labels, R"(,direction="send"})"));
+  ASSERT_TRUE(goodput.has_value());
+  EXPECT_GT(*goodput, 0);
+  Fetched page = Fetch(kAgent, absl::StrCat("http://", metrics_, "/metrics"));
+  EXPECT_EQ(Sample(page.body, absl::StrCat("netprobe_probe_success", labels, "}")), 1.0)
+      << page.body;
+  EXPECT_TRUE(
+      Sample(page.body, absl::StrCat("netprobe_throughput_retransmits", labels, "}")))
+      << page.body;
+  // One verdict on the agent's sending, among the four limits.
+  double verdicts = 0;
+  for (const char* limit : {"send_buffer", "receive_window", "network", "application"}) {
+    auto value = Sample(page.body, absl::StrCat("netprobe_throughput_limited_by", labels,
+                                                R"(,limit=")", limit, R"("})"));
+    ASSERT_TRUE(value) << limit << "\n" << page.body;
+    verdicts += *value;
+  }
+  EXPECT_EQ(verdicts, 1) << page.body;
+  ExpectPromtoolAccepts(page.body);
+}
+
 TEST_F(MetricsLabTest, ProbeEndpointRunsModulesAndNamesBadParameters) {
   const std::string denied = lab_->host(kPrometheus).ipv4;
   StartAgent(

@@ -133,8 +133,8 @@ INSTANTIATE_TEST_SUITE_P(
                      })pb",
                 "scheduled_probes[1].name: 'a' is used twice"},
         BadCase{R"pb(scheduled_probes { name: "a" })pb",
-                "scheduled_probes[0]: needs a request (ping, tcp_connect, udp_echo or "
-                "traceroute)"},
+                "scheduled_probes[0]: needs a request (ping, tcp_connect, udp_echo, "
+                "traceroute or throughput)"},
         BadCase{R"pb(scheduled_probes {
                        name: "a"
                        interval { nanos: 500000000 }
@@ -248,7 +248,49 @@ INSTANTIATE_TEST_SUITE_P(
                        traceroute {}
                      })pb",
                 "modules[0]: one run may take up to 5.009s, longer than its timeout 3s"},
-        BadCase{R"pb(modules { name: "m" })pb", "modules[0]: needs a request"},
+        BadCase{R"pb(modules { name: "m" })pb",
+                "modules[0]: needs a request (ping, tcp_connect, udp_echo or "
+                "traceroute)"},
+        // Issue 20: a scheduled throughput test is short and fits its
+        // interval with room to spare; its request is checked as the RPC's.
+        BadCase{R"pb(scheduled_probes {
+                       name: "t"
+                       interval { seconds: 60 }
+                       throughput { target: "198.18.0.1" bytes: 1000000 }
+                     })pb",
+                "scheduled_probes[0].throughput.bytes: a scheduled throughput test runs "
+                "for a duration (give duration, not bytes"},
+        BadCase{R"pb(scheduled_probes {
+                       name: "t"
+                       interval { seconds: 10 }
+                       throughput { target: "198.18.0.1" }
+                     })pb",
+                "scheduled_probes[0].throughput.duration: unset, the default 10s + 3s "
+                "for connecting and exchanging results is 13s, not below the interval "
+                "10s (a shorter duration or a longer interval)"},
+        BadCase{R"pb(scheduled_probes {
+                       name: "t"
+                       interval { seconds: 5 }
+                       throughput {
+                         target: "198.18.0.1"
+                         duration { seconds: 1 }
+                         omit { seconds: 1 }
+                       }
+                     })pb",
+                "scheduled_probes[0].throughput.duration: 1s + omit 1s + 3s for "
+                "connecting and exchanging results is 5s, not below the interval 5s"},
+        BadCase{R"pb(scheduled_probes {
+                       name: "t"
+                       interval { seconds: 60 }
+                       throughput { target: "198.18.0.1" parallel: 17 }
+                     })pb",
+                "scheduled_probes[0].throughput.parallel: 17 streams is out of range"},
+        BadCase{R"pb(scheduled_probes {
+                       name: "t"
+                       interval { seconds: 60 }
+                       throughput { target: "198.18.0.1:0" }
+                     })pb",
+                "scheduled_probes[0].throughput.target: port '0' is out of range"},
         BadCase{R"pb(modules {
                        name: "m"
                        timeout { seconds: 61 }
@@ -270,6 +312,83 @@ INSTANTIATE_TEST_SUITE_P(
                        ping { count: 1 }
                      })pb",
                 "modules[1].name: 'm' is used twice"}));
+
+// Issue 20: 1 s every 5 s fits (1 s + 3 s of setup is below 5 s).
+TEST(ScheduleConfigTest, AcceptsAShortThroughputTest) {
+  auto schedule = ValidateSchedule(Config(R"pb(
+    scheduled_probes {
+      name: "tput"
+      interval { seconds: 5 }
+      throughput {
+        target: "198.18.0.1"
+        duration { seconds: 1 }
+      }
+    }
+  )pb"));
+  ASSERT_THAT(schedule, IsOk());
+  ASSERT_EQ(schedule->probes.size(), 1u);
+  EXPECT_EQ(KindOf(schedule->probes[0].request), std::string("Throughput"));
+  EXPECT_EQ(LongestRun(schedule->probes[0].request, "p").value_or(absl::ZeroDuration()),
+            absl::Seconds(4));
+}
+
+// Throughput is off by default: a schedule holding one needs the policy to
+// enable it, and its test within the policy's limits; the scheduler is no
+// identity, so no identity rule's enabled_probes or limits stand for it.
+TEST(ScheduleConfigTest, AThroughputScheduleNeedsThePolicyToAdmitIt) {
+  auto schedule = ValidateSchedule(Config(R"pb(
+    scheduled_probes {
+      name: "tput"
+      interval { seconds: 30 }
+      throughput {
+        target: "198.18.0.1"
+        duration { seconds: 2 }
+      }
+    }
+    scheduled_probes {
+      name: "gw"
+      ping { targets: "198.18.0.1" count: 1 }
+    }
+  )pb"));
+  ASSERT_THAT(schedule, IsOk());
+  auto policy = [](const std::string& text) {
+    v1::AgentConfig config = Config(text);
+    absl::StatusOr<std::shared_ptr<const Policy>> built = Policy::Build(config.policy());
+    EXPECT_THAT(built, IsOk());
+    return built.ok() ? *built : Policy::Default();
+  };
+  EXPECT_THAT(CheckSchedulePolicy(*schedule, *Policy::Default()),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("scheduled_probes[0] ('tput'): policy: the Throughput "
+                                 "probe is not enabled on this agent")));
+  EXPECT_THAT(CheckSchedulePolicy(
+                  *schedule,
+                  *policy(R"pb(policy {
+                                 identities { identity: "*" enabled_probes: "Throughput" }
+                               })pb")),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("not enabled")));
+  EXPECT_THAT(CheckSchedulePolicy(
+                  *schedule, *policy(R"pb(policy { enabled_probes: "Throughput" })pb")),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("scheduled_probes[1] ('gw'): policy: the Ping probe is "
+                                 "not enabled")));
+  EXPECT_THAT(CheckSchedulePolicy(*schedule, *policy(R"pb(policy {
+                                                            enabled_probes: "Ping"
+                                                            enabled_probes: "Throughput"
+                                                          })pb")),
+              IsOk());
+  EXPECT_THAT(
+      CheckSchedulePolicy(*schedule,
+                          *policy(R"pb(policy {
+                                         enabled_probes: "Ping"
+                                         enabled_probes: "Throughput"
+                                         limits { throughput_max_duration { seconds: 1 } }
+                                       })pb")),
+      StatusIs(absl::StatusCode::kPermissionDenied,
+               HasSubstr("scheduled_probes[0] ('tput').throughput: "
+                         "policy.limits.throughput_max_duration: duration 2s is above "
+                         "the limit of 1s")));
+}
 
 TEST(ScheduleConfigTest, TooManyLabels) {
   v1::AgentConfig config = Config(R"pb(scheduled_probes {

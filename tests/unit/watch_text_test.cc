@@ -76,6 +76,33 @@ TEST(FormatScheduledResultTest, ATracerouteShowsItsPathAndWhereItEnded) {
                                    "reached)\n"));
 }
 
+// Issue 20: a scheduled throughput test's line ends with its goodput, the
+// agent's retransmits and what limited its sending.
+TEST(FormatScheduledResultTest, AThroughputTestShowsGoodputAndItsLimit) {
+  v1::ScheduledResult result = PingResult();
+  result.set_probe("tput");
+  result.set_kind("Throughput");
+  v1::TargetSummary* summary = result.mutable_summary();
+  summary->Clear();
+  summary->mutable_target()->set_host("198.18.3.2");
+  summary->mutable_target()->set_port(5201);
+  summary->set_sent(1);
+  summary->set_received(1);
+  v1::ThroughputSummary* throughput = result.mutable_throughput();
+  throughput->set_remote_results(true);
+  throughput->set_limited_by(v1::THROUGHPUT_LIMIT_SEND_BUFFER);
+  v1::ThroughputTotals* sent = throughput->add_totals();
+  sent->set_agent_sends(true);
+  sent->set_receiver_bits_per_second(87.4e6);
+  sent->set_retransmits(12);
+  v1::ThroughputTotals* stream = throughput->add_totals();  // not on the line
+  stream->set_stream_id(1);
+  stream->set_agent_sends(true);
+  EXPECT_EQ(FormatScheduledResult(result),
+            "2026-12-04T21:03:04.123Z tput #3 198.18.3.2 : xmt/rcv/%loss = 1/1/0%, "
+            "send 87.4 Mbit/s, 12 retransmits, limited by the send buffer\n");
+}
+
 }  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::client
