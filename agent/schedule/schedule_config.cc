@@ -9,10 +9,16 @@
 #include "absl/strings/str_format.h"
 #include "agent/policy/plan_limits.h"
 #include "agent/probes/throughput_request.h"
-#include "agent/schedule/scheduler.h"
 #include "common/proto_time.h"
 
 namespace netprobe {
+
+Caller SchedulerCaller(const std::string& name) {
+  Caller caller;
+  caller.peer = "scheduler:" + name;
+  caller.origin = Caller::Origin::kSchedule;
+  return caller;
+}
 namespace {
 
 bool ValidLabelName(absl::string_view name) {

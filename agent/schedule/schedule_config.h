@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/policy/caller.h"
 #include "agent/policy/policy.h"
 #include "agent/schedule/probe_request.h"
 #include "netprobe/v1/config.pb.h"
@@ -47,6 +48,12 @@ inline constexpr absl::Duration kMaxModuleTimeout = absl::Seconds(60);
 // duration + kThroughputSetup strictly below it). INVALID_ARGUMENT naming
 // the field, e.g. "scheduled_probes[1].ping.count: ...".
 absl::StatusOr<ScheduleConfig> ValidateSchedule(const v1::AgentConfig& config);
+
+// The caller a scheduled probe's runs are admitted as: peer
+// "scheduler:NAME", no identity (no policy.identities rule matches it: the
+// policy's own enabled_probes and limits apply), origin kSchedule (every
+// grant: the config is the administrator's).
+Caller SchedulerCaller(const std::string& name);
 
 // Whether `policy` admits each scheduled probe as its runs will be admitted
 // (as the caller SchedulerCaller(name), which no identity rule matches: the

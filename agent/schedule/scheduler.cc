@@ -15,13 +15,6 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 
 }  // namespace
 
-Caller SchedulerCaller(const std::string& name) {
-  Caller caller;
-  caller.peer = "scheduler:" + name;
-  caller.origin = Caller::Origin::kSchedule;
-  return caller;
-}
-
 std::vector<v1::ScheduledResult> ResultsOf(const ScheduledProbeSpec& spec, uint64_t run,
                                            const RunOutcome& outcome) {
   v1::ScheduledResult base;

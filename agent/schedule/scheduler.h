@@ -38,12 +38,6 @@ class ScheduleObserver {
   virtual void OnRemoved(const std::string& name) = 0;
 };
 
-// The caller a scheduled probe's runs are admitted as: peer
-// "scheduler:NAME", no identity (no policy.identities rule matches it: the
-// policy's own enabled_probes and limits apply), origin kSchedule (every
-// grant: the config is the administrator's).
-Caller SchedulerCaller(const std::string& name);
-
 // The results of run `run` of `spec`, one per target: from the outcome's
 // summaries (success: Reached; a traceroute's hops and summary too), and for
 // targets without one (the run could not start or ended early) a failed

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes the request_fuzzer's seed corpus (tests/fuzz/corpus/request_fuzzer):
 # a selector byte (request_fuzzer.cc: 0 Ping, 1 TcpConnect, 2 UdpEcho,
-# 3 Broadcast, 4 Multicast, 5 Capture, 6 Sockets, 7 AgentConfig, 8 Traceroute;
+# 3 Broadcast, 4 Multicast, 5 Capture, 6 Sockets, 7 AgentConfig, 8 Traceroute,
+# 9 Throughput;
 # +128 checks valid plans against tight policy limits) and the request
 # serialized by `protoc --encode` from the text below. Run it after changing
 # the seeds.
@@ -50,6 +51,15 @@ seed traceroute_mtr_v6 136 TracerouteRequest \
 seed traceroute_path_mtu 8 TracerouteRequest \
   'target: "198.18.3.2" path_mtu: true packet_length: 1500 max_ttl: 8
    options { dont_fragment: DONT_FRAGMENT_SET }'
+seed throughput_tcp 9 ThroughputRequest \
+  'target: "198.18.0.11" duration { seconds: 5 } parallel: 4 window: 262144
+   congestion: "cubic" mss: 1400 omit { seconds: 1 } interval { nanos: 500000000 }'
+seed throughput_udp_bidir 137 ThroughputRequest \
+  'target: "[2001:db8::1]:5202" protocol: PROTOCOL_UDP direction: DIRECTION_BOTH
+   bitrate: 50000000 length: 1200 options { tos: 16 source_port: 5300 }'
+seed throughput_bytes_reverse 9 ThroughputRequest \
+  'target: "iperf.example" bytes: 1073741824 direction: DIRECTION_RECEIVE
+   options { send_buffer: 4096 }'
 seed broadcast_eth0 3 BroadcastRequest \
   'interface: "eth0" port: 7 payload: "hello" window { nanos: 300000000 }'
 seed broadcast_limited 131 BroadcastRequest \

@@ -1,6 +1,6 @@
 // libFuzzer target for request validation: the bytes after the first are a
-// serialized request of the kind the first byte picks (the seven Probes RPCs,
-// or an AgentConfig), parsed as gRPC would parse it and validated as the agent
+// serialized request of the kind the first byte picks (the Probes RPCs, or
+// an AgentConfig), parsed as gRPC would parse it and validated as the agent
 // validates it; a valid plan is then checked against a policy's limits. It
 // must never crash, hang or allocate beyond what the input holds.
 // Build and run: tests/fuzz/run_fuzzer.sh request_fuzzer SECONDS BUILD_DIR
@@ -125,7 +125,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const v1::PolicyLimits none;
   // The high bit picks the limits a valid plan is checked against.
   const v1::PolicyLimits& limits = (data[0] & 0x80) != 0 ? TightLimits() : none;
-  switch ((data[0] & 0x7f) % 9) {
+  switch ((data[0] & 0x7f) % 10) {
     case 0: {
       v1::PingRequest request;
       if (Parse(body, length, &request)) Limit(ValidatePing(request), limits);
@@ -184,6 +184,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (int family : {AF_INET, AF_INET6}) (void)plan->PayloadSize(family);
       }
       Limit(plan, limits);
+      break;
+    }
+    case 9: {
+      v1::ThroughputRequest request;
+      if (Parse(body, length, &request)) Limit(ValidateThroughput(request), limits);
       break;
     }
     default:

@@ -36,18 +36,20 @@ case "$name" in
     fi
     includes+=(-I"$gen")
     sources=()
-    for f in ping tcp_connect udp_echo broadcast multicast capture sockets traceroute; do
+    for f in ping tcp_connect udp_echo broadcast multicast capture sockets traceroute \
+      throughput; do
       sources+=("$root/agent/probes/${f}_request.cc")
     done
     sources+=("$root/common/posix_error.cc")
     for f in probes/request_fields probes/socket_options net/socket_address \
       net/capabilities net/cidr net/sock_diag net/interfaces net/local_addresses \
+      net/small_file \
       policy/policy policy/caller policy/identity_pattern policy/plan_limits \
       util/user_database schedule/schedule_config \
       schedule/probe_request; do
       sources+=("$root/agent/$f.cc")
     done
-    for f in common ping tcp udp capture sockets traceroute schedule config; do
+    for f in common ping tcp udp capture sockets traceroute throughput schedule config; do
       sources+=("$gen/netprobe/v1/$f.pb.cc")
     done
     pkgs=(protobuf libcap absl_statusor absl_status absl_strings absl_str_format
