@@ -51,7 +51,12 @@ ClientSession::ClientSession(EventLoop* loop, ClientSpec spec, Callbacks callbac
   // The data sockets: data_setup, with what the parameters ask for (the
   // server applies the same to its ends), as iperf_tcp_connect does.
   stream_setup_ = spec_.data_setup;
-  if (p.window > 0) stream_setup_.send_buffer = stream_setup_.receive_buffer = p.window;
+  // A buffer data_setup sets wins over the window on this end (the agent's
+  // --sndbuf with -w); the window still goes to the server for its end.
+  if (p.window > 0 && !stream_setup_.send_buffer) stream_setup_.send_buffer = p.window;
+  if (p.window > 0 && !stream_setup_.receive_buffer) {
+    stream_setup_.receive_buffer = p.window;
+  }
   if (p.mss > 0) stream_setup_.mss = p.mss;
   if (stream_setup_.mss && p.mss == 0) p.mss = *stream_setup_.mss;
   if (p.nodelay) stream_setup_.tcp_nodelay = true;

@@ -31,8 +31,9 @@ struct ClientSpec {
   // Sent to the server. The session fills in what iperf3's client would:
   // UDP's default bitrate (1 Mbit/s, iperf3's UDP_RATE) when bandwidth is 0,
   // and UDP's datagram size (the control connection's MSS) when length is 0.
-  // The data sockets get params' window (SO_SNDBUF and SO_RCVBUF), mss,
-  // nodelay, tos and congestion, over data_setup's.
+  // The data sockets get params' window (SO_SNDBUF and SO_RCVBUF) where
+  // data_setup sets no buffer, and mss, nodelay, tos and congestion over
+  // data_setup's.
   TestParams params;
   SocketSetup control_setup;  // interface, source address, mark, ...
   // The same for the data sockets, + buffers, TOS, ... A source port here

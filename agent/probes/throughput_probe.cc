@@ -366,6 +366,9 @@ void ThroughputProbe::AppendSummaries(std::vector<v1::ThroughputEvent>* out) {
   }
   v1::ThroughputTotals sums[2];
   bool any[2] = {false, false};
+  // The far end's time per direction: its count's rate in the sums, as
+  // iperf3's sum_received (sum_sent where it sends) is over its own time.
+  double remote_seconds_of[2] = {0, 0};
   SenderTimes times;
   for (size_t i = 0; session_ && i < streams_.size() && i < session_->streams().size();
        ++i) {
@@ -437,6 +440,7 @@ void ThroughputProbe::AppendSummaries(std::vector<v1::ThroughputEvent>* out) {
                          static_cast<double>(t.datagrams()));
     }
     const int dir = stream.sender() ? 1 : 0;
+    if (theirs) remote_seconds_of[dir] = std::max(remote_seconds_of[dir], remote_seconds);
     if (!any[dir]) {
       sums[dir].set_retransmits(-1);
       any[dir] = true;
@@ -455,8 +459,12 @@ void ThroughputProbe::AppendSummaries(std::vector<v1::ThroughputEvent>* out) {
     v1::ThroughputTotals& sum = sums[dir];
     sum.set_stream_id(0);
     sum.set_agent_sends(dir == 1);
-    sum.set_sender_bits_per_second(Bps(sum.sender_bytes(), sum.seconds()));
-    sum.set_receiver_bits_per_second(Bps(sum.receiver_bytes(), sum.seconds()));
+    const double remote =
+        remote_seconds_of[dir] > 0 ? remote_seconds_of[dir] : sum.seconds();
+    sum.set_sender_bits_per_second(
+        Bps(sum.sender_bytes(), dir == 1 ? sum.seconds() : remote));
+    sum.set_receiver_bits_per_second(
+        Bps(sum.receiver_bytes(), dir == 1 ? remote : sum.seconds()));
     if (plan_.udp && sum.datagrams() > 0) {
       sum.set_loss_percent(100.0 * static_cast<double>(sum.lost()) /
                            static_cast<double>(sum.datagrams()));
