@@ -11,16 +11,21 @@
 # For each test: goodput (the receiver's bits/s: iperf3's sum_received, our
 # summary's receiver totals, both what the iperf3 -s counted), and CPU
 # seconds per Gbit received (= cores per Gbit/s) of
-#   the sending side: iperf3 -c's user+sys (/usr/bin/time), and the agent's
-#     utime+stime delta from /proc/PID/stat over the command (the CLI that
-#     only prints is counted apart);
+#   the sending side: iperf3 -c's, and the agent's over the command (the CLI
+#     that only prints is counted apart, by /usr/bin/time);
 #   the receiving iperf3 -s, the same program for both (a check: it should
-#     cost the same per Gbit either way), from its /proc/PID/stat.
-# On loopback the kernel does the receiver's TCP processing in whichever
-# process's context the softirq runs (the sender's send() or the receiver's
-# recv()), so how the CPU splits between the two ends varies from test to
-# test by tens of percent; the sum of both ends per Gbit (sender + iperf3 -s)
-# is the steadier figure and has a row of its own.
+#     cost the same per Gbit either way).
+# CPU time is the scheduler's on-CPU time in ns (/proc/PID/task/*/schedstat,
+# the first field, summed over threads; for iperf3 -c, single-threaded in
+# 3.12, read when it has exited and before it is reaped): the same figure as
+# utime+stime or perf's task-clock, without the 10 ms ticks. On loopback
+# the kernel does the receiving end's TCP processing in whichever context
+# runs the softirq (the sender's send(), the receiver's recv(), or a
+# ksoftirqd thread when the CPUs are busy, which neither end is charged
+# for; each round's line shows ksoftirqd's CPU too, which other load on the
+# machine also lands in), so how the work splits between the ends varies
+# from test to test by tens of percent; the sum of both ends per Gbit
+# (sender + iperf3 -s) is the steadier figure and has a row of its own.
 # Rounds alternate, so load from elsewhere falls on both alike; each row is
 # the median over the rounds, ratio = netprobe / iperf3 (goodput: higher is
 # better; CPU: lower). Then once each in reverse (-R: the far end sends, the
@@ -97,7 +102,6 @@ stop() {
 }
 trap stop EXIT
 
-hz=$(getconf CLK_TCK)
 calc() { echo "$*" | bc -l; }
 fmt() { printf "%.${1}f" "$2"; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
@@ -106,12 +110,35 @@ ratio() { if [ "$(calc "$2 > 0")" = 1 ]; then fmt 2 "$(calc "$1 / $2")"; else ec
 yesno() { [ "$(calc "$1")" = 1 ] && echo yes || echo NO; }
 row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:--}" "${6:--}" >>"$rows"; }
 log() { echo "[$(date +%H:%M:%S)] $*"; }
-# user+sys seconds of a process so far (clock ticks: 10 ms resolution)
+# On-CPU seconds of a process's threads so far (schedstat: ns, softirq work
+# done in their context included)
 cpu_s() {
-  local s a
-  s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-  read -r -a a <<<"${s##*) }"
-  calc "(${a[11]} + ${a[12]}) / $hz"
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ns += $1} END {printf "%.9f\n", ns / 1e9}'
+}
+# ksoftirqd's on-CPU seconds so far, all CPUs
+ksoft_s() {
+  local p
+  for p in $(pgrep '^ksoftirqd/'); do cat "/proc/$p/schedstat" 2>/dev/null; done |
+    awk '{ns += $1} END {printf "%.9f\n", ns / 1e9}'
+}
+# oncpu FILE LIMIT COMMAND...: runs a single-threaded command, killed after
+# LIMIT seconds; its on-CPU seconds to FILE, read from /proc/PID/schedstat
+# after it exited and before it is reaped.
+oncpu() {
+  local out=$1
+  shift
+  python3 - "$out" "$@" <<'PY'
+import os, subprocess, sys, threading
+child = subprocess.Popen(sys.argv[3:])
+threading.Timer(float(sys.argv[2]), child.kill).start()
+os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+with open("/proc/%d/schedstat" % child.pid) as f:
+    ns = int(f.read().split()[0])
+with open(sys.argv[1], "w") as f:
+    f.write("%.9f\n" % (ns / 1e9))
+code = child.wait()
+os._exit(code if code >= 0 else 1)
+PY
 }
 time_s() { tail -n 1 "$1" | awk '{print $1 + $2}'; }
 
@@ -166,18 +193,20 @@ done
 T=$SECONDS_PER_TEST
 gbit() { calc "$1 * 8 / 1000000000"; }
 # One test; prints "goodput_bps cpu_s_per_gbit_sender_side server_cpu_s_per_gbit
-# client_cli_cpu_s_per_gbit cpu_percent both_ends_cpu_s_per_gbit"
+# client_cli_cpu_s_per_gbit cpu_percent both_ends_cpu_s_per_gbit ksoftirqd_cpu_s_per_gbit"
 # (for -R the "sender side" is the agent or iperf3 -c: the side that is not iperf3 -s).
 one() {
-  local tool=$1 reverse=${2:-} s0 s1 a0 a1 bps rbytes sbytes pct side server cli g
+  local tool=$1 reverse=${2:-} s0 s1 a0 a1 k0 k1 bps rbytes sbytes pct side server cli g
   sleep 1  # the previous test's sockets gone, the server back to listening
+  k0=$(ksoft_s)
   s0=$(cpu_s "$server_pid")
   if [ "$tool" = iperf3 ]; then
-    /usr/bin/time -f '%U %S' -o "$work/c.time" timeout $((T + 30)) \
+    echo 0 >"$work/c.cpu"
+    oncpu "$work/c.cpu" $((T + 30)) \
       iperf3 -c 127.0.0.1 -p "$port" -t "$T" $reverse -J >"$work/c.json" 2>"$work/c.err" || true
     s1=$(cpu_s "$server_pid")
     read -r bps rbytes sbytes pct <<<"$(results "$work/c.json" iperf3 2>/dev/null || echo 0 0 0 0)"
-    side=$(time_s "$work/c.time")
+    side=$(cat "$work/c.cpu")
     cli=0
   else
     a0=$(cpu_s "$agent_pid")
@@ -189,27 +218,28 @@ one() {
     side=$(calc "$a1 - $a0")
     cli=$(time_s "$work/c.time")
   fi
+  k1=$(ksoft_s)
   server=$(calc "$s1 - $s0")
   if [ "$(calc "$rbytes > 0")" != 1 ]; then
     echo "throughput_bench: $tool $reverse failed:" >&2
     head -c 600 "$work/c.json" "$work/c.err" >&2 || true
-    echo "0 nan nan nan 0 nan"
+    echo "0 nan nan nan 0 nan nan"
     return
   fi
   g=$(gbit "$rbytes")
-  echo "$bps $(calc "$side / $g") $(calc "$server / $g") $(calc "$cli / $g") $pct $(calc "($side + $server) / $g")"
+  echo "$bps $(calc "$side / $g") $(calc "$server / $g") $(calc "$cli / $g") $pct $(calc "($side + $server) / $g") $(calc "($k1 - $k0) / $g")"
 }
 
 log "throughput: iperf3 -s on 127.0.0.1:$port, $ROUNDS rounds of iperf3 -c and netprobe throughput, $T s each"
 ip_g=() ip_c=() ip_s=() ip_t=() np_g=() np_c=() np_s=() np_t=() np_cli=() pair_g=() pair_c=() pair_t=()
 for r in $(seq "$ROUNDS"); do
-  read -r g c s _ p t <<<"$(one iperf3)"
+  read -r g c s _ p t k <<<"$(one iperf3)"
   ip_g+=("$g"); ip_c+=("$c"); ip_s+=("$s"); ip_t+=("$t")
-  log "  round $r: iperf3 -c   $(fmt 2 "$(calc "$g / 1000000000")") Gbit/s, CPU s/Gbit: client $(fmt 4 "$c") (its -J: $(fmt 0 "$p")% of a core), iperf3 -s $(fmt 4 "$s")"
-  read -r g c s cl p t <<<"$(one netprobe)"
+  log "  round $r: iperf3 -c   $(fmt 2 "$(calc "$g / 1000000000")") Gbit/s, CPU s/Gbit: client $(fmt 4 "$c") (its -J: $(fmt 0 "$p")% of a core), iperf3 -s $(fmt 4 "$s"), ksoftirqd $(fmt 4 "$k")"
+  read -r g c s cl p t k <<<"$(one netprobe)"
   np_g+=("$g"); np_c+=("$c"); np_s+=("$s"); np_t+=("$t"); np_cli+=("$cl")
   pair_g+=("$(calc "$g / ${ip_g[-1]}")"); pair_c+=("$(calc "$c / ${ip_c[-1]}")"); pair_t+=("$(calc "$t / ${ip_t[-1]}")")
-  log "  round $r: netprobe    $(fmt 2 "$(calc "$g / 1000000000")") Gbit/s, CPU s/Gbit: agent $(fmt 4 "$c") (its summary: $(fmt 0 "$p")% of a core), CLI $(fmt 4 "$cl"), iperf3 -s $(fmt 4 "$s"); ratios goodput $(fmt 2 "${pair_g[-1]}"), CPU/Gbit $(fmt 2 "${pair_c[-1]}"), both ends $(fmt 2 "${pair_t[-1]}")"
+  log "  round $r: netprobe    $(fmt 2 "$(calc "$g / 1000000000")") Gbit/s, CPU s/Gbit: agent $(fmt 4 "$c") (its summary: $(fmt 0 "$p")% of a core), CLI $(fmt 4 "$cl"), iperf3 -s $(fmt 4 "$s"), ksoftirqd $(fmt 4 "$k"); ratios goodput $(fmt 2 "${pair_g[-1]}"), CPU/Gbit $(fmt 2 "${pair_c[-1]}"), both ends $(fmt 2 "${pair_t[-1]}")"
 done
 a=$(med "${np_g[@]}"); b=$(med "${ip_g[@]}")
 row "throughput: goodput, Gbit/s, 1 TCP stream, loopback, ${T} s (iperf3 -c)" \
@@ -233,9 +263,9 @@ row "throughput: receiver iperf3 -s CPU s per Gbit, in our test (in iperf3's)" "
 row "throughput: the CLI's CPU s per Gbit (prints the events; not in the sender row)" "$(fmt 4 "$(med "${np_cli[@]}")")" - - - -
 
 if [ "$REVERSE" = 1 ]; then
-  read -r g c s _ p t <<<"$(one iperf3 -R)"
-  read -r g2 c2 s2 cl2 p2 t2 <<<"$(one netprobe -R)"
-  log "  -R: iperf3 -c receives $(fmt 2 "$(calc "$g / 1000000000")") Gbit/s, CPU s/Gbit client $(fmt 4 "$c"), iperf3 -s (sends) $(fmt 4 "$s"); the agent receives $(fmt 2 "$(calc "$g2 / 1000000000")") Gbit/s, agent $(fmt 4 "$c2"), CLI $(fmt 4 "$cl2"), iperf3 -s $(fmt 4 "$s2")"
+  read -r g c s _ p t k <<<"$(one iperf3 -R)"
+  read -r g2 c2 s2 cl2 p2 t2 k2 <<<"$(one netprobe -R)"
+  log "  -R: iperf3 -c receives $(fmt 2 "$(calc "$g / 1000000000")") Gbit/s, CPU s/Gbit client $(fmt 4 "$c"), iperf3 -s (sends) $(fmt 4 "$s"), ksoftirqd $(fmt 4 "$k"); the agent receives $(fmt 2 "$(calc "$g2 / 1000000000")") Gbit/s, agent $(fmt 4 "$c2"), CLI $(fmt 4 "$cl2"), iperf3 -s $(fmt 4 "$s2"), ksoftirqd $(fmt 4 "$k2")"
   row "throughput -R (once): goodput, Gbit/s, the agent receives (iperf3 -c -R)" \
     "$(fmt 2 "$(calc "$g2 / 1000000000")")" "$(fmt 2 "$(calc "$g / 1000000000")")" "$(ratio "$g2" "$g")" - -
   row "throughput -R (once): receiver CPU s per Gbit, agent (iperf3 -c -R)" "$(fmt 4 "$c2")" "$(fmt 4 "$c")" \
