@@ -196,7 +196,7 @@ gbit() { calc "$1 * 8 / 1000000000"; }
 # client_cli_cpu_s_per_gbit cpu_percent both_ends_cpu_s_per_gbit ksoftirqd_cpu_s_per_gbit"
 # (for -R the "sender side" is the agent or iperf3 -c: the side that is not iperf3 -s).
 one() {
-  local tool=$1 reverse=${2:-} s0 s1 a0 a1 k0 k1 bps rbytes sbytes pct side server cli g
+  local tool=$1 reverse=${2:-} s0 s1 a0 a1 k0 k1 bps rbytes pct side server cli g
   sleep 1  # the previous test's sockets gone, the server back to listening
   k0=$(ksoft_s)
   s0=$(cpu_s "$server_pid")
@@ -205,7 +205,7 @@ one() {
     oncpu "$work/c.cpu" $((T + 30)) \
       iperf3 -c 127.0.0.1 -p "$port" -t "$T" $reverse -J >"$work/c.json" 2>"$work/c.err" || true
     s1=$(cpu_s "$server_pid")
-    read -r bps rbytes sbytes pct <<<"$(results "$work/c.json" iperf3 2>/dev/null || echo 0 0 0 0)"
+    read -r bps rbytes _ pct <<<"$(results "$work/c.json" iperf3 2>/dev/null || echo 0 0 0 0)"
     side=$(cat "$work/c.cpu")
     cli=0
   else
@@ -214,7 +214,7 @@ one() {
       --json throughput -t "${T}s" $reverse "127.0.0.1:$port" >"$work/c.json" 2>"$work/c.err" || true
     a1=$(cpu_s "$agent_pid")
     s1=$(cpu_s "$server_pid")
-    read -r bps rbytes sbytes pct <<<"$(results "$work/c.json" netprobe 2>/dev/null || echo 0 0 0 0)"
+    read -r bps rbytes _ pct <<<"$(results "$work/c.json" netprobe 2>/dev/null || echo 0 0 0 0)"
     side=$(calc "$a1 - $a0")
     cli=$(time_s "$work/c.time")
   fi
@@ -264,7 +264,7 @@ row "throughput: the CLI's CPU s per Gbit (prints the events; not in the sender 
 
 if [ "$REVERSE" = 1 ]; then
   read -r g c s _ p t k <<<"$(one iperf3 -R)"
-  read -r g2 c2 s2 cl2 p2 t2 k2 <<<"$(one netprobe -R)"
+  read -r g2 c2 s2 cl2 _ t2 k2 <<<"$(one netprobe -R)"
   log "  -R: iperf3 -c receives $(fmt 2 "$(calc "$g / 1000000000")") Gbit/s, CPU s/Gbit client $(fmt 4 "$c"), iperf3 -s (sends) $(fmt 4 "$s"), ksoftirqd $(fmt 4 "$k"); the agent receives $(fmt 2 "$(calc "$g2 / 1000000000")") Gbit/s, agent $(fmt 4 "$c2"), CLI $(fmt 4 "$cl2"), iperf3 -s $(fmt 4 "$s2"), ksoftirqd $(fmt 4 "$k2")"
   row "throughput -R (once): goodput, Gbit/s, the agent receives (iperf3 -c -R)" \
     "$(fmt 2 "$(calc "$g2 / 1000000000")")" "$(fmt 2 "$(calc "$g / 1000000000")")" "$(ratio "$g2" "$g")" - -
