@@ -31,10 +31,14 @@
 #   traceroute  a full trace to a 5-hop target: netprobe traceroute -n against
 #           traceroute -n and mtr --report -n -c 1, TRACE_REPS runs each
 #           (tests/bench/traceroute_bench.sh: a lab of 6 namespaces of its own)
+#   throughput  one TCP stream on loopback to an iperf3 -s: netprobe
+#           throughput against iperf3 -c, TP_ROUNDS alternating rounds of
+#           TP_SECONDS each, goodput and CPU per Gbit, then -R once each
+#           (tests/bench/throughput_bench.sh)
 #   micro   tests/bench/micro_bench (Google Benchmark): the hot pure functions
 #
 # Environment: REPS (3), SECTIONS ("agent ping tcp udp capture sockets traceroute
-# micro"), TRACE_REPS (20),
+# throughput micro"), TRACE_REPS (20), TP_ROUNDS (7), TP_SECONDS (5),
 # PING_COUNT (rounds of the fastest-rate run, 50), PING_SUSTAIN_S (10),
 # CAPTURE_S (60), CAPTURE_RATE (100000), CAPTURE_REPS (REPS), STREAMS (1000),
 # SOCKET_CONNS (5000), RESULTS (a file the table is copied to; default
@@ -44,8 +48,10 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
 REPS=${REPS:-3}
-SECTIONS=${SECTIONS:-"agent ping tcp udp capture sockets traceroute micro"}
+SECTIONS=${SECTIONS:-"agent ping tcp udp capture sockets traceroute throughput micro"}
 TRACE_REPS=${TRACE_REPS:-20}
+TP_ROUNDS=${TP_ROUNDS:-7}
+TP_SECONDS=${TP_SECONDS:-5}
 PING_COUNT=${PING_COUNT:-50}
 PING_SUSTAIN_S=${PING_SUSTAIN_S:-10}
 CAPTURE_S=${CAPTURE_S:-60}
@@ -54,7 +60,7 @@ CAPTURE_REPS=${CAPTURE_REPS:-$REPS}
 STREAMS=${STREAMS:-1000}
 SOCKET_CONNS=${SOCKET_CONNS:-5000}
 RESULTS=${RESULTS:-$ROOT/build-release/bench-results.txt}
-export REPS SECTIONS TRACE_REPS PING_COUNT PING_SUSTAIN_S CAPTURE_S CAPTURE_RATE CAPTURE_REPS STREAMS \
+export REPS SECTIONS TRACE_REPS TP_ROUNDS TP_SECONDS PING_COUNT PING_SUSTAIN_S CAPTURE_S CAPTURE_RATE CAPTURE_REPS STREAMS \
   SOCKET_CONNS RESULTS
 
 AGENT=$ROOT/build-release/agent/netprobe-agent
@@ -88,7 +94,7 @@ if [ "${1:-}" != --in-lab ]; then
   fi
   need=()
   for pair in fping:fping nmap:nmap socat:socat tcpdump:tcpdump ping:iputils-ping ss:iproute2 \
-    bc:bc /usr/bin/time:time pgrep:procps traceroute:traceroute mtr:mtr-tiny; do
+    bc:bc /usr/bin/time:time pgrep:procps traceroute:traceroute mtr:mtr-tiny iperf3:iperf3; do
     command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
   done
   if [ ${#need[@]} -gt 0 ]; then
@@ -598,6 +604,15 @@ section_traceroute() {
 }
 
 # ---------------------------------------------------------------------------
+section_throughput() {
+  log "throughput: 1 TCP stream on loopback, netprobe vs iperf3 -c, $TP_ROUNDS rounds of $TP_SECONDS s"
+  if ! AGENT=$AGENT CLIENT=$CLIENT ROUNDS=$TP_ROUNDS SECONDS_PER_TEST=$TP_SECONDS \
+    "$ROOT/tests/bench/throughput_bench.sh" --rows "$rows" 2>&1 | sed 's/^/  /'; then
+    row "throughput: FAILED (the log above)" - - - - NO
+  fi
+}
+
+# ---------------------------------------------------------------------------
 section_micro() {
   [ -x "$BENCH/micro_bench" ] || { log "micro: not built (libbenchmark-dev missing)"; return; }
   log "micro: tests/bench/micro_bench"
@@ -642,7 +657,7 @@ fi
 for s in $SECTIONS; do
   case $s in
     agent) ;;
-    ping | tcp | udp | capture | sockets | traceroute | micro) "section_$s" ;;
+    ping | tcp | udp | capture | sockets | traceroute | throughput | micro) "section_$s" ;;
     *) echo "run_all: unknown section $s" >&2 ;;
   esac
 done
