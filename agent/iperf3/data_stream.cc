@@ -242,12 +242,14 @@ void DataStream::SendUdp(absl::Duration now) {
       if (err == EINTR) continue;
       if (err == EAGAIN || err == EWOULDBLOCK) {
         ++counters_.not_sent;
+        ++not_sent_total_;
         WantWrite(true);
         return;
       }
       if (err == ENOBUFS) {
         // A full qdisc or device queue: EPOLLOUT does not wait for it.
         ++counters_.not_sent;
+        ++not_sent_total_;
         ArmTimer(now + kPacingInterval);
         return;
       }

@@ -119,6 +119,9 @@ class DataStream {
   int fd() const { return fd_.get(); }
   bool closed() const { return !fd_.valid(); }
   const Counters& counters() const { return counters_; }
+  // UDP sender: the sends the kernel refused since Start() (each datagram
+  // waited and went later; not_sent starts over at ResetCounters()).
+  uint64_t not_sent_total() const { return not_sent_total_; }
   // UDP receiver: iperf3's loss, out-of-order and jitter since ResetCounters().
   const UdpReceiveStats& udp_stats() const { return udp_stats_; }
   // TCP: tcpi_total_retrans since ResetCounters() (or Start()); nullopt
@@ -169,6 +172,7 @@ class DataStream {
   int64_t retransmits_base_ = 0;
 
   Counters counters_;
+  uint64_t not_sent_total_ = 0;
   UdpReceiveStats udp_stats_;
   std::vector<uint8_t> buffer_;  // the block sent, or where reads land
 };

@@ -58,6 +58,7 @@ void Accumulate(const v1::ThroughputTotals& t, v1::ThroughputTotals* sum) {
     sum->set_retransmits(std::max<int64_t>(sum->retransmits(), 0) + t.retransmits());
   }
   sum->set_datagrams(sum->datagrams() + t.datagrams());
+  sum->set_not_sent(sum->not_sent() + t.not_sent());
   sum->set_lost(sum->lost() + t.lost());
   sum->set_out_of_order(sum->out_of_order() + t.out_of_order());
 }
@@ -199,6 +200,7 @@ ThroughputProbe::Sample ThroughputProbe::Read(const iperf3::DataStream& stream,
   if (stream.udp()) {
     if (stream.sender()) {
       s.datagrams = stream.counters().next_sequence - 1;
+      s.not_sent = stream.not_sent_total();
     } else {
       s.datagrams = stream.udp_stats().datagrams();
       s.lost = stream.udp_stats().errors();
@@ -254,6 +256,7 @@ void ThroughputProbe::SampleInterval() {
     }
     if (plan_.udp) {
       out->set_datagrams(cur.datagrams - std::min(prev.datagrams, cur.datagrams));
+      out->set_not_sent(cur.not_sent - std::min(prev.not_sent, cur.not_sent));
       if (!stream.sender()) {
         out->set_lost(cur.lost - prev.lost);
         out->set_out_of_order(cur.out_of_order -
@@ -394,6 +397,7 @@ void ThroughputProbe::AppendSummaries(std::vector<v1::ThroughputEvent>* out) {
       }
       if (plan_.udp) {
         t.set_datagrams(st.final.datagrams - st.measured.datagrams);
+        t.set_not_sent(st.final.not_sent - st.measured.not_sent);
         if (theirs) {
           t.set_lost(theirs->errors);
           ToProto(absl::Seconds(theirs->jitter_seconds), t.mutable_jitter());

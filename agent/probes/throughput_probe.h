@@ -46,6 +46,7 @@ class ThroughputProbe final : public ProbeBase<v1::ThroughputEvent> {
     uint64_t datagrams = 0;
     int64_t lost = 0;
     uint64_t out_of_order = 0;
+    uint64_t not_sent = 0;  // UDP sender, since the start
     uint32_t total_retrans = 0;
     absl::Duration busy, rwnd_limited, sndbuf_limited;
   };

@@ -444,6 +444,14 @@ std::string ThroughputText::Summary(const v1::ThroughputSummary& summary) {
     }
     return line + "\n";
   };
+  for (const v1::ThroughputTotals& t : summary.totals()) {
+    if (t.stream_id() == 0 && t.not_sent() > 0) {
+      absl::StrAppendFormat(&out,
+                            "Socket buffer full: the agent's kernel refused %d sends, "
+                            "which waited: the sender fell behind its bitrate\n",
+                            t.not_sent());
+    }
+  }
   absl::StrAppend(&out, cpu(any_sender));
   if (bidir) absl::StrAppend(&out, cpu(false));
   if (!udp_) {

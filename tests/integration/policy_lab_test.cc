@@ -125,7 +125,7 @@ TEST_F(PolicyLabTest, DeniedTargetsAreRefusedInEveryNotationBeforeAnyPacket) {
   EXPECT_TRUE(Stop(tcpdump).empty()) << "a packet reached the denied host";
 }
 
-TEST_F(PolicyLabTest, CaptureAndBroadcastAreOffUnlessEnabled) {
+TEST_F(PolicyLabTest, CaptureBroadcastAndThroughputAreOffUnlessEnabled) {
   StartAgent("");
   auto capture = agent_->Client({"capture", "-c", "1", "-i", "eth0"});
   ASSERT_THAT(capture, IsOk());
@@ -135,12 +135,17 @@ TEST_F(PolicyLabTest, CaptureAndBroadcastAreOffUnlessEnabled) {
   ASSERT_THAT(broadcast, IsOk());
   EXPECT_EQ(broadcast->exit_code, 4);
   EXPECT_THAT(broadcast->err, HasSubstr("policy: the Broadcast probe is not enabled"));
+  // A link load: nothing is sent (the target is a lab host with no server).
+  auto throughput = agent_->Client({"throughput", "-t", "1", lab_->host(kAllowed).ipv4});
+  ASSERT_THAT(throughput, IsOk());
+  EXPECT_EQ(throughput->exit_code, 4);
+  EXPECT_THAT(throughput->err, HasSubstr("policy: the Throughput probe is not enabled"));
   auto info = agent_->Client({"info"});
   ASSERT_THAT(info, IsOk());
   EXPECT_THAT(
       info->out,
       HasSubstr("probes     Ping TcpConnect UdpEcho Multicast Sockets Traceroute\n"
-                "off        Broadcast Capture (the agent's policy)\n"));
+                "off        Broadcast Capture Throughput (the agent's policy)\n"));
 }
 
 TEST_F(PolicyLabTest, RequestLimitsNameTheRule) {

@@ -194,6 +194,19 @@ TEST(ThroughputText, UdpSenderAndReceiverLines) {
       "[  5]   0.00-1.00   sec   160 KBytes  1.31 Mbits/sec  0.201 ms  1/5 (20%)  \n");
 }
 
+TEST(ThroughputText, RefusedUdpSendsAreSaid) {
+  ThroughputText text(/*udp=*/true);
+  text.Started(Started({{1, true}}));
+  v1::ThroughputTotals stream = Totals(1, true, 1, kMiB, 8e6, kMiB, 8e6);
+  v1::ThroughputTotals sum = stream;
+  sum.set_stream_id(0);
+  sum.set_not_sent(12);
+  EXPECT_THAT(text.Summary(Summary({stream, sum})),
+              ::testing::HasSubstr("Socket buffer full: the agent's kernel refused 12 "
+                                   "sends, which waited: the sender fell behind its "
+                                   "bitrate\n"));
+}
+
 TEST(ThroughputText, ParallelStreamsGetSumLinesAndSeparators) {
   ThroughputText text(false);
   text.Started(Started({{5, true}, {7, true}}));
