@@ -195,9 +195,11 @@ class ThroughputLabTest : public ::testing::Test {
             << run.Describe();
       } else {
         // What arrives after the last sample (in flight when the sender
-        // stopped) is in the total only, as with iperf3.
+        // stopped, drained at the result exchange) is in the total only, as
+        // with iperf3: up to a few ms of the rate (CI, --bidir at 2 Gbit/s
+        // beside a 100 Mbit/s sender: 2.6 MB of 253 MB), so 5 %.
         EXPECT_LE(bytes, counted) << run.Describe();
-        EXPECT_LE(counted - std::min(bytes, counted), std::max(kBlock, counted / 100))
+        EXPECT_LE(counted - std::min(bytes, counted), std::max(kBlock, counted / 20))
             << run.Describe();
       }
     }
