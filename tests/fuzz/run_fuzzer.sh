@@ -83,8 +83,13 @@ for source in "${sources[@]}"; do
   object=$objdir/$(basename "${source%.cc}").o
   objects+=("$object")
   stale "$object" || continue
+  # The generated messages are not what is fuzzed (their parsing is
+  # protobuf's): compiled plainly at -O0 they cost a fifth of the CPU
+  # (the request fuzzer's build: 165 s of CPU with them instrumented).
+  object_flags=("${flags[@]}" -fsanitize=fuzzer-no-link)
+  [[ $source == "${gen:-/nonexistent}"/* ]] && object_flags=(-std=c++20 -O0)
   # shellcheck disable=SC2086  # pkg-config's flags are words
-  clang++-14 "${flags[@]}" -fsanitize=fuzzer-no-link "${includes[@]}" $cflags \
+  clang++-14 "${object_flags[@]}" "${includes[@]}" $cflags \
     -MMD -MF "${object%.o}.d" -c "$source" -o "$object" &
   if ((++jobs >= $(nproc))); then
     wait -n || failed=1
