@@ -387,6 +387,9 @@ bool IsWrapper(std::string_view name) {
          name == "google.protobuf.BytesValue";
 }
 
+// Plans are keyed by Descriptor address and kept for the life of the process:
+// the descriptors must be too (the generated pool's are; a DescriptorPool
+// that is freed and another built at the same address would not be).
 class PlanCache {
  public:
   // The plan of `type`, built on first use. Plans live as long as the process.
@@ -619,8 +622,11 @@ class Writer {
     return true;
   }
 
-  // Entries in the map's own order, which is the order serialization (and so
-  // protobuf's printer) walks it.
+  // Entries in the order of the map's repeated view, which, for a map parsed
+  // from the wire or filled through the generated API (every message the CLI
+  // prints), is the map's own order, the one serialization (and so
+  // protobuf's printer) walks. A map edited through its repeated view (by
+  // reflection) and not read since could be printed in another order.
   bool Map(const pb::Message& message, const pb::Reflection* reflection,
            const FieldPlan& f) {
     out_->push_back('{');
