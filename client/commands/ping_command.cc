@@ -190,8 +190,10 @@ int RunPing(const CommandContext& ctx) {
         tallies.Add(reply.target(), reply.result().outcome(), FromProto(reply.rtt()),
                     reply.duplicate());
         const bool timed_out = reply.result().outcome() == v1::OUTCOME_TIMEOUT;
-        // fping -c prints its timeouts; ping only with -O.
-        if (!quiet && !names_only && (fping_style || !timed_out || outstanding)) {
+        // fping -c prints its timeouts; ping only with -O. --json prints the
+        // event above: no text to format.
+        if (!ctx.json && !quiet && !names_only &&
+            (fping_style || !timed_out || outstanding)) {
           if (timestamps) {
             text = FormatPingTimestamp(FromProto(reply.time()) + FromProto(reply.rtt()));
           }
