@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <limits.h>
 #include <pthread.h>
@@ -20,6 +19,7 @@
 #include "agent/server/listen_address.h"
 #include "agent/server/metrics_bearer.h"
 #include "agent/server/privileges.h"
+#include "agent/server/reflection_service.h"
 #include "agent/server/rpc_log.h"
 #include "agent/server/stream_reactor.h"
 #include "agent/server/unix_socket_file.h"
@@ -191,7 +191,6 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   }
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   std::vector<int> ports(addresses.size(), 0);
   for (size_t i = 0; i < addresses.size(); ++i) {
@@ -260,6 +259,17 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   builder.RegisterService(agent->agent_service_.get());
   builder.RegisterService(agent->probes_service_.get());
   builder.RegisterService(agent->results_service_.get());
+  // Reflection as a callback service (gRPC 1.51's is synchronous and would
+  // keep a thread of its own). Its service list is gRPC's: the services in
+  // the order registered, reflection, then the default health service, which
+  // the server adds as it starts.
+  agent->reflection_service_ =
+      std::make_unique<ReflectionService>(std::vector<std::string>{
+          v1::Agent::service_full_name(), v1::Probes::service_full_name(),
+          v1::Results::service_full_name(),
+          grpc::reflection::v1alpha::ServerReflection::service_full_name(),
+          "grpc.health.v1.Health"});
+  builder.RegisterService(agent->reflection_service_.get());
 
   agent->loop_thread_ = std::thread([loop = agent->loop_.get()] {
     pthread_setname_np(pthread_self(), "np-loop");

@@ -27,6 +27,7 @@
 #include "agent/server/call_guard.h"
 #include "agent/server/credential_watch.h"
 #include "agent/server/probes_service.h"
+#include "agent/server/reflection_service.h"
 #include "agent/server/results_service.h"
 #include "agent/server/server_credentials.h"
 #include "agent/server/server_limits.h"
@@ -131,6 +132,7 @@ class AgentServer {
   std::unique_ptr<iperf3::Server> iperf_server_;  // the same
   std::unique_ptr<AgentService> agent_service_;
   std::unique_ptr<ProbesService> probes_service_;
+  std::unique_ptr<ReflectionService> reflection_service_;
   // Metrics and scheduled probes; the registry outlives what writes to it.
   std::unique_ptr<metrics::Registry> metrics_;
   std::unique_ptr<ResultsHub> results_hub_;
