@@ -219,6 +219,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
                                           "summary instead of an audit line")] {
     summarised->Add({});
   };
+  guard_options.own_thread = !options.caller_serves;
   agent->call_guard_ = std::make_unique<CallGuard>(std::move(guard_options));
   UnixAcceptorOptions acceptor_options;
   acceptor_options.max_connections_per_uid = options.limits.max_unix_connections_per_uid;
@@ -291,7 +292,11 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
       agent->bound_.push_back(bound.ToGrpcUri());
     }
   }
-  NETPROBE_RETURN_IF_ERROR(agent->unix_acceptor_->Start(agent->server_.get()));
+  if (options.caller_serves) {
+    agent->unix_acceptor_->Attach(agent->server_.get());
+  } else {
+    NETPROBE_RETURN_IF_ERROR(agent->unix_acceptor_->Start(agent->server_.get()));
+  }
   agent->agent_service_->SetListenAddresses(agent->bound_);
   if (options.transport.tls() || agent->tokens_ != nullptr) {
     LogLine(absl::StrCat("netprobe-agent: ", credentials.summary()));
@@ -364,6 +369,11 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   return agent;
 }
 
+void AgentServer::ServeUntilReadable(int fd) {
+  unix_acceptor_->ServeUntilReadable(fd, CallGuard::kTickInterval,
+                                     [guard = call_guard_.get()] { guard->Tick(); });
+}
+
 void AgentServer::Reload(const AgentOptions& options) {
   policy_->Set(options.policy);
   scheduler_->Set(options.schedule.probes);
@@ -397,6 +407,9 @@ void AgentServer::Shutdown() {
     LiveStreams::Get().WaitForNone(deadline);
     server_->Shutdown(absl::ToChronoTime(deadline));
   }
+  // Without a thread of its own the guard ticked on the caller's, which is
+  // here now: the flood summaries due are written before the agent stops.
+  if (call_guard_ != nullptr && options_.caller_serves) call_guard_->Tick();
   // /probe handlers wait for runs the loop finishes (StopAll ended them).
   if (http_ != nullptr) http_->Stop();
   if (loop_ != nullptr) loop_->Stop();
