@@ -1,11 +1,15 @@
 // netprobe-agent: flags and config only; builds the server and runs it until
-// SIGTERM or SIGINT.
+// SIGTERM or SIGINT. The main thread takes the signals (a signalfd) and, while
+// it waits for them, accepts the unix connections and ticks the call guard
+// (AgentOptions::caller_serves): threads are budgeted.
+#include <errno.h>
 #include <fcntl.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/text_format.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -300,6 +304,20 @@ void RaiseFileLimit() {
   }
 }
 
+// Serves `agent` until a signal of `signal_fd` comes; returns its number, or
+// 0 when the signalfd cannot be read (the agent then shuts down, as it did
+// when sigwait failed).
+int NextSignal(AgentServer& agent, int signal_fd) {
+  while (true) {
+    agent.ServeUntilReadable(signal_fd);
+    signalfd_siginfo info;
+    const ssize_t n = read(signal_fd, &info, sizeof(info));
+    if (n == static_cast<ssize_t>(sizeof(info))) return static_cast<int>(info.ssi_signo);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    return 0;
+  }
+}
+
 int Run(int argc, char** argv) {
   const OptionParser parser(AgentOptionSpecs());
   auto flags = parser.Parse(std::vector<std::string>(argv + 1, argv + argc));
@@ -331,14 +349,21 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  // Signals are taken synchronously by this thread; every thread started
-  // below inherits the blocked mask, so none of them is interrupted.
+  // Signals are taken synchronously by this thread (a signalfd); every
+  // thread started below inherits the blocked mask, so none of them is
+  // interrupted.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  UniqueFd signal_fd(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signal_fd) {
+    LogLine(absl::StrCat("netprobe-agent: cannot start: signalfd: ", strerror(errno)));
+    return 1;
+  }
+  options->caller_serves = true;
   signal(SIGPIPE, SIG_IGN);
   RaiseFileLimit();
   // Debian's Abseil runs Mutex deadlock detection, a graph update on every
@@ -367,7 +392,7 @@ int Run(int argc, char** argv) {
   }
 
   int signal_number = 0;
-  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+  while ((signal_number = NextSignal(**agent, signal_fd.get())) == SIGHUP) {
     // Reload: the token file first (a broken config file must not keep a
     // revoked token valid), then the config file and flags again; what fails
     // to load leaves the running configuration as it was.
@@ -383,6 +408,7 @@ int Run(int argc, char** argv) {
           reloaded.status().message()));
       continue;
     }
+    reloaded->caller_serves = true;
     (*agent)->Reload(*reloaded);
     LogLine(
         "netprobe-agent: SIGHUP: configuration reloaded (policy, scheduled probes, "

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <limits.h>
 #include <pthread.h>
@@ -20,6 +19,7 @@
 #include "agent/server/listen_address.h"
 #include "agent/server/metrics_bearer.h"
 #include "agent/server/privileges.h"
+#include "agent/server/reflection_service.h"
 #include "agent/server/rpc_log.h"
 #include "agent/server/stream_reactor.h"
 #include "agent/server/unix_socket_file.h"
@@ -191,7 +191,6 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   }
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   std::vector<int> ports(addresses.size(), 0);
   for (size_t i = 0; i < addresses.size(); ++i) {
@@ -220,6 +219,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
                                           "summary instead of an audit line")] {
     summarised->Add({});
   };
+  guard_options.own_thread = !options.caller_serves;
   agent->call_guard_ = std::make_unique<CallGuard>(std::move(guard_options));
   UnixAcceptorOptions acceptor_options;
   acceptor_options.max_connections_per_uid = options.limits.max_unix_connections_per_uid;
@@ -260,6 +260,17 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   builder.RegisterService(agent->agent_service_.get());
   builder.RegisterService(agent->probes_service_.get());
   builder.RegisterService(agent->results_service_.get());
+  // Reflection as a callback service (gRPC 1.51's is synchronous and would
+  // keep a thread of its own). Its service list is gRPC's: the services in
+  // the order registered, reflection, then the default health service, which
+  // the server adds as it starts.
+  agent->reflection_service_ =
+      std::make_unique<ReflectionService>(std::vector<std::string>{
+          v1::Agent::service_full_name(), v1::Probes::service_full_name(),
+          v1::Results::service_full_name(),
+          grpc::reflection::v1alpha::ServerReflection::service_full_name(),
+          "grpc.health.v1.Health"});
+  builder.RegisterService(agent->reflection_service_.get());
 
   agent->loop_thread_ = std::thread([loop = agent->loop_.get()] {
     pthread_setname_np(pthread_self(), "np-loop");
@@ -281,7 +292,11 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
       agent->bound_.push_back(bound.ToGrpcUri());
     }
   }
-  NETPROBE_RETURN_IF_ERROR(agent->unix_acceptor_->Start(agent->server_.get()));
+  if (options.caller_serves) {
+    agent->unix_acceptor_->Attach(agent->server_.get());
+  } else {
+    NETPROBE_RETURN_IF_ERROR(agent->unix_acceptor_->Start(agent->server_.get()));
+  }
   agent->agent_service_->SetListenAddresses(agent->bound_);
   if (options.transport.tls() || agent->tokens_ != nullptr) {
     LogLine(absl::StrCat("netprobe-agent: ", credentials.summary()));
@@ -354,6 +369,11 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
   return agent;
 }
 
+void AgentServer::ServeUntilReadable(int fd) {
+  unix_acceptor_->ServeUntilReadable(fd, CallGuard::kTickInterval,
+                                     [guard = call_guard_.get()] { guard->Tick(); });
+}
+
 void AgentServer::Reload(const AgentOptions& options) {
   policy_->Set(options.policy);
   scheduler_->Set(options.schedule.probes);
@@ -387,6 +407,9 @@ void AgentServer::Shutdown() {
     LiveStreams::Get().WaitForNone(deadline);
     server_->Shutdown(absl::ToChronoTime(deadline));
   }
+  // Without a thread of its own the guard ticked on the caller's, which is
+  // here now: the flood summaries due are written before the agent stops.
+  if (call_guard_ != nullptr && options_.caller_serves) call_guard_->Tick();
   // /probe handlers wait for runs the loop finishes (StopAll ended them).
   if (http_ != nullptr) http_->Stop();
   if (loop_ != nullptr) loop_->Stop();

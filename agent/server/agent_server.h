@@ -27,6 +27,7 @@
 #include "agent/server/call_guard.h"
 #include "agent/server/credential_watch.h"
 #include "agent/server/probes_service.h"
+#include "agent/server/reflection_service.h"
 #include "agent/server/results_service.h"
 #include "agent/server/server_credentials.h"
 #include "agent/server/server_limits.h"
@@ -77,6 +78,10 @@ struct AgentOptions {
   std::vector<double> metrics_rtt_buckets;
   // Scheduled probes and /probe modules (config).
   ScheduleConfig schedule;
+  // Whether the thread that started the agent accepts its unix connections
+  // and ticks its call guard itself, in ServeUntilReadable(), instead of a
+  // thread for each (netprobe-agent's main thread, between signals).
+  bool caller_serves = false;
 };
 
 // The running agent: one event loop thread, the gRPC server, its services.
@@ -88,6 +93,12 @@ class AgentServer {
   // Applies what a reload may change: the policy (requests already running
   // keep theirs), the scheduled probes and the /probe modules. Thread-safe.
   void Reload(const AgentOptions& options);
+
+  // With caller_serves: accepts unix connections and ticks the call guard on
+  // the calling thread until `fd` is readable (left so). Call it again after
+  // handling what made `fd` readable; not during or after Shutdown(). Only
+  // from the thread that called Start().
+  void ServeUntilReadable(int fd);
 
   // Stops accepting RPCs, ends running probes with their summaries, waits up
   // to shutdown_grace for streams to finish, cancels the rest and joins the
@@ -131,6 +142,7 @@ class AgentServer {
   std::unique_ptr<iperf3::Server> iperf_server_;  // the same
   std::unique_ptr<AgentService> agent_service_;
   std::unique_ptr<ProbesService> probes_service_;
+  std::unique_ptr<ReflectionService> reflection_service_;
   // Metrics and scheduled probes; the registry outlives what writes to it.
   std::unique_ptr<metrics::Registry> metrics_;
   std::unique_ptr<ResultsHub> results_hub_;

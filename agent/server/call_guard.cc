@@ -40,14 +40,19 @@ CallGuard::CallGuard(CallGuardOptions options)
     : options_(std::move(options)),
       resets_(options_.max_resets_per_connection, options_.window),
       audit_(options_.audit_lines_per_connection, options_.window) {
+  if (!options_.own_thread) return;
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "np-guard");
-    while (!stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) Tick();
+    while (!stop_.WaitForNotificationWithTimeout(kTickInterval)) Tick();
     Tick();
   });
 }
 
 CallGuard::~CallGuard() {
+  if (!thread_.joinable()) {
+    Tick();
+    return;
+  }
   stop_.Notify();
   thread_.join();
 }

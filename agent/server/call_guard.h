@@ -27,6 +27,10 @@ struct CallGuardOptions {
   // thread.
   std::function<void()> on_connection_ended;
   std::function<void()> on_line_summarised;
+  // Whether the guard runs its own thread for Tick(); false: the owner calls
+  // Tick() every kTickInterval (netprobe-agent's main thread does, between
+  // signals, so that an idle agent has one thread fewer).
+  bool own_thread = true;
 };
 
 // What every finished call passes through, whatever its service: the
@@ -34,13 +38,16 @@ struct CallGuardOptions {
 // send one connection a GOAWAY on request, so its client sees the
 // connection close), the audit throttle, and, while resets come, giving
 // freed memory back to the kernel (malloc_trim: gRPC frees a flood's calls
-// in glibc arenas that would otherwise keep hundreds of MB). A thread
-// ("np-guard") wakes each second to write flood summaries and trim.
-// Thread-safe.
+// in glibc arenas that would otherwise keep hundreds of MB). Each second,
+// Tick() writes flood summaries and trims: on a thread of its own
+// ("np-guard"), or on the owner's (CallGuardOptions::own_thread).
+// Thread-safe, but for Tick() (see there).
 class CallGuard {
  public:
   explicit CallGuard(CallGuardOptions options);
-  ~CallGuard();  // stops the thread, writing the summaries due
+  static constexpr absl::Duration kTickInterval = absl::Seconds(1);
+
+  ~CallGuard();  // stops the thread, writing the summaries due (Tick())
   CallGuard(const CallGuard&) = delete;
   CallGuard& operator=(const CallGuard&) = delete;
 
@@ -60,8 +67,12 @@ class CallGuard {
   // whose descriptor number an ended one had): its reset budget starts whole.
   void OnNewConnection(absl::string_view peer);
 
- private:
+  // Writes the flood summaries due, forgets old connections, trims while
+  // resets come. Without own_thread, the owner calls it every kTickInterval,
+  // always from the same thread. REQUIRES: not own_thread.
   void Tick();
+
+ private:
   // Shuts the connection down; logs what was done.
   void EndConnection(const std::string& peer, const std::string& shown_peer,
                      const std::string& identity);
@@ -72,7 +83,7 @@ class CallGuard {
   AuditThrottle audit_ ABSL_GUARDED_BY(mu_);
   std::vector<uint16_t> tcp_ports_ ABSL_GUARDED_BY(mu_);
   uint64_t resets_since_tick_ ABSL_GUARDED_BY(mu_) = 0;
-  int trim_ticks_left_ = 0;  // the thread's
+  int trim_ticks_left_ = 0;  // Tick()'s
   absl::Notification stop_;
   std::thread thread_;
 };

@@ -83,7 +83,8 @@ class RpcLogInterceptor final : public grpc::experimental::Interceptor {
       closed_ = true;
       // Only a callback-API call may ask here: a synchronous one's
       // IsCancelled() plucks this very close from its queue and recurses
-      // (reflection is the agent's one synchronous service).
+      // (the agent serves none since reflection became a callback service,
+      // reflection_service.h; the check stays for any added later).
       reset_ = dynamic_cast<grpc::CallbackServerContext*>(info_->server_context()) !=
                    nullptr &&
                info_->server_context()->IsCancelled();

@@ -53,8 +53,8 @@ struct ServerLimits {
   // gRPC's buffers (under pressure it shrinks windows and refuses new
   // streams); the probes' own memory is bounded by their request limits.
   uint64_t memory_quota_bytes = uint64_t{256} << 20;
-  // Threads of synchronous services (reflection); probes use the callback
-  // API and the event loop.
+  // Threads of synchronous services (the ResourceQuota's cap; the agent
+  // serves none: every service, reflection too, uses the callback API).
   int max_threads = 32;
   // CallGuard: resets per connection within 10 s before it is closed (a
   // flood resets thousands a second, each call costing ~20 KB until gRPC

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "agent/net/unix_listener.h"
 #include "agent/server/unix_peers.h"
@@ -36,9 +38,16 @@ absl::Status UnixAcceptor::Start(grpc::Server* server) {
   if (!wake_) return PosixError("eventfd", errno);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "np-unix-accept");
-    Run();
+    Serve(wake_.get(), absl::InfiniteDuration(), nullptr);
   });
   return absl::OkStatus();
+}
+
+void UnixAcceptor::Attach(grpc::Server* server) { server_ = server; }
+
+void UnixAcceptor::ServeUntilReadable(int stop_fd, absl::Duration tick_every,
+                                      const std::function<void()>& tick) {
+  Serve(stop_fd, tick_every, tick);
 }
 
 void UnixAcceptor::Stop() {
@@ -48,13 +57,27 @@ void UnixAcceptor::Stop() {
   thread_.join();
 }
 
-void UnixAcceptor::Run() {
+void UnixAcceptor::Serve(int stop_fd, absl::Duration tick_every,
+                         const std::function<void()>& tick) {
   std::vector<pollfd> fds;
-  fds.push_back({wake_.get(), POLLIN, 0});
+  fds.push_back({stop_fd, POLLIN, 0});
   for (const UniqueFd& listener : listeners_) fds.push_back({listener.get(), POLLIN, 0});
+  const bool ticking = tick != nullptr && tick_every != absl::InfiniteDuration();
+  absl::Time next_tick = absl::Now() + tick_every;
   while (true) {
-    const int timeout = out_of_fds_ ? kOutOfFdsBackoffMs : -1;
-    // While out of descriptors only the wake-up is watched: the listeners
+    int timeout = out_of_fds_ ? kOutOfFdsBackoffMs : -1;
+    if (ticking) {
+      const absl::Time now = absl::Now();
+      if (now >= next_tick) {
+        tick();
+        next_tick = now + tick_every;
+      }
+      const int64_t until_tick =
+          absl::ToInt64Milliseconds(absl::Ceil(next_tick - now, absl::Milliseconds(1)));
+      timeout = timeout < 0 ? static_cast<int>(until_tick)
+                            : std::min(timeout, static_cast<int>(until_tick));
+    }
+    // While out of descriptors only the stop fd is watched: the listeners
     // stay readable and would wake the thread at once.
     const int ready = poll(fds.data(), out_of_fds_ ? 1 : fds.size(), timeout);
     if (ready < 0 && errno != EINTR) {
@@ -62,7 +85,10 @@ void UnixAcceptor::Run() {
       out_of_fds_ = true;  // back off, then try again
       continue;
     }
+    if (ready < 0) continue;  // EINTR
     if (fds[0].revents != 0) return;
+    // A wake-up for a tick alone accepts nothing new.
+    if (ready == 0 && !out_of_fds_) continue;
     out_of_fds_ = false;
     for (size_t i = 1; i < fds.size(); ++i) {
       if (fds[i].revents != 0 || ready == 0) AcceptAll(fds[i].fd);

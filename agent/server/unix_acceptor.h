@@ -32,7 +32,8 @@ struct UnixAcceptorOptions {
 // call knows who is calling: it reads the peer's credentials (SO_PEERCRED,
 // SO_PEERGROUPS), records them in UnixPeers, and hands the connection to
 // gRPC (AddInsecureChannelFromFd), which serves it like one it accepted.
-// One thread for all the sockets; accept never waits for a call.
+// One thread for all the sockets (or the owner's, ServeUntilReadable());
+// accept never waits for a call.
 class UnixAcceptor {
  public:
   // `listeners`: listening sockets (ListenUnix), non-blocking.
@@ -41,9 +42,18 @@ class UnixAcceptor {
 
   // Starts the thread. `server` must outlive Stop().
   absl::Status Start(grpc::Server* server);
+  // Instead of Start(): no thread; the owner accepts with ServeUntilReadable().
+  // `server` must outlive the last ServeUntilReadable().
+  void Attach(grpc::Server* server);
+  // After Attach(): accepts on the calling thread until `stop_fd` is readable
+  // (left so: the caller reads it), and calls `tick` every `tick_every`
+  // (InfiniteDuration(): never). Only ever called from one thread.
+  void ServeUntilReadable(int stop_fd, absl::Duration tick_every,
+                          const std::function<void()>& tick);
   // Stops accepting (the listening sockets stay open until destruction, so
   // a connect then waits in the backlog rather than finding no socket);
-  // connections handed over before stay gRPC's. Idempotent.
+  // connections handed over before stay gRPC's. Idempotent. After Attach()
+  // it only means: no ServeUntilReadable() any more.
   void Stop();
 
   // Connections accepted and handed to gRPC; refused (credentials could not
@@ -52,7 +62,8 @@ class UnixAcceptor {
   uint64_t refused() const { return refused_.load(); }
 
  private:
-  void Run();
+  // Accepts until `stop_fd` is readable; ticks as ServeUntilReadable().
+  void Serve(int stop_fd, absl::Duration tick_every, const std::function<void()>& tick);
   void AcceptAll(int listener);
   // Whether a new connection of `uid` (named `who`) is over its limit; logs
   // the first refusal and then at most one line per 10 s with their count.
