@@ -99,7 +99,11 @@ class CaptureProbe final : public ProbeBase<v1::CaptureEvent> {
   EventLoop::TimerId stats_timer_ = 0;
 
   v1::CaptureEvent batch_;  // packets not yet emitted
-  size_t batch_bytes_ = 0;
+  size_t batch_packets_ = 0;
+  size_t batch_bytes_ = 0;  // captured bytes in batch_
+  // Size of the last batch of packed records: the next one reserves as much,
+  // so a steady flow appends to one allocation per batch.
+  size_t last_records_size_ = 0;
 
   bool errored_ = false;  // epoll reported EPOLLERR/EPOLLHUP on the handle
   // Set inside a dispatch callback; acted on once libpcap has returned.
