@@ -119,7 +119,13 @@ void CaptureProbe::OnReadable() {
         absl::StrCat("capture on '", plan_.interface, "' stopped: ", failed.message()));
   }
   if (draining_ && drain_left_ == 0) return EndDuration();
-  EmitBatch();
+  // A batch begun here waits up to kBatchDelay for more packets.
+  if (batch_packets_ != 0 && batch_timer_ == 0) {
+    batch_timer_ = loop_->RunAfter(kBatchDelay, [this] {
+      batch_timer_ = 0;
+      EmitBatch();
+    });
+  }
 }
 
 void CaptureProbe::OnPacket(const PcapHandle::Frame& frame) {
@@ -197,6 +203,8 @@ void CaptureProbe::EndDuration() {
 }
 
 void CaptureProbe::EmitBatch() {
+  if (batch_timer_ != 0) loop_->Cancel(batch_timer_);
+  batch_timer_ = 0;
   if (batch_packets_ == 0) return;
   last_records_size_ = batch_.packets().records().size();
   // Started while the sink was writable: within the queue's high-water mark.
@@ -209,6 +217,8 @@ void CaptureProbe::EmitBatch() {
 void CaptureProbe::OnStatsTimer() {
   stats_timer_ = 0;
   if (finished()) return;
+  // Stats count what was delivered: the packets they count go first.
+  EmitBatch();
   v1::CaptureEvent stats = StatsEvent();
   const v1::CaptureStats& s = stats.stats();
   // While packets flow, and only when there is room: every stats event
@@ -276,7 +286,8 @@ void CaptureProbe::Release() {
   if (duration_timer_ != 0) loop_->Cancel(duration_timer_);
   if (stats_timer_ != 0) loop_->Cancel(stats_timer_);
   if (drain_timer_ != 0) loop_->Cancel(drain_timer_);
-  duration_timer_ = stats_timer_ = drain_timer_ = 0;
+  if (batch_timer_ != 0) loop_->Cancel(batch_timer_);
+  duration_timer_ = stats_timer_ = drain_timer_ = batch_timer_ = 0;
   if (pcap_ != nullptr && watching_) {
     if (!final_stats_) {
       if (absl::StatusOr<PcapHandle::Stats> last = pcap_->ReadStats(); last.ok()) {

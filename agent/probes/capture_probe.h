@@ -44,8 +44,13 @@ class CaptureProbe final : public ProbeBase<v1::CaptureEvent> {
   static constexpr absl::Duration kStatsInterval = absl::Seconds(1);
   // Most packets in one batch; packets handed out per readiness callback
   // (so a flood cannot starve the loop's other work).
-  static constexpr int kMaxBatchPackets = 1024;
+  static constexpr int kMaxBatchPackets = 2048;
   static constexpr int kMaxPacketsPerWake = 4096;
+  // How long a batch may wait for more packets before it is sent (unless
+  // full first): at high rates a message per kernel block handed over
+  // (several hundred a second) cost more than the packets in them, on both
+  // sides; a person watching text lines does not see 20 ms.
+  static constexpr absl::Duration kBatchDelay = absl::Milliseconds(20);
   // Longest wait at the duration's end for packets the kernel counted but
   // has not handed over (several of libpcap's 10 ms block timeouts).
   static constexpr absl::Duration kDrainWait = absl::Milliseconds(100);
@@ -97,6 +102,7 @@ class CaptureProbe final : public ProbeBase<v1::CaptureEvent> {
   bool watching_ = false;
   EventLoop::TimerId duration_timer_ = 0;
   EventLoop::TimerId stats_timer_ = 0;
+  EventLoop::TimerId batch_timer_ = 0;  // sends batch_ kBatchDelay after its first packet
 
   v1::CaptureEvent batch_;  // packets not yet emitted
   size_t batch_packets_ = 0;

@@ -226,6 +226,10 @@ TEST_P(CaptureProbeTest, HeaderThenPacketsInBatches) {
 
   Arrive(3);
   loop_->RunOnce();
+  EXPECT_EQ(sink_->Count(IsPackets), 0u) << "a batch waits for more packets";
+  RunFor(*loop_, clock_, CaptureProbe::kBatchDelay - absl::Milliseconds(1));
+  EXPECT_EQ(sink_->Count(IsPackets), 0u);
+  RunFor(*loop_, clock_, absl::Milliseconds(1));
   ASSERT_EQ(sink_->Count(IsPackets), 1u);
   const v1::PacketBatch batch = Packets(1);
   ASSERT_EQ(batch.packets_size(), 3);
@@ -235,9 +239,12 @@ TEST_P(CaptureProbeTest, HeaderThenPacketsInBatches) {
   EXPECT_EQ(batch.packets(2).time().seconds(), 1'800'000'002);
   EXPECT_EQ(batch.packets(2).time().nanos(), 5);
 
-  // One wake-up's worth beyond a batch: full batches, then the rest.
+  // One wake-up's worth beyond a batch: a full batch at once, then the rest
+  // after the delay.
   Arrive(CaptureProbe::kMaxBatchPackets + 10);
   loop_->RunOnce();
+  ASSERT_EQ(sink_->Count(IsPackets), 2u);
+  RunFor(*loop_, clock_, CaptureProbe::kBatchDelay);
   ASSERT_EQ(sink_->Count(IsPackets), 3u);
   EXPECT_EQ(Packets(2).packets_size(), CaptureProbe::kMaxBatchPackets);
   EXPECT_EQ(Packets(3).packets_size(), 10);
@@ -250,6 +257,19 @@ TEST_P(CaptureProbeTest, HeaderThenPacketsInBatches) {
   RunFor(*loop_, clock_, 3 * CaptureProbe::kStatsInterval);
   EXPECT_EQ(sink_->Count(IsStats), 1u);
   EXPECT_FALSE(sink_->finished());
+}
+
+TEST_P(CaptureProbeTest, StatsFollowThePacketsTheyCount) {
+  StartProbe();
+  RunFor(*loop_, clock_, CaptureProbe::kStatsInterval - absl::Milliseconds(5));
+  Arrive(4);
+  loop_->RunOnce();
+  EXPECT_EQ(sink_->Count(IsPackets), 0u);
+  RunFor(*loop_, clock_, absl::Milliseconds(5));
+  ASSERT_EQ(sink_->events().size(), 3u);
+  EXPECT_EQ(Packets(1).packets_size(), 4);
+  ASSERT_TRUE(sink_->events()[2].has_stats());
+  EXPECT_EQ(sink_->events()[2].stats().delivered(), 4u);
 }
 
 TEST_P(CaptureProbeTest, MaxPacketsEndsItWithStatsThenLimit) {
@@ -328,6 +348,7 @@ TEST_P(CaptureProbeTest, AFullSinkDropsAndCountsPacketsButNotTheClosingEvents) {
   sink_->set_capacity(2, 2 + CaptureProbe::MaxEventsBeyondHighWater(plan_));
   Arrive(3);
   loop_->RunOnce();
+  RunFor(*loop_, clock_, CaptureProbe::kBatchDelay);
   EXPECT_EQ(PacketsDelivered(), 3u);
   Arrive(4);
   loop_->RunOnce();

@@ -45,6 +45,10 @@ Bytes Hex(absl::string_view hex) {
   return Bytes(bytes.begin(), bytes.end());
 }
 
+std::string AsString(const Bytes& bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+
 // 2023-11-14 22:13:20.123456789 UTC
 const absl::Time kTime = absl::FromUnixNanos(1700000000123456789);
 
@@ -231,14 +235,14 @@ TEST_F(ExactBytes, PcapTakesPackedRecordsAsTheyAreRaisingShortOriginalLengthsInP
   auto writer = CaptureFileWriter::Create(Format::kPcap, file.get());
   ASSERT_THAT(writer->Begin(1, 262144, ""), IsOk());
   std::string records =
-      Hex("00f15365 15cd5b07 05000000 3c000000 0102030405"
-          "00f15365 15cd5b07 02000000 01000000 aabb");
+      AsString(Hex("00f15365 15cd5b07 05000000 3c000000 0102030405"
+                   "00f15365 15cd5b07 02000000 01000000 aabb"));
   auto written = writer->WriteRecords(&records);
   ASSERT_THAT(written, IsOk());
   EXPECT_EQ(*written, 2u);
   const std::string expected =
-      Hex("00f15365 15cd5b07 05000000 3c000000 0102030405"
-          "00f15365 15cd5b07 02000000 02000000 aabb");
+      AsString(Hex("00f15365 15cd5b07 05000000 3c000000 0102030405"
+                   "00f15365 15cd5b07 02000000 02000000 aabb"));
   EXPECT_EQ(records, expected) << "changed in place";
   const Bytes bytes = file.bytes();
   EXPECT_EQ(std::string(bytes.begin() + 24, bytes.end()), expected);
@@ -248,7 +252,8 @@ TEST(CaptureFileWriter, MalformedRecordsWriteNothingOfTheBatch) {
   for (Format format : {Format::kPcap, Format::kPcapng}) {
     MemoryFile file;
     auto writer = CaptureFileWriter::Create(format, file.get());
-    std::string records = Hex("01000000 00000000 02000000 02000000 aabb 01000000");
+    std::string records =
+        AsString(Hex("01000000 00000000 02000000 02000000 aabb 01000000"));
     EXPECT_THAT(writer->WriteRecords(&records),
                 StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("header")));
     ASSERT_THAT(writer->Begin(1, 262144, ""), IsOk());
