@@ -60,9 +60,12 @@ absl::Status OpenFile(const CommandContext& ctx, PacketOutput* out) {
     }
     out->close_file = true;
   }
-  // Packets are written a batch at a time and flushed per batch: a large
-  // buffer saves system calls, the flush keeps `-w - | wireshark -k -i -` live.
-  std::setvbuf(out->file, nullptr, _IOFBF, 1 << 20);
+  // Packets are written a batch at a time and flushed per batch: the buffer
+  // saves system calls when packets come one by one (an agent that sends
+  // Packet messages), the flush keeps `-w - | wireshark -k -i -` live. A
+  // batch of packed records (up to 512 KiB) is one fwrite, which stdio
+  // passes to write(2) without copying what exceeds this buffer.
+  std::setvbuf(out->file, nullptr, _IOFBF, 64 << 10);
   out->writer =
       CaptureFileWriter::Create(options.Has("pcapng") ? CaptureFileWriter::Format::kPcapng
                                                       : CaptureFileWriter::Format::kPcap,
