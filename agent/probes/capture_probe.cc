@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/net/socket_opener.h"
 #include "agent/probes/traffic_counters.h"
+#include "common/packet_records.h"
 #include "common/proto_time.h"
 
 namespace netprobe {
@@ -118,7 +119,13 @@ void CaptureProbe::OnReadable() {
         absl::StrCat("capture on '", plan_.interface, "' stopped: ", failed.message()));
   }
   if (draining_ && drain_left_ == 0) return EndDuration();
-  EmitBatch();
+  // A batch begun here waits up to kBatchDelay for more packets.
+  if (batch_packets_ != 0 && batch_timer_ == 0) {
+    batch_timer_ = loop_->RunAfter(kBatchDelay, [this] {
+      batch_timer_ = 0;
+      EmitBatch();
+    });
+  }
 }
 
 void CaptureProbe::OnPacket(const PcapHandle::Frame& frame) {
@@ -129,17 +136,28 @@ void CaptureProbe::OnPacket(const PcapHandle::Frame& frame) {
     limit_detail_ = absl::StrCat("max_bytes ", plan_.max_bytes, " reached");
     return;
   }
-  if (batch_.packets().packets_size() == 0 && !Writable()) {
+  if (batch_packets_ == 0 && !Writable()) {
     ++agent_dropped_;
     TrafficCounters::Get().CapturePacketDropped();
     return;
   }
-  v1::Packet* packet = batch_.mutable_packets()->add_packets();
-  packet->mutable_time()->set_seconds(frame.seconds);
-  packet->mutable_time()->set_nanos(static_cast<int32_t>(frame.nanos));
-  packet->set_captured_length(static_cast<uint32_t>(size));
-  packet->set_original_length(frame.original_length);
-  packet->set_data(frame.data.data(), size);
+  if (plan_.packed_records) {
+    // One buffer per batch, no message per packet.
+    std::string* records = batch_.mutable_packets()->mutable_records();
+    if (batch_packets_ == 0) records->reserve(std::max<size_t>(last_records_size_, 4096));
+    AppendPacketRecord(
+        frame.seconds, frame.nanos, frame.original_length,
+        absl::string_view(reinterpret_cast<const char*>(frame.data.data()), size),
+        records);
+  } else {
+    v1::Packet* packet = batch_.mutable_packets()->add_packets();
+    packet->mutable_time()->set_seconds(frame.seconds);
+    packet->mutable_time()->set_nanos(static_cast<int32_t>(frame.nanos));
+    packet->set_captured_length(static_cast<uint32_t>(size));
+    packet->set_original_length(frame.original_length);
+    packet->set_data(frame.data.data(), size);
+  }
+  ++batch_packets_;
   ++delivered_;
   delivered_bytes_ += size;
   batch_bytes_ += size;
@@ -147,7 +165,7 @@ void CaptureProbe::OnPacket(const PcapHandle::Frame& frame) {
     limit_reached_ = true;
     limit_detail_ = absl::StrCat("max_packets ", plan_.max_packets, " reached");
   }
-  if (batch_.packets().packets_size() >= kMaxBatchPackets ||
+  if (batch_packets_ >= static_cast<size_t>(kMaxBatchPackets) ||
       batch_bytes_ >= kMaxBatchBytes) {
     EmitBatch();
   }
@@ -185,16 +203,22 @@ void CaptureProbe::EndDuration() {
 }
 
 void CaptureProbe::EmitBatch() {
-  if (batch_.packets().packets_size() == 0) return;
+  if (batch_timer_ != 0) loop_->Cancel(batch_timer_);
+  batch_timer_ = 0;
+  if (batch_packets_ == 0) return;
+  last_records_size_ = batch_.packets().records().size();
   // Started while the sink was writable: within the queue's high-water mark.
   Emit(std::move(batch_));
   batch_.Clear();
+  batch_packets_ = 0;
   batch_bytes_ = 0;
 }
 
 void CaptureProbe::OnStatsTimer() {
   stats_timer_ = 0;
   if (finished()) return;
+  // Stats count what was delivered: the packets they count go first.
+  EmitBatch();
   v1::CaptureEvent stats = StatsEvent();
   const v1::CaptureStats& s = stats.stats();
   // While packets flow, and only when there is room: every stats event
@@ -262,7 +286,8 @@ void CaptureProbe::Release() {
   if (duration_timer_ != 0) loop_->Cancel(duration_timer_);
   if (stats_timer_ != 0) loop_->Cancel(stats_timer_);
   if (drain_timer_ != 0) loop_->Cancel(drain_timer_);
-  duration_timer_ = stats_timer_ = drain_timer_ = 0;
+  if (batch_timer_ != 0) loop_->Cancel(batch_timer_);
+  duration_timer_ = stats_timer_ = drain_timer_ = batch_timer_ = 0;
   if (pcap_ != nullptr && watching_) {
     if (!final_stats_) {
       if (absl::StatusOr<PcapHandle::Stats> last = pcap_->ReadStats(); last.ok()) {

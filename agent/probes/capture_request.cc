@@ -73,6 +73,7 @@ absl::StatusOr<CapturePlan> ValidateCapture(
     if (duration > absl::ZeroDuration()) plan.duration = duration;
   }
   plan.include_own_traffic = request.include_own_traffic();
+  plan.packed_records = request.packed_records();
   const std::string exclusion =
       request.include_own_traffic() ? "" : OwnTrafficExclusion(own_tcp_listeners);
   if (plan.filter.empty()) {

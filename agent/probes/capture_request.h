@@ -33,6 +33,8 @@ struct CapturePlan {
   uint64_t max_packets = CaptureLimits::kMaxPackets;
   absl::Duration duration = CaptureLimits::kMaxDuration;
   uint64_t max_bytes = CaptureLimits::kMaxBytes;
+  // Packets as packed records (PacketBatch.records), not Packet messages.
+  bool packed_records = false;
 };
 
 // INVALID_ARGUMENT naming the field and its limit; NOT_FOUND for an unknown

@@ -3,12 +3,14 @@
 #include <errno.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "client/output/packet_text.h"
+#include "common/packet_records.h"
 
 namespace netprobe::client {
 namespace {
@@ -32,14 +34,14 @@ void PutBytes(std::vector<uint8_t>& out, absl::Span<const uint8_t> bytes) {
 // pcapng pads data and options to 32 bits.
 void PadTo32Bits(std::vector<uint8_t>& out) { out.resize((out.size() + 3) & ~size_t{3}); }
 
-struct Timestamp {
+struct SplitTimestamp {
   uint64_t seconds = 0;
   uint32_t nanos = 0;
 };
 
 // `time` as seconds and nanoseconds since the epoch, clamped to
 // [epoch, max_seconds + 0.999999999].
-Timestamp SplitTime(absl::Time time, uint64_t max_seconds) {
+SplitTimestamp SplitTime(absl::Time time, uint64_t max_seconds) {
   if (time < absl::UnixEpoch()) return {};
   const int64_t seconds = absl::ToUnixSeconds(time);  // rounds down
   if (static_cast<uint64_t>(seconds) > max_seconds) return {max_seconds, 999999999};
@@ -67,14 +69,51 @@ class FileWriterBase : public CaptureFileWriter {
     }
     const uint32_t captured = static_cast<uint32_t>(data.size());
     buffer_.clear();
-    Record(time, std::max(original_length, captured), data);
+    const SplitTimestamp ts = SplitTime(time, MaxSeconds());
+    Record({ts.seconds, ts.nanos}, std::max(original_length, captured), data);
     return Flush();
   }
 
+  absl::StatusOr<size_t> WriteRecords(std::string* records) final {
+    if (!begun_) return absl::FailedPreconditionError("packet before the file header");
+    if (!error_.ok()) return error_;
+    buffer_.clear();
+    const bool as_is = RecordsAsIs();
+    PacketRecordReader reader(*records);
+    PacketRecord r;
+    while (reader.Next(&r)) {
+      const uint32_t captured = static_cast<uint32_t>(r.data.size());
+      if (as_is) {
+        // pcap's own record on a little-endian host: only an original
+        // length below the captured one is changed, in place.
+        if (r.original_length < captured) {
+          std::memcpy(records->data() + r.offset + 12, &captured, sizeof(captured));
+        }
+        continue;
+      }
+      Record({r.seconds, r.nanos}, std::max(r.original_length, captured),
+             absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(r.data.data()),
+                                 r.data.size()));
+    }
+    if (!reader.status().ok()) return reader.status();
+    absl::Status written = as_is ? FlushBytes(records->data(), records->size()) : Flush();
+    if (!written.ok()) return written;
+    return reader.count();
+  }
+
  protected:
+  struct Timestamp {
+    uint64_t seconds = 0;
+    uint32_t nanos = 0;
+  };
+
   virtual void FileHeader(uint32_t linktype, uint32_t snaplen,
                           absl::string_view interface) = 0;
-  virtual void Record(absl::Time time, uint32_t original_length,
+  // The latest second the format holds (later times are clamped to it).
+  virtual uint64_t MaxSeconds() const = 0;
+  // Packed records are this format's records as they are.
+  virtual bool RecordsAsIs() const = 0;
+  virtual void Record(Timestamp time, uint32_t original_length,
                       absl::Span<const uint8_t> data) = 0;
 
   // What FileHeader and Record build; one fwrite per call.
@@ -83,11 +122,12 @@ class FileWriterBase : public CaptureFileWriter {
  private:
   // Hands buffer_ to stdio (which buffers; nothing here flushes). A failure
   // sticks: later calls return it without writing.
-  absl::Status Flush() {
+  absl::Status Flush() { return FlushBytes(buffer_.data(), buffer_.size()); }
+  absl::Status FlushBytes(const void* bytes, size_t size) {
     if (!error_.ok()) return error_;
-    if (buffer_.empty()) return absl::OkStatus();
+    if (size == 0) return absl::OkStatus();
     errno = 0;
-    if (std::fwrite(buffer_.data(), 1, buffer_.size(), out_) != buffer_.size()) {
+    if (std::fwrite(bytes, 1, size, out_) != size) {
       const int err = errno != 0 ? errno : EIO;
       error_ = absl::Status(absl::ErrnoToStatusCode(err), std::strerror(err));
     }
@@ -114,9 +154,10 @@ class PcapWriter final : public FileWriterBase {
     Put<uint32_t>(buffer_, linktype);
   }
 
-  void Record(absl::Time time, uint32_t original_length,
+  uint64_t MaxSeconds() const override { return std::numeric_limits<uint32_t>::max(); }
+  bool RecordsAsIs() const override { return std::endian::native == std::endian::little; }
+  void Record(Timestamp ts, uint32_t original_length,
               absl::Span<const uint8_t> data) override {
-    const Timestamp ts = SplitTime(time, std::numeric_limits<uint32_t>::max());
     Put<uint32_t>(buffer_, static_cast<uint32_t>(ts.seconds));
     Put<uint32_t>(buffer_, ts.nanos);
     Put<uint32_t>(buffer_, static_cast<uint32_t>(data.size()));
@@ -166,11 +207,13 @@ class PcapngWriter final : public FileWriterBase {
     std::memcpy(buffer_.data() + start + 4, &length, sizeof(length));
   }
 
-  void Record(absl::Time time, uint32_t original_length,
+  uint64_t MaxSeconds() const override {
+    return std::numeric_limits<uint64_t>::max() / 1000000000 - 1;
+  }
+  bool RecordsAsIs() const override { return false; }
+  void Record(Timestamp ts, uint32_t original_length,
               absl::Span<const uint8_t> data) override {
     // Enhanced Packet Block, no options.
-    constexpr uint64_t kMaxSeconds = std::numeric_limits<uint64_t>::max() / 1000000000;
-    const Timestamp ts = SplitTime(time, kMaxSeconds - 1);
     const uint64_t nanos = ts.seconds * 1000000000 + ts.nanos;
     const uint32_t length = static_cast<uint32_t>(32 + ((data.size() + 3) & ~size_t{3}));
     Put<uint32_t>(buffer_, 6);

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
@@ -43,6 +45,15 @@ class CaptureFileWriter {
   // what the format holds are clamped to it (pcap: 1970..2106).
   virtual absl::Status Write(absl::Time time, uint32_t original_length,
                              absl::Span<const uint8_t> data) = 0;
+
+  // The packets of one batch of packed records (PacketBatch.records, see
+  // common/packet_records.h), each written as Write would, in one fwrite;
+  // returns how many. pcap on a little-endian host writes the buffer as it
+  // is, after raising in place any original length below the captured one
+  // (so `records` may change); otherwise each record is converted (pcapng:
+  // an Enhanced Packet Block). Malformed records: INVALID_ARGUMENT naming
+  // the record, and nothing of the batch is written.
+  virtual absl::StatusOr<size_t> WriteRecords(std::string* records) = 0;
 };
 
 }  // namespace netprobe::client

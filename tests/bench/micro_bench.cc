@@ -26,6 +26,7 @@
 #include "agent/net/icmp.h"
 #include "client/output/json_lines.h"
 #include "client/output/pcap_writer.h"
+#include "common/packet_records.h"
 #include "netprobe/v1/capture.pb.h"
 #include "netprobe/v1/ping.pb.h"
 
@@ -289,6 +290,73 @@ void BM_CaptureBatchParse(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 BENCHMARK(BM_CaptureBatchParse);
+
+// Issue 21, the packed form (CaptureRequest.packed_records): the agent
+// appends each packet as a pcap record to one bytes field per batch and
+// encodes it, per packet.
+void BM_CaptureRecordsBuildAndSerialize(benchmark::State& state) {
+  const std::string frame(kFrameBytes, '\x5a');
+  std::string out;
+  for (auto _ : state) {
+    v1::CaptureEvents events;
+    std::string* records = events.add_events()->mutable_packets()->mutable_records();
+    records->reserve(kBatch * (kPacketRecordHeaderBytes + kFrameBytes));
+    for (int i = 0; i < kBatch; ++i) {
+      AppendPacketRecord(1764500000, 1000 * i, kFrameBytes, frame, records);
+    }
+    out.clear();
+    events.SerializeToString(&out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_CaptureRecordsBuildAndSerialize);
+
+v1::CaptureEvents SampleRecordsBatch() {
+  v1::CaptureEvents events;
+  std::string* records = events.add_events()->mutable_packets()->mutable_records();
+  const std::string frame(kFrameBytes, '\x5a');
+  for (int i = 0; i < kBatch; ++i) {
+    AppendPacketRecord(1764500000, 1000 * i, kFrameBytes, frame, records);
+  }
+  return events;
+}
+
+// The client's side of the packed form: parsing a batch and walking its
+// records, per packet.
+void BM_CaptureRecordsParse(benchmark::State& state) {
+  const std::string wire = SampleRecordsBatch().SerializeAsString();
+  for (auto _ : state) {
+    v1::CaptureEvents events;
+    events.ParseFromString(wire);
+    PacketRecordReader reader(events.events(0).packets().records());
+    PacketRecord record;
+    while (reader.Next(&record)) benchmark::DoNotOptimize(record.data.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_CaptureRecordsParse);
+
+// The client's `-w FILE` from a batch of packed records, per packet, to
+// /dev/null (pcap: one fwrite of the batch; pcapng: converted).
+void BM_PcapWriteRecords(benchmark::State& state) {
+  FILE* out = std::fopen("/dev/null", "w");
+  if (out == nullptr) {
+    state.SkipWithError("cannot open /dev/null");
+    return;
+  }
+  auto writer = client::CaptureFileWriter::Create(
+      state.range(0) == 0 ? client::CaptureFileWriter::Format::kPcap
+                          : client::CaptureFileWriter::Format::kPcapng,
+      out);
+  if (!writer->Begin(1, 262144, "lo").ok()) state.SkipWithError("Begin failed");
+  std::string records = SampleRecordsBatch().events(0).packets().records();
+  for (auto _ : state) benchmark::DoNotOptimize(writer->WriteRecords(&records));
+  writer.reset();
+  std::fclose(out);
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_PcapWriteRecords)->Arg(0)->Arg(1)->ArgName("pcapng");
 
 // The client's `-w FILE`: one pcap record per packet, to /dev/null.
 void BM_PcapWrite(benchmark::State& state) {

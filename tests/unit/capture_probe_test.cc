@@ -13,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "agent/net/socket_opener.h"
 #include "agent/net/unique_fd.h"
+#include "common/packet_records.h"
 #include "tests/test_support/drain_pool.h"
 #include "tests/test_support/fake_clock.h"
 #include "tests/test_support/recording_sink.h"
@@ -123,9 +124,12 @@ bool IsPackets(const v1::CaptureEvent& e) { return e.has_packets(); }
 bool IsStats(const v1::CaptureEvent& e) { return e.has_stats(); }
 bool IsEnd(const v1::CaptureEvent& e) { return e.has_end(); }
 
-class CaptureProbeTest : public ::testing::Test {
+// Every test runs twice: packets as Packet messages (the default) and as
+// packed records (PacketBatch.records), which must carry the same packets.
+class CaptureProbeTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
+    plan_.packed_records = GetParam();
     auto loop = EventLoop::Create(&clock_, &opener_);
     ASSERT_TRUE(loop.ok()) << loop.status();
     loop_ = *std::move(loop);
@@ -156,10 +160,23 @@ class CaptureProbeTest : public ::testing::Test {
   }
   // Every job queued on the worker so far has run (and posted its result).
   void DrainWorker() { DrainPool(work_, BlockingPool::Queue::kDiagnostics); }
+  // Event i's packets as Packet messages, whichever form they came in
+  // (only the form the plan asked for).
+  v1::PacketBatch Packets(size_t i) const {
+    const v1::PacketBatch& batch = sink_->events().at(i).packets();
+    if (!plan_.packed_records) {
+      EXPECT_TRUE(batch.records().empty());
+      return batch;
+    }
+    EXPECT_EQ(batch.packets_size(), 0);
+    v1::PacketBatch out;
+    EXPECT_TRUE(PacketRecordsToPackets(batch.records(), &out).ok());
+    return out;
+  }
   size_t PacketsDelivered() const {
     size_t n = 0;
-    for (const auto& e : sink_->events())
-      n += e.has_packets() ? e.packets().packets_size() : 0;
+    for (size_t i = 0; i < sink_->events().size(); ++i)
+      n += sink_->events()[i].has_packets() ? Packets(i).packets_size() : 0;
     return n;
   }
   // The closing events, which the probe hands to Finish: [stats, end].
@@ -198,7 +215,7 @@ class CaptureProbeTest : public ::testing::Test {
   int done_ = 0;
 };
 
-TEST_F(CaptureProbeTest, HeaderThenPacketsInBatches) {
+TEST_P(CaptureProbeTest, HeaderThenPacketsInBatches) {
   StartProbe();
   EXPECT_EQ(opener_.options_.interface, "eth0");
   EXPECT_EQ(opener_.options_.buffer_bytes, CaptureProbe::kRingBytes);
@@ -209,19 +226,28 @@ TEST_F(CaptureProbeTest, HeaderThenPacketsInBatches) {
 
   Arrive(3);
   loop_->RunOnce();
+  EXPECT_EQ(sink_->Count(IsPackets), 0u) << "a batch waits for more packets";
+  RunFor(*loop_, clock_, CaptureProbe::kBatchDelay - absl::Milliseconds(1));
+  EXPECT_EQ(sink_->Count(IsPackets), 0u);
+  RunFor(*loop_, clock_, absl::Milliseconds(1));
   ASSERT_EQ(sink_->Count(IsPackets), 1u);
-  const v1::PacketBatch& batch = sink_->events()[1].packets();
+  const v1::PacketBatch batch = Packets(1);
   ASSERT_EQ(batch.packets_size(), 3);
   EXPECT_EQ(batch.packets(0).captured_length(), 60u);
+  EXPECT_EQ(batch.packets(0).original_length(), 60u);
+  EXPECT_EQ(batch.packets(1).data(), std::string(60, '\x01'));
   EXPECT_EQ(batch.packets(2).time().seconds(), 1'800'000'002);
   EXPECT_EQ(batch.packets(2).time().nanos(), 5);
 
-  // One wake-up's worth beyond a batch: full batches, then the rest.
+  // One wake-up's worth beyond a batch: a full batch at once, then the rest
+  // after the delay.
   Arrive(CaptureProbe::kMaxBatchPackets + 10);
   loop_->RunOnce();
+  ASSERT_EQ(sink_->Count(IsPackets), 2u);
+  RunFor(*loop_, clock_, CaptureProbe::kBatchDelay);
   ASSERT_EQ(sink_->Count(IsPackets), 3u);
-  EXPECT_EQ(sink_->events()[2].packets().packets_size(), CaptureProbe::kMaxBatchPackets);
-  EXPECT_EQ(sink_->events()[3].packets().packets_size(), 10);
+  EXPECT_EQ(Packets(2).packets_size(), CaptureProbe::kMaxBatchPackets);
+  EXPECT_EQ(Packets(3).packets_size(), 10);
 
   // Stats once a second while packets flow, not when nothing changed.
   RunFor(*loop_, clock_, CaptureProbe::kStatsInterval);
@@ -233,7 +259,20 @@ TEST_F(CaptureProbeTest, HeaderThenPacketsInBatches) {
   EXPECT_FALSE(sink_->finished());
 }
 
-TEST_F(CaptureProbeTest, MaxPacketsEndsItWithStatsThenLimit) {
+TEST_P(CaptureProbeTest, StatsFollowThePacketsTheyCount) {
+  StartProbe();
+  RunFor(*loop_, clock_, CaptureProbe::kStatsInterval - absl::Milliseconds(5));
+  Arrive(4);
+  loop_->RunOnce();
+  EXPECT_EQ(sink_->Count(IsPackets), 0u);
+  RunFor(*loop_, clock_, absl::Milliseconds(5));
+  ASSERT_EQ(sink_->events().size(), 3u);
+  EXPECT_EQ(Packets(1).packets_size(), 4);
+  ASSERT_TRUE(sink_->events()[2].has_stats());
+  EXPECT_EQ(sink_->events()[2].stats().delivered(), 4u);
+}
+
+TEST_P(CaptureProbeTest, MaxPacketsEndsItWithStatsThenLimit) {
   plan_.max_packets = 5;
   StartProbe();
   Arrive(8);
@@ -246,7 +285,7 @@ TEST_F(CaptureProbeTest, MaxPacketsEndsItWithStatsThenLimit) {
   ExpectReleased();
 }
 
-TEST_F(CaptureProbeTest, MaxBytesEndsItBeforeThePacketThatWouldExceedIt) {
+TEST_P(CaptureProbeTest, MaxBytesEndsItBeforeThePacketThatWouldExceedIt) {
   plan_.max_bytes = 250;
   StartProbe();
   Arrive(4, 100);
@@ -257,7 +296,7 @@ TEST_F(CaptureProbeTest, MaxBytesEndsItBeforeThePacketThatWouldExceedIt) {
   ExpectReleased();
 }
 
-TEST_F(CaptureProbeTest, DurationEndsItOnTheClock) {
+TEST_P(CaptureProbeTest, DurationEndsItOnTheClock) {
   plan_.duration = absl::Seconds(3);
   StartProbe();
   Arrive(2);
@@ -269,7 +308,7 @@ TEST_F(CaptureProbeTest, DurationEndsItOnTheClock) {
   ExpectReleased();
 }
 
-TEST_F(CaptureProbeTest, AtTheDurationsEndPacketsTheKernelCountedAreStillDelivered) {
+TEST_P(CaptureProbeTest, AtTheDurationsEndPacketsTheKernelCountedAreStillDelivered) {
   plan_.duration = absl::Seconds(3);
   StartProbe();
   Arrive(2);
@@ -286,7 +325,7 @@ TEST_F(CaptureProbeTest, AtTheDurationsEndPacketsTheKernelCountedAreStillDeliver
   ExpectReleased();
 }
 
-TEST_F(CaptureProbeTest, PacketsNotHandedOverInTimeAreCountedAsDroppedByTheAgent) {
+TEST_P(CaptureProbeTest, PacketsNotHandedOverInTimeAreCountedAsDroppedByTheAgent) {
   plan_.duration = absl::Seconds(3);
   StartProbe();
   Arrive(2);
@@ -302,13 +341,14 @@ TEST_F(CaptureProbeTest, PacketsNotHandedOverInTimeAreCountedAsDroppedByTheAgent
   ExpectReleased();
 }
 
-TEST_F(CaptureProbeTest, AFullSinkDropsAndCountsPacketsButNotTheClosingEvents) {
+TEST_P(CaptureProbeTest, AFullSinkDropsAndCountsPacketsButNotTheClosingEvents) {
   plan_.duration = absl::Seconds(2);
   StartProbe();
   // The header and one batch fill the stream; captures drop beyond it.
   sink_->set_capacity(2, 2 + CaptureProbe::MaxEventsBeyondHighWater(plan_));
   Arrive(3);
   loop_->RunOnce();
+  RunFor(*loop_, clock_, CaptureProbe::kBatchDelay);
   EXPECT_EQ(PacketsDelivered(), 3u);
   Arrive(4);
   loop_->RunOnce();
@@ -324,12 +364,12 @@ TEST_F(CaptureProbeTest, AFullSinkDropsAndCountsPacketsButNotTheClosingEvents) {
   ExpectReleased();
 }
 
-TEST_F(CaptureProbeTest, ShutdownDeliversWhatTheRingHoldsThenStatsAndEnd) {
+TEST_P(CaptureProbeTest, ShutdownDeliversWhatTheRingHoldsThenStatsAndEnd) {
   StartProbe();
   Arrive(2);  // not yet read by the loop
   probe_->Stop(StopReason::kAgentShutdown);
   ASSERT_EQ(sink_->events().size(), 4u);
-  EXPECT_EQ(sink_->events()[1].packets().packets_size(), 2);
+  EXPECT_EQ(Packets(1).packets_size(), 2);
   ExpectClosing(v1::StreamEnd::REASON_AGENT_SHUTDOWN,
                 "the agent is shutting down; the capture was stopped");
   EXPECT_EQ(FinalStats().delivered(), 2u);
@@ -338,7 +378,7 @@ TEST_F(CaptureProbeTest, ShutdownDeliversWhatTheRingHoldsThenStatsAndEnd) {
   EXPECT_EQ(done_, 1);
 }
 
-TEST_F(CaptureProbeTest, ShutdownWithTheSinkFullStillDeliversStatsAndEnd) {
+TEST_P(CaptureProbeTest, ShutdownWithTheSinkFullStillDeliversStatsAndEnd) {
   StartProbe();
   sink_->set_capacity(1, 1 + CaptureProbe::MaxEventsBeyondHighWater(plan_));
   Arrive(3);
@@ -352,7 +392,7 @@ TEST_F(CaptureProbeTest, ShutdownWithTheSinkFullStillDeliversStatsAndEnd) {
   ExpectReleased();
 }
 
-TEST_F(CaptureProbeTest, CancelEmitsNothingMoreAndClosesTheHandle) {
+TEST_P(CaptureProbeTest, CancelEmitsNothingMoreAndClosesTheHandle) {
   StartProbe();
   Arrive(2);
   loop_->RunOnce();
@@ -369,7 +409,7 @@ TEST_F(CaptureProbeTest, CancelEmitsNothingMoreAndClosesTheHandle) {
   EXPECT_EQ(sink_->events().size(), before);
 }
 
-TEST_F(CaptureProbeTest, TheFilterIsCompiledOnTheWorkerThenInstalled) {
+TEST_P(CaptureProbeTest, TheFilterIsCompiledOnTheWorkerThenInstalled) {
   plan_.filter = "udp";
   plan_.effective_filter = "udp and not port 7431";
   StartProbe();
@@ -381,7 +421,7 @@ TEST_F(CaptureProbeTest, TheFilterIsCompiledOnTheWorkerThenInstalled) {
   EXPECT_EQ(sink_->events()[0].header().effective_filter(), "udp and not port 7431");
 }
 
-TEST_F(CaptureProbeTest, AFilterThatDoesNotCompileFailsTheRequestNamingIt) {
+TEST_P(CaptureProbeTest, AFilterThatDoesNotCompileFailsTheRequestNamingIt) {
   plan_.filter = "bad";
   plan_.effective_filter = "bad";
   StartProbe();
@@ -394,6 +434,11 @@ TEST_F(CaptureProbeTest, AFilterThatDoesNotCompileFailsTheRequestNamingIt) {
   EXPECT_EQ(done_, 1);
   ExpectReleased();
 }
+
+INSTANTIATE_TEST_SUITE_P(Forms, CaptureProbeTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "PackedRecords" : "Messages";
+                         });
 
 }  // namespace NETPROBE_UNITY_ID
 }  // namespace

@@ -21,6 +21,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "client/output/packet_text.h"
+#include "common/packet_records.h"
 #include "tests/test_support/status_matchers.h"
 #include "tests/test_support/subprocess.h"
 
@@ -42,6 +43,10 @@ constexpr char kTcpdump[] = "/usr/bin/tcpdump";
 Bytes Hex(absl::string_view hex) {
   const std::string bytes = absl::HexStringToBytes(absl::StrReplaceAll(hex, {{" ", ""}}));
   return Bytes(bytes.begin(), bytes.end());
+}
+
+std::string AsString(const Bytes& bytes) {
+  return std::string(bytes.begin(), bytes.end());
 }
 
 // 2023-11-14 22:13:20.123456789 UTC
@@ -179,6 +184,90 @@ struct Packet {
   Bytes data;
 };
 
+// The packets as the agent packs them (PacketBatch.records).
+std::string Records(const std::vector<Packet>& packets) {
+  std::string records;
+  for (const Packet& p : packets) {
+    const int64_t ns = absl::ToUnixNanos(p.time);
+    AppendPacketRecord(
+        ns / 1000000000, static_cast<uint32_t>(ns % 1000000000), p.original_length,
+        absl::string_view(reinterpret_cast<const char*>(p.data.data()), p.data.size()),
+        &records);
+  }
+  return records;
+}
+
+// The bytes of a whole file: Begin, then `packets` by Write or WriteRecords.
+Bytes FileBytes(Format format, const std::vector<Packet>& packets, bool packed) {
+  MemoryFile file;
+  auto writer = CaptureFileWriter::Create(format, file.get());
+  EXPECT_THAT(writer->Begin(1, 262144, "eth0"), IsOk());
+  if (packed) {
+    std::string records = Records(packets);
+    auto written = writer->WriteRecords(&records);
+    EXPECT_THAT(written, IsOk());
+    if (written.ok()) EXPECT_EQ(*written, packets.size());
+  } else {
+    for (const Packet& p : packets) {
+      EXPECT_THAT(writer->Write(p.time, p.original_length, p.data), IsOk());
+    }
+  }
+  return file.bytes();
+}
+
+TEST(CaptureFileWriter, PackedRecordsWriteExactlyWhatWriteWrites) {
+  const std::vector<Packet> packets = {
+      {kTime, 60, Hex("0102030405")},
+      {kTime + absl::Nanoseconds(1), 2, Hex("")},
+      // An original length below the captured one is raised, as by Write.
+      {kTime + absl::Seconds(1), 1, Hex("aabbcc")},
+      {absl::FromUnixSeconds(4294967295) + absl::Nanoseconds(999999999), 7, Hex("ff")},
+  };
+  for (Format format : {Format::kPcap, Format::kPcapng}) {
+    SCOPED_TRACE(format == Format::kPcap ? "pcap" : "pcapng");
+    EXPECT_EQ(FileBytes(format, packets, /*packed=*/true),
+              FileBytes(format, packets, /*packed=*/false));
+  }
+}
+
+TEST_F(ExactBytes, PcapTakesPackedRecordsAsTheyAreRaisingShortOriginalLengthsInPlace) {
+  MemoryFile file;
+  auto writer = CaptureFileWriter::Create(Format::kPcap, file.get());
+  ASSERT_THAT(writer->Begin(1, 262144, ""), IsOk());
+  std::string records =
+      AsString(Hex("00f15365 15cd5b07 05000000 3c000000 0102030405"
+                   "00f15365 15cd5b07 02000000 01000000 aabb"));
+  auto written = writer->WriteRecords(&records);
+  ASSERT_THAT(written, IsOk());
+  EXPECT_EQ(*written, 2u);
+  const std::string expected =
+      AsString(Hex("00f15365 15cd5b07 05000000 3c000000 0102030405"
+                   "00f15365 15cd5b07 02000000 02000000 aabb"));
+  EXPECT_EQ(records, expected) << "changed in place";
+  const Bytes bytes = file.bytes();
+  EXPECT_EQ(std::string(bytes.begin() + 24, bytes.end()), expected);
+}
+
+TEST(CaptureFileWriter, MalformedRecordsWriteNothingOfTheBatch) {
+  for (Format format : {Format::kPcap, Format::kPcapng}) {
+    MemoryFile file;
+    auto writer = CaptureFileWriter::Create(format, file.get());
+    std::string records =
+        AsString(Hex("01000000 00000000 02000000 02000000 aabb 01000000"));
+    EXPECT_THAT(writer->WriteRecords(&records),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("header")));
+    ASSERT_THAT(writer->Begin(1, 262144, ""), IsOk());
+    const size_t header = file.bytes().size();
+    MemoryFile again;
+    writer = CaptureFileWriter::Create(format, again.get());
+    ASSERT_THAT(writer->Begin(1, 262144, ""), IsOk());
+    EXPECT_THAT(writer->WriteRecords(&records),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("packets.records: record 2 at byte 18")));
+    EXPECT_EQ(again.bytes().size(), header);
+  }
+}
+
 // What tcpdump reads back. A fresh directory under $TMPDIR (or /tmp), removed
 // afterwards.
 class TcpdumpReads : public ::testing::Test {
@@ -197,7 +286,10 @@ class TcpdumpReads : public ::testing::Test {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
-  std::string WriteFile(Format format, uint32_t dlt, const std::vector<Packet>& packets) {
+  // `packed`: the packets go to WriteRecords as one batch of packed records
+  // (what the CLI receives), else to Write one by one.
+  std::string WriteFile(Format format, uint32_t dlt, const std::vector<Packet>& packets,
+                        bool packed = false) {
     const std::string path =
         absl::StrCat(dir_, format == Format::kPcap ? "/out.pcap" : "/out.pcapng");
     FILE* out = fopen(path.c_str(), "wbe");
@@ -205,8 +297,15 @@ class TcpdumpReads : public ::testing::Test {
     if (out == nullptr) return path;
     auto writer = CaptureFileWriter::Create(format, out);
     EXPECT_THAT(writer->Begin(dlt, 262144, "eth0"), IsOk());
-    for (const Packet& p : packets) {
-      EXPECT_THAT(writer->Write(p.time, p.original_length, p.data), IsOk());
+    if (packed) {
+      std::string records = Records(packets);
+      auto written = writer->WriteRecords(&records);
+      EXPECT_THAT(written, IsOk());
+      if (written.ok()) EXPECT_EQ(*written, packets.size());
+    } else {
+      for (const Packet& p : packets) {
+        EXPECT_THAT(writer->Write(p.time, p.original_length, p.data), IsOk());
+      }
     }
     EXPECT_EQ(fclose(out), 0);
     return path;
@@ -257,33 +356,35 @@ std::vector<Packet> EthernetPackets() {
 
 TEST_F(TcpdumpReads, PcapAndPcapngWithNanosecondTimes) {
   const std::vector<Packet> packets = EthernetPackets();
-  for (Format format : {Format::kPcap, Format::kPcapng}) {
-    SCOPED_TRACE(format == Format::kPcap ? "pcap" : "pcapng");
-    const std::string file = WriteFile(format, kDltEthernet, packets);
-    std::string err;
-    const std::vector<std::string> exact =
-        Tcpdump({"-n", "-S", "--nano", "-tt"}, file, &err);
-    EXPECT_THAT(err, HasSubstr("link-type EN10MB (Ethernet)"));
-    std::vector<std::string> expected;
-    for (const Packet& p : packets) {
-      const int64_t ns = absl::ToUnixNanos(p.time);
-      expected.push_back(
-          absl::StrFormat("%d.%09d %s", ns / 1000000000, ns % 1000000000,
-                          DescribePacket(kDltEthernet, p.original_length, p.data)));
-    }
-    EXPECT_THAT(exact, ElementsAreArray(expected));
+  for (bool packed : {false, true})
+    for (Format format : {Format::kPcap, Format::kPcapng}) {
+      SCOPED_TRACE(absl::StrCat(format == Format::kPcap ? "pcap" : "pcapng",
+                                packed ? ", packed records" : ""));
+      const std::string file = WriteFile(format, kDltEthernet, packets, packed);
+      std::string err;
+      const std::vector<std::string> exact =
+          Tcpdump({"-n", "-S", "--nano", "-tt"}, file, &err);
+      EXPECT_THAT(err, HasSubstr("link-type EN10MB (Ethernet)"));
+      std::vector<std::string> expected;
+      for (const Packet& p : packets) {
+        const int64_t ns = absl::ToUnixNanos(p.time);
+        expected.push_back(
+            absl::StrFormat("%d.%09d %s", ns / 1000000000, ns % 1000000000,
+                            DescribePacket(kDltEthernet, p.original_length, p.data)));
+      }
+      EXPECT_THAT(exact, ElementsAreArray(expected));
 
-    // tcpdump's default line, local time to the microsecond, is ours.
-    const std::vector<std::string> lines = Tcpdump({"-n", "-S"}, file);
-    expected.clear();
-    for (const Packet& p : packets) {
-      std::string line = FormatPacketLine(kDltEthernet, p.time, p.original_length, p.data,
-                                          absl::LocalTimeZone());
-      line.pop_back();  // the newline
-      expected.push_back(line);
+      // tcpdump's default line, local time to the microsecond, is ours.
+      const std::vector<std::string> lines = Tcpdump({"-n", "-S"}, file);
+      expected.clear();
+      for (const Packet& p : packets) {
+        std::string line = FormatPacketLine(kDltEthernet, p.time, p.original_length,
+                                            p.data, absl::LocalTimeZone());
+        line.pop_back();  // the newline
+        expected.push_back(line);
+      }
+      EXPECT_THAT(lines, ElementsAreArray(expected));
     }
-    EXPECT_THAT(lines, ElementsAreArray(expected));
-  }
 }
 
 TEST_F(TcpdumpReads, RawIpFromEitherDltRaw) {
