@@ -118,18 +118,16 @@ absl::Status EnableRfc4884Errors(int fd, int family) {
   return absl::OkStatus();
 }
 
-bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out,
-                    size_t stripped_transport_header) {
-  uint8_t data[256];
-  iovec iov{data, sizeof(data)};
-  alignas(cmsghdr) char control[512];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  const ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-  if (n < 0) return false;
+namespace {
+
+constexpr size_t kErrorDataBytes = 256;
+constexpr size_t kErrorControlBytes = 512;
+
+// One message of the error queue, `n` data bytes in msg.msg_iov[0], into `out`.
+void ParseErrorQueueMessage(msghdr& msg, size_t n, int family, ErrorQueueEntry* out,
+                            size_t stripped_transport_header) {
+  const uint8_t* const data = static_cast<const uint8_t*>(msg.msg_iov[0].iov_base);
+  const size_t capacity = msg.msg_iov[0].iov_len;
   *out = ErrorQueueEntry();
   absl::Time stamp = absl::InfinitePast();
   int hop_limit = -1;
@@ -156,7 +154,7 @@ bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out,
             SO_EE_OFFENDER(reinterpret_cast<sock_extended_err*>(CMSG_DATA(c)));
         out->offender = SocketAddress::FromSockaddr(
             offender, family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
-        out->request.assign(data, data + std::min<size_t>(n, sizeof(data)));
+        out->request.assign(data, data + std::min<size_t>(n, capacity));
         if (err.ee_errno == EMSGSIZE) out->next_hop_mtu = err.ee_info;
         if (err.ee_origin != SO_EE_ORIGIN_LOCAL) {
           const size_t quoted_ip_header = family == AF_INET6 ? 40 : 20;
@@ -173,7 +171,51 @@ bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out,
   }
   out->time = stamp;
   if (out->kind == ErrorQueueEntry::Kind::kIcmpError) out->reply_ttl = hop_limit;
+}
+
+}  // namespace
+
+bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out,
+                    size_t stripped_transport_header) {
+  uint8_t data[kErrorDataBytes];
+  iovec iov{data, sizeof(data)};
+  alignas(cmsghdr) char control[kErrorControlBytes];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  const ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+  if (n < 0) return false;
+  ParseErrorQueueMessage(msg, static_cast<size_t>(n), family, out,
+                         stripped_transport_header);
   return true;
+}
+
+size_t ReadErrorQueueBatch(int fd, int family, absl::Span<ErrorQueueEntry> out,
+                           size_t stripped_transport_header) {
+  const size_t count = std::min(out.size(), kMaxErrorQueueBatch);
+  if (count == 0) return 0;
+  uint8_t data[kMaxErrorQueueBatch][kErrorDataBytes];
+  alignas(cmsghdr) char control[kMaxErrorQueueBatch][kErrorControlBytes];
+  iovec iov[kMaxErrorQueueBatch];
+  mmsghdr messages[kMaxErrorQueueBatch];
+  for (size_t i = 0; i < count; ++i) {
+    iov[i] = iovec{data[i], kErrorDataBytes};
+    messages[i] = mmsghdr{};
+    messages[i].msg_hdr.msg_iov = &iov[i];
+    messages[i].msg_hdr.msg_iovlen = 1;
+    messages[i].msg_hdr.msg_control = control[i];
+    messages[i].msg_hdr.msg_controllen = kErrorControlBytes;
+  }
+  const int n = recvmmsg(fd, messages, static_cast<unsigned>(count),
+                         MSG_ERRQUEUE | MSG_DONTWAIT, nullptr);
+  if (n <= 0) return 0;
+  for (int i = 0; i < n; ++i) {
+    ParseErrorQueueMessage(messages[i].msg_hdr, messages[i].msg_len, family, &out[i],
+                           stripped_transport_header);
+  }
+  return static_cast<size_t>(n);
 }
 
 }  // namespace netprobe

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "agent/net/icmp_error.h"
 #include "agent/net/socket_address.h"
 
@@ -64,6 +65,15 @@ struct ErrorQueueEntry {
 // structure sits there, counting a quoted IP header without options.
 bool ReadErrorQueue(int fd, int family, ErrorQueueEntry* out,
                     size_t stripped_transport_header = 0);
+
+// Reads up to out.size() (at most kMaxErrorQueueBatch) entries of `fd`'s
+// error queue with one recvmmsg(MSG_ERRQUEUE), each as ReadErrorQueue reads
+// one; returns how many (0 when it is empty). A probe whose every send
+// queues a transmit timestamp reads them this way: one system call for a
+// burst rather than one per send.
+inline constexpr size_t kMaxErrorQueueBatch = 32;
+size_t ReadErrorQueueBatch(int fd, int family, absl::Span<ErrorQueueEntry> out,
+                           size_t stripped_transport_header = 0);
 
 // Has the kernel report where RFC 4884 extensions start in ICMP errors on
 // `fd` (IP_RECVERR_RFC4884 / IPV6_RECVERR_RFC4884, Linux 5.9). Only adds to

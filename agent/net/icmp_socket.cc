@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -34,6 +35,10 @@ class PosixIcmpSocket final : public IcmpSocket {
   bool Receive(Received* out) override;
   bool ReadErrorQueue(ErrorEntry* out) override {
     return netprobe::ReadErrorQueue(fd_.get(), family_, out);
+  }
+  size_t ReceiveBatch(absl::Span<Received> out) override;
+  size_t ReadErrorQueueBatch(absl::Span<ErrorEntry> out) override {
+    return netprobe::ReadErrorQueueBatch(fd_.get(), family_, out);
   }
 
  private:
@@ -174,7 +179,60 @@ uint8_t* ReceiveBuffer() {
   return buffer.get();
 }
 
+// ReceiveBatch()'s buffers: one set per thread, allocated on first use; the
+// data slots are never cleared (untouched pages of a slot stay unbacked).
+struct BatchBuffers {
+  static constexpr size_t kSlots = IcmpSocket::kMaxReceiveBatch;
+  std::unique_ptr<uint8_t[]> data =
+      std::make_unique_for_overwrite<uint8_t[]>(kSlots * IcmpSocket::kReceiveBufferSize);
+  sockaddr_storage names[kSlots];
+  alignas(cmsghdr) char control[kSlots][512];
+  iovec iov[kSlots];
+  mmsghdr messages[kSlots];
+};
+
+BatchBuffers& ThreadBatchBuffers() {
+  static thread_local const std::unique_ptr<BatchBuffers> buffers =
+      std::make_unique<BatchBuffers>();
+  return *buffers;
+}
+
 }  // namespace
+
+size_t PosixIcmpSocket::ReceiveBatch(absl::Span<Received> out) {
+  const size_t count = std::min(out.size(), kMaxReceiveBatch);
+  if (count == 0) return 0;
+  BatchBuffers& b = ThreadBatchBuffers();
+  for (size_t i = 0; i < count; ++i) {
+    b.iov[i] = iovec{b.data.get() + i * kReceiveBufferSize, kReceiveBufferSize};
+    msghdr& msg = b.messages[i].msg_hdr;
+    msg = msghdr{};
+    msg.msg_name = &b.names[i];
+    msg.msg_namelen = sizeof(b.names[i]);
+    msg.msg_iov = &b.iov[i];
+    msg.msg_iovlen = 1;
+    msg.msg_control = b.control[i];
+    msg.msg_controllen = sizeof(b.control[i]);
+    b.messages[i].msg_len = 0;
+  }
+  const int n = recvmmsg(fd_.get(), b.messages, static_cast<unsigned>(count),
+                         MSG_DONTWAIT, nullptr);
+  if (n <= 0) return 0;
+  ReceiveMeta meta;
+  for (int i = 0; i < n; ++i) {
+    msghdr& msg = b.messages[i].msg_hdr;
+    Received& r = out[i];
+    r.data = absl::Span<const uint8_t>(static_cast<const uint8_t*>(b.iov[i].iov_base),
+                                       b.messages[i].msg_len);
+    r.from = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&b.names[i]),
+                                         msg.msg_namelen);
+    ParseReceiveControl(msg, &meta);
+    r.kernel_time = meta.kernel_time;
+    r.hop_limit = meta.hop_limit;
+    r.kernel_drops = meta.kernel_drops;
+  }
+  return static_cast<size_t>(n);
+}
 
 bool PosixIcmpSocket::Receive(Received* out) {
   uint8_t* const buffer = ReceiveBuffer();

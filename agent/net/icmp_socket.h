@@ -73,12 +73,29 @@ class IcmpSocket {
   virtual bool Receive(Received* out) = 0;
   // The largest datagram Receive() takes whole (an IPv4 header and 64 KiB).
   static constexpr size_t kReceiveBufferSize = 65536 + 60;
+  // Reads up to out.size() (at most kMaxReceiveBatch) datagrams, each as
+  // Receive() reads one, with one system call (recvmmsg); returns how many,
+  // 0 when nothing is left or on error. Their data point into the thread's
+  // batch buffer (kMaxReceiveBatch slots of kReceiveBufferSize, allocated
+  // once, never cleared: a slot's pages past a small reply are never even
+  // touched), valid until the next ReceiveBatch() on this thread. Fewer than
+  // asked means the socket had no more.
+  virtual size_t ReceiveBatch(absl::Span<Received> out) = 0;
+  static constexpr size_t kMaxReceiveBatch = 32;
 
   // Transmit timestamps; on datagram sockets also ICMP errors, with the
   // start of our request as sent (ICMP header and payload).
   using ErrorEntry = ErrorQueueEntry;
   // Reads one entry of the error queue; false when empty.
   virtual bool ReadErrorQueue(ErrorEntry* out) = 0;
+  // Reads up to out.size() entries with one system call (recvmmsg; see
+  // ReadErrorQueueBatch); returns how many, 0 when empty; fewer than asked
+  // means the queue had no more. This default reads them one at a time.
+  virtual size_t ReadErrorQueueBatch(absl::Span<ErrorEntry> out) {
+    size_t n = 0;
+    while (n < out.size() && ReadErrorQueue(&out[n])) ++n;
+    return n;
+  }
 };
 
 }  // namespace netprobe

@@ -39,8 +39,23 @@ SocketAddress AddressFromBytes(const icmp::AddressBytes& bytes) {
   return out;
 }
 
+// The address bytes (and an IPv6 scope), not ip()'s text: inet_ntop per reply
+// (glibc formats IPv4 with sprintf; a scoped IPv6 address costs an
+// if_indextoname) showed in the profile.
 bool SameIp(const SocketAddress& a, const SocketAddress& b) {
-  return a.family() == b.family() && a.ip() == b.ip();
+  if (a.family() != b.family()) return false;
+  if (a.family() == AF_INET) {
+    return std::memcmp(&reinterpret_cast<const sockaddr_in*>(a.get())->sin_addr,
+                       &reinterpret_cast<const sockaddr_in*>(b.get())->sin_addr,
+                       sizeof(in_addr)) == 0;
+  }
+  if (a.family() == AF_INET6) {
+    const auto* a6 = reinterpret_cast<const sockaddr_in6*>(a.get());
+    const auto* b6 = reinterpret_cast<const sockaddr_in6*>(b.get());
+    return std::memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(in6_addr)) == 0 &&
+           a6->sin6_scope_id == b6->sin6_scope_id;
+  }
+  return a.ip() == b.ip();
 }
 
 }  // namespace
@@ -79,6 +94,7 @@ void PingProbe::OnResolved(size_t target, absl::StatusOr<SocketAddress> address)
         address->family() == AF_INET ? "127.0.0.1" : "::1", 0);
   }
   targets_[target].address = *address;
+  targets_[target].address_text = address->ip();
   if (--unresolved_ == 0) Begin();
 }
 
@@ -162,23 +178,32 @@ void PingProbe::Send(size_t index, uint32_t sequence) {
   pending.sequence = sequence;
   pending.wire_sequence = wire;
   pending.user_sent = now;
-  Family* f = &family;
-  pending.timer = loop_->RunAfter(plan_.timeout,
-                                  [this, f, seq16, wire] { OnTimeout(*f, seq16, wire); });
   family.tx.Sent(seq16);
   family.pending[seq16] = pending;
+  family.deadlines.push_back(Deadline{loop_->Now() + plan_.timeout, wire, seq16});
+  if (family.timeout_timer == 0) TrimDeadlines(family, /*arm=*/true);
 }
 
 void PingProbe::OnSocketReady(Family& family, uint32_t events) {
   // Transmit timestamps first, so replies find their requests' send times.
   if (events & EPOLLERR) HandleErrorQueue(family);
-  IcmpSocket::Received packet;
-  // Bounded per round so one busy socket cannot starve the loop.
-  for (int i = 0; i < 4096 && !finished() && family.socket->Receive(&packet); ++i) {
-    if (packet.kernel_drops) {
-      family.kernel_drops = std::max<uint64_t>(family.kernel_drops, *packet.kernel_drops);
+  // A burst's replies with one system call (recvmmsg). Bounded per round so
+  // one busy socket cannot starve the loop.
+  if (received_.empty()) received_.resize(IcmpSocket::kMaxReceiveBatch);
+  for (size_t total = 0; total < 4096 && !finished();) {
+    const size_t n = family.socket->ReceiveBatch(absl::MakeSpan(received_));
+    for (size_t i = 0; i < n && !finished(); ++i) {
+      const IcmpSocket::Received& packet = received_[i];
+      if (packet.kernel_drops) {
+        family.kernel_drops =
+            std::max<uint64_t>(family.kernel_drops, *packet.kernel_drops);
+      }
+      HandlePacket(family, packet);
     }
-    HandlePacket(family, packet);
+    // Fewer than asked: the queue was empty (the socket polls readable again
+    // when more come), so no read that only finds EAGAIN.
+    if (n < received_.size()) break;
+    total += n;
   }
   if (finished()) return;
   if (events & EPOLLERR) HandleErrorQueue(family);
@@ -187,11 +212,21 @@ void PingProbe::OnSocketReady(Family& family, uint32_t events) {
 }
 
 void PingProbe::HandleErrorQueue(Family& family) {
-  IcmpSocket::ErrorEntry entry;
-  for (int i = 0; i < 4096 && family.socket->ReadErrorQueue(&entry); ++i) {
+  // A burst's transmit timestamps with one system call (recvmmsg).
+  if (errors_.empty()) errors_.resize(kMaxErrorQueueBatch);
+  for (size_t total = 0; total < 4096 && !finished();) {
+    const size_t n = family.socket->ReadErrorQueueBatch(absl::MakeSpan(errors_));
+    for (size_t i = 0; i < n && !finished(); ++i) HandleErrorEntry(family, errors_[i]);
+    if (n < errors_.size()) break;
+    total += n;
+  }
+}
+
+void PingProbe::HandleErrorEntry(Family& family, const IcmpSocket::ErrorEntry& entry) {
+  {
     if (entry.kind == IcmpSocket::ErrorEntry::Kind::kTxTimestamp) {
       const std::optional<uint16_t> seq16 = family.tx.Take(entry.tx_id);
-      if (!seq16) continue;
+      if (!seq16) return;
       auto it = family.pending.find(*seq16);
       if (it != family.pending.end()) it->second.kernel_sent = entry.time;
     } else if (entry.kind == IcmpSocket::ErrorEntry::Kind::kIcmpError &&
@@ -202,7 +237,7 @@ void PingProbe::HandleErrorQueue(Family& family) {
       const icmp::PayloadHeader payload =
           icmp::ParsePayload(absl::MakeConstSpan(entry.request).subspan(8));
       auto it = family.pending.find(seq16);
-      if (it == family.pending.end()) continue;
+      if (it == family.pending.end()) return;
       const SocketAddress destination = targets_[it->second.target].address;
       FailAttempt(
           family, seq16, payload.sequence, destination,
@@ -278,7 +313,7 @@ void PingProbe::Answer(Family& family, uint16_t seq16, std::optional<uint32_t> w
   }
   Pending pending = it->second;
   family.pending.erase(it);
-  loop_->Cancel(pending.timer);
+  TrimDeadlines(family, /*arm=*/false);
   family.recent[seq16] =
       Recent{pending.wire_sequence, static_cast<uint32_t>(pending.target),
              pending.sequence, Recent::State::kAnswered};
@@ -321,7 +356,7 @@ void PingProbe::FailAttempt(Family& family, uint16_t seq16, std::optional<uint32
   }
   Pending pending = it->second;
   family.pending.erase(it);
-  loop_->Cancel(pending.timer);
+  TrimDeadlines(family, /*arm=*/false);
   family.recent[seq16] =
       Recent{pending.wire_sequence, static_cast<uint32_t>(pending.target),
              pending.sequence, Recent::State::kTimedOut};
@@ -335,9 +370,50 @@ void PingProbe::FailAttempt(Family& family, uint16_t seq16, std::optional<uint32
   EmitReply(std::move(reply));
 }
 
-void PingProbe::OnTimeout(Family& family, uint16_t seq16, uint32_t wire) {
+bool PingProbe::InFlight(const Family& family, const Deadline& deadline) {
+  auto it = family.pending.find(deadline.sequence16);
+  return it != family.pending.end() && it->second.wire_sequence == deadline.wire_sequence;
+}
+
+void PingProbe::TrimDeadlines(Family& family, bool arm) {
+  std::deque<Deadline>& deadlines = family.deadlines;
+  while (!deadlines.empty() && !InFlight(family, deadlines.front()))
+    deadlines.pop_front();
+  // Answers out of send order (a slow target among fast ones) leave settled
+  // entries behind a pending front: bounded by compaction, amortized O(1).
+  if (deadlines.size() > 64 && deadlines.size() > 4 * family.pending.size()) {
+    std::deque<Deadline> live;
+    for (const Deadline& deadline : deadlines) {
+      if (InFlight(family, deadline)) live.push_back(deadline);
+    }
+    deadlines.swap(live);
+  }
+  if (!arm || family.timeout_timer != 0 || deadlines.empty()) return;
+  Family* f = &family;
+  family.timeout_timer = loop_->RunAt(deadlines.front().at, [this, f] {
+    f->timeout_timer = 0;
+    OnTimeouts(*f);
+  });
+}
+
+void PingProbe::OnTimeouts(Family& family) {
+  const absl::Duration now = loop_->Now();
+  bool expired = false;
+  while (!finished() && !family.deadlines.empty() && family.deadlines.front().at <= now) {
+    const Deadline deadline = family.deadlines.front();
+    family.deadlines.pop_front();
+    expired |= Expire(family, deadline.sequence16, deadline.wire_sequence);
+  }
+  if (finished()) return;
+  TrimDeadlines(family, /*arm=*/true);
+  if (!expired) return;
+  pacer_->Pump();
+  CheckFinished();
+}
+
+bool PingProbe::Expire(Family& family, uint16_t seq16, uint32_t wire) {
   auto it = family.pending.find(seq16);
-  if (it == family.pending.end() || it->second.wire_sequence != wire) return;
+  if (it == family.pending.end() || it->second.wire_sequence != wire) return false;
   Pending pending = it->second;
   family.pending.erase(it);
   family.recent[seq16] =
@@ -353,8 +429,7 @@ void PingProbe::OnTimeout(Family& family, uint16_t seq16, uint32_t wire) {
   ToProto(pending.user_sent, reply.mutable_time());
   target.tally.Record(v1::OUTCOME_TIMEOUT);
   EmitReply(std::move(reply));
-  pacer_->Pump();
-  CheckFinished();
+  return true;
 }
 
 void PingProbe::EmitReply(v1::PingReply reply) {
@@ -400,7 +475,9 @@ std::string PingProbe::CutShortDetail() const {
 void PingProbe::Release() {
   if (pacer_) pacer_->Stop();
   for (Family* family : {&v4_, &v6_}) {
-    for (auto& [seq, pending] : family->pending) loop_->Cancel(pending.timer);
+    if (family->timeout_timer != 0) loop_->Cancel(family->timeout_timer);
+    family->timeout_timer = 0;
+    family->deadlines.clear();
     family->pending.clear();
     if (family->socket != nullptr) {
       loop_->Unwatch(family->socket->fd());
@@ -412,7 +489,7 @@ void PingProbe::Release() {
 void PingProbe::FillEndpoint(const Target& target, v1::Endpoint* out) const {
   out->set_host(target.host);
   if (target.address.valid()) {
-    out->set_address(target.address.ip());
+    out->set_address(target.address_text);
     out->set_family(target.address.family() == AF_INET6 ? v1::ADDRESS_FAMILY_IPV6
                                                         : v1::ADDRESS_FAMILY_IPV4);
   }

@@ -1,6 +1,7 @@
 #ifndef NETPROBE_AGENT_PROBES_PING_PROBE_H_
 #define NETPROBE_AGENT_PROBES_PING_PROBE_H_
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -50,6 +51,7 @@ class PingProbe final : public ProbeBase<v1::PingEvent> {
   struct Target {
     std::string host;
     SocketAddress address;
+    std::string address_text;  // address.ip(), once: every event names it
     uint32_t highest_answered = 0;
     TargetTally tally;
   };
@@ -59,7 +61,15 @@ class PingProbe final : public ProbeBase<v1::PingEvent> {
     uint32_t wire_sequence = 0;  // in the payload
     absl::Time user_sent;        // fallback when no TX timestamp comes
     absl::Time kernel_sent = absl::InfinitePast();
-    EventLoop::TimerId timer = 0;
+  };
+  // When a request times out. Every request has the same timeout, so the
+  // deadlines come in send order: one queue and one timer per family rather
+  // than a timer per request. Entries of requests answered meanwhile are
+  // skipped when they come up (and compacted away when they pile up).
+  struct Deadline {
+    absl::Duration at;  // the loop's monotonic clock
+    uint32_t wire_sequence = 0;
+    uint16_t sequence16 = 0;
   };
   // What became of a recent wire sequence, to tell duplicates and late
   // answers from strangers.
@@ -73,6 +83,8 @@ class PingProbe final : public ProbeBase<v1::PingEvent> {
     std::unique_ptr<IcmpSocket> socket;
     uint32_t next_wire_sequence = 1;
     std::unordered_map<uint16_t, Pending> pending;  // by 16-bit wire sequence
+    std::deque<Deadline> deadlines;                 // in send order
+    EventLoop::TimerId timeout_timer = 0;           // for the first pending one
     TxTimestamps<uint16_t> tx;                      // -> 16-bit wire sequence
     // By 16-bit wire sequence; at most 65536 entries, grown as packets finish.
     std::unordered_map<uint16_t, Recent> recent;
@@ -85,13 +97,22 @@ class PingProbe final : public ProbeBase<v1::PingEvent> {
   void Send(size_t target, uint32_t sequence);
   void OnSocketReady(Family& family, uint32_t events);
   void HandleErrorQueue(Family& family);
+  void HandleErrorEntry(Family& family, const IcmpSocket::ErrorEntry& entry);
   void HandlePacket(Family& family, const IcmpSocket::Received& packet);
   void Answer(Family& family, uint16_t sequence16, std::optional<uint32_t> wire_sequence,
               const IcmpSocket::Received& packet, int ttl, size_t bytes, bool intact);
   void FailAttempt(Family& family, uint16_t sequence16,
                    std::optional<uint32_t> wire_sequence,
                    const SocketAddress& quoted_destination, v1::AttemptResult result);
-  void OnTimeout(Family& family, uint16_t sequence16, uint32_t wire_sequence);
+  // Whether `deadline`'s request is still in flight.
+  static bool InFlight(const Family& family, const Deadline& deadline);
+  // Drops the deadlines of requests no longer in flight from the front (and,
+  // when they are most of the queue, from everywhere), then arms the timer for
+  // the first one left unless `arm` is false or one is armed.
+  void TrimDeadlines(Family& family, bool arm);
+  void OnTimeouts(Family& family);
+  // The request timed out: its event. True when it was still in flight.
+  bool Expire(Family& family, uint16_t sequence16, uint32_t wire_sequence);
   void EmitReply(v1::PingReply reply);
   void CheckFinished();
   void Release() override;
@@ -110,6 +131,9 @@ class PingProbe final : public ProbeBase<v1::PingEvent> {
   std::optional<Pacer> pacer_;  // from Begin() on
   Family v4_, v6_;
   uint64_t malformed_ = 0;
+  // Reused batches of what a socket delivered (ReceiveBatch, ReadErrorQueueBatch).
+  std::vector<IcmpSocket::Received> received_;
+  std::vector<IcmpSocket::ErrorEntry> errors_;
 };
 
 }  // namespace netprobe

@@ -103,11 +103,13 @@ template <typename Event, typename Batch, typename Plan, typename Make>
 grpc::ServerWriteReactor<Batch>* ProbesService::Serve(
     const grpc::CallbackServerContext& context, absl::StatusOr<Plan> plan,
     size_t (*beyond_high_water)(const std::type_identity_t<Plan>&), Make make,
-    std::shared_ptr<void> slot, std::optional<size_t> high_water) {
+    std::shared_ptr<void> slot, std::optional<size_t> high_water,
+    absl::Duration write_spacing) {
   using Reactor = StreamReactor<Event, Batch>;
   if (!plan.ok()) return Reactor::Rejected(loop_, plan.status());
   StreamLimits limits = queue_;
   limits.high_water = high_water.value_or(queue_.high_water);
+  limits.min_write_spacing = write_spacing;
   limits.hard_limit =
       limits.high_water + (beyond_high_water ? beyond_high_water(*plan) : 0);
   auto bridge = std::make_shared<typename Reactor::Bridge>(loop_, limits);
@@ -221,14 +223,20 @@ absl::StatusOr<ProbeRegistry::ProbeId> ProbesService::Start(
                         ThroughputMaker(caller));
 }
 
+// See ProbesService::Ping.
+constexpr absl::Duration kPingWriteSpacing = absl::Milliseconds(5);
+
 grpc::ServerWriteReactor<v1::PingEvents>* ProbesService::Ping(
     grpc::CallbackServerContext* context, const v1::PingRequest* request) {
   std::shared_ptr<void> slot;
   const Caller caller = CallerOf(*context);
   auto plan = Admit(caller, ValidatePing(*request), &slot);
-  return Serve<v1::PingEvent, v1::PingEvents>(*context, std::move(plan),
-                                              &PingProbe::MaxEventsBeyondHighWater,
-                                              PingMaker(caller), std::move(slot));
+  // Two events per request (sent, answered): at thousands of requests a
+  // second, a message every few milliseconds rather than one per loop round
+  // (StreamLimits::min_write_spacing; a reply after a quiet spell goes at once).
+  return Serve<v1::PingEvent, v1::PingEvents>(
+      *context, std::move(plan), &PingProbe::MaxEventsBeyondHighWater, PingMaker(caller),
+      std::move(slot), std::nullopt, kPingWriteSpacing);
 }
 
 grpc::ServerWriteReactor<v1::TcpConnectEvents>* ProbesService::TcpConnect(

@@ -9,6 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "agent/net/blocking_pool.h"
 #include "agent/net/event_loop.h"
 #include "agent/policy/caller_slots.h"
@@ -85,7 +86,8 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
   // rejects the call with the plan's validation error. `beyond_high_water`
   // bounds what the probe may emit after it paused; null for probes that
   // cannot pause (their excess is dropped and counted). `high_water`, in
-  // events, defaults to the agent's stream queue capacity.
+  // events, defaults to the agent's stream queue capacity. `write_spacing`:
+  // StreamLimits::min_write_spacing.
   // `slot` is held until the probe is destroyed (see Slot). A call with a
   // deadline ends kDeadlineGrace before it (common/deadline_grace.h), with
   // its StreamEnd and summaries.
@@ -93,7 +95,8 @@ class ProbesService final : public v1::Probes::CallbackService, public ProbeStar
   grpc::ServerWriteReactor<Batch>* Serve(
       const grpc::CallbackServerContext& context, absl::StatusOr<Plan> plan,
       size_t (*beyond_high_water)(const std::type_identity_t<Plan>&), Make make,
-      std::shared_ptr<void> slot, std::optional<size_t> high_water = std::nullopt);
+      std::shared_ptr<void> slot, std::optional<size_t> high_water = std::nullopt,
+      absl::Duration write_spacing = absl::ZeroDuration());
 
   // The policy's verdict on a request from `caller`, by the probe kind's
   // ProbeRule<Plan> (agent/policy/probe_rule.h; a kind without one does not

@@ -4,10 +4,19 @@
 
 namespace netprobe::client {
 
+LocalTallies::Entry& LocalTallies::EntryOf(const v1::Endpoint& target) {
+  std::string key = Key(target);
+  auto found = index_.find(key);
+  if (found != index_.end()) return *found->second;
+  Entry& entry = entries_[key];
+  entry.target = target;
+  index_.emplace(std::move(key), &entry);
+  return entry;
+}
+
 void LocalTallies::Add(const v1::Endpoint& target, v1::Outcome outcome,
                        std::optional<absl::Duration> rtt, bool duplicate) {
-  Entry& entry = entries_[Key(target)];
-  entry.target = target;
+  Entry& entry = EntryOf(target);
   if (duplicate) {
     entry.tally.RecordDuplicate();
   } else {
@@ -16,16 +25,15 @@ void LocalTallies::Add(const v1::Endpoint& target, v1::Outcome outcome,
 }
 
 void LocalTallies::Sent(const v1::Endpoint& target) {
-  Entry& entry = entries_[Key(target)];
-  entry.target = target;
+  Entry& entry = EntryOf(target);
   ++entry.sent;
 }
 
 LocalTallies::Running LocalTallies::RunningOf(const v1::Endpoint& target) const {
   Running out;
-  auto it = entries_.find(Key(target));
-  if (it == entries_.end()) return out;
-  const TargetTally& tally = it->second.tally;
+  auto it = index_.find(Key(target));
+  if (it == index_.end()) return out;
+  const TargetTally& tally = it->second->tally;
   out.avg = tally.rtt_mean();
   out.loss_percent = tally.loss_percent();
   return out;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "common/target_tally.h"
 #include "netprobe/v1/common.pb.h"
@@ -18,6 +19,10 @@ namespace netprobe::client {
 // come after a cancel. Ping and TCP connect; UDP echo keeps its own (jitter).
 class LocalTallies {
  public:
+  LocalTallies() = default;
+  LocalTallies(const LocalTallies&) = delete;  // the index points into entries_
+  LocalTallies& operator=(const LocalTallies&) = delete;
+
   // One answer or attempt of `target`; `rtt` for an OK one.
   void Add(const v1::Endpoint& target, v1::Outcome outcome,
            std::optional<absl::Duration> rtt, bool duplicate = false);
@@ -43,7 +48,12 @@ class LocalTallies {
     uint64_t sent = 0;  // AttemptSent events
   };
   static std::string Key(const v1::Endpoint& target);
-  std::map<std::string, Entry> entries_;
+  // The entry of `target`, made on first use.
+  Entry& EntryOf(const v1::Endpoint& target);
+  std::map<std::string, Entry> entries_;  // in key order, for Summaries()
+  // The same entries by key (map nodes stay put): a ping run looks one up
+  // per event, thousands a second.
+  absl::flat_hash_map<std::string, Entry*> index_;
   std::set<std::string> summarized_;
 };
 

@@ -87,6 +87,21 @@ class FakeIcmpSocket final : public IcmpSocket {
     out->kernel_drops = in.kernel_drops;
     return true;
   }
+  size_t ReceiveBatch(absl::Span<Received> out) override {
+    batch_.clear();  // what the last batch pointed into
+    size_t n = 0;
+    for (; n < out.size() && !inbox_.empty(); ++n) {
+      Incoming& in = batch_.emplace_back(std::move(inbox_.front()));
+      inbox_.pop_front();
+      out[n].data = absl::MakeConstSpan(in.bytes);
+      out[n].from = in.from;
+      out[n].kernel_time = in.kernel_time;
+      out[n].hop_limit = 64;
+      out[n].kernel_drops = in.kernel_drops;
+    }
+    if (inbox_.empty()) ready_.Clear();
+    return n;
+  }
   bool ReadErrorQueue(ErrorEntry*) override { return false; }
 
   // A packet arrives: readable until read.
@@ -113,6 +128,7 @@ class FakeIcmpSocket final : public IcmpSocket {
   const Kind kind_;
   std::deque<Incoming> inbox_;
   std::vector<uint8_t> current_;  // what the last Receive() points into
+  std::deque<Incoming> batch_;    // what the last ReceiveBatch() points into
 };
 
 // A scripted UDP socket, like FakeIcmpSocket.

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -313,6 +314,82 @@ TEST_F(PingProbeTest, TheGlobalRateIsHeldOverManyTargetsWithLateWakeUps) {
   RunFor(*loop_, clock_, absl::Seconds(1), testing::UpTo(absl::Milliseconds(2)));
   EXPECT_NEAR(static_cast<double>(socket().sent.size()), 10000, 100);
   probe_->Stop(StopReason::kClientCancelled);
+}
+
+// Issue 21: the timeouts are one queue per socket and one timer, not a timer
+// per request. 100 targets, every tenth silent, others answering out of send
+// order (the later ones sooner): every answered request is OK, every silent
+// one times out exactly once, and no timer is left.
+TEST_F(PingProbeTest, TimeoutsOfManyTargetsShareOneTimerAndComeAtTheirOwnTime) {
+  plan_.targets.clear();
+  for (int i = 1; i <= 100; ++i) plan_.targets.push_back(absl::StrCat("198.18.1.", i));
+  plan_.count = 5;
+  plan_.interval = absl::Milliseconds(100);
+  plan_.timeout = absl::Milliseconds(250);
+  std::map<std::string, int> sends;
+  opener_.on_icmp_send = [&](const SentPacket& request) {
+    const std::string to = request.to.ip();
+    const int octet = std::stoi(to.substr(to.rfind('.') + 1));
+    ++sends[to];
+    if (octet % 10 == 0) return 0;  // silent
+    // Later targets answer sooner: replies out of send order.
+    const absl::Duration delay = absl::Milliseconds(1 + (100 - octet) % 7 * 30);
+    loop_->RunAfter(delay, [this, to, reply = ReplyTo(request)] {
+      socket().Deliver(reply, *SocketAddress::FromLiteral(to, 0), clock_.Wall());
+    });
+    return 0;
+  };
+  StartProbe();
+  for (int step = 0; step < 200 && !sink_->finished(); ++step) {
+    RunFor(*loop_, clock_, absl::Milliseconds(5));
+  }
+  ASSERT_TRUE(sink_->finished());
+  size_t ok = 0, timeouts = 0;
+  for (const auto& reply : Replies()) {
+    const int octet =
+        std::stoi(reply.target().host().substr(reply.target().host().rfind('.') + 1));
+    if (octet % 10 == 0) {
+      EXPECT_EQ(reply.result().outcome(), v1::OUTCOME_TIMEOUT) << reply.target().host();
+      ++timeouts;
+    } else {
+      EXPECT_EQ(reply.result().outcome(), v1::OUTCOME_OK) << reply.target().host();
+      ++ok;
+    }
+  }
+  EXPECT_EQ(ok, 90u * 5);
+  EXPECT_EQ(timeouts, 10u * 5);
+  EXPECT_EQ(loop_->pending_timer_count(), 0u);
+  for (const auto& [to, n] : sends) EXPECT_EQ(n, 5) << to;
+}
+
+// A silent target's timeout comes `timeout` after its send, not later, though
+// the queue's timer was armed for an earlier request answered meanwhile.
+TEST_F(PingProbeTest, ATimeoutBehindAnsweredRequestsComesOnTime) {
+  plan_.targets = {"198.18.1.1", "198.18.1.2"};
+  plan_.count = 1;
+  plan_.interval = absl::Milliseconds(100);  // .2 goes 50 ms after .1
+  plan_.timeout = absl::Milliseconds(300);
+  opener_.on_icmp_send = [&](const SentPacket& request) {
+    if (request.to.ip() == "198.18.1.1") {
+      loop_->RunAfter(absl::Milliseconds(2), [this, reply = ReplyTo(request)] {
+        socket().Deliver(reply, *SocketAddress::FromLiteral("198.18.1.1", 0),
+                         clock_.Wall());
+      });
+    }
+    return 0;
+  };
+  const absl::Duration start = clock_.Monotonic();
+  StartProbe();
+  while (!sink_->finished() && clock_.Monotonic() - start < absl::Seconds(2)) {
+    RunFor(*loop_, clock_, absl::Milliseconds(1));
+  }
+  ASSERT_TRUE(sink_->finished());
+  EXPECT_EQ(clock_.Monotonic() - start, absl::Milliseconds(350))
+      << "the timeout of .2, sent at 50 ms, ends the run";
+  const auto replies = Replies();
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].result().outcome(), v1::OUTCOME_OK);
+  EXPECT_EQ(replies[1].result().outcome(), v1::OUTCOME_TIMEOUT);
 }
 
 // Issue 18: report_sends announces every request before its outcome, and a

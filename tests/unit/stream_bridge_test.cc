@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "agent/net/event_loop.h"
 #include "netprobe/v1/tcp.pb.h"
+#include "tests/test_support/fake_clock.h"
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe {
@@ -1513,6 +1514,99 @@ TEST_F(StreamBridgeContractTest, CustomEventCarriesTheDroppedNotice) {
   EXPECT_EQ(notice.dropped.count(), 2u);
   EXPECT_EQ(notice.dropped.total(), 2u);
   EXPECT_THAT(notice.dropped.reason(), HasSubstr("too slowly"));
+}
+
+// min_write_spacing (issue 21) ---------------------------------------------
+
+class SpacedStreamBridgeTest : public StreamBridgeTest {
+ protected:
+  void SetUp() override {
+    auto loop = EventLoop::Create(&clock_);
+    ASSERT_THAT(loop, IsOk());
+    loop_ = *std::move(loop);
+  }
+  std::shared_ptr<Bridge> MakeSpacedBridge(absl::Duration spacing) {
+    StreamLimits limits{1000, 1000};
+    limits.min_write_spacing = spacing;
+    auto bridge = std::make_shared<Bridge>(loop_.get(), limits);
+    bridge->Attach(&writer_);
+    return bridge;
+  }
+  // One loop round on the fake clock: timers due, posted and deferred work.
+  void Round() { loop_->RunOnce(); }
+
+  testing::FakeClock clock_;
+};
+
+TEST_F(SpacedStreamBridgeTest, EventsWithinTheSpacingWaitForItsEndThenGoTogether) {
+  auto bridge = MakeSpacedBridge(absl::Milliseconds(5));
+  ASSERT_TRUE(bridge->Emit(Attempt(1)));
+  Round();
+  ASSERT_THAT(writer_.Batches(), ElementsAre("a1")) << "the first write goes at once";
+  Complete(*bridge);
+  clock_.Advance(absl::Milliseconds(1));
+  ASSERT_TRUE(bridge->Emit(Attempt(2)));
+  Round();
+  clock_.Advance(absl::Milliseconds(2));
+  ASSERT_TRUE(bridge->Emit(Attempt(3)));
+  Round();
+  EXPECT_EQ(writer_.written.size(), 1u) << "a write 3 ms after the last";
+  clock_.Advance(absl::Milliseconds(2) - absl::Nanoseconds(1));
+  Round();
+  EXPECT_EQ(writer_.written.size(), 1u) << "a write before the spacing ended";
+  clock_.Advance(absl::Nanoseconds(1));
+  Round();
+  ASSERT_THAT(writer_.Batches(), ElementsAre("a1", "a2 a3"));
+  Complete(*bridge);
+  // After a quiet spell the next event goes at once.
+  clock_.Advance(absl::Milliseconds(20));
+  ASSERT_TRUE(bridge->Emit(Attempt(4)));
+  Round();
+  ASSERT_THAT(writer_.Batches(), ElementsAre("a1", "a2 a3", "a4"));
+  Complete(*bridge);
+  EXPECT_EQ(bridge->delivered(), 4u);
+}
+
+TEST_F(SpacedStreamBridgeTest, EventsQueuedDuringAWriteWaitForTheSpacingNotForMore) {
+  auto bridge = MakeSpacedBridge(absl::Milliseconds(5));
+  ASSERT_TRUE(bridge->Emit(Attempt(1)));
+  Round();
+  ASSERT_TRUE(bridge->Emit(Attempt(2)));
+  Round();
+  clock_.Advance(absl::Milliseconds(1));
+  Complete(*bridge);  // as gRPC's thread would: a2 is too soon, the loop arms a timer
+  EXPECT_EQ(writer_.written.size(), 1u);
+  Round();  // the posted arming
+  clock_.Advance(absl::Milliseconds(4));
+  Round();
+  ASSERT_THAT(writer_.Batches(), ElementsAre("a1", "a2"));
+  Complete(*bridge);
+}
+
+TEST_F(SpacedStreamBridgeTest, AWholeMessageAndTheClosingEventsGoAtOnce) {
+  auto bridge = MakeSpacedBridge(absl::Milliseconds(5));
+  ASSERT_TRUE(bridge->Emit(Attempt(1)));
+  Round();
+  Complete(*bridge);
+  for (uint32_t i = 2; i <= 1 + kMaxEventsPerMessage; ++i) {
+    ASSERT_TRUE(bridge->Emit(Attempt(i)));
+    Round();
+  }
+  ASSERT_EQ(writer_.written.size(), 2u) << "a full message waits for no timer";
+  EXPECT_EQ(writer_.written.back().events_size(), kMaxEventsPerMessage);
+  Complete(*bridge);
+  ASSERT_TRUE(bridge->Emit(Attempt(2 + kMaxEventsPerMessage)));
+  Round();
+  EXPECT_EQ(writer_.written.size(), 2u);
+  bridge->Finish(absl::OkStatus(), {Attempt(3 + kMaxEventsPerMessage)});
+  ASSERT_EQ(writer_.written.size(), 3u) << "Finish leaves nothing to a timer";
+  EXPECT_EQ(writer_.written.back().events_size(), 2);
+  Complete(*bridge);
+  ASSERT_EQ(writer_.finishes.size(), 1u);
+  ExpectAttemptsInOrder(3 + kMaxEventsPerMessage);
+  clock_.Advance(absl::Milliseconds(10));
+  Round();  // the spacing timer, after the end: no writer call
+  EXPECT_EQ(writer_.written.size(), 3u);
 }
 
 }  // namespace NETPROBE_UNITY_ID
