@@ -52,8 +52,9 @@ SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
                          const SocketOwners& owners, bool first,
                          SocketsListing* listing) {
   SocketsRound round;
+  round.changed.reserve(first || listing == nullptr ? sockets.size() : 0);
   SocketsListing now;
-  now.reserve(sockets.size());
+  if (listing != nullptr) now.reserve(sockets.size());
   for (const sock_diag::Socket& socket : sockets) {
     v1::SocketEntry entry;
     ToSocketEntry(socket, &entry);
@@ -67,6 +68,11 @@ SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
         }
       }
     }
+    if (listing == nullptr) {
+      // One round only: nothing to serialize, name or keep for the next.
+      round.changed.push_back(std::move(entry));
+      continue;
+    }
     std::string serialized = Comparable(entry);
     const std::string identity = Identity(socket);
     auto before = listing->find(identity);
@@ -76,6 +82,7 @@ SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
     if (changed) round.changed.push_back(std::move(entry));
     now.emplace(identity, std::move(serialized));
   }
+  if (listing == nullptr) return round;
   // What is left of the previous listing is gone.
   if (!first) {
     for (const auto& [identity, serialized] : *listing) {
