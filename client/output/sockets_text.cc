@@ -375,20 +375,25 @@ std::string FormatSocketsTable(const std::vector<const v1::SocketEntry*>& socket
       {kRight, " ", true},        {kLeft, "", true},           {kLeft, "", true},
   };
   constexpr size_t kColumns = sizeof(columns) / sizeof(columns[0]);
-  // Every cell's text in one buffer, each row its cells' offsets and sizes:
-  // 10,000 rows would otherwise be 90,000 strings built, copied and freed.
+  // Every cell's text in one buffer, each row its cells' offsets and sizes
+  // (32 bits: the agent lists at most 2^20 sockets of a kind, their cells a
+  // few hundred bytes at most): 10,000 rows would otherwise be 90,000
+  // strings built, copied and freed.
   struct Cell {
-    size_t begin = 0;
-    size_t size = 0;
+    uint32_t begin = 0;
+    uint32_t size = 0;
   };
   using Cells = std::array<Cell, kColumns>;
   std::string text;
   text.reserve(sockets.size() * 64);
   std::vector<Cells> rows;
   rows.reserve(sockets.size() + 1);
+  // Each column's widest cell, as the rows are built (one pass over them).
+  size_t longest[kColumns] = {};
   // Closes cell c of `row`: it is what was appended to `text` since `begin`.
-  const auto close = [&text](Cells& row, size_t c, size_t begin) {
-    row[c] = {begin, text.size() - begin};
+  const auto close = [&text, &longest](Cells& row, size_t c, size_t begin) {
+    row[c] = {static_cast<uint32_t>(begin), static_cast<uint32_t>(text.size() - begin)};
+    longest[c] = std::max<size_t>(longest[c], row[c].size);
   };
   if (options.header) {
     static constexpr const char* kHeader[kColumns] = {
@@ -420,8 +425,8 @@ std::string FormatSocketsTable(const std::vector<const v1::SocketEntry*>& socket
       const size_t c = local ? 4 : 6;
       begin = text.size();
       const size_t port = AppendColumns(*s, local, &text);
-      close(row, c, begin);
-      row[c].size = port - begin;
+      row[c] = {static_cast<uint32_t>(begin), static_cast<uint32_t>(port - begin)};
+      longest[c] = std::max<size_t>(longest[c], row[c].size);
       close(row, c + 1, port);
     }
     begin = text.size();
@@ -434,9 +439,7 @@ std::string FormatSocketsTable(const std::vector<const v1::SocketEntry*>& socket
   bool first = true;
   for (size_t c = 0; c < kColumns; ++c) {
     if (!columns[c].shown) continue;
-    size_t longest = 0;
-    for (const Cells& row : rows) longest = std::max(longest, row[c].size);
-    width[c] = longest + (first || longest == 0 ? 0 : strlen(columns[c].delimiter));
+    width[c] = longest[c] + (first || longest[c] == 0 ? 0 : strlen(columns[c].delimiter));
     if (width[c] > 0) first = false;
   }
   std::string out;
