@@ -424,6 +424,20 @@ std::vector<uint8_t> BuildRequest(const Query& query, uint32_t sequence) {
 }
 
 std::string FormatAddress(int family, const Endpoint& endpoint) {
+  if (family == AF_INET) {
+    // inet_ntop's IPv4 text, without its sprintf (a listing of 10,000
+    // sockets formats 20,000 addresses: 5 % of the agent's CPU went there).
+    char text[INET_ADDRSTRLEN];
+    char* end = text;
+    for (size_t i = 0; i < 4; ++i) {
+      const unsigned octet = endpoint.address[i];
+      if (i > 0) *end++ = '.';
+      if (octet >= 100) *end++ = static_cast<char>('0' + octet / 100);
+      if (octet >= 10) *end++ = static_cast<char>('0' + octet / 10 % 10);
+      *end++ = static_cast<char>('0' + octet % 10);
+    }
+    return std::string(text, end);
+  }
   char text[INET6_ADDRSTRLEN] = {};
   inet_ntop(family == AF_INET ? AF_INET : AF_INET6, endpoint.address.data(), text,
             sizeof(text));

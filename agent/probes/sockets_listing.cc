@@ -3,6 +3,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <utility>
 
@@ -52,8 +54,9 @@ SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
                          const SocketOwners& owners, bool first,
                          SocketsListing* listing) {
   SocketsRound round;
+  round.changed.reserve(first || listing == nullptr ? sockets.size() : 0);
   SocketsListing now;
-  now.reserve(sockets.size());
+  if (listing != nullptr) now.reserve(sockets.size());
   for (const sock_diag::Socket& socket : sockets) {
     v1::SocketEntry entry;
     ToSocketEntry(socket, &entry);
@@ -67,6 +70,11 @@ SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
         }
       }
     }
+    if (listing == nullptr) {
+      // One round only: nothing to serialize, name or keep for the next.
+      round.changed.push_back(std::move(entry));
+      continue;
+    }
     std::string serialized = Comparable(entry);
     const std::string identity = Identity(socket);
     auto before = listing->find(identity);
@@ -76,6 +84,7 @@ SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
     if (changed) round.changed.push_back(std::move(entry));
     now.emplace(identity, std::move(serialized));
   }
+  if (listing == nullptr) return round;
   // What is left of the previous listing is gone.
   if (!first) {
     for (const auto& [identity, serialized] : *listing) {
@@ -139,8 +148,18 @@ SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* li
                                         " sockets: ", done.status().message()));
       break;
     }
-    for (sock_diag::Socket& socket : dumped) {
-      if (plan.Matches(socket)) sockets.push_back(std::move(socket));
+    // Filtered where they were dumped; the first kind's list is taken as it
+    // is (a Socket is 400 bytes: 10,000 of them were copied once more here).
+    dumped.erase(std::remove_if(dumped.begin(), dumped.end(),
+                                [&plan](const sock_diag::Socket& socket) {
+                                  return !plan.Matches(socket);
+                                }),
+                 dumped.end());
+    if (sockets.empty()) {
+      sockets.swap(dumped);
+    } else {
+      sockets.reserve(sockets.size() + dumped.size());
+      std::move(dumped.begin(), dumped.end(), std::back_inserter(sockets));
     }
   }
   if (!error.ok()) {

@@ -36,7 +36,9 @@ struct SocketsRound {
 
 // Runs the plan's dumps through `host` (blocking: a worker thread's job),
 // filters them, adds owners when asked, and diffs against `*listing`, which
-// it replaces with this round's. `first`: report every socket.
+// it replaces with this round's. `first`: report every socket. A null
+// `listing`: a listing without a next round (no watch): every socket is
+// reported and nothing is kept to compare with.
 SocketsRound ListSockets(const SocketsPlan& plan, bool first, SocketsListing* listing,
                          SocketOpener* host);
 
@@ -46,7 +48,7 @@ v1::SocketsSummary Summarize(const Sockstat& counters,
                              const std::vector<sock_diag::Socket>& sockets);
 
 // The pure part of ListSockets, for tests: `sockets` as dumped (already
-// filtered), `owners` by inode.
+// filtered), `owners` by inode; `listing` as ListSockets'.
 SocketsRound DiffSockets(const std::vector<sock_diag::Socket>& sockets,
                          const SocketOwners& owners, bool first, SocketsListing* listing);
 

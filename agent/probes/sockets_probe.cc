@@ -33,8 +33,10 @@ void SocketsProbe::StartRound() {
   work_.Submit(BlockingPool::Queue::kDiagnostics, alive,
                [this, alive, loop = loop_, plan = plan_, listing = listing_,
                 first = first_round_, sockets = loop_->sockets()] {
-                 auto round = std::make_shared<SocketsRound>(
-                     ListSockets(*plan, first, listing.get(), sockets));
+                 // Without a watch there is no next round to compare with.
+                 const bool watching = plan->watch_interval > absl::ZeroDuration();
+                 auto round = std::make_shared<SocketsRound>(ListSockets(
+                     *plan, first, watching ? listing.get() : nullptr, sockets));
                  loop->Post([this, alive, round] {
                    if (!alive.lock()) return;
                    OnRound(std::move(*round));

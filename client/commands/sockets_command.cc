@@ -1,5 +1,7 @@
 #include "client/commands/sockets_command.h"
 
+#include <google/protobuf/arena.h>
+
 #include <cstdio>
 #include <vector>
 
@@ -22,22 +24,17 @@ namespace netprobe::client {
 namespace {
 
 // What one round of the agent's stream adds up to (snapshots arrive in
-// chunks; `complete` marks a round's last one).
+// chunks; `complete` marks a round's last one): the entries where they were
+// parsed, in the batches on the arena.
 struct Round {
-  std::vector<v1::SocketEntry> sockets;
-  std::vector<v1::SocketEntry> removed;
+  std::vector<const v1::SocketEntry*> sockets;
+  std::vector<const v1::SocketEntry*> removed;
+  bool empty() const { return sockets.empty() && removed.empty(); }
   void Clear() {
     sockets.clear();
     removed.clear();
   }
 };
-
-std::vector<const v1::SocketEntry*> Pointers(const std::vector<v1::SocketEntry>& v) {
-  std::vector<const v1::SocketEntry*> out;
-  out.reserve(v.size());
-  for (const v1::SocketEntry& s : v) out.push_back(&s);
-  return out;
-}
 
 // ss drops the State column when the filter selects one state: true for one
 // state name that is not one of ss's groups.
@@ -175,12 +172,21 @@ int RunSockets(const CommandContext& ctx) {
   CancelOnInterrupt interrupt(&context);
   auto stub = v1::Probes::NewStub(ctx.channel);
   auto reader = stub->Sockets(&context, *request);
-  v1::SocketsEvents batch;
+  // Batches are parsed onto an arena and stay there until their round is
+  // printed: no entry is moved or freed one by one (10,000 sockets: a third
+  // of the command's CPU went to that); the arena is reset between rounds.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.start_block_size = 16 << 10;
+  arena_options.max_block_size = 64 << 10;  // 10,000 entries: about 50 blocks
+  google::protobuf::Arena arena(arena_options);
   StreamEndExit end_exit;
   Round round;
   int rounds = 0;
-  while (reader->Read(&batch)) {
-    for (v1::SocketsEvent& event : *batch.mutable_events()) {
+  while (true) {
+    v1::SocketsEvents* batch =
+        google::protobuf::Arena::CreateMessage<v1::SocketsEvents>(&arena);
+    if (!reader->Read(batch)) break;
+    for (v1::SocketsEvent& event : *batch->mutable_events()) {
       if (ctx.json) {
         WriteJsonLine(ctx.out, event);
         continue;
@@ -188,11 +194,9 @@ int RunSockets(const CommandContext& ctx) {
       std::string text;
       switch (event.event_case()) {
         case v1::SocketsEvent::kSnapshot: {
-          v1::SocketsSnapshot& snapshot = *event.mutable_snapshot();
-          for (auto& s : *snapshot.mutable_sockets())
-            round.sockets.push_back(std::move(s));
-          for (auto& s : *snapshot.mutable_removed())
-            round.removed.push_back(std::move(s));
+          const v1::SocketsSnapshot& snapshot = event.snapshot();
+          for (const v1::SocketEntry& s : snapshot.sockets()) round.sockets.push_back(&s);
+          for (const v1::SocketEntry& s : snapshot.removed()) round.removed.push_back(&s);
           if (!snapshot.complete()) break;
           if (rounds == 0 && snapshot.unavailable_size() > 0) {
             // An empty table must not read as "no such sockets" (ss falls
@@ -215,11 +219,18 @@ int RunSockets(const CommandContext& ctx) {
             absl::StrAppend(&text, "\n");
           }
           if (rounds == 1 || !round.sockets.empty()) {
-            absl::StrAppend(&text, FormatSocketsTable(Pointers(round.sockets), table));
+            // Moved, not appended, when it is all there is (a megabyte for
+            // 10,000 sockets).
+            std::string rows = FormatSocketsTable(round.sockets, table);
+            if (text.empty()) {
+              text = std::move(rows);
+            } else {
+              text += rows;
+            }
           }
-          for (const v1::SocketEntry& gone : round.removed) {
-            absl::StrAppend(&text, "gone ", gone.netid(), " ", FormatLocal(gone), " ",
-                            FormatPeer(gone), "\n");
+          for (const v1::SocketEntry* gone : round.removed) {
+            absl::StrAppend(&text, "gone ", gone->netid(), " ", FormatLocal(*gone), " ",
+                            FormatPeer(*gone), "\n");
           }
           round.Clear();
           break;
@@ -237,6 +248,7 @@ int RunSockets(const CommandContext& ctx) {
       std::fwrite(text.data(), 1, text.size(), ctx.out);
     }
     std::fflush(ctx.out);
+    if (round.empty()) arena.Reset();  // nothing points into the batches
   }
   const grpc::Status status = reader->Finish();
   if (interrupt.interrupted()) return kExitInterrupted;

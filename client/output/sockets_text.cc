@@ -51,6 +51,46 @@ std::pair<std::string, std::string> PeerColumns(const v1::SocketEntry& s) {
   return {absl::StrCat(Ip(s.remote(), s), ":"), Port(s.remote())};
 }
 
+// LocalColumns' and PeerColumns' cells appended to `out`, for the table: no
+// string of their own per cell. Returns where the port cell starts.
+size_t AppendColumns(const v1::SocketEntry& s, bool local, std::string* out) {
+  if (s.protocol() == v1::SOCKET_PROTOCOL_UNIX) {
+    if (local) {
+      absl::StrAppend(out, s.path().empty() ? "*" : s.path(), " ");
+    } else {
+      out->append("* ");
+    }
+    const size_t port = out->size();
+    absl::StrAppend(out, local ? s.inode() : s.peer_inode());
+    return port;
+  }
+  const v1::Endpoint& e = local ? s.local() : s.remote();
+  const std::string& ip = e.address().empty() ? e.host() : e.address();
+  if ((ip == "::" && !s.v6only()) || ip.empty()) {
+    out->append("*");
+  } else if (ip.find(':') != std::string::npos) {
+    absl::StrAppend(out, "[", ip, "]");
+  } else {
+    out->append(ip);
+  }
+  out->append(":");
+  const size_t port = out->size();
+  if (e.port() == 0) {
+    out->append("*");
+  } else {
+    absl::StrAppend(out, e.port());
+  }
+  return port;
+}
+
+// ss's "%-6d" of a queue.
+void AppendQueue(uint32_t bytes, std::string* out) {
+  const size_t start = out->size();
+  absl::StrAppend(out, bytes);
+  const size_t digits = out->size() - start;
+  if (digits < 6) out->append(6 - digits, ' ');
+}
+
 }  // namespace
 
 std::string FormatLocal(const v1::SocketEntry& s) {
@@ -335,36 +375,81 @@ std::string FormatSocketsTable(const std::vector<const v1::SocketEntry*>& socket
       {kRight, " ", true},        {kLeft, "", true},           {kLeft, "", true},
   };
   constexpr size_t kColumns = sizeof(columns) / sizeof(columns[0]);
-  using Cells = std::array<std::string, kColumns>;
+  // Every cell's text in one buffer, each row its cells' offsets and sizes
+  // (32 bits: the agent lists at most 2^20 sockets of a kind, their cells a
+  // few hundred bytes at most): 10,000 rows would otherwise be 90,000
+  // strings built, copied and freed.
+  struct Cell {
+    uint32_t begin = 0;
+    uint32_t size = 0;
+  };
+  using Cells = std::array<Cell, kColumns>;
+  std::string text;
+  text.reserve(sockets.size() * 64);
   std::vector<Cells> rows;
   rows.reserve(sockets.size() + 1);
+  // Each column's widest cell, as the rows are built (one pass over them).
+  size_t longest[kColumns] = {};
+  // Closes cell c of `row`: it is what was appended to `text` since `begin`.
+  const auto close = [&text, &longest](Cells& row, size_t c, size_t begin) {
+    row[c] = {static_cast<uint32_t>(begin), static_cast<uint32_t>(text.size() - begin)};
+    longest[c] = std::max<size_t>(longest[c], row[c].size);
+  };
   if (options.header) {
-    rows.push_back({"Netid", "State", "Recv-Q", "Send-Q", "Local Address:", "Port",
-                    "Peer Address:", "Port", "Process"});
+    static constexpr const char* kHeader[kColumns] = {
+        "Netid", "State",         "Recv-Q", "Send-Q", "Local Address:",
+        "Port",  "Peer Address:", "Port",   "Process"};
+    Cells& row = rows.emplace_back();
+    for (size_t c = 0; c < kColumns; ++c) {
+      const size_t begin = text.size();
+      text.append(kHeader[c]);
+      close(row, c, begin);
+    }
   }
   for (const v1::SocketEntry* s : sockets) {
-    auto [local_address, local_port] = LocalColumns(*s);
-    auto [peer_address, peer_port] = PeerColumns(*s);
-    const std::string process =
-        options.processes && !s->processes().empty() ? " " + FormatProcesses(*s) : "";
+    Cells& row = rows.emplace_back();
+    size_t begin = text.size();
+    text.append(s->netid());
+    close(row, 0, begin);
+    begin = text.size();
+    text.append(s->state());
+    close(row, 1, begin);
     // ss prints the queues "%-6d": six wide even without a header.
-    rows.push_back({s->netid(), s->state(), absl::StrFormat("%-6d", s->receive_queue()),
-                    absl::StrFormat("%-6d", s->send_queue()), local_address, local_port,
-                    peer_address, peer_port, process});
+    begin = text.size();
+    AppendQueue(s->receive_queue(), &text);
+    close(row, 2, begin);
+    begin = text.size();
+    AppendQueue(s->send_queue(), &text);
+    close(row, 3, begin);
+    for (const bool local : {true, false}) {
+      const size_t c = local ? 4 : 6;
+      begin = text.size();
+      const size_t port = AppendColumns(*s, local, &text);
+      row[c] = {static_cast<uint32_t>(begin), static_cast<uint32_t>(port - begin)};
+      longest[c] = std::max<size_t>(longest[c], row[c].size);
+      close(row, c + 1, port);
+    }
+    begin = text.size();
+    if (options.processes && !s->processes().empty()) {
+      absl::StrAppend(&text, " ", FormatProcesses(*s));
+    }
+    close(row, 8, begin);
   }
   size_t width[kColumns] = {};
   bool first = true;
   for (size_t c = 0; c < kColumns; ++c) {
     if (!columns[c].shown) continue;
-    size_t longest = 0;
-    for (const Cells& row : rows) longest = std::max(longest, row[c].size());
-    width[c] = longest + (first || longest == 0 ? 0 : strlen(columns[c].delimiter));
+    width[c] = longest[c] + (first || longest[c] == 0 ? 0 : strlen(columns[c].delimiter));
     if (width[c] > 0) first = false;
   }
   std::string out;
+  size_t line_width = 1;
+  for (const size_t w : width) line_width += w + 1;
+  out.reserve(rows.size() * line_width);
   const size_t skip = options.header ? 1 : 0;
+  std::string line;
   for (size_t i = 0; i < rows.size(); ++i) {
-    std::string line;
+    line.clear();
     bool started = false;
     for (size_t c = 0; c < kColumns; ++c) {
       if (!columns[c].shown) continue;
@@ -374,11 +459,11 @@ std::string FormatSocketsTable(const std::vector<const v1::SocketEntry*>& socket
         printed = strlen(columns[c].delimiter);
       }
       started = true;
-      const std::string& cell = rows[i][c];
+      const absl::string_view cell(text.data() + rows[i][c].begin, rows[i][c].size);
       if (columns[c].align == kRight && width[c] > printed + cell.size()) {
         line.append(width[c] - printed - cell.size(), ' ');
       }
-      line += cell;
+      line.append(cell.data(), cell.size());
       printed += cell.size();
       // The last column (Process) is not padded: what -o and -e add follows
       // the cell at once, as in ss.

@@ -18,6 +18,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <optional>
 #include <random>
@@ -899,6 +901,23 @@ TEST(Dump, RejectsQueriesWithoutADumpAndStopsAtTheLimit) {
       Dump({.family = AF_INET, .protocol = IPPROTO_TCP}, &sockets, {.max_sockets = 0}),
       StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("more than 0")));
   EXPECT_TRUE(sockets.empty());
+}
+
+TEST(SockDiag, FormatAddressIpv4AsInetNtop) {
+  // Every octet width in every position, against the C library's own text.
+  for (const std::array<uint8_t, 4> a : {std::array<uint8_t, 4>{0, 0, 0, 0},
+                                         {127, 0, 0, 1},
+                                         {255, 255, 255, 255},
+                                         {1, 22, 103, 9},
+                                         {10, 100, 99, 250},
+                                         {198, 18, 0, 2},
+                                         {9, 10, 199, 200}}) {
+    Endpoint e;
+    std::copy(a.begin(), a.end(), e.address.begin());
+    char expected[INET_ADDRSTRLEN] = {};
+    ASSERT_NE(inet_ntop(AF_INET, a.data(), expected, sizeof(expected)), nullptr);
+    EXPECT_EQ(FormatAddress(AF_INET, e), expected);
+  }
 }
 
 }  // namespace NETPROBE_UNITY_ID

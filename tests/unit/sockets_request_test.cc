@@ -170,6 +170,27 @@ TEST(DiffSockets, FirstRoundReportsAllThenOnlyChangesAndRemovals) {
   EXPECT_EQ(listing.size(), 2u);
 }
 
+TEST(DiffSockets, WithoutAListingReportsEverySocketAndKeepsNothing) {
+  sock_diag::Socket a = Tcp("198.18.0.10", 22, "198.18.0.11", 40000, 1);
+  sock_diag::Socket b = Tcp("198.18.0.10", 22, "198.18.0.12", 40001, 2);
+  SocketOwners owners;
+  owners[b.inode].push_back(SocketOwner{42, "sshd", 3});
+  SocketsRound once = DiffSockets({a, b}, owners, /*first=*/true, /*listing=*/nullptr);
+  ASSERT_EQ(once.changed.size(), 2u);
+  EXPECT_TRUE(once.removed.empty());
+  EXPECT_EQ(once.changed[0].remote().port(), 40000u);
+  EXPECT_EQ(once.changed[0].processes_size(), 0);
+  ASSERT_EQ(once.changed[1].processes_size(), 1);
+  EXPECT_EQ(once.changed[1].processes(0).name(), "sshd");
+  // The same entries as a first round that keeps a listing.
+  SocketsListing listing;
+  SocketsRound kept = DiffSockets({a, b}, owners, /*first=*/true, &listing);
+  ASSERT_EQ(kept.changed.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(once.changed[i].SerializeAsString(), kept.changed[i].SerializeAsString());
+  }
+}
+
 TEST(DiffSockets, TimeLeftAndTimeSinceAloneAreNoChange) {
   SocketsListing listing;
   sock_diag::Socket a = Tcp("198.18.0.10", 22, "198.18.0.11", 40000, 1);
