@@ -181,7 +181,8 @@ void CaptureProbe::StartDrain() {
   // is still in the ring, some of it in a block the kernel has not handed
   // over yet (TPACKET_V3 retires a block after the buffer timeout): exactly
   // that many packets are taken (FIFO), so that at the end
-  // received == delivered + dropped by the agent + dropped by the kernel.
+  // received == delivered + dropped by the agent + dropped by the kernel
+  // (except on lo and "any": see the drain timer).
   const uint64_t accounted = delivered_ + agent_dropped_ + kernel_.kernel_dropped;
   drain_left_ = kernel_.received > accounted ? kernel_.received - accounted : 0;
   draining_ = true;
@@ -189,9 +190,14 @@ void CaptureProbe::StartDrain() {
   if (finished() || drain_left_ == 0) return;
   drain_timer_ = loop_->RunAfter(kDrainWait, [this] {
     drain_timer_ = 0;
-    // Not handed over in time: discarded with the handle, so dropped by us.
-    agent_dropped_ += drain_left_;
-    TrafficCounters::Get().CapturePacketDropped(drain_left_);
+    // Not handed over in 100 ms, ten buffer timeouts: these were never ours
+    // to deliver. The kernel counts a packet in received when it enters the
+    // ring, and a ring block reaches us within the buffer timeout; what it
+    // counted and libpcap then discarded in user space (on lo and "any" the
+    // outgoing copy of every looped packet, which the kernel counts twice;
+    // packets that arrived before the filter was installed) never arrives.
+    // Counting those as dropped by the agent reported a drop per looped
+    // packet of every capture on lo that ended by its duration.
     drain_left_ = 0;
     EndDuration();
   });

@@ -72,9 +72,9 @@ class CaptureProbe final : public ProbeBase<v1::CaptureEvent> {
   void EmitBatch();
   // At the duration's end: reads the final pcap_stats and takes from the ring
   // the packets they count as received but not yet read, waiting up to
-  // kDrainWait for the kernel to hand them over; what it does not hand over
-  // is counted as dropped by the agent. So every packet is delivered or
-  // counted as dropped (tcpdump leaves those uncounted).
+  // kDrainWait for the kernel to hand them over, and ending as soon as they
+  // are in. What is not handed over by then is not counted as dropped: it is
+  // what libpcap discarded in user space (see the drain timer).
   void StartDrain();
   void EndDuration();
   void OnStatsTimer();

@@ -647,9 +647,14 @@ names = {
     "BM_CaptureBatchBuildAndSerialize": "micro: captured packet to protobuf (agent), ns",
     "BM_CaptureBatchParse": "micro: captured packet from protobuf (client), ns",
     "BM_PcapWrite/pcapng:0": "micro: pcap record written (client -w), ns",
+    "BM_PingEventToJsonLineProtobuf": "micro: ping event to a JSON line by protobuf's printer (the old path), ns",
+    "BM_CaptureRecordsBuildAndSerialize": "micro: captured packet packed as a pcap record, to protobuf (agent), ns",
+    "BM_CaptureRecordsParse": "micro: packed pcap records from protobuf (client), ns per packet",
+    "BM_PcapWriteRecords/pcapng:0": "micro: packed pcap records written (client -w), ns per packet",
 }
 goals = {"BM_PingEventToJsonLine": ("<= 2,000", 2000.0)}
-per_item = {"BM_PingEventsSerialize": 64, "BM_CaptureBatchBuildAndSerialize": 64, "BM_CaptureBatchParse": 64}
+per_item = {"BM_PingEventsSerialize": 64, "BM_CaptureBatchBuildAndSerialize": 64, "BM_CaptureBatchParse": 64,
+            "BM_CaptureRecordsBuildAndSerialize": 64, "BM_CaptureRecordsParse": 64, "BM_PcapWriteRecords/pcapng:0": 64}
 runs = json.load(open(sys.argv[1]))["benchmarks"]
 aggregated = any(b.get("aggregate_name") == "median" for b in runs)
 for b in runs:

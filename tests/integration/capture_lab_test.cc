@@ -494,6 +494,30 @@ TEST_F(CaptureLabTest, SlowClientSeesDropsCountedAndAgentMemoryStaysBounded) {
       << "baseline " << baseline << " KiB, peak " << peak << " KiB";
 }
 
+// On lo the kernel counts each looped packet twice (its outgoing and its
+// incoming copy pass the filter) and libpcap discards the outgoing one, as
+// tcpdump's "received by filter" shows. A capture that ends on its duration
+// waits for what the kernel counted; the copies that never come are not drops
+// of the agent's (each packet was one until issue 21's review).
+TEST_F(CaptureLabTest, LoopbackCaptureEndingOnItsDurationCountsNoDropsForTheSecondCopy) {
+  constexpr int kCount = 50;
+  Process client = StartCapture(
+      {"-i", "lo", "--duration", "1s", "udp", "port", absl::StrCat(sink_port_)});
+  auto sent = lab_->Exec(kAgent,
+                         {kPython, "-c", kUdpSender, "127.0.0.1",
+                          absl::StrCat(sink_port_), absl::StrCat(kCount), "32"},
+                         absl::Seconds(30));
+  ASSERT_THAT(sent, IsOk());
+  auto code = client.Wait(absl::Seconds(20));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 0) << client.err();
+  EXPECT_EQ(CountBefore(client.err(), "packets captured"), static_cast<uint64_t>(kCount))
+      << client.err();
+  EXPECT_EQ(CountBefore(client.err(), "received by filter"), 2u * kCount) << client.err();
+  EXPECT_EQ(CountBefore(client.err(), "dropped by agent"), 0u) << client.err();
+  EXPECT_THAT(client.err(), HasSubstr("0 packets dropped by agent"));
+}
+
 TEST_F(CaptureLabTest, AgentShutdownEndsTheCaptureWithItsStats) {
   Process client = StartCapture({"-i", "eth0", "udp"}, /*json=*/true);
   SendUdp(kPeer, 4);

@@ -325,7 +325,10 @@ TEST_P(CaptureProbeTest, AtTheDurationsEndPacketsTheKernelCountedAreStillDeliver
   ExpectReleased();
 }
 
-TEST_P(CaptureProbeTest, PacketsNotHandedOverInTimeAreCountedAsDroppedByTheAgent) {
+// What the kernel counted but libpcap never hands over (on lo the outgoing
+// copy of each looped packet, which the kernel counts twice) is waited for
+// kDrainWait and then not claimed as a drop of the agent's.
+TEST_P(CaptureProbeTest, PacketsNeverHandedOverEndTheDrainWithoutBeingCountedAsDrops) {
   plan_.duration = absl::Seconds(3);
   StartProbe();
   Arrive(2);
@@ -337,7 +340,7 @@ TEST_P(CaptureProbeTest, PacketsNotHandedOverInTimeAreCountedAsDroppedByTheAgent
   ExpectClosing(v1::StreamEnd::REASON_LIMIT, "duration 3s reached");
   EXPECT_EQ(FinalStats().received(), 5u);
   EXPECT_EQ(FinalStats().delivered(), 2u);
-  EXPECT_EQ(FinalStats().agent_dropped(), 3u);
+  EXPECT_EQ(FinalStats().agent_dropped(), 0u);
   ExpectReleased();
 }
 

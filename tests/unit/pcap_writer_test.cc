@@ -206,7 +206,9 @@ Bytes FileBytes(Format format, const std::vector<Packet>& packets, bool packed) 
     std::string records = Records(packets);
     auto written = writer->WriteRecords(&records);
     EXPECT_THAT(written, IsOk());
-    if (written.ok()) EXPECT_EQ(*written, packets.size());
+    if (written.ok()) {
+      EXPECT_EQ(*written, packets.size());
+    }
   } else {
     for (const Packet& p : packets) {
       EXPECT_THAT(writer->Write(p.time, p.original_length, p.data), IsOk());
@@ -301,7 +303,9 @@ class TcpdumpReads : public ::testing::Test {
       std::string records = Records(packets);
       auto written = writer->WriteRecords(&records);
       EXPECT_THAT(written, IsOk());
-      if (written.ok()) EXPECT_EQ(*written, packets.size());
+      if (written.ok()) {
+        EXPECT_EQ(*written, packets.size());
+      }
     } else {
       for (const Packet& p : packets) {
         EXPECT_THAT(writer->Write(p.time, p.original_length, p.data), IsOk());

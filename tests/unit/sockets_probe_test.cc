@@ -98,8 +98,6 @@ class FakeOpener final : public SocketOpener {
 
 using Sink = RecordingSink<v1::SocketsEvent>;
 
-bool IsSnapshot(const v1::SocketsEvent& e) { return e.has_snapshot(); }
-
 class SocketsProbeTest : public ::testing::Test {
  protected:
   void SetUp() override {
