@@ -172,6 +172,9 @@ log "lab up: $(uname -r), $(nproc) cores, load average $load0"
 section_agent() {
   log "agent: idle, then $STREAMS concurrent Ping streams"
   local sock=$work/idle.sock rss anon file pss uss threads names
+  # A binary just linked has dirty page-cache pages, which smaps counts as
+  # Private_Dirty: written back first, USS counts what the agent itself holds.
+  sync
   start_agent "$sock"
   sleep 2
   rss=$(status_kb "$agent_pid" VmRSS)

@@ -213,6 +213,11 @@ def needed_packages(binary):
     libs = re.findall(r"^\s*NEEDED\s+(\S+)", out, re.MULTILINE)
     ldd = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
     paths = dict(re.findall(r"^\s*(\S+) => (\S+)", ldd, re.MULTILINE))
+    # The dynamic loader has no "=>" in ldd's output ("/lib64/ld-linux-x86-64.so.2
+    # (0x...)"); a binary names it as NEEDED when it is linked against static
+    # archives that call into it (the CLI: gRPC and libstdc++ statically).
+    for loader in re.findall(r"^\s*(/\S+) \(0x", ldd, re.MULTILINE):
+        paths.setdefault(os.path.basename(loader), loader)
     packages = {}
     for lib in libs:
         path = paths.get(lib)
