@@ -213,7 +213,14 @@ class ThroughputLabTest : public ::testing::Test {
 // ends' CPUs: a machine shared with other work changes the rate from one
 // second to the next, so the tools take turns, iperf3 first, and their
 // means are compared (the rounds alternate which tool goes first).
-TEST_F(ThroughputLabTest, TcpGoodputOnAVethPathMatchesIperf3) {
+// A measurement, not a check: one CPU-bound 1 s run of either tool differs
+// from the next by up to a quarter on this VM (CI saw iperf3 at 14.2-18.6
+// Gbit/s in four consecutive runs and ours at 0.81 of its best), so no bound
+// both holds every time and catches a regression; the throughput benchmark
+// (tests/bench/throughput_bench.sh: 7 alternating rounds of 5 s) measures it,
+// and TcpGoodputThroughA100MbitBucketMatchesIperf3 checks the rate where a
+// bucket, not the CPU, sets it. Run it with --gtest_also_run_disabled_tests.
+TEST_F(ThroughputLabTest, DISABLED_TcpGoodputOnAVethPathMatchesIperf3) {
   StartIn(Lab::Create(2));
   ASSERT_FALSE(HasFatalFailure());
   // 4 rounds of 1 s each: ~9 s. Load from other work on this 2-core machine
