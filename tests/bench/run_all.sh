@@ -16,7 +16,8 @@
 #
 # Sections (about 9 minutes on the 2-core machine, half of it the capture's
 # 60 s runs):
-#   agent   idle USS, PSS, RSS (anon/file) and threads of an agent with no flags;
+#   agent   idle USS, PSS, RSS (anon/file) and threads of an agent with no flags
+#           but a unix listener and a config raising the one-client limit;
 #           RSS and threads with 1,000 concurrent Ping streams held by one
 #           client process (tests/bench/hold_streams.py)
 #   ping    1,000 targets: fastest zero-loss rate (text and --json) and a
@@ -175,7 +176,10 @@ section_agent() {
   # A binary just linked has dirty page-cache pages, which smaps counts as
   # Private_Dirty: written back first, USS counts what the agent itself holds.
   sync
-  start_agent "$sock"
+  # The default policy lets one client run 64 probes at once; the streams
+  # below are one client's 1,000.
+  printf 'policy { limits { concurrent_probes_per_client: %d } }\n' "$((STREAMS + 100))" >"$work/agent-streams.textproto"
+  start_agent "$sock" --config "$work/agent-streams.textproto"
   sleep 2
   rss=$(status_kb "$agent_pid" VmRSS)
   anon=$(status_kb "$agent_pid" RssAnon)
@@ -184,11 +188,16 @@ section_agent() {
   # USS: the pages only this process has (private clean + dirty): what the
   # agent costs the host, whatever else maps the same libraries.
   uss=$(awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" {s += $2} END {print s}' "/proc/$agent_pid/smaps_rollup")
+  # Of it, what the agent wrote (heap, stacks, relocated data); the rest is
+  # clean file pages (code) that no other process maps just now.
+  local dirty
+  dirty=$(awk '$1 == "Private_Dirty:" {print $2}' "/proc/$agent_pid/smaps_rollup")
   threads=$(status_kb "$agent_pid" Threads)
   names=$(cat /proc/"$agent_pid"/task/*/comm | sort | uniq -c | awk '{printf "%s%s%s", (NR > 1 ? ", " : ""), $2, ($1 > 1 ? " x" $1 : "")}')
   log "  idle: RSS $rss kB (anon $anon, file $file), PSS $pss kB, USS $uss kB, $threads threads: $names"
   row "agent idle private memory (USS: private clean + dirty), MB" "$(fmt 1 "$(calc "$uss / 1024")")" - - "<= 4" \
     "$(yesno "$uss <= 4 * 1024")"
+  row "agent idle USS of it private dirty (written: heap, stacks, relocations), MB" "$(fmt 1 "$(calc "$dirty / 1024")")" - - - -
   row "agent idle RSS, MB (mostly shared library pages)" "$(fmt 1 "$(calc "$rss / 1024")")" - - - -
   row "agent idle RSS anon (heap, stacks), MB" "$(fmt 1 "$(calc "$anon / 1024")")" - - - -
   row "agent idle RSS file-backed (shared libraries), MB" "$(fmt 1 "$(calc "$file / 1024")")" - - - -
