@@ -197,23 +197,30 @@ std::string Records(const std::vector<Packet>& packets) {
   return records;
 }
 
-// The bytes of a whole file: Begin, then `packets` by Write or WriteRecords.
-Bytes FileBytes(Format format, const std::vector<Packet>& packets, bool packed) {
-  MemoryFile file;
-  auto writer = CaptureFileWriter::Create(format, file.get());
-  EXPECT_THAT(writer->Begin(1, 262144, "eth0"), IsOk());
+// `packed`: the packets go to WriteRecords as one batch of packed records
+// (what the CLI receives), else to Write one by one.
+void WritePackets(CaptureFileWriter& writer, const std::vector<Packet>& packets,
+                  bool packed) {
   if (packed) {
     std::string records = Records(packets);
-    auto written = writer->WriteRecords(&records);
+    auto written = writer.WriteRecords(&records);
     EXPECT_THAT(written, IsOk());
     if (written.ok()) {
       EXPECT_EQ(*written, packets.size());
     }
   } else {
     for (const Packet& p : packets) {
-      EXPECT_THAT(writer->Write(p.time, p.original_length, p.data), IsOk());
+      EXPECT_THAT(writer.Write(p.time, p.original_length, p.data), IsOk());
     }
   }
+}
+
+// The bytes of a whole file: Begin, then `packets` by Write or WriteRecords.
+Bytes FileBytes(Format format, const std::vector<Packet>& packets, bool packed) {
+  MemoryFile file;
+  auto writer = CaptureFileWriter::Create(format, file.get());
+  EXPECT_THAT(writer->Begin(1, 262144, "eth0"), IsOk());
+  WritePackets(*writer, packets, packed);
   return file.bytes();
 }
 
@@ -299,18 +306,7 @@ class TcpdumpReads : public ::testing::Test {
     if (out == nullptr) return path;
     auto writer = CaptureFileWriter::Create(format, out);
     EXPECT_THAT(writer->Begin(dlt, 262144, "eth0"), IsOk());
-    if (packed) {
-      std::string records = Records(packets);
-      auto written = writer->WriteRecords(&records);
-      EXPECT_THAT(written, IsOk());
-      if (written.ok()) {
-        EXPECT_EQ(*written, packets.size());
-      }
-    } else {
-      for (const Packet& p : packets) {
-        EXPECT_THAT(writer->Write(p.time, p.original_length, p.data), IsOk());
-      }
-    }
+    WritePackets(*writer, packets, packed);
     EXPECT_EQ(fclose(out), 0);
     return path;
   }
