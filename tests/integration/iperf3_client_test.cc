@@ -361,9 +361,16 @@ TEST_F(Iperf3ClientTest, UdpSendsPacedDatagramsTheServerCounts) {
   // 10 Mbit/s of 1000-byte datagrams for 1 s: 1250.
   EXPECT_NEAR(ours.packets, 1250, 40);
   EXPECT_EQ(ours.bytes, static_cast<uint64_t>(ours.packets) * 1000);
-  EXPECT_EQ(ServerSum(json, "udp", /*server_sender=*/false, "packets"), ours.packets);
+  // iperf3's server stops reading at TEST_END, which follows the last
+  // datagram at once: what is still queued in its socket then is neither
+  // counted nor lost (loss is a gap in the sequence numbers), as with
+  // iperf3's own client. 25 datagrams are the last 20 ms of the test.
+  const double server_packets =
+      ServerSum(json, "udp", /*server_sender=*/false, "packets");
+  EXPECT_LE(server_packets, ours.packets);
+  EXPECT_GE(server_packets, ours.packets - 25);
   EXPECT_EQ(ServerSum(json, "udp", /*server_sender=*/false, "lost_packets"), 0);
-  EXPECT_EQ(outcome_.remote->streams[0].packets, ours.packets);
+  EXPECT_EQ(outcome_.remote->streams[0].packets, server_packets);
 }
 
 TEST_F(Iperf3ClientTest, UdpDefaultsTo1MbitPerSecond) {
