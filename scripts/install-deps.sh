@@ -31,6 +31,9 @@ packages=(
   # tests: a real Prometheus server scrapes the agent in the lab, and promtool
   # (in the same package) checks the /metrics exposition
   prometheus
+  # tests: Wireshark's command-line tools (tshark, capinfos) read the pcapng
+  # files and drive netprobe-extcap as Wireshark would
+  tshark
 )
 
 missing=()

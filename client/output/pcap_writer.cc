@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "client/output/packet_text.h"
+#include "client/output/pcapng_writer.h"
 #include "common/packet_records.h"
 
 namespace netprobe::client {
@@ -30,9 +31,6 @@ void Put(std::vector<uint8_t>& out, T value) {
 void PutBytes(std::vector<uint8_t>& out, absl::Span<const uint8_t> bytes) {
   out.insert(out.end(), bytes.begin(), bytes.end());
 }
-
-// pcapng pads data and options to 32 bits.
-void PadTo32Bits(std::vector<uint8_t>& out) { out.resize((out.size() + 3) & ~size_t{3}); }
 
 struct SplitTimestamp {
   uint64_t seconds = 0;
@@ -166,67 +164,35 @@ class PcapWriter final : public FileWriterBase {
   }
 };
 
-class PcapngWriter final : public FileWriterBase {
+// pcapng through PcapngWriter: a section without options, interface 0.
+class PcapngFileWriter final : public CaptureFileWriter {
  public:
-  using FileWriterBase::FileWriterBase;
+  explicit PcapngFileWriter(FILE* out) : writer_(out) {}
 
- protected:
-  void FileHeader(uint32_t linktype, uint32_t snaplen,
-                  absl::string_view interface) override {
-    // Section Header Block, no options.
-    Put<uint32_t>(buffer_, 0x0a0d0d0a);
-    Put<uint32_t>(buffer_, 28);
-    Put<uint32_t>(buffer_, 0x1a2b3c4d);  // byte order mark
-    Put<uint16_t>(buffer_, 1);           // version 1.0
-    Put<uint16_t>(buffer_, 0);
-    Put<int64_t>(buffer_, -1);  // section length: not given
-    Put<uint32_t>(buffer_, 28);
-
-    // Interface Description Block: interface 0 of every packet.
-    const size_t start = buffer_.size();
-    Put<uint32_t>(buffer_, 1);
-    Put<uint32_t>(buffer_, 0);  // total length, set below
-    Put<uint16_t>(buffer_, static_cast<uint16_t>(linktype));
-    Put<uint16_t>(buffer_, 0);  // reserved
-    Put<uint32_t>(buffer_, snaplen);
-    if (!interface.empty()) {
-      interface = interface.substr(0, std::numeric_limits<uint16_t>::max());
-      Put<uint16_t>(buffer_, 2);  // if_name
-      Put<uint16_t>(buffer_, static_cast<uint16_t>(interface.size()));
-      buffer_.insert(buffer_.end(), interface.begin(), interface.end());
-      PadTo32Bits(buffer_);
-    }
-    Put<uint16_t>(buffer_, 9);  // if_tsresol: 10^-9 s
-    Put<uint16_t>(buffer_, 1);
-    Put<uint8_t>(buffer_, 9);
-    PadTo32Bits(buffer_);
-    Put<uint16_t>(buffer_, 0);  // opt_endofopt
-    Put<uint16_t>(buffer_, 0);
-    const uint32_t length = static_cast<uint32_t>(buffer_.size() - start + 4);
-    Put<uint32_t>(buffer_, length);
-    std::memcpy(buffer_.data() + start + 4, &length, sizeof(length));
+  absl::Status Begin(uint32_t dlt, uint32_t snaplen,
+                     absl::string_view interface) override {
+    if (begun_) return absl::FailedPreconditionError("capture file header written twice");
+    begun_ = true;
+    if (absl::Status ok = writer_.Begin({}); !ok.ok()) return ok;
+    PcapngWriter::Interface described;
+    described.dlt = dlt;
+    described.snaplen = snaplen;
+    described.name = std::string(interface);
+    return writer_.AddInterface(described).status();
+  }
+  absl::Status Write(absl::Time time, uint32_t original_length,
+                     absl::Span<const uint8_t> data) override {
+    if (!begun_) return absl::FailedPreconditionError("packet before the file header");
+    return writer_.WritePacket(0, time, original_length, data);
+  }
+  absl::StatusOr<size_t> WriteRecords(std::string* records) override {
+    if (!begun_) return absl::FailedPreconditionError("packet before the file header");
+    return writer_.WriteRecords(0, *records);
   }
 
-  uint64_t MaxSeconds() const override {
-    return std::numeric_limits<uint64_t>::max() / 1000000000 - 1;
-  }
-  bool RecordsAsIs() const override { return false; }
-  void Record(Timestamp ts, uint32_t original_length,
-              absl::Span<const uint8_t> data) override {
-    // Enhanced Packet Block, no options.
-    const uint64_t nanos = ts.seconds * 1000000000 + ts.nanos;
-    const uint32_t length = static_cast<uint32_t>(32 + ((data.size() + 3) & ~size_t{3}));
-    Put<uint32_t>(buffer_, 6);
-    Put<uint32_t>(buffer_, length);
-    Put<uint32_t>(buffer_, 0);  // interface id
-    Put<uint32_t>(buffer_, static_cast<uint32_t>(nanos >> 32));
-    Put<uint32_t>(buffer_, static_cast<uint32_t>(nanos));
-    Put<uint32_t>(buffer_, static_cast<uint32_t>(data.size()));
-    Put<uint32_t>(buffer_, original_length);
-    PutBytes(buffer_, data);
-    PadTo32Bits(buffer_);
-    Put<uint32_t>(buffer_, length);
-  }
+ private:
+  PcapngWriter writer_;
+  bool begun_ = false;
 };
 
 }  // namespace
@@ -240,7 +206,7 @@ std::unique_ptr<CaptureFileWriter> CaptureFileWriter::Create(Format format, FILE
     case Format::kPcap:
       return std::make_unique<PcapWriter>(out);
     case Format::kPcapng:
-      return std::make_unique<PcapngWriter>(out);
+      return std::make_unique<PcapngFileWriter>(out);
   }
   return nullptr;
 }
