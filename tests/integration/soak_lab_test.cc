@@ -1,5 +1,5 @@
 // Issue 17: the soak. The real agent in one lab host serves many callers at
-// once for NETPROBE_SOAK_SECONDS (default 30, 20 under ASan; longer on demand) while the
+// once for NETPROBE_SOAK_SECONDS (default 30, 12 under ASan; longer on demand) while the
 // test reloads it (SIGHUP every 3 s), switches 20% loss on the target's
 // input on and off (nftables, every 4 s), cancels a quarter of the streams at
 // a random moment, floods from one caller above its rate and keeps one
