@@ -129,8 +129,8 @@ absl::Status CapturePcapng::AddPackets(size_t source, const v1::PacketBatch& pac
     }
   }
   for (const v1::Packet& p : packets.packets()) {
-    absl::Status ok = Hold(source, NanosSinceEpoch(FromProto(p.time())), p.original_length(),
-                           p.data(), p.comment(), now);
+    absl::Status ok = Hold(source, NanosSinceEpoch(FromProto(p.time())),
+                           p.original_length(), p.data(), p.comment(), now);
     if (!ok.ok()) return ok;
   }
   return absl::OkStatus();
