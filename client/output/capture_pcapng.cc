@@ -251,9 +251,10 @@ absl::Status CapturePcapng::Finish(absl::Time now) {
       isb.comment = DropBreakdown(st, s.late);
     } else {
       if (s.late > 0) isb.dropped = s.late;
-      isb.comment = absl::StrCat(
-          "no statistics from agent ", s.name,
-          s.late > 0 ? absl::StrCat(", merge left out ", s.late) : std::string());
+      isb.comment = absl::StrCat("no statistics from agent ", s.name,
+                                 " (its stream ended before it sent any); ", s.written,
+                                 s.written == 1 ? " packet" : " packets", " written");
+      if (s.late > 0) absl::StrAppend(&isb.comment, ", merge left out ", s.late);
     }
     if (absl::Status ok = writer_.WriteStats(*s.interface_id, isb); !ok.ok()) return ok;
   }
