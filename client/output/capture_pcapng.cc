@@ -210,6 +210,13 @@ absl::Status CapturePcapng::Release(absl::Time now) {
     if (head.nanos > release_until_ && !OthersCaughtUp(head)) break;
     if (absl::Status ok = WriteHead(); !ok.ok()) return ok;
   }
+  // Arrivals of packets already written no longer matter: their expiry
+  // would release nothing later than what is written. (Arrivals out of time
+  // order wait behind an earlier one for at most `hold`.)
+  while (!arrivals_.empty() && last_written_ &&
+         arrivals_.front().nanos < *last_written_) {
+    arrivals_.pop_front();
+  }
   if (held_.empty()) arrivals_.clear();
   return absl::OkStatus();
 }
