@@ -12,16 +12,16 @@ namespace {
 
 // Nanoseconds since the epoch, as PcapngWriter writes them (times before the
 // epoch are the epoch).
-uint64_t NanosSinceEpoch(absl::Time time) {
+uint64_t PacketNanos(absl::Time time) {
   if (time <= absl::UnixEpoch()) return 0;
   return static_cast<uint64_t>(absl::ToUnixNanos(time));
 }
 
-absl::Time TimeFromNanos(uint64_t nanos) {
+absl::Time FromPacketNanos(uint64_t nanos) {
   return absl::FromUnixNanos(static_cast<int64_t>(nanos));
 }
 
-absl::Span<const uint8_t> DataSpan(absl::string_view data) {
+absl::Span<const uint8_t> Bytes(absl::string_view data) {
   return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(data.data()), data.size());
 }
 
@@ -110,7 +110,7 @@ absl::Status CapturePcapng::AddPackets(size_t source, const v1::PacketBatch& pac
     for (const v1::Packet& p : packets.packets()) {
       absl::Status ok =
           writer_.WritePacket(*s.interface_id, FromProto(p.time()), p.original_length(),
-                              DataSpan(p.data()), p.comment());
+                              Bytes(p.data()), p.comment());
       if (!ok.ok()) return ok;
       ++s.written;
     }
@@ -129,8 +129,8 @@ absl::Status CapturePcapng::AddPackets(size_t source, const v1::PacketBatch& pac
     }
   }
   for (const v1::Packet& p : packets.packets()) {
-    absl::Status ok = Hold(source, NanosSinceEpoch(FromProto(p.time())),
-                           p.original_length(), p.data(), p.comment(), now);
+    absl::Status ok = Hold(source, PacketNanos(FromProto(p.time())), p.original_length(),
+                           p.data(), p.comment(), now);
     if (!ok.ok()) return ok;
   }
   return absl::OkStatus();
@@ -193,8 +193,8 @@ absl::Status CapturePcapng::WriteHead() {
   Source& s = sources_[held.source];
   last_written_ = std::max(last_written_.value_or(0), held.nanos);
   absl::Status ok =
-      writer_.WritePacket(*s.interface_id, TimeFromNanos(held.nanos),
-                          held.original_length, DataSpan(held.data), held.comment);
+      writer_.WritePacket(*s.interface_id, FromPacketNanos(held.nanos),
+                          held.original_length, Bytes(held.data), held.comment);
   if (ok.ok()) ++s.written;
   return ok;
 }
