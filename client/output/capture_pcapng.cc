@@ -221,11 +221,12 @@ absl::Status CapturePcapng::Release(absl::Time now) {
   return absl::OkStatus();
 }
 
-std::string CapturePcapng::DropBreakdown(const v1::CaptureStats& stats, uint64_t late) {
+std::string CapturePcapng::DropBreakdown(const v1::CaptureStats& stats, uint64_t late,
+                                         absl::string_view agent_drops_why) {
   std::string out =
       absl::StrCat("kernel dropped ", stats.kernel_dropped(), ", interface dropped ",
                    stats.interface_dropped(), ", agent dropped ", stats.agent_dropped(),
-                   " (the client read too slowly)");
+                   " (", agent_drops_why, ")");
   if (late > 0) {
     absl::StrAppend(&out, ", merge left out ", late,
                     " (they came after later packets of other agents had been written)");
@@ -255,7 +256,7 @@ absl::Status CapturePcapng::Finish(absl::Time now) {
           st.kernel_dropped() + st.interface_dropped() + st.agent_dropped() + s.late;
       isb.os_dropped = st.kernel_dropped();
       isb.delivered = st.delivered();
-      isb.comment = DropBreakdown(st, s.late);
+      isb.comment = DropBreakdown(st, s.late, options_.agent_drops_why);
     } else {
       if (s.late > 0) isb.dropped = s.late;
       isb.comment = absl::StrCat("no statistics from agent ", s.name,
