@@ -595,9 +595,10 @@ int RunCaptureOnAgents(const CommandContext& base,
     if (late > 0) {
       absl::StrAppend(
           &line, "netprobe capture: ", late, late == 1 ? " packet" : " packets",
-          " left out: they arrived more than ", absl::FormatDuration(pcapng_options.hold),
-          " after later packets of other agents had been written (counted in their "
-          "interfaces' drops)\n");
+          " left out: each came after a later packet had been written (packets wait "
+          "at most ",
+          absl::FormatDuration(pcapng_options.hold),
+          " for the other agents); counted in their interfaces' drops\n");
     }
     std::fputs(line.c_str(), base.err);
   }

@@ -229,7 +229,7 @@ std::string CapturePcapng::DropBreakdown(const v1::CaptureStats& stats, uint64_t
                    " (", agent_drops_why, ")");
   if (late > 0) {
     absl::StrAppend(&out, ", merge left out ", late,
-                    " (they came after later packets of other agents had been written)");
+                    " (they came after later packets had been written)");
   }
   return out;
 }

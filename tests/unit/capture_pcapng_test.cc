@@ -397,8 +397,7 @@ TEST(CapturePcapngDropBreakdown, NamesEachDropAndWhyTheAgentDropped) {
   // A probe's capture also drops beyond its packet limit (Options).
   EXPECT_EQ(CapturePcapng::DropBreakdown(stats, 4, "beyond the packet limit"),
             "kernel dropped 1, interface dropped 2, agent dropped 3 (beyond the packet "
-            "limit), merge left out 4 (they came after later packets of other agents had "
-            "been written)");
+            "limit), merge left out 4 (they came after later packets had been written)");
 }
 
 }  // namespace NETPROBE_UNITY_ID
