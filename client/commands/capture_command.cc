@@ -600,6 +600,14 @@ int RunCaptureOnAgents(const CommandContext& base,
           absl::FormatDuration(pcapng_options.hold),
           " for the other agents); counted in their interfaces' drops\n");
     }
+    if (const uint64_t early = merged.written_early(); early > 0) {
+      absl::StrAppend(&line, "netprobe capture: ", early,
+                      early == 1 ? " packet" : " packets",
+                      " written before the other agents caught up: the merge holds at "
+                      "most ",
+                      pcapng_options.max_held_bytes >> 20,
+                      " MiB of packets (later packets older than them were left out)\n");
+    }
     std::fputs(line.c_str(), base.err);
   }
   return code;
