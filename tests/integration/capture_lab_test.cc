@@ -928,5 +928,56 @@ TEST_F(MergedCaptureLabTest, TwoAgentsOneFileInTimestampOrderTheUnreachableOneNa
               HasSubstr(absl::StrCat("Number of packets:   ", 2 * kRounds)));
 }
 
+// Only agent a sees traffic; b, capturing, never shows a later packet. a's
+// packet still reaches the merged stream while both capture (after the hold
+// bound), and Ctrl-C ends both with their statistics.
+TEST_F(MergedCaptureLabTest, AnAgentWithoutTrafficHoldsTheOthersOnlyUpToTheBound) {
+  const std::string sender = lab_->host(2).ipv4;
+  auto client = Process::Start(
+      {NETPROBE_CLIENT_BIN, "--agent",
+       absl::StrCat("a=", agents_[0]->address(), ",b=", agents_[1]->address()), "capture",
+       "-i", "eth0", "--pcapng", "-w", "-", "udp", "and", "src", "host", sender});
+  ASSERT_THAT(client, IsOk());
+  for (const char* agent : {"[a] listening on eth0", "[b] listening on eth0"}) {
+    ASSERT_THAT(client->WaitForStderr(agent, absl::Seconds(10)), IsOk()) << client->err();
+  }
+  auto sent = lab_->Exec(2, {kPython, "-c",
+                             "import socket, sys\n"
+                             "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                             "s.sendto(b'held-packet\\n', (sys.argv[1], 9))\n",
+                             lab_->host(0).ipv4});
+  ASSERT_THAT(sent, IsOk());
+  ASSERT_EQ(sent->exit_code, 0) << sent->err;
+  // On stdout while b still captures (its bytes are in the packet block).
+  ASSERT_THAT(client->WaitForStdout("held-packet", absl::Seconds(10)), IsOk())
+      << client->err();
+  client->Signal(SIGINT);
+  auto code = client->Wait(absl::Seconds(10));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 130) << client->err();
+  EXPECT_THAT(client->err(),
+              HasSubstr("netprobe capture: 1 packet written to stdout (a 1, b 0)"));
+
+  const std::string streamed = absl::StrCat(lab_->dir(), "/held.pcapng");
+  std::ofstream(streamed, std::ios::binary) << client->out();
+  auto fields = RunCommand({"/usr/bin/tshark", "-r", streamed, "-T", "fields", "-e",
+                            "frame.interface_name", "-e", "udp.dstport"});
+  ASSERT_THAT(fields, IsOk());
+  EXPECT_EQ(fields->out, "a/eth0\t9\n") << fields->err;
+  auto info = RunCommand({"/usr/bin/capinfos", "-M", streamed});
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(info->exit_code, 0) << info->err;
+  EXPECT_THAT(info->out, HasSubstr("Number of interfaces in file: 2"));
+  // Both interfaces end with their statistics, b's with no packets.
+  size_t stat_blocks = 0;
+  for (size_t at = 0;
+       (at = info->out.find("Number of stat entries = 1", at)) != std::string::npos;
+       ++at) {
+    ++stat_blocks;
+  }
+  EXPECT_EQ(stat_blocks, 2u) << info->out;
+  EXPECT_THAT(info->out, HasSubstr("Number of packets = 0"));
+}
+
 }  // namespace
 }  // namespace netprobe::testing
