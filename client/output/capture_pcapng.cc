@@ -12,12 +12,12 @@ namespace {
 
 // Nanoseconds since the epoch, as PcapngWriter writes them (times before the
 // epoch are the epoch).
-uint64_t EpochNanos(absl::Time time) {
+uint64_t PacketNanos(absl::Time time) {
   if (time <= absl::UnixEpoch()) return 0;
   return static_cast<uint64_t>(absl::ToUnixNanos(time));
 }
 
-absl::Time FromEpochNanos(uint64_t nanos) {
+absl::Time FromPacketNanos(uint64_t nanos) {
   return absl::FromUnixNanos(static_cast<int64_t>(nanos));
 }
 
@@ -129,7 +129,7 @@ absl::Status CapturePcapng::AddPackets(size_t source, const v1::PacketBatch& pac
     }
   }
   for (const v1::Packet& p : packets.packets()) {
-    absl::Status ok = Hold(source, EpochNanos(FromProto(p.time())), p.original_length(),
+    absl::Status ok = Hold(source, PacketNanos(FromProto(p.time())), p.original_length(),
                            p.data(), p.comment(), now);
     if (!ok.ok()) return ok;
   }
@@ -193,7 +193,7 @@ absl::Status CapturePcapng::WriteHead() {
   Source& s = sources_[held.source];
   last_written_ = std::max(last_written_.value_or(0), held.nanos);
   absl::Status ok =
-      writer_.WritePacket(*s.interface_id, FromEpochNanos(held.nanos),
+      writer_.WritePacket(*s.interface_id, FromPacketNanos(held.nanos),
                           held.original_length, Bytes(held.data), held.comment);
   if (ok.ok()) ++s.written;
   return ok;
