@@ -199,6 +199,21 @@ void BlockStopSignals() {
   }).detach();
 }
 
+void ReleaseFifoReader(const std::string& fifo) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(1);
+  while (true) {
+    const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      ::close(fd);  // the reader's open returns, its first read sees the end
+      return;
+    }
+    // ENXIO: no reader yet (dumpcap starts with us); anything else (no such
+    // file, not a fifo): no reader can be waiting on it.
+    if (errno != ENXIO || absl::Now() >= give_up) return;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
 int ListInterfaces(const AgentsConfig& config, const ChannelSecurity& security,
                    absl::Duration deadline, FILE* out, FILE* err) {
   struct Answer {
@@ -371,7 +386,11 @@ int RunCapture(const CaptureSetup& setup, FILE* err) {
     if (pcapng->Finish(now).ok()) (void)pcapng->Flush();
   }
   watch.Done();
-  if (fifo != nullptr) std::fclose(fifo);
+  if (fifo != nullptr) {
+    std::fclose(fifo);
+  } else if (exit_code != 0) {
+    ReleaseFifoReader(setup.fifo);
+  }
   return exit_code;
 }
 

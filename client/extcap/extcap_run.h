@@ -23,6 +23,12 @@ void BlockStopSignals();
 int ListInterfaces(const AgentsConfig& config, const ChannelSecurity& security,
                    absl::Duration deadline, FILE* out, FILE* err);
 
+// After a capture failed before its fifo was opened: opens and closes the
+// fifo's write end, so that a reader already waiting in open() (Wireshark's
+// dumpcap) sees the end of the stream instead of waiting for ever; waits up
+// to a second for a reader that is still starting.
+void ReleaseFifoReader(const std::string& fifo);
+
 struct CaptureSetup {
   AgentSpec agent;    // name from the config; address possibly from --agent
   std::string iface;  // on the agent

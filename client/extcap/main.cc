@@ -36,8 +36,14 @@ std::string Usage() {
       OptionParser(ExtcapOptionSpecs()).Help());
 }
 
+// The capture's fifo, once the command line names one: a failure releases
+// its reader (ReleaseFifoReader).
+std::string* capture_fifo = new std::string();
+
 int Fail(const absl::Status& status, int code) {
   std::fprintf(stderr, "netprobe-extcap: %s\n", std::string(status.message()).c_str());
+  std::fflush(stderr);
+  if (!capture_fifo->empty()) ReleaseFifoReader(*capture_fifo);
   return code;
 }
 
@@ -46,6 +52,7 @@ int Run(int argc, char** argv) {
   // The command line alone first: --help and --version need no config.
   auto plain = ParseInvocation(args);
   if (!plain.ok()) return Fail(plain.status(), 2);
+  if (plain->mode == Mode::kCapture) *capture_fifo = plain->options.Get("fifo");
   if (plain->mode == Mode::kHelp) {
     std::fputs(Usage().c_str(), stdout);
     return 0;

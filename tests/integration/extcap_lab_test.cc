@@ -249,7 +249,7 @@ TEST_F(ExtcapLabTest, SigtermEndsTheStreamWithTheAgentsStatistics) {
   EXPECT_THAT(info->out, HasSubstr("Number of stat entries = 1"));
   // The pings, on the interface the extcap named.
   auto read = RunCommand({"/usr/bin/tshark", "-r", file, "-T", "fields", "-e",
-                              "frame.interface_name", "-e", "icmp.type"});
+                          "frame.interface_name", "-e", "icmp.type"});
   ASSERT_THAT(read, IsOk());
   EXPECT_THAT(read->out, HasSubstr("lab/eth0\t8"));
   EXPECT_THAT(read->out, HasSubstr("lab/eth0\t0"));
@@ -289,6 +289,16 @@ TEST_F(ExtcapLabTest, UnreachableAgentBadFilterAndUnknownInterfaceFailAtOnce) {
   EXPECT_NE(unknown->exit_code, 0);
   EXPECT_THAT(unknown->err, HasSubstr("unknown interface 'netprobe-elsewhere-eth0'"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+
+  // Through tshark: dumpcap, already waiting for the fifo, sees its end (the
+  // extcap opens and closes it after the failure), and tshark shows the
+  // agent's message instead of waiting for ever.
+  auto tshark = RunCommand(
+      WithEnv({kTshark, "-i", "netprobe-lab-eth0", "-c", "1", "-f", "udp port"}),
+      absl::Seconds(20));
+  ASSERT_THAT(tshark, IsOk());
+  EXPECT_NE(tshark->exit_code, 0);
+  EXPECT_THAT(tshark->err, HasSubstr("does not compile"));
 }
 
 }  // namespace
