@@ -31,7 +31,8 @@ int CombineExitCodes(const std::vector<int>& codes);
 
 // Refuses options that cannot work on many agents at once: capture -w -
 // (one binary stream on stdout) and -w FILE without "{agent}" in FILE (every
-// agent would write the same file).
+// agent would write the same file); a probe command's --capture FILE without
+// "{agent}" in FILE (--capture - is refused for one agent already).
 absl::Status CheckFanoutOptions(absl::string_view command, const ParsedOptions& options);
 
 // "cap-{agent}.pcap" with every "{agent}" replaced by `agent_name`, where

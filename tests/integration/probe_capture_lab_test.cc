@@ -1,0 +1,239 @@
+// Captures tied to a probe end to end (issue 22): the real agent in lab host 0
+// probes host 1 while other traffic of the same kind goes to the same target
+// at the same time; the real client writes `--capture FILE`, and Debian's
+// tshark reads back exactly the probe's packets, each with the comment naming
+// the probe event it belongs to.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "netprobe/v1/ping.pb.h"
+#include "netprobe/v1/tcp.pb.h"
+#include "tests/lab/lab.h"
+#include "tests/lab/netns_socket.h"
+#include "tests/test_support/json_events.h"
+#include "tests/test_support/status_matchers.h"
+
+namespace netprobe::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+constexpr char kTshark[] = "/usr/bin/tshark";
+constexpr char kCapinfos[] = "/usr/bin/capinfos";
+// The agent's name on the command line: pcapng interfaces are "lab0/any".
+constexpr char kAgentName[] = "lab0";
+
+// tshark's fields of every packet in `file`, one vector per packet.
+std::vector<std::vector<std::string>> TsharkFields(
+    const std::string& file, const std::vector<std::string>& fields) {
+  std::vector<std::string> argv = {kTshark, "-r", file, "-T", "fields"};
+  for (const std::string& f : fields) {
+    argv.push_back("-e");
+    argv.push_back(f);
+  }
+  auto read = RunCommand(argv);
+  EXPECT_THAT(read, IsOk());
+  std::vector<std::vector<std::string>> rows;
+  if (!read.ok()) return rows;
+  EXPECT_EQ(read->exit_code, 0) << read->err;
+  for (absl::string_view line : absl::StrSplit(read->out, '\n', absl::SkipEmpty())) {
+    rows.push_back(absl::StrSplit(line, '\t'));
+  }
+  return rows;
+}
+
+class ProbeCaptureLabTest : public ::testing::Test {
+ protected:
+  static constexpr int kAgent = 0, kTarget = 1;
+
+  void SetUp() override {
+    for (const char* tool : {kTshark, kCapinfos}) {
+      ASSERT_EQ(access(tool, X_OK), 0) << tool << " is missing (install-deps.sh)";
+    }
+    auto lab = Lab::Create(2);
+    ASSERT_THAT(lab, IsOk());
+    lab_ = *std::move(lab);
+    // A probe's capture is a Capture call on the agent: off unless enabled.
+    auto agent = LabAgent::Start(*lab_, kAgent, {"--enable-probe", "Capture"});
+    ASSERT_THAT(agent, IsOk());
+    agent_ = std::make_unique<LabAgent>(*std::move(agent));
+  }
+
+  std::vector<std::string> ClientArgv(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {NETPROBE_CLIENT_BIN, "--agent",
+                                     absl::StrCat(kAgentName, "=", agent_->address())};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+  absl::StatusOr<RunResult> Client(const std::vector<std::string>& args) const {
+    return RunCommand(ClientArgv(args), absl::Seconds(30));
+  }
+  // The client in the background, once its first line of stdout contains
+  // `started` (its probe is under way).
+  Process Background(const std::vector<std::string>& args, const std::string& started) {
+    auto client = Process::Start(ClientArgv(args));
+    EXPECT_THAT(client, IsOk());
+    EXPECT_THAT(client->WaitForStdout(started, absl::Seconds(10)), IsOk())
+        << client->err();
+    return *std::move(client);
+  }
+
+  std::string File(const std::string& name) const {
+    return absl::StrCat(lab_->dir(), "/", name);
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::unique_ptr<LabAgent> agent_;
+};
+
+TEST_F(ProbeCaptureLabTest, PingCaptureHoldsExactlyItsPacketsWithTheirEvents) {
+  const std::string target = lab_->host(kTarget).ipv4;
+  // Other pings to the same target meanwhile: one through the same agent (its
+  // own ICMP identifier) and iputils ping from the agent's host.
+  Process other = Background({"ping", "-i", "10ms", target}, "bytes from");
+  auto iputils = lab_->Spawn(kAgent, {"ping", "-n", "-i", "0.01", target});
+  ASSERT_THAT(iputils, IsOk());
+  ASSERT_THAT(iputils->WaitForStdout("bytes from", absl::Seconds(10)), IsOk());
+
+  constexpr int kCount = 4;
+  const std::string file = File("ping.pcapng");
+  auto run = Client({"--json", "ping", "-c", absl::StrCat(kCount), "-i", "20ms",
+                     "--capture", file, target});
+  ASSERT_THAT(run, IsOk());
+  ASSERT_EQ(run->exit_code, 0) << run->err;
+  EXPECT_THAT(run->err, HasSubstr(absl::StrCat(2 * kCount, " packets captured to ", file,
+                                               ", 0 dropped")));
+  // --json shows the capture's header and stats, not its packets.
+  int headers = 0, stats = 0;
+  for (const v1::PingEvent& event : JsonEvents<v1::PingEvent>(run->out)) {
+    headers += event.capture().has_header();
+    stats += event.capture().has_stats();
+    EXPECT_FALSE(event.capture().has_packets());
+  }
+  EXPECT_EQ(headers, 1);
+  EXPECT_EQ(stats, 1);
+
+  const auto rows = TsharkFields(file, {"frame.interface_name", "icmp.type", "icmp.ident",
+                                        "icmp.seq", "ip.src", "ip.dst", "frame.comment"});
+  ASSERT_EQ(rows.size(), 2u * kCount);
+  std::set<std::string> idents;
+  for (int i = 0; i < 2 * kCount; ++i) {
+    SCOPED_TRACE(absl::StrJoin(rows[i], " | "));
+    ASSERT_EQ(rows[i].size(), 7u);
+    const bool reply = i % 2 == 1;
+    const std::string seq = absl::StrCat(i / 2 + 1);
+    EXPECT_EQ(rows[i][0], absl::StrCat(kAgentName, "/any"));
+    EXPECT_EQ(rows[i][1], reply ? "0" : "8");
+    idents.insert(rows[i][2]);
+    EXPECT_EQ(rows[i][3], seq);
+    EXPECT_EQ(rows[i][4], reply ? target : lab_->host(kAgent).ipv4);
+    EXPECT_EQ(rows[i][5], reply ? lab_->host(kAgent).ipv4 : target);
+    // The event the packet belongs to: "ping seq=N ..." ("reply 0.41 ms").
+    EXPECT_THAT(rows[i][6], HasSubstr(absl::StrCat("ping seq=", seq)));
+    if (reply) EXPECT_THAT(rows[i][6], MatchesRegex(".*reply [0-9.]+ ms.*"));
+  }
+  EXPECT_EQ(idents.size(), 1u) << "packets of other pingers in the file";
+
+  auto info = RunCommand({kCapinfos, "-M", file});
+  ASSERT_THAT(info, IsOk());
+  EXPECT_THAT(info->out, HasSubstr(absl::StrCat("Name = ", kAgentName, "/any")));
+  EXPECT_THAT(info->out, HasSubstr("Capture filter = "));
+  EXPECT_THAT(info->out, HasSubstr("Number of stat entries = 1"));
+}
+
+TEST_F(ProbeCaptureLabTest, TcpCaptureHoldsExactlyItsConnectionsWithTheirEvents) {
+  auto listener = ListenTcpInNetns(lab_->host(kTarget).netns);
+  ASSERT_THAT(listener, IsOk());
+  const std::string target = absl::StrCat(lab_->host(kTarget).ipv4, ":", listener->port);
+  // Another tcp probe to the same port through the same agent meanwhile.
+  Process other = Background({"tcp", "-c", "100000", "-i", "10ms", target}, "connected");
+
+  constexpr int kCount = 3;
+  const std::string file = File("tcp.pcapng");
+  auto run = Client({"--json", "tcp", "-c", absl::StrCat(kCount), "-i", "20ms",
+                     "--capture", file, target});
+  ASSERT_THAT(run, IsOk());
+  ASSERT_EQ(run->exit_code, 0) << run->err;
+  std::set<std::string> ports;  // the probe's own source ports
+  for (const v1::TcpConnectEvent& event : JsonEvents<v1::TcpConnectEvent>(run->out)) {
+    if (event.has_attempt()) ports.insert(absl::StrCat(event.attempt().local_port()));
+  }
+  ASSERT_EQ(ports.size(), static_cast<size_t>(kCount));
+
+  const auto rows = TsharkFields(
+      file, {"tcp.srcport", "tcp.dstport", "tcp.flags.str", "frame.comment"});
+  // Each attempt: SYN, SYN-ACK, ACK, then its close.
+  ASSERT_GE(rows.size(), 4u * kCount);
+  std::map<std::string, int> per_port;
+  for (const auto& row : rows) {
+    SCOPED_TRACE(absl::StrJoin(row, " | "));
+    ASSERT_EQ(row.size(), 4u);
+    const bool outgoing = row[1] == absl::StrCat(listener->port);
+    const std::string& port = outgoing ? row[0] : row[1];
+    EXPECT_TRUE(ports.count(port)) << "a packet of another connection in the file";
+    ++per_port[port];
+    EXPECT_THAT(row[3], MatchesRegex("tcp attempt [0-9]+ .*"));
+  }
+  EXPECT_EQ(per_port.size(), static_cast<size_t>(kCount));
+  EXPECT_THAT(run->err, HasSubstr(absl::StrCat(rows.size(), " packets captured to ", file,
+                                               ", 0 dropped")));
+}
+
+TEST_F(ProbeCaptureLabTest, RefusedAttemptIsCommentedAsRefused) {
+  // A port nobody listens on: the target answers the SYN with a RST.
+  auto listener = ListenTcpInNetns(lab_->host(kTarget).netns);
+  ASSERT_THAT(listener, IsOk());
+  const uint16_t closed = listener->port;
+  listener->fd.reset();
+  const std::string file = File("refused.pcapng");
+  auto run = Client({"tcp", "-c", "1", "--capture", file,
+                     absl::StrCat(lab_->host(kTarget).ipv4, ":", closed)});
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(run->exit_code, 1) << run->err;
+  const auto rows = TsharkFields(file, {"tcp.flags.str", "frame.comment"});
+  ASSERT_EQ(rows.size(), 2u) << run->err;
+  for (const auto& row : rows) EXPECT_THAT(row[1], HasSubstr("refused"));
+  EXPECT_THAT(run->err, HasSubstr(absl::StrCat("2 packets captured to ", file)));
+}
+
+TEST_F(ProbeCaptureLabTest, WithoutCapNetRawTheAgentRefusesAndNoFileStays) {
+  auto limited = LabAgent::Start(*lab_, kTarget, {"--enable-probe", "Capture"},
+                                 {"capsh", "--drop=cap_net_raw", "--"});
+  ASSERT_THAT(limited, IsOk());
+  auto listener = ListenTcpInNetns(lab_->host(kAgent).netns);
+  ASSERT_THAT(listener, IsOk());
+  const std::string file = File("refused-by-agent.pcapng");
+  auto run =
+      RunCommand({NETPROBE_CLIENT_BIN, "--agent", limited->address(), "tcp", "--capture",
+                  file, absl::StrCat(lab_->host(kAgent).ipv4, ":", listener->port)});
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(run->exit_code, 4) << run->err;
+  EXPECT_THAT(run->err, HasSubstr("CAP_NET_RAW"));
+  EXPECT_FALSE(std::filesystem::exists(file));
+  // Not started: nothing reached the listener.
+}
+
+TEST_F(ProbeCaptureLabTest, AnUnwritableFileIsRefusedBeforeTheProbe) {
+  auto run = Client({"ping", "-c", "1", "--capture", File("no/such/dir/p.pcapng"),
+                     lab_->host(kTarget).ipv4});
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(run->exit_code, 2);
+  EXPECT_THAT(run->err, HasSubstr("netprobe ping: --capture "));
+  EXPECT_THAT(run->err, HasSubstr("No such file or directory"));
+  EXPECT_EQ(run->out, "") << "the probe ran";
+}
+
+}  // namespace
+}  // namespace netprobe::testing
