@@ -2,7 +2,7 @@
 // ProbeCaptureEvents written as pcapng and read back by tshark and capinfos;
 // the --capture flags; the file's life around a call (created, kept, removed
 // when the agent refused) without any agent.
-#include "client/commands/probe_capture.h"
+#include "client/output/probe_capture_file.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -23,13 +23,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/commands/ping_command.h"
+#include "client/commands/probe_capture.h"
 #include "client/commands/tcp_command.h"
 #include "client/commands/throughput_command.h"
 #include "client/commands/traceroute_command.h"
 #include "client/commands/udp_command.h"
 #include "client/exit_codes.h"
 #include "client/fanout/fanout.h"
-#include "client/output/probe_capture_file.h"
 #include "common/proto_time.h"
 #include "tests/test_support/status_matchers.h"
 #include "tests/test_support/subprocess.h"
@@ -130,7 +130,7 @@ std::map<uint16_t, uint64_t> IsbCounters(const std::string& path) {
   return counters;
 }
 
-class ProbeCaptureTest : public ::testing::Test {
+class ProbeCaptureFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* tool : {"/usr/bin/tshark", "/usr/bin/capinfos"}) {
@@ -186,7 +186,7 @@ class ProbeCaptureTest : public ::testing::Test {
   size_t err_size_ = 0;
 };
 
-TEST_F(ProbeCaptureTest, ScriptedEventsReadBackByTsharkWithCommentsAndDrops) {
+TEST_F(ProbeCaptureFileTest, ScriptedEventsReadBackByTsharkWithCommentsAndDrops) {
   const absl::Time t0 = absl::FromUnixNanos(1700000000000000001);
   FILE* out = fopen(path_.c_str(), "wbe");
   ASSERT_NE(out, nullptr);
@@ -233,7 +233,7 @@ TEST_F(ProbeCaptureTest, ScriptedEventsReadBackByTsharkWithCommentsAndDrops) {
   EXPECT_EQ(counters, (std::map<uint16_t, uint64_t>{{4, 5}, {5, 2}, {7, 1}, {8, 3}}));
 }
 
-TEST(ProbeCaptureLine, CountsDropsAndMissingCounts) {
+TEST(ProbeCaptureFileLine, CountsDropsAndMissingCounts) {
   v1::CaptureStats none;
   EXPECT_EQ(FormatProbeCaptureLine("p.pcapng", 12, none),
             "12 packets captured to p.pcapng, 0 dropped\n");
@@ -268,7 +268,7 @@ absl::StatusOr<Request> Build(std::vector<OptionSpec> (*specs)(),
   return build(*parsed);
 }
 
-TEST(ProbeCaptureFlags, SetTheRequestsCaptureOnEveryProbeCommand) {
+TEST(ProbeCaptureFileFlags, SetTheRequestsCaptureOnEveryProbeCommand) {
   auto ping = Build(PingOptions, BuildPingRequest,
                     {"--capture", "p.pcapng", "--capture-snaplen", "96",
                      "--capture-max-packets", "10", "198.18.0.1"});
@@ -301,7 +301,7 @@ TEST(ProbeCaptureFlags, SetTheRequestsCaptureOnEveryProbeCommand) {
   EXPECT_TRUE(throughput->has_capture());
 }
 
-TEST(ProbeCaptureFlags, BadValuesNameTheFlag) {
+TEST(ProbeCaptureFileFlags, BadValuesNameTheFlag) {
   auto build = [](const std::vector<std::string>& args) {
     return Build(PingOptions, BuildPingRequest, args);
   };
@@ -323,7 +323,7 @@ TEST(ProbeCaptureFlags, BadValuesNameTheFlag) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("capture-max-packets")));
 }
 
-TEST(ProbeCaptureFlags, ManyAgentsNeedAgentInTheFileName) {
+TEST(ProbeCaptureFileFlags, ManyAgentsNeedAgentInTheFileName) {
   auto one_file = OptionParser(PingOptions()).Parse({"--capture", "p.pcapng", "h"});
   ASSERT_THAT(one_file, IsOk());
   const absl::Status refused = CheckFanoutOptions("ping", *one_file);
@@ -337,7 +337,7 @@ TEST(ProbeCaptureFlags, ManyAgentsNeedAgentInTheFileName) {
   EXPECT_EQ(ExpandAgentPlaceholder("t-{agent}.pcapng", "edge1"), "t-edge1.pcapng");
 }
 
-TEST_F(ProbeCaptureTest, AnUnwritableFileIsRefusedBeforeTheCall) {
+TEST_F(ProbeCaptureFileTest, AnUnwritableFileIsRefusedBeforeTheCall) {
   CommandContext ctx =
       PingContext({"--capture", dir_ + "/no/such/dir/p.pcapng", "198.18.0.1"});
   ProbeCapture capture;
@@ -348,7 +348,7 @@ TEST_F(ProbeCaptureTest, AnUnwritableFileIsRefusedBeforeTheCall) {
   EXPECT_FALSE(capture.active());
 }
 
-TEST_F(ProbeCaptureTest, RefusedCallLeavesNoFileAndAnOldFileUntouched) {
+TEST_F(ProbeCaptureFileTest, RefusedCallLeavesNoFileAndAnOldFileUntouched) {
   const grpc::Status refused(grpc::StatusCode::FAILED_PRECONDITION,
                              "capture needs CAP_NET_RAW");
   {
@@ -371,7 +371,7 @@ TEST_F(ProbeCaptureTest, RefusedCallLeavesNoFileAndAnOldFileUntouched) {
   }
 }
 
-TEST_F(ProbeCaptureTest, ACallWithoutCaptureIsAnAgentErrorAndLeavesNoFile) {
+TEST_F(ProbeCaptureFileTest, ACallWithoutCaptureIsAnAgentErrorAndLeavesNoFile) {
   CommandContext ctx = PingContext({"--capture", path_, "198.18.0.1"});
   ProbeCapture capture;
   ASSERT_THAT(capture.Open(ctx, "ping"), IsOk());
@@ -382,7 +382,7 @@ TEST_F(ProbeCaptureTest, ACallWithoutCaptureIsAnAgentErrorAndLeavesNoFile) {
   EXPECT_FALSE(std::filesystem::exists(path_));
 }
 
-TEST_F(ProbeCaptureTest, AFileReplacedOnceTheCaptureStartsWithTheClosingLine) {
+TEST_F(ProbeCaptureFileTest, AFileReplacedOnceTheCaptureStartsWithTheClosingLine) {
   std::ofstream(path_) << "an older and longer capture than the new one will be......";
   CommandContext ctx = PingContext({"--capture", path_, "198.18.0.1"});
   ProbeCapture capture;
@@ -400,7 +400,7 @@ TEST_F(ProbeCaptureTest, AFileReplacedOnceTheCaptureStartsWithTheClosingLine) {
               ElementsAre("edge1/any\tping seq=1 request"));
 }
 
-TEST_F(ProbeCaptureTest, AWriteErrorIsReportedWithItsExitCode) {
+TEST_F(ProbeCaptureFileTest, AWriteErrorIsReportedWithItsExitCode) {
   CommandContext ctx = PingContext({"--capture", "/dev/full", "198.18.0.1"});
   ProbeCapture capture;
   ASSERT_THAT(capture.Open(ctx, "ping"), IsOk());
@@ -415,7 +415,7 @@ TEST_F(ProbeCaptureTest, AWriteErrorIsReportedWithItsExitCode) {
   EXPECT_TRUE(std::filesystem::exists("/dev/full"));  // never removed
 }
 
-TEST(ProbeCaptureJson, CapturedPacketsAreLeftOutHeaderAndStatsShown) {
+TEST(ProbeCaptureFileJson, CapturedPacketsAreLeftOutHeaderAndStatsShown) {
   v1::PingEvent event;
   EXPECT_TRUE(ShownAsJson(event));
   *event.mutable_capture() = Header("icmp");
