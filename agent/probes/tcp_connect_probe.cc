@@ -10,6 +10,7 @@
 #include "agent/probes/attempt_sent.h"
 #include "agent/probes/tcp_info.h"
 #include "agent/probes/traffic_counters.h"
+#include "common/posix_error.h"
 #include "common/proto_time.h"
 
 namespace netprobe {

@@ -1,0 +1,183 @@
+// Issue 22: captures tied to a probe, at the gRPC level: the real agent in
+// lab host 0 pings (and connects to) host 1 with `capture` set while another
+// pinger targets the same host; the stream carries exactly the probe's own
+// packets, each commented with the event it belongs to. Without CAP_NET_RAW
+// the call fails naming it and nothing leaves.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "agent/net/captured_packet.h"
+#include "netprobe/v1/probes.grpc.pb.h"
+#include "tests/lab/lab.h"
+#include "tests/test_support/status_matchers.h"
+
+namespace netprobe::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+class ProbeCaptureLabTest : public ::testing::Test {
+ protected:
+  static constexpr int kAgent = 0, kPeer = 1;
+
+  void SetUp() override {
+    auto lab = Lab::Create(2);
+    ASSERT_THAT(lab, IsOk());
+    lab_ = *std::move(lab);
+  }
+  void StartAgent(std::vector<std::string> wrapper = {}) {
+    auto agent =
+        LabAgent::Start(*lab_, kAgent, {"--enable-probe", "Capture"}, std::move(wrapper));
+    ASSERT_THAT(agent, IsOk());
+    agent_.emplace(*std::move(agent));
+    stub_ = v1::Probes::NewStub(
+        grpc::CreateChannel(agent_->address(), grpc::InsecureChannelCredentials()));
+  }
+  template <typename Event, typename Events, typename Request>
+  grpc::Status Call(std::unique_ptr<grpc::ClientReader<Events>> (
+                        v1::Probes::Stub::*method)(grpc::ClientContext*, const Request&),
+                    const Request& request, std::vector<Event>* out) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto reader = (stub_.get()->*method)(&context, request);
+    Events events;
+    while (reader->Read(&events)) {
+      for (const Event& e : events.events()) out->push_back(e);
+    }
+    return reader->Finish();
+  }
+  // ICMP echo messages the peer received (/proc/net/snmp's InEchos).
+  int64_t PeerInEchos() {
+    auto snmp = lab_->Exec(kPeer, {"cat", "/proc/net/snmp"});
+    EXPECT_THAT(snmp, IsOk());
+    if (!snmp.ok()) return -1;
+    std::vector<std::string> names, values;
+    for (absl::string_view line : absl::StrSplit(snmp->out, '\n')) {
+      if (!absl::StartsWith(line, "Icmp: ")) continue;
+      (names.empty() ? names : values) = absl::StrSplit(line, ' ');
+    }
+    for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
+      int64_t n = 0;
+      if (names[i] == "InEchos" && absl::SimpleAtoi(values[i], &n)) return n;
+    }
+    return -1;
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::optional<LabAgent> agent_;
+  std::unique_ptr<v1::Probes::Stub> stub_;
+};
+
+// What the stream said of its capture, in order.
+template <typename Event>
+struct Captured {
+  std::vector<std::string> kinds;  // "header", "packets", "stats", "other"
+  v1::CaptureHeader header;
+  std::vector<v1::Packet> packets;
+  v1::CaptureStats stats;
+  explicit Captured(const std::vector<Event>& events) {
+    for (const Event& e : events) {
+      if (!e.has_capture()) {
+        kinds.push_back("other");
+        continue;
+      }
+      const v1::ProbeCaptureEvent& c = e.capture();
+      if (c.has_header()) {
+        kinds.push_back("header");
+        header = c.header();
+      } else if (c.has_packets()) {
+        kinds.push_back("packets");
+        for (const v1::Packet& p : c.packets().packets()) packets.push_back(p);
+      } else {
+        kinds.push_back("stats");
+        stats = c.stats();
+      }
+    }
+  }
+};
+
+TEST_F(ProbeCaptureLabTest, PingCaptureHoldsExactlyItsPacketsWithTheirEvents) {
+  StartAgent();
+  const std::string target = lab_->host(kPeer).ipv4;
+  // Another pinger of the same target at the same time: none of its packets
+  // may appear.
+  auto other = lab_->Spawn(kAgent, {"ping", "-q", "-c", "40", "-i", "0.005", target});
+  ASSERT_THAT(other, IsOk());
+  v1::PingRequest request;
+  request.add_targets(target);
+  request.set_count(5);
+  request.mutable_interval()->set_nanos(20'000'000);
+  request.mutable_capture();
+  std::vector<v1::PingEvent> events;
+  const grpc::Status status =
+      Call<v1::PingEvent>(&v1::Probes::Stub::Ping, request, &events);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const Captured<v1::PingEvent> captured(events);
+  ASSERT_FALSE(captured.kinds.empty());
+  EXPECT_EQ(captured.kinds.front(), "header");
+  EXPECT_EQ(captured.header.interface(), "any");
+  EXPECT_THAT(captured.header.effective_filter(),
+              HasSubstr(absl::StrCat("host ", target)));
+  // The stats after the last packet, then the summary (the probe's end).
+  ASSERT_GE(captured.kinds.size(), 3u);
+  EXPECT_EQ(captured.kinds.back(), "other");
+  EXPECT_EQ(captured.kinds[captured.kinds.size() - 2], "stats");
+  ASSERT_TRUE(events.back().has_summary());
+  // 5 requests and 5 replies, one identifier, each with its event.
+  ASSERT_EQ(captured.packets.size(), 10u);
+  std::set<uint16_t> ids;
+  std::map<std::string, int> per_comment;
+  for (const v1::Packet& p : captured.packets) {
+    const std::optional<CapturedIp> ip = ParseCapturedIp(
+        static_cast<int>(captured.header.link_type()),
+        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(p.data().data()),
+                            p.data().size()));
+    ASSERT_TRUE(ip);
+    ASSERT_GE(ip->l4.size(), 8u);
+    ids.insert(static_cast<uint16_t>(ip->l4[4] << 8 | ip->l4[5]));
+    EXPECT_THAT(p.comment(), MatchesRegex("ping seq=[1-5] reply [0-9.]+ ms"));
+    ++per_comment[p.comment()];
+  }
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(per_comment.size(), 5u);  // request and reply share their event
+  EXPECT_EQ(captured.stats.delivered(), 10u);
+  EXPECT_EQ(captured.stats.agent_dropped(), 0u);
+}
+
+TEST_F(ProbeCaptureLabTest, WithoutCapNetRawThePingFailsNamingItAndSendsNothing) {
+  // Ping itself could run from an ICMP datagram socket: only the capture
+  // lacks what it needs.
+  auto sysctl =
+      lab_->Exec(kAgent, {"sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"});
+  ASSERT_THAT(sysctl, IsOk());
+  StartAgent({"capsh", "--drop=cap_net_raw", "--"});
+  const int64_t before = PeerInEchos();
+  v1::PingRequest request;
+  request.add_targets(lab_->host(kPeer).ipv4);
+  request.set_count(3);
+  request.mutable_interval()->set_nanos(10'000'000);
+  request.mutable_capture();
+  std::vector<v1::PingEvent> events;
+  const grpc::Status status =
+      Call<v1::PingEvent>(&v1::Probes::Stub::Ping, request, &events);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("CAP_NET_RAW"));
+  EXPECT_TRUE(events.empty());
+  EXPECT_EQ(PeerInEchos(), before);
+  // The same ping without a capture runs.
+  request.clear_capture();
+  events.clear();
+  EXPECT_TRUE(Call<v1::PingEvent>(&v1::Probes::Stub::Ping, request, &events).ok());
+  EXPECT_EQ(PeerInEchos(), before + 3);
+}
+
+}  // namespace
+}  // namespace netprobe::testing
