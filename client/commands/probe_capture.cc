@@ -73,6 +73,10 @@ absl::StatusOr<std::optional<v1::ProbeCaptureOptions>> ParseProbeCaptureArgs(
 
 ProbeCapture::~ProbeCapture() {
   if (file_ != nullptr) std::fclose(file_);
+  if (closing_to_ != nullptr) {
+    std::fputs(closing_line_.c_str(), closing_to_);
+    std::fflush(closing_to_);
+  }
 }
 
 absl::Status ProbeCapture::Open(const CommandContext& ctx, absl::string_view probe) {
@@ -156,8 +160,8 @@ int ProbeCapture::Finish(const CommandContext& ctx, const grpc::Status& status,
                  path_.c_str(), std::string(error_.message()).c_str());
     return kExitProbeFailed;
   }
-  std::fputs(FormatProbeCaptureLine(path_, writer_->captured(), writer_->stats()).c_str(),
-             ctx.err);
+  closing_line_ = FormatProbeCaptureLine(path_, writer_->captured(), writer_->stats());
+  closing_to_ = ctx.err;
   return 0;
 }
 

@@ -71,8 +71,10 @@ class ProbeCapture {
   // After the call ended with `status`: the statistics blocks, then close.
   // When the agent never started the capture (it refused the call, or was
   // interrupted before), the file is removed: no empty file stays behind.
-  // Prints on ctx.err "N packets captured to FILE, M dropped", or what went
-  // wrong, prefixed "netprobe <probe>: ". Returns 0 when the command goes on
+  // What went wrong is printed on ctx.err at once, prefixed "netprobe
+  // <probe>: "; the closing line "N packets captured to FILE, M dropped"
+  // when this object goes (the end of the command's run), so it comes after
+  // the command's own statistics, as tcpdump's. Returns 0 when the command goes on
   // to its own exit code, else the exit code to return: kExitProbeFailed
   // when writing failed, kExitAgentError when the call succeeded but no
   // capture came (an agent without captures tied to probes ignores the
@@ -89,6 +91,8 @@ class ProbeCapture {
   bool regular_file_ = false;  // only a regular file is truncated or removed
   std::unique_ptr<ProbeCaptureFile> writer_;
   absl::Status error_;
+  FILE* closing_to_ = nullptr;  // where the closing line goes
+  std::string closing_line_;
 };
 
 }  // namespace netprobe::client

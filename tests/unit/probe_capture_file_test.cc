@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -385,15 +386,18 @@ TEST_F(ProbeCaptureFileTest, ACallWithoutCaptureIsAnAgentErrorAndLeavesNoFile) {
 TEST_F(ProbeCaptureFileTest, AFileReplacedOnceTheCaptureStartsWithTheClosingLine) {
   std::ofstream(path_) << "an older and longer capture than the new one will be......";
   CommandContext ctx = PingContext({"--capture", path_, "198.18.0.1"});
-  ProbeCapture capture;
-  ASSERT_THAT(capture.Open(ctx, "ping"), IsOk());
-  capture.Add(Header("icmp"));
+  std::optional<ProbeCapture> capture;
+  capture.emplace();
+  ASSERT_THAT(capture->Open(ctx, "ping"), IsOk());
+  capture->Add(Header("icmp"));
   v1::ProbeCaptureEvent packets;
   AddPacket(&packets, absl::Now(), EchoFrame(false, 1), "ping seq=1 request");
-  capture.Add(packets);
-  capture.Add(Stats(1, 0, 0, 0, 1));
-  EXPECT_FALSE(capture.failed());
-  EXPECT_EQ(capture.Finish(ctx, grpc::Status::OK, false), 0);
+  capture->Add(packets);
+  capture->Add(Stats(1, 0, 0, 0, 1));
+  EXPECT_FALSE(capture->failed());
+  EXPECT_EQ(capture->Finish(ctx, grpc::Status::OK, false), 0);
+  EXPECT_EQ(err(), "") << "the closing line comes last, when the run ends";
+  capture.reset();
   EXPECT_EQ(err(), absl::StrCat("1 packet captured to ", path_, ", 0 dropped\n"));
   EXPECT_THAT(Lines({"/usr/bin/tshark", "-r", path_, "-T", "fields", "-e",
                      "frame.interface_name", "-e", "frame.comment"}),
