@@ -56,6 +56,11 @@ absl::StatusOr<UdpEchoPlan> ValidateUdpEcho(const v1::UdpEchoRequest& request) {
         "options.source_address: its family differs from the requested family");
   }
   plan.report_sends = request.report_sends();
+  NETPROBE_ASSIGN_OR_RETURN(
+      plan.capture, ValidateProbeCapture(request.has_capture(), request.capture()));
+  if (plan.capture) {  // NOT YET: issue 22
+    return absl::InvalidArgumentError("capture: not supported by UdpEcho yet");
+  }
   return plan;
 }
 
