@@ -58,9 +58,6 @@ absl::StatusOr<UdpEchoPlan> ValidateUdpEcho(const v1::UdpEchoRequest& request) {
   plan.report_sends = request.report_sends();
   NETPROBE_ASSIGN_OR_RETURN(
       plan.capture, ValidateProbeCapture(request.has_capture(), request.capture()));
-  if (plan.capture) {  // NOT YET: issue 22
-    return absl::InvalidArgumentError("capture: not supported by UdpEcho yet");
-  }
   return plan;
 }
 

@@ -62,6 +62,27 @@ for i in range(30):
     time.sleep(0.005)
 )";
 
+// A UDP echo server on a kernel-chosen port; prints the port.
+constexpr char kEcho[] = R"(
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('', 0))
+print(s.getsockname()[1], flush=True)
+s.settimeout(60)
+while True:
+    data, peer = s.recvfrom(65536)
+    s.sendto(data, peer)
+)";
+
+// Another sender to the same host:port at the same time: argv host port.
+constexpr char kOtherSender[] = R"(
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(30):
+    s.sendto(b'NPUE' + bytes(40), (sys.argv[1], int(sys.argv[2])))
+    time.sleep(0.005)
+)";
+
 class ProbeCaptureLabTest : public ::testing::Test {
  protected:
   static constexpr int kAgent = 0, kPeer = 1;
@@ -264,6 +285,47 @@ TEST_F(ProbeCaptureLabTest, TcpCaptureHoldsExactlyItsConnectionsWithTheirEvents)
   }
   EXPECT_EQ(captured.stats.agent_dropped(), 0u);
   EXPECT_EQ(captured.stats.delivered(), captured.packets.size());
+}
+
+TEST_F(ProbeCaptureLabTest, UdpEchoCaptureHoldsExactlyItsDatagramsWithTheirEvents) {
+  StartAgent();
+  const std::string host = lab_->host(kPeer).ipv4;
+  const std::string port = Helper(kPeer, {kPython, "-c", kEcho});
+  ASSERT_FALSE(port.empty());
+  auto other = lab_->Spawn(kAgent, {kPython, "-c", kOtherSender, host, port});
+  ASSERT_THAT(other, IsOk());
+  v1::UdpEchoRequest request;
+  request.set_target(absl::StrCat(host, ":", port));
+  request.set_count(3);
+  request.mutable_interval()->set_nanos(20'000'000);
+  request.mutable_capture()->set_snaplen(96);
+  std::vector<v1::UdpEchoEvent> events;
+  const grpc::Status status =
+      Call<v1::UdpEchoEvent>(&v1::Probes::Stub::UdpEcho, request, &events);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const Captured<v1::UdpEchoEvent> captured(events);
+  ASSERT_FALSE(captured.kinds.empty());
+  EXPECT_EQ(captured.kinds.front(), "header");
+  EXPECT_EQ(captured.header.snaplen(), 96u);
+  ASSERT_EQ(captured.packets.size(), 6u);  // 3 datagrams, 3 echoes
+  std::set<uint16_t> local_ports;
+  std::map<std::string, int> per_comment;
+  for (const v1::Packet& p : captured.packets) {
+    const std::optional<CapturedIp> ip = ParseCapturedIp(
+        static_cast<int>(captured.header.link_type()),
+        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(p.data().data()),
+                            p.data().size()));
+    ASSERT_TRUE(ip);
+    const std::optional<CapturedFlow> flow = ParseCapturedFlow(*ip, IPPROTO_UDP);
+    ASSERT_TRUE(flow);
+    local_ports.insert(flow->destination.ip() == host ? flow->source.port()
+                                                      : flow->destination.port());
+    EXPECT_THAT(p.comment(), MatchesRegex("udp seq=[1-3] echo [0-9.]+ ms"));
+    ++per_comment[p.comment()];
+  }
+  EXPECT_EQ(local_ports.size(), 1u);
+  EXPECT_EQ(per_comment.size(), 3u);
+  EXPECT_EQ(captured.stats.delivered(), 6u);
 }
 
 TEST_F(ProbeCaptureLabTest, WithoutCapNetRawThePingFailsNamingItAndSendsNothing) {
