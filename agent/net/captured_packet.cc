@@ -169,6 +169,9 @@ std::optional<CapturedFlow> ParseCapturedFlow(const CapturedIp& ip, uint8_t prot
                                 dport = Read16(quoted->l4, 2);
   if (!sport || !dport) return std::nullopt;
   flow.quoted = true;
+  // A UDP quote's datagram, as far as the error quoted it.
+  if (protocol == IPPROTO_UDP && quoted->l4.size() > 8)
+    flow.payload = quoted->l4.subspan(8);
   flow.source = quoted->source;
   flow.destination = quoted->destination;
   flow.source.set_port(*sport);

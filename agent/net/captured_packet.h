@@ -17,7 +17,7 @@ struct CapturedIp {
   SocketAddress source, destination;
   uint8_t protocol = 0;  // IPv4 protocol / IPv6 next header (no extension headers skipped
                          // but hop-by-hop, routing, fragment and destination options)
-  uint8_t ttl = 0;               // TTL / hop limit
+  uint8_t ttl = 0;       // TTL / hop limit
   absl::Span<const uint8_t> ip;  // the IP header onwards, as captured
   absl::Span<const uint8_t> l4;  // after the IP header (and extension headers)
   bool fragment = false;         // not the first fragment: l4 holds no L4 header
@@ -35,8 +35,9 @@ std::optional<CapturedIp> ParseCapturedIp(int link_type, absl::Span<const uint8_
 struct CapturedFlow {
   SocketAddress source, destination;
   bool quoted = false;
-  uint8_t tcp_flags = 0;              // TCP, not quoted
-  absl::Span<const uint8_t> payload;  // after the TCP/UDP header, not quoted
+  uint8_t tcp_flags = 0;  // TCP, not quoted
+  // After the TCP/UDP header; quoted: a UDP datagram's, as far as quoted.
+  absl::Span<const uint8_t> payload;
 };
 // `protocol`: IPPROTO_TCP or IPPROTO_UDP. nullopt for other packets.
 std::optional<CapturedFlow> ParseCapturedFlow(const CapturedIp& ip, uint8_t protocol);

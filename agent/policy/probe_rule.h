@@ -116,11 +116,12 @@ struct ProbeRule<TcpConnectPlan> {
   static constexpr absl::string_view kName = "TcpConnect";
   static constexpr absl::Span<const PrivilegedOption> kPrivileged = kTcpConnectPrivileges;
   static absl::Status CheckLimits(const v1::PolicyLimits& l, const TcpConnectPlan& p) {
-    return CheckPlanLimits(l, p);
+    return CheckLimitsWithCapture(l, p);
   }
   static std::vector<PrivilegedOption> Used(const TcpConnectPlan& p) {
     std::vector<PrivilegedOption> used = PrivilegedOptionsOf(p.setup);
     if (!p.send_payload.empty()) used.push_back(PrivilegedOption::kTcpPayload);
+    AddCapturePrivileges(p.capture, &used);
     return used;
   }
 };
@@ -131,10 +132,12 @@ struct ProbeRule<UdpEchoPlan> {
   static constexpr absl::Span<const PrivilegedOption> kPrivileged =
       kSocketOptionPrivileges;
   static absl::Status CheckLimits(const v1::PolicyLimits& l, const UdpEchoPlan& p) {
-    return CheckPlanLimits(l, p);
+    return CheckLimitsWithCapture(l, p);
   }
   static std::vector<PrivilegedOption> Used(const UdpEchoPlan& p) {
-    return PrivilegedOptionsOf(p.setup);
+    std::vector<PrivilegedOption> used = PrivilegedOptionsOf(p.setup);
+    AddCapturePrivileges(p.capture, &used);
+    return used;
   }
 };
 
@@ -144,10 +147,12 @@ struct ProbeRule<TraceroutePlan> {
   static constexpr absl::Span<const PrivilegedOption> kPrivileged =
       kSocketOptionPrivileges;
   static absl::Status CheckLimits(const v1::PolicyLimits& l, const TraceroutePlan& p) {
-    return CheckPlanLimits(l, p);
+    return CheckLimitsWithCapture(l, p);
   }
   static std::vector<PrivilegedOption> Used(const TraceroutePlan& p) {
-    return PrivilegedOptionsOf(p.setup);
+    std::vector<PrivilegedOption> used = PrivilegedOptionsOf(p.setup);
+    AddCapturePrivileges(p.capture, &used);
+    return used;
   }
 };
 
@@ -157,10 +162,12 @@ struct ProbeRule<ThroughputPlan> {
   static constexpr absl::Span<const PrivilegedOption> kPrivileged =
       kSocketOptionPrivileges;
   static absl::Status CheckLimits(const v1::PolicyLimits& l, const ThroughputPlan& p) {
-    return CheckPlanLimits(l, p);
+    return CheckLimitsWithCapture(l, p);
   }
   static std::vector<PrivilegedOption> Used(const ThroughputPlan& p) {
-    return PrivilegedOptionsOf(p.setup);
+    std::vector<PrivilegedOption> used = PrivilegedOptionsOf(p.setup);
+    AddCapturePrivileges(p.capture, &used);
+    return used;
   }
 };
 

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "agent/net/captured_packet.h"
 #include "netprobe/v1/probes.grpc.pb.h"
 #include "tests/lab/lab.h"
@@ -23,6 +24,64 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+
+// A TCP listener on a kernel-chosen port that accepts and holds connections
+// until the peer closes them; prints the port.
+constexpr char kListener[] = R"(
+import socket, select
+s = socket.socket()
+s.bind(('', 0))
+s.listen(128)
+print(s.getsockname()[1], flush=True)
+conns = []
+while True:
+    r, _, _ = select.select([s] + conns, [], [], 60)
+    if not r:
+        break
+    for c in r:
+        if c is s:
+            conns.append(s.accept()[0])
+        else:
+            try:
+                data = c.recv(100)
+            except OSError:
+                data = b''
+            if not data:
+                conns.remove(c)
+                c.close()
+)";
+
+// Another client of the same host:port at the same time: argv host port.
+constexpr char kOtherClient[] = R"(
+import socket, sys, time
+for i in range(30):
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()
+    except OSError:
+        pass
+    time.sleep(0.005)
+)";
+
+// A UDP echo server on a kernel-chosen port; prints the port.
+constexpr char kEcho[] = R"(
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('', 0))
+print(s.getsockname()[1], flush=True)
+s.settimeout(60)
+while True:
+    data, peer = s.recvfrom(65536)
+    s.sendto(data, peer)
+)";
+
+// Another sender to the same host:port at the same time: argv host port.
+constexpr char kOtherSender[] = R"(
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(30):
+    s.sendto(b'NPUE' + bytes(40), (sys.argv[1], int(sys.argv[2])))
+    time.sleep(0.005)
+)";
 
 class ProbeCaptureLabTest : public ::testing::Test {
  protected:
@@ -71,7 +130,19 @@ class ProbeCaptureLabTest : public ::testing::Test {
     return -1;
   }
 
+  // The port a python helper prints first.
+  std::string Helper(int host, const std::vector<std::string>& argv) {
+    auto process = lab_->Spawn(host, argv);
+    EXPECT_THAT(process, IsOk());
+    if (!process.ok()) return "";
+    helpers_.push_back(std::make_unique<Process>(*std::move(process)));
+    auto line = helpers_.back()->WaitForStdout("", absl::Seconds(10));
+    EXPECT_THAT(line, IsOk());
+    return line.ok() ? std::string(absl::StripAsciiWhitespace(*line)) : "";
+  }
+
   std::unique_ptr<Lab> lab_;
+  std::vector<std::unique_ptr<Process>> helpers_;
   std::optional<LabAgent> agent_;
   std::unique_ptr<v1::Probes::Stub> stub_;
 };
@@ -150,6 +221,111 @@ TEST_F(ProbeCaptureLabTest, PingCaptureHoldsExactlyItsPacketsWithTheirEvents) {
   EXPECT_EQ(per_comment.size(), 5u);  // request and reply share their event
   EXPECT_EQ(captured.stats.delivered(), 10u);
   EXPECT_EQ(captured.stats.agent_dropped(), 0u);
+}
+
+TEST_F(ProbeCaptureLabTest, TcpCaptureHoldsExactlyItsConnectionsWithTheirEvents) {
+  StartAgent();
+  const std::string host = lab_->host(kPeer).ipv4;
+  const std::string port = Helper(kPeer, {kPython, "-c", kListener});
+  ASSERT_FALSE(port.empty());
+  auto other = lab_->Spawn(kAgent, {kPython, "-c", kOtherClient, host, port});
+  ASSERT_THAT(other, IsOk());
+  v1::TcpConnectRequest request;
+  const std::string open = absl::StrCat(host, ":", port),
+                    closed = absl::StrCat(host, ":1");
+  request.add_targets(open);
+  request.add_targets(closed);
+  request.set_count(2);
+  request.mutable_interval()->set_nanos(20'000'000);
+  request.mutable_capture();
+  std::vector<v1::TcpConnectEvent> events;
+  const grpc::Status status =
+      Call<v1::TcpConnectEvent>(&v1::Probes::Stub::TcpConnect, request, &events);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::set<uint32_t> our_ports;  // of the connected attempts
+  for (const v1::TcpConnectEvent& e : events) {
+    if (e.has_attempt() && e.attempt().result().outcome() == v1::OUTCOME_OK) {
+      our_ports.insert(e.attempt().local_port());
+    }
+  }
+  ASSERT_EQ(our_ports.size(), 2u);
+  const Captured<v1::TcpConnectEvent> captured(events);
+  ASSERT_FALSE(captured.kinds.empty());
+  EXPECT_EQ(captured.kinds.front(), "header");
+  EXPECT_EQ(captured.kinds[captured.kinds.size() - 3], "stats");  // then 2 summaries
+  std::map<std::string, int> per_comment;
+  for (const v1::Packet& p : captured.packets) {
+    const std::optional<CapturedIp> ip = ParseCapturedIp(
+        static_cast<int>(captured.header.link_type()),
+        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(p.data().data()),
+                            p.data().size()));
+    ASSERT_TRUE(ip);
+    const std::optional<CapturedFlow> flow = ParseCapturedFlow(*ip, IPPROTO_TCP);
+    ASSERT_TRUE(flow);
+    const bool outgoing = flow->destination.ip() == host;
+    const uint16_t remote = outgoing ? flow->destination.port() : flow->source.port();
+    const uint16_t local = outgoing ? flow->source.port() : flow->destination.port();
+    if (absl::StrCat(remote) == port) {
+      EXPECT_TRUE(our_ports.count(local)) << local << " is not one of the probe's ports";
+      EXPECT_THAT(p.comment(),
+                  MatchesRegex(absl::StrCat("tcp ", host, ":", port,
+                                            " attempt [12] connected [0-9.]+ ms")));
+    } else {
+      EXPECT_EQ(remote, 1);
+      EXPECT_THAT(p.comment(),
+                  MatchesRegex(absl::StrCat("tcp ", host, ":1 attempt [12] refused")));
+    }
+    ++per_comment[p.comment()];
+  }
+  // Each connect: SYN, SYN-ACK, ACK (and its close); each refusal: SYN, RST.
+  ASSERT_EQ(per_comment.size(), 4u);
+  for (const auto& [comment, n] : per_comment) {
+    EXPECT_GE(n, absl::StrContains(comment, "refused") ? 2 : 3) << comment;
+    if (absl::StrContains(comment, "refused")) EXPECT_EQ(n, 2) << comment;
+  }
+  EXPECT_EQ(captured.stats.agent_dropped(), 0u);
+  EXPECT_EQ(captured.stats.delivered(), captured.packets.size());
+}
+
+TEST_F(ProbeCaptureLabTest, UdpEchoCaptureHoldsExactlyItsDatagramsWithTheirEvents) {
+  StartAgent();
+  const std::string host = lab_->host(kPeer).ipv4;
+  const std::string port = Helper(kPeer, {kPython, "-c", kEcho});
+  ASSERT_FALSE(port.empty());
+  auto other = lab_->Spawn(kAgent, {kPython, "-c", kOtherSender, host, port});
+  ASSERT_THAT(other, IsOk());
+  v1::UdpEchoRequest request;
+  request.set_target(absl::StrCat(host, ":", port));
+  request.set_count(3);
+  request.mutable_interval()->set_nanos(20'000'000);
+  request.mutable_capture()->set_snaplen(96);
+  std::vector<v1::UdpEchoEvent> events;
+  const grpc::Status status =
+      Call<v1::UdpEchoEvent>(&v1::Probes::Stub::UdpEcho, request, &events);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const Captured<v1::UdpEchoEvent> captured(events);
+  ASSERT_FALSE(captured.kinds.empty());
+  EXPECT_EQ(captured.kinds.front(), "header");
+  EXPECT_EQ(captured.header.snaplen(), 96u);
+  ASSERT_EQ(captured.packets.size(), 6u);  // 3 datagrams, 3 echoes
+  std::set<uint16_t> local_ports;
+  std::map<std::string, int> per_comment;
+  for (const v1::Packet& p : captured.packets) {
+    const std::optional<CapturedIp> ip = ParseCapturedIp(
+        static_cast<int>(captured.header.link_type()),
+        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(p.data().data()),
+                            p.data().size()));
+    ASSERT_TRUE(ip);
+    const std::optional<CapturedFlow> flow = ParseCapturedFlow(*ip, IPPROTO_UDP);
+    ASSERT_TRUE(flow);
+    local_ports.insert(flow->destination.ip() == host ? flow->source.port()
+                                                      : flow->destination.port());
+    EXPECT_THAT(p.comment(), MatchesRegex("udp seq=[1-3] echo [0-9.]+ ms"));
+    ++per_comment[p.comment()];
+  }
+  EXPECT_EQ(local_ports.size(), 1u);
+  EXPECT_EQ(per_comment.size(), 3u);
+  EXPECT_EQ(captured.stats.delivered(), 6u);
 }
 
 TEST_F(ProbeCaptureLabTest, WithoutCapNetRawThePingFailsNamingItAndSendsNothing) {

@@ -20,6 +20,7 @@
 #include "agent/net/icmp.h"
 #include "agent/net/socket_opener.h"
 #include "agent/net/unique_fd.h"
+#include "agent/probes/flow_capture.h"
 #include "agent/probes/ping_capture.h"
 #include "agent/probes/ping_request.h"
 #include "tests/test_support/drain_pool.h"
@@ -433,6 +434,50 @@ TEST(PingCaptureTest, ReadsAnErrorQuotingARequest) {
   EXPECT_EQ(parsed->id, 0x1234);
   EXPECT_EQ(parsed->wire_sequence, 5u);
   EXPECT_EQ(parsed->target.ip(), "198.18.0.2");
+}
+
+TEST(FlowCaptureTest, FilterNamesEachTargetAndErrorsQuotingIt) {
+  std::vector<SocketAddress> targets = {*SocketAddress::FromLiteral("198.18.0.11", 80),
+                                        *SocketAddress::FromLiteral("2001:2::b", 443)};
+  const std::string tcp = FlowCaptureFilter(IPPROTO_TCP, targets);
+  EXPECT_EQ(
+      tcp,
+      "(tcp and ((host 198.18.0.11 and port 80) or (host 2001:2::b and port 443))) or "
+      "(icmp and (icmp[0] == 3 or icmp[0] == 11) and icmp[17] == 6 and icmp[24:4] == "
+      "3323068427 and icmp[30:2] == 80) or (icmp6 and ip6[40] >= 1 and ip6[40] <= 3 and "
+      "ip6[54] == 6 and ip6[90:2] == 443)");
+  EXPECT_TRUE(Compiles(tcp));
+  EXPECT_TRUE(Compiles(FlowCaptureFilter(IPPROTO_UDP, targets)));
+}
+
+// A TCP SYN 198.18.0.10:40000 -> 198.18.0.11:80.
+std::vector<uint8_t> Syn() {
+  return {0x45, 0,  0,   40, 0,    0,    0x40, 0,    64, 6,  0, 0, 198, 18,
+          0,    10, 198, 18, 0,    11,   0x9c, 0x40, 0,  80, 0, 0, 0,   1,
+          0,    0,  0,   0,  0x50, 0x02, 0xff, 0xff, 0,  0,  0, 0};
+}
+
+TEST(FlowCaptureTest, ReadsASegmentAndAnErrorQuotingOne) {
+  const SocketAddress target = *SocketAddress::FromLiteral("198.18.0.11", 80);
+  const std::vector<uint8_t> syn = Syn();
+  std::optional<CapturedFlow> flow =
+      ParseCapturedFlow(*ParseCapturedIp(DLT_RAW, syn), IPPROTO_TCP);
+  ASSERT_TRUE(flow);
+  EXPECT_FALSE(flow->quoted);
+  EXPECT_EQ(flow->tcp_flags, 0x02);
+  EXPECT_EQ(LocalPortTowards(*flow, target), 40000);
+  EXPECT_EQ(LocalPortTowards(*flow, *SocketAddress::FromLiteral("198.18.0.11", 81)), 0);
+  EXPECT_FALSE(ParseCapturedFlow(*ParseCapturedIp(DLT_RAW, syn), IPPROTO_UDP));
+  // Host unreachable from a router, quoting the SYN's header and 8 bytes.
+  std::vector<uint8_t> error = {0x45, 0, 0,   56, 0, 0,  0, 0, 64, 1, 0, 0, 198, 18,
+                                0,    1, 198, 18, 0, 10, 3, 1, 0,  0, 0, 0, 0,   0};
+  error.insert(error.end(), syn.begin(), syn.begin() + 28);
+  flow = ParseCapturedFlow(*ParseCapturedIp(DLT_RAW, error), IPPROTO_TCP);
+  ASSERT_TRUE(flow);
+  EXPECT_TRUE(flow->quoted);
+  EXPECT_EQ(LocalPortTowards(*flow, target), 40000);
+  // Quoted, the target's own packets (its source) are not ours.
+  EXPECT_EQ(flow->source.port(), 40000);
 }
 
 TEST(ProbeCaptureOptionsTest, LimitsNameTheField) {
