@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "client/commands/probe_capture.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -30,7 +29,7 @@ constexpr char kClearScreen[] = "\x1b[H\x1b[2J";
 }  // namespace
 
 std::vector<OptionSpec> MtrOptions() {
-  std::vector<OptionSpec> specs = {
+  return {
       {'c', "report-cycles", "N",
        "rounds (default 10 with -r or piped; on a terminal until Ctrl-C)"},
       {'i', "interval", "SECONDS", "time between rounds, 0.01 or more (default 1)"},
@@ -50,8 +49,6 @@ std::vector<OptionSpec> MtrOptions() {
       {'6', "ipv6", "", "IPv6 only"},
       {0, "flows", "N", "distinct Paris flows, 1..64 (default 1: one path)"},
   };
-  for (OptionSpec& spec : ProbeCaptureOptionSpecs()) specs.push_back(std::move(spec));
-  return specs;
 }
 
 absl::StatusOr<v1::TracerouteRequest> BuildMtrRequest(const ParsedOptions& options,
@@ -96,7 +93,6 @@ absl::StatusOr<v1::TracerouteRequest> BuildMtrRequest(const ParsedOptions& optio
   NETPROBE_RETURN_IF_ERROR(ApplySocketArgs(options, request.mutable_options(), &family));
   request.set_family(family);
   request.set_resolve(!options.Has("no-dns"));
-  NETPROBE_RETURN_IF_ERROR(ApplyProbeCaptureArgs(options, &request));
   return request;
 }
 
@@ -107,11 +103,6 @@ int RunMtr(const CommandContext& ctx) {
   if (!request.ok()) {
     std::fprintf(ctx.err, "netprobe mtr: %s\n",
                  std::string(request.status().message()).c_str());
-    return kExitBadArguments;
-  }
-  ProbeCapture capture;  // --capture FILE
-  if (absl::Status opened = capture.Open(ctx, "mtr"); !opened.ok()) {
-    std::fprintf(ctx.err, "netprobe mtr: %s\n", std::string(opened.message()).c_str());
     return kExitBadArguments;
   }
   grpc::ClientContext context;
@@ -131,10 +122,8 @@ int RunMtr(const CommandContext& ctx) {
   v1::TracerouteEvents batch;
   while (reader->Read(&batch)) {
     for (const v1::TracerouteEvent& event : batch.events()) {
-      if (ctx.json && ShownAsJson(event)) WriteJsonLine(ctx.out, event);
-      if (event.has_capture()) {
-        capture.Add(event.capture());
-      } else if (event.has_reply()) {
+      if (ctx.json) WriteJsonLine(ctx.out, event);
+      if (event.has_reply()) {
         table.Add(event.reply());
       } else if (event.has_hop()) {
         table.SetHop(event.hop());
@@ -156,13 +145,8 @@ int RunMtr(const CommandContext& ctx) {
       std::fwrite(text.data(), 1, text.size(), ctx.out);
       std::fflush(ctx.out);
     }
-    if (capture.failed()) context.TryCancel();  // nothing more can be kept
   }
   const grpc::Status status = reader->Finish();
-  if (const int failed = capture.Finish(ctx, status, interrupt.interrupted());
-      failed != 0) {
-    return failed;
-  }
   const bool cancelled = interrupt.interrupted();
   // Like mtr: the report so far, also after Ctrl-C (from the replies then:
   // the agent sends no summaries to a cancelled call).

@@ -20,7 +20,8 @@
 namespace netprobe::client {
 
 // --capture FILE and its knobs, for the probe commands whose request has a
-// `capture` field (ping, tcp, udp, traceroute, mtr, tracepath, throughput).
+// `capture` field: ping, tcp, udp, traceroute, throughput (mtr and tracepath
+// send a TracerouteRequest too, but the agent captures neither).
 std::vector<OptionSpec> ProbeCaptureOptionSpecs();
 
 // The request's `capture` from --capture, --capture-snaplen and

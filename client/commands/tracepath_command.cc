@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "client/commands/probe_capture.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -18,7 +17,7 @@
 namespace netprobe::client {
 
 std::vector<OptionSpec> TracepathOptions() {
-  std::vector<OptionSpec> specs = {
+  return {
       {'n', "numeric", "", "print addresses numerically (no reverse DNS on the agent)"},
       {'l', "length", "PKTLEN",
        "the first probes' length (default: the MTU of the interface they leave by)"},
@@ -27,8 +26,6 @@ std::vector<OptionSpec> TracepathOptions() {
       {'4', "ipv4", "", "IPv4 only"},
       {'6', "ipv6", "", "IPv6 only"},
   };
-  for (OptionSpec& spec : ProbeCaptureOptionSpecs()) specs.push_back(std::move(spec));
-  return specs;
 }
 
 absl::StatusOr<v1::TracerouteRequest> BuildTracepathRequest(
@@ -54,7 +51,6 @@ absl::StatusOr<v1::TracerouteRequest> BuildTracepathRequest(
   NETPROBE_RETURN_IF_ERROR(ApplySocketArgs(options, request.mutable_options(), &family));
   request.set_family(family);
   request.set_resolve(!options.Has("numeric"));
-  NETPROBE_RETURN_IF_ERROR(ApplyProbeCaptureArgs(options, &request));
   return request;
 }
 
@@ -63,12 +59,6 @@ int RunTracepath(const CommandContext& ctx) {
   if (!request.ok()) {
     std::fprintf(ctx.err, "netprobe tracepath: %s\n",
                  std::string(request.status().message()).c_str());
-    return kExitBadArguments;
-  }
-  ProbeCapture capture;  // --capture FILE
-  if (absl::Status opened = capture.Open(ctx, "tracepath"); !opened.ok()) {
-    std::fprintf(ctx.err, "netprobe tracepath: %s\n",
-                 std::string(opened.message()).c_str());
     return kExitBadArguments;
   }
   grpc::ClientContext context;
@@ -82,11 +72,7 @@ int RunTracepath(const CommandContext& ctx) {
   v1::TracerouteEvents batch;
   while (reader->Read(&batch)) {
     for (const v1::TracerouteEvent& event : batch.events()) {
-      if (ctx.json && ShownAsJson(event)) WriteJsonLine(ctx.out, event);
-      if (event.has_capture()) {
-        capture.Add(event.capture());
-        continue;
-      }
+      if (ctx.json) WriteJsonLine(ctx.out, event);
       std::string text;
       if (event.has_reply()) {
         text = lines.Add(event.reply());
@@ -102,13 +88,8 @@ int RunTracepath(const CommandContext& ctx) {
       if (!ctx.json) std::fwrite(text.data(), 1, text.size(), ctx.out);
     }
     std::fflush(ctx.out);
-    if (capture.failed()) context.TryCancel();  // nothing more can be kept
   }
   const grpc::Status status = reader->Finish();
-  if (const int failed = capture.Finish(ctx, status, interrupt.interrupted());
-      failed != 0) {
-    return failed;
-  }
   if (interrupt.interrupted()) return kExitInterrupted;
   if (!status.ok()) return ReportRpcError(ctx, "tracepath", status);
   return end_exit.Exit(reached ? kExitOk : kExitProbeFailed);
