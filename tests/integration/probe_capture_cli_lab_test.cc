@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "netprobe/v1/ping.pb.h"
 #include "netprobe/v1/tcp.pb.h"
 #include "tests/lab/lab.h"
@@ -28,6 +29,7 @@ namespace netprobe::testing {
 namespace {
 namespace NETPROBE_UNITY_ID {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
@@ -156,8 +158,7 @@ TEST_F(ProbeCaptureCliLabTest, PingCaptureHoldsExactlyItsPacketsWithTheirEvents)
   EXPECT_THAT(info->out, HasSubstr("Number of stat entries = 1"));
 }
 
-TEST_F(ProbeCaptureCliLabTest,
-       DISABLED_TcpCaptureHoldsExactlyItsConnectionsWithTheirEvents) {
+TEST_F(ProbeCaptureCliLabTest, TcpCaptureHoldsExactlyItsConnectionsWithTheirEvents) {
   auto listener = ListenTcpInNetns(lab_->host(kTarget).netns);
   ASSERT_THAT(listener, IsOk());
   const std::string target = absl::StrCat(lab_->host(kTarget).ipv4, ":", listener->port);
@@ -180,36 +181,88 @@ TEST_F(ProbeCaptureCliLabTest,
       file, {"tcp.srcport", "tcp.dstport", "tcp.flags.str", "frame.comment"});
   // Each attempt: SYN, SYN-ACK, ACK, then its close.
   ASSERT_GE(rows.size(), 4u * kCount);
-  std::map<std::string, int> per_port;
+  std::map<std::string, std::set<std::string>> comments;  // by local port
+  std::set<std::string> all_comments;
   for (const auto& row : rows) {
     SCOPED_TRACE(absl::StrJoin(row, " | "));
     ASSERT_EQ(row.size(), 4u);
     const bool outgoing = row[1] == absl::StrCat(listener->port);
     const std::string& port = outgoing ? row[0] : row[1];
     EXPECT_TRUE(ports.count(port)) << "a packet of another connection in the file";
-    ++per_port[port];
-    EXPECT_THAT(row[3], MatchesRegex("tcp attempt [0-9]+ .*"));
+    EXPECT_THAT(row[3], MatchesRegex("tcp attempt [1-3] connected [0-9.]+ ms"));
+    comments[port].insert(row[3]);
+    all_comments.insert(row[3]);
   }
-  EXPECT_EQ(per_port.size(), static_cast<size_t>(kCount));
+  // Every connection's packets carry its attempt, one attempt each.
+  EXPECT_EQ(comments.size(), static_cast<size_t>(kCount));
+  for (const auto& [port, its] : comments) EXPECT_EQ(its.size(), 1u) << port;
+  EXPECT_EQ(all_comments.size(), static_cast<size_t>(kCount));
   EXPECT_THAT(run->err, HasSubstr(absl::StrCat(rows.size(), " packets captured to ", file,
                                                ", 0 dropped")));
+
+  // A port nobody listens on: the SYN and the target's RST, both commented
+  // as the refused attempt they belong to.
+  auto closed = ListenTcpInNetns(lab_->host(kTarget).netns);
+  ASSERT_THAT(closed, IsOk());
+  closed->fd.reset();
+  const std::string refused_file = File("refused.pcapng");
+  auto refused = Client({"tcp", "-c", "1", "--capture", refused_file,
+                         absl::StrCat(lab_->host(kTarget).ipv4, ":", closed->port)});
+  ASSERT_THAT(refused, IsOk());
+  EXPECT_EQ(refused->exit_code, 1) << refused->err;
+  EXPECT_THAT(
+      TsharkFields(refused_file, {"tcp.flags.syn", "tcp.flags.reset", "frame.comment"}),
+      ElementsAre(ElementsAre("1", "0", "tcp attempt 1 refused"),
+                  ElementsAre("0", "1", "tcp attempt 1 refused")));
+  EXPECT_THAT(refused->err, HasSubstr(absl::StrCat("2 packets captured to ", refused_file,
+                                                   ", 0 dropped")));
 }
 
-TEST_F(ProbeCaptureCliLabTest, DISABLED_RefusedAttemptIsCommentedAsRefused) {
-  // A port nobody listens on: the target answers the SYN with a RST.
-  auto listener = ListenTcpInNetns(lab_->host(kTarget).netns);
-  ASSERT_THAT(listener, IsOk());
-  const uint16_t closed = listener->port;
-  listener->fd.reset();
-  const std::string file = File("refused.pcapng");
-  auto run = Client({"tcp", "-c", "1", "--capture", file,
-                     absl::StrCat(lab_->host(kTarget).ipv4, ":", closed)});
+// An RFC 862 echo server on a kernel-chosen UDP port (printed first).
+constexpr char kUdpEchoServer[] = R"(
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', 0))
+print(s.getsockname()[1], flush=True)
+while True:
+    data, peer = s.recvfrom(65536)
+    s.sendto(data, peer)
+)";
+
+TEST_F(ProbeCaptureCliLabTest, UdpCaptureHoldsExactlyItsDatagramsWithTheirEvents) {
+  auto echo = lab_->Spawn(kTarget, {kPython, "-c", kUdpEchoServer});
+  ASSERT_THAT(echo, IsOk());
+  auto port = echo->WaitForStdout("", absl::Seconds(10));
+  ASSERT_THAT(port, IsOk());
+  const std::string echo_port(absl::StripAsciiWhitespace(*port));
+  const std::string target = absl::StrCat(lab_->host(kTarget).ipv4, ":", echo_port);
+  // Another udp probe to the same echo server through the same agent meanwhile.
+  Process other = Background({"udp", "-c", "100000", "-i", "10ms", target}, "bytes from");
+
+  constexpr int kCount = 3;
+  const std::string file = File("udp.pcapng");
+  auto run = Client({"udp", "-c", absl::StrCat(kCount), "-i", "20ms", "--capture", file,
+                     "--capture-snaplen", "96", target});
   ASSERT_THAT(run, IsOk());
-  EXPECT_EQ(run->exit_code, 1) << run->err;
-  const auto rows = TsharkFields(file, {"tcp.flags.str", "frame.comment"});
-  ASSERT_EQ(rows.size(), 2u) << run->err;
-  for (const auto& row : rows) EXPECT_THAT(row[1], HasSubstr("refused"));
-  EXPECT_THAT(run->err, HasSubstr(absl::StrCat("2 packets captured to ", file)));
+  ASSERT_EQ(run->exit_code, 0) << run->err;
+  EXPECT_THAT(run->err, HasSubstr(absl::StrCat(2 * kCount, " packets captured to ", file,
+                                               ", 0 dropped")));
+  const auto rows = TsharkFields(file, {"udp.srcport", "udp.dstport", "frame.cap_len",
+                                        "udp.length", "frame.comment"});
+  ASSERT_EQ(rows.size(), 2u * kCount);
+  std::set<std::string> local_ports;
+  for (int i = 0; i < 2 * kCount; ++i) {
+    SCOPED_TRACE(absl::StrJoin(rows[i], " | "));
+    ASSERT_EQ(rows[i].size(), 5u);
+    const bool echoed = i % 2 == 1;
+    EXPECT_EQ(rows[i][echoed ? 0 : 1], echo_port);
+    local_ports.insert(rows[i][echoed ? 1 : 0]);
+    EXPECT_EQ(rows[i][2], "96");  // --capture-snaplen
+    EXPECT_EQ(rows[i][3], "72");  // the default 64 bytes and the UDP header
+    EXPECT_THAT(rows[i][4],
+                MatchesRegex(absl::StrCat("udp seq=", i / 2 + 1, " echo [0-9.]+ ms")));
+  }
+  EXPECT_EQ(local_ports.size(), 1u) << "datagrams of the other sender in the file";
 }
 
 TEST_F(ProbeCaptureCliLabTest, RefusalsComeBeforeTheProbeAndLeaveNoFile) {
