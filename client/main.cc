@@ -30,13 +30,14 @@
 #include "client/fanout/agent_list.h"
 #include "client/fanout/fanout.h"
 #include "client/interrupt.h"
+#include "client/version.h"
 #include "common/option_parser.h"
 
 namespace netprobe::client {
 namespace {
 
 constexpr char kDefaultAgent[] = "unix:/run/netprobe/agent.sock";
-constexpr char kVersion[] = NETPROBE_VERSION;
+constexpr const char* kVersion = kClientVersion;
 
 struct Command {
   const char* name;
@@ -46,6 +47,9 @@ struct Command {
   // The probe's name in the table by agent after a run on many agents;
   // null: no table (the command reports no target summaries).
   const char* mesh_title = nullptr;
+  // Runs the command on many agents when it does more than RunOnAgents
+  // (capture: one pcapng from all of them); null: RunOnAgents.
+  int (*run_many)(const CommandContext&, const std::vector<FanoutAgent>&) = nullptr;
 };
 
 constexpr Command kCommands[] = {
@@ -62,7 +66,7 @@ constexpr Command kCommands[] = {
     {"broadcast", "who answers a UDP broadcast on an interface's segment",
      BroadcastOptions, RunBroadcast},
     {"capture", "live packet capture, like tcpdump (-w FILE: pcap/pcapng)",
-     CaptureOptions, RunCapture},
+     CaptureOptions, RunCapture, nullptr, RunCaptureOnAgents},
     {"sockets", "the agent host's sockets with TCP_INFO and processes, like ss",
      SocketsOptions, RunSockets},
     {"traceroute",
@@ -243,6 +247,7 @@ int Run(int argc, char** argv) {
     auto channel = OpenAgentChannel(agent.address, *security, channel_args);
     fleet.push_back({std::move(agent), std::move(channel)});
   }
+  if (command->run_many != nullptr) return command->run_many(ctx, fleet);
   return RunOnAgents(ctx, fleet, command->run, command->name, command->mesh_title);
 }
 

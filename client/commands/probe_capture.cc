@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/exit_codes.h"
 #include "client/fanout/fanout.h"
+#include "client/version.h"
 
 namespace netprobe::client {
 namespace {
@@ -104,8 +105,8 @@ absl::Status ProbeCapture::Open(const CommandContext& ctx, absl::string_view pro
         absl::StrCat("--capture ", path_, ": ", std::strerror(err)));
   }
   std::setvbuf(file_, nullptr, _IOFBF, 64 << 10);
-  writer_ = std::make_unique<ProbeCaptureFile>(
-      file_, ctx.agent_name, ctx.agent, absl::StrCat("netprobe ", NETPROBE_VERSION));
+  writer_ = std::make_unique<ProbeCaptureFile>(file_, ctx.agent_name, ctx.agent,
+                                               absl::StrCat("netprobe ", kClientVersion));
   return absl::OkStatus();
 }
 

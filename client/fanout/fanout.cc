@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "client/commands/capture_command.h"
 #include "client/exit_codes.h"
 #include "client/fanout/labeled_stream.h"
 #include "client/fanout/line_labeler.h"
@@ -58,19 +59,22 @@ absl::Status CheckFanoutOptions(absl::string_view command, const ParsedOptions& 
   }
   if (command != "capture" || !options.Has("write")) return absl::OkStatus();
   const std::string path = options.Get("write");
+  // One file per agent, or one pcapng with an interface per agent.
+  if (path.find(kPlaceholder) != std::string::npos) return absl::OkStatus();
+  if (CaptureWritesPcapng(options)) return absl::OkStatus();
   if (path == "-") {
     return absl::InvalidArgumentError(
-        "capture -w - writes one pcap stream to stdout, which cannot hold many "
-        "agents' captures; give -w FILE with {agent} in it (e.g. -w "
-        "'cap-{agent}.pcap'), or leave out -w for labelled text lines");
+        "capture -w - with many agents: a pcap stream holds one interface, so the "
+        "agents' packets cannot share it; add --pcapng for one pcapng stream with an "
+        "interface per agent (e.g. --pcapng -w - | wireshark -k -i -), or give -w "
+        "FILE with {agent} in it (e.g. -w 'cap-{agent}.pcap') for one pcap per agent");
   }
-  if (path.find(kPlaceholder) == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "capture -w ", path,
-        ": with many agents every agent needs its own file; put {agent} in the "
-        "name (e.g. -w 'cap-{agent}.pcap'), it becomes the agent's name"));
-  }
-  return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "capture -w ", path,
+      ": with many agents one pcap file cannot hold them (pcap has one interface); "
+      "add --pcapng (or name the file .pcapng) for one pcapng with an interface per "
+      "agent, or put {agent} in the name (e.g. -w 'cap-{agent}.pcap') for one file "
+      "per agent"));
 }
 
 std::string ExpandAgentPlaceholder(absl::string_view path, absl::string_view agent_name) {
@@ -89,8 +93,8 @@ std::string ExpandAgentPlaceholder(absl::string_view path, absl::string_view age
 }
 
 int RunOnAgents(const CommandContext& base, const std::vector<FanoutAgent>& agents,
-                int (*run)(const CommandContext&), absl::string_view command,
-                const char* mesh_title) {
+                const std::function<int(const CommandContext&)>& run,
+                absl::string_view command, const char* mesh_title) {
   size_t width = 0;
   for (const FanoutAgent& agent : agents) width = std::max(width, agent.spec.name.size());
 

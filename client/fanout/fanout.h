@@ -3,6 +3,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,10 +30,12 @@ struct FanoutAgent {
 // 3 (unreachable).
 int CombineExitCodes(const std::vector<int>& codes);
 
-// Refuses options that cannot work on many agents at once: capture -w -
-// (one binary stream on stdout) and -w FILE without "{agent}" in FILE (every
-// agent would write the same file); a probe command's --capture FILE without
-// "{agent}" in FILE (--capture - is refused for one agent already).
+// Refuses options that cannot work on many agents at once: capture -w FILE
+// (or -w -) as pcap without "{agent}" in FILE: pcap holds one interface, so
+// the agents' packets cannot share one file or stream. As pcapng (--pcapng,
+// or a FILE named *.pcapng: CaptureWritesPcapng) they can: one file with an
+// interface per agent. A probe command's --capture FILE without "{agent}" in
+// FILE (--capture - is refused for one agent already).
 absl::Status CheckFanoutOptions(absl::string_view command, const ParsedOptions& options);
 
 // "cap-{agent}.pcap" with every "{agent}" replaced by `agent_name`, where
@@ -49,8 +52,8 @@ std::string ExpandAgentPlaceholder(absl::string_view path, absl::string_view age
 // something. Failed agents are named on base.err. Returns CombineExitCodes of
 // the agents' codes.
 int RunOnAgents(const CommandContext& base, const std::vector<FanoutAgent>& agents,
-                int (*run)(const CommandContext&), absl::string_view command,
-                const char* mesh_title);
+                const std::function<int(const CommandContext&)>& run,
+                absl::string_view command, const char* mesh_title);
 
 }  // namespace netprobe::client
 

@@ -12,12 +12,12 @@ namespace {
 
 // Nanoseconds since the epoch, as PcapngWriter writes them (times before the
 // epoch are the epoch).
-uint64_t EpochNanos(absl::Time time) {
+uint64_t PacketNanos(absl::Time time) {
   if (time <= absl::UnixEpoch()) return 0;
   return static_cast<uint64_t>(absl::ToUnixNanos(time));
 }
 
-absl::Time FromEpochNanos(uint64_t nanos) {
+absl::Time FromPacketNanos(uint64_t nanos) {
   return absl::FromUnixNanos(static_cast<int64_t>(nanos));
 }
 
@@ -129,7 +129,7 @@ absl::Status CapturePcapng::AddPackets(size_t source, const v1::PacketBatch& pac
     }
   }
   for (const v1::Packet& p : packets.packets()) {
-    absl::Status ok = Hold(source, EpochNanos(FromProto(p.time())), p.original_length(),
+    absl::Status ok = Hold(source, PacketNanos(FromProto(p.time())), p.original_length(),
                            p.data(), p.comment(), now);
     if (!ok.ok()) return ok;
   }
@@ -193,7 +193,7 @@ absl::Status CapturePcapng::WriteHead() {
   Source& s = sources_[held.source];
   last_written_ = std::max(last_written_.value_or(0), held.nanos);
   absl::Status ok =
-      writer_.WritePacket(*s.interface_id, FromEpochNanos(held.nanos),
+      writer_.WritePacket(*s.interface_id, FromPacketNanos(held.nanos),
                           held.original_length, Bytes(held.data), held.comment);
   if (ok.ok()) ++s.written;
   return ok;
@@ -210,18 +210,26 @@ absl::Status CapturePcapng::Release(absl::Time now) {
     if (head.nanos > release_until_ && !OthersCaughtUp(head)) break;
     if (absl::Status ok = WriteHead(); !ok.ok()) return ok;
   }
+  // Arrivals of packets already written no longer matter: their expiry
+  // would release nothing later than what is written. (Arrivals out of time
+  // order wait behind an earlier one for at most `hold`.)
+  while (!arrivals_.empty() && last_written_ &&
+         arrivals_.front().nanos < *last_written_) {
+    arrivals_.pop_front();
+  }
   if (held_.empty()) arrivals_.clear();
   return absl::OkStatus();
 }
 
-std::string CapturePcapng::DropBreakdown(const v1::CaptureStats& stats, uint64_t late) {
+std::string CapturePcapng::DropBreakdown(const v1::CaptureStats& stats, uint64_t late,
+                                         absl::string_view agent_drops_why) {
   std::string out =
       absl::StrCat("kernel dropped ", stats.kernel_dropped(), ", interface dropped ",
                    stats.interface_dropped(), ", agent dropped ", stats.agent_dropped(),
-                   " (the client read too slowly)");
+                   " (", agent_drops_why, ")");
   if (late > 0) {
     absl::StrAppend(&out, ", merge left out ", late,
-                    " (they came after later packets of other agents had been written)");
+                    " (they came after later packets had been written)");
   }
   return out;
 }
@@ -248,12 +256,13 @@ absl::Status CapturePcapng::Finish(absl::Time now) {
           st.kernel_dropped() + st.interface_dropped() + st.agent_dropped() + s.late;
       isb.os_dropped = st.kernel_dropped();
       isb.delivered = st.delivered();
-      isb.comment = DropBreakdown(st, s.late);
+      isb.comment = DropBreakdown(st, s.late, options_.agent_drops_why);
     } else {
       if (s.late > 0) isb.dropped = s.late;
-      isb.comment = absl::StrCat(
-          "no statistics from agent ", s.name,
-          s.late > 0 ? absl::StrCat(", merge left out ", s.late) : std::string());
+      isb.comment = absl::StrCat("no statistics from agent ", s.name,
+                                 " (its stream ended before it sent any); ", s.written,
+                                 s.written == 1 ? " packet" : " packets", " written");
+      if (s.late > 0) absl::StrAppend(&isb.comment, ", merge left out ", s.late);
     }
     if (absl::Status ok = writer_.WriteStats(*s.interface_id, isb); !ok.ok()) return ok;
   }

@@ -61,6 +61,9 @@ class CapturePcapng {
     absl::Duration hold = absl::Seconds(1);
     // Merging: the most captured bytes held at once.
     size_t max_held_bytes = size_t{64} << 20;
+    // Why the agent drops (CaptureStats.agent_dropped), for the statistics
+    // comment. A probe's capture also drops beyond its packet limit.
+    std::string agent_drops_why = "the client read too slowly";
   };
 
   // `out` must outlive this; it is not closed here.
@@ -110,8 +113,11 @@ class CapturePcapng {
   bool merging() const { return sources_.size() > 1; }
 
   // The ISB comment for `stats`, e.g. "kernel dropped 0, interface dropped
-  // 0, agent dropped 3 (the client read too slowly)".
-  static std::string DropBreakdown(const v1::CaptureStats& stats, uint64_t late);
+  // 0, agent dropped 3 (the client read too slowly)" (`agent_drops_why` in
+  // the parentheses), and ", merge left out N (...)" when `late`.
+  static std::string DropBreakdown(
+      const v1::CaptureStats& stats, uint64_t late,
+      absl::string_view agent_drops_why = "the client read too slowly");
 
  private:
   struct Source {

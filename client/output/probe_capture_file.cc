@@ -8,7 +8,9 @@ namespace netprobe::client {
 
 ProbeCaptureFile::ProbeCaptureFile(FILE* out, std::string agent, std::string address,
                                    std::string application)
-    : pcapng_(out, {.application = std::move(application)}) {
+    : pcapng_(out, {.application = std::move(application),
+                    .agent_drops_why = "beyond the capture's packet limit, or the client "
+                                       "read too slowly"}) {
   pcapng_.AddSource(std::move(agent), std::move(address));
 }
 

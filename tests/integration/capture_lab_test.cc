@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -233,6 +234,23 @@ TEST_F(CaptureLabTest, PcapPcapngAndTextShowExactlyTheTrafficSent) {
                 HasSubstr(absl::StrCat("IP ", peer, " > ", me, ": ICMP echo request")));
     EXPECT_THAT(lines[kDatagrams + 1],
                 HasSubstr(absl::StrCat("IP ", me, " > ", peer, ": ICMP echo reply")));
+  }
+  {
+    // Issue 22: the pcapng names the agent's interface, its filter, and ends
+    // with the interface's statistics.
+    auto info = RunCommand({"/usr/bin/capinfos", "-M", pcapng});
+    ASSERT_THAT(info, IsOk());
+    EXPECT_EQ(info->exit_code, 0) << info->err;
+    EXPECT_THAT(info->out,
+                HasSubstr(absl::StrCat("Name = ", agent_->address(), "/eth0")));
+    EXPECT_THAT(info->out,
+                HasSubstr(absl::StrCat("Description = eth0 on netprobe agent ",
+                                       agent_->address(), ", link-type EN10MB")));
+    EXPECT_THAT(info->out, HasSubstr("Filter string = "));
+    EXPECT_THAT(info->out, HasSubstr(Filter()));
+    EXPECT_THAT(info->out, HasSubstr("Capture application: netprobe "));
+    EXPECT_THAT(info->out, HasSubstr("Number of stat entries = 1"));
+    EXPECT_THAT(info->out, HasSubstr(absl::StrCat("Number of packets = ", expected)));
   }
   {
     std::ifstream in(piped);
@@ -738,6 +756,176 @@ TEST_F(CaptureLabTest, BadInputIsRejectedNamingTheField) {
   auto info = agent_->Client({"info"});
   ASSERT_THAT(info, IsOk());
   EXPECT_EQ(info->exit_code, 0);
+}
+
+// Issue 22: one pcapng from many agents. Agents on lab hosts 0 and 1 capture
+// what host 2 sends them, alternating between them; a third agent cannot be
+// reached. The client writes one file: an interface per agent, packets in
+// timestamp order, each interface's packet count what its agent delivered.
+class MergedCaptureLabTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto lab = Lab::Create(3);
+    ASSERT_THAT(lab, IsOk());
+    lab_ = *std::move(lab);
+    for (int host : {0, 1}) {
+      auto agent = LabAgent::Start(*lab_, host, {"--enable-probe", "Capture"});
+      ASSERT_THAT(agent, IsOk());
+      agents_.push_back(std::make_unique<LabAgent>(*std::move(agent)));
+    }
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::vector<std::unique_ptr<LabAgent>> agents_;
+};
+
+// argv: host_a host_b rounds. Sends one datagram to host_a then one to host_b
+// (port 9, discard), `rounds` times, 2 ms apart.
+constexpr char kAlternatingSender[] = R"(
+import socket, sys, time
+a, b, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(rounds):
+    for host in (a, b):
+        s.sendto(b'merge %d' % i, (host, 9))
+        time.sleep(0.002)
+)";
+
+// "1700000000.000000500" -> nanoseconds (a double would round them).
+int64_t EpochNanos(absl::string_view text) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(text, '.');
+  int64_t seconds = 0, nanos = 0;
+  EXPECT_EQ(parts.size(), 2u) << text;
+  if (parts.size() != 2) return 0;
+  EXPECT_TRUE(absl::SimpleAtoi(parts[0], &seconds)) << text;
+  EXPECT_TRUE(absl::SimpleAtoi(parts[1], &nanos)) << text;
+  EXPECT_EQ(parts[1].size(), 9u) << text;
+  return seconds * 1000000000 + nanos;
+}
+
+TEST_F(MergedCaptureLabTest, TwoAgentsOneFileInTimestampOrderTheUnreachableOneNamed) {
+  constexpr int kRounds = 10;
+  const std::string file = absl::StrCat(lab_->dir(), "/all.pcapng");
+  const std::string sender = lab_->host(2).ipv4;
+  const std::string agents =
+      absl::StrCat("a=", agents_[0]->address(), ",b=", agents_[1]->address(),
+                   ",c=unix:", lab_->dir(), "/nobody.sock");
+  const std::vector<std::string> capture = {
+      "capture", "-i",  "eth0", "-c",   absl::StrCat(kRounds),
+      "udp",     "and", "src",  "host", sender};
+  // `netprobe GLOBAL... capture ... EXTRA...`
+  auto start = [&](std::vector<std::string> global, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {NETPROBE_CLIENT_BIN};
+    argv.insert(argv.end(), global.begin(), global.end());
+    argv.insert(argv.end(), capture.begin(), capture.end());
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return Process::Start(argv);
+  };
+  auto client = start({"--json", "--agent", agents}, {"-w", file});
+  ASSERT_THAT(client, IsOk());
+  // The same merged, as a pcapng stream on stdout (`| wireshark -k -i -`).
+  auto piped = start({"--agent", agents}, {"--pcapng", "-w", "-"});
+  ASSERT_THAT(piped, IsOk());
+  for (Process* p : {&*client, &*piped}) {
+    for (const char* agent : {"[a] listening on eth0", "[b] listening on eth0"}) {
+      ASSERT_THAT(p->WaitForStderr(agent, absl::Seconds(10)), IsOk()) << p->err();
+    }
+  }
+  auto sent = lab_->Exec(2, {kPython, "-c", kAlternatingSender, lab_->host(0).ipv4,
+                             lab_->host(1).ipv4, absl::StrCat(kRounds)});
+  ASSERT_THAT(sent, IsOk());
+  ASSERT_EQ(sent->exit_code, 0) << sent->err;
+  auto code = client->Wait(absl::Seconds(20));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 6) << client->err();  // some agents failed, others answered
+  const std::string& err = client->err();
+  EXPECT_THAT(err, HasSubstr("netprobe capture: 1 of 3 agents failed: c (exit 3, agent "
+                             "unreachable)"));
+  EXPECT_THAT(err, HasSubstr(absl::StrCat("netprobe capture: ", 2 * kRounds,
+                                          " packets written to ", file, " (a ", kRounds,
+                                          ", b ", kRounds, ", c 0)")));
+  EXPECT_THAT(err, HasSubstr(absl::StrCat("[a] ", kRounds, " packets captured")));
+  EXPECT_THAT(err, HasSubstr(absl::StrCat("[b] ", kRounds, " packets captured")));
+  EXPECT_FALSE(absl::StrContains(err, "left out")) << err;
+
+  // What each agent reported delivered (its last stats, a --json line).
+  std::map<std::string, uint64_t> delivered;
+  for (absl::string_view line : absl::StrSplit(client->out(), '\n', absl::SkipEmpty())) {
+    for (const char* agent : {"a", "b"}) {
+      if (!absl::StartsWith(line, absl::StrCat("{\"agent\":\"", agent, "\"")) ||
+          !absl::StrContains(line, "\"stats\"")) {
+        continue;
+      }
+      const size_t at = line.find("\"delivered\":\"");
+      ASSERT_NE(at, absl::string_view::npos) << line;
+      absl::string_view n = line.substr(at + 13);
+      ASSERT_TRUE(absl::SimpleAtoi(n.substr(0, n.find('"')), &delivered[agent])) << line;
+    }
+  }
+  EXPECT_EQ(delivered["a"], static_cast<uint64_t>(kRounds)) << client->out();
+  EXPECT_EQ(delivered["b"], static_cast<uint64_t>(kRounds)) << client->out();
+
+  // tshark: both agents' interfaces, their packets, time never going back.
+  auto fields = RunCommand({"/usr/bin/tshark", "-r", file, "-T", "fields", "-e",
+                            "frame.interface_name", "-e", "frame.time_epoch"});
+  ASSERT_THAT(fields, IsOk());
+  ASSERT_EQ(fields->exit_code, 0) << fields->err;
+  std::map<std::string, int> per_interface;
+  int64_t previous = 0;
+  int switches = 0;
+  std::string last_interface;
+  for (absl::string_view line : absl::StrSplit(fields->out, '\n', absl::SkipEmpty())) {
+    const std::vector<std::string> f = absl::StrSplit(line, '\t');
+    ASSERT_EQ(f.size(), 2u) << line;
+    ++per_interface[f[0]];
+    const int64_t t = EpochNanos(f[1]);
+    EXPECT_GE(t, previous) << "time goes back at " << line << "\n" << fields->out;
+    previous = t;
+    if (!last_interface.empty() && f[0] != last_interface) ++switches;
+    last_interface = f[0];
+  }
+  EXPECT_EQ(per_interface,
+            (std::map<std::string, int>{{"a/eth0", kRounds}, {"b/eth0", kRounds}}))
+      << fields->out;
+  // Sent alternately, 2 ms apart: merged, the agents' packets interleave
+  // (one after the other would switch once).
+  EXPECT_GE(switches, kRounds) << fields->out;
+
+  // capinfos: per interface, as many packets as its agent delivered; the
+  // interface statistics block of each.
+  auto info = RunCommand({"/usr/bin/capinfos", "-M", file});
+  ASSERT_THAT(info, IsOk());
+  ASSERT_EQ(info->exit_code, 0) << info->err;
+  EXPECT_THAT(info->out, HasSubstr("Number of interfaces in file: 2"));
+  EXPECT_THAT(info->out, HasSubstr("Strict time order:   True"));
+  for (const char* agent : {"a", "b"}) {
+    const size_t at = info->out.find(absl::StrCat("Name = ", agent, "/eth0"));
+    ASSERT_NE(at, std::string::npos) << info->out;
+    const std::string block =
+        info->out.substr(at, info->out.find("Interface #", at) - at);
+    EXPECT_THAT(block, HasSubstr(absl::StrCat("Number of packets = ", delivered[agent])))
+        << block;
+    EXPECT_THAT(block, HasSubstr("Number of stat entries = 1")) << block;
+    // The filter as the agent compiled it (with its own exclusion, if any).
+    EXPECT_THAT(block, HasSubstr("Filter string = ")) << block;
+    EXPECT_THAT(block, HasSubstr(absl::StrCat("udp and src host ", sender))) << block;
+  }
+  EXPECT_THAT(info->out, HasSubstr(absl::StrCat("Capture application: netprobe ")));
+
+  // The stream on stdout: the same interfaces and counts, in time order.
+  ASSERT_THAT(piped->Wait(absl::Seconds(20)), IsOk());
+  EXPECT_THAT(piped->err(), HasSubstr(absl::StrCat("netprobe capture: ", 2 * kRounds,
+                                                   " packets written to stdout")));
+  const std::string streamed = absl::StrCat(lab_->dir(), "/streamed.pcapng");
+  std::ofstream(streamed, std::ios::binary) << piped->out();
+  auto streamed_info = RunCommand({"/usr/bin/capinfos", "-M", streamed});
+  ASSERT_THAT(streamed_info, IsOk());
+  EXPECT_EQ(streamed_info->exit_code, 0) << streamed_info->err;
+  EXPECT_THAT(streamed_info->out, HasSubstr("Strict time order:   True"));
+  EXPECT_THAT(streamed_info->out, HasSubstr("Name = a/eth0"));
+  EXPECT_THAT(streamed_info->out, HasSubstr("Name = b/eth0"));
+  EXPECT_THAT(streamed_info->out,
+              HasSubstr(absl::StrCat("Number of packets:   ", 2 * kRounds)));
 }
 
 }  // namespace

@@ -386,6 +386,20 @@ TEST_F(CapturePcapngTest, PacketsBeforeTheHeaderAndMalformedRecordsAreRefused) {
   EXPECT_THAT(info, HasSubstr("Name = b/eth0"));
 }
 
+TEST(CapturePcapngDropBreakdown, NamesEachDropAndWhyTheAgentDropped) {
+  v1::CaptureStats stats;
+  stats.set_kernel_dropped(1);
+  stats.set_interface_dropped(2);
+  stats.set_agent_dropped(3);
+  EXPECT_EQ(CapturePcapng::DropBreakdown(stats, 0),
+            "kernel dropped 1, interface dropped 2, agent dropped 3 (the client read too "
+            "slowly)");
+  // A probe's capture also drops beyond its packet limit (Options).
+  EXPECT_EQ(CapturePcapng::DropBreakdown(stats, 4, "beyond the packet limit"),
+            "kernel dropped 1, interface dropped 2, agent dropped 3 (beyond the packet "
+            "limit), merge left out 4 (they came after later packets had been written)");
+}
+
 }  // namespace NETPROBE_UNITY_ID
 }  // namespace
 }  // namespace netprobe::client

@@ -269,15 +269,32 @@ TEST(CombineExitCodesTest, PartialFailureAndTheWorstWhenAllFail) {
   EXPECT_EQ(CombineExitCodes({0, 130, 3}), kExitInterrupted);
 }
 
-TEST(FanoutOptionsTest, CaptureToOneFileOrStdoutIsRefused) {
-  OptionParser parser({{'w', "write", "FILE", ""}, {'c', "count", "N", ""}});
+TEST(FanoutOptionsTest, CaptureToOnePcapFileOrStdoutIsRefused) {
+  OptionParser parser(
+      {{'w', "write", "FILE", ""}, {'c', "count", "N", ""}, {0, "pcapng", "", ""}});
   auto dash = parser.Parse({"-w", "-"});
   ASSERT_THAT(dash, IsOk());
   EXPECT_THAT(CheckFanoutOptions("capture", *dash).message(), HasSubstr("{agent}"));
+  EXPECT_THAT(CheckFanoutOptions("capture", *dash).message(),
+              HasSubstr("capture -w - with many agents: a pcap stream holds one "
+                        "interface"));
+  EXPECT_THAT(CheckFanoutOptions("capture", *dash).message(), HasSubstr("add --pcapng"));
+  // Issue 22: one pcapng holds them all, an interface per agent.
+  auto dash_pcapng = parser.Parse({"-w", "-", "--pcapng"});
+  ASSERT_THAT(dash_pcapng, IsOk());
+  EXPECT_THAT(CheckFanoutOptions("capture", *dash_pcapng), IsOk());
+  auto named_pcapng = parser.Parse({"-w", "all.pcapng"});
+  ASSERT_THAT(named_pcapng, IsOk());
+  EXPECT_THAT(CheckFanoutOptions("capture", *named_pcapng), IsOk());
+  auto flagged = parser.Parse({"-w", "all.cap", "--pcapng"});
+  ASSERT_THAT(flagged, IsOk());
+  EXPECT_THAT(CheckFanoutOptions("capture", *flagged), IsOk());
   auto one_file = parser.Parse({"-w", "cap.pcap"});
   ASSERT_THAT(one_file, IsOk());
   EXPECT_THAT(CheckFanoutOptions("capture", *one_file).message(),
               HasSubstr("capture -w cap.pcap: with many agents"));
+  EXPECT_THAT(CheckFanoutOptions("capture", *one_file).message(),
+              HasSubstr("add --pcapng (or name the file .pcapng)"));
   auto per_agent = parser.Parse({"-w", "cap-{agent}.pcap"});
   ASSERT_THAT(per_agent, IsOk());
   EXPECT_THAT(CheckFanoutOptions("capture", *per_agent), IsOk());
