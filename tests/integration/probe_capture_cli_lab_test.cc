@@ -265,7 +265,7 @@ TEST_F(ProbeCaptureCliLabTest, UdpCaptureHoldsExactlyItsDatagramsWithTheirEvents
   EXPECT_EQ(local_ports.size(), 1u) << "datagrams of the other sender in the file";
 }
 
-TEST_F(ProbeCaptureCliLabTest, RefusalsComeBeforeTheProbeAndLeaveNoFile) {
+TEST_F(ProbeCaptureCliLabTest, RefusalsLeaveNoFileAlsoAmongManyAgents) {
   {  // A FILE that cannot be written: refused before any call.
     auto run = Client({"ping", "-c", "1", "--capture", File("no/such/dir/p.pcapng"),
                        lab_->host(kTarget).ipv4});
@@ -293,6 +293,22 @@ TEST_F(ProbeCaptureCliLabTest, RefusalsComeBeforeTheProbeAndLeaveNoFile) {
   EXPECT_THAT(run->err, MatchesRegex("netprobe ping: .*CAP_NET_RAW.*\n"));
   EXPECT_EQ(run->out, "");
   EXPECT_FALSE(std::filesystem::exists(file)) << "an empty file stayed behind";
+
+  // Both agents at once, {agent} in FILE: a file for the one that captured,
+  // none for the one that refused; some agents failed: exit 6.
+  const std::string each = File("p-{agent}.pcapng");
+  auto both = RunCommand(
+      {NETPROBE_CLIENT_BIN, "--agent",
+       absl::StrCat(kAgentName, "=", agent_->address(), ",noraw=", limited->address()),
+       "ping", "-c", "1", "--capture", each, lab_->host(kTarget).ipv4});
+  ASSERT_THAT(both, IsOk());
+  EXPECT_EQ(both->exit_code, 6) << both->err;
+  EXPECT_THAT(both->err, HasSubstr(absl::StrCat("2 packets captured to ",
+                                                File("p-lab0.pcapng"), ", 0 dropped")));
+  EXPECT_THAT(both->err, MatchesRegex("(.|\n)*noraw.*CAP_NET_RAW(.|\n)*"));
+  EXPECT_FALSE(std::filesystem::exists(File("p-noraw.pcapng")));
+  const auto rows = TsharkFields(File("p-lab0.pcapng"), {"frame.interface_name"});
+  EXPECT_EQ(rows, (std::vector<std::vector<std::string>>{{"lab0/any"}, {"lab0/any"}}));
 }
 
 }  // namespace NETPROBE_UNITY_ID
