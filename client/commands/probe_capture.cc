@@ -32,15 +32,13 @@ absl::Status Described(absl::Status status) {
 std::vector<OptionSpec> ProbeCaptureOptionSpecs() {
   return {
       {0, "capture", "FILE",
-       "capture this probe's own packets on the agent and write them to FILE "
-       "(pcapng; each packet's comment names the probe event it belongs to; "
-       "{agent} in FILE becomes the agent's name). The agent needs CAP_NET_RAW"},
+       "write this probe's own packets, captured by the agent, to FILE (pcapng, each "
+       "packet commented with its probe event; {agent} becomes the agent's name)"},
       {0, "capture-snaplen", "N",
-       "with --capture: bytes kept per packet, 1..262144 (default all; "
-       "throughput: 128, the headers)"},
+       "with --capture: bytes kept per packet, 1..262144 (default: all)"},
       {0, "capture-max-packets", "N",
-       "with --capture: most packets captured, 1..1000000 (default 100000); "
-       "more are counted as dropped"},
+       "with --capture: at most N packets, 1..1000000 (default 100000); more are "
+       "counted as dropped"},
   };
 }
 
