@@ -78,6 +78,12 @@ std::optional<CapturedIp> ParseV6(absl::Span<const uint8_t> p) {
   return out;
 }
 
+uint32_t Read32(absl::Span<const uint8_t> p, size_t offset) {
+  return static_cast<uint32_t>(p[offset]) << 24 |
+         static_cast<uint32_t>(p[offset + 1]) << 16 |
+         static_cast<uint32_t>(p[offset + 2]) << 8 | p[offset + 3];
+}
+
 std::optional<CapturedIp> ByEtherType(uint16_t type, absl::Span<const uint8_t> p) {
   if (type == kEtherIpv4) return ParseV4(p);
   if (type == kEtherIpv6) return ParseV6(p);
@@ -148,6 +154,8 @@ std::optional<CapturedFlow> ParseCapturedFlow(const CapturedIp& ip, uint8_t prot
     if (protocol == IPPROTO_TCP) {
       if (ip.l4.size() < 14) return std::nullopt;
       flow.tcp_flags = ip.l4[13];
+      flow.tcp_sequence = Read32(ip.l4, 4);
+      flow.tcp_ack = Read32(ip.l4, 8);
       header = ip.l4.size() >= 13 ? (ip.l4[12] >> 4) * 4u : 20;
     }
     if (header <= ip.l4.size()) flow.payload = ip.l4.subspan(header);

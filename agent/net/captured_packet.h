@@ -35,7 +35,8 @@ std::optional<CapturedIp> ParseCapturedIp(int link_type, absl::Span<const uint8_
 struct CapturedFlow {
   SocketAddress source, destination;
   bool quoted = false;
-  uint8_t tcp_flags = 0;  // TCP, not quoted
+  uint8_t tcp_flags = 0;                   // TCP, not quoted
+  uint32_t tcp_sequence = 0, tcp_ack = 0;  // TCP (quoted: the sequence alone)
   // After the TCP/UDP header; quoted: a UDP datagram's, as far as quoted.
   absl::Span<const uint8_t> payload;
 };

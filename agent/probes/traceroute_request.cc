@@ -205,9 +205,6 @@ absl::StatusOr<TraceroutePlan> ValidateTraceroute(const v1::TracerouteRequest& r
                      plan.path_mtu ? "path_mtu (tracepath)" : "rounds (mtr)",
                      ", only for a plain traceroute"));
   }
-  if (plan.capture) {  // NOT YET: issue 22
-    return absl::InvalidArgumentError("capture: not supported by Traceroute yet");
-  }
   return plan;
 }
 

@@ -328,6 +328,67 @@ TEST_F(ProbeCaptureLabTest, UdpEchoCaptureHoldsExactlyItsDatagramsWithTheirEvent
   EXPECT_EQ(captured.stats.delivered(), 6u);
 }
 
+// Through a router: the probes, the router's time exceeded and the target's
+// port unreachable, each commented with its TTL and probe.
+TEST(ProbeCaptureRoutedLabTest, TracerouteCaptureHoldsItsProbesAndTheirAnswers) {
+  auto lab = Lab::CreateRouted();
+  ASSERT_THAT(lab, IsOk());
+  auto agent = LabAgent::Start(**lab, 0, {"--enable-probe", "Capture"});
+  ASSERT_THAT(agent, IsOk());
+  auto stub = v1::Probes::NewStub(
+      grpc::CreateChannel(agent->address(), grpc::InsecureChannelCredentials()));
+  const std::string far = (*lab)->host(2).ipv4, router = (*lab)->host(1).ipv4;
+  for (const v1::TracerouteMethod method :
+       {v1::TRACEROUTE_METHOD_UDP, v1::TRACEROUTE_METHOD_ICMP}) {
+    SCOPED_TRACE(v1::TracerouteMethod_Name(method));
+    v1::TracerouteRequest request;
+    request.set_target(far);
+    request.set_method(method);
+    request.set_max_ttl(4);
+    request.set_probes_per_hop(2);
+    request.mutable_wait()->set_nanos(500'000'000);
+    request.mutable_capture();
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto reader = stub->Traceroute(&context, request);
+    std::vector<v1::TracerouteEvent> events;
+    v1::TracerouteEvents batch;
+    while (reader->Read(&batch)) {
+      for (const auto& e : batch.events()) events.push_back(e);
+    }
+    const grpc::Status status = reader->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    const Captured<v1::TracerouteEvent> captured(events);
+    ASSERT_FALSE(captured.kinds.empty());
+    EXPECT_EQ(captured.kinds.front(), "header");
+    // TTL 1: 2 probes and 2 time exceeded from the router; TTL 2: 2 probes
+    // and the target's 2 answers; TTLs 3 and 4 may have left before the
+    // trace ended at 2 (all TTLs of a round go at once), with their answers.
+    std::map<std::string, int> per_comment;
+    for (const v1::Packet& p : captured.packets) ++per_comment[p.comment()];
+    for (int probe = 1; probe <= 2; ++probe) {
+      int ttl1 = 0, ttl2 = 0;
+      for (const auto& [comment, n] : per_comment) {
+        if (absl::StartsWith(comment, absl::StrCat("traceroute ttl=1 probe ", probe,
+                                                   " reply from ", router, " "))) {
+          ttl1 += n;
+        }
+        if (absl::StartsWith(comment,
+                             absl::StrCat("traceroute ttl=2 probe ", probe, " ")) &&
+            absl::StrContains(comment, "(the target)")) {
+          ttl2 += n;
+        }
+      }
+      EXPECT_EQ(ttl1, 2) << "probe " << probe;
+      EXPECT_EQ(ttl2, 2) << "probe " << probe;
+    }
+    for (const v1::Packet& p : captured.packets) {
+      EXPECT_THAT(p.comment(), MatchesRegex("traceroute ttl=[1-4] probe [12] .+"));
+    }
+    EXPECT_EQ(captured.stats.agent_dropped(), 0u);
+  }
+}
+
 TEST_F(ProbeCaptureLabTest, WithoutCapNetRawThePingFailsNamingItAndSendsNothing) {
   // Ping itself could run from an ICMP datagram socket: only the capture
   // lacks what it needs.
