@@ -265,6 +265,63 @@ TEST_F(ProbeCaptureCliLabTest, UdpCaptureHoldsExactlyItsDatagramsWithTheirEvents
   EXPECT_EQ(local_ports.size(), 1u) << "datagrams of the other sender in the file";
 }
 
+// argv: host port. UDP datagrams to host:port every 5 ms from one socket
+// (each answered by a port unreachable, as a traceroute's last probe is);
+// prints "sending" after the first. Runs until killed (at most 60 s).
+constexpr char kUdpToClosedPort[] = R"(
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((sys.argv[1], int(sys.argv[2])))
+end = time.time() + 60
+first = True
+while time.time() < end:
+    try:
+        s.send(b'not a probe')
+    except OSError:
+        pass  # the last port unreachable, reported on this socket
+    if first:
+        print('sending', flush=True)
+        first = False
+    time.sleep(0.005)
+)";
+
+TEST_F(ProbeCaptureCliLabTest, TracerouteCaptureHoldsItsProbesAndTheirAnswers) {
+  const std::string target = lab_->host(kTarget).ipv4;
+  // Other datagrams to the traceroute's port on the target meanwhile, each
+  // answered by a port unreachable too.
+  auto other = lab_->Spawn(kAgent, {kPython, "-c", kUdpToClosedPort, target, "33434"});
+  ASSERT_THAT(other, IsOk());
+  ASSERT_THAT(other->WaitForStdout("sending", absl::Seconds(10)), IsOk());
+
+  const std::string file = File("traceroute.pcapng");
+  auto run =
+      Client({"traceroute", "-n", "-q", "1", "-p", "33434", "--capture", file, target});
+  ASSERT_THAT(run, IsOk());
+  ASSERT_EQ(run->exit_code, 0) << run->err;
+  // udp.srcport: the probe's own, or (ICMP) the one of the probe it quotes.
+  const auto rows =
+      TsharkFields(file, {"ip.proto", "udp.srcport", "icmp.type", "frame.comment"});
+  ASSERT_GE(rows.size(), 2u);
+  std::set<std::string> probe_ports;
+  for (const auto& row : rows) {
+    SCOPED_TRACE(absl::StrJoin(row, " | "));
+    ASSERT_EQ(row.size(), 4u);
+    probe_ports.insert(row[1]);
+    EXPECT_THAT(row[3], MatchesRegex("traceroute ttl=[0-9]+ probe 1 .*"));
+  }
+  EXPECT_EQ(probe_ports.size(), 1u) << "datagrams of the other sender in the file";
+  // TTL 1 reaches the target: its probe and the target's port unreachable.
+  const std::string reached = absl::StrCat("traceroute ttl=1 probe 1 refused from ",
+                                           target, " [0-9.]+ ms \\(the target\\)");
+  EXPECT_EQ(rows[0][0], "17");
+  EXPECT_THAT(rows[0][3], MatchesRegex(reached));
+  EXPECT_EQ(rows[1][0], "1,17");  // ICMP quoting the UDP probe
+  EXPECT_EQ(rows[1][2], "3");
+  EXPECT_THAT(rows[1][3], MatchesRegex(reached));
+  EXPECT_THAT(run->err, HasSubstr(absl::StrCat(rows.size(), " packets captured to ", file,
+                                               ", 0 dropped")));
+}
+
 TEST_F(ProbeCaptureCliLabTest, RefusalsLeaveNoFileAlsoAmongManyAgents) {
   {  // A FILE that cannot be written: refused before any call.
     auto run = Client({"ping", "-c", "1", "--capture", File("no/such/dir/p.pcapng"),
