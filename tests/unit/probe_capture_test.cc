@@ -23,6 +23,11 @@
 #include "agent/probes/flow_capture.h"
 #include "agent/probes/ping_capture.h"
 #include "agent/probes/ping_request.h"
+#include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/throughput_request.h"
+#include "agent/probes/traceroute_request.h"
+#include "agent/probes/udp_echo_request.h"
+#include "agent/schedule/probe_request.h"
 #include "tests/test_support/drain_pool.h"
 #include "tests/test_support/fake_clock.h"
 #include "tests/test_support/status_matchers.h"
@@ -519,6 +524,52 @@ TEST(ProbeCaptureOptionsTest, PingValidatesItsCapture) {
   ASSERT_THAT(plan, IsOk());
   ASSERT_TRUE(plan->capture.has_value());
   EXPECT_EQ(plan->capture->snaplen, 262144u);
+}
+
+TEST(ProbeCaptureOptionsTest, EveryProbeValidatesItsCaptureAndTraceKindsRefuseIt) {
+  v1::ProbeCaptureOptions bad;
+  bad.set_snaplen(0);
+  v1::TcpConnectRequest tcp;
+  tcp.add_targets("198.18.0.2:80");
+  *tcp.mutable_capture() = bad;
+  EXPECT_THAT(ValidateTcpConnect(tcp),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("capture.snaplen")));
+  v1::UdpEchoRequest udp;
+  udp.set_target("198.18.0.2:7");
+  *udp.mutable_capture() = bad;
+  EXPECT_THAT(ValidateUdpEcho(udp),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("capture.snaplen")));
+  v1::ThroughputRequest throughput;
+  throughput.set_target("198.18.0.2");
+  throughput.mutable_capture();
+  absl::StatusOr<ThroughputPlan> tp = ValidateThroughput(throughput);
+  ASSERT_THAT(tp, IsOk());
+  EXPECT_EQ(tp->capture->snaplen, 128u);  // the headers
+  v1::TracerouteRequest trace;
+  trace.set_target("198.18.0.2");
+  trace.mutable_capture();
+  EXPECT_THAT(ValidateTraceroute(trace), IsOk());
+  trace.set_rounds(3);
+  EXPECT_THAT(ValidateTraceroute(trace),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("capture: not supported with rounds (mtr)")));
+  trace.clear_rounds();
+  trace.set_path_mtu(true);
+  EXPECT_THAT(ValidateTraceroute(trace),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("capture: not supported with path_mtu (tracepath)")));
+}
+
+TEST(ProbeCaptureOptionsTest, AScheduledRunCannotCapture) {
+  v1::PingRequest ping;
+  ping.add_targets("198.18.0.2");
+  ping.set_count(1);
+  ping.mutable_capture();
+  EXPECT_THAT(
+      LongestRun(ProbeRequest(ping), "scheduled_probes[0]"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("scheduled_probes[0].ping.capture: a scheduled run has no "
+                         "stream")));
 }
 
 }  // namespace NETPROBE_UNITY_ID
