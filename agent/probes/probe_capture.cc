@@ -72,6 +72,7 @@ void ProbeCapture::OnCompiled(absl::StatusOr<PcapHandle::Filter> filter) {
   header->set_snaplen(static_cast<uint32_t>(pcap_->snaplen()));
   header->set_interface("any");
   header->set_effective_filter(filter_);
+  header_sent_ = true;
   hooks_.emit(std::move(event));
   std::function<void()> ready = std::move(ready_);
   ready();
@@ -262,6 +263,8 @@ void ProbeCapture::Release(bool read_ring) {
 
 std::vector<v1::ProbeCaptureEvent> ProbeCapture::Closing() {
   std::vector<v1::ProbeCaptureEvent> out;
+  // Stopped before the filter was in (nothing was sent): no capture to close.
+  if (!header_sent_) return out;
   v1::PacketBatch batch = std::move(batch_);
   batch_.Clear();
   auto close_batch = [&] {

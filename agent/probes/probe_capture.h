@@ -92,7 +92,8 @@ class ProbeCapture {
   // Closes the handle (idempotent); with `read_ring`, what the ring holds is
   // read first, and the final pcap_stats.
   void Release(bool read_ring);
-  // After Release: the packets held (in batches) and the final stats.
+  // After Release: the packets held (in batches) and the final stats; none
+  // when the capture never started (no header was sent).
   std::vector<v1::ProbeCaptureEvent> Closing();
 
   const std::string& filter() const { return filter_; }
@@ -132,6 +133,7 @@ class ProbeCapture {
   std::shared_ptr<PcapHandle> pcap_;  // shared with the worker compiling
   int link_type_ = 0;
   bool watching_ = false;
+  bool header_sent_ = false;
 
   std::deque<Held> queue_;    // capture order; the head leaves once commented
   uint64_t first_index_ = 0;  // index of queue_.front() among all queued

@@ -195,9 +195,6 @@ absl::StatusOr<ThroughputPlan> ValidateThroughput(const v1::ThroughputRequest& r
   NETPROBE_ASSIGN_OR_RETURN(plan.capture,
                             ValidateProbeCapture(request.has_capture(), request.capture(),
                                                  ProbeCaptureLimits::kThroughputSnaplen));
-  if (plan.capture) {  // NOT YET: issue 22
-    return absl::InvalidArgumentError("capture: not supported by Throughput yet");
-  }
   return plan;
 }
 

@@ -93,8 +93,8 @@ class ProbeCaptureLabTest : public ::testing::Test {
     lab_ = *std::move(lab);
   }
   void StartAgent(std::vector<std::string> wrapper = {}) {
-    auto agent =
-        LabAgent::Start(*lab_, kAgent, {"--enable-probe", "Capture"}, std::move(wrapper));
+    auto agent = LabAgent::Start(*lab_, kAgent, {"--enable-probe", "Capture,Throughput"},
+                                 std::move(wrapper));
     ASSERT_THAT(agent, IsOk());
     agent_.emplace(*std::move(agent));
     stub_ = v1::Probes::NewStub(
@@ -387,6 +387,37 @@ TEST(ProbeCaptureRoutedLabTest, TracerouteCaptureHoldsItsProbesAndTheirAnswers) 
     }
     EXPECT_EQ(captured.stats.agent_dropped(), 0u);
   }
+}
+
+// A 1 MB iperf3 test: the control connection's and the data stream's
+// packets, their headers only (the default snaplen 128).
+TEST_F(ProbeCaptureLabTest, ThroughputCaptureHoldsItsConnectionsHeadersOnly) {
+  StartAgent();
+  auto server =
+      lab_->Spawn(kPeer, {"/usr/bin/iperf3", "-s", "-1", "-p", "5201", "--forceflush"});
+  ASSERT_THAT(server, IsOk());
+  ASSERT_THAT(server->WaitForStdout("Server listening", absl::Seconds(10)), IsOk());
+  v1::ThroughputRequest request;
+  request.set_target(lab_->host(kPeer).ipv4);
+  request.set_bytes(1 << 20);
+  request.mutable_capture();
+  std::vector<v1::ThroughputEvent> events;
+  const grpc::Status status =
+      Call<v1::ThroughputEvent>(&v1::Probes::Stub::Throughput, request, &events);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const Captured<v1::ThroughputEvent> captured(events);
+  ASSERT_FALSE(captured.kinds.empty());
+  EXPECT_EQ(captured.kinds.front(), "header");
+  EXPECT_EQ(captured.header.snaplen(), 128u);
+  std::map<std::string, int> per_comment;
+  for (const v1::Packet& p : captured.packets) {
+    EXPECT_LE(p.captured_length(), 128u);
+    ++per_comment[p.comment()];
+  }
+  EXPECT_GE(per_comment["throughput control"], 6);         // its handshake, the exchange
+  EXPECT_GE(per_comment["throughput stream 1 data"], 20);  // 1 MB in <= 64 KB segments
+  EXPECT_EQ(per_comment.size(), 2u);
+  EXPECT_EQ(captured.stats.delivered(), captured.packets.size());
 }
 
 TEST_F(ProbeCaptureLabTest, WithoutCapNetRawThePingFailsNamingItAndSendsNothing) {

@@ -22,9 +22,17 @@
 #include "agent/net/unique_fd.h"
 #include "agent/probes/flow_capture.h"
 #include "agent/probes/ping_capture.h"
+#include "agent/probes/ping_probe.h"
 #include "agent/probes/ping_request.h"
+#include "agent/probes/tcp_connect_request.h"
+#include "agent/probes/throughput_request.h"
+#include "agent/probes/traceroute_request.h"
+#include "agent/probes/udp_echo_request.h"
+#include "agent/schedule/probe_request.h"
 #include "tests/test_support/drain_pool.h"
 #include "tests/test_support/fake_clock.h"
+#include "tests/test_support/fake_sockets.h"
+#include "tests/test_support/recording_sink.h"
 #include "tests/test_support/status_matchers.h"
 
 namespace netprobe {
@@ -308,6 +316,118 @@ TEST_F(ProbeCaptureTest, NothingOutstandingDrainsAtOnce) {
   EXPECT_EQ(Close(), (std::vector<std::string>{"key 1 unmatched"}));
 }
 
+// A ping with a capture, on fake sockets: the ICMP socket's requests and
+// the replies of a responder that skips the second reach the fake ring as
+// IPv4 packets, with another pinger's packets to the same target.
+class PingWithCaptureTest : public ::testing::Test {
+ protected:
+  static std::vector<uint8_t> Ipv4(const std::vector<uint8_t>& icmp, bool outgoing) {
+    std::vector<uint8_t> p = {0x45, 0,  0, static_cast<uint8_t>(20 + icmp.size()),
+                              0,    0,  0, 0,
+                              64,   1,  0, 0,
+                              198,  18, 0, 10,
+                              198,  18, 0, 1};
+    if (!outgoing) std::swap_ranges(p.begin() + 12, p.begin() + 16, p.begin() + 16);
+    p.insert(p.end(), icmp.begin(), icmp.end());
+    return p;
+  }
+  void SetUp() override {
+    opener_.open_pcap = [this](const PcapHandle::Options& options)
+        -> absl::StatusOr<std::unique_ptr<PcapHandle>> {
+      state_->options = options;
+      auto pcap = std::make_unique<FakePcap>(state_);
+      pcap_ = pcap.get();
+      return pcap;
+    };
+    opener_.on_icmp_send = [this](const testing::SentPacket& request) {
+      const std::vector<uint8_t> sent = request.bytes;
+      // The ring hands the request over 2 ms later, the reply 1 ms after it
+      // came: before and after the probe's event.
+      loop_->RunAfter(absl::Milliseconds(2),
+                      [this, sent] { pcap_->Arrive(Ipv4(sent, true)); });
+      if (++sends_ == 2) return 0;  // no reply
+      std::vector<uint8_t> reply = sent;
+      reply[0] = 0;
+      loop_->RunAfter(absl::Milliseconds(5), [this, reply] {
+        opener_.icmp.at(0)->Deliver(reply, *SocketAddress::FromLiteral("198.18.0.1", 0),
+                                    clock_.Wall());
+        loop_->RunAfter(absl::Milliseconds(1),
+                        [this, reply] { pcap_->Arrive(Ipv4(reply, false)); });
+      });
+      // Another pinger's request (another identifier) to the same target.
+      std::vector<uint8_t> other = sent;
+      other[4] ^= 0xff;
+      pcap_->Arrive(Ipv4(other, true));
+      return 0;
+    };
+    auto loop = EventLoop::Create(&clock_, &opener_);
+    ASSERT_TRUE(loop.ok()) << loop.status();
+    loop_ = *std::move(loop);
+  }
+
+  FakeClock clock_;
+  testing::FakeSocketOpener opener_;
+  std::shared_ptr<PcapState> state_ = std::make_shared<PcapState>();
+  FakePcap* pcap_ = nullptr;
+  int sends_ = 0;
+  std::unique_ptr<EventLoop> loop_;
+  BlockingPool pool_;
+  const BlockingWork work_{&pool_, "caller"};
+};
+
+TEST_F(PingWithCaptureTest, EachPacketCarriesItsEventAndOnlyThePingsPackets) {
+  PingPlan plan;
+  plan.targets = {"198.18.0.1"};
+  plan.count = 3;
+  plan.interval = absl::Milliseconds(100);
+  plan.timeout = absl::Milliseconds(500);
+  plan.capture = ProbeCapturePlan{};
+  auto sink = std::make_shared<testing::RecordingSink<v1::PingEvent>>();
+  int done = 0;
+  PingProbe probe(plan, loop_.get(), work_, sink, [&] { ++done; });
+  probe.Start();
+  // Resolution and the filter's compilation run on the pool.
+  for (int i = 0; i < 100 && sends_ == 0 && !sink->finished(); ++i) {
+    DrainPool(work_, BlockingPool::Queue::kDiagnostics);
+    loop_->RunOnce();
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(sends_, 1) << "the first request leaves once the filter is in";
+  EXPECT_THAT(state_->installed, HasSubstr("icmp[4:2] == "));
+  RunFor(*loop_, clock_, absl::Seconds(2));
+  ASSERT_EQ(done, 1);
+  ASSERT_TRUE(sink->status().ok()) << sink->status();
+  std::vector<std::string> comments;
+  std::vector<std::string> kinds;
+  for (const v1::PingEvent& e : sink->events()) {
+    if (!e.has_capture()) continue;
+    if (e.capture().has_header()) kinds.push_back("header");
+    if (e.capture().has_stats()) kinds.push_back("stats");
+    for (const v1::Packet& p : e.capture().packets().packets())
+      comments.push_back(p.comment());
+  }
+  ASSERT_FALSE(kinds.empty());
+  EXPECT_EQ(kinds.front(), "header");
+  EXPECT_EQ(kinds.back(), "stats");
+  EXPECT_EQ(comments, (std::vector<std::string>{
+                          "ping seq=1 reply 5.0 ms", "ping seq=1 reply 5.0 ms",
+                          "ping seq=2 timeout", "ping seq=3 reply 5.0 ms",
+                          "ping seq=3 reply 5.0 ms"}));
+  EXPECT_TRUE(sink->events().back().has_summary());
+}
+
+TEST(CaptureCommentTest, TimesAndOutcomesAsAPersonReadsThem) {
+  EXPECT_EQ(CaptureMs(absl::Microseconds(410)), "0.41 ms");
+  EXPECT_EQ(CaptureMs(absl::Microseconds(1230)), "1.2 ms");
+  EXPECT_EQ(CaptureMs(absl::Milliseconds(131)), "131 ms");
+  v1::AttemptResult result;
+  result.set_outcome(v1::OUTCOME_REFUSED);
+  EXPECT_EQ(CaptureOutcome(result), "refused");
+  result.set_outcome(v1::OUTCOME_HOST_UNREACHABLE);
+  result.set_reported_by("10.0.0.1");
+  EXPECT_EQ(CaptureOutcome(result), "host unreachable from 10.0.0.1");
+}
+
 TEST(CapturedPacketTest, LinuxCookedIpv4) {
   std::vector<uint8_t> frame = {0, 4, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00};
   const std::vector<uint8_t> ip = Ipv4Udp(7);
@@ -519,6 +639,52 @@ TEST(ProbeCaptureOptionsTest, PingValidatesItsCapture) {
   ASSERT_THAT(plan, IsOk());
   ASSERT_TRUE(plan->capture.has_value());
   EXPECT_EQ(plan->capture->snaplen, 262144u);
+}
+
+TEST(ProbeCaptureOptionsTest, EveryProbeValidatesItsCaptureAndTraceKindsRefuseIt) {
+  v1::ProbeCaptureOptions bad;
+  bad.set_snaplen(0);
+  v1::TcpConnectRequest tcp;
+  tcp.add_targets("198.18.0.2:80");
+  *tcp.mutable_capture() = bad;
+  EXPECT_THAT(ValidateTcpConnect(tcp),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("capture.snaplen")));
+  v1::UdpEchoRequest udp;
+  udp.set_target("198.18.0.2:7");
+  *udp.mutable_capture() = bad;
+  EXPECT_THAT(ValidateUdpEcho(udp),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("capture.snaplen")));
+  v1::ThroughputRequest throughput;
+  throughput.set_target("198.18.0.2");
+  throughput.mutable_capture();
+  absl::StatusOr<ThroughputPlan> tp = ValidateThroughput(throughput);
+  ASSERT_THAT(tp, IsOk());
+  EXPECT_EQ(tp->capture->snaplen, 128u);  // the headers
+  v1::TracerouteRequest trace;
+  trace.set_target("198.18.0.2");
+  trace.mutable_capture();
+  EXPECT_THAT(ValidateTraceroute(trace), IsOk());
+  trace.set_rounds(3);
+  EXPECT_THAT(ValidateTraceroute(trace),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("capture: not supported with rounds (mtr)")));
+  trace.clear_rounds();
+  trace.set_path_mtu(true);
+  EXPECT_THAT(ValidateTraceroute(trace),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("capture: not supported with path_mtu (tracepath)")));
+}
+
+TEST(ProbeCaptureOptionsTest, AScheduledRunCannotCapture) {
+  v1::PingRequest ping;
+  ping.add_targets("198.18.0.2");
+  ping.set_count(1);
+  ping.mutable_capture();
+  EXPECT_THAT(
+      LongestRun(ProbeRequest(ping), "scheduled_probes[0]"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("scheduled_probes[0].ping.capture: a scheduled run has no "
+                         "stream")));
 }
 
 }  // namespace NETPROBE_UNITY_ID
