@@ -90,6 +90,8 @@ class ClientSession {
   // bidirectional the client's senders first); empty before CREATE_STREAMS.
   // For sampling counters and TCP_INFO each interval.
   const std::vector<std::unique_ptr<DataStream>>& streams() const { return streams_; }
+  // The control connection's socket (-1 before Start and once closed).
+  int control_fd() const { return control_.get(); }
   // The parameters as sent (with the defaults the session filled in).
   const TestParams& params() const { return spec_.params; }
   bool omitting() const { return omitting_; }

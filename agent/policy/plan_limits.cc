@@ -130,6 +130,27 @@ absl::Status CheckPlanLimits(const v1::PolicyLimits& l, const MulticastPlan& p) 
   return Length(l, p.duration, "duration");
 }
 
+absl::Status CheckProbeCaptureLimits(const v1::PolicyLimits& l,
+                                     const std::optional<ProbeCapturePlan>& capture) {
+  if (!capture) return absl::OkStatus();
+  if (l.has_capture_max_snaplen() && capture->snaplen > l.capture_max_snaplen()) {
+    return Denied(
+        "capture_max_snaplen",
+        absl::StrCat("capture.snaplen ", capture->snaplen, " exceeds the limit of ",
+                     l.capture_max_snaplen(), " (set capture.snaplen)"));
+  }
+  if (!l.capture_interfaces().empty()) {
+    bool allowed = false;
+    for (const std::string& i : l.capture_interfaces()) allowed |= i == "any";
+    if (!allowed) {
+      return Denied("capture_interfaces",
+                    absl::StrCat("a probe's capture is on 'any', which is not one of ",
+                                 absl::StrJoin(l.capture_interfaces(), ", ")));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckPlanLimits(const v1::PolicyLimits& l, const CapturePlan& p) {
   if (l.has_capture_max_snaplen() &&
       static_cast<uint32_t>(p.snaplen) > l.capture_max_snaplen()) {

@@ -1,11 +1,14 @@
 #ifndef NETPROBE_AGENT_POLICY_PLAN_LIMITS_H_
 #define NETPROBE_AGENT_POLICY_PLAN_LIMITS_H_
 
+#include <optional>
+
 #include "absl/status/status.h"
 #include "agent/probes/broadcast_request.h"
 #include "agent/probes/capture_request.h"
 #include "agent/probes/multicast_request.h"
 #include "agent/probes/ping_request.h"
+#include "agent/probes/probe_capture_request.h"
 #include "agent/probes/sockets_request.h"
 #include "agent/probes/tcp_connect_request.h"
 #include "agent/probes/throughput_request.h"
@@ -32,6 +35,11 @@ absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const TraceroutePla
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const BroadcastPlan& plan);
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const MulticastPlan& plan);
 absl::Status CheckPlanLimits(const v1::PolicyLimits& limits, const CapturePlan& plan);
+// A probe's own capture (ProbeCaptureOptions; nullopt: none) opens "any" as a
+// Capture call would: capture_max_snaplen, and capture_interfaces must allow
+// "any".
+absl::Status CheckProbeCaptureLimits(const v1::PolicyLimits& limits,
+                                     const std::optional<ProbeCapturePlan>& capture);
 // A watch within max_duration (watch_duration; unset runs until cancelled,
 // which a max_duration refuses). A single snapshot ends on its own. The
 // packet, target and interval limits are of probes that send: a watch's

@@ -2,6 +2,7 @@
 #define NETPROBE_AGENT_POLICY_PROBE_RULE_H_
 
 #include <concepts>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -75,16 +76,38 @@ inline constexpr PrivilegedOption kBroadcastPrivileges[] = {
     PrivilegedOption::kMark, PrivilegedOption::kInterface,
     PrivilegedOption::kSourceAddress, PrivilegedOption::kPriority};
 
+// A probe's own capture (its `capture` option) opens "any" as a Capture call
+// does, so it asks for what that call would: the interface grant (here),
+// the capture limits (CheckProbeCaptureLimits) and the Capture probe enabled
+// for the caller (ProbesService::Admit, for every plan with a `capture`).
+inline void AddCapturePrivileges(const std::optional<ProbeCapturePlan>& capture,
+                                 std::vector<PrivilegedOption>* used) {
+  if (!capture) return;
+  for (PrivilegedOption option : *used) {
+    if (option == PrivilegedOption::kInterface) return;
+  }
+  used->push_back(PrivilegedOption::kInterface);
+}
+
+// The plan's limits and its capture's.
+template <typename Plan>
+absl::Status CheckLimitsWithCapture(const v1::PolicyLimits& l, const Plan& p) {
+  if (absl::Status st = CheckPlanLimits(l, p); !st.ok()) return st;
+  return CheckProbeCaptureLimits(l, p.capture);
+}
+
 template <>
 struct ProbeRule<PingPlan> {
   static constexpr absl::string_view kName = "Ping";
   static constexpr absl::Span<const PrivilegedOption> kPrivileged =
       kSocketOptionPrivileges;
   static absl::Status CheckLimits(const v1::PolicyLimits& l, const PingPlan& p) {
-    return CheckPlanLimits(l, p);
+    return CheckLimitsWithCapture(l, p);
   }
   static std::vector<PrivilegedOption> Used(const PingPlan& p) {
-    return PrivilegedOptionsOf(p.setup);
+    std::vector<PrivilegedOption> used = PrivilegedOptionsOf(p.setup);
+    AddCapturePrivileges(p.capture, &used);
+    return used;
   }
 };
 
@@ -93,11 +116,12 @@ struct ProbeRule<TcpConnectPlan> {
   static constexpr absl::string_view kName = "TcpConnect";
   static constexpr absl::Span<const PrivilegedOption> kPrivileged = kTcpConnectPrivileges;
   static absl::Status CheckLimits(const v1::PolicyLimits& l, const TcpConnectPlan& p) {
-    return CheckPlanLimits(l, p);
+    return CheckLimitsWithCapture(l, p);
   }
   static std::vector<PrivilegedOption> Used(const TcpConnectPlan& p) {
     std::vector<PrivilegedOption> used = PrivilegedOptionsOf(p.setup);
     if (!p.send_payload.empty()) used.push_back(PrivilegedOption::kTcpPayload);
+    AddCapturePrivileges(p.capture, &used);
     return used;
   }
 };
@@ -108,10 +132,12 @@ struct ProbeRule<UdpEchoPlan> {
   static constexpr absl::Span<const PrivilegedOption> kPrivileged =
       kSocketOptionPrivileges;
   static absl::Status CheckLimits(const v1::PolicyLimits& l, const UdpEchoPlan& p) {
-    return CheckPlanLimits(l, p);
+    return CheckLimitsWithCapture(l, p);
   }
   static std::vector<PrivilegedOption> Used(const UdpEchoPlan& p) {
-    return PrivilegedOptionsOf(p.setup);
+    std::vector<PrivilegedOption> used = PrivilegedOptionsOf(p.setup);
+    AddCapturePrivileges(p.capture, &used);
+    return used;
   }
 };
 
@@ -121,10 +147,12 @@ struct ProbeRule<TraceroutePlan> {
   static constexpr absl::Span<const PrivilegedOption> kPrivileged =
       kSocketOptionPrivileges;
   static absl::Status CheckLimits(const v1::PolicyLimits& l, const TraceroutePlan& p) {
-    return CheckPlanLimits(l, p);
+    return CheckLimitsWithCapture(l, p);
   }
   static std::vector<PrivilegedOption> Used(const TraceroutePlan& p) {
-    return PrivilegedOptionsOf(p.setup);
+    std::vector<PrivilegedOption> used = PrivilegedOptionsOf(p.setup);
+    AddCapturePrivileges(p.capture, &used);
+    return used;
   }
 };
 
@@ -134,10 +162,12 @@ struct ProbeRule<ThroughputPlan> {
   static constexpr absl::Span<const PrivilegedOption> kPrivileged =
       kSocketOptionPrivileges;
   static absl::Status CheckLimits(const v1::PolicyLimits& l, const ThroughputPlan& p) {
-    return CheckPlanLimits(l, p);
+    return CheckLimitsWithCapture(l, p);
   }
   static std::vector<PrivilegedOption> Used(const ThroughputPlan& p) {
-    return PrivilegedOptionsOf(p.setup);
+    std::vector<PrivilegedOption> used = PrivilegedOptionsOf(p.setup);
+    AddCapturePrivileges(p.capture, &used);
+    return used;
   }
 };
 

@@ -11,6 +11,7 @@
 #include "agent/net/socket_opener.h"
 #include "agent/probes/attempt_result.h"
 #include "agent/probes/attempt_sent.h"
+#include "agent/probes/ping_capture.h"
 #include "agent/probes/traffic_counters.h"
 #include "agent/util/log.h"
 #include "common/proto_time.h"
@@ -119,6 +120,25 @@ void PingProbe::Begin() {
                      [this, f](uint32_t events) { OnSocketReady(*f, events); });
     if (!watched.ok()) return Fail(watched);
   }
+  if (!plan_.capture) return StartPacing();
+  // The first request leaves once the capture sees the probe's packets.
+  PingCaptureScope scope;
+  if (v4_.socket != nullptr) scope.id_v4 = v4_.socket->id();
+  if (v6_.socket != nullptr) scope.id_v6 = v6_.socket->id();
+  for (const Target& target : targets_) {
+    std::vector<std::string>& list =
+        target.address.family() == AF_INET6 ? scope.v6 : scope.v4;
+    if (std::find(list.begin(), list.end(), target.address_text) == list.end()) {
+      list.push_back(target.address_text);
+    }
+  }
+  StartCapture(
+      *plan_.capture, work_, PingCaptureFilter(scope),
+      [this](const CapturedIp& ip) { return ClassifyCaptured(ip); },
+      [this] { StartPacing(); });
+}
+
+void PingProbe::StartPacing() {
   Pacer::Options pacing;
   pacing.targets = targets_.size();
   pacing.count = plan_.count;
@@ -296,10 +316,15 @@ void PingProbe::Answer(Family& family, uint16_t seq16, std::optional<uint32_t> w
       return;
     }
     Target& target = targets_[recent.target];
+    const uint64_t key = CaptureKey(family, recent.wire_sequence);
     if (recent.state == Recent::State::kTimedOut) {
+      NoteCapture(key, absl::StrCat(CaptureLabel(recent.target, recent.sequence),
+                                    " late reply (after its timeout)"));
       target.tally.RecordLate();
       return;
     }
+    NoteCapture(key, absl::StrCat(CaptureLabel(recent.target, recent.sequence),
+                                  " duplicate reply"));
     target.tally.RecordDuplicate();
     v1::PingReply reply;
     FillEndpoint(target, reply.mutable_target());
@@ -333,6 +358,9 @@ void PingProbe::Answer(Family& family, uint16_t seq16, std::optional<uint32_t> w
   reply.set_reply_ttl(ttl);
   reply.set_bytes(bytes);
   ToProto(pending.user_sent, reply.mutable_time());
+  NoteCapture(CaptureKey(family, pending.wire_sequence),
+              absl::StrCat(CaptureLabel(pending.target, pending.sequence), " reply ",
+                           CaptureMs(rtt)));
   if (pending.sequence < target.highest_answered) {
     reply.set_out_of_order(true);
     target.tally.RecordReordered();
@@ -361,6 +389,9 @@ void PingProbe::FailAttempt(Family& family, uint16_t seq16, std::optional<uint32
       Recent{pending.wire_sequence, static_cast<uint32_t>(pending.target),
              pending.sequence, Recent::State::kTimedOut};
   Target& target = targets_[pending.target];
+  NoteCapture(CaptureKey(family, pending.wire_sequence),
+              absl::StrCat(CaptureLabel(pending.target, pending.sequence), " ",
+                           CaptureOutcome(result)));
   v1::PingReply reply;
   FillEndpoint(target, reply.mutable_target());
   reply.set_sequence(pending.sequence);
@@ -420,6 +451,8 @@ bool PingProbe::Expire(Family& family, uint16_t seq16, uint32_t wire) {
       Recent{pending.wire_sequence, static_cast<uint32_t>(pending.target),
              pending.sequence, Recent::State::kTimedOut};
   Target& target = targets_[pending.target];
+  NoteCapture(CaptureKey(family, pending.wire_sequence),
+              absl::StrCat(CaptureLabel(pending.target, pending.sequence), " timeout"));
   v1::PingReply reply;
   FillEndpoint(target, reply.mutable_target());
   reply.set_sequence(pending.sequence);
@@ -484,6 +517,54 @@ void PingProbe::Release() {
       family->socket.reset();
     }
   }
+}
+
+uint64_t PingProbe::CaptureKey(const Family& family, uint32_t wire_sequence) {
+  const bool v6 = family.socket != nullptr && family.socket->family() == AF_INET6;
+  return uint64_t{v6} << 32 | wire_sequence;
+}
+
+std::string PingProbe::CaptureLabel(size_t target, uint32_t sequence) const {
+  if (targets_.size() == 1) return absl::StrCat("ping seq=", sequence);
+  return absl::StrCat("ping ", targets_[target].address_text, " seq=", sequence);
+}
+
+std::optional<ProbeCapture::Match> PingProbe::ClassifyCaptured(const CapturedIp& ip) {
+  const std::optional<PingPacket> packet = ParsePingPacket(ip);
+  if (!packet) return std::nullopt;
+  Family& family = FamilyOf(packet->v6 ? AF_INET6 : AF_INET);
+  if (family.socket == nullptr || packet->id != family.socket->id()) return std::nullopt;
+  if (packet->token && *packet->token != token_) return std::nullopt;
+  // The attempt: in flight, or settled recently (the ring hands packets over
+  // after the socket saw them).
+  size_t target = 0;
+  uint32_t sequence = 0, wire = 0;
+  if (auto it = family.pending.find(packet->sequence16);
+      it != family.pending.end() &&
+      (!packet->wire_sequence || *packet->wire_sequence == it->second.wire_sequence)) {
+    target = it->second.target;
+    sequence = it->second.sequence;
+    wire = it->second.wire_sequence;
+  } else if (auto found = family.recent.find(packet->sequence16);
+             found != family.recent.end() &&
+             found->second.state != Recent::State::kNone &&
+             (!packet->wire_sequence ||
+              *packet->wire_sequence == found->second.wire_sequence)) {
+    target = found->second.target;
+    sequence = found->second.sequence;
+    wire = found->second.wire_sequence;
+  } else {
+    return std::nullopt;
+  }
+  if (!SameIp(packet->target, targets_[target].address)) return std::nullopt;
+  ProbeCapture::Match match;
+  match.key = CaptureKey(family, wire);
+  const char* what =
+      packet->kind == PingPacket::Kind::kRequest ? " request, no reply by the end"
+      : packet->kind == PingPacket::Kind::kReply ? " reply, after the end"
+                                                 : " ICMP error, after the end";
+  match.unmatched = absl::StrCat(CaptureLabel(target, sequence), what);
+  return match;
 }
 
 void PingProbe::FillEndpoint(const Target& target, v1::Endpoint* out) const {

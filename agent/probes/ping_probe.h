@@ -16,6 +16,7 @@
 #include "agent/probes/pacer.h"
 #include "agent/probes/ping_request.h"
 #include "agent/probes/probe_base.h"
+#include "agent/probes/probe_capture.h"
 #include "agent/probes/tx_timestamps.h"
 #include "common/target_tally.h"
 #include "netprobe/v1/ping.pb.h"
@@ -41,7 +42,8 @@ class PingProbe final : public ProbeBase<v1::PingEvent> {
   // and timeouts of requests in flight (bounded by the table). The closing
   // events (StreamEnd, summaries) have their own reserved room.
   static size_t MaxEventsBeyondHighWater(const PingPlan& plan) {
-    return kMaxInFlight * 2 + 1;
+    return kMaxInFlight * 2 + 1 +
+           (plan.capture ? ProbeCapture::kEventsBeyondHighWater : 0);
   }
 
  private:
@@ -93,6 +95,12 @@ class PingProbe final : public ProbeBase<v1::PingEvent> {
 
   void OnResolved(size_t target, absl::StatusOr<SocketAddress> address);
   void Begin();
+  void StartPacing();
+  // The capture of the probe's own packets: which attempt a packet belongs
+  // to (its key: family and wire sequence), and how comments name it.
+  std::optional<ProbeCapture::Match> ClassifyCaptured(const CapturedIp& ip);
+  static uint64_t CaptureKey(const Family& family, uint32_t wire_sequence);
+  std::string CaptureLabel(size_t target, uint32_t sequence) const;
   bool MaySend(size_t target);
   void Send(size_t target, uint32_t sequence);
   void OnSocketReady(Family& family, uint32_t events);

@@ -71,6 +71,8 @@ absl::StatusOr<PingPlan> ValidatePing(const v1::PingRequest& request) {
         "options.source_address: its family differs from the requested family");
   }
   plan.report_sends = request.report_sends();
+  NETPROBE_ASSIGN_OR_RETURN(
+      plan.capture, ValidateProbeCapture(request.has_capture(), request.capture()));
   return plan;
 }
 

@@ -1,6 +1,7 @@
 #ifndef NETPROBE_AGENT_PROBES_PING_REQUEST_H_
 #define NETPROBE_AGENT_PROBES_PING_REQUEST_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "absl/time/time.h"
 #include "agent/net/socket_setup.h"
 #include "agent/probes/admission.h"
+#include "agent/probes/probe_capture_request.h"
 #include "netprobe/v1/ping.pb.h"
 
 namespace netprobe {
@@ -34,6 +36,7 @@ struct PingPlan {
   uint32_t rate = PingLimits::kDefaultRate;  // requests per second, all targets
   bool report_sends = false;                 // an AttemptSent per request
   SocketSetup setup;
+  std::optional<ProbeCapturePlan> capture;  // the probe's own packets
   // Set by the server from the policy: target checks and send budgets.
   Admission admission;
 };

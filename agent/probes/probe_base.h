@@ -12,6 +12,7 @@
 #include "agent/net/event_loop.h"
 #include "agent/probes/event_sink.h"
 #include "agent/probes/probe.h"
+#include "agent/probes/probe_capture.h"
 #include "common/proto_time.h"
 #include "netprobe/v1/common.pb.h"
 
@@ -46,8 +47,9 @@ class ProbeBase : public Probe {
     }
     BeforeCutShort();
     if (finished_) return;  // it ended on its own meanwhile
+    if (capture_ != nullptr) capture_->Release(/*read_ring=*/true);
     Release();
-    std::vector<Event> closing;
+    std::vector<Event> closing = CaptureClosing();
     v1::StreamEnd end;
     const bool deadline = reason == StopReason::kDeadline;
     end.set_reason(deadline ? v1::StreamEnd::REASON_DEADLINE
@@ -88,12 +90,49 @@ class ProbeBase : public Probe {
   }
 
   // Finished on its own: `closing_first` (e.g. a StreamEnd naming the limit
-  // reached), then the summaries, then OK.
+  // reached), then the summaries, then OK. With a capture, its ring is
+  // drained first (up to ProbeCapture::kDrainWait; a second Complete while
+  // it drains does nothing) and its last packets and stats come before
+  // `closing_first`.
   void Complete(std::vector<Event> closing_first = {}) {
     if (finished_) return;
+    if (capture_ != nullptr && !capture_->drained()) {
+      if (capture_->draining()) return;
+      auto closing = std::make_shared<std::vector<Event>>(std::move(closing_first));
+      capture_->Drain([this, closing] { Complete(std::move(*closing)); });
+      return;
+    }
+    if (capture_ != nullptr) capture_->Release(/*read_ring=*/true);
     Release();
-    AppendSummaries(&closing_first);
-    End(absl::OkStatus(), std::move(closing_first));
+    std::vector<Event> out = CaptureClosing();
+    for (Event& event : closing_first) out.push_back(std::move(event));
+    AppendSummaries(&out);
+    End(absl::OkStatus(), std::move(out));
+  }
+
+  // The capture of the probe's own packets (ProbeCaptureOptions): opens it
+  // with `filter` and runs `ready` (the probe's start) once it sees packets;
+  // if it cannot (no CAP_NET_RAW), the probe fails and `ready` never runs.
+  // Its packets travel as the events' `capture` field.
+  void StartCapture(const ProbeCapturePlan& plan, BlockingWork work, std::string filter,
+                    ProbeCapture::Classifier classify, std::function<void()> ready) {
+    static_assert(kHasCapture, "the probe's event has no capture field");
+    ProbeCapture::Hooks hooks;
+    hooks.emit = [this](v1::ProbeCaptureEvent capture) {
+      Event event;
+      *event.mutable_capture() = std::move(capture);
+      return Emit(std::move(event));
+    };
+    hooks.writable = [this] { return Writable(); };
+    hooks.fail = [this](absl::Status status) { Fail(std::move(status)); };
+    capture_ =
+        std::make_unique<ProbeCapture>(loop_, std::move(work), plan, std::move(hooks));
+    capture_->Start(std::move(filter), std::move(classify), std::move(ready));
+  }
+  bool capturing() const { return capture_ != nullptr; }
+  // The probe's event `key` happened: the comment of its packets.
+  void NoteCapture(uint64_t key, std::string comment) {
+    if (capture_ != nullptr) capture_->Note(key, std::move(comment));
   }
   // The request could not run: the RPC ends with `status`.
   void Fail(absl::Status status) {
@@ -123,8 +162,23 @@ class ProbeBase : public Probe {
   EventLoop* const loop_;
 
  private:
+  static constexpr bool kHasCapture = requires(Event e) { e.mutable_capture(); };
+
+  std::vector<Event> CaptureClosing() {
+    std::vector<Event> out;
+    if constexpr (kHasCapture) {
+      if (capture_ != nullptr) {
+        for (v1::ProbeCaptureEvent& capture : capture_->Closing()) {
+          *out.emplace_back().mutable_capture() = std::move(capture);
+        }
+      }
+    }
+    return out;
+  }
+
   void End(absl::Status status, std::vector<Event> closing) {
     finished_ = true;
+    if (capture_ != nullptr) capture_->Release(/*read_ring=*/false);
     Release();
     sink_->Finish(std::move(status), std::move(closing));
     done_();
@@ -133,6 +187,7 @@ class ProbeBase : public Probe {
   const std::shared_ptr<Sink> sink_;
   const std::function<void()> done_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
+  std::unique_ptr<ProbeCapture> capture_;
   bool finished_ = false;
   bool waiting_for_sink_ = false;
 };

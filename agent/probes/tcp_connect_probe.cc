@@ -8,8 +8,10 @@
 #include "agent/net/socket_opener.h"
 #include "agent/probes/attempt_result.h"
 #include "agent/probes/attempt_sent.h"
+#include "agent/probes/flow_capture.h"
 #include "agent/probes/tcp_info.h"
 #include "agent/probes/traffic_counters.h"
+#include "common/posix_error.h"
 #include "common/proto_time.h"
 
 namespace netprobe {
@@ -52,6 +54,17 @@ void TcpConnectProbe::OnResolved(size_t target, absl::StatusOr<SocketAddress> ad
 }
 
 void TcpConnectProbe::Begin() {
+  if (!plan_.capture) return StartPacing();
+  // The first SYN leaves once the capture sees the probe's packets.
+  std::vector<SocketAddress> addresses;
+  for (const Target& target : targets_) addresses.push_back(target.address);
+  StartCapture(
+      *plan_.capture, work_, FlowCaptureFilter(IPPROTO_TCP, addresses),
+      [this](const CapturedIp& ip) { return ClassifyCaptured(ip); },
+      [this] { StartPacing(); });
+}
+
+void TcpConnectProbe::StartPacing() {
   Pacer::Options pacing;
   pacing.targets = targets_.size();
   pacing.count = plan_.count;
@@ -114,6 +127,25 @@ void TcpConnectProbe::StartAttempt(size_t index, uint32_t sequence) {
     return FinishUnstarted(index, sequence, wall, ResultFromErrno(err));
   }
   TrafficCounters::Get().Sent(SendingProbe::kTcpConnect);
+  if (capturing()) {
+    // connect() bound the local port: the capture tells the attempt's
+    // packets by it.
+    if (absl::StatusOr<SocketAddress> local = attempt->socket->LocalAddress();
+        local.ok()) {
+      attempt->capture_key = next_capture_key_++;
+      const uint16_t port = local->port();
+      if (captured_attempts_
+              .insert_or_assign(port,
+                                CapturedAttempt{index, sequence, attempt->capture_key})
+              .second) {
+        captured_order_.push_back(port);
+        if (captured_order_.size() > ProbeCapture::kMaxNotes) {
+          captured_attempts_.erase(captured_order_.front());
+          captured_order_.pop_front();
+        }
+      }
+    }
+  }
   const int fd = attempt->socket->fd();
   Attempt& ref = *attempt;
   in_flight_.emplace(fd, std::move(attempt));
@@ -248,6 +280,13 @@ void TcpConnectProbe::FinishAttempt(int fd, v1::AttemptResult result) {
   out->set_sequence(attempt->sequence);
   ToProto(attempt->wall_time, out->mutable_time());
   const bool ok = result.outcome() == v1::OUTCOME_OK;
+  if (attempt->capture_key != 0) {
+    NoteCapture(attempt->capture_key,
+                absl::StrCat(CaptureLabel(attempt->target, attempt->sequence), " ",
+                             ok ? absl::StrCat("connected ",
+                                               CaptureMs(FromProto(out->connect_time())))
+                                : CaptureOutcome(result)));
+  }
   *out->mutable_result() = std::move(result);
   target.tally.Record(
       out->result().outcome(),
@@ -304,6 +343,34 @@ void TcpConnectProbe::Release() {
     if (attempt->timer != 0) loop_->Cancel(attempt->timer);
   }
   in_flight_.clear();  // Closes the sockets (RST unless graceful).
+}
+
+std::string TcpConnectProbe::CaptureLabel(size_t target, uint32_t sequence) const {
+  if (targets_.size() == 1) return absl::StrCat("tcp attempt ", sequence);
+  const SocketAddress& address = targets_[target].address;
+  return absl::StrCat(
+      "tcp ",
+      address.family() == AF_INET6 ? absl::StrCat("[", address.ip(), "]") : address.ip(),
+      ":", address.port(), " attempt ", sequence);
+}
+
+std::optional<ProbeCapture::Match> TcpConnectProbe::ClassifyCaptured(
+    const CapturedIp& ip) {
+  const std::optional<CapturedFlow> flow = ParseCapturedFlow(ip, IPPROTO_TCP);
+  if (!flow) return std::nullopt;
+  // Ours: between one of our local ports and that attempt's target.
+  for (const uint16_t port : {flow->source.port(), flow->destination.port()}) {
+    auto it = captured_attempts_.find(port);
+    if (it == captured_attempts_.end()) continue;
+    const CapturedAttempt& attempt = it->second;
+    if (LocalPortTowards(*flow, targets_[attempt.target].address) != port) continue;
+    ProbeCapture::Match match;
+    match.key = attempt.key;
+    match.unmatched = absl::StrCat(CaptureLabel(attempt.target, attempt.sequence),
+                                   ", no result by the end");
+    return match;
+  }
+  return std::nullopt;
 }
 
 void TcpConnectProbe::FillEndpoint(const Target& target, v1::Endpoint* out) const {

@@ -1,6 +1,7 @@
 #ifndef NETPROBE_AGENT_PROBES_TCP_CONNECT_PROBE_H_
 #define NETPROBE_AGENT_PROBES_TCP_CONNECT_PROBE_H_
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "agent/net/tcp_socket.h"
 #include "agent/probes/pacer.h"
 #include "agent/probes/probe_base.h"
+#include "agent/probes/probe_capture.h"
 #include "agent/probes/tcp_connect_request.h"
 #include "common/target_tally.h"
 #include "netprobe/v1/tcp.pb.h"
@@ -39,7 +41,7 @@ class TcpConnectProbe final : public ProbeBase<v1::TcpConnectEvent> {
   // results of attempts in flight (no attempt starts then). The closing
   // events (StreamEnd, summaries) have their own reserved room.
   static size_t MaxEventsBeyondHighWater(const TcpConnectPlan& plan) {
-    return plan.concurrency;
+    return plan.concurrency + (plan.capture ? ProbeCapture::kEventsBeyondHighWater : 0);
   }
 
  private:
@@ -58,10 +60,21 @@ class TcpConnectProbe final : public ProbeBase<v1::TcpConnectEvent> {
     bool connected = false;
     size_t payload_sent = 0;
     v1::TcpAttempt event;
+    uint64_t capture_key = 0;  // its packets' key (a capture's)
+  };
+  // A capture's view of an attempt, kept past its end (its last packets come
+  // after): by local port.
+  struct CapturedAttempt {
+    size_t target = 0;
+    uint32_t sequence = 0;
+    uint64_t key = 0;
   };
 
   void OnResolved(size_t target, absl::StatusOr<SocketAddress> address);
   void Begin();
+  void StartPacing();
+  std::optional<ProbeCapture::Match> ClassifyCaptured(const CapturedIp& ip);
+  std::string CaptureLabel(size_t target, uint32_t sequence) const;
   // The pacer's gate: a writable sink (else pause until it drains) and room
   // under `concurrency`.
   bool MayStart();
@@ -90,6 +103,11 @@ class TcpConnectProbe final : public ProbeBase<v1::TcpConnectEvent> {
   size_t unresolved_ = 0;
   std::optional<Pacer> pacer_;                                   // from Begin() on
   std::unordered_map<int, std::unique_ptr<Attempt>> in_flight_;  // by fd
+  // With a capture: attempts by local port (the newest on a reused port),
+  // the oldest forgotten beyond ProbeCapture::kMaxNotes.
+  std::unordered_map<uint16_t, CapturedAttempt> captured_attempts_;
+  std::deque<uint16_t> captured_order_;
+  uint64_t next_capture_key_ = 1;
 };
 
 }  // namespace netprobe

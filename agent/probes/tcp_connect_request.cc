@@ -81,6 +81,8 @@ absl::StatusOr<TcpConnectPlan> ValidateTcpConnect(const v1::TcpConnectRequest& r
   plan.read_bytes = request.read_bytes();
   plan.graceful_close = request.graceful_close();
   plan.report_sends = request.report_sends();
+  NETPROBE_ASSIGN_OR_RETURN(
+      plan.capture, ValidateProbeCapture(request.has_capture(), request.capture()));
   return plan;
 }
 

@@ -1,6 +1,7 @@
 #ifndef NETPROBE_AGENT_PROBES_TCP_CONNECT_REQUEST_H_
 #define NETPROBE_AGENT_PROBES_TCP_CONNECT_REQUEST_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "agent/net/socket_address.h"
 #include "agent/net/socket_setup.h"
 #include "agent/probes/admission.h"
+#include "agent/probes/probe_capture_request.h"
 #include "netprobe/v1/tcp.pb.h"
 
 namespace netprobe {
@@ -33,6 +35,7 @@ struct TcpConnectPlan {
   absl::Duration timeout = absl::Seconds(3);
   uint32_t concurrency = TcpConnectLimits::kDefaultConcurrency;
   SocketSetup setup;
+  std::optional<ProbeCapturePlan> capture;  // the probe's own packets
   bool tcp_info = false;
   std::string send_payload;
   uint32_t read_bytes = 0;

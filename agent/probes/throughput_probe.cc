@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "agent/probes/flow_capture.h"
 #include "agent/probes/tcp_info.h"
 #include "agent/probes/throughput_limit.h"
 #include "common/proto_time.h"
@@ -75,7 +76,8 @@ ThroughputProbe::~ThroughputProbe() { Release(); }
 
 size_t ThroughputProbe::MaxEventsBeyondHighWater(const ThroughputPlan& plan) {
   // One event per stream and interval, the sums, and the closing ones.
-  return 4 * (plan.parallel * 2 + 2) + 8;
+  return 4 * (plan.parallel * 2 + 2) + 8 +
+         (plan.capture ? ProbeCapture::kEventsBeyondHighWater : 0);
 }
 
 void ThroughputProbe::Start() {
@@ -111,10 +113,76 @@ void ThroughputProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   callbacks.on_done = [this](iperf3::ClientSession::Outcome o) { OnDone(std::move(o)); };
   session_ = std::make_unique<iperf3::ClientSession>(loop_, std::move(spec),
                                                      std::move(callbacks));
-  session_->Start();
+  if (!plan_.capture) return session_->Start();
+  // The control connection opens once the capture sees the test's packets:
+  // TCP (control, TCP data) and UDP (UDP data) with the server's host:port.
+  std::string filter = FlowCaptureFilter(IPPROTO_TCP, {target_});
+  if (plan_.udp)
+    absl::StrAppend(&filter, " or ", FlowCaptureFilter(IPPROTO_UDP, {target_}));
+  StartCapture(
+      *plan_.capture, work_, std::move(filter),
+      [this](const CapturedIp& ip) { return ClassifyCaptured(ip); },
+      [this] { session_->Start(); });
+}
+
+namespace {
+
+uint16_t LocalPortOf(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (fd < 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET)
+    return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  if (ss.ss_family == AF_INET6)
+    return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return 0;
+}
+
+}  // namespace
+
+void ThroughputProbe::LearnCapturePorts() {
+  if (session_ == nullptr) return;
+  if (!capture_control_known_) {
+    if (const uint16_t port = LocalPortOf(session_->control_fd()); port != 0) {
+      capture_control_known_ = true;
+      capture_ports_[port] = {1, "throughput control"};
+      NoteCapture(1, "throughput control");
+    }
+  }
+  const auto& streams = session_->streams();
+  for (; capture_streams_known_ < streams.size(); ++capture_streams_known_) {
+    const iperf3::DataStream& stream = *streams[capture_streams_known_];
+    const uint16_t port = LocalPortOf(stream.fd());
+    if (port == 0) break;  // not bound yet: learnt on a later packet
+    const uint64_t key = 1 + static_cast<uint64_t>(stream.id());
+    std::string comment = absl::StrCat("throughput stream ", stream.id(), " data");
+    capture_ports_[port] = {key, comment};
+    NoteCapture(key, std::move(comment));
+  }
+}
+
+std::optional<ProbeCapture::Match> ThroughputProbe::ClassifyCaptured(
+    const CapturedIp& ip) {
+  std::optional<CapturedFlow> flow = ParseCapturedFlow(ip, IPPROTO_TCP);
+  if (!flow && plan_.udp) flow = ParseCapturedFlow(ip, IPPROTO_UDP);
+  if (!flow) return std::nullopt;
+  const uint16_t local = LocalPortTowards(*flow, target_);
+  if (local == 0) return std::nullopt;
+  auto it = capture_ports_.find(local);
+  if (it == capture_ports_.end() && session_ != nullptr &&
+      (!capture_control_known_ || capture_streams_known_ < session_->streams().size())) {
+    LearnCapturePorts();  // only while a socket of ours is still unknown
+    it = capture_ports_.find(local);
+  }
+  if (it == capture_ports_.end()) return std::nullopt;
+  return ProbeCapture::Match{it->second.first, it->second.second};
 }
 
 void ThroughputProbe::OnRunning() {
+  // Every socket of the test is connected now, and open: their ports, before
+  // the ring hands over their packets (a short test may have closed them by
+  // then).
+  if (capturing()) LearnCapturePorts();
   started_ = loop_->Now();
   last_sample_ = *started_;
   omitting_ = plan_.omit > absl::ZeroDuration();

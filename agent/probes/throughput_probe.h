@@ -6,6 +6,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -58,6 +60,10 @@ class ThroughputProbe final : public ProbeBase<v1::ThroughputEvent> {
   };
 
   void OnResolved(absl::StatusOr<SocketAddress> address);
+  // With a capture: the control connection's packets and each data
+  // stream's, by their local ports (learnt as the sockets connect).
+  std::optional<ProbeCapture::Match> ClassifyCaptured(const CapturedIp& ip);
+  void LearnCapturePorts();
   void OnRunning();
   void OnOmitOver();
   void OnTestEnd();
@@ -86,6 +92,10 @@ class ThroughputProbe final : public ProbeBase<v1::ThroughputEvent> {
   EventLoop::TimerId interval_timer_ = 0;
   std::optional<iperf3::ClientSession::Outcome> outcome_;
   std::string error_;  // why the test did not complete
+  // With a capture: key (1: control, 1 + stream id) and comment by local port.
+  std::unordered_map<uint16_t, std::pair<uint64_t, std::string>> capture_ports_;
+  size_t capture_streams_known_ = 0;
+  bool capture_control_known_ = false;
 };
 
 }  // namespace netprobe

@@ -192,6 +192,9 @@ absl::StatusOr<ThroughputPlan> ValidateThroughput(const v1::ThroughputRequest& r
     if (!plan.setup.receive_buffer)
       plan.setup.receive_buffer = static_cast<int>(plan.window);
   }
+  NETPROBE_ASSIGN_OR_RETURN(plan.capture,
+                            ValidateProbeCapture(request.has_capture(), request.capture(),
+                                                 ProbeCaptureLimits::kThroughputSnaplen));
   return plan;
 }
 

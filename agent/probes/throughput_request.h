@@ -2,12 +2,14 @@
 #define NETPROBE_AGENT_PROBES_THROUGHPUT_REQUEST_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/net/socket_setup.h"
 #include "agent/probes/admission.h"
+#include "agent/probes/probe_capture_request.h"
 #include "netprobe/v1/throughput.pb.h"
 
 namespace netprobe {
@@ -60,6 +62,7 @@ struct ThroughputPlan {
   // The agent's sockets: the window unless options set a buffer, TOS,
   // TCP_NODELAY, interface, source, mark.
   SocketSetup setup;
+  std::optional<ProbeCapturePlan> capture;  // the probe's own packets
   // Set by the server from the policy: the target check.
   Admission admission;
 

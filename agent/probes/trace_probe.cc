@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "agent/probes/trace_capture.h"
 #include "agent/util/log.h"
 
 namespace netprobe {
@@ -36,6 +37,21 @@ void TraceProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   target_ = transport_->target();
   payload_size_ = transport_->payload_size();
   Prepare();
+  if (!plan_.capture) return StartPacing();
+  // The first probe leaves once the capture sees the trace's packets.
+  StartCapture(
+      *plan_.capture, work_, TraceCaptureFilter(*transport_),
+      [this](const CapturedIp& ip) -> std::optional<ProbeCapture::Match> {
+        const std::optional<uint32_t> wire = TraceCapturedWire(*transport_, ip);
+        if (!wire) return std::nullopt;
+        std::optional<std::string> label = CaptureLabel(*wire);
+        if (!label) return std::nullopt;
+        return ProbeCapture::Match{*wire, absl::StrCat(*label, ", no answer by the end")};
+      },
+      [this] { StartPacing(); });
+}
+
+void TraceProbe::StartPacing() {
   pacer_.emplace(
       loop_, TracePacing(plan_, PacerCount(), PacerInterval()),
       [this](size_t target) { return MaySend(target); },

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -53,6 +54,11 @@ class TraceProbe : public ProbeBase<v1::TracerouteEvent> {
   // The kind's own gate on pacer target `target` (true: it may go); when it
   // said false, the kind pumps the pacer once that may have changed.
   virtual bool MayStart(size_t /*target*/) const { return true; }
+  // With a capture: how comments name the probe sent as wire key `wire`
+  // ("traceroute ttl=3 probe 2"); nullopt when it is not the kind's.
+  virtual std::optional<std::string> CaptureLabel(uint32_t /*wire*/) const {
+    return std::nullopt;
+  }
 
   // The closing events: one TracerouteHop per hop (0..last(flow)) of each
   // flow that sent a probe (with `resolve`, the names of its addresses as
@@ -80,6 +86,7 @@ class TraceProbe : public ProbeBase<v1::TracerouteEvent> {
 
  private:
   void OnResolved(absl::StatusOr<SocketAddress> address);
+  void StartPacing();
   bool MaySend(size_t target);
   void Resume();
 };

@@ -131,6 +131,14 @@ class TraceTransport {
   const SocketAddress& target() const { return options_.target; }
   // The payload after the UDP / ICMP header of the plan's packet length.
   uint32_t payload_size() const { return options_.payload_size; }
+  TraceroutePlan::Method method() const { return options_.method; }
+  uint32_t token() const { return options_.token; }
+  uint32_t flows() const { return static_cast<uint32_t>(flows_.size()); }
+  // ICMP method: the echo identifier of its socket (nullopt once closed).
+  std::optional<uint16_t> icmp_id() const {
+    if (icmp_ == nullptr) return std::nullopt;
+    return icmp_->id();
+  }
 
  private:
   struct Flow {

@@ -82,6 +82,7 @@ void TracerouteProbe::Send(size_t pacer_target, uint32_t sequence) {
   }
   attempt.state = Attempt::State::kInFlight;
   attempt.wire = transport_->WireKey(wire);
+  if (capturing()) captured_wires_[attempt.wire] = index;
   ++flows_[flow].outstanding;
   attempt.timer = loop_->RunAfter(plan_.wait, [this, index] { OnTimeout(index); });
   in_flight_[attempt.wire] = index;
@@ -102,6 +103,8 @@ void TracerouteProbe::OnAnswer(const TraceTransport::Answer& answer) {
   Attempt& attempt = attempts_[index];
   Landed(index);
   if (attempt.state == Attempt::State::kDraining) {
+    NoteCapture(answer.wire,
+                absl::StrCat(CaptureLabelOf(index), " beyond the end of the trace"));
     attempt.state = Attempt::State::kSkipped;  // beyond the end: unreported
     return;                                    // on_wake pumps
   }
@@ -109,6 +112,17 @@ void TracerouteProbe::OnAnswer(const TraceTransport::Answer& answer) {
   NewReply(index, &reply);
   FillTraceReply(answer, target_, KernelOrUser(attempt.kernel_sent, attempt.user_sent),
                  loop_->clock()->Wall(), &reply);
+  if (capturing()) {
+    const std::string rtt = CaptureMs(FromProto(reply.rtt()));
+    const v1::Outcome outcome = reply.result().outcome();
+    NoteCapture(
+        answer.wire,
+        absl::StrCat(CaptureLabelOf(index), " ",
+                     outcome == v1::OUTCOME_OK || outcome == v1::OUTCOME_TIME_EXCEEDED
+                         ? absl::StrCat("reply from ", reply.address(), " ", rtt)
+                         : absl::StrCat(CaptureOutcome(reply.result()), " ", rtt),
+                     reply.reached() ? " (the target)" : ""));
+  }
   const size_t hop = index / (static_cast<size_t>(plan_.flows) * plan_.probes_per_hop);
   hops_[hop * plan_.flows + reply.flow()].Answered(reply);
   Done(index, std::move(reply));
@@ -129,6 +143,7 @@ void TracerouteProbe::OnTimeout(size_t index) {
   if (attempt.state != Attempt::State::kInFlight) return;
   attempt.timer = 0;
   Landed(index);
+  NoteCapture(attempt.wire, absl::StrCat(CaptureLabelOf(index), " timeout"));
   v1::TracerouteReply reply;
   NewReply(index, &reply);
   reply.mutable_result()->set_outcome(v1::OUTCOME_TIMEOUT);
@@ -225,7 +240,11 @@ void TracerouteProbe::EndFlowAt(uint32_t flow, uint32_t end) {
         attempt.state = Attempt::State::kDraining;  // see MaySend()
         continue;
       }
-      if (attempt.state == Attempt::State::kInFlight) Landed(index);
+      if (attempt.state == Attempt::State::kInFlight) {
+        NoteCapture(attempt.wire,
+                    absl::StrCat(CaptureLabelOf(index), " beyond the end of the trace"));
+        Landed(index);
+      }
       if (attempt.state != Attempt::State::kUnsent &&
           attempt.state != Attempt::State::kDraining)
         attempt.state = Attempt::State::kSkipped;
@@ -257,6 +276,21 @@ void TracerouteProbe::NewReply(size_t index, v1::TracerouteReply* reply) const {
   reply->set_flow_id(transport_->flow_id(flow));
   reply->set_packet_length(plan_.LengthFor(target_.family()));
   ToProto(attempts_[index].user_sent, reply->mutable_time());
+}
+
+std::string TracerouteProbe::CaptureLabelOf(size_t index) const {
+  const size_t per_hop = static_cast<size_t>(plan_.flows) * plan_.probes_per_hop;
+  const uint32_t hop = static_cast<uint32_t>(index / per_hop);
+  const uint32_t flow = static_cast<uint32_t>(index % per_hop / plan_.probes_per_hop);
+  return absl::StrCat("traceroute ttl=", plan_.first_ttl + hop,
+                      plan_.flows > 1 ? absl::StrCat(" flow ", flow) : "", " probe ",
+                      index % plan_.probes_per_hop + 1);
+}
+
+std::optional<std::string> TracerouteProbe::CaptureLabel(uint32_t wire) const {
+  auto it = captured_wires_.find(wire);
+  if (it == captured_wires_.end()) return std::nullopt;
+  return CaptureLabelOf(it->second);
 }
 
 void TracerouteProbe::AppendSummaries(std::vector<v1::TracerouteEvent>* out) {

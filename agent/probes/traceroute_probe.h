@@ -43,7 +43,8 @@ class TracerouteProbe final : public TraceProbe {
   // Probes in flight end in one event each while the sink is above its
   // high-water mark (sends pause then).
   static size_t MaxEventsBeyondHighWater(const TraceroutePlan& plan) {
-    return static_cast<size_t>(std::min<uint64_t>(plan.attempts(), 60000)) + 1;
+    return static_cast<size_t>(std::min<uint64_t>(plan.attempts(), 60000)) + 1 +
+           (plan.capture ? ProbeCapture::kEventsBeyondHighWater : 0);
   }
 
  private:
@@ -97,6 +98,8 @@ class TracerouteProbe final : public TraceProbe {
   void StopIfSilent(uint32_t flow);
   void CheckFinished() override;
   void NewReply(size_t index, v1::TracerouteReply* reply) const;
+  std::optional<std::string> CaptureLabel(uint32_t wire) const override;
+  std::string CaptureLabelOf(size_t index) const;
   void Release() override;
   void AppendSummaries(std::vector<v1::TracerouteEvent>* out) override;
   std::string CutShortDetail() const override;
@@ -109,6 +112,8 @@ class TracerouteProbe final : public TraceProbe {
   // In flight by wire key (TraceTransport::WireKey).
   std::unordered_map<uint32_t, size_t> in_flight_;
   uint32_t next_wire_ = 1;
+  // With a capture: every probe sent, by wire key (the last on a reused key).
+  std::unordered_map<uint32_t, size_t> captured_wires_;
   uint64_t unmatched_ = 0;  // answers for no probe in flight
   bool stopped_silent_ = false;
 };

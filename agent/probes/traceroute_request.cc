@@ -197,6 +197,14 @@ absl::StatusOr<TraceroutePlan> ValidateTraceroute(const v1::TracerouteRequest& r
     return absl::InvalidArgumentError(
         "options.source_address: its family differs from the requested family");
   }
+  NETPROBE_ASSIGN_OR_RETURN(
+      plan.capture, ValidateProbeCapture(request.has_capture(), request.capture()));
+  if (plan.capture && (plan.mtr() || plan.path_mtu)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("capture: not supported with ",
+                     plan.path_mtu ? "path_mtu (tracepath)" : "rounds (mtr)",
+                     ", only for a plain traceroute"));
+  }
   return plan;
 }
 

@@ -12,6 +12,7 @@
 #include "agent/net/raw_tcp_socket.h"
 #include "agent/net/socket_setup.h"
 #include "agent/probes/admission.h"
+#include "agent/probes/probe_capture_request.h"
 #include "netprobe/v1/traceroute.pb.h"
 
 namespace netprobe {
@@ -68,6 +69,7 @@ struct TraceroutePlan {
   uint32_t max_silent_hops = 0;
   bool path_mtu = false;
   SocketSetup setup;
+  std::optional<ProbeCapturePlan> capture;  // the probe's own packets
   // Set by the server from the policy: target check and send budgets.
   Admission admission;
 

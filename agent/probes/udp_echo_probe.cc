@@ -10,6 +10,7 @@
 #include "agent/net/udp_echo_payload.h"
 #include "agent/probes/attempt_result.h"
 #include "agent/probes/attempt_sent.h"
+#include "agent/probes/flow_capture.h"
 #include "agent/probes/traffic_counters.h"
 #include "agent/util/log.h"
 #include "common/proto_time.h"
@@ -32,7 +33,8 @@ size_t UdpEchoProbe::MaxEventsBeyondHighWater(const UdpEchoPlan& plan) {
   // Datagrams in flight are bounded by timeout / interval; each ends in one
   // event, plus duplicates of answered ones (bounded by the Recent ring).
   const double in_flight = absl::FDivDuration(plan.timeout, plan.interval) + 1;
-  return static_cast<size_t>(in_flight) * 2 + 2;
+  return static_cast<size_t>(in_flight) * 2 + 2 +
+         (plan.capture ? ProbeCapture::kEventsBeyondHighWater : 0);
 }
 
 UdpEchoProbe::UdpEchoProbe(UdpEchoPlan plan, EventLoop* loop, BlockingWork work,
@@ -72,6 +74,18 @@ void UdpEchoProbe::OnResolved(absl::StatusOr<SocketAddress> address) {
   absl::Status watched = loop_->Watch(socket_->fd(), EPOLLIN,
                                       [this](uint32_t events) { OnReadable(events); });
   if (!watched.ok()) return Fail(watched);
+  if (!plan_.capture) return StartPacing();
+  // The first datagram leaves once the capture sees the probe's packets.
+  if (absl::StatusOr<SocketAddress> local = socket_->LocalAddress(); local.ok()) {
+    local_port_ = local->port();
+  }
+  StartCapture(
+      *plan_.capture, work_, FlowCaptureFilter(IPPROTO_UDP, {target_}),
+      [this](const CapturedIp& ip) { return ClassifyCaptured(ip); },
+      [this] { StartPacing(); });
+}
+
+void UdpEchoProbe::StartPacing() {
   Pacer::Options pacing;
   pacing.targets = 1;
   pacing.count = plan_.count;
@@ -173,6 +187,8 @@ void UdpEchoProbe::HandleErrorQueue() {
                                   entry.icmp_code, entry.offender.ip())
             : ResultFromErrno(entry.err);
     tally_.Record(reply.result().outcome());
+    NoteCapture(sequence, absl::StrCat(CaptureLabel(sequence), " ",
+                                       CaptureOutcome(reply.result())));
     Settle(sequence, Recent::State::kTimedOut);
     EmitReply(std::move(reply));
   }
@@ -194,9 +210,12 @@ void UdpEchoProbe::HandleDatagram(const DatagramSocket::Received& datagram) {
       return;
     }
     if (recent.state == Recent::State::kTimedOut) {
+      NoteCapture(sequence,
+                  absl::StrCat(CaptureLabel(sequence), " late echo (after its timeout)"));
       tally_.RecordLate();
       return;
     }
+    NoteCapture(sequence, absl::StrCat(CaptureLabel(sequence), " duplicate echo"));
     tally_.RecordDuplicate();
     v1::UdpEchoReply reply;
     NewReply(sequence, parsed->header.sent, &reply);
@@ -211,6 +230,7 @@ void UdpEchoProbe::HandleDatagram(const DatagramSocket::Received& datagram) {
   const absl::Time received = KernelOr(datagram.meta.kernel_time, loop_->clock()->Wall());
   const absl::Duration rtt = std::max(received - sent, absl::ZeroDuration());
   Settle(sequence, Recent::State::kAnswered);
+  NoteCapture(sequence, absl::StrCat(CaptureLabel(sequence), " echo ", CaptureMs(rtt)));
   v1::UdpEchoReply reply;
   NewReply(sequence, pending.user_sent, &reply);
   reply.mutable_result()->set_outcome(v1::OUTCOME_OK);
@@ -248,10 +268,48 @@ void UdpEchoProbe::OnTimeout(uint32_t sequence) {
   reply.mutable_result()->set_detail(
       absl::StrCat("no reply within ", absl::FormatDuration(plan_.timeout)));
   it->second.timer = 0;
+  NoteCapture(sequence, absl::StrCat(CaptureLabel(sequence), " timeout"));
   Settle(sequence, Recent::State::kTimedOut);
   tally_.Record(v1::OUTCOME_TIMEOUT);
   EmitReply(std::move(reply));
   CheckFinished();
+}
+
+std::string UdpEchoProbe::CaptureLabel(uint32_t sequence) const {
+  return absl::StrCat("udp seq=", sequence);
+}
+
+std::optional<ProbeCapture::Match> UdpEchoProbe::ClassifyCaptured(const CapturedIp& ip) {
+  const std::optional<CapturedFlow> flow = ParseCapturedFlow(ip, IPPROTO_UDP);
+  if (!flow) return std::nullopt;
+  const uint16_t local = LocalPortTowards(*flow, target_);
+  if (local == 0) return std::nullopt;
+  if (local_port_ == 0 && socket_ != nullptr) {
+    // Unconnected: bound by the first send.
+    if (absl::StatusOr<SocketAddress> bound = socket_->LocalAddress(); bound.ok()) {
+      local_port_ = bound->port();
+    }
+  }
+  if (local != local_port_) return std::nullopt;
+  const bool outgoing = SameEndpoint(flow->destination, target_);
+  uint32_t sequence = 0;
+  if (auto parsed = udp_echo::Parse(flow->payload);
+      parsed && parsed->header.token == token_) {
+    sequence = parsed->header.sequence;
+  } else if (flow->quoted && !pending_.empty()) {
+    // Quoted too short for our header: as the probe does, the oldest in flight.
+    sequence = pending_.begin()->first;
+    for (const auto& [seq, p] : pending_) sequence = std::min(sequence, seq);
+  } else {
+    return std::nullopt;
+  }
+  ProbeCapture::Match match;
+  match.key = sequence;
+  match.unmatched =
+      absl::StrCat(CaptureLabel(sequence), flow->quoted ? " ICMP error, after the end"
+                                           : outgoing   ? " datagram, no echo by the end"
+                                                        : " echo, after the end");
+  return match;
 }
 
 void UdpEchoProbe::FillTarget(v1::Endpoint* target) const {

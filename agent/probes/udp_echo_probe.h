@@ -14,6 +14,7 @@
 #include "agent/probes/event_sink.h"
 #include "agent/probes/pacer.h"
 #include "agent/probes/probe_base.h"
+#include "agent/probes/probe_capture.h"
 #include "agent/probes/tx_timestamps.h"
 #include "agent/probes/udp_echo_request.h"
 #include "common/target_tally.h"
@@ -58,6 +59,9 @@ class UdpEchoProbe final : public ProbeBase<v1::UdpEchoEvent> {
   static constexpr size_t kRecent = 65536;
 
   void OnResolved(absl::StatusOr<SocketAddress> address);
+  void StartPacing();
+  std::optional<ProbeCapture::Match> ClassifyCaptured(const CapturedIp& ip);
+  std::string CaptureLabel(uint32_t sequence) const;
   bool MaySend();
   void Send(uint32_t sequence);
   void OnReadable(uint32_t events);
@@ -88,6 +92,7 @@ class UdpEchoProbe final : public ProbeBase<v1::UdpEchoEvent> {
   std::vector<Recent> recent_ = std::vector<Recent>(kRecent);
   TargetTally tally_;
   uint64_t strays_ = 0;
+  uint16_t local_port_ = 0;  // with a capture: the socket's, once bound
 };
 
 }  // namespace netprobe

@@ -56,6 +56,8 @@ absl::StatusOr<UdpEchoPlan> ValidateUdpEcho(const v1::UdpEchoRequest& request) {
         "options.source_address: its family differs from the requested family");
   }
   plan.report_sends = request.report_sends();
+  NETPROBE_ASSIGN_OR_RETURN(
+      plan.capture, ValidateProbeCapture(request.has_capture(), request.capture()));
   return plan;
 }
 

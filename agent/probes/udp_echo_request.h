@@ -1,6 +1,7 @@
 #ifndef NETPROBE_AGENT_PROBES_UDP_ECHO_REQUEST_H_
 #define NETPROBE_AGENT_PROBES_UDP_ECHO_REQUEST_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -8,6 +9,7 @@
 #include "agent/net/socket_setup.h"
 #include "agent/net/udp_echo_payload.h"
 #include "agent/probes/admission.h"
+#include "agent/probes/probe_capture_request.h"
 #include "netprobe/v1/udp.pb.h"
 
 namespace netprobe {
@@ -32,6 +34,7 @@ struct UdpEchoPlan {
   uint32_t size = UdpEchoLimits::kDefaultSize;
   bool report_sends = false;  // an AttemptSent per datagram
   SocketSetup setup;
+  std::optional<ProbeCapturePlan> capture;  // the probe's own packets
   // Set by the server from the policy: target checks and send budgets.
   Admission admission;
 };

@@ -1,6 +1,9 @@
 #include "agent/schedule/probe_request.h"
 
 #include <algorithm>
+#include <optional>
+#include <type_traits>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "agent/probes/ping_request.h"
@@ -115,6 +118,23 @@ ProbeRequest WithTarget(ProbeRequest request, const std::string& target) {
 
 absl::StatusOr<absl::Duration> LongestRun(const ProbeRequest& request,
                                           absl::string_view field) {
+  // A scheduled or /probe run has no stream to carry a capture's packets.
+  if (const std::optional<std::string> at = std::visit(
+          [](const auto& r) -> std::optional<std::string> {
+            if (!r.has_capture()) return std::nullopt;
+            using R = std::decay_t<decltype(r)>;
+            if constexpr (std::is_same_v<R, v1::PingRequest>) return ".ping";
+            if constexpr (std::is_same_v<R, v1::TcpConnectRequest>) return ".tcp_connect";
+            if constexpr (std::is_same_v<R, v1::UdpEchoRequest>) return ".udp_echo";
+            if constexpr (std::is_same_v<R, v1::TracerouteRequest>) return ".traceroute";
+            return ".throughput";
+          },
+          request)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, *at,
+        ".capture: a scheduled run has no stream to carry the packets (ask for a "
+        "capture with a call of the probe)"));
+  }
   if (const auto* ping = std::get_if<v1::PingRequest>(&request)) {
     const std::string at = absl::StrCat(field, ".ping");
     absl::StatusOr<PingPlan> plan = ValidatePing(*ping);

@@ -80,6 +80,17 @@ absl::StatusOr<Plan> ProbesService::Admit(const Caller& caller, absl::StatusOr<P
     return enabled;
   }
   if (!plan.ok()) return plan;
+  if constexpr (requires { plan->capture; }) {
+    // A probe's own capture is a capture: the Capture probe must be enabled
+    // for the caller too (its grant and limits are in the probe's rule).
+    if (plan->capture) {
+      if (absl::Status enabled =
+              policy->CheckProbe(caller, ProbeRule<CapturePlan>::kName);
+          !enabled.ok()) {
+        return absl::Status(enabled.code(), absl::StrCat("capture: ", enabled.message()));
+      }
+    }
+  }
   NETPROBE_RETURN_IF_ERROR(policy->CheckGrants(
       caller, absl::StrCat("the ", Rule::kName, " probe"), Rule::Used(*plan)));
   const v1::PolicyLimits limits = policy->LimitsFor(caller);

@@ -8,6 +8,7 @@
 #include "client/commands/cadence_args.h"
 #include "client/commands/local_tallies.h"
 #include "client/commands/ping_targets.h"
+#include "client/commands/probe_capture.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -24,7 +25,7 @@
 namespace netprobe::client {
 
 std::vector<OptionSpec> PingOptions() {
-  return {
+  std::vector<OptionSpec> specs = {
       {'c', "count", "N",
        "echo requests per target (default 0: until interrupted or -w)"},
       {'i', "interval", "DURATION",
@@ -58,6 +59,8 @@ std::vector<OptionSpec> PingOptions() {
        "the targets are a CIDR block or START END, like fping -g (a CIDR target "
        "stands for its addresses anyway)"},
   };
+  for (OptionSpec& spec : ProbeCaptureOptionSpecs()) specs.push_back(std::move(spec));
+  return specs;
 }
 
 namespace {
@@ -116,6 +119,7 @@ absl::StatusOr<v1::PingRequest> BuildPingRequest(const ParsedOptions& options) {
   if (*deadline && **deadline <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("-w/--deadline: must be above 0");
   }
+  NETPROBE_RETURN_IF_ERROR(ApplyProbeCaptureArgs(options, &request));
   // Every request is announced as it leaves: the header comes at once and
   // a Ctrl-C counts the requests still waiting for their replies.
   request.set_report_sends(true);
@@ -145,6 +149,11 @@ int RunPing(const CommandContext& ctx) {
   std::vector<std::pair<std::string, bool>> answered;  // target, any reply
   const std::optional<absl::Duration> own_deadline =
       *ctx.options.GetDuration("deadline");  // checked by BuildPingRequest
+  ProbeCapture capture;                      // --capture FILE
+  if (absl::Status opened = capture.Open(ctx, "ping"); !opened.ok()) {
+    std::fprintf(ctx.err, "netprobe ping: %s\n", std::string(opened.message()).c_str());
+    return kExitBadArguments;
+  }
   grpc::ClientContext context;
   ctx.ApplyDeadline(&context, absl::InfiniteDuration());
   if (own_deadline) {
@@ -177,7 +186,11 @@ int RunPing(const CommandContext& ctx) {
   bool summaries_seen = false;
   while (reader->Read(&batch)) {
     for (const v1::PingEvent& event : batch.events()) {
-      if (ctx.json) WriteJsonLine(ctx.out, event);
+      if (ctx.json && ShownAsJson(event)) WriteJsonLine(ctx.out, event);
+      if (event.has_capture()) {
+        capture.Add(event.capture());
+        continue;
+      }
       std::string text;
       if (event.has_sent()) {
         tallies.Sent(event.sent().target());
@@ -223,8 +236,13 @@ int RunPing(const CommandContext& ctx) {
       if (!ctx.json) std::fwrite(text.data(), 1, text.size(), ctx.out);
     }
     std::fflush(ctx.out);
+    if (capture.failed()) context.TryCancel();  // nothing more can be kept
   }
   const grpc::Status status = reader->Finish();
+  if (const int failed = capture.Finish(ctx, status, interrupt.interrupted());
+      failed != 0) {
+    return failed;
+  }
   // fping -a / -u: the names, in the order of the summaries.
   auto show_names = [&] {
     if (!names_only || ctx.json) return;

@@ -7,6 +7,7 @@
 #include "client/commands/cadence_args.h"
 #include "client/commands/local_tallies.h"
 #include "client/commands/port_list.h"
+#include "client/commands/probe_capture.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -20,7 +21,7 @@
 namespace netprobe::client {
 
 std::vector<OptionSpec> TcpOptions() {
-  return {
+  std::vector<OptionSpec> specs = {
       {'c', "count", "N", "attempts per target (default 1)"},
       {'i', "interval", "DURATION",
        "between attempts to one target (default 1s; 0 = back to back)"},
@@ -40,6 +41,8 @@ std::vector<OptionSpec> TcpOptions() {
        "for port lists: HOST:80-85,443)"},
       {'q', "quiet", "", "print only the statistics (a scan: only its totals)"},
   };
+  for (OptionSpec& spec : ProbeCaptureOptionSpecs()) specs.push_back(std::move(spec));
+  return specs;
 }
 
 absl::StatusOr<v1::TcpConnectRequest> BuildTcpRequest(const ParsedOptions& options) {
@@ -68,6 +71,7 @@ absl::StatusOr<v1::TcpConnectRequest> BuildTcpRequest(const ParsedOptions& optio
   request.set_send_payload(options.Get("send"));
   request.set_tcp_info(options.Has("info"));
   request.set_graceful_close(options.Has("graceful"));
+  NETPROBE_RETURN_IF_ERROR(ApplyProbeCaptureArgs(options, &request));
   // Each connect() is announced as it starts, so a Ctrl-C counts the
   // attempts still waiting for their outcome.
   request.set_report_sends(true);
@@ -145,6 +149,11 @@ int RunTcp(const CommandContext& ctx) {
                  std::string(request.status().message()).c_str());
     return kExitBadArguments;
   }
+  ProbeCapture capture;  // --capture FILE
+  if (absl::Status opened = capture.Open(ctx, "tcp"); !opened.ok()) {
+    std::fprintf(ctx.err, "netprobe tcp: %s\n", std::string(opened.message()).c_str());
+    return kExitBadArguments;
+  }
   grpc::ClientContext context;
   ctx.ApplyDeadline(&context, absl::InfiniteDuration());
   CancelOnInterrupt interrupt(&context);
@@ -163,6 +172,11 @@ int RunTcp(const CommandContext& ctx) {
   StreamEndExit end_exit;
   while (reader->Read(&batch)) {
     for (const v1::TcpConnectEvent& event : batch.events()) {
+      if (event.has_capture()) {
+        capture.Add(event.capture());
+        if (ctx.json && ShownAsJson(event)) WriteJsonLine(ctx.out, event);
+        continue;
+      }
       if (event.has_sent()) {
         tallies.Sent(event.sent().target());
         if (ctx.json) WriteJsonLine(ctx.out, event);
@@ -178,8 +192,14 @@ int RunTcp(const CommandContext& ctx) {
       any_target_unreached |= ShowTcpEvent(ctx, event, &view);
     }
     std::fflush(ctx.out);  // Pipelines see each batch as it arrives.
+    // A capture write failed: nothing more can be kept.
+    if (capture.failed()) context.TryCancel();
   }
   const grpc::Status status = reader->Finish();
+  if (const int failed = capture.Finish(ctx, status, interrupt.interrupted());
+      failed != 0) {
+    return failed;
+  }
   if (interrupt.interrupted()) {
     // The agent stopped at the cancel; the statistics are what this client saw.
     for (const v1::TargetSummary& summary : tallies.Summaries()) {

@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "client/commands/probe_capture.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -49,7 +50,7 @@ absl::StatusOr<std::string> TargetWithPort(const std::string& host,
 }  // namespace
 
 std::vector<OptionSpec> ThroughputOptions() {
-  return {
+  std::vector<OptionSpec> specs = {
       {'t', "time", "DURATION",
        "how long to transmit: seconds or 10s, 500ms (default 10s)"},
       {'n', "bytes", "BYTES",
@@ -79,6 +80,8 @@ std::vector<OptionSpec> ThroughputOptions() {
       {'4', "ipv4", "", "IPv4 only"},
       {'6', "ipv6", "", "IPv6 only"},
   };
+  for (OptionSpec& spec : ProbeCaptureOptionSpecs()) specs.push_back(std::move(spec));
+  return specs;
 }
 
 absl::StatusOr<uint64_t> ParseIperfQuantity(absl::string_view flag,
@@ -201,6 +204,7 @@ absl::StatusOr<v1::ThroughputRequest> BuildThroughputRequest(
   if (!cport.ok()) return cport.status();
   if (*cport) socket->set_source_port(static_cast<uint32_t>(**cport));
   socket->set_tcp_nodelay(options.Has("no-delay"));
+  NETPROBE_RETURN_IF_ERROR(ApplyProbeCaptureArgs(options, &request));
   return request;
 }
 
@@ -209,6 +213,12 @@ int RunThroughput(const CommandContext& ctx) {
   if (!request.ok()) {
     std::fprintf(ctx.err, "netprobe throughput: %s\n",
                  std::string(request.status().message()).c_str());
+    return kExitBadArguments;
+  }
+  ProbeCapture capture;  // --capture FILE
+  if (absl::Status opened = capture.Open(ctx, "throughput"); !opened.ok()) {
+    std::fprintf(ctx.err, "netprobe throughput: %s\n",
+                 std::string(opened.message()).c_str());
     return kExitBadArguments;
   }
   grpc::ClientContext context;
@@ -223,7 +233,11 @@ int RunThroughput(const CommandContext& ctx) {
   v1::ThroughputEvents batch;
   while (reader->Read(&batch)) {
     for (const v1::ThroughputEvent& event : batch.events()) {
-      if (ctx.json) WriteJsonLine(ctx.out, event);
+      if (ctx.json && ShownAsJson(event)) WriteJsonLine(ctx.out, event);
+      if (event.has_capture()) {
+        capture.Add(event.capture());
+        continue;
+      }
       std::string lines;
       if (event.has_started()) {
         lines = text.Started(event.started());
@@ -242,8 +256,13 @@ int RunThroughput(const CommandContext& ctx) {
       if (!ctx.json) std::fwrite(lines.data(), 1, lines.size(), ctx.out);
     }
     std::fflush(ctx.out);
+    if (capture.failed()) context.TryCancel();  // nothing more can be kept
   }
   const grpc::Status status = reader->Finish();
+  if (const int failed = capture.Finish(ctx, status, interrupt.interrupted());
+      failed != 0) {
+    return failed;
+  }
   if (!ctx.json) {
     const std::string rest = text.Flush();
     std::fwrite(rest.data(), 1, rest.size(), ctx.out);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "client/commands/probe_capture.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -19,7 +20,7 @@
 namespace netprobe::client {
 
 std::vector<OptionSpec> TracerouteOptions() {
-  return {
+  std::vector<OptionSpec> specs = {
       {'n', "numeric", "", "print addresses numerically (no reverse DNS on the agent)"},
       {'I', "icmp", "", "ICMP echo probes"},
       {'U', "udp", "", "UDP probes (the default), to one constant port"},
@@ -41,6 +42,8 @@ std::vector<OptionSpec> TracerouteOptions() {
        "net.ipv6.flowlabel_state_ranges is 1"},
       {'e', "extensions", "", "show ICMP extensions (RFC 4950 MPLS labels)"},
   };
+  for (OptionSpec& spec : ProbeCaptureOptionSpecs()) specs.push_back(std::move(spec));
+  return specs;
 }
 
 absl::StatusOr<v1::TracerouteRequest> BuildTracerouteRequest(
@@ -92,6 +95,7 @@ absl::StatusOr<v1::TracerouteRequest> BuildTracerouteRequest(
     request.mutable_options()->set_source_address(options.Get("source"));
   request.set_family(family);
   request.set_resolve(!options.Has("numeric"));
+  NETPROBE_RETURN_IF_ERROR(ApplyProbeCaptureArgs(options, &request));
   return request;
 }
 
@@ -100,6 +104,12 @@ int RunTraceroute(const CommandContext& ctx) {
   if (!request.ok()) {
     std::fprintf(ctx.err, "netprobe traceroute: %s\n",
                  std::string(request.status().message()).c_str());
+    return kExitBadArguments;
+  }
+  ProbeCapture capture;  // --capture FILE
+  if (absl::Status opened = capture.Open(ctx, "traceroute"); !opened.ok()) {
+    std::fprintf(ctx.err, "netprobe traceroute: %s\n",
+                 std::string(opened.message()).c_str());
     return kExitBadArguments;
   }
   grpc::ClientContext context;
@@ -116,7 +126,11 @@ int RunTraceroute(const CommandContext& ctx) {
   v1::TracerouteEvents batch;
   while (reader->Read(&batch)) {
     for (const v1::TracerouteEvent& event : batch.events()) {
-      if (ctx.json) WriteJsonLine(ctx.out, event);
+      if (ctx.json && ShownAsJson(event)) WriteJsonLine(ctx.out, event);
+      if (event.has_capture()) {
+        capture.Add(event.capture());
+        continue;
+      }
       std::string text;
       if (event.has_reply()) {
         const v1::TracerouteReply& reply = event.reply();
@@ -144,8 +158,13 @@ int RunTraceroute(const CommandContext& ctx) {
       if (!ctx.json) std::fwrite(text.data(), 1, text.size(), ctx.out);
     }
     std::fflush(ctx.out);
+    if (capture.failed()) context.TryCancel();  // nothing more can be kept
   }
   const grpc::Status status = reader->Finish();
+  if (const int failed = capture.Finish(ctx, status, interrupt.interrupted());
+      failed != 0) {
+    return failed;
+  }
   if (!ctx.json) {
     const std::string rest = lines.Flush();
     std::fwrite(rest.data(), 1, rest.size(), ctx.out);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/commands/cadence_args.h"
+#include "client/commands/probe_capture.h"
 #include "client/commands/socket_args.h"
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
@@ -17,7 +18,7 @@
 namespace netprobe::client {
 
 std::vector<OptionSpec> UdpOptions() {
-  return {
+  std::vector<OptionSpec> specs = {
       {'c', "count", "N", "datagrams to send (default: until interrupted)"},
       {'i', "interval", "DURATION", "between datagrams (default 1s, min 1ms)"},
       {'W', "wait", "DURATION", "time to wait for each echo (default 1s)"},
@@ -28,6 +29,8 @@ std::vector<OptionSpec> UdpOptions() {
       {'4', "ipv4", "", "IPv4 only"},
       {'6', "ipv6", "", "IPv6 only"},
   };
+  for (OptionSpec& spec : ProbeCaptureOptionSpecs()) specs.push_back(std::move(spec));
+  return specs;
 }
 
 absl::StatusOr<v1::UdpEchoRequest> BuildUdpEchoRequest(const ParsedOptions& options) {
@@ -47,6 +50,7 @@ absl::StatusOr<v1::UdpEchoRequest> BuildUdpEchoRequest(const ParsedOptions& opti
     return st;
   }
   request.set_family(family);
+  NETPROBE_RETURN_IF_ERROR(ApplyProbeCaptureArgs(options, &request));
   // Each datagram is announced as it leaves: the header comes at once and a
   // Ctrl-C counts the datagrams still waiting for their echo.
   request.set_report_sends(true);
@@ -58,6 +62,11 @@ int RunUdp(const CommandContext& ctx) {
   if (!request.ok()) {
     std::fprintf(ctx.err, "netprobe udp: %s\n",
                  std::string(request.status().message()).c_str());
+    return kExitBadArguments;
+  }
+  ProbeCapture capture;  // --capture FILE
+  if (absl::Status opened = capture.Open(ctx, "udp"); !opened.ok()) {
+    std::fprintf(ctx.err, "netprobe udp: %s\n", std::string(opened.message()).c_str());
     return kExitBadArguments;
   }
   grpc::ClientContext context;
@@ -82,7 +91,11 @@ int RunUdp(const CommandContext& ctx) {
   };
   while (reader->Read(&batch)) {
     for (const v1::UdpEchoEvent& event : batch.events()) {
-      if (ctx.json) WriteJsonLine(ctx.out, event);
+      if (ctx.json && ShownAsJson(event)) WriteJsonLine(ctx.out, event);
+      if (event.has_capture()) {
+        capture.Add(event.capture());
+        continue;
+      }
       std::string text;
       if (event.has_sent()) {
         ++sent;
@@ -113,8 +126,13 @@ int RunUdp(const CommandContext& ctx) {
       if (!ctx.json) std::fwrite(text.data(), 1, text.size(), ctx.out);
     }
     std::fflush(ctx.out);
+    if (capture.failed()) context.TryCancel();  // nothing more can be kept
   }
   const grpc::Status status = reader->Finish();
+  if (const int failed = capture.Finish(ctx, status, interrupt.interrupted());
+      failed != 0) {
+    return failed;
+  }
   if (interrupt.interrupted()) {
     if (announced && !summary_seen) {
       v1::UdpEchoEvent event;

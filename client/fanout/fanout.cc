@@ -48,6 +48,15 @@ int CombineExitCodes(const std::vector<int>& codes) {
 }
 
 absl::Status CheckFanoutOptions(absl::string_view command, const ParsedOptions& options) {
+  // The probe commands' --capture FILE (probe_capture.h).
+  if (options.Has("capture") &&
+      options.Get("capture").find(kPlaceholder) == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        command, " --capture ", options.Get("capture"),
+        ": with many agents every agent needs its own file; put {agent} in the name "
+        "(e.g. --capture '",
+        command, "-{agent}.pcapng'), it becomes the agent's name"));
+  }
   if (command != "capture" || !options.Has("write")) return absl::OkStatus();
   const std::string path = options.Get("write");
   // One file per agent, or one pcapng with an interface per agent.

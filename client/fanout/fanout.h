@@ -34,7 +34,8 @@ int CombineExitCodes(const std::vector<int>& codes);
 // (or -w -) as pcap without "{agent}" in FILE: pcap holds one interface, so
 // the agents' packets cannot share one file or stream. As pcapng (--pcapng,
 // or a FILE named *.pcapng: CaptureWritesPcapng) they can: one file with an
-// interface per agent.
+// interface per agent. A probe command's --capture FILE without "{agent}" in
+// FILE (--capture - is refused for one agent already).
 absl::Status CheckFanoutOptions(absl::string_view command, const ParsedOptions& options);
 
 // "cap-{agent}.pcap" with every "{agent}" replaced by `agent_name`, where

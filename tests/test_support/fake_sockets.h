@@ -314,7 +314,16 @@ class FakeSocketOpener final : public SocketOpener {
     return socket;
   }
 
+  // A probe's capture (ProbeCapture): the test's handle, when it gives one.
+  absl::StatusOr<std::unique_ptr<PcapHandle>> OpenPcap(
+      const PcapHandle::Options& options) override {
+    if (!open_pcap) return absl::UnimplementedError("no pcap in this test");
+    return open_pcap(options);
+  }
+
   absl::Status open_status = absl::OkStatus();
+  std::function<absl::StatusOr<std::unique_ptr<PcapHandle>>(const PcapHandle::Options&)>
+      open_pcap;
   IcmpSocket::Kind icmp_kind = IcmpSocket::Kind::kDatagram;
   FakeIcmpSocket::OnSend on_icmp_send;
   FakeDatagramSocket::OnSend on_udp_send;

@@ -83,6 +83,42 @@ TEST(ProbesServiceTest, ProbesRegisteredAtShutdownOutliveTheService) {
   EXPECT_EQ(slots->running(caller.Key()), 0u);
 }
 
+// Issue 22: a probe's own capture is a capture: the Capture probe must be
+// enabled for the caller (it is not by default), as for the Capture call.
+TEST(ProbesServiceTest, AProbeCaptureNeedsTheCaptureProbeEnabled) {
+  auto loop = EventLoop::Create();
+  ASSERT_THAT(loop, IsOk());
+  auto registry = std::make_unique<ProbeRegistry>(loop->get());
+  auto blocking = std::make_unique<BlockingPool>();
+  const Caller caller{.identity = "unix:uid=0(root)",
+                      .peer = "unix:pid=1,gid=0(root)",
+                      .unix_peer = UnixCaller{}};
+  v1::UdpEchoRequest request;
+  request.set_target("127.0.0.1:7");
+  request.set_count(1);
+  request.mutable_capture();
+  {
+    ProbesService service(loop->get(), registry.get(), blocking.get(),
+                          StreamLimits{16, 16}, nullptr);
+    EXPECT_THAT(service.Start(caller, request, std::make_shared<NullSink>()),
+                testing::StatusIs(absl::StatusCode::kPermissionDenied,
+                                  ::testing::AllOf(::testing::StartsWith("capture: "),
+                                                   ::testing::HasSubstr("Capture"))));
+  }
+  v1::Policy config;
+  config.add_enabled_probes("UdpEcho");
+  config.add_enabled_probes("Capture");
+  auto policy = Policy::Build(config);
+  ASSERT_THAT(policy, IsOk());
+  PolicyHolder holder(*policy);
+  auto service = std::make_unique<ProbesService>(
+      loop->get(), registry.get(), blocking.get(), StreamLimits{16, 16}, &holder);
+  EXPECT_THAT(service->Start(caller, request, std::make_shared<NullSink>()), IsOk());
+  service.reset();
+  blocking.reset();
+  registry.reset();
+}
+
 // The concurrency limit counts what runs, and a slot frees its place when
 // the probe holding it goes.
 TEST(CallerSlotsTest, LimitNamesTheRuleAndFreesWithTheSlot) {
