@@ -1,6 +1,7 @@
 #include "client/commands/capture_command.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -157,6 +158,7 @@ struct PacketOutput {
   FILE* file = nullptr;  // the -w file; null for text
   bool close_file = false;
   std::string file_name;
+  bool remove_if_unused = false;              // a regular file this run created
   std::unique_ptr<CaptureFileWriter> writer;  // pcap
   std::unique_ptr<PcapngOutput> pcapng;       // pcapng of this agent alone
   uint32_t link_type = 0;
@@ -172,14 +174,22 @@ struct PacketOutput {
 // keeps `-w - | wireshark -k -i -` live. A batch of packed records (up to
 // 512 KiB) is one fwrite, which stdio passes to write(2) without copying
 // what exceeds this buffer.
-absl::StatusOr<FILE*> OpenCaptureFile(const std::string& name) {
+absl::StatusOr<FILE*> OpenCaptureFile(const std::string& name, bool* remove_if_unused) {
+  *remove_if_unused = false;
   FILE* file = stdout;
   if (name != "-") {
+    struct stat before;
+    const bool existed = stat(name.c_str(), &before) == 0;
     file = std::fopen(name.c_str(), "wbe");
     if (file == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("-w ", name, ": ", std::strerror(errno)));
     }
+    // Only a regular file this run created may be removed again: never
+    // /dev/null, a fifo, or a file that was there before.
+    struct stat opened;
+    *remove_if_unused =
+        !existed && fstat(fileno(file), &opened) == 0 && S_ISREG(opened.st_mode);
   }
   std::setvbuf(file, nullptr, _IOFBF, 64 << 10);
   return file;
@@ -190,7 +200,7 @@ absl::Status OpenFile(const CommandContext& ctx, PacketOutput* out) {
   if (!options.Has("write")) return absl::OkStatus();
   // One file per agent when many run at once: "cap-{agent}.pcap".
   out->file_name = ExpandAgentPlaceholder(options.Get("write"), ctx.agent_name);
-  absl::StatusOr<FILE*> file = OpenCaptureFile(out->file_name);
+  absl::StatusOr<FILE*> file = OpenCaptureFile(out->file_name, &out->remove_if_unused);
   if (!file.ok()) return file.status();
   out->file = *file;
   out->close_file = out->file_name != "-";
@@ -472,7 +482,7 @@ int CaptureOnAgent(const CommandContext& ctx, PcapngOutput* shared, size_t sourc
       write_error = absl::UnavailableError(std::strerror(errno));
     }
   }
-  if (output.close_file && !began) {
+  if (output.remove_if_unused && !began) {
     // The agent refused the capture: leave no empty file behind.
     std::remove(output.file_name.c_str());
   }
@@ -528,7 +538,8 @@ int RunCaptureOnAgents(const CommandContext& base,
                  "netprobe capture: --json and -w - would both write to stdout\n");
     return kExitBadArguments;
   }
-  absl::StatusOr<FILE*> file = OpenCaptureFile(path);
+  bool remove_if_unused = false;
+  absl::StatusOr<FILE*> file = OpenCaptureFile(path, &remove_if_unused);
   if (!file.ok()) {
     std::fprintf(base.err, "netprobe capture: %s\n",
                  std::string(file.status().message()).c_str());
@@ -572,7 +583,7 @@ int RunCaptureOnAgents(const CommandContext& base,
       written = absl::UnavailableError(std::strerror(errno));
     }
     // Every agent refused: leave no empty file behind.
-    if (!merged.any_began()) std::remove(path.c_str());
+    if (!merged.any_began() && remove_if_unused) std::remove(path.c_str());
   }
   if (!written.ok()) {
     std::fprintf(base.err, "netprobe capture: writing %s failed: %s\n",
