@@ -180,6 +180,9 @@ std::optional<CapturedFlow> ParseCapturedFlow(const CapturedIp& ip, uint8_t prot
   // A UDP quote's datagram, as far as the error quoted it.
   if (protocol == IPPROTO_UDP && quoted->l4.size() > 8)
     flow.payload = quoted->l4.subspan(8);
+  if (protocol == IPPROTO_TCP && quoted->l4.size() >= 8) {
+    flow.tcp_sequence = Read32(quoted->l4, 4);
+  }
   flow.source = quoted->source;
   flow.destination = quoted->destination;
   flow.source.set_port(*sport);

@@ -339,7 +339,8 @@ TEST(ProbeCaptureRoutedLabTest, TracerouteCaptureHoldsItsProbesAndTheirAnswers) 
       grpc::CreateChannel(agent->address(), grpc::InsecureChannelCredentials()));
   const std::string far = (*lab)->host(2).ipv4, router = (*lab)->host(1).ipv4;
   for (const v1::TracerouteMethod method :
-       {v1::TRACEROUTE_METHOD_UDP, v1::TRACEROUTE_METHOD_ICMP}) {
+       {v1::TRACEROUTE_METHOD_UDP, v1::TRACEROUTE_METHOD_ICMP,
+        v1::TRACEROUTE_METHOD_TCP}) {
     SCOPED_TRACE(v1::TracerouteMethod_Name(method));
     v1::TracerouteRequest request;
     request.set_target(far);
@@ -379,7 +380,7 @@ TEST(ProbeCaptureRoutedLabTest, TracerouteCaptureHoldsItsProbesAndTheirAnswers) 
           ttl2 += n;
         }
       }
-      EXPECT_EQ(ttl1, 2) << "probe " << probe;
+      EXPECT_EQ(ttl1, 2) << "probe " << probe << ::testing::PrintToString(per_comment);
       EXPECT_EQ(ttl2, 2) << "probe " << probe;
     }
     for (const v1::Packet& p : captured.packets) {

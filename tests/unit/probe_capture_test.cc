@@ -600,6 +600,46 @@ TEST(FlowCaptureTest, ReadsASegmentAndAnErrorQuotingOne) {
   EXPECT_EQ(flow->source.port(), 40000);
 }
 
+TEST(FlowCaptureTest, TimeExceededQuotingATcpSyn) {
+  // As a lab router sent it for a TCP traceroute's TTL 1 SYN.
+  const std::vector<uint8_t> syn = {0x45, 0x00, 0x00, 0x2c, 0x64, 0x7e, 0x40, 0x00, 0x01,
+                                    0x06, 0x88, 0x15, 0xc6, 0x12, 0x00, 0x0a, 0xc6, 0x12,
+                                    0x01, 0x0a, 0x9b, 0x45, 0x00, 0x50, 0x00, 0x00, 0x00,
+                                    0x01, 0x00, 0x00, 0x00, 0x00, 0x60, 0x02, 0xfa, 0xf0,
+                                    0x74, 0x66, 0x00, 0x00, 0x02, 0x04, 0x05, 0xb4};
+  std::vector<uint8_t> error = {0x45, 0xc0, 0, static_cast<uint8_t>(28 + syn.size()),
+                                0,    0,    0, 0,
+                                64,   1,    0, 0,
+                                198,  18,   0, 1,
+                                198,  18,   0, 10,
+                                11,   0,    0, 0,
+                                0,    0,    0, 0};
+  error.insert(error.end(), syn.begin(), syn.end());
+  const std::optional<CapturedIp> ip = ParseCapturedIp(DLT_RAW, error);
+  ASSERT_TRUE(ip);
+  const std::optional<CapturedFlow> flow = ParseCapturedFlow(*ip, IPPROTO_TCP);
+  ASSERT_TRUE(flow);
+  EXPECT_TRUE(flow->quoted);
+  EXPECT_EQ(flow->tcp_sequence, 1u);
+  EXPECT_EQ(LocalPortTowards(*flow, *SocketAddress::FromLiteral("198.18.1.10", 80)),
+            0x9b45);
+  // And the filter lets it through.
+  pcap_t* dead = pcap_open_dead(DLT_RAW, 262144);
+  bpf_program program{};
+  ASSERT_EQ(
+      pcap_compile(
+          dead, &program,
+          FlowCaptureFilter(IPPROTO_TCP, {*SocketAddress::FromLiteral("198.18.1.10", 80)})
+              .c_str(),
+          1, PCAP_NETMASK_UNKNOWN),
+      0);
+  pcap_pkthdr header{};
+  header.caplen = header.len = static_cast<uint32_t>(error.size());
+  EXPECT_NE(pcap_offline_filter(&program, &header, error.data()), 0);
+  pcap_freecode(&program);
+  pcap_close(dead);
+}
+
 TEST(ProbeCaptureOptionsTest, LimitsNameTheField) {
   v1::ProbeCaptureOptions options;
   options.set_snaplen(0);
