@@ -37,7 +37,7 @@ case "$name" in
     includes+=(-I"$gen")
     sources=()
     for f in ping tcp_connect udp_echo broadcast multicast capture sockets traceroute \
-      throughput; do
+      throughput probe_capture; do
       sources+=("$root/agent/probes/${f}_request.cc")
     done
     sources+=("$root/common/posix_error.cc")
@@ -64,13 +64,16 @@ sources+=("$root/tests/fuzz/$name.cc")
 # shellcheck disable=SC2054  # the commas are in -fsanitize= lists
 flags=(-std=c++20 -O1 -gline-tables-only -fsanitize=address,undefined -fno-sanitize-recover=undefined)
 
-# True when $1 (an object) is missing or older than a file it was built from.
+# True when $1 (an object) is missing, older than a file it was built from,
+# or names a dependency that is not there.
 stale() {
   local object=$1 deps=${1%.o}.d file
   [[ -f $object && -f $deps ]] || return 0
   # shellcheck disable=SC2013  # a dependency file lists paths as words
   for file in $(sed -e 's/^[^:]*://' -e 's/\\$//' "$deps"); do
-    [[ $file -nt $object ]] && return 0
+    # A dependency that is not where the file says (written by a run from
+    # another directory, with relative paths) cannot vouch for the object.
+    [[ -e $file && ! $file -nt $object ]] || return 0
   done
   return 1
 }
