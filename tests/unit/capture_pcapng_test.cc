@@ -27,6 +27,7 @@
 #include "common/proto_time.h"
 #include "tests/test_support/status_matchers.h"
 #include "tests/test_support/subprocess.h"
+#include "tests/test_support/wireshark_files.h"
 
 namespace netprobe::client {
 namespace {
@@ -35,6 +36,7 @@ namespace NETPROBE_UNITY_ID {
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::RunCommand;
 using ::netprobe::testing::StatusIs;
+using ::netprobe::testing::WiresharkFilesTest;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -136,26 +138,19 @@ std::string Le(absl::string_view hex) {
   return absl::HexStringToBytes(absl::StrReplaceAll(hex, {{" ", ""}, {"\n", ""}}));
 }
 
-class CapturePcapngTest : public ::testing::Test {
+class CapturePcapngTest : public WiresharkFilesTest {
  protected:
   void SetUp() override {
-    for (const char* tool : {"/usr/bin/tshark", "/usr/bin/capinfos"}) {
-      if (access(tool, X_OK) != 0) {
-        FAIL() << tool << " is missing (scripts/install-deps.sh installs tshark)";
-      }
-    }
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern =
-        absl::StrCat(tmp && *tmp ? tmp : "/tmp", "/netprobe-capture-pcapng-XXXXXX");
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << strerror(errno);
-    dir_ = pattern;
+    WiresharkFilesTest::SetUp();
+    if (HasFatalFailure()) return;
     path_ = dir_ + "/out.pcapng";
     file_ = fopen(path_.c_str(), "wbe");
     ASSERT_NE(file_, nullptr);
   }
+
   void TearDown() override {
     if (file_ != nullptr) fclose(file_);
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    WiresharkFilesTest::TearDown();
   }
 
   // Closes the file; returns its bytes.
@@ -166,23 +161,6 @@ class CapturePcapngTest : public ::testing::Test {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
-  std::vector<std::string> Lines(std::vector<std::string> argv) {
-    auto result = RunCommand(argv);
-    EXPECT_THAT(result, IsOk());
-    if (!result.ok()) return {};
-    EXPECT_EQ(result->exit_code, 0) << result->err;
-    return absl::StrSplit(result->out, '\n', absl::SkipEmpty());
-  }
-  std::vector<std::string> Tshark(std::vector<std::string> fields) {
-    std::vector<std::string> argv = {"/usr/bin/tshark", "-r", path_, "-T", "fields"};
-    for (const std::string& f : fields) {
-      argv.push_back("-e");
-      argv.push_back(f);
-    }
-    return Lines(argv);
-  }
-
-  std::string dir_;
   std::string path_;
   FILE* file_ = nullptr;
 };
@@ -254,8 +232,8 @@ TEST_F(CapturePcapngTest, OneAgentsStreamBecomesItsBlocksByteForByte) {
 
   // Wireshark's own reading of it.
   EXPECT_THAT(
-      Tshark({"frame.interface_name", "frame.interface_description", "frame.time_epoch",
-              "frame.comment"}),
+      TsharkFields(path_, {"frame.interface_name", "frame.interface_description",
+                           "frame.time_epoch", "frame.comment"}),
       ElementsAre(absl::StrCat(name, "\t", description, "\t1700000000.000000000\t"),
                   absl::StrCat(name, "\t", description, "\t1700000000.001000000\t"),
                   absl::StrCat(name, "\t", description,
@@ -298,7 +276,7 @@ TEST_F(CapturePcapngTest, TwoAgentsMergeInTimestampOrderOnWatermarks) {
   ASSERT_THAT(pcapng.Finish(At(70)), IsOk());
   Close();
 
-  EXPECT_THAT(Tshark({"frame.interface_name", "frame.time_epoch"}),
+  EXPECT_THAT(TsharkFields(path_, {"frame.interface_name", "frame.time_epoch"}),
               ElementsAre("a/eth0\t1700000000.000000000", "b/any\t1700000000.005000000",
                           "a/eth0\t1700000000.010000000", "b/any\t1700000000.015000000",
                           "a/eth0\t1700000000.020000000"));
@@ -343,7 +321,7 @@ TEST_F(CapturePcapngTest, HoldBoundLatePacketsAndMemoryBound) {
   const std::string bytes = Close();
 
   const std::vector<std::string> times =
-      Tshark({"frame.interface_name", "frame.time_epoch"});
+      TsharkFields(path_, {"frame.interface_name", "frame.time_epoch"});
   EXPECT_THAT(
       times, ElementsAre("a/eth0\t1700000000.100000000", "b/eth0\t1700000000.150000000",
                          "a/eth0\t1700000000.200000000", "a/eth0\t1700000000.300000000",

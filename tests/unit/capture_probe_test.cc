@@ -415,8 +415,15 @@ TEST_P(CaptureProbeTest, CancelEmitsNothingMoreAndClosesTheHandle) {
 TEST_P(CaptureProbeTest, TheFilterIsCompiledOnTheWorkerThenInstalled) {
   plan_.filter = "udp";
   plan_.effective_filter = "udp and not port 7431";
+  // The worker's one thread waits here, so the compile cannot finish (and
+  // post its result) before the check below.
+  absl::Notification hold;
+  auto holder = std::make_shared<char>();
+  work_.Submit(BlockingPool::Queue::kDiagnostics, holder,
+               [&hold] { hold.WaitForNotification(); });
   StartProbe();
   EXPECT_TRUE(sink_->events().empty()) << "no header before the filter is in";
+  hold.Notify();
   DrainWorker();
   loop_->RunOnce();
   EXPECT_EQ(opener_.state_->installed_filter, "udp and not port 7431");

@@ -19,6 +19,7 @@
 #include "common/packet_records.h"
 #include "tests/test_support/status_matchers.h"
 #include "tests/test_support/subprocess.h"
+#include "tests/test_support/wireshark_files.h"
 
 namespace netprobe::client {
 namespace {
@@ -27,6 +28,7 @@ namespace NETPROBE_UNITY_ID {
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::RunCommand;
 using ::netprobe::testing::StatusIs;
+using ::netprobe::testing::WiresharkFilesTest;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -60,37 +62,14 @@ std::vector<uint8_t> UdpFrame(uint8_t last_payload_byte) {
   return frame;
 }
 
-class PcapngWriterTest : public ::testing::Test {
+class PcapngWriterTest : public WiresharkFilesTest {
  protected:
   void SetUp() override {
-    for (const char* tool : {"/usr/bin/tshark", "/usr/bin/capinfos"}) {
-      if (access(tool, X_OK) != 0) {
-        FAIL() << tool << " is missing (scripts/install-deps.sh installs tshark)";
-      }
-    }
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern =
-        absl::StrCat(tmp && *tmp ? tmp : "/tmp", "/netprobe-pcapng-XXXXXX");
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << strerror(errno);
-    dir_ = pattern;
+    WiresharkFilesTest::SetUp();
+    if (HasFatalFailure()) return;
     path_ = dir_ + "/out.pcapng";
   }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
 
-  std::string Run(std::vector<std::string> argv) {
-    auto result = RunCommand(argv);
-    EXPECT_THAT(result, IsOk());
-    if (!result.ok()) return "";
-    EXPECT_EQ(result->exit_code, 0) << result->err;
-    return result->out;
-  }
-  std::vector<std::string> Lines(std::vector<std::string> argv) {
-    return absl::StrSplit(Run(std::move(argv)), '\n', absl::SkipEmpty());
-  }
-
-  std::string dir_;
   std::string path_;
 };
 

@@ -34,6 +34,7 @@
 #include "common/proto_time.h"
 #include "tests/test_support/status_matchers.h"
 #include "tests/test_support/subprocess.h"
+#include "tests/test_support/wireshark_files.h"
 
 namespace netprobe::client {
 namespace {
@@ -42,6 +43,7 @@ namespace NETPROBE_UNITY_ID {
 using ::netprobe::testing::IsOk;
 using ::netprobe::testing::RunCommand;
 using ::netprobe::testing::StatusIs;
+using ::netprobe::testing::WiresharkFilesTest;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -131,36 +133,18 @@ std::map<uint16_t, uint64_t> IsbCounters(const std::string& path) {
   return counters;
 }
 
-class ProbeCaptureFileTest : public ::testing::Test {
+class ProbeCaptureFileTest : public WiresharkFilesTest {
  protected:
   void SetUp() override {
-    for (const char* tool : {"/usr/bin/tshark", "/usr/bin/capinfos"}) {
-      if (access(tool, X_OK) != 0) {
-        FAIL() << tool << " is missing (scripts/install-deps.sh installs tshark)";
-      }
-    }
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern =
-        absl::StrCat(tmp && *tmp ? tmp : "/tmp", "/netprobe-probe-capture-XXXXXX");
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << strerror(errno);
-    dir_ = pattern;
+    WiresharkFilesTest::SetUp();
+    if (HasFatalFailure()) return;
     path_ = dir_ + "/ping.pcapng";
   }
+
   void TearDown() override {
     if (err_ != nullptr) fclose(err_);
     free(err_text_);
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
-  std::string Run(std::vector<std::string> argv) {
-    auto result = RunCommand(argv);
-    EXPECT_THAT(result, IsOk());
-    if (!result.ok()) return "";
-    EXPECT_EQ(result->exit_code, 0) << result->err;
-    return result->out;
-  }
-  std::vector<std::string> Lines(std::vector<std::string> argv) {
-    return absl::StrSplit(Run(std::move(argv)), '\n', absl::SkipEmpty());
+    WiresharkFilesTest::TearDown();
   }
 
   // A ping command's context with `args` parsed; stderr into err().
@@ -180,7 +164,6 @@ class ProbeCaptureFileTest : public ::testing::Test {
     return std::string(err_text_, err_size_);
   }
 
-  std::string dir_;
   std::string path_;
   FILE* err_ = nullptr;
   char* err_text_ = nullptr;
