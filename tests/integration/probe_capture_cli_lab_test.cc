@@ -287,6 +287,12 @@ while time.time() < end:
 
 TEST_F(ProbeCaptureCliLabTest, TracerouteCaptureHoldsItsProbesAndTheirAnswers) {
   const std::string target = lab_->host(kTarget).ipv4;
+  // The target answers every datagram to a closed port: without this its
+  // per-peer ICMP rate limit (a burst of 6, then one a second) spends its
+  // tokens on the other sender's datagrams and the probe's may go unanswered.
+  auto unlimited = lab_->Exec(kTarget, {"sysctl", "-qw", "net.ipv4.icmp_ratelimit=0"});
+  ASSERT_THAT(unlimited, IsOk());
+  ASSERT_EQ(unlimited->exit_code, 0) << unlimited->err;
   // Other datagrams to the traceroute's port on the target meanwhile, each
   // answered by a port unreachable too.
   auto other = lab_->Spawn(kAgent, {kPython, "-c", kUdpToClosedPort, target, "33434"});

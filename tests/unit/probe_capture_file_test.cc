@@ -155,6 +155,9 @@ class ProbeCaptureFileTest : public WiresharkFilesTest {
     auto parsed = OptionParser(PingOptions()).Parse(args);
     EXPECT_THAT(parsed, IsOk());
     if (parsed.ok()) ctx.options = *std::move(parsed);
+    if (err_ != nullptr) fclose(err_);  // a test may build several contexts
+    free(err_text_);
+    err_text_ = nullptr;
     err_ = open_memstream(&err_text_, &err_size_);
     ctx.err = err_;
     return ctx;
