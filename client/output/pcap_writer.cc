@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "client/output/capture_file_bytes.h"
 #include "client/output/packet_text.h"
 #include "client/output/pcapng_writer.h"
 #include "common/packet_records.h"
@@ -16,17 +17,9 @@
 namespace netprobe::client {
 namespace {
 
-constexpr uint32_t kDefaultSnaplen = 262144;
-// Far above any snap length; keeps every block length within 32 bits.
-constexpr size_t kMaxPacketBytes = size_t{1} << 30;
-
-// Host byte order, as the magic number / byte order mark tells readers.
-template <typename T>
-void Put(std::vector<uint8_t>& out, T value) {
-  const size_t at = out.size();
-  out.resize(at + sizeof(value));
-  std::memcpy(out.data() + at, &value, sizeof(value));
-}
+using capture_file_bytes::kDefaultSnaplen;
+using capture_file_bytes::kMaxPacketBytes;
+using capture_file_bytes::Put;
 
 void PutBytes(std::vector<uint8_t>& out, absl::Span<const uint8_t> bytes) {
   out.insert(out.end(), bytes.begin(), bytes.end());

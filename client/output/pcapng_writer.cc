@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "client/output/capture_file_bytes.h"
 #include "client/output/pcap_writer.h"
 #include "common/packet_records.h"
 
@@ -37,28 +38,20 @@ constexpr uint16_t kIsbIfDrop = 5;
 constexpr uint16_t kIsbOsDrop = 7;
 constexpr uint16_t kIsbUsrDeliv = 8;
 
-constexpr uint32_t kSnaplenWhenUnset = 262144;
-// Far above any snap length; keeps every block length within 32 bits.
-constexpr size_t kLargestPacket = size_t{1} << 30;
+using capture_file_bytes::kDefaultSnaplen;
+using capture_file_bytes::kMaxPacketBytes;
+using capture_file_bytes::PadTo32Bits;
+using capture_file_bytes::Put;
 // An option's length is 16 bits.
 constexpr size_t kMaxOptionBytes = std::numeric_limits<uint16_t>::max() & ~size_t{3};
-
-template <typename T>
-void Append(std::vector<uint8_t>& out, T value) {
-  const size_t at = out.size();
-  out.resize(at + sizeof(value));
-  std::memcpy(out.data() + at, &value, sizeof(value));
-}
-
-void Pad32(std::vector<uint8_t>& out) { out.resize((out.size() + 3) & ~size_t{3}); }
 
 void PutOption(std::vector<uint8_t>& out, uint16_t code, absl::string_view value) {
   if (value.empty()) return;
   value = value.substr(0, kMaxOptionBytes);
-  Append<uint16_t>(out, code);
-  Append<uint16_t>(out, static_cast<uint16_t>(value.size()));
+  Put<uint16_t>(out, code);
+  Put<uint16_t>(out, static_cast<uint16_t>(value.size()));
   out.insert(out.end(), value.begin(), value.end());
-  Pad32(out);
+  PadTo32Bits(out);
 }
 
 // Nanoseconds since the epoch; times before it are the epoch, times beyond
@@ -74,38 +67,38 @@ uint64_t EpochNanos(absl::Time time) {
 
 // A timestamp as pcapng stores it: high 32 bits, then low 32 bits.
 void PutTimestamp(std::vector<uint8_t>& out, uint64_t nanos) {
-  Append<uint32_t>(out, static_cast<uint32_t>(nanos >> 32));
-  Append<uint32_t>(out, static_cast<uint32_t>(nanos));
+  Put<uint32_t>(out, static_cast<uint32_t>(nanos >> 32));
+  Put<uint32_t>(out, static_cast<uint32_t>(nanos));
 }
 
 void PutTimestampOption(std::vector<uint8_t>& out, uint16_t code, absl::Time time) {
-  Append<uint16_t>(out, code);
-  Append<uint16_t>(out, 8);
+  Put<uint16_t>(out, code);
+  Put<uint16_t>(out, 8);
   PutTimestamp(out, EpochNanos(time));
 }
 
 void PutCounterOption(std::vector<uint8_t>& out, uint16_t code, uint64_t value) {
-  Append<uint16_t>(out, code);
-  Append<uint16_t>(out, 8);
-  Append<uint64_t>(out, value);
+  Put<uint16_t>(out, code);
+  Put<uint16_t>(out, 8);
+  Put<uint64_t>(out, value);
 }
 
 // Starts a block at the end of `out`; returns where it starts.
 size_t OpenBlock(std::vector<uint8_t>& out, uint32_t type) {
   const size_t start = out.size();
-  Append<uint32_t>(out, type);
-  Append<uint32_t>(out, 0);  // total length, set by CloseBlock
+  Put<uint32_t>(out, type);
+  Put<uint32_t>(out, 0);  // total length, set by CloseBlock
   return start;
 }
 
 // Ends the options (when `options`) and the block begun at `start`.
 void CloseBlock(std::vector<uint8_t>& out, size_t start, bool options) {
   if (options) {
-    Append<uint16_t>(out, kOptEnd);
-    Append<uint16_t>(out, 0);
+    Put<uint16_t>(out, kOptEnd);
+    Put<uint16_t>(out, 0);
   }
   const uint32_t length = static_cast<uint32_t>(out.size() - start + 4);
-  Append<uint32_t>(out, length);
+  Put<uint32_t>(out, length);
   std::memcpy(out.data() + start + 4, &length, sizeof(length));
 }
 
@@ -114,12 +107,12 @@ void PutPacket(std::vector<uint8_t>& out, uint32_t interface_id, uint64_t nanos,
                absl::string_view comment) {
   const uint32_t captured = static_cast<uint32_t>(data.size());
   const size_t start = OpenBlock(out, kEnhancedPacketBlock);
-  Append<uint32_t>(out, interface_id);
+  Put<uint32_t>(out, interface_id);
   PutTimestamp(out, nanos);
-  Append<uint32_t>(out, captured);
-  Append<uint32_t>(out, std::max(original_length, captured));
+  Put<uint32_t>(out, captured);
+  Put<uint32_t>(out, std::max(original_length, captured));
   out.insert(out.end(), data.begin(), data.end());
-  Pad32(out);
+  PadTo32Bits(out);
   PutOption(out, kOptComment, comment);
   CloseBlock(out, start, !comment.empty());
 }
@@ -143,10 +136,10 @@ absl::Status PcapngWriter::Begin(const Section& section) {
   begun_ = true;
   buffer_.clear();
   const size_t start = OpenBlock(buffer_, kSectionHeaderBlock);
-  Append<uint32_t>(buffer_, kByteOrderMark);
-  Append<uint16_t>(buffer_, 1);  // version 1.0
-  Append<uint16_t>(buffer_, 0);
-  Append<int64_t>(buffer_, -1);  // section length: not given
+  Put<uint32_t>(buffer_, kByteOrderMark);
+  Put<uint16_t>(buffer_, 1);  // version 1.0
+  Put<uint16_t>(buffer_, 0);
+  Put<int64_t>(buffer_, -1);  // section length: not given
   PutOption(buffer_, kOptComment, section.comment);
   PutOption(buffer_, kShbHardware, section.hardware);
   PutOption(buffer_, kShbOs, section.os);
@@ -162,11 +155,11 @@ absl::StatusOr<uint32_t> PcapngWriter::AddInterface(const Interface& interface) 
   if (!begun_)
     return absl::FailedPreconditionError("pcapng interface before the section header");
   buffer_.clear();
-  const uint32_t snaplen = interface.snaplen == 0 ? kSnaplenWhenUnset : interface.snaplen;
+  const uint32_t snaplen = interface.snaplen == 0 ? kDefaultSnaplen : interface.snaplen;
   const size_t start = OpenBlock(buffer_, kInterfaceDescriptionBlock);
-  Append<uint16_t>(buffer_, static_cast<uint16_t>(LinktypeForDlt(interface.dlt)));
-  Append<uint16_t>(buffer_, 0);  // reserved
-  Append<uint32_t>(buffer_, snaplen);
+  Put<uint16_t>(buffer_, static_cast<uint16_t>(LinktypeForDlt(interface.dlt)));
+  Put<uint16_t>(buffer_, 0);  // reserved
+  Put<uint32_t>(buffer_, snaplen);
   PutOption(buffer_, kIfName, interface.name);
   PutOption(buffer_, kIfDescription, interface.description);
   if (!interface.filter.empty()) {
@@ -177,23 +170,21 @@ absl::StatusOr<uint32_t> PcapngWriter::AddInterface(const Interface& interface) 
                      absl::string_view(interface.filter).substr(0, kMaxOptionBytes - 1)));
   }
   PutOption(buffer_, kIfOs, interface.os);
-  Append<uint16_t>(buffer_, kIfTsresol);  // 10^-9 s
-  Append<uint16_t>(buffer_, 1);
-  Append<uint8_t>(buffer_, 9);
-  Pad32(buffer_);
+  Put<uint16_t>(buffer_, kIfTsresol);  // 10^-9 s
+  Put<uint16_t>(buffer_, 1);
+  Put<uint8_t>(buffer_, 9);
+  PadTo32Bits(buffer_);
   CloseBlock(buffer_, start, /*options=*/true);
   absl::Status written = Commit();
   if (!written.ok()) return written;
-  interfaces_.push_back(snaplen);
-  return static_cast<uint32_t>(interfaces_.size() - 1);
+  return static_cast<uint32_t>(interfaces_++);
 }
 
 absl::Status PcapngWriter::Check(uint32_t interface_id) {
   if (!error_.ok()) return error_;
-  if (interface_id >= interfaces_.size()) {
-    return absl::FailedPreconditionError(absl::StrCat("pcapng interface ", interface_id,
-                                                      " not described (",
-                                                      interfaces_.size(), " are)"));
+  if (interface_id >= interfaces_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "pcapng interface ", interface_id, " not described (", interfaces_, " are)"));
   }
   return absl::OkStatus();
 }
@@ -203,7 +194,7 @@ absl::Status PcapngWriter::WritePacket(uint32_t interface_id, absl::Time time,
                                        absl::Span<const uint8_t> data,
                                        absl::string_view comment) {
   if (absl::Status ok = Check(interface_id); !ok.ok()) return ok;
-  if (data.size() > kLargestPacket) {
+  if (data.size() > kMaxPacketBytes) {
     return absl::InvalidArgumentError("packet larger than 1 GiB");
   }
   buffer_.clear();
@@ -234,7 +225,7 @@ absl::Status PcapngWriter::WriteStats(uint32_t interface_id,
   if (absl::Status ok = Check(interface_id); !ok.ok()) return ok;
   buffer_.clear();
   const size_t start = OpenBlock(buffer_, kInterfaceStatisticsBlock);
-  Append<uint32_t>(buffer_, interface_id);
+  Put<uint32_t>(buffer_, interface_id);
   PutTimestamp(buffer_, EpochNanos(stats.time));
   PutOption(buffer_, kOptComment, stats.comment);
   if (stats.start) PutTimestampOption(buffer_, kIsbStartTime, *stats.start);

@@ -71,7 +71,7 @@ class PcapngWriter {
 
   // An Interface Description Block; returns its interface id (0, 1, ...).
   absl::StatusOr<uint32_t> AddInterface(const Interface& interface);
-  size_t interface_count() const { return interfaces_.size(); }
+  size_t interface_count() const { return interfaces_; }
 
   // One Enhanced Packet Block on `interface_id`. `original_length` below
   // data.size() is raised to it (readers reject such records). Times before
@@ -98,7 +98,7 @@ class PcapngWriter {
 
   FILE* const out_;
   bool begun_ = false;
-  std::vector<uint32_t> interfaces_;  // snaplen per interface id
+  size_t interfaces_ = 0;  // described so far; ids are 0..interfaces_-1
   std::vector<uint8_t> buffer_;
   absl::Status error_;
 };
