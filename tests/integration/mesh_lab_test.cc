@@ -253,7 +253,7 @@ TEST(MeshLabTest, BadMeshConfigAtStartExitsNamingTheField) {
        {"scheduled_probes[0].mesh.max_peers", "20", "max_peers 5"}},
       {"an interval too short for the fleet",
        fleet_lines,
-       R"(interval { seconds: 1 } mesh { peers: "fleet.lab" ping: true max_attempts_per_second: 10 })",
+       R"(interval { seconds: 2 } mesh { peers: "fleet.lab" ping: true max_attempts_per_second: 10 })",
        {"scheduled_probes[0].interval", "mesh.max_attempts_per_second 10"}},
   };
   for (const BadStart& c : cases) {
