@@ -23,7 +23,7 @@
 #   2. short: interval 10 s, 1,000 attempts/s, all kinds: CPU per attempt
 #      over SHORT_ROUNDS (3) intervals; then the same with ping only.
 #   3. fping -c 1 -q -t 1000 over the 999 addresses (its default 10 ms
-#      between pings), REPS (3) runs: CPU per ping (/usr/bin/time).
+#      between pings), REPS (3) runs: CPU per ping (getrusage of the child).
 #   4. an idle agent (no scheduled probe): RSS, for the mesh's share.
 # Derived: per-agent CPU and packets per second and series for fleets of 100,
 # 1,000 and 10,000 agents at the default interval (each agent probes N-1
@@ -188,8 +188,12 @@ EOF
   mapfile -t targets < <(awk '$2 == "mesh.bench" {print $1}' /etc/hosts)
   fp=()
   for _ in $(seq "$REPS"); do
-    /usr/bin/time -f '%U %S' -o "$work/fp.time" fping -c 1 -q -t 1000 "${targets[@]}" 2>"$work/fp.err" || true
-    fp+=("$(tail -n 1 "$work/fp.time" | awk -v n="${#targets[@]}" '{print 1000000 * ($1 + $2) / n}')")
+    # user + sys from getrusage (microseconds; /usr/bin/time prints 10 ms steps).
+    fp+=("$("$PY" -c '
+import resource, subprocess, sys
+subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=open(sys.argv[1], "w"))
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(1e6 * (r.ru_utime + r.ru_stime) / (len(sys.argv) - 8))' "$work/fp.err" fping -c 1 -q -t 1000 "${targets[@]}")")
   done
   fp_loss=$(awk -F'[/=,%]' '/xmt/ {x += $5; r += $6} END {print (x ? 100 * (x - r) / x : 100)}' "$work/fp.err")
   us_fp=$(printf '%s\n' "${fp[@]}" | median)
@@ -221,7 +225,7 @@ else
   cmake --preset release >/dev/null
   cmake --build --preset release -j"$(nproc)" --target netprobe-agent >/dev/null
 fi
-for tool in fping bc curl /usr/bin/time; do
+for tool in fping bc curl; do
   command -v "$tool" >/dev/null || { echo "mesh_bench: no $tool (scripts/install-deps.sh)" >&2; exit 1; }
 done
 
