@@ -14,8 +14,8 @@
 # the median of REPS runs (default 3) unless the metric says otherwise.
 # BENCHMARKS.md describes the method of each row.
 #
-# Sections (about 9 minutes on the 2-core machine, half of it the capture's
-# 60 s runs):
+# Sections (about 13 minutes on the 2-core machine, most of it the capture's
+# 60 s runs and the mesh's 60 s intervals):
 #   agent   idle USS, PSS, RSS (anon/file) and threads of an agent with no flags
 #           but a unix listener and a config raising the one-client limit;
 #           RSS and threads with 1,000 concurrent Ping streams held by one
@@ -36,10 +36,16 @@
 #           throughput against iperf3 -c, TP_ROUNDS alternating rounds of
 #           TP_SECONDS each, goodput and CPU per Gbit, then -R once each
 #           (tests/bench/throughput_bench.sh)
+#   mesh    one agent probing 999 loopback peers (a name in its namespace's
+#           hosts file), ping + UDP echo + TCP connect: CPU per interval at
+#           60 s, RSS, a scrape's cost, CPU per attempt at 10 s against fping
+#           -c 1 over the same addresses, per-agent cost for fleets of 100 to
+#           10,000 (tests/bench/mesh_bench.sh: a namespace of its own; about
+#           4 minutes)
 #   micro   tests/bench/micro_bench (Google Benchmark): the hot pure functions
 #
 # Environment: REPS (3), SECTIONS ("agent ping tcp udp capture sockets traceroute
-# throughput micro"), TRACE_REPS (20), TP_ROUNDS (7), TP_SECONDS (5),
+# throughput mesh micro"), TRACE_REPS (20), TP_ROUNDS (7), TP_SECONDS (5),
 # PING_COUNT (rounds of the fastest-rate run, 50), PING_SUSTAIN_S (10),
 # CAPTURE_S (60), CAPTURE_RATE (100000), CAPTURE_REPS (REPS), STREAMS (1000),
 # SOCKET_CONNS (5000), RESULTS (a file the table is copied to; default
@@ -49,7 +55,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
 REPS=${REPS:-3}
-SECTIONS=${SECTIONS:-"agent ping tcp udp capture sockets traceroute throughput micro"}
+SECTIONS=${SECTIONS:-"agent ping tcp udp capture sockets traceroute throughput mesh micro"}
 TRACE_REPS=${TRACE_REPS:-20}
 TP_ROUNDS=${TP_ROUNDS:-7}
 TP_SECONDS=${TP_SECONDS:-5}
@@ -641,6 +647,14 @@ section_throughput() {
 }
 
 # ---------------------------------------------------------------------------
+section_mesh() {
+  log "mesh: one agent, 999 loopback peers, 3 kinds, interval 60 s; fping -c 1"
+  if ! AGENT=$AGENT REPS=$REPS "$ROOT/tests/bench/mesh_bench.sh" --rows "$rows" 2>&1 | sed 's/^/  /'; then
+    row "mesh: FAILED (the log above)" - - - - NO
+  fi
+}
+
+# ---------------------------------------------------------------------------
 section_micro() {
   [ -x "$BENCH/micro_bench" ] || { log "micro: not built (libbenchmark-dev missing)"; return; }
   log "micro: tests/bench/micro_bench"
@@ -693,7 +707,7 @@ fi
 for s in $SECTIONS; do
   case $s in
     agent) ;;
-    ping | tcp | udp | capture | sockets | traceroute | throughput | micro) "section_$s" ;;
+    ping | tcp | udp | capture | sockets | traceroute | throughput | mesh | micro) "section_$s" ;;
     *) echo "run_all: unknown section $s" >&2 ;;
   esac
 done

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "agent/net/unique_fd.h"
 #include "common/posix_error.h"
 
 namespace netprobe::testing {
@@ -438,6 +440,30 @@ absl::Status Lab::SetNames(int host, const std::string& hosts) const {
     std::ofstream out(absl::StrCat(dir, "/", name));
     out << text;
     if (!out) return absl::InternalError(absl::StrCat("cannot write ", dir, "/", name));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Lab::SetHostsFile(int host, const std::string& text) const {
+  const std::string dir = absl::StrCat("/etc/netns/", hosts_.at(host).netns);
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return absl::InternalError(absl::StrCat(dir, ": ", error.message()));
+  const std::string resolv = absl::StrCat(dir, "/resolv.conf");
+  if (!std::filesystem::exists(resolv, error)) {
+    std::ofstream out(resolv);
+    out << "nameserver 127.0.0.1\n";
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", resolv));
+  }
+  const std::string path = absl::StrCat(dir, "/hosts");
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return PosixError(path, errno);
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = write(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return PosixError(path, errno);
+    done += static_cast<size_t>(n);
   }
   return absl::OkStatus();
 }

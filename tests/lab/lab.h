@@ -162,6 +162,13 @@ class Lab {
   // once). Removed with the lab.
   absl::Status SetNames(int host, const std::string& hosts) const;
 
+  // Rewrites host i's /etc/netns/<netns>/hosts in place (truncate, then one
+  // write: the same inode, so the bind mount of a process already running in
+  // the host sees the new text at its next lookup; a rename would not be
+  // seen). Writes the lab's resolv.conf (as SetNames) when there is none yet.
+  // A reader between the truncate and the write sees an empty file.
+  absl::Status SetHostsFile(int host, const std::string& text) const;
+
   // The argv prefix that runs a command in host i.
   std::vector<std::string> InHost(int host, const std::vector<std::string>& argv) const;
 
