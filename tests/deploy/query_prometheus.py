@@ -102,6 +102,9 @@ def main():
     ap.add_argument("--dashboard", required=True)
     ap.add_argument("--var", action="append", default=[], help="NAME=VALUE, e.g. probe=mesh")
     ap.add_argument("--deadline", type=float, default=60)
+    ap.add_argument("--print", action="append", default=[], metavar="EXPR",
+                    help="after the checks, print EXPR's result: one line per series, "
+                    "'EXPR: label=value,... VALUE' (labels sorted)")
     args = ap.parse_args()
     variables = dict(v.split("=", 1) for v in args.var)
 
@@ -155,6 +158,10 @@ def main():
         else:
             print(f"ok rule group {name}")
     print(f"{len(results)} of {len(checks)} queries answered" + ("" if failed else "; all pass"))
+    for expr in args.print:
+        for r in api(args.url, "/api/v1/query", {"query": expr})["data"]["result"]:
+            m = r["metric"]
+            print(f"{expr}: " + ",".join(f"{k}={m[k]}" for k in sorted(m)), r["value"][1])
     return 1 if failed else 0
 
 
