@@ -105,6 +105,8 @@ def main():
     ap.add_argument("--print", action="append", default=[], metavar="EXPR",
                     help="after the checks, print EXPR's result: one line per series, "
                     "'EXPR: label=value,... VALUE' (labels sorted)")
+    ap.add_argument("--print-min-series", type=int, default=0, metavar="N",
+                    help="poll (within the deadline) until each --print EXPR has N series")
     args = ap.parse_args()
     variables = dict(v.split("=", 1) for v in args.var)
 
@@ -148,6 +150,8 @@ def main():
             print(f"REFUSED {what}: {refused[what]}\n    {expr}")
         elif what in results:
             print(f"ok {results[what]:4d} series  {what}")
+        elif refused:
+            print(f"not checked (a query was refused) {what}")
         else:
             failed = True
             print(f"NO DATA {what}\n    {expr}")
@@ -159,7 +163,12 @@ def main():
             print(f"ok rule group {name}")
     print(f"{len(results)} of {len(checks)} queries answered" + ("" if failed else "; all pass"))
     for expr in args.print:
-        for r in api(args.url, "/api/v1/query", {"query": expr})["data"]["result"]:
+        while True:
+            result = api(args.url, "/api/v1/query", {"query": expr})["data"]["result"]
+            if len(result) >= args.print_min_series or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)  # a poll interval, bounded by --deadline
+        for r in result:
             m = r["metric"]
             print(f"{expr}: " + ",".join(f"{k}={m[k]}" for k in sorted(m)), r["value"][1])
     return 1 if failed else 0

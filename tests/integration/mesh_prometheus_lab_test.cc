@@ -97,13 +97,28 @@ scrape_configs:
   // second; the histogram quantile needs two scrapes of a round).
   const std::string reach = "peer:netprobe_mesh_reach:ratio";
   const std::string uplink = "source:netprobe_mesh_reach_healthy:ratio";
-  auto run = m.lab().Exec(
-      prometheus_host,
-      {"python3", source_dir + "/tests/deploy/query_prometheus.py", "--url",
-       absl::StrCat("http://", web), "--rules", rules, "--dashboard",
-       source_dir + "/docker/grafana/netprobe-mesh.json", "--var", "probe=mesh", "--var",
-       "kind=Ping", "--deadline", "60", "--print", reach, "--print", uplink},
-      absl::Seconds(90));
+  auto run = m.lab().Exec(prometheus_host,
+                          {"python3",
+                           source_dir + "/tests/deploy/query_prometheus.py",
+                           "--url",
+                           absl::StrCat("http://", web),
+                           "--rules",
+                           rules,
+                           "--dashboard",
+                           source_dir + "/docker/grafana/netprobe-mesh.json",
+                           "--var",
+                           "probe=mesh",
+                           "--var",
+                           "kind=Ping",
+                           "--deadline",
+                           "60",
+                           "--print",
+                           reach,
+                           "--print",
+                           uplink,
+                           "--print-min-series",
+                           absl::StrCat(kAgents)},
+                          absl::Seconds(90));
   ASSERT_THAT(run, IsOk());
   EXPECT_EQ(run->exit_code, 0) << run->out << run->err << "\nprometheus:\n"
                                << prometheus->err();
