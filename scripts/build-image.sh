@@ -19,10 +19,11 @@
 #     (--network ns:..., NET_RAW and NET_ADMIN, --insecure: a closed lab
 #     link), the image's own CLI in a container in the other:
 #     `netprobe --agent 198.18.23.1:7431 info` must answer.
-# On demand, not in ctest (it takes tens of minutes). Needs root, the Debian
-# packages podman, runc and debootstrap (apt-get install podman runc debootstrap),
-# and iproute2 (runc: see below). Set NICE=0 to build at normal priority (default nice 19, so that
-# it does not take the cores from other work).
+# On demand, not in ctest (it takes tens of minutes). Needs root and the
+# Debian packages podman, runc (see below), debootstrap and iproute2:
+#   apt-get install podman runc debootstrap
+# Builds at nice 19 so that it leaves the cores to other work; NICE=0 builds
+# at normal priority.
 #
 # Podman 4.3 as root in a sandbox (measured on the project's CI machine):
 #  - the default runtime crun refuses a hybrid cgroup layout (v1 controllers
@@ -130,7 +131,8 @@ step "netprobe info from lab namespace $ns_client"
 # Bounded: the agent starts in well under a second; 30 tries, 1 s apart.
 ok=0
 for _ in $(seq 30); do
-  if "${podman[@]}" run --rm "${limits[@]}" --network "ns:/run/netns/$ns_client" --cap-drop ALL --read-only \
+  if "${podman[@]}" run --rm "${limits[@]}" --network "ns:/run/netns/$ns_client" \
+      --cap-drop ALL --read-only \
       --entrypoint /usr/local/bin/netprobe "$image" \
       --agent "$agent_addr:7431" --timeout 3s info; then
     ok=1
