@@ -107,7 +107,9 @@ tar -C "$work/rootfs" --exclude=./.complete -c . \
 
 step "podman build -f docker/Dockerfile -t $image ."
 # --pull=never: the bases are the imported ones; no registry is asked.
+# --format docker: the OCI format has no SHELL (the runtime stage's pipefail).
 nice -n "$nice_level" "${podman[@]}" build --pull=never --network host "${limits[@]}" \
+  --format docker \
   -f docker/Dockerfile -t "$image" .
 
 step "run the agent's container in lab namespace $ns_agent"
