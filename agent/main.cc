@@ -26,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/net/unique_fd.h"
 #include "agent/policy/policy.h"
+#include "agent/schedule/mesh_peers.h"
 #include "agent/schedule/probe_metrics.h"
 #include "agent/schedule/schedule_config.h"
 #include "agent/server/agent_server.h"
@@ -177,6 +178,10 @@ absl::StatusOr<AgentOptions> BuildOptions(const ParsedOptions& flags) {
           CheckRttBuckets(options.metrics_rtt_buckets, "metrics_rtt_buckets"));
     }
     NETPROBE_ASSIGN_OR_RETURN(options.schedule, ValidateSchedule(config));
+    // Mesh names are expanded now (blocking; before any thread of the
+    // agent's): a name with no peer, too many or too many for the interval
+    // fails the start, or the reload (the old config stays).
+    NETPROBE_RETURN_IF_ERROR(ExpandMeshesNow(&options.schedule, RealMeshHost()));
     if (config.has_shutdown_grace()) {
       options.shutdown_grace = absl::Seconds(config.shutdown_grace().seconds()) +
                                absl::Nanoseconds(config.shutdown_grace().nanos());

@@ -2,6 +2,8 @@
 
 #include <netdb.h>
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "agent/net/event_loop.h"
 
@@ -48,6 +50,39 @@ absl::StatusOr<SocketAddress> ResolveNow(const std::string& host, int family,
     return absl::NotFoundError(absl::StrCat(field, ": '", host, "' has no IP address"));
   }
   return chosen;
+}
+
+absl::StatusOr<std::vector<SocketAddress>> ResolveAllNow(const std::string& host,
+                                                         int family,
+                                                         absl::string_view field) {
+  auto literal = ResolveLiteral(host, family, field);
+  if (!literal.ok()) {
+    // A literal of the other family: no address of the one asked for.
+    if (SocketAddress::FromLiteral(host).has_value()) {
+      return std::vector<SocketAddress>();
+    }
+    return literal.status();
+  }
+  if (literal->has_value()) return std::vector<SocketAddress>{**literal};
+  addrinfo hints{};
+  hints.ai_family = family;
+  hints.ai_socktype = SOCK_STREAM;  // one entry per address, not per socket type
+  addrinfo* list = nullptr;
+  const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &list);
+  if (rc == EAI_NODATA || rc == EAI_ADDRFAMILY) return std::vector<SocketAddress>();
+  if (rc != 0) {
+    return absl::NotFoundError(
+        absl::StrCat(field, ": '", host, "' does not resolve: ", gai_strerror(rc)));
+  }
+  std::vector<SocketAddress> out;
+  std::set<std::string> seen;
+  for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    SocketAddress address = SocketAddress::FromSockaddr(ai->ai_addr, ai->ai_addrlen);
+    if (!address.valid() || !seen.insert(address.ip()).second) continue;
+    out.push_back(address);
+  }
+  freeaddrinfo(list);
+  return out;
 }
 
 void ResolveOnLoop(const BlockingWork& work, EventLoop* loop, std::weak_ptr<char> alive,

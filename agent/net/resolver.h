@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -28,6 +29,15 @@ absl::StatusOr<std::optional<SocketAddress>> ResolveLiteral(const std::string& h
 // names `field` and the resolver's reason.
 absl::StatusOr<SocketAddress> ResolveNow(const std::string& host, int family,
                                          absl::string_view field);
+
+// Every address of `host` (getaddrinfo, `family` AF_INET, AF_INET6 or
+// AF_UNSPEC for both), each once, in the resolver's order; a literal is
+// itself. Blocking: for the pool's resolve threads and for start-up checks.
+// NOT_FOUND naming `field` when the name does not resolve (an empty list
+// when it resolves to no address of `family`).
+absl::StatusOr<std::vector<SocketAddress>> ResolveAllNow(const std::string& host,
+                                                         int family,
+                                                         absl::string_view field);
 
 using ResolveCallback = std::function<void(absl::StatusOr<SocketAddress>)>;
 

@@ -58,6 +58,16 @@ bool ValidScheduleName(absl::string_view name) {
 }
 
 absl::Status CheckSchedulePolicy(const ScheduleConfig& schedule, const Policy& policy) {
+  for (const MeshSpec& mesh : schedule.meshes) {
+    const Caller caller = SchedulerCaller(mesh.name);
+    for (const MeshKind& kind : mesh.plan.kinds) {
+      if (absl::Status enabled = policy.CheckProbe(caller, kind.name); !enabled.ok()) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("scheduled_probes ('", mesh.name, "').mesh: ", enabled.message(),
+                         "; its attempts would all be refused"));
+      }
+    }
+  }
   for (size_t i = 0; i < schedule.probes.size(); ++i) {
     const ScheduledProbeSpec& spec = schedule.probes[i];
     const std::string field =
@@ -93,6 +103,7 @@ absl::StatusOr<ScheduleConfig> ValidateSchedule(const v1::AgentConfig& config) {
                                            " entries, above the limit of ", kMaxModules));
   }
   std::set<std::string> names;
+  uint64_t mesh_series = 0;
   for (int i = 0; i < config.scheduled_probes_size(); ++i) {
     const v1::ScheduledProbe& entry = config.scheduled_probes(i);
     const std::string field = absl::StrCat("scheduled_probes[", i, "]");
@@ -126,6 +137,38 @@ absl::StatusOr<ScheduleConfig> ValidateSchedule(const v1::AgentConfig& config) {
       spec.labels.emplace_back(name, value);
     }
     std::sort(spec.labels.begin(), spec.labels.end());
+    if (entry.has_mesh()) {
+      if (entry.labels().count("peer") > 0) {
+        return Invalid(field + ".labels",
+                       "'peer' is not a label name of its own in a mesh entry (its "
+                       "metrics label each peer with it)");
+      }
+      MeshSpec mesh;
+      mesh.name = spec.name;
+      mesh.field = field;
+      mesh.interval = spec.interval;
+      mesh.labels = spec.labels;
+      mesh.request = entry.mesh();
+      absl::StatusOr<MeshPlan> plan = ValidateMesh(entry.mesh(), spec.interval, field);
+      if (!plan.ok()) return plan.status();
+      mesh.plan = *std::move(plan);
+      // Each kind's attempt as its RPC would check it (the size).
+      for (const MeshKind& kind : mesh.plan.kinds) {
+        absl::StatusOr<absl::Duration> longest =
+            LongestRun(MeshAttemptRequest(mesh.plan, kind, "127.0.0.1"), field + ".mesh");
+        if (!longest.ok()) return longest.status();
+      }
+      mesh_series += mesh.plan.MaxSeries();
+      if (mesh_series > kMaxMeshSeries) {
+        return Invalid(field + ".mesh.max_peers",
+                       absl::StrCat("the mesh entries' series (max_peers x kinds x "
+                                    "series per peer and kind, added up) come to ",
+                                    mesh_series, ", above the cap of ", kMaxMeshSeries,
+                                    " (kMaxMeshSeries)"));
+      }
+      out.meshes.push_back(std::move(mesh));
+      continue;
+    }
     absl::StatusOr<ProbeRequest> request = RequestOf(entry, field);
     if (!request.ok()) return request.status();
     spec.request = *std::move(request);

@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "agent/policy/caller.h"
 #include "agent/policy/policy.h"
+#include "agent/schedule/mesh_config.h"
 #include "agent/schedule/probe_request.h"
 #include "netprobe/v1/config.pb.h"
 
@@ -33,6 +34,8 @@ struct ModuleSpec {
 struct ScheduleConfig {
   std::vector<ScheduledProbeSpec> probes;
   std::vector<ModuleSpec> modules;
+  // The entries with a mesh (not in `probes`: a mesh is many requests).
+  std::vector<MeshSpec> meshes;
 };
 
 inline constexpr int kMaxScheduledProbes = 1000;
@@ -47,6 +50,8 @@ inline constexpr absl::Duration kMaxModuleTimeout = absl::Seconds(60);
 // in its interval (a module's in its timeout; a throughput test's omit +
 // duration + kThroughputSetup strictly below it). INVALID_ARGUMENT naming
 // the field, e.g. "scheduled_probes[1].ping.count: ...".
+// Mesh entries: ValidateMesh, and all of them together within
+// kMaxMeshSeries (naming max_peers and the cap).
 absl::StatusOr<ScheduleConfig> ValidateSchedule(const v1::AgentConfig& config);
 
 // The caller a scheduled probe's runs are admitted as: peer

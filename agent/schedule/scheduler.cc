@@ -5,6 +5,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "agent/net/monotonic_clock.h"
+#include "agent/schedule/fixed_rate.h"
 #include "agent/schedule/single_run.h"
 #include "common/proto_time.h"
 
@@ -143,10 +144,7 @@ void Scheduler::Due(size_t index, uint64_t generation) {
   entry.timer = 0;
   // Fixed rate: the next run is due an interval after this one was, however
   // late this one fired; runs missed meanwhile are skipped, not bunched.
-  const absl::Duration now = MonotonicNow();
-  do {
-    entry.next_due += entry.spec.interval;
-  } while (entry.next_due <= now);
+  entry.next_due = NextDue(entry.next_due, entry.spec.interval, MonotonicNow());
   Arm(index);
   if (entry.running) {
     observer_->OnSkipped(entry.spec);

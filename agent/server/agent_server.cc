@@ -170,6 +170,13 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
       agent->metrics_.get(), agent->results_hub_.get(), options.metrics_rtt_buckets);
   agent->scheduler_ = std::make_unique<Scheduler>(
       agent->loop_.get(), agent->probes_service_.get(), agent->schedule_metrics_.get());
+  agent->mesh_metrics_ = std::make_unique<MeshMetrics>(agent->metrics_.get());
+  MeshSchedulerOptions mesh_options;
+  mesh_options.host = RealMeshHost();
+  mesh_options.blocking = PoolRunner(agent->blocking_.get());
+  agent->mesh_scheduler_ = std::make_unique<MeshScheduler>(
+      agent->loop_.get(), agent->probes_service_.get(), agent->mesh_metrics_.get(),
+      std::move(mesh_options));
   agent->results_service_ = std::make_unique<ResultsService>(
       agent->loop_.get(), agent->results_hub_.get(),
       [scheduler = agent->scheduler_.get()] { return scheduler->names(); },
@@ -252,8 +259,13 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
     facts.udp_echo.push_back(responder.get());
   }
   facts.iperf_server = agent->iperf_server_.get();
-  facts.schedule = [scheduler = agent->scheduler_.get()] {
-    return scheduler->Describe();
+  facts.schedule = [scheduler = agent->scheduler_.get(),
+                    mesh = agent->mesh_scheduler_.get()] {
+    std::vector<v1::ScheduledProbeInfo> described = scheduler->Describe();
+    for (v1::ScheduledProbeInfo& info : mesh->Describe()) {
+      described.push_back(std::move(info));
+    }
+    return described;
   };
   agent->agent_service_ =
       std::make_unique<AgentService>(std::move(facts), agent->policy_.get());
@@ -318,6 +330,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(AgentOptions opt
     }
   }
   agent->scheduler_->Set(options.schedule.probes);
+  agent->mesh_scheduler_->Set(options.schedule.meshes);
   if (!options.metrics_listen.empty()) {
     metrics::HttpRoutes routes;
     routes["/metrics"] = metrics::MetricsHandler(agent->metrics_.get());
@@ -377,6 +390,7 @@ void AgentServer::ServeUntilReadable(int fd) {
 void AgentServer::Reload(const AgentOptions& options) {
   policy_->Set(options.policy);
   scheduler_->Set(options.schedule.probes);
+  mesh_scheduler_->Set(options.schedule.meshes);
   probe_endpoint_->SetModules(options.schedule.modules);
 }
 
@@ -393,6 +407,7 @@ void AgentServer::Shutdown() {
   // Scheduled runs stop first (they are nobody's stream); WatchResults
   // streams end with a StreamEnd like the probes' streams.
   if (scheduler_ != nullptr && loop_thread_.joinable()) scheduler_->Stop();
+  if (mesh_scheduler_ != nullptr && loop_thread_.joinable()) mesh_scheduler_->Stop();
   if (results_hub_ != nullptr) results_hub_->EndAll();
   // No new unix connections; those open get the server's GOAWAY below.
   if (unix_acceptor_ != nullptr) unix_acceptor_->Stop();

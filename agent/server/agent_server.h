@@ -18,6 +18,8 @@
 #include "agent/policy/policy.h"
 #include "agent/probes/probe_registry.h"
 #include "agent/responders/udp_echo_responder.h"
+#include "agent/schedule/mesh_metrics.h"
+#include "agent/schedule/mesh_scheduler.h"
 #include "agent/schedule/probe_endpoint.h"
 #include "agent/schedule/probe_metrics.h"
 #include "agent/schedule/results_hub.h"
@@ -148,6 +150,8 @@ class AgentServer {
   std::unique_ptr<ResultsHub> results_hub_;
   std::unique_ptr<ScheduleMetrics> schedule_metrics_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<MeshMetrics> mesh_metrics_;
+  std::unique_ptr<MeshScheduler> mesh_scheduler_;
   std::unique_ptr<ResultsService> results_service_;
   std::unique_ptr<ProbeEndpoint> probe_endpoint_;
   std::unique_ptr<metrics::MetricsHttpServer> http_;  // after what its routes use
