@@ -23,7 +23,7 @@
 # Debian packages podman, runc (see below), debootstrap and iproute2:
 #   apt-get install podman runc debootstrap
 # Builds at nice 19 so that it leaves the cores to other work; NICE=0 builds
-# at normal priority.
+# at normal priority. BUILD=0 skips steps 1-3 and runs the image built last.
 #
 # Podman 4.3 as root in a sandbox (measured on the project's CI machine):
 #  - the default runtime crun refuses a hybrid cgroup layout (v1 controllers
@@ -86,6 +86,9 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$work"
+if [ "${BUILD:-1}" = 0 ]; then
+  step "BUILD=0: running the image $image as it is"
+else
 step "debootstrap bookworm into $work/rootfs"
 if [ ! -e "$work/rootfs/.complete" ]; then
   rm -rf "$work/rootfs"
@@ -111,6 +114,7 @@ step "podman build -f docker/Dockerfile -t $image ."
 nice -n "$nice_level" "${podman[@]}" build --pull=never --network host "${limits[@]}" \
   --format docker \
   -f docker/Dockerfile -t "$image" .
+fi
 
 step "run the agent's container in lab namespace $ns_agent"
 ip netns add "$ns_agent"
@@ -124,16 +128,19 @@ for ns in "$ns_agent" "$ns_client"; do
 done
 # The image's ENTRYPOINT listens on unix:/run/netprobe/agent.sock and
 # 0.0.0.0:7431; --insecure replaces the TLS arguments (CMD): a closed link.
-"${podman[@]}" run -d "${limits[@]}" --name "${tag}-agent" --network "ns:/run/netns/$ns_agent" \
+# --no-healthcheck (here and below): podman runs HEALTHCHECK through systemd
+# timers, and there may be no systemd (the check is for docker and k8s).
+"${podman[@]}" run -d "${limits[@]}" --no-healthcheck --name "${tag}-agent" \
+  --network "ns:/run/netns/$ns_agent" \
   --cap-drop ALL --cap-add NET_RAW --cap-add NET_ADMIN --read-only \
-  --tmpfs /run/netprobe:mode=0750,uid=10001,gid=10001 \
+  --tmpfs /run/netprobe:mode=0750,U \
   "$image" --insecure >/dev/null
 
 step "netprobe info from lab namespace $ns_client"
 # Bounded: the agent starts in well under a second; 30 tries, 1 s apart.
 ok=0
 for _ in $(seq 30); do
-  if "${podman[@]}" run --rm "${limits[@]}" --network "ns:/run/netns/$ns_client" \
+  if "${podman[@]}" run --rm "${limits[@]}" --no-healthcheck --network "ns:/run/netns/$ns_client" \
       --cap-drop ALL --read-only \
       --entrypoint /usr/local/bin/netprobe "$image" \
       --agent "$agent_addr:7431" --timeout 3s info; then
@@ -142,11 +149,16 @@ for _ in $(seq 30); do
   fi
   sleep 1
 done
-step ""
 if [ "$ok" -ne 1 ]; then
   echo "build-image: the agent's container did not answer; its log:" >&2
   "${podman[@]}" logs "${tag}-agent" >&2 || true
   exit 1
 fi
+
+step "netprobe ping from the agent's container to $client_addr (its raw socket)"
+"${podman[@]}" run --rm "${limits[@]}" --no-healthcheck --network "ns:/run/netns/$ns_client" \
+  --cap-drop ALL --read-only --entrypoint /usr/local/bin/netprobe "$image" \
+  --agent "$agent_addr:7431" --timeout 10s ping -c 3 "$client_addr"
+step ""
 echo "build-image: $image answers netprobe info from a lab namespace" \
   "($(($(date +%s) - started)) s in all)" >&2
