@@ -18,6 +18,15 @@
   binaries when given, else from the sources' option tables).
 - docker/netprobe-agent.service runs the agent as `netprobe` with the two
   capabilities.
+- The mesh (issue 23): a headless Service (clusterIP None,
+  publishNotReadyAddresses) selecting the DaemonSet's pods, named by a
+  ConfigMap mesh entry whose UDP echo port the DaemonSet's --udp-echo serves
+  (and exposes); docker/prometheus/prometheus.yml scrapes job `netprobe`
+  with `source` = the pod IP, loads the rules file, and passes `promtool
+  check config` (with a static target in place of kubernetes_sd, which
+  Debian's Prometheus is built without); docker/grafana/netprobe-mesh.json is
+  a dashboard (JSON, schemaVersion of Grafana 9/10) whose panels use the
+  datasource variable and only the template variables it defines.
 
 Exit status 0 when every check passes, 1 otherwise (each failure printed).
 Needs python3 and python3-yaml (Debian packages); protoc for the configs.
@@ -34,6 +43,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import yaml
 
@@ -503,7 +513,141 @@ def check_k8s(c, src):
             for mount_path, volume_name in mounts.items():
                 c.check(volume_name in volumes,
                         f"{where}: volume {volume_name} (at {mount_path}) is defined")
+    check_mesh_k8s(c, by_kind, configs, agent_args)
     return configs, agent_args
+
+
+def check_mesh_k8s(c, by_kind, configs, agent_args):
+    """The mesh's headless Service names the agents; the ConfigMap's mesh
+    entry names the Service and the agents serve its UDP echo port."""
+    pod_labels = [((ds.get("spec") or {}).get("template") or {}).get("metadata", {})
+                  .get("labels") or {} for ds in by_kind.get("DaemonSet", [])]
+    headless = []
+    for svc in by_kind.get("Service", []):
+        spec = svc.get("spec") or {}
+        if spec.get("clusterIP") != "None":
+            continue
+        selector = spec.get("selector") or {}
+        c.check(spec.get("publishNotReadyAddresses") is True,
+                f"Service {svc['metadata']['name']}: publishNotReadyAddresses: true (a sick "
+                "agent stays in the others' mesh)")
+        c.check(any(selector and selector.items() <= l.items() for l in pod_labels),
+                f"Service {svc['metadata']['name']}: its selector matches the DaemonSet's pods")
+        namespace = svc["metadata"].get("namespace", "default")
+        headless.append(f"{svc['metadata']['name']}.{namespace}.svc.cluster.local")
+    c.check(bool(headless), "k8s: a headless Service (clusterIP: None) for the mesh")
+    mesh = [(name, text) for name, text in configs if re.search(r"^\s*mesh\s*\{", text, re.M)]
+    c.check(bool(mesh), "k8s: a ConfigMap config with a mesh entry")
+    for name, text in mesh:
+        peers = re.findall(r'^\s*peers:\s*"([^"]+)"', text, re.M)
+        c.check(any(p in headless for p in peers),
+                f"{name}: the mesh's peers name the headless Service ({headless})")
+        tcp = re.findall(r"^\s*tcp_port:\s*(\d+)", text, re.M)
+        c.check(all(int(t) == GRPC_PORT for t in tcp),
+                f"{name}: mesh tcp_port is the agents' gRPC port {GRPC_PORT}")
+        for port in re.findall(r"^\s*udp_echo_port:\s*(\d+)", text, re.M):
+            served = [a for args in agent_args for i, a in enumerate(args[:-1])
+                      if a == "--udp-echo" and args[i + 1].rsplit(":", 1)[-1] == port]
+            c.check(bool(served), f"{name}: mesh udp_echo_port {port} is served by the "
+                    "DaemonSet's --udp-echo")
+            c.check(int(port) >= 1024, f"{name}: mesh udp_echo_port {port} >= 1024 (the "
+                    "image's agent lacks CAP_NET_BIND_SERVICE)")
+            exposed = [p for ds in by_kind.get("DaemonSet", [])
+                       for ctr in ds["spec"]["template"]["spec"].get("containers") or []
+                       for p in ctr.get("ports") or []
+                       if str(p.get("containerPort")) == port and p.get("protocol") == "UDP"]
+            c.check(bool(exposed), f"DaemonSet: port {port}/UDP (the mesh's UDP echo)")
+
+
+# ---- Prometheus and Grafana -----------------------------------------------------
+
+
+def check_prometheus(c, src):
+    path = os.path.join(src, "docker", "prometheus", "prometheus.yml")
+    with open(path, encoding="utf-8") as f:
+        try:
+            config = yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            c.check(False, f"prometheus.yml: does not parse: {e}")
+            return
+    jobs = {j.get("job_name"): j for j in config.get("scrape_configs") or []}
+    job = jobs.get("netprobe")
+    if not c.check(job is not None, "prometheus.yml: a job named netprobe (the rules' job)"):
+        return
+    relabels = job.get("relabel_configs") or []
+    c.check(any(r.get("source_labels") == ["__meta_kubernetes_pod_ip"]
+                and r.get("target_label") == "source" and r.get("action", "replace") == "replace"
+                for r in relabels), "prometheus.yml: relabel source = __meta_kubernetes_pod_ip")
+    rule_files = config.get("rule_files") or []
+    c.check(any(os.path.isfile(os.path.join(os.path.dirname(path), r))
+                and r.endswith("netprobe-rules.yaml") for r in rule_files),
+            "prometheus.yml: rule_files names netprobe-rules.yaml beside it")
+    promtool = shutil.which("promtool")
+    if not c.check(promtool is not None, "promtool is installed (Debian package prometheus)"):
+        return
+    # Debian's Prometheus has no kubernetes_sd: check the rest with a static
+    # target in its place, in a temporary copy naming the rules file by its
+    # absolute path (promtool checks the rules too).
+    for j in config.get("scrape_configs") or []:
+        if j.pop("kubernetes_sd_configs", None) is not None:
+            j["static_configs"] = [{"targets": ["198.18.0.10:9431"]}]
+    config["rule_files"] = [os.path.join(os.path.dirname(path), r) for r in rule_files]
+    with tempfile.TemporaryDirectory() as directory:
+        copy = os.path.join(directory, "prometheus.yml")
+        with open(copy, "w", encoding="utf-8") as f:
+            yaml.safe_dump(config, f)
+        r = subprocess.run([promtool, "check", "config", copy], capture_output=True, text=True)
+    c.check(r.returncode == 0, f"prometheus.yml: promtool check config: {r.stdout}{r.stderr}")
+
+
+def check_dashboard(c, src):
+    path = os.path.join(src, "docker", "grafana", "netprobe-mesh.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            dashboard = json.load(f)
+    except (OSError, ValueError) as e:
+        c.check(False, f"netprobe-mesh.json: not valid JSON: {e}")
+        return
+    c.check(36 <= dashboard.get("schemaVersion", 0) <= 39,
+            "netprobe-mesh.json: schemaVersion of Grafana 9 or 10 (36..39)")
+    c.check(bool(dashboard.get("uid")) and bool(dashboard.get("title")),
+            "netprobe-mesh.json: uid and title")
+    variables = {v.get("name"): v for v in dashboard.get("templating", {}).get("list", [])}
+    for name in ("datasource", "probe", "kind"):
+        c.check(name in variables, f"netprobe-mesh.json: template variable {name}")
+    c.check((variables.get("datasource") or {}).get("query") == "prometheus",
+            "netprobe-mesh.json: $datasource is a Prometheus data source")
+    panels, ids, matrices = list(dashboard.get("panels") or []), set(), 0
+    for v in variables.values():
+        if v.get("type") == "query":
+            panels.append({"id": f"variable {v['name']}", "title": v["name"], "type": "var",
+                           "datasource": v.get("datasource"),
+                           "targets": [{"expr": (v.get("query") or {}).get("query", ""),
+                                        "refId": "var"}]})
+    while panels:
+        p = panels.pop(0)
+        panels.extend(p.get("panels") or [])
+        where = f"netprobe-mesh.json: panel {p.get('title')!r}"
+        c.check(p.get("id") not in ids, f"{where}: a unique id")
+        ids.add(p.get("id"))
+        if p.get("type") == "row":
+            continue
+        c.check((p.get("datasource") or {}).get("uid") == "${datasource}",
+                f"{where}: datasource ${{datasource}}")
+        c.check(bool(p.get("targets")), f"{where}: has queries")
+        for t in p.get("targets") or []:
+            expr = t.get("expr", "")
+            c.check(bool(expr.strip()), f"{where}: target {t.get('refId')} has an expr")
+            for used in re.findall(r"\$\{?(\w+)\}?", expr):
+                c.check(used in variables, f"{where}: ${used} is a template variable")
+        if p.get("type") == "table" and any(
+                t.get("id") == "groupingToMatrix" and t.get("options", {}).get("rowField") ==
+                "source" and t.get("options", {}).get("columnField") == "peer"
+                for t in p.get("transformations") or []):
+            c.check(all(t.get("instant") for t in p["targets"]),
+                    f"{where}: a matrix is fed by instant queries")
+            matrices += 1
+    c.check(matrices >= 2, "netprobe-mesh.json: source x peer matrices (loss and latency)")
 
 
 # ---- configs, flags, systemd -------------------------------------------------------
@@ -617,6 +761,8 @@ def main():
     check_flags(c, src, args.agent_bin, args.client_bin,
                 [image_args or []] + compose_agent_args + k8s_args, compose_client_args)
     check_systemd(c, src)
+    check_prometheus(c, src)
+    check_dashboard(c, src)
     if c.failures:
         print(f"{len(c.failures)} of {len(c.failures) + c.passed} checks failed")
         return 1
