@@ -23,7 +23,7 @@
 #   2. short: interval 10 s, 1,000 attempts/s, all kinds: CPU per attempt
 #      over SHORT_ROUNDS (3) intervals; then the same with ping only.
 #   3. fping -c 1 -q -t 1000 over the 999 addresses (its default 10 ms
-#      between pings), REPS (3) runs: CPU per ping (/usr/bin/time).
+#      between pings), REPS (3) runs: CPU per ping (getrusage of the child).
 #   4. an idle agent (no scheduled probe): RSS, for the mesh's share.
 # Derived: per-agent CPU and packets per second and series for fleets of 100,
 # 1,000 and 10,000 agents at the default interval (each agent probes N-1
@@ -188,8 +188,12 @@ EOF
   mapfile -t targets < <(awk '$2 == "mesh.bench" {print $1}' /etc/hosts)
   fp=()
   for _ in $(seq "$REPS"); do
-    /usr/bin/time -f '%U %S' -o "$work/fp.time" fping -c 1 -q -t 1000 "${targets[@]}" 2>"$work/fp.err" || true
-    fp+=("$(tail -n 1 "$work/fp.time" | awk -v n="${#targets[@]}" '{print 1000000 * ($1 + $2) / n}')")
+    # user + sys from getrusage (microseconds; /usr/bin/time prints 10 ms steps).
+    fp+=("$("$PY" -c '
+import resource, subprocess, sys
+subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=open(sys.argv[1], "w"))
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(1e6 * (r.ru_utime + r.ru_stime) / (len(sys.argv) - 8))' "$work/fp.err" fping -c 1 -q -t 1000 "${targets[@]}")")
   done
   fp_loss=$(awk -F'[/=,%]' '/xmt/ {x += $5; r += $6} END {print (x ? 100 * (x - r) / x : 100)}' "$work/fp.err")
   us_fp=$(printf '%s\n' "${fp[@]}" | median)
@@ -200,12 +204,15 @@ EOF
   row "mesh: agent CPU per attempt, us, ping + udp + tcp, both ends (fping -c 1 per ping)" \
     "$(fmt 1 "$us_all")" "$(fmt 1 "$us_fp")" "$(ratio "$us_all" "$us_fp")" - -
   # Derived: each agent probes N-1 peers x 3 kinds per interval (and answers
-  # as many); series N-1 x 3 x 16 + 8 (no_rtt_histogram: x 3 + 8).
+  # as many); CPU from the default run's cost per attempt (its whole CPU over
+  # its attempts: the idle agent's share included, the higher figure) and
+  # from the short run's; series N-1 x 3 x 16 + 8 (no_rtt_histogram: x 3 + 8).
+  us_default=$(calc "1000000 * $per_interval / ($PEERS * 3)")
+  row "mesh: agent CPU per attempt at interval ${INTERVAL_S} s (all its CPU / attempts), us" "$(fmt 1 "$us_default")" - - - -
   for n in 100 1000 10000; do
     att=$(((n - 1) * 3))
-    cpu=$(calc "$att * $us_all / 1000000 / $INTERVAL_S * 100")
-    row "mesh derived, fleet of $n, interval $INTERVAL_S s: attempts/s, CPU % of a core, series (no_rtt_histogram)" \
-      "$(fmt 1 "$(calc "$att / $INTERVAL_S")") / $(fmt 3 "$cpu") / $((att * 16 + 8)) ($((att * 3 + 8)))" - - - -
+    row "mesh derived, fleet of $n, interval $INTERVAL_S s: attempts/s, CPU % of a core (${INTERVAL_S} s / ${SHORT_S} s cost), series (no_rtt_histogram)" \
+      "$(fmt 1 "$(calc "$att / $INTERVAL_S")") / $(fmt 2 "$(calc "$att * $us_default / 10000 / $INTERVAL_S")")-$(fmt 2 "$(calc "$att * $us_all / 10000 / $INTERVAL_S")") / $((att * 16 + 8)) ($((att * 3 + 8)))" - - - -
   done
   exit 0
 fi
@@ -221,7 +228,7 @@ else
   cmake --preset release >/dev/null
   cmake --build --preset release -j"$(nproc)" --target netprobe-agent >/dev/null
 fi
-for tool in fping bc curl /usr/bin/time; do
+for tool in fping bc curl; do
   command -v "$tool" >/dev/null || { echo "mesh_bench: no $tool (scripts/install-deps.sh)" >&2; exit 1; }
 done
 
