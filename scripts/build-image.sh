@@ -49,9 +49,11 @@ tag="np-img-$$"
 ns_agent="${tag}-agent"
 ns_client="${tag}-client"
 agent_addr=198.18.23.1
-podman=(podman --runtime runc)
-limits=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=4096:4096)
 client_addr=198.18.23.2
+podman=(podman --runtime runc)
+nofile=$(ulimit -Hn)
+[ "$nofile" = unlimited ] && nofile=1048576
+limits=(--ulimit "nofile=$nofile:$nofile" --ulimit nproc=4096:4096)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "build-image: run as root (debootstrap, podman and ip netns need it)" >&2

@@ -204,12 +204,15 @@ print(1e6 * (r.ru_utime + r.ru_stime) / (len(sys.argv) - 8))' "$work/fp.err" fpi
   row "mesh: agent CPU per attempt, us, ping + udp + tcp, both ends (fping -c 1 per ping)" \
     "$(fmt 1 "$us_all")" "$(fmt 1 "$us_fp")" "$(ratio "$us_all" "$us_fp")" - -
   # Derived: each agent probes N-1 peers x 3 kinds per interval (and answers
-  # as many); series N-1 x 3 x 16 + 8 (no_rtt_histogram: x 3 + 8).
+  # as many); CPU from the default run's cost per attempt (its whole CPU over
+  # its attempts: the idle agent's share included, the higher figure) and
+  # from the short run's; series N-1 x 3 x 16 + 8 (no_rtt_histogram: x 3 + 8).
+  us_default=$(calc "1000000 * $per_interval / ($PEERS * 3)")
+  row "mesh: agent CPU per attempt at interval ${INTERVAL_S} s (all its CPU / attempts), us" "$(fmt 1 "$us_default")" - - - -
   for n in 100 1000 10000; do
     att=$(((n - 1) * 3))
-    cpu=$(calc "$att * $us_all / 1000000 / $INTERVAL_S * 100")
-    row "mesh derived, fleet of $n, interval $INTERVAL_S s: attempts/s, CPU % of a core, series (no_rtt_histogram)" \
-      "$(fmt 1 "$(calc "$att / $INTERVAL_S")") / $(fmt 3 "$cpu") / $((att * 16 + 8)) ($((att * 3 + 8)))" - - - -
+    row "mesh derived, fleet of $n, interval $INTERVAL_S s: attempts/s, CPU % of a core (${INTERVAL_S} s / ${SHORT_S} s cost), series (no_rtt_histogram)" \
+      "$(fmt 1 "$(calc "$att / $INTERVAL_S")") / $(fmt 2 "$(calc "$att * $us_default / 10000 / $INTERVAL_S")")-$(fmt 2 "$(calc "$att * $us_all / 10000 / $INTERVAL_S")") / $((att * 16 + 8)) ($((att * 3 + 8)))" - - - -
   done
   exit 0
 fi

@@ -27,6 +27,7 @@
   Debian's Prometheus is built without); docker/grafana/netprobe-mesh.json is
   a dashboard (JSON, schemaVersion of Grafana 9/10) whose panels use the
   datasource variable and only the template variables it defines.
+- scripts/build-image.sh imports every base image the Dockerfile names.
 
 Exit status 0 when every check passes, 1 otherwise (each failure printed).
 Needs python3 and python3-yaml (Debian packages); protoc for the configs.
@@ -258,6 +259,15 @@ def check_dockerfile(c, src, readme_path, agent_bin, client_bin):
             f"Dockerfile: build stage FROM Debian 12 (is {build['base']})")
     c.check(runtime["base"] in SLIM_BASES,
             f"Dockerfile: runtime stage FROM debian:12-slim (is {runtime['base']})")
+    # scripts/build-image.sh makes the bases itself (no registry): every FROM
+    # that is not a stage must be an image it imports or tags.
+    with open(os.path.join(src, "scripts", "build-image.sh"), encoding="utf-8") as f:
+        made = set(re.findall(r"\bdocker\.io/library/(\S+)", f.read()))
+    names = {st["name"] for st in stages if st["name"]}
+    for st in stages:
+        if st["base"] not in names:
+            c.check(st["base"] in made, f"scripts/build-image.sh makes the base image "
+                    f"{st['base']} (it makes {sorted(made)})")
 
     # One source of truth: the build stage runs what the README runs.
     with open(readme_path, encoding="utf-8") as f:

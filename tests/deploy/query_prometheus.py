@@ -104,7 +104,8 @@ def main():
     ap.add_argument("--deadline", type=float, default=60)
     ap.add_argument("--print", action="append", default=[], metavar="EXPR",
                     help="after the checks, print EXPR's result: one line per series, "
-                    "'EXPR: label=value,... VALUE' (labels sorted)")
+                    "'EXPR: label=value,... VALUE' (labels sorted); an alert's name "
+                    "stands for its expression")
     ap.add_argument("--print-min-series", type=int, default=0, metavar="N",
                     help="poll (within the deadline) until each --print EXPR has N series")
     args = ap.parse_args()
@@ -162,9 +163,11 @@ def main():
         else:
             print(f"ok rule group {name}")
     print(f"{len(results)} of {len(checks)} queries answered" + ("" if failed else "; all pass"))
+    alerts = {w[len("alert "):]: e for w, e, _ in rules if w.startswith("alert ")}
     for expr in args.print:
         while True:
-            result = api(args.url, "/api/v1/query", {"query": expr})["data"]["result"]
+            query = alerts.get(expr, expr)
+            result = api(args.url, "/api/v1/query", {"query": query})["data"]["result"]
             if len(result) >= args.print_min_series or time.monotonic() > deadline:
                 break
             time.sleep(0.5)  # a poll interval, bounded by --deadline

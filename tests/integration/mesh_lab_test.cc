@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
@@ -382,6 +383,35 @@ TEST(MeshLabTest, BadMeshConfigAtReloadKeepsTheRunningOne) {
     poll(nullptr, 0, 100);
   }
   EXPECT_EQ(diff, "");
+}
+
+// The fixture's exposition parser (no lab): labels with escapes, +Inf,
+// timestamps, comments; a broken line is an error naming it.
+TEST(MeshLabTest, ParseExpositionReadsSamplesAndRefusesBrokenLines) {
+  auto samples = ParseExposition(
+      "# HELP x y\n# TYPE netprobe_mesh_success gauge\n"
+      "netprobe_mesh_success{probe=\"mesh\",kind=\"Ping\",peer=\"198.18.0.11\"} 1\n"
+      "\n"
+      "netprobe_mesh_rtt_seconds_bucket{le=\"+Inf\",note=\"a \\\"b\\\" \\\\ c\"} 3 "
+      "1700000000000\n"
+      "up 0.5\n"
+      "big +Inf\n");
+  ASSERT_THAT(samples, IsOk());
+  ASSERT_EQ(samples->size(), 4u);
+  EXPECT_EQ((*samples)[0].name, "netprobe_mesh_success");
+  EXPECT_EQ((*samples)[0].labels.at("peer"), "198.18.0.11");
+  EXPECT_EQ((*samples)[0].value, 1);
+  EXPECT_EQ((*samples)[1].labels.at("le"), "+Inf");
+  EXPECT_EQ((*samples)[1].labels.at("note"), "a \"b\" \\ c");
+  EXPECT_EQ((*samples)[1].value, 3);
+  EXPECT_EQ((*samples)[2].value, 0.5);
+  EXPECT_TRUE(std::isinf((*samples)[3].value));
+  EXPECT_EQ(Select(*samples, "netprobe_mesh_success", {{"kind", "Ping"}}).size(), 1u);
+  EXPECT_TRUE(Select(*samples, "netprobe_mesh_success", {{"kind", "UdpEcho"}}).empty());
+  EXPECT_THAT(ParseExposition("x{a=\"1\" 2\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("x{a=\"1\" 2")));
+  EXPECT_THAT(ParseExposition("x notanumber\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad value")));
 }
 
 }  // namespace NETPROBE_UNITY_ID

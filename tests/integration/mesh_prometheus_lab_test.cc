@@ -5,6 +5,8 @@
 // docker/prometheus/netprobe-rules.yaml every second, and must answer every
 // recording rule and every query of docker/grafana/netprobe-mesh.json with
 // data (tests/deploy/query_prometheus.py runs them through the HTTP API).
+// Then one host goes down (agent stopped, link down): the host-down alert's
+// expression names it and the uplink alert's names nobody.
 // Four agents keep the run short: the queries need every path, not many.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -42,7 +44,7 @@ std::vector<std::string> Printed(const std::string& out, const std::string& expr
   return lines;
 }
 
-TEST(MeshPrometheusLabTest, EveryRuleAndDashboardQueryReturnsData) {
+TEST(MeshPrometheusLabTest, EveryRuleAndDashboardQueryReturnsDataThenAHostGoesDown) {
   MeshLabOptions options;
   options.agents = kAgents;
   options.extra_hosts = 1;  // Prometheus
@@ -151,6 +153,38 @@ scrape_configs:
         << source << "\n"
         << run->out;
   }
+
+  // A host down: its agent stopped (its scrape fails: up 0) and its link
+  // down (no kind reaches it). NetprobeMeshHostDown's expression (its `for`
+  // aside) names it within a few rounds, and NetprobeMeshUplink's names
+  // nobody: `up`'s `source` joins the others' `peer`.
+  const int down = kAgents - 1;
+  ASSERT_THAT(m.StopAgent(down), IsOk());
+  auto link = m.lab().Exec(down, {"ip", "link", "set", "eth0", "down"});
+  ASSERT_THAT(link, IsOk());
+  ASSERT_EQ(link->exit_code, 0) << link->err;
+  const std::vector<std::string> query = {
+      "python3",     source_dir + "/tests/deploy/query_prometheus.py",
+      "--url",       absl::StrCat("http://", web),
+      "--rules",     rules,
+      "--dashboard", source_dir + "/docker/grafana/netprobe-mesh.json",
+      "--var",       "probe=mesh",
+      "--var",       "kind=Ping",
+      "--deadline",  "30"};
+  std::vector<std::string> host_down = query;
+  host_down.insert(host_down.end(),
+                   {"--print", "NetprobeMeshHostDown", "--print-min-series", "1"});
+  auto after = m.lab().Exec(prometheus_host, host_down, absl::Seconds(60));
+  ASSERT_THAT(after, IsOk());
+  const std::vector<std::string> alerts = Printed(after->out, "NetprobeMeshHostDown");
+  ASSERT_EQ(alerts.size(), 1u) << after->out << prometheus->err();
+  EXPECT_THAT(alerts[0], HasSubstr(absl::StrCat("peer=", m.address(down), ",")));
+  std::vector<std::string> uplinks = query;
+  uplinks.insert(uplinks.end(), {"--print", "NetprobeMeshUplink"});
+  auto uplink_run = m.lab().Exec(prometheus_host, uplinks, absl::Seconds(60));
+  ASSERT_THAT(uplink_run, IsOk());
+  EXPECT_THAT(Printed(uplink_run->out, "NetprobeMeshUplink"), ::testing::IsEmpty())
+      << uplink_run->out;
 }
 
 }  // namespace NETPROBE_UNITY_ID
