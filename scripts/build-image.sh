@@ -19,9 +19,9 @@
 #     (--network ns:..., NET_RAW and NET_ADMIN, --insecure: a closed lab
 #     link), the image's own CLI in a container in the other:
 #     `netprobe --agent 198.18.23.1:7431 info` must answer.
-# On demand, not in ctest (it takes tens of minutes). Needs root and the
-# Debian packages podman, runc (see below), debootstrap and iproute2:
-#   apt-get install podman runc debootstrap
+# On demand, not in ctest (it takes tens of minutes). Needs root; installs
+# the Debian packages podman, runc (see below), debootstrap and iproute2
+# when they are missing.
 # Builds at nice 19 so that it leaves the cores to other work; NICE=0 builds
 # at normal priority. BUILD=0 skips steps 1-3 and runs the image built last.
 #
@@ -59,12 +59,18 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "build-image: run as root (debootstrap, podman and ip netns need it)" >&2
   exit 1
 fi
-for tool in debootstrap podman runc ip; do
-  command -v "$tool" >/dev/null || {
-    echo "build-image: $tool is missing (apt-get install podman runc debootstrap iproute2)" >&2
-    exit 1
-  }
+# Its own tools, from Debian's packages, as scripts/install-deps.sh does for
+# the build (not there: the Dockerfile's build stage runs that script, and
+# the image needs no podman).
+missing=()
+for pair in debootstrap:debootstrap podman:podman runc:runc ip:iproute2; do
+  command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "build-image: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
 
 step_start=0
 step() {
