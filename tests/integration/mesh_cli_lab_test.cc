@@ -105,7 +105,10 @@ TEST(MeshCliLabTest, TwentyAgentsMatrixUnderTwoSecondsThenOneStoppedIsARowOfErro
                                 "errors: ",
                                 Name(kStopped), " (exit 3, GetInfo: agent unreachable")));
   int row = 0, column = 0;
-  for (absl::string_view line : absl::StrSplit(partial->out, '\n', absl::SkipEmpty())) {
+  const std::vector<std::string> partial_cells =
+      absl::StrSplit(partial->out, '\n', absl::SkipEmpty());
+  EXPECT_EQ(partial_cells.size(), size_t{kAgents * (kAgents - 1)});
+  for (const std::string& line : partial_cells) {
     google::protobuf::Struct cell;
     ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &cell).ok()) << line;
     const auto& f = cell.fields();

@@ -14,6 +14,8 @@ namespace netprobe::client {
 namespace {
 namespace NETPROBE_UNITY_ID {
 
+using ::netprobe::testing::IsOk;
+using ::netprobe::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Optional;
@@ -52,21 +54,21 @@ TEST(MeshMatrixText, TwoTablesDiagonalErrorsAndNoAnswer) {
   };
   EXPECT_EQ(FormatMeshMatrix({"a", "bb", "c"}, cells),
             "--- mesh loss % (row: source, column: destination) ---\n"
-            "     a  bb     c\n"
-            "a    -  0%  100%\n"
-            "bb  0%   -  100%\n"
-            "c  err err     -\n"
+            "      a   bb     c\n"
+            "a     -   0%  100%\n"
+            "bb   0%    -  100%\n"
+            "c   err  err     -\n"
             "\n"
             "--- mesh median RTT ms (*: no answer) ---\n"
-            "       a     bb  c\n"
-            "a      -  0.045  *\n"
-            "bb 1.234      -  *\n"
-            "c    err    err  -\n");
+            "        a     bb  c\n"
+            "a       -  0.045  *\n"
+            "bb  1.234      -  *\n"
+            "c     err    err  -\n");
 }
 
 TEST(MeshMatrixText, MissingPairIsAQuestionMark) {
   EXPECT_THAT(FormatMeshMatrix({"a", "b"}, {Cell("a", "b", 0, Us(1))}),
-              HasSubstr("b  ?  -\n"));
+              HasSubstr("\nb  ?   -\n"));
 }
 
 TEST(MeshMatrixJson, EveryFieldNullsWhenUnmeasured) {
