@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -197,9 +198,14 @@ int RunMeshOnAgents(const CommandContext& ctx, const std::vector<FanoutAgent>& a
   std::vector<ChunkRun> runs;
   for (size_t s = 0; s < n; ++s) {
     if (!lookups[s].rpc.ok() || lookups[s].interrupted) continue;
+    // Each address once: the agent's events name the target by address, so
+    // two agents sharing one (one host) share its result.
     std::vector<std::string> targets;
+    std::set<std::string> seen;
     for (size_t d = 0; d < n; ++d) {
-      if (d != s && lookups[d].address) targets.push_back(*lookups[d].address);
+      if (d != s && lookups[d].address && seen.insert(*lookups[d].address).second) {
+        targets.push_back(*lookups[d].address);
+      }
     }
     for (auto& chunk : ChunkTargets(targets, args->targets_per_request)) {
       runs.push_back({s, std::move(chunk)});
