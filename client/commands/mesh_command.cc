@@ -15,6 +15,7 @@
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
 #include "client/output/mesh_matrix.h"
+#include "client/stream_end_exit.h"
 #include "common/posix_error.h"
 #include "common/proto_time.h"
 #include "netprobe/v1/agent.grpc.pb.h"
@@ -29,9 +30,13 @@ constexpr absl::Duration kDefaultWait = absl::Seconds(1);
 // GetInfo for a probe address is quick; a silent agent must not eat the
 // round's whole deadline.
 constexpr absl::Duration kInfoDeadline = absl::Seconds(5);
-// Added to the round's own length (count x interval + wait) for the calls'
-// deadline when --timeout does not set one.
+// Added to the pings' own length (count x interval + wait, per wave of
+// calls) for their deadline when --timeout does not set one.
 constexpr absl::Duration kDeadlineSlack = absl::Seconds(5);
+// Ping calls one source runs at once; more chunks wait for a free lane. Well
+// under the policy's default concurrent_probes_per_client (64), so other
+// clients of the agent keep room.
+constexpr size_t kCallsPerAgent = 16;
 
 // What the round needs from the options.
 struct MeshArgs {
@@ -80,6 +85,7 @@ struct ChunkRun {
   std::vector<std::string> targets;
   grpc::Status status;
   bool interrupted = false;
+  StreamEndExit end;  // the agent's shutdown (3) or the deadline (7) ended it
   std::map<std::string, TargetResult> by_target;
 };
 
@@ -107,6 +113,8 @@ void RunChunk(const v1::PingRequest& base, const FanoutAgent& agent,
         r.sent = s.sent();
         r.received = s.received();
         r.loss_percent = s.loss_percent();
+      } else if (event.has_end()) {
+        run->end.Note(event.end());
       }
     }
   }
@@ -177,9 +185,11 @@ int RunMeshOnAgents(const CommandContext& ctx, const std::vector<FanoutAgent>& a
     return kExitBadArguments;
   }
   const size_t n = agents.size();
-  const auto deadline =
-      std::chrono::system_clock::now() +
-      absl::ToChronoNanoseconds(ctx.timeout.value_or(args->length + kDeadlineSlack));
+  // --timeout bounds the whole round; else GetInfo has kInfoDeadline and the
+  // pings their length per wave of calls, plus kDeadlineSlack.
+  const auto start = std::chrono::system_clock::now();
+  const auto deadline = ctx.timeout ? start + absl::ToChronoNanoseconds(*ctx.timeout)
+                                    : std::chrono::system_clock::time_point::max();
 
   // 1. Every agent's probe address, at once.
   std::vector<AddressLookup> lookups(n);
@@ -212,10 +222,27 @@ int RunMeshOnAgents(const CommandContext& ctx, const std::vector<FanoutAgent>& a
     }
   }
   {
+    // A source's chunks i, i + lanes, i + 2 x lanes, ... run one after
+    // another on its lane i.
+    std::vector<std::vector<ChunkRun*>> by_source(n);
+    for (ChunkRun& run : runs) by_source[run.source].push_back(&run);
+    size_t waves = 1;
+    for (const auto& chunks : by_source) {
+      waves = std::max(waves, (chunks.size() + kCallsPerAgent - 1) / kCallsPerAgent);
+    }
+    const auto ping_deadline = std::min(
+        deadline, std::chrono::system_clock::now() +
+                      absl::ToChronoNanoseconds(waves * args->length + kDeadlineSlack));
     std::vector<std::thread> threads;
-    for (ChunkRun& run : runs) {
-      threads.emplace_back(RunChunk, std::cref(base), std::cref(agents[run.source]),
-                           deadline, &run);
+    for (size_t s = 0; s < n; ++s) {
+      const size_t lanes = std::min(kCallsPerAgent, by_source[s].size());
+      for (size_t lane = 0; lane < lanes; ++lane) {
+        threads.emplace_back([&, s, lane, lanes] {
+          for (size_t i = lane; i < by_source[s].size(); i += lanes) {
+            RunChunk(base, agents[s], ping_deadline, by_source[s][i]);
+          }
+        });
+      }
     }
     for (std::thread& t : threads) t.join();
   }
@@ -241,6 +268,9 @@ int RunMeshOnAgents(const CommandContext& ctx, const std::vector<FanoutAgent>& a
     } else if (!run.status.ok() && failure[s].empty()) {
       codes[s] = ExitCodeFor(run.status);
       failure[s] = RpcFailure("Ping", run.status);
+    } else if (run.end.shutdown() && failure[s].empty()) {
+      codes[s] = kExitAgentUnreachable;
+      failure[s] = "Ping: the agent shut down mid-run";
     }
     results[s].merge(run.by_target);
   }
@@ -279,6 +309,13 @@ int RunMeshOnAgents(const CommandContext& ctx, const std::vector<FanoutAgent>& a
         }
       }
       cells.push_back(std::move(cell));
+    }
+  }
+
+  // --timeout cut a source's pings short: 7, as ping's, after its cells.
+  for (const ChunkRun& run : runs) {
+    if (run.end.deadline() && failure[run.source].empty()) {
+      codes[run.source] = kExitDeadline;
     }
   }
 

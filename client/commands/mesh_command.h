@@ -12,8 +12,10 @@ namespace netprobe::client {
 // `netprobe [--agent A]... [--agents FILE] mesh [-c N] [-i INTERVAL] [-W WAIT]
 //           [-4|-6] [--targets-per-request N]`: one mesh round now. Every
 // agent pings every other agent's probe address with the Ping RPC, all
-// agents at once under one deadline; then the source x destination matrix
-// of loss and median RTT (text), or one JSON line per cell (--json).
+// agents at once (at most 16 calls per agent at a time, of at most
+// --targets-per-request destinations each), --timeout bounding the whole
+// round; then the source x destination matrix of loss and median RTT
+// (text), or one JSON line per cell (--json).
 std::vector<OptionSpec> MeshOptions();
 
 // One agent: a 1 x 1 matrix (nothing to probe); kept for the command table.
