@@ -17,6 +17,7 @@
 #include "client/commands/capture_command.h"
 #include "client/commands/info_command.h"
 #include "client/commands/mcast_command.h"
+#include "client/commands/mesh_command.h"
 #include "client/commands/mtr_command.h"
 #include "client/commands/ping_command.h"
 #include "client/commands/sockets_command.h"
@@ -85,6 +86,10 @@ constexpr Command kCommands[] = {
      ThroughputOptions, RunThroughput},
     {"watch", "the agent's scheduled probes' results as each run ends", WatchOptions,
      RunWatch},
+    {"mesh",
+     "one mesh round now: every agent pings every other agent; the source x "
+     "destination matrix of loss and median RTT",
+     MeshOptions, RunMesh, nullptr, RunMeshOnAgents},
 };
 
 std::vector<OptionSpec> GlobalOptions() {
