@@ -210,6 +210,32 @@ TEST(MeshConfigTest, PolicyMustEnableEveryKindTheMeshUses) {
   EXPECT_THAT(CheckSchedulePolicy(*schedule, **allowed), IsOk());
 }
 
+TEST(MeshConfigTest, PolicyMustLetTheMeshKeepItsAttemptsInFlight) {
+  auto schedule = Mesh(R"pb(peers: "a" ping: true)pb");
+  ASSERT_THAT(schedule, IsOk());
+  v1::Policy few;
+  few.mutable_limits()->set_concurrent_probes_per_client(8);
+  auto policy = Policy::Build(few);
+  ASSERT_THAT(policy, IsOk());
+  EXPECT_THAT(CheckSchedulePolicy(*schedule, **policy),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("policy.limits.concurrent_probes_per_client: 8 is below "
+                                 "the 32 attempts mesh 'mesh' keeps in flight")));
+  v1::Policy total;
+  total.mutable_limits()->set_concurrent_probes_total(20);
+  auto small_total = Policy::Build(total);
+  ASSERT_THAT(small_total, IsOk());
+  EXPECT_THAT(CheckSchedulePolicy(*schedule, **small_total),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("policy.limits.concurrent_probes_total: 20 is below the "
+                                 "32 attempts")));
+  v1::Policy enough;
+  enough.mutable_limits()->set_concurrent_probes_per_client(64);
+  auto allowed = Policy::Build(enough);
+  ASSERT_THAT(allowed, IsOk());
+  EXPECT_THAT(CheckSchedulePolicy(*schedule, **allowed), IsOk());
+}
+
 TEST(MeshConfigTest, AttemptRequestsBracketIpv6) {
   MeshPlan plan;
   plan.timeout = absl::Milliseconds(300);
