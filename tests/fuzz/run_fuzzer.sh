@@ -47,7 +47,7 @@ case "$name" in
       net/small_file \
       policy/policy policy/caller policy/identity_pattern policy/plan_limits \
       util/user_database schedule/schedule_config \
-      schedule/probe_request; do
+      schedule/probe_request schedule/mesh_config; do
       sources+=("$root/agent/$f.cc")
     done
     # The generated messages are not what is fuzzed (their parsing is
