@@ -239,10 +239,13 @@ void MeshScheduler::StartRound(size_t index) {
   for (size_t i = 0; i < base.size(); ++i) {
     round->order.push_back(base[(i + offset) % base.size()]);
   }
-  round->gap = absl::Seconds(1) / static_cast<double>(plan.rate);
+  // Whole nanoseconds (the clocks' resolution): a due time between two
+  // would fire its timer before it is due, again and again.
+  const absl::Duration ns = absl::Nanoseconds(1);
+  round->gap = absl::Ceil(absl::Seconds(1) / static_cast<double>(plan.rate), ns);
   const absl::Duration window = MeshSpreadWindow(plan, entry.spec.interval);
-  round->spacing =
-      std::max(round->gap, window / static_cast<double>(round->order.size()));
+  round->spacing = std::max(
+      round->gap, absl::Floor(window / static_cast<double>(round->order.size()), ns));
   round->started = loop_->Now();
   entry.round = std::move(round);
   Pump(index);
@@ -254,7 +257,7 @@ void MeshScheduler::Pump(size_t index) {
   Round& round = *entry.round;
   pumping_ = true;
   while (round.next < round.order.size() && round.in_flight < options_.max_in_flight) {
-    absl::Duration due = round.started + round.spacing * static_cast<double>(round.next);
+    absl::Duration due = round.started + round.spacing * static_cast<int64_t>(round.next);
     if (round.last_start) due = std::max(due, *round.last_start + round.gap);
     const absl::Duration now = loop_->Now();
     if (due > now) {

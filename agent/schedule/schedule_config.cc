@@ -58,8 +58,34 @@ bool ValidScheduleName(absl::string_view name) {
 }
 
 absl::Status CheckSchedulePolicy(const ScheduleConfig& schedule, const Policy& policy) {
+  // A mesh keeps up to kMeshInFlight attempts in flight (each a probe of
+  // its caller): a policy that refuses some of them would turn healthy
+  // paths into losses, so such a config is refused instead.
+  uint64_t mesh_in_flight = 0;
   for (const MeshSpec& mesh : schedule.meshes) {
     const Caller caller = SchedulerCaller(mesh.name);
+    const v1::PolicyLimits limits = policy.LimitsFor(caller);
+    mesh_in_flight += kMeshInFlight;
+    if (limits.has_concurrent_probes_per_client() &&
+        limits.concurrent_probes_per_client() < kMeshInFlight) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "policy.limits.concurrent_probes_per_client: ",
+          limits.concurrent_probes_per_client(), " is below the ", kMeshInFlight,
+          " attempts mesh '", mesh.name,
+          "' keeps in flight (its attempts above it would be refused and read as "
+          "loss); give at least ",
+          kMeshInFlight));
+    }
+    if (limits.has_concurrent_probes_total() &&
+        limits.concurrent_probes_total() < mesh_in_flight) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "policy.limits.concurrent_probes_total: ", limits.concurrent_probes_total(),
+          " is below the ", mesh_in_flight, " attempts the mesh entries (up to '",
+          mesh.name, "') keep in flight, ", kMeshInFlight,
+          " each (their attempts above it would be refused and read as loss); give at "
+          "least ",
+          mesh_in_flight, " plus what the other callers need"));
+    }
     for (const MeshKind& kind : mesh.plan.kinds) {
       if (absl::Status enabled = policy.CheckProbe(caller, kind.name); !enabled.ok()) {
         return absl::PermissionDeniedError(

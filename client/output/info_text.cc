@@ -72,6 +72,11 @@ std::string FormatAgentInfo(const v1::AgentInfo& info) {
     absl::StrAppendFormat(&out, "schedule   %s: %s every %s to %s", probe.name(),
                           probe.kind(), absl::FormatDuration(FromProto(probe.interval())),
                           absl::StrJoin(probe.targets(), " "));
+    // A mesh's names and how many peers they expanded to last.
+    if (probe.kind() == "Mesh") {
+      absl::StrAppend(&out, " (", probe.peers_size(),
+                      probe.peers_size() == 1 ? " peer)" : " peers)");
+    }
     if (!probe.labels().empty())
       absl::StrAppend(&out, " ", FormatLabelSet(probe.labels()));
     absl::StrAppend(&out, "\n");

@@ -165,12 +165,21 @@ TEST(FormatAgentInfoTest, MetricsListenerAndScheduleLines) {
   tcp->mutable_interval()->set_nanos(1500000000 % 1000000000);
   tcp->mutable_interval()->set_seconds(1);
   tcp->add_targets("198.18.0.1:443");
+  // Issue 23: a mesh entry shows how many peers its names expanded to.
+  v1::ScheduledProbeInfo* mesh = info.add_schedule();
+  mesh->set_name("mesh");
+  mesh->set_kind("Mesh");
+  mesh->mutable_interval()->set_seconds(60);
+  mesh->add_targets("mesh.lab");
+  mesh->add_peers("198.18.0.11");
+  mesh->add_peers("198.18.0.12");
   const std::vector<std::string> lines = Lines(FormatAgentInfo(info));
   EXPECT_THAT(lines,
               Contains("metrics    https://198.18.0.10:9431/metrics (basic auth)"));
   EXPECT_THAT(lines, Contains("schedule   loopback-ping: Ping every 10s to 127.0.0.1 ::1 "
                               "{site=\"lab \\\"a\\\"\",tier=\"db\"}"));
   EXPECT_THAT(lines, Contains("schedule   web: TcpConnect every 1.5s to 198.18.0.1:443"));
+  EXPECT_THAT(lines, Contains("schedule   mesh: Mesh every 1m to mesh.lab (2 peers)"));
   EXPECT_THAT(lines, Not(Contains("schedule   (none)")));
 }
 
