@@ -5,6 +5,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "absl/synchronization/notification.h"
 #include "agent/net/socket_opener.h"
 #include "common/posix_error.h"
 
@@ -62,6 +63,19 @@ void EventLoop::Post(std::function<void()> task) {
     posted_.push_back(std::move(task));
   }
   Wake();
+}
+
+void EventLoop::RunAndWait(const std::function<void()>& task) {
+  if (IsInLoopThread()) {
+    task();
+    return;
+  }
+  absl::Notification applied;
+  Post([&task, &applied] {
+    task();
+    applied.Notify();
+  });
+  applied.WaitForNotification();
 }
 
 void EventLoop::Stop() {

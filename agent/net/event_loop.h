@@ -57,6 +57,10 @@ class EventLoop {
 
   // Runs `task` on the loop thread, in posting order.
   void Post(std::function<void()> task);
+  // Runs `task` on the loop thread and returns once it has run: at once when
+  // called on the loop thread, else posted and waited for. REQUIRES: the
+  // loop runs (or this is its thread).
+  void RunAndWait(const std::function<void()>& task);
 
   // Runs `task` on the loop thread once the current round of ready events,
   // timers and posted tasks is handled: work that many callbacks of one round

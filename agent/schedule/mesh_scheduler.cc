@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "agent/schedule/fixed_rate.h"
 #include "agent/schedule/schedule_config.h"
 #include "agent/schedule/single_run.h"
@@ -42,22 +41,9 @@ MeshScheduler::MeshScheduler(EventLoop* loop, ProbeStarter* starter,
   if (options_.max_in_flight == 0) options_.max_in_flight = 1;
 }
 
-void MeshScheduler::OnLoop(std::function<void()> task) {
-  if (loop_->IsInLoopThread()) {
-    task();
-    return;
-  }
-  absl::Notification applied;
-  loop_->Post([&task, &applied] {
-    task();
-    applied.Notify();
-  });
-  applied.WaitForNotification();
-}
-
 void MeshScheduler::Set(std::vector<MeshSpec> meshes) {
   if (stop_requested_) return;
-  OnLoop([this, &meshes] {
+  loop_->RunAndWait([this, &meshes] {
     if (stopped_) return;
     std::map<std::string, std::vector<std::string>> kept_peers;
     for (const std::unique_ptr<Entry>& old : entries_) {
@@ -97,7 +83,7 @@ void MeshScheduler::Set(std::vector<MeshSpec> meshes) {
 
 void MeshScheduler::Stop() {
   if (stop_requested_.exchange(true)) return;
-  OnLoop([this] {
+  loop_->RunAndWait([this] {
     stopped_ = true;
     Clear();
   });

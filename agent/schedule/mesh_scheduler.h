@@ -146,7 +146,6 @@ class MeshScheduler {
     std::unique_ptr<Round> round;
   };
 
-  void OnLoop(std::function<void()> task);
   void Clear();  // loop thread
   void Arm(size_t index);
   void Due(size_t index, uint64_t generation);

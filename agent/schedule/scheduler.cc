@@ -3,7 +3,6 @@
 #include <set>
 #include <tuple>
 
-#include "absl/synchronization/notification.h"
 #include "agent/net/monotonic_clock.h"
 #include "agent/schedule/fixed_rate.h"
 #include "agent/schedule/single_run.h"
@@ -48,19 +47,6 @@ std::vector<v1::ScheduledResult> ResultsOf(const ScheduledProbeSpec& spec, uint6
   return results;
 }
 
-void Scheduler::OnLoop(std::function<void()> task) {
-  if (loop_->IsInLoopThread()) {
-    task();
-    return;
-  }
-  absl::Notification applied;
-  loop_->Post([&task, &applied] {
-    task();
-    applied.Notify();
-  });
-  applied.WaitForNotification();
-}
-
 void Scheduler::Set(std::vector<ScheduledProbeSpec> probes) {
   if (stop_requested_) return;
   std::vector<v1::ScheduledProbeInfo> described;
@@ -73,7 +59,7 @@ void Scheduler::Set(std::vector<ScheduledProbeSpec> probes) {
       info.add_targets(target);
     for (const auto& [key, value] : spec.labels) (*info.mutable_labels())[key] = value;
   }
-  OnLoop([this, &probes] {
+  loop_->RunAndWait([this, &probes] {
     if (stopped_) return;
     // A probe whose labels or kind change is a new series: the old go.
     std::set<std::tuple<std::string, std::string, Labels>> kept;
@@ -102,7 +88,7 @@ void Scheduler::Set(std::vector<ScheduledProbeSpec> probes) {
 
 void Scheduler::Stop() {
   if (stop_requested_.exchange(true)) return;
-  OnLoop([this] {
+  loop_->RunAndWait([this] {
     stopped_ = true;
     Clear();
   });

@@ -79,8 +79,6 @@ class Scheduler {
     std::optional<ProbeRegistry::ProbeId> running;
   };
 
-  // Runs `task` on the loop and waits for it (or runs it inline there).
-  void OnLoop(std::function<void()> task);
   void Clear();  // loop thread
   void Arm(size_t index);
   void Due(size_t index, uint64_t generation);
