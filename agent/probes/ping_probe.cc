@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/icmp.h"
+#include "agent/net/random_token.h"
 #include "agent/net/socket_opener.h"
 #include "agent/probes/attempt_result.h"
 #include "agent/probes/attempt_sent.h"
@@ -18,11 +18,6 @@
 
 namespace netprobe {
 namespace {
-
-uint32_t RandomToken() {
-  std::random_device device;
-  return device();
-}
 
 SocketAddress AddressFromBytes(const icmp::AddressBytes& bytes) {
   SocketAddress out;

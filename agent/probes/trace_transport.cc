@@ -3,11 +3,11 @@
 #include <errno.h>
 #include <sys/epoll.h>
 
-#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "agent/net/icmp.h"
 #include "agent/net/interfaces.h"
+#include "agent/net/random_token.h"
 #include "agent/net/socket_opener.h"
 #include "common/posix_error.h"
 
@@ -32,10 +32,7 @@ TraceTransport::Answer ErrorAnswer(ErrorQueueEntry entry, uint32_t wire) {
 
 }  // namespace
 
-uint32_t TraceTransport::NewToken() {
-  std::random_device device;
-  return device();
-}
+uint32_t TraceTransport::NewToken() { return RandomToken(); }
 
 absl::StatusOr<std::unique_ptr<TraceTransport>> TraceTransport::Open(
     EventLoop* loop, Options options, Callbacks callbacks) {

@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <sys/epoll.h>
 
-#include <random>
 
 #include "absl/strings/str_cat.h"
+#include "agent/net/random_token.h"
 #include "agent/net/socket_opener.h"
 #include "agent/net/udp_echo_payload.h"
 #include "agent/probes/attempt_result.h"
@@ -17,11 +17,6 @@
 
 namespace netprobe {
 namespace {
-
-uint32_t RandomToken() {
-  std::random_device device;
-  return device();
-}
 
 absl::Time KernelOr(absl::Time kernel, absl::Time user) {
   return kernel != absl::InfinitePast() ? kernel : user;
