@@ -50,47 +50,8 @@ namespace {
 // ---------------------------------------------------------------------------
 // /proc/self
 
-// gRPC's process-wide pools grow under load up to their caps and stay:
-// "default-executo(r)" (2 per core) and "grpc_global_tim(er)" threads. The
-// agent's own threads (loop, resolver, gRPC's server and event engine) are
-// the rest.
-bool IsGrpcPool(const std::string& comm) {
-  return comm.rfind("default-executo", 0) == 0 || comm.rfind("grpc_global_tim", 0) == 0;
-}
-std::map<std::string, int> ThreadsByName() {
-  std::map<std::string, int> names;
-  if (DIR* d = opendir("/proc/self/task")) {
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      std::ifstream comm(absl::StrCat("/proc/self/task/", e->d_name, "/comm"));
-      std::string name;
-      std::getline(comm, name);
-      ++names[name];
-    }
-    closedir(d);
-  }
-  return names;
-}
-// Threads outside gRPC's elastic pools: these must return to baseline.
-int Threads() {
-  int n = 0;
-  for (const auto& [name, count] : ThreadsByName()) n += IsGrpcPool(name) ? 0 : count;
-  return n;
-}
-// gRPC's pools: bounded whatever the load (checked against a generous cap).
-int PoolThreads() {
-  int n = 0;
-  for (const auto& [name, count] : ThreadsByName()) n += IsGrpcPool(name) ? count : 0;
-  return n;
-}
 int PoolThreadCap() {
   return 2 * static_cast<int>(std::thread::hardware_concurrency()) + 8;
-}
-std::string ThreadNames() {
-  std::string out;
-  for (const auto& [name, n] : ThreadsByName())
-    absl::StrAppend(&out, name, " x", n, "; ");
-  return out;
 }
 
 int64_t RssKb() { return VmRssKiB(getpid()); }
@@ -310,7 +271,7 @@ TEST_F(LoadTest, HoldsAThousandStreamsAndReturnsToBaselineAfterCancellingThem) {
   ASSERT_TRUE(
       WaitFor([&] { return LiveStreams::Get().count() == 0; }, absl::Seconds(10)));
   const int fds_before = OpenFds();
-  const int threads_before = Threads();
+  const int threads_before = OwnThreads();
   const int64_t rss_before = TrimmedRssKb();
 
   const absl::Duration start = MonotonicNow();
@@ -327,7 +288,7 @@ TEST_F(LoadTest, HoldsAThousandStreamsAndReturnsToBaselineAfterCancellingThem) {
       << (*agent)->active_probes();
   EXPECT_EQ(LiveStreams::Get().count(), kStreams);
   const int fds_held = OpenFds();
-  const int threads_held = Threads();
+  const int threads_held = OwnThreads();
   const int64_t rss_held = RssKb();
   const int64_t rss_held_trimmed = TrimmedRssKb();
   // One raw ICMP socket per ping and one per connection, nothing else per
@@ -356,8 +317,8 @@ TEST_F(LoadTest, HoldsAThousandStreamsAndReturnsToBaselineAfterCancellingThem) {
       WaitFor([&] { return LiveStreams::Get().count() == 0; }, absl::Seconds(10)));
   EXPECT_TRUE(WaitFor([&] { return OpenFds() <= fds_before; }, absl::Seconds(10)))
       << "fds: " << OpenFds() << " vs " << fds_before;
-  EXPECT_TRUE(WaitFor([&] { return Threads() <= threads_before; }, absl::Seconds(10)))
-      << "threads: " << Threads() << " vs " << threads_before << ": " << ThreadNames();
+  EXPECT_TRUE(WaitFor([&] { return OwnThreads() <= threads_before; }, absl::Seconds(10)))
+      << "threads: " << OwnThreads() << " vs " << threads_before << ": " << ThreadNames();
   EXPECT_LE(PoolThreads(), PoolThreadCap()) << ThreadNames();
   EXPECT_TRUE(
       WaitFor([&] { return TrimmedRssKb() <= rss_before + 8 * 1024; }, absl::Seconds(10)))
@@ -365,7 +326,7 @@ TEST_F(LoadTest, HoldsAThousandStreamsAndReturnsToBaselineAfterCancellingThem) {
   Report("back_to_baseline_ms",
          absl::StrCat(absl::ToInt64Milliseconds(MonotonicNow() - cancel_start)));
   Report("after_fds_threads_rss_kb",
-         absl::StrCat(OpenFds(), " ", Threads(), " ", TrimmedRssKb()));
+         absl::StrCat(OpenFds(), " ", OwnThreads(), " ", TrimmedRssKb()));
 }
 
 // A stream started, one event read, cancelled: 1,000 times, four clients at
@@ -409,7 +370,7 @@ TEST_F(LoadTest, SurvivesAThousandCancellationsMidStream) {
   ASSERT_TRUE(one_round(1));
   ASSERT_TRUE(WaitFor([&] { return (*agent)->active_probes() == 0; }, absl::Seconds(10)));
   const int fds_before = OpenFds();
-  const int threads_before = Threads();
+  const int threads_before = OwnThreads();
 
   std::atomic<int> cancelled{0}, failed{0};
   const absl::Duration start = MonotonicNow();
@@ -429,8 +390,8 @@ TEST_F(LoadTest, SurvivesAThousandCancellationsMidStream) {
       WaitFor([&] { return LiveStreams::Get().count() == 0; }, absl::Seconds(10)));
   EXPECT_TRUE(WaitFor([&] { return OpenFds() <= fds_before; }, absl::Seconds(10)))
       << "fds: " << OpenFds() << " vs " << fds_before;
-  EXPECT_TRUE(WaitFor([&] { return Threads() <= threads_before; }, absl::Seconds(10)))
-      << "threads: " << Threads() << " vs " << threads_before << ": " << ThreadNames();
+  EXPECT_TRUE(WaitFor([&] { return OwnThreads() <= threads_before; }, absl::Seconds(10)))
+      << "threads: " << OwnThreads() << " vs " << threads_before << ": " << ThreadNames();
   EXPECT_LE(PoolThreads(), PoolThreadCap()) << ThreadNames();
   // The agent still serves.
   EXPECT_TRUE(one_round(0));
@@ -656,7 +617,7 @@ TEST_F(LoadTest, BurstOfConnectionsBeyondTheLimitsIsServedAndCleanedUp) {
   ASSERT_TRUE(
       WaitFor([&] { return LiveStreams::Get().count() == 0; }, absl::Seconds(10)));
   const int fds_before = OpenFds();
-  const int threads_before = Threads();
+  const int threads_before = OwnThreads();
   const int64_t rss_before = TrimmedRssKb();
 
   auto burst = StartClient(kConnections, kConnections, 1000);
@@ -676,8 +637,8 @@ TEST_F(LoadTest, BurstOfConnectionsBeyondTheLimitsIsServedAndCleanedUp) {
       << (*agent)->active_probes() << " probes of a dead client still run";
   EXPECT_TRUE(WaitFor([&] { return OpenFds() <= fds_before; }, absl::Seconds(10)))
       << "fds: " << OpenFds() << " vs " << fds_before;
-  EXPECT_TRUE(WaitFor([&] { return Threads() <= threads_before; }, absl::Seconds(10)))
-      << "threads: " << Threads() << " vs " << threads_before << ": " << ThreadNames();
+  EXPECT_TRUE(WaitFor([&] { return OwnThreads() <= threads_before; }, absl::Seconds(10)))
+      << "threads: " << OwnThreads() << " vs " << threads_before << ": " << ThreadNames();
   EXPECT_LE(PoolThreads(), PoolThreadCap()) << ThreadNames();
   EXPECT_TRUE(
       WaitFor([&] { return TrimmedRssKb() <= rss_before + 8 * 1024; }, absl::Seconds(10)))

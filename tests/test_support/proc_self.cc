@@ -14,6 +14,45 @@
 
 namespace netprobe::testing {
 
+std::map<std::string, int> ThreadsByName() {
+  std::map<std::string, int> names;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream comm(absl::StrCat("/proc/self/task/", e->d_name, "/comm"));
+      std::string name;
+      std::getline(comm, name);
+      ++names[name];
+    }
+    closedir(d);
+  }
+  return names;
+}
+
+bool IsGrpcPool(const std::string& comm) {
+  return absl::StartsWith(comm, "default-executo") ||
+         absl::StartsWith(comm, "grpc_global_tim");
+}
+
+int OwnThreads() {
+  int n = 0;
+  for (const auto& [name, count] : ThreadsByName()) n += IsGrpcPool(name) ? 0 : count;
+  return n;
+}
+
+int PoolThreads() {
+  int n = 0;
+  for (const auto& [name, count] : ThreadsByName()) n += IsGrpcPool(name) ? count : 0;
+  return n;
+}
+
+std::string ThreadNames() {
+  std::string out;
+  for (const auto& [name, n] : ThreadsByName())
+    absl::StrAppend(&out, name, " x", n, "; ");
+  return out;
+}
+
 int CountEntries(const char* dir) {
   int n = 0;
   if (DIR* d = opendir(dir)) {
