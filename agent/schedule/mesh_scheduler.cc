@@ -214,17 +214,16 @@ void MeshScheduler::StartRound(size_t index) {
       result.sent = plan.count;
     }
   }
-  std::vector<Attempt> base;
+  round->order.reserve(round->tally.size() * plan.count);
   for (uint32_t n = 0; n < plan.count; ++n) {
     for (size_t peer = 0; peer < round->peers.size(); ++peer) {
-      for (size_t kind = 0; kind < kinds; ++kind) base.push_back({peer, kind});
+      for (size_t kind = 0; kind < kinds; ++kind) round->order.push_back({peer, kind});
     }
   }
-  const size_t offset = rng_() % base.size();
-  round->order.reserve(base.size());
-  for (size_t i = 0; i < base.size(); ++i) {
-    round->order.push_back(base[(i + offset) % base.size()]);
-  }
+  std::rotate(
+      round->order.begin(),
+      round->order.begin() + static_cast<std::ptrdiff_t>(rng_() % round->order.size()),
+      round->order.end());
   // Whole nanoseconds (the clocks' resolution): a due time between two
   // would fire its timer before it is due, again and again.
   const absl::Duration ns = absl::Nanoseconds(1);
@@ -285,26 +284,21 @@ void MeshScheduler::StartAttempt(size_t index, const Attempt& attempt) {
         for (const v1::TargetSummary& summary : outcome.summaries) {
           answered = answered || summary.received() > 0;
         }
-        MeshPeerResult& result =
-            entries_[index]
-                ->round->tally[attempt.peer * entries_[index]->spec.plan.kinds.size() +
-                               attempt.kind];
         if (answered) {
+          MeshPeerResult& result = TallyOf(*entries_[index], attempt);
           ++result.answered;
           if (rtt->has_value()) result.rtts.push_back(**rtt);
         }
-        AttemptEnded(index, attempt, answered);
+        AttemptEnded(index);
       });
   if (!id.ok()) {
-    MeshPeerResult& result =
-        round.tally[attempt.peer * entry.spec.plan.kinds.size() + attempt.kind];
-    ++result.errors;
+    ++TallyOf(entry, attempt).errors;
     const std::string reason(id.status().message());
     if (entry.logged.insert(reason).second) {
       options_.log(absl::StrCat("mesh '", entry.spec.name, "': a ", kind.name,
                                 " attempt could not start: ", reason));
     }
-    AttemptEnded(index, attempt, false);
+    AttemptEnded(index);
     return;
   }
   if (!pending->ended) {
@@ -313,7 +307,11 @@ void MeshScheduler::StartAttempt(size_t index, const Attempt& attempt) {
   }
 }
 
-void MeshScheduler::AttemptEnded(size_t index, const Attempt&, bool) {
+MeshPeerResult& MeshScheduler::TallyOf(Entry& entry, const Attempt& attempt) {
+  return entry.round->tally[attempt.peer * entry.spec.plan.kinds.size() + attempt.kind];
+}
+
+void MeshScheduler::AttemptEnded(size_t index) {
   Round& round = *entries_[index]->round;
   --round.in_flight;
   if (round.running.size() > 64) {

@@ -155,7 +155,9 @@ class MeshScheduler {
   void StartRound(size_t index);
   void Pump(size_t index);
   void StartAttempt(size_t index, const Attempt& attempt);
-  void AttemptEnded(size_t index, const Attempt& attempt, bool answered);
+  void AttemptEnded(size_t index);
+  // The round's tally of `attempt`'s peer and kind. REQUIRES: a round runs.
+  static MeshPeerResult& TallyOf(Entry& entry, const Attempt& attempt);
   void EndRound(size_t index);
   void Publish();  // loop thread: described_ from entries_
 
